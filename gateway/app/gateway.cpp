@@ -1,0 +1,220 @@
+#include "app/gateway.hpp"
+
+#include "net/socket_options.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <random>
+
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lwgate::app {
+
+using session::CloseReason;
+
+namespace {
+
+std::uint32_t whole_seconds(config::Duration d) {
+    return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+}  // namespace
+
+session::SessionSettings session_settings_from(const config::Config& c) {
+    session::SessionSettings s;
+    s.protocol.max_message_size = c.connections.max_message_size;
+    s.protocol.block_wise_transfer = true;
+    s.protocol.keepalive.idle = c.keepalive.idle;
+    s.protocol.keepalive.pong_timeout = c.keepalive.pong_timeout;
+    s.protocol.keepalive.max_missed = c.keepalive.max_missed;
+    s.protocol.keepalive.csm_timeout = c.connections.csm_timeout;
+    s.protocol.keepalive.csm_strict = c.connections.csm_mode == config::CsmMode::strict;
+    s.protocol.keepalive.unregistered_idle = c.connections.unregistered_idle;
+    s.write_queue_limit = c.connections.write_queue_limit;
+    s.write_timeout = c.connections.write_timeout;
+    for (const auto& l : c.listeners) {
+        if (l.tls) s.handshake_timeout = std::max(s.handshake_timeout, l.tls->handshake_timeout);
+    }
+    return s;
+}
+
+Gateway::Gateway(config::Config config)
+    : config_(std::move(config)),
+      signals_(control_),
+      drain_timer_(control_),
+      accept_bucket_(config_.connections.accept_rate.per_second,
+                     config_.connections.accept_rate.burst
+                         ? config_.connections.accept_rate.burst
+                         : config_.connections.accept_rate.per_second,
+                     Clock::now()) {}
+
+Gateway::~Gateway() {
+    for (auto& shard : shards_) shard->stop_and_join();
+}
+
+std::optional<std::string> Gateway::start() {
+    const auto settings = session_settings_from(config_);
+    const auto psk = net::PskTable::from(config_.credentials);
+    const unsigned threads = std::max(1u, config_.threads);
+    for (unsigned i = 0; i < threads; ++i) {
+        shards_.push_back(std::make_unique<Shard>(i, settings, open_connections_));
+    }
+    for (const auto& lc : config_.listeners) {
+        net::TlsServerContext* tls = nullptr;
+        if (lc.tls) {
+            auto created = net::TlsServerContext::create(*lc.tls, psk);
+            if (auto* error = std::get_if<std::string>(&created)) {
+                return "listener " + lc.endpoint.text + ": " + *error;
+            }
+            tls_contexts_.push_back(std::move(std::get<net::TlsServerContextPtr>(created)));
+            tls = tls_contexts_.back().get();
+        }
+        auto listener = std::make_unique<net::Listener>(
+            control_, lc, tls, [this]() -> asio::io_context& { return next_shard_context(); },
+            [this](net::Listener& l, asio::ip::tcp::socket&& s) { on_accept(l, std::move(s)); });
+        if (auto ec = listener->open()) {
+            return "listener " + lc.endpoint.text + ": " + ec.message();
+        }
+        listeners_.push_back(std::move(listener));
+    }
+    for (auto& shard : shards_) shard->start_thread();
+    for (auto& l : listeners_) {
+        l->start();
+        spdlog::info("listening on {}", l->bound_uri());
+    }
+
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    wait_for_signal();
+    return std::nullopt;
+}
+
+void Gateway::wait_for_signal() {
+    signals_.async_wait([this](const std::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            spdlog::warn("SIGHUP: run-time reload is not implemented yet; nothing changed");
+            wait_for_signal();
+            return;
+        }
+        spdlog::info("signal {}: draining", signo);
+        begin_drain();
+    });
+}
+
+std::vector<std::string> Gateway::bound_uris() const {
+    std::vector<std::string> out;
+    for (const auto& l : listeners_) out.push_back(l->bound_uri());
+    return out;
+}
+
+asio::io_context& Gateway::next_shard_context() {
+    auto& shard = *shards_[next_accept_shard_];
+    next_accept_shard_ = (next_accept_shard_ + 1) % shards_.size();
+    return shard.io();
+}
+
+void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket) {
+    Shard* target = nullptr;
+    for (auto& shard : shards_) {
+        if (&socket.get_executor().context() == &shard->io()) target = shard.get();
+    }
+    if (!target || draining_) return;  // socket closes as it goes out of scope
+
+    std::optional<std::pair<CloseReason, std::uint32_t>> refusal;
+    if (open_connections_.load(std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(config_.connections.max)) {
+        accept_metrics_.refused_limit.add();
+        refusal.emplace(CloseReason::limit_connections, 0);
+    } else if (!accept_bucket_.try_take(Clock::now())) {
+        accept_metrics_.refused_rate.add();
+        refusal.emplace(CloseReason::limit_rate, 0);
+    }
+    if (refusal) {
+        static thread_local std::mt19937 rng{std::random_device{}()};
+        std::uniform_int_distribution<std::uint32_t> hold_off(
+            whole_seconds(config_.shutdown.hold_off_min),
+            std::max(whole_seconds(config_.shutdown.hold_off_min),
+                     whole_seconds(config_.shutdown.hold_off_max)));
+        refusal->second = hold_off(rng);
+        spdlog::debug("refusing connection on {}: {}", listener.bound_uri(),
+                      session::to_string(refusal->first));
+        if (listener.is_tls()) {
+            // A TLS refusal would cost a full handshake; a TCP close is cheaper for everyone.
+            std::error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        target->adopt(std::move(socket), nullptr, next_id_++, refusal);
+        return;
+    }
+    accept_metrics_.accepted.add();
+    open_connections_.fetch_add(1, std::memory_order_relaxed);
+    const auto& opts = config_.tcp;
+    if (auto ec = net::apply_tcp_options(socket, opts)) {
+        spdlog::warn("setting TCP options: {}", ec.message());
+    }
+    target->adopt(std::move(socket), listener.tls(), next_id_++, std::nullopt);
+}
+
+void Gateway::request_shutdown() {
+    asio::post(control_, [this] { begin_drain(); });
+}
+
+void Gateway::begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& l : listeners_) l->stop();
+    signals_.cancel();
+    const auto hold_min = whole_seconds(config_.shutdown.hold_off_min);
+    const auto hold_max = whole_seconds(config_.shutdown.hold_off_max);
+    for (auto& shard : shards_) {
+        shard->drain(hold_min, hold_max, [this] {
+            asio::post(control_, [this] {
+                if (++shards_drained_ == shards_.size()) finish();
+            });
+        });
+    }
+    drain_timer_.expires_after(config_.shutdown.drain_timeout);
+    drain_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec || finished_) return;
+        spdlog::warn("drain timeout: closing {} remaining connection(s)",
+                     open_connections_.load(std::memory_order_relaxed));
+        for (auto& shard : shards_) shard->close_all(CloseReason::shutdown);
+        // close_all is asynchronous; the shards report empty through the drain callback.
+    });
+}
+
+void Gateway::finish() {
+    if (finished_) return;
+    finished_ = true;
+    drain_timer_.cancel();
+    for (auto& shard : shards_) shard->stop_and_join();
+    log_summary();
+    control_.stop();
+}
+
+void Gateway::log_summary() const {
+    std::string closes;
+    for (std::size_t r = 0; r < session::close_reason_count; ++r) {
+        std::uint64_t n = 0;
+        for (const auto& shard : shards_) n += shard->metrics().closes[r].get();
+        if (n) {
+            closes += " ";
+            closes += session::to_string(static_cast<CloseReason>(r));
+            closes += "=" + std::to_string(n);
+        }
+    }
+    spdlog::info("stopped: accepted={} refused_limit={} refused_rate={} closes:{}",
+                 accept_metrics_.accepted.get(), accept_metrics_.refused_limit.get(),
+                 accept_metrics_.refused_rate.get(), closes.empty() ? " none" : closes);
+}
+
+int Gateway::run() {
+    control_.run();
+    return 0;
+}
+
+}  // namespace lwgate::app

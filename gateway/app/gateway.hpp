@@ -1,0 +1,79 @@
+// The process: control thread (signals, listeners, drain) plus N shards.
+//
+// Accepting happens on the control thread, which also enforces connections.max and
+// connections.accept_rate before a socket reaches a shard (one place decides, so the limits are
+// exact without locks on the shards). Accepted sockets go to shards round-robin.
+//
+// SIGTERM/SIGINT: stop accepting, send 7.04 Release with a Hold-Off drawn per connection from
+// [shutdown.hold_off_min, shutdown.hold_off_max] so the fleet does not come back at once, wait
+// until every device closed or shutdown.drain_timeout passed, close the rest, exit 0.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "app/shard.hpp"
+#include "lwgate/config/config.hpp"
+#include "lwgate/util/counter.hpp"
+#include "lwgate/util/token_bucket.hpp"
+#include "net/listener.hpp"
+#include "net/tls_context.hpp"
+
+namespace lwgate::app {
+
+struct AcceptMetrics {
+    Counter accepted;
+    Counter refused_limit;
+    Counter refused_rate;
+};
+
+class Gateway {
+public:
+    explicit Gateway(config::Config config);
+    ~Gateway();
+
+    // Builds TLS contexts, binds listeners and starts shards. Returns an error message on failure.
+    std::optional<std::string> start();
+    // Runs the control loop until shutdown completes. Returns the process exit code.
+    int run();
+    void request_shutdown();
+
+    std::vector<std::string> bound_uris() const;
+
+private:
+    void on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket);
+    asio::io_context& next_shard_context();
+    void wait_for_signal();
+    void begin_drain();
+    void finish();
+    void log_summary() const;
+
+    config::Config config_;
+    asio::io_context control_{1};
+    asio::signal_set signals_;
+    asio::steady_timer drain_timer_;
+    std::vector<ShardPtr> shards_;
+    std::vector<net::TlsServerContextPtr> tls_contexts_;
+    std::vector<net::ListenerPtr> listeners_;
+    std::atomic<std::int64_t> open_connections_{0};
+    TokenBucket accept_bucket_;
+    AcceptMetrics accept_metrics_;
+    std::uint64_t next_id_ = 1;
+    std::size_t next_shard_ = 0;
+    std::size_t next_accept_shard_ = 0;
+    std::vector<asio::io_context*> accept_targets_;
+    unsigned shards_drained_ = 0;
+    bool draining_ = false;
+    bool finished_ = false;
+};
+
+session::SessionSettings session_settings_from(const config::Config& config);
+
+}  // namespace lwgate::app

@@ -1,0 +1,122 @@
+#include "app/shard.hpp"
+
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/tls_context.hpp"
+#include "session/downstream_session.hpp"
+
+namespace lwgate::app {
+
+using session::CloseReason;
+
+namespace {
+
+std::string endpoint_text(const asio::ip::tcp::socket& socket, bool remote) {
+    std::error_code ec;
+    const auto ep = remote ? socket.remote_endpoint(ec) : socket.local_endpoint(ec);
+    if (ec) return "?";
+    const auto address = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+Shard::Shard(unsigned index, session::SessionSettings settings,
+             std::atomic<std::int64_t>& open_connections)
+    : index_(index),
+      settings_(std::move(settings)),
+      open_connections_(open_connections),
+      work_(asio::make_work_guard(io_)),
+      read_buffer_(64 * 1024),
+      rng_(std::random_device{}()) {}
+
+Shard::~Shard() { stop_and_join(); }
+
+void Shard::start_thread() {
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+void Shard::stop_and_join() {
+    if (!thread_.joinable()) return;
+    work_.reset();
+    io_.stop();
+    thread_.join();
+}
+
+void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
+                  std::optional<std::pair<CloseReason, std::uint32_t>> refusal) {
+    asio::post(io_, [this, socket = std::move(socket), tls, id, refusal]() mutable {
+        session::ConnectionInfo info;
+        info.id = id;
+        info.remote = endpoint_text(socket, true);
+        info.local = endpoint_text(socket, false);
+        info.transport = tls ? session::Transport::tls : session::Transport::tcp;
+        info.connected_since = Clock::now();
+        spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id,
+                      info.remote, info.local, session::to_string(info.transport), index_);
+        if (tls) {
+            auto s = std::make_shared<session::TlsSession>(
+                *this, session::TlsStream(std::move(socket), tls->context()), std::move(info));
+            sessions_.emplace(id, s);
+            s->start();
+        } else {
+            auto s = std::make_shared<session::TcpSession>(*this, std::move(socket),
+                                                           std::move(info));
+            if (refusal) {
+                refusing_.emplace(id, s);
+                s->start_refused(refusal->first, refusal->second);
+            } else {
+                sessions_.emplace(id, s);
+                s->start();
+            }
+        }
+    });
+}
+
+void Shard::on_device_message(session::SessionBase& session, coap::Message&& message) {
+    if (!coap::is_request(message.code())) return;  // no requests of ours are outstanding yet
+    // Until the LwM2M bridge is in place every request is answered clearly, not dropped.
+    coap::Message response(coap::code::service_unavailable, message.token());
+    response.set_payload(std::string_view("LwM2M bridge not available"));
+    session.send(response);
+}
+
+void Shard::on_session_closed(session::SessionBase& session, CloseReason) {
+    const auto id = session.info().id;
+    if (sessions_.erase(id) != 0) {
+        open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+        refusing_.erase(id);  // refused connections were never counted as open
+    }
+    check_drained();
+}
+
+void Shard::drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
+                  std::function<void()> on_empty) {
+    asio::post(io_, [this, hold_off_min_s, hold_off_max_s, on_empty = std::move(on_empty)] {
+        on_drained_ = on_empty;
+        std::uniform_int_distribution<std::uint32_t> hold_off(hold_off_min_s,
+                                                              std::max(hold_off_min_s, hold_off_max_s));
+        // Copy: drain() may close sessions, which erases them from the map.
+        std::vector<session::SessionPtr> all;
+        all.reserve(sessions_.size());
+        for (auto& [id, s] : sessions_) all.push_back(s);
+        for (auto& s : all) s->drain(hold_off(rng_));
+        check_drained();
+    });
+}
+
+void Shard::close_all(CloseReason reason) {
+    asio::post(io_, [this, reason] {
+        std::vector<session::SessionPtr> all;
+        for (auto& [id, s] : sessions_) all.push_back(s);
+        for (auto& s : all) s->close(reason, "drain timeout");
+    });
+}
+
+void Shard::check_drained() {
+    if (on_drained_ && sessions_.empty()) std::exchange(on_drained_, nullptr)();
+}
+
+}  // namespace lwgate::app

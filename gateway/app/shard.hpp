@@ -1,0 +1,74 @@
+// A shard: one io_context on one thread, owning the device sessions placed on it. Nothing in a
+// shard is shared with another shard, so the per-message path takes no lock. Other threads talk
+// to a shard only by posting to its io_context.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "session/session_host.hpp"
+
+namespace lwgate::net {
+class TlsServerContext;
+}
+
+namespace lwgate::app {
+
+class Shard final : public session::SessionHost {
+public:
+    Shard(unsigned index, session::SessionSettings settings,
+          std::atomic<std::int64_t>& open_connections);
+    ~Shard() override;
+
+    void start_thread();
+    void stop_and_join();
+
+    // Called from the control thread: the socket already belongs to this shard's io_context.
+    void adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
+               std::optional<std::pair<session::CloseReason, std::uint32_t>> refusal);
+    // Graceful drain; `on_empty` is posted back by the caller's choice once no session is left.
+    void drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
+               std::function<void()> on_empty);
+    void close_all(session::CloseReason reason);
+
+    // SessionHost
+    asio::io_context& io() override { return io_; }
+    session::ShardMetrics& metrics() override { return metrics_; }
+    const session::SessionSettings& settings() const override { return settings_; }
+    std::span<std::uint8_t> read_buffer() override { return read_buffer_; }
+    void on_device_message(session::SessionBase& session, coap::Message&& message) override;
+    void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
+
+    unsigned index() const { return index_; }
+    const session::ShardMetrics& metrics() const { return metrics_; }
+
+private:
+    void check_drained();
+
+    unsigned index_;
+    session::SessionSettings settings_;
+    std::atomic<std::int64_t>& open_connections_;
+    asio::io_context io_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::thread thread_;
+    session::ShardMetrics metrics_;
+    std::vector<std::uint8_t> read_buffer_;
+    std::unordered_map<std::uint64_t, session::SessionPtr> sessions_;
+    std::unordered_map<std::uint64_t, session::SessionPtr> refusing_;
+    std::mt19937 rng_;
+    std::function<void()> on_drained_;
+};
+
+using ShardPtr = std::unique_ptr<Shard>;
+
+}  // namespace lwgate::app

@@ -1,0 +1,73 @@
+#include "net/listener.hpp"
+
+#include <asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lwgate::net {
+
+Listener::Listener(asio::io_context& control, config::ListenerConfig config,
+                   TlsServerContext* tls, ChooseContext choose, OnAccept on_accept)
+    : control_(control),
+      config_(std::move(config)),
+      tls_(tls),
+      choose_(std::move(choose)),
+      on_accept_(std::move(on_accept)),
+      acceptor_(control),
+      backoff_(control) {}
+
+std::error_code Listener::open() {
+    std::error_code ec;
+    auto address = asio::ip::make_address(config_.endpoint.host, ec);
+    if (ec) {
+        asio::ip::tcp::resolver resolver(control_);
+        auto results = resolver.resolve(config_.endpoint.host, "", ec);
+        if (ec || results.empty()) return ec ? ec : asio::error::host_not_found;
+        address = results.begin()->endpoint().address();
+    }
+    const asio::ip::tcp::endpoint endpoint(address, config_.endpoint.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return ec;
+    port_ = acceptor_.local_endpoint(ec).port();
+    return ec;
+}
+
+std::string Listener::bound_uri() const {
+    const char* scheme = tls_ ? "coaps+tcp" : "coap+tcp";
+    const auto& host = config_.endpoint.host;
+    const bool v6 = host.find(':') != std::string::npos;
+    return std::string(scheme) + "://" + (v6 ? "[" + host + "]" : host) + ":" +
+           std::to_string(port_);
+}
+
+void Listener::start() { accept(); }
+
+void Listener::stop() {
+    stopped_ = true;
+    std::error_code ignored;
+    backoff_.cancel();
+    acceptor_.close(ignored);
+}
+
+void Listener::accept() {
+    if (stopped_) return;
+    acceptor_.async_accept(choose_(), [this](const std::error_code& ec,
+                                             asio::ip::tcp::socket socket) {
+        if (stopped_ || ec == asio::error::operation_aborted) return;
+        if (ec) {
+            // EMFILE/ENFILE/ENOBUFS: the condition persists; retrying at once would spin.
+            spdlog::warn("accept on {} failed: {}; pausing 100ms", bound_uri(), ec.message());
+            backoff_.expires_after(std::chrono::milliseconds(100));
+            backoff_.async_wait([this](const std::error_code& e) {
+                if (!e) accept();
+            });
+            return;
+        }
+        on_accept_(*this, std::move(socket));
+        accept();
+    });
+}
+
+}  // namespace lwgate::net

@@ -1,0 +1,165 @@
+#include "net/tls_context.hpp"
+
+#include <cstring>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace lwgate::net {
+
+namespace {
+
+std::string openssl_error(const std::string& what) {
+    std::string out = what;
+    while (unsigned long e = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        out += ": ";
+        out += buf;
+    }
+    return out;
+}
+
+unsigned int psk_server_callback(SSL* ssl, const char* identity, unsigned char* psk,
+                                 unsigned int max_psk_len) {
+    auto* self = static_cast<TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    if (!self || !identity) return 0;
+    const auto table = self->psk_table();
+    if (!table) return 0;
+    const auto it = table->keys.find(identity);
+    if (it == table->keys.end() || it->second.size() > max_psk_len) return 0;
+    std::memcpy(psk, it->second.data(), it->second.size());
+    return static_cast<unsigned int>(it->second.size());
+}
+
+// The identity a TLS 1.3 PSK handshake used: SSL_get_psk_identity() only knows TLS 1.2's.
+int identity_index() {
+    static const int index = SSL_get_ex_new_index(
+        0, nullptr, nullptr, nullptr,
+        [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<std::string*>(ptr);
+        });
+    return index;
+}
+
+// TLS 1.3 external PSK (RFC 8446 §4.2.11): OpenSSL asks for a session carrying the key. The
+// legacy callback above serves TLS 1.2; without this one TLS 1.3 PSK handshakes fail.
+int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_len,
+                     SSL_SESSION** session) {
+    *session = nullptr;
+    auto* self = static_cast<TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    if (!self) return 1;
+    const auto table = self->psk_table();
+    if (!table) return 1;
+    const auto it =
+        table->keys.find(std::string(reinterpret_cast<const char*>(identity), identity_len));
+    if (it == table->keys.end()) return 1;  // unknown identity: fall back to certificates
+    static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
+    const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
+    SSL_SESSION* s = SSL_SESSION_new();
+    if (!cipher || !s || SSL_SESSION_set1_master_key(s, it->second.data(), it->second.size()) != 1 ||
+        SSL_SESSION_set_cipher(s, cipher) != 1 ||
+        SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
+        SSL_SESSION_free(s);
+        return 0;
+    }
+    delete static_cast<std::string*>(SSL_get_ex_data(ssl, identity_index()));
+    SSL_set_ex_data(ssl, identity_index(), new std::string(it->first));
+    *session = s;
+    return 1;
+}
+
+int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+    static const unsigned char coap[] = {'c', 'o', 'a', 'p'};
+    for (unsigned int i = 0; i < inlen;) {
+        const unsigned int len = in[i];
+        if (i + 1 + len > inlen) break;
+        if (len == sizeof coap && std::memcmp(in + i + 1, coap, len) == 0) {
+            *out = in + i + 1;
+            *outlen = static_cast<unsigned char>(len);
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + len;
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+}  // namespace
+
+std::string psk_identity_of(SSL* ssl) {
+    if (const char* identity = SSL_get_psk_identity(ssl)) return identity;
+    if (auto* identity = static_cast<std::string*>(SSL_get_ex_data(ssl, identity_index()))) {
+        return *identity;
+    }
+    return {};
+}
+
+std::shared_ptr<const PskTable> PskTable::from(const std::vector<config::Credential>& creds) {
+    auto table = std::make_shared<PskTable>();
+    for (const auto& c : creds) {
+        if (!c.psk_identity.empty()) table->keys[c.psk_identity] = c.psk_key;
+    }
+    return table;
+}
+
+std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
+    const config::TlsConfig& tls, PskTablePtr psk) {
+    TlsServerContextPtr self(new TlsServerContext());
+    SSL_CTX* ctx = self->context_.native_handle();
+    SSL_CTX_set_app_data(ctx, self.get());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // Release idle read/write buffers: most device connections are idle most of the time.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // Needed whenever client verification meets a resumed or PSK session (TLS 1.3 PSK looks
+    // like a resumption to OpenSSL): without it such handshakes fail with an internal error.
+    static const unsigned char sid_ctx[] = {'l', 'w', 'g', 'a', 't', 'e'};
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx);
+
+    // Certificate suites plus the PSK suites constrained devices use (RFC 7925 profile:
+    // PSK-AES128-CCM8; also plain and ECDHE PSK with GCM/CBC).
+    const char* ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+        "ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-CCM:"
+        "ECDHE-PSK-AES128-CBC-SHA256:ECDHE-PSK-CHACHA20-POLY1305:"
+        "PSK-AES128-CCM8:PSK-AES128-CCM:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:"
+        "PSK-AES128-CBC-SHA256:PSK-CHACHA20-POLY1305";
+    if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+        return openssl_error("cipher list");
+    }
+
+    if (!tls.certificate.empty()) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, tls.certificate.c_str()) != 1) {
+            return openssl_error("certificate " + tls.certificate);
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            return openssl_error("private_key " + tls.private_key);
+        }
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            return openssl_error("private_key does not match certificate");
+        }
+    }
+    if (!tls.ca.empty()) {
+        if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
+            return openssl_error("ca " + tls.ca);
+        }
+        int mode = SSL_VERIFY_PEER;
+        if (tls.require_client_certificate) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(ctx, mode, nullptr);
+    }
+    if (tls.psk) {
+        self->psk_.store(std::move(psk));
+        self->identity_hint_ = tls.psk_identity_hint;
+        if (!self->identity_hint_.empty()) {
+            SSL_CTX_use_psk_identity_hint(ctx, self->identity_hint_.c_str());
+        }
+        SSL_CTX_set_psk_server_callback(ctx, psk_server_callback);
+        SSL_CTX_set_psk_find_session_callback(ctx, psk_find_session);
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
+    return self;
+}
+
+}  // namespace lwgate::net

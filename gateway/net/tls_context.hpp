@@ -1,0 +1,59 @@
+// Server-side TLS for coaps+tcp listeners, on asio::ssl over OpenSSL 3:
+//  - certificate + private key (optional when the listener is PSK-only),
+//  - client certificates verified against `ca` (required when require_client_certificate),
+//  - TLS-PSK with identities from the credentials table: TLS 1.2 PSK suites (PSK-AES128-CCM8,
+//    PSK-AES128-GCM-SHA256, ECDHE-PSK-...) and TLS 1.3 PSK through OpenSSL's compatibility path
+//    (the TLS 1.2-style server callback also serves TLS 1.3 external PSKs with SHA-256 suites),
+//  - ALPN "coap" (RFC 8323 §4.1). A client that offers ALPN without "coap" is rejected (RFC 8323
+//    requires the "coap" protocol id); a client that offers no ALPN at all is accepted, because
+//    several constrained TLS stacks do not implement the extension.
+// The PSK table is immutable and swapped as a whole (SIGHUP reload), so handshakes on any shard
+// read it without locking beyond the shared_ptr load.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
+#include "lwgate/config/config.hpp"
+
+namespace lwgate::net {
+
+struct PskTable {
+    // psk_identity -> key
+    std::unordered_map<std::string, std::vector<std::uint8_t>> keys;
+    static std::shared_ptr<const PskTable> from(const std::vector<config::Credential>& creds);
+};
+using PskTablePtr = std::shared_ptr<const PskTable>;
+
+// The PSK identity the peer authenticated with (TLS 1.2 or 1.3), or empty.
+std::string psk_identity_of(SSL* ssl);
+
+class TlsServerContext;
+using TlsServerContextPtr = std::unique_ptr<TlsServerContext>;
+
+class TlsServerContext {
+public:
+    static std::variant<TlsServerContextPtr, std::string> create(const config::TlsConfig& tls,
+                                                                 PskTablePtr psk);
+
+    asio::ssl::context& context() { return context_; }
+    void set_psk_table(PskTablePtr table) { psk_.store(std::move(table)); }
+    PskTablePtr psk_table() const { return psk_.load(); }
+
+private:
+    TlsServerContext() : context_(asio::ssl::context::tls_server) {}
+
+    asio::ssl::context context_;
+    std::atomic<PskTablePtr> psk_;
+    std::string identity_hint_;
+};
+
+}  // namespace lwgate::net

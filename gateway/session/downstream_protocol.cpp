@@ -1,0 +1,228 @@
+#include "lwgate/session/downstream_protocol.hpp"
+
+#include <utility>
+
+namespace lwgate::session {
+
+using coap::CodecError;
+using coap::Message;
+namespace code = coap::code;
+
+DownstreamProtocol::DownstreamProtocol(const ProtocolParams& params, TimePoint now)
+    : params_(params), decoder_(params.max_message_size), keepalive_(params.keepalive, now) {}
+
+void DownstreamProtocol::start() {
+    queue(coap::make_csm(params_.max_message_size, params_.block_wise_transfer));
+}
+
+void DownstreamProtocol::on_bytes(coap::ByteView bytes, TimePoint now) {
+    if (close_ || bytes.empty()) return;
+    keepalive_.on_rx(now);
+    while (!bytes.empty() && !close_) {
+        coap::DecodeStep step = decoder_.feed(bytes);
+        bytes = bytes.subspan(step.consumed);
+        if (step.result) {
+            if (auto* message = std::get_if<Message>(&*step.result)) {
+                handle(std::move(*message), now);
+            } else {
+                handle_failure(std::get<coap::DecodeFailure>(*step.result));
+            }
+        } else if (step.consumed == 0) {
+            break;  // decoder failed earlier; nothing more is accepted
+        }
+    }
+}
+
+void DownstreamProtocol::handle_failure(const coap::DecodeFailure& failure) {
+    const auto reason = coap::make_error_code(failure.error).message();
+    if (failure.fatal || !failure.has_header) {
+        abort_with(CloseReason::bad_frame, std::nullopt, reason);
+        return;
+    }
+    if (coap::is_signaling(failure.code)) {
+        abort_with(CloseReason::abort_sent, std::nullopt, "bad signaling message: " + reason);
+        return;
+    }
+    if (coap::is_request(failure.code)) {
+        if (failure.error == CodecError::message_too_large) {
+            // RFC 7252 §5.9.2.9 / RFC 8323 §5.3.1: Size1 tells the client what we accept.
+            error_response(failure.token, code::request_entity_too_large, {},
+                           params_.max_message_size);
+        } else {
+            error_response(failure.token, code::bad_request, reason);
+        }
+        return;
+    }
+    // A broken response or empty message: nobody to answer.
+    ++stats_.dropped;
+}
+
+void DownstreamProtocol::handle(Message&& message, TimePoint now) {
+    ++stats_.messages_in;
+    const bool is_csm = message.code() == code::csm;
+    if (!first_message_seen_) {
+        first_message_seen_ = true;
+        // RFC 8323 §5.3: CSM is the first message. Lenient mode tolerates peers that never
+        // send one (e.g. Californium clients).
+        if (!is_csm && params_.keepalive.csm_strict && message.code() != code::empty) {
+            abort_with(CloseReason::abort_sent, std::nullopt, "expected CSM as first message");
+            return;
+        }
+    }
+    if (coap::is_signaling(message.code())) {
+        handle_signal(message, now);
+        return;
+    }
+    if (message.code() == code::empty) return;  // RFC 8323 §3.4: keepalive, ignored
+    if (released_) {
+        // We are draining: the device was told to go away; answer new requests clearly.
+        if (coap::is_request(message.code())) {
+            error_response(message.token(), code::service_unavailable, "gateway shutting down");
+        }
+        return;
+    }
+    if (coap::is_request(message.code()) || coap::is_response(message.code())) {
+        inbound_.push_back(std::move(message));
+        return;
+    }
+    // Reserved classes 1, 3, 6: nothing sensible to answer and no Reset over TCP.
+    ++stats_.dropped;
+}
+
+void DownstreamProtocol::handle_signal(const Message& message, TimePoint now) {
+    auto parsed = coap::parse_signal(message);
+    if (auto* error = std::get_if<coap::SignalError>(&parsed)) {
+        const bool csm = message.code() == code::csm;
+        std::optional<std::uint16_t> bad_option;
+        if (csm && error->option != 0) bad_option = error->option;
+        abort_with(CloseReason::abort_sent, bad_option,
+                   "bad signaling option " + std::to_string(error->option) + " in " +
+                       coap::code_to_string(message.code()));
+        return;
+    }
+    auto& signal = std::get<coap::Signal>(parsed);
+    if (auto* csm = std::get_if<coap::Csm>(&signal)) {
+        peer_.apply(*csm);
+        if (!peer_csm_received_) {
+            peer_csm_received_ = true;
+            keepalive_.on_csm_received();
+        }
+    } else if (std::holds_alternative<coap::Ping>(signal)) {
+        ++stats_.pings_received;
+        queue(coap::make_pong(message));
+    } else if (std::holds_alternative<coap::Pong>(signal)) {
+        ++stats_.pongs_received;
+        // Any Pong is life (on_bytes already said so); only ours yields an RTT sample.
+        if (message.token() == outstanding_ping_) {
+            if (auto rtt = keepalive_.on_pong(now)) stats_.last_rtt = rtt;
+        }
+    } else if (auto* release = std::get_if<coap::Release>(&signal)) {
+        // Tolerated at any time (Anjay sends spurious ones): flush and close gracefully.
+        std::string detail = "device sent Release";
+        if (release->alternative_address) detail += " alt=" + *release->alternative_address;
+        decide_close(CloseReason::release_received, CloseMode::after_flush, std::move(detail));
+    } else if (auto* abort = std::get_if<coap::Abort>(&signal)) {
+        std::string detail = "device sent Abort";
+        if (!abort->diagnostic.empty()) detail += ": " + abort->diagnostic;
+        decide_close(CloseReason::abort_received, CloseMode::immediate, std::move(detail));
+    }
+}
+
+void DownstreamProtocol::on_tick(TimePoint now) {
+    while (!close_) {
+        const auto missed_before = keepalive_.missed();
+        switch (keepalive_.on_tick(now)) {
+            case KeepaliveAction::none: return;
+            case KeepaliveAction::send_ping: {
+                stats_.missed_pongs += keepalive_.missed() - missed_before;
+                outstanding_ping_ = coap::Token::from_u64(next_ping_token_++);
+                ++stats_.pings_sent;
+                queue(coap::make_ping(outstanding_ping_));
+                return;
+            }
+            case KeepaliveAction::csm_defaulted: continue;
+            case KeepaliveAction::close_csm_timeout:
+                abort_with(CloseReason::csm_timeout, std::nullopt, "no CSM received in time");
+                return;
+            case KeepaliveAction::close_half_open:
+                stats_.missed_pongs += keepalive_.missed() - missed_before;
+                decide_close(CloseReason::half_open, CloseMode::reset,
+                             std::to_string(keepalive_.missed()) + " Ping(s) unanswered");
+                return;
+            case KeepaliveAction::close_unregistered_idle:
+                decide_close(CloseReason::unregistered_idle, CloseMode::after_flush,
+                             "no registration on this connection");
+                return;
+        }
+    }
+}
+
+TimePoint DownstreamProtocol::next_deadline() const {
+    return close_ ? never : keepalive_.next_deadline();
+}
+
+bool DownstreamProtocol::send(const Message& message) {
+    if (close_) return false;
+    if (coap::encoded_size(message) > peer_.max_message_size) return false;
+    queue(message);
+    return true;
+}
+
+void DownstreamProtocol::send_ping(TimePoint now) {
+    if (close_) return;
+    outstanding_ping_ = coap::Token::from_u64(next_ping_token_++);
+    keepalive_.on_ping_sent(now);
+    ++stats_.pings_sent;
+    queue(coap::make_ping(outstanding_ping_));
+}
+
+void DownstreamProtocol::release(std::optional<std::string> alternative_address,
+                                 std::optional<std::uint32_t> hold_off_seconds,
+                                 std::string_view diagnostic) {
+    if (close_ || released_) return;
+    released_ = true;
+    queue(coap::make_release(std::move(alternative_address), hold_off_seconds, diagnostic));
+}
+
+void DownstreamProtocol::abort(CloseReason reason, std::string_view diagnostic) {
+    abort_with(reason, std::nullopt, std::string(diagnostic));
+}
+
+void DownstreamProtocol::refuse(CloseReason reason, std::optional<std::uint32_t> hold_off_seconds,
+                                std::string_view diagnostic) {
+    if (close_) return;
+    release(std::nullopt, hold_off_seconds, diagnostic);
+    decide_close(reason, CloseMode::after_flush, std::string(diagnostic));
+}
+
+coap::Bytes DownstreamProtocol::take_output() { return std::exchange(output_, {}); }
+
+std::vector<Message> DownstreamProtocol::take_inbound() { return std::exchange(inbound_, {}); }
+
+void DownstreamProtocol::queue(const Message& message) {
+    ++stats_.messages_out;
+    coap::encode_into(message, output_);
+}
+
+void DownstreamProtocol::error_response(const coap::Token& token, std::uint8_t response_code,
+                                        std::string_view diagnostic,
+                                        std::optional<std::uint32_t> size1) {
+    ++stats_.error_responses;
+    Message response(response_code, token);
+    if (size1) response.add_uint_option(coap::option::size1, *size1);
+    if (!diagnostic.empty()) response.set_payload(diagnostic);  // RFC 7252 §5.5.2
+    queue(response);
+}
+
+void DownstreamProtocol::decide_close(CloseReason reason, CloseMode mode, std::string detail) {
+    if (!close_) close_ = CloseDecision{reason, mode, std::move(detail)};
+}
+
+void DownstreamProtocol::abort_with(CloseReason reason, std::optional<std::uint16_t> bad_option,
+                                    std::string detail) {
+    if (close_) return;
+    queue(coap::make_abort(bad_option, detail));
+    decide_close(reason, CloseMode::after_flush, std::move(detail));
+}
+
+}  // namespace lwgate::session

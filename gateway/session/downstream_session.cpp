@@ -1,0 +1,396 @@
+#include "session/downstream_session.hpp"
+
+#include "net/tls_context.hpp"
+
+#include <algorithm>
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+namespace lwgate::session {
+
+namespace {
+
+std::string certificate_common_name(SSL* ssl) {
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (!cert) return {};
+    std::string result;
+    if (X509_NAME* subject = X509_get_subject_name(cert)) {
+        char buf[256];
+        const int n = X509_NAME_get_text_by_NID(subject, NID_commonName, buf, sizeof buf);
+        if (n > 0) result.assign(buf, static_cast<std::size_t>(n));
+    }
+    X509_free(cert);
+    return result;
+}
+
+bool is_would_block(const std::error_code& ec) {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+bool is_peer_close(const std::error_code& ec) {
+    return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+template <class Stream>
+DownstreamSession<Stream>::DownstreamSession(SessionHost& host, Stream&& stream,
+                                             ConnectionInfo info)
+    : host_(host),
+      stream_(std::move(stream)),
+      timer_(host.io()),
+      info_(std::move(info)),
+      protocol_(host.settings().protocol, info_.connected_since) {}
+
+template <class Stream>
+asio::ip::tcp::socket& DownstreamSession<Stream>::socket() {
+    if constexpr (is_tls) {
+        return stream_.next_layer();
+    } else {
+        return stream_;
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::start() {
+    auto& m = host_.metrics();
+    m.sessions_started.add();
+    (is_tls ? m.connections_tls : m.connections_tcp).add(1);
+    std::error_code ec;
+    socket().non_blocking(true, ec);
+    if constexpr (is_tls) {
+        handshaking_ = true;
+        handshake_deadline_ = Clock::now() + host_.settings().handshake_timeout;
+        arm_timer();
+        stream_.async_handshake(asio::ssl::stream_base::server,
+                                [self = this->shared_from_this()](const std::error_code& ec) {
+                                    self->on_handshake(ec);
+                                });
+    } else {
+        begin_protocol();
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::start_refused(CloseReason reason, std::uint32_t hold_off_seconds) {
+    refusal_ = {reason, hold_off_seconds};
+    start();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
+    if (closed_) return;
+    handshaking_ = false;
+    handshake_deadline_ = never;
+    if constexpr (is_tls) {
+        if (ec) {
+            host_.metrics().tls_failures.add();
+            finish_close({CloseReason::tls_failure, CloseMode::immediate, ec.message()});
+            return;
+        }
+        host_.metrics().tls_handshakes.add();
+        SSL* ssl = stream_.native_handle();
+        info_.psk_identity = net::psk_identity_of(ssl);
+        info_.peer_certificate = certificate_common_name(ssl);
+        tls_read_buffer_ = std::make_unique<std::array<std::uint8_t, 2048>>();
+        spdlog::debug("conn={} tls established version={} cipher={} psk_identity='{}' cert_cn='{}'",
+                      info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+                      info_.psk_identity, info_.peer_certificate);
+    }
+    begin_protocol();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::begin_protocol() {
+    protocol_.start();  // our CSM goes out at once, without waiting for the device's
+    if (refusal_) {
+        protocol_.refuse(refusal_->first, refusal_->second, "connection limit, retry later");
+    }
+    after_activity();
+}
+
+template <class Stream>
+bool DownstreamSession<Stream>::reading_paused() const {
+    const std::size_t pending = protocol_.output_size() + (writing_ ? write_buffer_.size() : 0);
+    return pending > host_.settings().write_queue_limit / 2;
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::read() {
+    if (reading_ || closed_ || handshaking_ || reading_paused()) return;
+    reading_ = true;
+    auto self = this->shared_from_this();
+    if constexpr (is_tls) {
+        stream_.async_read_some(asio::buffer(*tls_read_buffer_),
+                                [self](const std::error_code& ec, std::size_t n) {
+                                    self->on_tls_read(ec, n);
+                                });
+    } else {
+        // Try first: bytes may already wait in the kernel (e.g. after a pause), and an
+        // edge-triggered wait would not report them again.
+        asio::post(host_.io(), [self] { self->on_readable({}); });
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_readable(const std::error_code& ec) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec) {
+        on_read_error(ec);
+        return;
+    }
+    if constexpr (!is_tls) {
+        const auto buffer = host_.read_buffer();
+        // Bounded loop for fairness between the shard's connections.
+        for (int round = 0; round < 16; ++round) {
+            std::error_code rec;
+            const std::size_t n = socket().read_some(asio::buffer(buffer.data(), buffer.size()), rec);
+            if (is_would_block(rec)) {
+                reading_ = true;
+                socket().async_wait(asio::socket_base::wait_read,
+                                    [self = this->shared_from_this()](const std::error_code& e) {
+                                        self->on_readable(e);
+                                    });
+                return;
+            }
+            if (rec) {
+                on_read_error(rec);
+                return;
+            }
+            reading_ = true;  // consume() may call read(); we are still reading
+            consume({buffer.data(), n});
+            reading_ = false;
+            if (closed_ || reading_paused()) return;  // after_activity()/on_written() resume
+        }
+        read();
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_tls_read(const std::error_code& ec, std::size_t n) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec) {
+        on_read_error(ec);
+        return;
+    }
+    consume({tls_read_buffer_->data(), n});
+    read();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::consume(coap::ByteView bytes) {
+    host_.metrics().bytes_in.add(bytes.size());
+    if (protocol_.close_decision()) return;  // lingering close: discard what still arrives
+    protocol_.on_bytes(bytes, Clock::now());
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_read_error(const std::error_code& ec) {
+    if (is_peer_close(ec)) {
+        if (auto& decision = protocol_.close_decision()) {
+            finish_close(*decision);  // we were closing anyway: the device agreed
+        } else if (draining_) {
+            finish_close({CloseReason::shutdown, CloseMode::immediate, "device left after Release"});
+        } else {
+            finish_close({CloseReason::peer_closed, CloseMode::immediate, "device closed"});
+        }
+        return;
+    }
+    finish_close({CloseReason::reset, CloseMode::immediate, ec.message()});
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::after_activity() {
+    if (closed_) return;
+    deliver_inbound();
+    sync_stats();
+    const std::size_t queued = protocol_.output_size() + (writing_ ? write_buffer_.size() : 0);
+    if (queued > host_.settings().write_queue_limit) {
+        finish_close({CloseReason::write_stalled, CloseMode::reset,
+                      "device does not read: " + std::to_string(queued) + " bytes queued"});
+        return;
+    }
+    if (auto& decision = protocol_.close_decision()) {
+        if (decision->mode != CloseMode::after_flush) {
+            finish_close(*decision);
+            return;
+        }
+        flush();
+        if (!writing_) {
+            // Everything is out: send FIN and linger until the device closes too, so that unread
+            // input does not turn our close into an RST that could destroy the Abort/Release.
+            if (!fin_sent_) {
+                fin_sent_ = true;
+                close_deadline_ = Clock::now() + host_.settings().linger;
+                std::error_code ignored;
+                socket().shutdown(asio::socket_base::shutdown_send, ignored);
+            }
+        } else if (close_deadline_ == never) {
+            close_deadline_ = Clock::now() + host_.settings().write_timeout;
+        }
+        read();
+        arm_timer();
+        return;
+    }
+    flush();
+    read();
+    arm_timer();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::deliver_inbound() {
+    if (!protocol_.has_inbound()) return;
+    for (auto& message : protocol_.take_inbound()) {
+        host_.on_device_message(*this, std::move(message));
+        if (closed_) return;
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::sync_stats() {
+    const auto& s = protocol_.stats();
+    auto& m = host_.metrics();
+    m.messages_in.add(s.messages_in - reported_.messages_in);
+    m.messages_out.add(s.messages_out - reported_.messages_out);
+    m.pings_sent.add(s.pings_sent - reported_.pings_sent);
+    m.pongs_received.add(s.pongs_received - reported_.pongs_received);
+    m.pings_received.add(s.pings_received - reported_.pings_received);
+    m.missed_pongs.add(s.missed_pongs - reported_.missed_pongs);
+    m.error_responses.add(s.error_responses - reported_.error_responses);
+    reported_ = s;
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::flush() {
+    if (writing_ || closed_ || handshaking_ || !protocol_.has_output()) return;
+    write_buffer_ = protocol_.take_output();
+    writing_ = true;
+    write_started_ = Clock::now();
+    asio::async_write(stream_, asio::buffer(write_buffer_),
+                      [self = this->shared_from_this()](const std::error_code& ec, std::size_t n) {
+                          self->on_written(ec, n);
+                      });
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_t n) {
+    writing_ = false;
+    if (closed_) return;
+    host_.metrics().bytes_out.add(n);
+    if (ec) {
+        finish_close({CloseReason::reset, CloseMode::immediate, "write: " + ec.message()});
+        return;
+    }
+    write_buffer_.clear();
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::arm_timer() {
+    if (closed_) return;
+    TimePoint deadline = std::min(protocol_.next_deadline(), handshake_deadline_);
+    deadline = std::min(deadline, close_deadline_);
+    if (writing_) deadline = std::min(deadline, write_started_ + host_.settings().write_timeout);
+    if (deadline == never || deadline >= timer_at_) return;  // an earlier wake-up re-checks
+    timer_at_ = deadline;
+    timer_.expires_at(deadline);
+    timer_.async_wait([self = this->shared_from_this()](const std::error_code& ec) {
+        self->on_timer(ec);
+    });
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_timer(const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted || closed_) return;  // re-armed or closed
+    timer_at_ = never;
+    const TimePoint now = Clock::now();
+    if (handshaking_ && now >= handshake_deadline_) {
+        host_.metrics().tls_failures.add();
+        finish_close({CloseReason::handshake_timeout, CloseMode::immediate, "TLS handshake"});
+        return;
+    }
+    if (writing_ && now >= write_started_ + host_.settings().write_timeout) {
+        finish_close({CloseReason::write_stalled, CloseMode::reset, "write timed out"});
+        return;
+    }
+    if (now >= close_deadline_) {
+        auto decision = *protocol_.close_decision();
+        decision.mode = CloseMode::reset;
+        finish_close(decision);
+        return;
+    }
+    protocol_.on_tick(now);
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::drain(std::optional<std::uint32_t> hold_off_seconds) {
+    if (closed_ || draining_) return;
+    draining_ = true;
+    if (handshaking_) {
+        finish_close({CloseReason::shutdown, CloseMode::immediate, "draining during handshake"});
+        return;
+    }
+    protocol_.release(std::nullopt, hold_off_seconds, "gateway shutting down");
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::close(CloseReason reason, std::string detail) {
+    if (closed_) return;
+    if (reason == CloseReason::shutdown || handshaking_) {
+        finish_close({reason, CloseMode::immediate, std::move(detail)});
+        return;
+    }
+    protocol_.abort(reason, detail);
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::send(const coap::Message& message) {
+    if (closed_) return;
+    if (!protocol_.send(message)) {
+        spdlog::warn("conn={} dropped {}: larger than the device's Max-Message-Size {}", info_.id,
+                     coap::describe(message), protocol_.peer().max_message_size);
+        return;
+    }
+    flush();
+    arm_timer();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
+    if (closed_) return;
+    closed_ = true;
+    sync_stats();
+    std::error_code ignored;
+    timer_.cancel();
+    auto& sock = socket();
+    if (decision.mode == CloseMode::reset) {
+        sock.set_option(asio::socket_base::linger(true, 0), ignored);
+    } else {
+        sock.shutdown(asio::socket_base::shutdown_both, ignored);
+    }
+    sock.close(ignored);
+    auto& m = host_.metrics();
+    m.closes[static_cast<std::size_t>(decision.reason)].add();
+    (is_tls ? m.connections_tls : m.connections_tcp).add(-1);
+    const auto level = decision.reason == CloseReason::peer_closed ? spdlog::level::debug
+                                                                    : spdlog::level::info;
+    spdlog::log(level, "conn={} remote={} transport={} closed reason={} detail=\"{}\"", info_.id,
+                info_.remote, to_string(info_.transport), to_string(decision.reason),
+                decision.detail);
+    host_.on_session_closed(*this, decision.reason);
+}
+
+template class DownstreamSession<TcpSocket>;
+template class DownstreamSession<TlsStream>;
+
+}  // namespace lwgate::session

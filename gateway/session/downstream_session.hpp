@@ -1,0 +1,94 @@
+// One device connection on the I/O side: socket (plain or TLS), one timer, one write in flight.
+//
+// Threading: a session lives on exactly one shard, and a shard is one io_context run by one
+// thread, so the io_context is the session's strand; no handler runs concurrently with another.
+// Every handler holds shared_from_this(), so the session lives until its last handler ran.
+//
+// Reading: plain TCP uses the reactor style (async_wait + non-blocking read into the shard's
+// shared buffer, draining the socket until EAGAIN because Asio's epoll is edge-triggered), so an
+// idle connection owns no read buffer. TLS reads through asio::ssl::stream into a small buffer of
+// the session's own, because OpenSSL may hold decrypted bytes the socket no longer shows.
+//
+// Writing: DownstreamProtocol accumulates outgoing frames; whenever no write is in flight the
+// session takes everything accumulated and writes it in one call (natural batching). Beyond
+// write_queue_limit bytes pending, or when one write takes longer than write_timeout, the device
+// is not reading and the connection is reset (write_stalled) instead of growing memory. Above
+// half the limit the session stops reading, so a device cannot make us queue without bound.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "session/session_host.hpp"
+
+namespace lwgate::session {
+
+using TcpSocket = asio::ip::tcp::socket;
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+template <class Stream>
+class DownstreamSession final : public SessionBase,
+                                public std::enable_shared_from_this<DownstreamSession<Stream>> {
+public:
+    static constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+
+    DownstreamSession(SessionHost& host, Stream&& stream, ConnectionInfo info);
+
+    void start() override;
+    // Serve the connection only to turn it away: CSM, 7.04 Release with Hold-Off, close.
+    void start_refused(CloseReason reason, std::uint32_t hold_off_seconds);
+    void drain(std::optional<std::uint32_t> hold_off_seconds) override;
+    void close(CloseReason reason, std::string detail) override;
+    void send(const coap::Message& message) override;
+    const ConnectionInfo& info() const override { return info_; }
+
+    const DownstreamProtocol& protocol() const { return protocol_; }
+
+private:
+    asio::ip::tcp::socket& socket();
+    void on_handshake(const std::error_code& ec);
+    void begin_protocol();
+    void read();
+    void on_readable(const std::error_code& ec);
+    void on_tls_read(const std::error_code& ec, std::size_t n);
+    void consume(coap::ByteView bytes);
+    void on_read_error(const std::error_code& ec);
+    void after_activity();
+    void flush();
+    void on_written(const std::error_code& ec, std::size_t n);
+    void arm_timer();
+    void on_timer(const std::error_code& ec);
+    void deliver_inbound();
+    void sync_stats();
+    void finish_close(const CloseDecision& decision);
+    bool reading_paused() const;
+
+    SessionHost& host_;
+    Stream stream_;
+    asio::steady_timer timer_;
+    TimePoint timer_at_ = never;
+    ConnectionInfo info_;
+    DownstreamProtocol protocol_;
+    ProtocolStats reported_{};  // stats already added to the shard counters
+    coap::Bytes write_buffer_;
+    TimePoint write_started_{};
+    TimePoint handshake_deadline_ = never;
+    TimePoint close_deadline_ = never;  // after_flush close: give up on the peer after this
+    bool handshaking_ = false;
+    bool writing_ = false;
+    bool reading_ = false;
+    bool closed_ = false;
+    bool draining_ = false;
+    bool fin_sent_ = false;
+    std::unique_ptr<std::array<std::uint8_t, 2048>> tls_read_buffer_;
+    std::optional<std::pair<CloseReason, std::uint32_t>> refusal_;
+};
+
+using TcpSession = DownstreamSession<TcpSocket>;
+using TlsSession = DownstreamSession<TlsStream>;
+
+}  // namespace lwgate::session

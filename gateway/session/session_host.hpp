@@ -1,0 +1,92 @@
+// What a DownstreamSession needs from the shard that runs it. The shard is single-threaded, so
+// everything here is called on the shard's own thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <asio/io_context.hpp>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/session/close_reason.hpp"
+#include "lwgate/session/downstream_protocol.hpp"
+#include "lwgate/util/clock.hpp"
+#include "lwgate/util/counter.hpp"
+
+namespace lwgate::session {
+
+enum class Transport { tcp, tls };
+inline const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "tls"; }
+
+// Per-shard counters; the shard's thread is the only writer.
+struct ShardMetrics {
+    Gauge connections_tcp;
+    Gauge connections_tls;
+    Counter sessions_started;
+    std::array<Counter, close_reason_count> closes{};
+    Counter tls_handshakes;
+    Counter tls_failures;
+    Counter pings_sent;
+    Counter pongs_received;
+    Counter pings_received;
+    Counter missed_pongs;
+    Counter bytes_in;
+    Counter bytes_out;
+    Counter messages_in;
+    Counter messages_out;
+    Counter error_responses;
+};
+
+struct SessionSettings {
+    ProtocolParams protocol;
+    std::size_t write_queue_limit = 256 * 1024;
+    Duration write_timeout{30'000};
+    Duration handshake_timeout{10'000};
+    Duration linger{2'000};  // how long an after-flush close may wait for the last write
+};
+
+// Who the device is, as far as the connection tells.
+struct ConnectionInfo {
+    std::uint64_t id = 0;
+    std::string remote;  // "127.0.0.1:40000"
+    std::string local;
+    Transport transport = Transport::tcp;
+    TimePoint connected_since{};
+    std::string psk_identity;      // TLS-PSK identity, if any
+    std::string peer_certificate;  // client certificate subject CN, if any
+};
+
+class SessionBase;
+
+// Implemented by the shard.
+class SessionHost {
+public:
+    virtual ~SessionHost() = default;
+    virtual asio::io_context& io() = 0;
+    virtual ShardMetrics& metrics() = 0;
+    virtual const SessionSettings& settings() const = 0;
+    // A read buffer shared by all plain-TCP sessions of the shard: sessions read into it and
+    // decode at once, so an idle connection holds no read buffer of its own.
+    virtual std::span<std::uint8_t> read_buffer() = 0;
+    // A request or response from the device, for the bridge.
+    virtual void on_device_message(SessionBase& session, coap::Message&& message) = 0;
+    virtual void on_session_closed(SessionBase& session, CloseReason reason) = 0;
+};
+
+class SessionBase {
+public:
+    virtual ~SessionBase() = default;
+    virtual void start() = 0;
+    // Graceful drain: 7.04 Release with Hold-Off, then wait for the device to close.
+    virtual void drain(std::optional<std::uint32_t> hold_off_seconds) = 0;
+    virtual void close(CloseReason reason, std::string detail) = 0;
+    virtual void send(const coap::Message& message) = 0;
+    virtual const ConnectionInfo& info() const = 0;
+};
+using SessionPtr = std::shared_ptr<SessionBase>;
+
+}  // namespace lwgate::session

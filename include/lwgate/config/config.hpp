@@ -1,0 +1,150 @@
+// The whole configuration as one struct tree. Defaults here are the embedded defaults: an empty
+// YAML file yields a gateway on loopback. Loading and validation live in config_loader.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lwgate/config/duration.hpp"
+
+namespace lwgate::config {
+
+using namespace std::chrono_literals;
+
+enum class Scheme { coap_tcp, coaps_tcp, coap, coaps };
+
+struct Endpoint {
+    Scheme scheme = Scheme::coap_tcp;
+    std::string host;  // literal address or name; IPv6 without brackets
+    std::uint16_t port = 0;
+    std::string text;  // as written, for logs
+};
+
+// File names are resolved against the config file's directory when loaded; the loader checks that
+// they exist and are readable (their contents are checked when the TLS context is built).
+struct TlsConfig {
+    std::string certificate;  // PEM file (server certificate chain)
+    std::string private_key;  // PEM file
+    std::string ca;           // PEM file: client certificates are verified against it when set
+    // With ca: a client without a certificate (or PSK) fails the handshake.
+    bool require_client_certificate = false;
+    bool psk = false;  // accept TLS-PSK with identities from `credentials`
+    std::string psk_identity_hint;
+    Duration handshake_timeout = 10s;
+};
+
+struct ListenerConfig {
+    Endpoint endpoint;
+    std::optional<TlsConfig> tls;          // required for coaps+tcp, forbidden for coap+tcp
+    bool allow_plain_registration = true;  // plain TCP carries no identity; bridge decides
+    int line = 0;                          // 1-based line in the config file (0: built in)
+};
+
+struct UpstreamConfig {
+    std::string uri = "coap://127.0.0.1:5683";  // coap:// or coaps:// (DTLS)
+    std::string bootstrap_uri;                  // empty: none
+    // `uri` and `bootstrap_uri` parsed by the loader.
+    Endpoint endpoint{Scheme::coap, "127.0.0.1", 5683, "coap://127.0.0.1:5683"};
+    std::optional<Endpoint> bootstrap;
+};
+
+struct KeepaliveConfig {
+    Duration idle = 60s;
+    Duration pong_timeout = 10s;
+    unsigned max_missed = 1;
+};
+
+struct TcpConfig {
+    bool nodelay = true;
+    bool keepalive = true;              // SO_KEEPALIVE
+    Duration keepalive_idle = 120s;     // TCP_KEEPIDLE
+    Duration keepalive_interval = 30s;  // TCP_KEEPINTVL
+    unsigned keepalive_count = 4;       // TCP_KEEPCNT
+    Duration user_timeout = 60s;        // TCP_USER_TIMEOUT (0 = kernel default)
+};
+
+struct RateLimit {
+    double per_second = 2000;
+    unsigned burst = 0;  // 0: one second's worth
+};
+
+enum class CsmMode { strict, lenient };
+
+struct ConnectionsConfig {
+    std::uint64_t max = 100000;
+    RateLimit accept_rate;
+    Duration csm_timeout = 5s;
+    CsmMode csm_mode = CsmMode::strict;
+    Duration unregistered_idle = 30s;
+    std::uint32_t max_message_size = 16384;      // advertised in our CSM
+    std::size_t write_queue_limit = 256 * 1024;  // bytes queued per connection before closing it
+    Duration write_timeout = 30s;  // one write may not take longer (peer stopped reading)
+};
+
+struct ShutdownConfig {
+    Duration drain_timeout = 10s;
+    Duration hold_off_min = 10s;  // Release Hold-Off is drawn uniformly from [min, max]
+    Duration hold_off_max = 120s;
+};
+
+struct QueueModeConfig {
+    unsigned max_queued = 16;
+    Duration max_age = 300s;
+};
+
+struct StoreConfig {
+    // "memory:" or "sqlite:///absolute/path.db". The loader also takes a bare "memory" (YAML needs
+    // quotes around a value ending in ':') and stores it as "memory:".
+    std::string uri = "memory:";
+};
+
+struct AdminConfig {
+    std::string listen = "127.0.0.1:8484";  // host:port, [v6]:port; port 0 = any free port
+    std::string token;                      // required when `listen` is not a loopback address
+    std::string host = "127.0.0.1";         // parsed `listen` (IPv6 without brackets)
+    std::uint16_t port = 8484;
+};
+
+struct Credential {
+    std::string endpoint;
+    std::string psk_identity;
+    std::vector<std::uint8_t> psk_key;  // 1..64 bytes (psk_key_hex in the config)
+    int line = 0;                       // 1-based line in the config or credentials_file
+};
+
+enum class LogLevel { trace, debug, info, warn, error, critical, off };
+
+struct LogConfig {
+    LogLevel level = LogLevel::info;
+};
+
+struct Config {
+    // load_config_* puts the default listener (coap+tcp://127.0.0.1:5683, see default_listener())
+    // here when the file gives none, so a loaded Config always has at least one listener.
+    std::vector<ListenerConfig> listeners;
+    UpstreamConfig upstream;
+    KeepaliveConfig keepalive;
+    TcpConfig tcp;
+    ConnectionsConfig connections;
+    ShutdownConfig shutdown;
+    QueueModeConfig queue_mode;
+    StoreConfig store;
+    AdminConfig admin;
+    std::vector<Credential> credentials;  // inline or read from credentials_file
+    std::string credentials_file;  // resolved path when the table came from a file, else empty
+    LogConfig log;
+    unsigned threads = 2;
+};
+
+// The listener used when the configuration names none: coap+tcp://127.0.0.1:5683, no TLS.
+ListenerConfig default_listener();
+
+const char* to_string(Scheme s);    // "coap+tcp", "coaps+tcp", "coap", "coaps"
+const char* to_string(LogLevel l);  // "trace" ... "off", as written in the config
+const char* to_string(CsmMode m);   // "strict", "lenient"
+
+}  // namespace lwgate::config

@@ -1,0 +1,136 @@
+// The RFC 8323 conversation with one device, sans-I/O: bytes in, bytes out, decisions out.
+//
+// DownstreamProtocol owns the decoder, the CSM exchange, signaling (Ping/Pong/Release/Abort),
+// the keepalive FSM and the classification of bad input. It knows nothing about sockets: the
+// I/O layer (DownstreamSession) feeds received bytes with on_bytes(), takes bytes to write with
+// take_output(), calls on_tick() when next_deadline() passes, and closes the connection when
+// close_decision() says so. Application messages (requests and responses that are not
+// signaling) are handed to the I/O layer through take_inbound() for the bridge.
+//
+// Classification of bad input (nothing here throws or asserts on network data):
+//  - framing lost (TKL 9-15, absurd length): 7.05 Abort, close after flushing  -> bad_frame
+//  - request over our Max-Message-Size: skipped unbuffered, answered 4.13 with Size1
+//  - request with malformed options: 4.00 Bad Request, connection continues
+//  - response that is oversize/malformed: dropped (there is nobody to answer)
+//  - signaling that is oversize/malformed, unknown critical signaling option, unknown signal:
+//    7.05 Abort (Bad-CSM-Option for CSM), close                           -> abort_sent
+//  - strict CSM mode and the first message is not a CSM: 7.05 Abort       -> abort_sent
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/coap/signaling.hpp"
+#include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/session/close_reason.hpp"
+#include "lwgate/session/keepalive_fsm.hpp"
+
+namespace lwgate::session {
+
+struct ProtocolParams {
+    std::uint32_t max_message_size = 16384;  // advertised in our CSM, enforced on input
+    bool block_wise_transfer = true;         // advertised in our CSM
+    KeepaliveParams keepalive;
+};
+
+enum class CloseMode {
+    reset,        // close at once with RST (half-open peers do not deserve a FIN handshake)
+    after_flush,  // write what is queued (Abort/Release), then close
+    immediate,    // close now with FIN (peer already gone or aborted)
+};
+
+struct CloseDecision {
+    CloseReason reason;
+    CloseMode mode;
+    std::string detail;  // human-readable, for the log
+};
+
+// Protocol-level events the I/O layer may log or count.
+struct ProtocolStats {
+    std::uint64_t messages_in = 0;
+    std::uint64_t messages_out = 0;
+    std::uint64_t pings_sent = 0;
+    std::uint64_t pongs_received = 0;
+    std::uint64_t pings_received = 0;
+    std::uint64_t missed_pongs = 0;
+    std::uint64_t error_responses = 0;  // 4.00 / 4.13 we generated for bad requests
+    std::uint64_t dropped = 0;          // bad responses dropped
+    std::optional<Duration> last_rtt;
+};
+
+class DownstreamProtocol {
+public:
+    DownstreamProtocol(const ProtocolParams& params, TimePoint now);
+
+    // Queues our CSM. The acceptor sends it without waiting for the peer's (RFC 8323 §5.3).
+    void start();
+
+    // Received bytes. Stops early (leaving the rest unconsumed) once a close is decided.
+    void on_bytes(coap::ByteView bytes, TimePoint now);
+    void on_tick(TimePoint now);
+    TimePoint next_deadline() const;
+
+    // Application messages (requests toward the device, responses to its requests).
+    // Returns false if the message exceeds the peer's Max-Message-Size.
+    bool send(const coap::Message& message);
+
+    // Operator/drain actions.
+    void send_ping(TimePoint now);
+    void release(std::optional<std::string> alternative_address,
+                 std::optional<std::uint32_t> hold_off_seconds, std::string_view diagnostic);
+    void abort(CloseReason reason, std::string_view diagnostic);
+    // Refuse a connection we cannot serve (limits): CSM + 7.04 Release with Hold-Off, then close.
+    void refuse(CloseReason reason, std::optional<std::uint32_t> hold_off_seconds,
+                std::string_view diagnostic);
+
+    // Registration hook for the bridge (unregistered-idle limit).
+    void set_registered(bool registered, TimePoint now) {
+        keepalive_.set_registered(registered, now);
+    }
+
+    // Bytes ready to be written; the caller takes ownership of everything queued so far.
+    bool has_output() const { return !output_.empty(); }
+    std::size_t output_size() const { return output_.size(); }
+    coap::Bytes take_output();
+
+    std::vector<coap::Message> take_inbound();
+    bool has_inbound() const { return !inbound_.empty(); }
+
+    const std::optional<CloseDecision>& close_decision() const { return close_; }
+    bool released() const { return released_; }
+    const coap::PeerCapabilities& peer() const { return peer_; }
+    bool peer_csm_received() const { return peer_csm_received_; }
+    const ProtocolStats& stats() const { return stats_; }
+    const KeepaliveFsm& keepalive() const { return keepalive_; }
+    void update_keepalive(const KeepaliveParams& params) { keepalive_.update_params(params); }
+
+private:
+    void handle(coap::Message&& message, TimePoint now);
+    void handle_signal(const coap::Message& message, TimePoint now);
+    void handle_failure(const coap::DecodeFailure& failure);
+    void queue(const coap::Message& message);
+    void error_response(const coap::Token& token, std::uint8_t code, std::string_view diagnostic,
+                        std::optional<std::uint32_t> size1 = std::nullopt);
+    void decide_close(CloseReason reason, CloseMode mode, std::string detail);
+    void abort_with(CloseReason reason, std::optional<std::uint16_t> bad_csm_option,
+                    std::string detail);
+
+    ProtocolParams params_;
+    coap::TcpDecoder decoder_;
+    KeepaliveFsm keepalive_;
+    coap::PeerCapabilities peer_;
+    coap::Bytes output_;
+    std::vector<coap::Message> inbound_;
+    std::optional<CloseDecision> close_;
+    ProtocolStats stats_;
+    std::uint32_t next_ping_token_ = 1;
+    coap::Token outstanding_ping_;
+    bool peer_csm_received_ = false;
+    bool first_message_seen_ = false;
+    bool released_ = false;
+};
+
+}  // namespace lwgate::session
