@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <random>
 
-#include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 namespace lwgate::app {
 
@@ -33,9 +33,6 @@ session::SessionSettings session_settings_from(const config::Config& c) {
     s.protocol.keepalive.unregistered_idle = c.connections.unregistered_idle;
     s.write_queue_limit = c.connections.write_queue_limit;
     s.write_timeout = c.connections.write_timeout;
-    for (const auto& l : c.listeners) {
-        if (l.tls) s.handshake_timeout = std::max(s.handshake_timeout, l.tls->handshake_timeout);
-    }
     return s;
 }
 
@@ -50,7 +47,8 @@ Gateway::Gateway(config::Config config)
                      Clock::now()) {}
 
 Gateway::~Gateway() {
-    for (auto& shard : shards_) shard->stop_and_join();
+    for (auto& shard : shards_)
+        shard->stop_and_join();
 }
 
 std::optional<std::string> Gateway::start() {
@@ -78,7 +76,8 @@ std::optional<std::string> Gateway::start() {
         }
         listeners_.push_back(std::move(listener));
     }
-    for (auto& shard : shards_) shard->start_thread();
+    for (auto& shard : shards_)
+        shard->start_thread();
     for (auto& l : listeners_) {
         l->start();
         spdlog::info("listening on {}", l->bound_uri());
@@ -106,7 +105,8 @@ void Gateway::wait_for_signal() {
 
 std::vector<std::string> Gateway::bound_uris() const {
     std::vector<std::string> out;
-    for (const auto& l : listeners_) out.push_back(l->bound_uri());
+    for (const auto& l : listeners_)
+        out.push_back(l->bound_uri());
     return out;
 }
 
@@ -166,7 +166,8 @@ void Gateway::request_shutdown() {
 void Gateway::begin_drain() {
     if (draining_) return;
     draining_ = true;
-    for (auto& l : listeners_) l->stop();
+    for (auto& l : listeners_)
+        l->stop();
     signals_.cancel();
     const auto hold_min = whole_seconds(config_.shutdown.hold_off_min);
     const auto hold_max = whole_seconds(config_.shutdown.hold_off_max);
@@ -182,7 +183,8 @@ void Gateway::begin_drain() {
         if (ec || finished_) return;
         spdlog::warn("drain timeout: closing {} remaining connection(s)",
                      open_connections_.load(std::memory_order_relaxed));
-        for (auto& shard : shards_) shard->close_all(CloseReason::shutdown);
+        for (auto& shard : shards_)
+            shard->close_all(CloseReason::shutdown);
         // close_all is asynchronous; the shards report empty through the drain callback.
     });
 }
@@ -191,7 +193,8 @@ void Gateway::finish() {
     if (finished_) return;
     finished_ = true;
     drain_timer_.cancel();
-    for (auto& shard : shards_) shard->stop_and_join();
+    for (auto& shard : shards_)
+        shard->stop_and_join();
     log_summary();
     control_.stop();
 }
@@ -200,7 +203,8 @@ void Gateway::log_summary() const {
     std::string closes;
     for (std::size_t r = 0; r < session::close_reason_count; ++r) {
         std::uint64_t n = 0;
-        for (const auto& shard : shards_) n += shard->metrics().closes[r].get();
+        for (const auto& shard : shards_)
+            n += shard->metrics().closes[r].get();
         if (n) {
             closes += " ";
             closes += session::to_string(static_cast<CloseReason>(r));

@@ -35,7 +35,7 @@ struct AcceptMetrics {
 };
 
 class Gateway {
-public:
+  public:
     explicit Gateway(config::Config config);
     ~Gateway();
 
@@ -47,7 +47,7 @@ public:
 
     std::vector<std::string> bound_uris() const;
 
-private:
+  private:
     void on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket);
     asio::io_context& next_shard_context();
     void wait_for_signal();

@@ -3,9 +3,9 @@
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "app/gateway.hpp"
 #include "lwgate/config/config_loader.hpp"
@@ -15,13 +15,20 @@ namespace {
 spdlog::level::level_enum to_spdlog(lwgate::config::LogLevel level) {
     using L = lwgate::config::LogLevel;
     switch (level) {
-        case L::trace: return spdlog::level::trace;
-        case L::debug: return spdlog::level::debug;
-        case L::info: return spdlog::level::info;
-        case L::warn: return spdlog::level::warn;
-        case L::error: return spdlog::level::err;
-        case L::critical: return spdlog::level::critical;
-        case L::off: return spdlog::level::off;
+        case L::trace:
+            return spdlog::level::trace;
+        case L::debug:
+            return spdlog::level::debug;
+        case L::info:
+            return spdlog::level::info;
+        case L::warn:
+            return spdlog::level::warn;
+        case L::error:
+            return spdlog::level::err;
+        case L::critical:
+            return spdlog::level::critical;
+        case L::off:
+            return spdlog::level::off;
     }
     return spdlog::level::info;
 }
@@ -33,10 +40,11 @@ std::variant<lwgate::config::Config, std::vector<lwgate::config::ConfigError>> l
     return lwgate::config::load_config_file(path);
 }
 
-int report_errors(const std::string& path,
-                  const std::vector<lwgate::config::ConfigError>& errors) {
+int report_errors(const std::string& path, const std::vector<lwgate::config::ConfigError>& errors) {
     for (const auto& e : errors) {
-        std::cerr << (path.empty() ? "<defaults>" : path) << ": " << e.to_string() << "\n";
+        // Errors inside an included file (credentials_file) name that file themselves.
+        if (e.file.empty()) std::cerr << (path.empty() ? "<defaults>" : path) << ": ";
+        std::cerr << e.to_string() << "\n";
     }
     std::cerr << errors.size() << " error(s)\n";
     return 1;
@@ -88,7 +96,8 @@ int main(int argc, char** argv) {
     }
     // Machine-readable readiness on stdout: one line per bound listener, then "ready". Test
     // harnesses and scripts read these to learn the real ports when the config says port 0.
-    for (const auto& uri : gateway.bound_uris()) std::cout << "listening " << uri << "\n";
+    for (const auto& uri : gateway.bound_uris())
+        std::cout << "listening " << uri << "\n";
     std::cout << "ready" << std::endl;
     return gateway.run();
 }

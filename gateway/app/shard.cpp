@@ -1,7 +1,7 @@
 #include "app/shard.hpp"
 
-#include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include "net/tls_context.hpp"
 #include "session/downstream_session.hpp"
@@ -31,7 +31,9 @@ Shard::Shard(unsigned index, session::SessionSettings settings,
       read_buffer_(64 * 1024),
       rng_(std::random_device{}()) {}
 
-Shard::~Shard() { stop_and_join(); }
+Shard::~Shard() {
+    stop_and_join();
+}
 
 void Shard::start_thread() {
     thread_ = std::thread([this] { io_.run(); });
@@ -53,16 +55,17 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
         info.local = endpoint_text(socket, false);
         info.transport = tls ? session::Transport::tls : session::Transport::tcp;
         info.connected_since = Clock::now();
-        spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id,
-                      info.remote, info.local, session::to_string(info.transport), index_);
+        spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id, info.remote,
+                      info.local, session::to_string(info.transport), index_);
         if (tls) {
             auto s = std::make_shared<session::TlsSession>(
                 *this, session::TlsStream(std::move(socket), tls->context()), std::move(info));
+            s->set_handshake_timeout(tls->handshake_timeout());
             sessions_.emplace(id, s);
             s->start();
         } else {
-            auto s = std::make_shared<session::TcpSession>(*this, std::move(socket),
-                                                           std::move(info));
+            auto s =
+                std::make_shared<session::TcpSession>(*this, std::move(socket), std::move(info));
             if (refusal) {
                 refusing_.emplace(id, s);
                 s->start_refused(refusal->first, refusal->second);
@@ -96,13 +99,15 @@ void Shard::drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
                   std::function<void()> on_empty) {
     asio::post(io_, [this, hold_off_min_s, hold_off_max_s, on_empty = std::move(on_empty)] {
         on_drained_ = on_empty;
-        std::uniform_int_distribution<std::uint32_t> hold_off(hold_off_min_s,
-                                                              std::max(hold_off_min_s, hold_off_max_s));
+        std::uniform_int_distribution<std::uint32_t> hold_off(
+            hold_off_min_s, std::max(hold_off_min_s, hold_off_max_s));
         // Copy: drain() may close sessions, which erases them from the map.
         std::vector<session::SessionPtr> all;
         all.reserve(sessions_.size());
-        for (auto& [id, s] : sessions_) all.push_back(s);
-        for (auto& s : all) s->drain(hold_off(rng_));
+        for (auto& [id, s] : sessions_)
+            all.push_back(s);
+        for (auto& s : all)
+            s->drain(hold_off(rng_));
         check_drained();
     });
 }
@@ -110,8 +115,10 @@ void Shard::drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
 void Shard::close_all(CloseReason reason) {
     asio::post(io_, [this, reason] {
         std::vector<session::SessionPtr> all;
-        for (auto& [id, s] : sessions_) all.push_back(s);
-        for (auto& s : all) s->close(reason, "drain timeout");
+        for (auto& [id, s] : sessions_)
+            all.push_back(s);
+        for (auto& s : all)
+            s->close(reason, "drain timeout");
     });
 }
 

@@ -25,7 +25,7 @@ class TlsServerContext;
 namespace lwgate::app {
 
 class Shard final : public session::SessionHost {
-public:
+  public:
     Shard(unsigned index, session::SessionSettings settings,
           std::atomic<std::int64_t>& open_connections);
     ~Shard() override;
@@ -52,7 +52,7 @@ public:
     unsigned index() const { return index_; }
     const session::ShardMetrics& metrics() const { return metrics_; }
 
-private:
+  private:
     void check_drained();
 
     unsigned index_;

@@ -7,7 +7,7 @@ namespace lwgate::coap {
 namespace {
 
 class CodecCategory final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "lwgate.coap"; }
 
     std::string message(int value) const override {

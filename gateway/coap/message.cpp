@@ -81,7 +81,8 @@ Token::Token(ByteView bytes) {
 Token Token::from_u64(std::uint64_t value) {
     Token token;
     std::size_t n = 0;
-    for (std::uint64_t v = value; v != 0; v >>= 8) ++n;
+    for (std::uint64_t v = value; v != 0; v >>= 8)
+        ++n;
     for (std::size_t i = 0; i < n; ++i) {
         token.data_[n - 1 - i] = static_cast<std::uint8_t>(value >> (8 * i));
     }
@@ -125,7 +126,8 @@ std::vector<const Option*> Message::find_options(std::uint16_t number) const {
     std::vector<const Option*> found;
     auto it = std::lower_bound(options_.begin(), options_.end(), number,
                                [](const Option& o, std::uint16_t n) { return o.number < n; });
-    for (; it != options_.end() && it->number == number; ++it) found.push_back(&*it);
+    for (; it != options_.end() && it->number == number; ++it)
+        found.push_back(&*it);
     return found;
 }
 
@@ -135,12 +137,15 @@ std::optional<std::uint32_t> Message::uint_option(std::uint16_t number) const {
     return decode_uint(option->value);
 }
 
-void Message::set_payload(std::string_view payload) { payload_.assign(payload.begin(), payload.end()); }
+void Message::set_payload(std::string_view payload) {
+    payload_.assign(payload.begin(), payload.end());
+}
 
 std::optional<std::uint32_t> decode_uint(ByteView value) {
     if (value.size() > 4) return std::nullopt;
     std::uint32_t result = 0;
-    for (std::uint8_t b : value) result = (result << 8) | b;
+    for (std::uint8_t b : value)
+        result = (result << 8) | b;
     return result;
 }
 

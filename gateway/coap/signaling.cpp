@@ -23,9 +23,8 @@ std::optional<SignalError> scan_options(const Message& message, Handler handle) 
                                    option.number};
             case Verdict::unknown:
                 if (is_critical(option.number)) {
-                    return SignalError{
-                        make_error_code(CodecError::unknown_critical_signal_option),
-                        option.number};
+                    return SignalError{make_error_code(CodecError::unknown_critical_signal_option),
+                                       option.number};
                 }
                 break;
         }
@@ -45,7 +44,9 @@ Verdict take_first(std::optional<T>& slot, const Option& option, Decode decode) 
     return Verdict::accepted;
 }
 
-std::optional<std::uint32_t> as_uint32(const Bytes& value) { return decode_uint(value); }
+std::optional<std::uint32_t> as_uint32(const Bytes& value) {
+    return decode_uint(value);
+}
 
 std::optional<std::uint16_t> as_uint16(const Bytes& value) {
     const auto v = decode_uint(value);

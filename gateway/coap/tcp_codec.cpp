@@ -56,21 +56,21 @@ BodyLayout layout_of(const Message& message) {
     std::uint16_t previous = 0;
     for (const Option& option : message.options()) {
         const std::uint64_t size = option_value_size(option);
-        layout.options_len += 1 + option_ext_bytes(option.number - previous) +
-                              option_ext_bytes(size) + size;
+        layout.options_len +=
+            1 + option_ext_bytes(option.number - previous) + option_ext_bytes(size) + size;
         previous = option.number;
     }
     layout.payload_len = message.payload().size();
     if (layout.payload_len != 0 && layout.len() > max_frame_len) {
-        layout.payload_len = layout.options_len + 1 < max_frame_len
-                                 ? max_frame_len - layout.options_len - 1
-                                 : 0;
+        layout.payload_len =
+            layout.options_len + 1 < max_frame_len ? max_frame_len - layout.options_len - 1 : 0;
     }
     return layout;
 }
 
 void put_be(Bytes& out, std::uint64_t value, std::size_t bytes) {
-    for (std::size_t i = bytes; i-- > 0;) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+    for (std::size_t i = bytes; i-- > 0;)
+        out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
 }
 
 std::pair<std::uint8_t, std::size_t> option_nibble(std::uint64_t v) {
@@ -141,7 +141,10 @@ std::variant<Message, CodecError> parse_body(std::uint8_t code, Token token, Byt
 
 std::size_t encoded_size(const Message& message) {
     const std::uint64_t len = layout_of(message).len();
-    const std::uint8_t nibble = len < ext1_offset ? 0 : len < ext2_offset ? 13 : len < ext4_offset ? 14 : 15;
+    const std::uint8_t nibble = len < ext1_offset   ? 0
+                                : len < ext2_offset ? 13
+                                : len < ext4_offset ? 14
+                                                    : 15;
     return static_cast<std::size_t>(1 + ext_len_bytes(nibble) + 1 + message.token().size() + len);
 }
 
@@ -205,7 +208,9 @@ Bytes encode(const Message& message) {
 TcpDecoder::TcpDecoder(std::size_t max_message_size, std::uint64_t skip_limit)
     : max_message_size_(max_message_size), skip_limit_(skip_limit) {}
 
-bool TcpDecoder::idle() const { return state_ == State::header; }
+bool TcpDecoder::idle() const {
+    return state_ == State::header;
+}
 
 DecodeFailure TcpDecoder::failure(CodecError error, bool fatal) const {
     DecodeFailure f;
@@ -285,7 +290,8 @@ DecodeStep TcpDecoder::feed(ByteView in) {
                 pos += n;
                 if (ext_have_ < ext_bytes_needed_) break;
                 std::uint64_t ext = 0;
-                for (std::size_t i = 0; i < ext_bytes_needed_; ++i) ext = (ext << 8) | ext_buf_[i];
+                for (std::size_t i = 0; i < ext_bytes_needed_; ++i)
+                    ext = (ext << 8) | ext_buf_[i];
                 body_len_ = ext + (ext_bytes_needed_ == 1   ? ext1_offset
                                    : ext_bytes_needed_ == 2 ? ext2_offset
                                                             : ext4_offset);
@@ -331,11 +337,10 @@ DecodeStep TcpDecoder::feed(ByteView in) {
                 break;
             }
             case State::skip: {
-                const auto n =
-                    static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, avail));
+                const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, avail));
                 pos += n;
                 skip_left_ -= n;
-                if (skip_left_ == 1) state_ = State::header;
+                if (skip_left_ == 0) state_ = State::header;
                 break;
             }
             case State::failed:

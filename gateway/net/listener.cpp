@@ -1,12 +1,12 @@
 #include "net/listener.hpp"
 
-#include <asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/ip/address.hpp>
 
 namespace lwgate::net {
 
-Listener::Listener(asio::io_context& control, config::ListenerConfig config,
-                   TlsServerContext* tls, ChooseContext choose, OnAccept on_accept)
+Listener::Listener(asio::io_context& control, config::ListenerConfig config, TlsServerContext* tls,
+                   ChooseContext choose, OnAccept on_accept)
     : control_(control),
       config_(std::move(config)),
       tls_(tls),
@@ -42,7 +42,9 @@ std::string Listener::bound_uri() const {
            std::to_string(port_);
 }
 
-void Listener::start() { accept(); }
+void Listener::start() {
+    accept();
+}
 
 void Listener::stop() {
     stopped_ = true;
@@ -53,21 +55,21 @@ void Listener::stop() {
 
 void Listener::accept() {
     if (stopped_) return;
-    acceptor_.async_accept(choose_(), [this](const std::error_code& ec,
-                                             asio::ip::tcp::socket socket) {
-        if (stopped_ || ec == asio::error::operation_aborted) return;
-        if (ec) {
-            // EMFILE/ENFILE/ENOBUFS: the condition persists; retrying at once would spin.
-            spdlog::warn("accept on {} failed: {}; pausing 100ms", bound_uri(), ec.message());
-            backoff_.expires_after(std::chrono::milliseconds(100));
-            backoff_.async_wait([this](const std::error_code& e) {
-                if (!e) accept();
-            });
-            return;
-        }
-        on_accept_(*this, std::move(socket));
-        accept();
-    });
+    acceptor_.async_accept(
+        choose_(), [this](const std::error_code& ec, asio::ip::tcp::socket socket) {
+            if (stopped_ || ec == asio::error::operation_aborted) return;
+            if (ec) {
+                // EMFILE/ENFILE/ENOBUFS: the condition persists; retrying at once would spin.
+                spdlog::warn("accept on {} failed: {}; pausing 100ms", bound_uri(), ec.message());
+                backoff_.expires_after(std::chrono::milliseconds(100));
+                backoff_.async_wait([this](const std::error_code& e) {
+                    if (!e) accept();
+                });
+                return;
+            }
+            on_accept_(*this, std::move(socket));
+            accept();
+        });
 }
 
 }  // namespace lwgate::net

@@ -18,7 +18,7 @@ namespace lwgate::net {
 class TlsServerContext;
 
 class Listener {
-public:
+  public:
     // Picks the io_context (shard) the next accepted socket will live on.
     using ChooseContext = std::function<asio::io_context&()>;
     using OnAccept = std::function<void(Listener&, asio::ip::tcp::socket&&)>;
@@ -36,7 +36,7 @@ public:
     std::uint16_t port() const { return port_; }
     std::string bound_uri() const;  // with the real port
 
-private:
+  private:
     void accept();
 
     asio::io_context& control_;

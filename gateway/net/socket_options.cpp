@@ -28,7 +28,8 @@ std::error_code apply_tcp_options(asio::ip::tcp::socket& socket, const config::T
     if (o.keepalive) {
         if ((ec = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1))) return ec;
         if ((ec = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, seconds(o.keepalive_idle)))) return ec;
-        if ((ec = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, seconds(o.keepalive_interval)))) return ec;
+        if ((ec = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, seconds(o.keepalive_interval))))
+            return ec;
         if ((ec = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, static_cast<int>(o.keepalive_count)))) {
             return ec;
         }

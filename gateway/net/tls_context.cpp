@@ -20,9 +20,21 @@ std::string openssl_error(const std::string& what) {
     return out;
 }
 
+// Our back-pointer on the SSL_CTX. Not SSL_CTX app_data: asio::ssl::context owns that slot (it
+// stores and deletes its verify callback there).
+int context_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+TlsServerContext* owner_of(SSL* ssl) {
+    return static_cast<TlsServerContext*>(
+        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
+}
+
 unsigned int psk_server_callback(SSL* ssl, const char* identity, unsigned char* psk,
                                  unsigned int max_psk_len) {
-    auto* self = static_cast<TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    auto* self = owner_of(ssl);
     if (!self || !identity) return 0;
     const auto table = self->psk_table();
     if (!table) return 0;
@@ -35,8 +47,7 @@ unsigned int psk_server_callback(SSL* ssl, const char* identity, unsigned char* 
 // The identity a TLS 1.3 PSK handshake used: SSL_get_psk_identity() only knows TLS 1.2's.
 int identity_index() {
     static const int index = SSL_get_ex_new_index(
-        0, nullptr, nullptr, nullptr,
-        [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+        0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
             delete static_cast<std::string*>(ptr);
         });
     return index;
@@ -47,7 +58,7 @@ int identity_index() {
 int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_len,
                      SSL_SESSION** session) {
     *session = nullptr;
-    auto* self = static_cast<TlsServerContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    auto* self = owner_of(ssl);
     if (!self) return 1;
     const auto table = self->psk_table();
     if (!table) return 1;
@@ -57,7 +68,8 @@ int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_le
     static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
     SSL_SESSION* s = SSL_SESSION_new();
-    if (!cipher || !s || SSL_SESSION_set1_master_key(s, it->second.data(), it->second.size()) != 1 ||
+    if (!cipher || !s ||
+        SSL_SESSION_set1_master_key(s, it->second.data(), it->second.size()) != 1 ||
         SSL_SESSION_set_cipher(s, cipher) != 1 ||
         SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
         SSL_SESSION_free(s);
@@ -106,8 +118,9 @@ std::shared_ptr<const PskTable> PskTable::from(const std::vector<config::Credent
 std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
     const config::TlsConfig& tls, PskTablePtr psk) {
     TlsServerContextPtr self(new TlsServerContext());
+    self->handshake_timeout_ = tls.handshake_timeout;
     SSL_CTX* ctx = self->context_.native_handle();
-    SSL_CTX_set_app_data(ctx, self.get());
+    SSL_CTX_set_ex_data(ctx, context_index(), self.get());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Release idle read/write buffers: most device connections are idle most of the time.
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

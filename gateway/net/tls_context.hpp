@@ -19,8 +19,8 @@
 #include <variant>
 #include <vector>
 
-#include <asio/ssl/context.hpp>
 #include <openssl/ssl.h>
+#include <asio/ssl/context.hpp>
 
 #include "lwgate/config/config.hpp"
 
@@ -40,20 +40,22 @@ class TlsServerContext;
 using TlsServerContextPtr = std::unique_ptr<TlsServerContext>;
 
 class TlsServerContext {
-public:
+  public:
     static std::variant<TlsServerContextPtr, std::string> create(const config::TlsConfig& tls,
                                                                  PskTablePtr psk);
 
     asio::ssl::context& context() { return context_; }
     void set_psk_table(PskTablePtr table) { psk_.store(std::move(table)); }
     PskTablePtr psk_table() const { return psk_.load(); }
+    config::Duration handshake_timeout() const { return handshake_timeout_; }
 
-private:
+  private:
     TlsServerContext() : context_(asio::ssl::context::tls_server) {}
 
     asio::ssl::context context_;
     std::atomic<PskTablePtr> psk_;
     std::string identity_hint_;
+    config::Duration handshake_timeout_{10'000};
 };
 
 }  // namespace lwgate::net

@@ -11,7 +11,8 @@ namespace code = coap::code;
 DownstreamProtocol::DownstreamProtocol(const ProtocolParams& params, TimePoint now)
     : params_(params), decoder_(params.max_message_size), keepalive_(params.keepalive, now) {}
 
-void DownstreamProtocol::start() {
+void DownstreamProtocol::start(TimePoint now) {
+    keepalive_ = KeepaliveFsm(params_.keepalive, now);
     queue(coap::make_csm(params_.max_message_size, params_.block_wise_transfer));
 }
 
@@ -132,7 +133,8 @@ void DownstreamProtocol::on_tick(TimePoint now) {
     while (!close_) {
         const auto missed_before = keepalive_.missed();
         switch (keepalive_.on_tick(now)) {
-            case KeepaliveAction::none: return;
+            case KeepaliveAction::none:
+                return;
             case KeepaliveAction::send_ping: {
                 stats_.missed_pongs += keepalive_.missed() - missed_before;
                 outstanding_ping_ = coap::Token::from_u64(next_ping_token_++);
@@ -140,7 +142,8 @@ void DownstreamProtocol::on_tick(TimePoint now) {
                 queue(coap::make_ping(outstanding_ping_));
                 return;
             }
-            case KeepaliveAction::csm_defaulted: continue;
+            case KeepaliveAction::csm_defaulted:
+                continue;
             case KeepaliveAction::close_csm_timeout:
                 abort_with(CloseReason::csm_timeout, std::nullopt, "no CSM received in time");
                 return;
@@ -195,9 +198,13 @@ void DownstreamProtocol::refuse(CloseReason reason, std::optional<std::uint32_t>
     decide_close(reason, CloseMode::after_flush, std::string(diagnostic));
 }
 
-coap::Bytes DownstreamProtocol::take_output() { return std::exchange(output_, {}); }
+coap::Bytes DownstreamProtocol::take_output() {
+    return std::exchange(output_, {});
+}
 
-std::vector<Message> DownstreamProtocol::take_inbound() { return std::exchange(inbound_, {}); }
+std::vector<Message> DownstreamProtocol::take_inbound() {
+    return std::exchange(inbound_, {});
+}
 
 void DownstreamProtocol::queue(const Message& message) {
     ++stats_.messages_out;

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
-#include <asio/post.hpp>
-#include <asio/write.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
 
 namespace lwgate::session {
 
@@ -64,7 +64,7 @@ void DownstreamSession<Stream>::start() {
     socket().non_blocking(true, ec);
     if constexpr (is_tls) {
         handshaking_ = true;
-        handshake_deadline_ = Clock::now() + host_.settings().handshake_timeout;
+        handshake_deadline_ = Clock::now() + handshake_timeout_;
         arm_timer();
         stream_.async_handshake(asio::ssl::stream_base::server,
                                 [self = this->shared_from_this()](const std::error_code& ec) {
@@ -98,15 +98,15 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
         info_.peer_certificate = certificate_common_name(ssl);
         tls_read_buffer_ = std::make_unique<std::array<std::uint8_t, 2048>>();
         spdlog::debug("conn={} tls established version={} cipher={} psk_identity='{}' cert_cn='{}'",
-                      info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl),
-                      info_.psk_identity, info_.peer_certificate);
+                      info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl), info_.psk_identity,
+                      info_.peer_certificate);
     }
     begin_protocol();
 }
 
 template <class Stream>
 void DownstreamSession<Stream>::begin_protocol() {
-    protocol_.start();  // our CSM goes out at once, without waiting for the device's
+    protocol_.start(Clock::now());  // our CSM goes out at once, without waiting for the device's
     if (refusal_) {
         protocol_.refuse(refusal_->first, refusal_->second, "connection limit, retry later");
     }
@@ -125,10 +125,9 @@ void DownstreamSession<Stream>::read() {
     reading_ = true;
     auto self = this->shared_from_this();
     if constexpr (is_tls) {
-        stream_.async_read_some(asio::buffer(*tls_read_buffer_),
-                                [self](const std::error_code& ec, std::size_t n) {
-                                    self->on_tls_read(ec, n);
-                                });
+        stream_.async_read_some(
+            asio::buffer(*tls_read_buffer_),
+            [self](const std::error_code& ec, std::size_t n) { self->on_tls_read(ec, n); });
     } else {
         // Try first: bytes may already wait in the kernel (e.g. after a pause), and an
         // edge-triggered wait would not report them again.
@@ -149,7 +148,8 @@ void DownstreamSession<Stream>::on_readable(const std::error_code& ec) {
         // Bounded loop for fairness between the shard's connections.
         for (int round = 0; round < 16; ++round) {
             std::error_code rec;
-            const std::size_t n = socket().read_some(asio::buffer(buffer.data(), buffer.size()), rec);
+            const std::size_t n =
+                socket().read_some(asio::buffer(buffer.data(), buffer.size()), rec);
             if (is_would_block(rec)) {
                 reading_ = true;
                 socket().async_wait(asio::socket_base::wait_read,
@@ -197,7 +197,8 @@ void DownstreamSession<Stream>::on_read_error(const std::error_code& ec) {
         if (auto& decision = protocol_.close_decision()) {
             finish_close(*decision);  // we were closing anyway: the device agreed
         } else if (draining_) {
-            finish_close({CloseReason::shutdown, CloseMode::immediate, "device left after Release"});
+            finish_close(
+                {CloseReason::shutdown, CloseMode::immediate, "device left after Release"});
         } else {
             finish_close({CloseReason::peer_closed, CloseMode::immediate, "device closed"});
         }
@@ -295,15 +296,16 @@ void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_
 template <class Stream>
 void DownstreamSession<Stream>::arm_timer() {
     if (closed_) return;
-    TimePoint deadline = std::min(protocol_.next_deadline(), handshake_deadline_);
+    // During the TLS handshake only the handshake deadline counts: the protocol has not started.
+    TimePoint deadline = handshaking_ ? handshake_deadline_
+                                      : std::min(protocol_.next_deadline(), handshake_deadline_);
     deadline = std::min(deadline, close_deadline_);
     if (writing_) deadline = std::min(deadline, write_started_ + host_.settings().write_timeout);
     if (deadline == never || deadline >= timer_at_) return;  // an earlier wake-up re-checks
     timer_at_ = deadline;
     timer_.expires_at(deadline);
-    timer_.async_wait([self = this->shared_from_this()](const std::error_code& ec) {
-        self->on_timer(ec);
-    });
+    timer_.async_wait(
+        [self = this->shared_from_this()](const std::error_code& ec) { self->on_timer(ec); });
 }
 
 template <class Stream>
@@ -311,9 +313,13 @@ void DownstreamSession<Stream>::on_timer(const std::error_code& ec) {
     if (ec == asio::error::operation_aborted || closed_) return;  // re-armed or closed
     timer_at_ = never;
     const TimePoint now = Clock::now();
-    if (handshaking_ && now >= handshake_deadline_) {
-        host_.metrics().tls_failures.add();
-        finish_close({CloseReason::handshake_timeout, CloseMode::immediate, "TLS handshake"});
+    if (handshaking_) {
+        if (now >= handshake_deadline_) {
+            host_.metrics().tls_failures.add();
+            finish_close({CloseReason::handshake_timeout, CloseMode::immediate, "TLS handshake"});
+        } else {
+            arm_timer();
+        }
         return;
     }
     if (writing_ && now >= write_started_ + host_.settings().write_timeout) {
@@ -366,6 +372,13 @@ void DownstreamSession<Stream>::send(const coap::Message& message) {
 }
 
 template <class Stream>
+void DownstreamSession<Stream>::set_registered(bool registered) {
+    if (closed_) return;
+    protocol_.set_registered(registered, Clock::now());
+    arm_timer();
+}
+
+template <class Stream>
 void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     if (closed_) return;
     closed_ = true;
@@ -382,8 +395,8 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     auto& m = host_.metrics();
     m.closes[static_cast<std::size_t>(decision.reason)].add();
     (is_tls ? m.connections_tls : m.connections_tcp).add(-1);
-    const auto level = decision.reason == CloseReason::peer_closed ? spdlog::level::debug
-                                                                    : spdlog::level::info;
+    const auto level =
+        decision.reason == CloseReason::peer_closed ? spdlog::level::debug : spdlog::level::info;
     spdlog::log(level, "conn={} remote={} transport={} closed reason={} detail=\"{}\"", info_.id,
                 info_.remote, to_string(info_.transport), to_string(decision.reason),
                 decision.detail);

@@ -33,7 +33,7 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 template <class Stream>
 class DownstreamSession final : public SessionBase,
                                 public std::enable_shared_from_this<DownstreamSession<Stream>> {
-public:
+  public:
     static constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 
     DownstreamSession(SessionHost& host, Stream&& stream, ConnectionInfo info);
@@ -44,11 +44,14 @@ public:
     void drain(std::optional<std::uint32_t> hold_off_seconds) override;
     void close(CloseReason reason, std::string detail) override;
     void send(const coap::Message& message) override;
+    void set_registered(bool registered) override;
     const ConnectionInfo& info() const override { return info_; }
 
     const DownstreamProtocol& protocol() const { return protocol_; }
+    // Per listener (TLS only); set before start().
+    void set_handshake_timeout(Duration timeout) { handshake_timeout_ = timeout; }
 
-private:
+  private:
     asio::ip::tcp::socket& socket();
     void on_handshake(const std::error_code& ec);
     void begin_protocol();
@@ -77,6 +80,7 @@ private:
     coap::Bytes write_buffer_;
     TimePoint write_started_{};
     TimePoint handshake_deadline_ = never;
+    Duration handshake_timeout_{10'000};
     TimePoint close_deadline_ = never;  // after_flush close: give up on the peer after this
     bool handshaking_ = false;
     bool writing_ = false;

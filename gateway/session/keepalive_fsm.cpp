@@ -13,7 +13,9 @@ void KeepaliveFsm::on_rx(TimePoint now) {
     missed_ = 0;
 }
 
-void KeepaliveFsm::on_csm_received() { csm_pending_ = false; }
+void KeepaliveFsm::on_csm_received() {
+    csm_pending_ = false;
+}
 
 std::optional<Duration> KeepaliveFsm::on_pong(TimePoint now) {
     if (!rtt_pending_) return std::nullopt;
@@ -55,8 +57,8 @@ KeepaliveAction KeepaliveFsm::on_tick(TimePoint now) {
 }
 
 TimePoint KeepaliveFsm::next_deadline() const {
-    TimePoint next = ping_outstanding_ ? ping_sent_at_ + params_.pong_timeout
-                                       : last_rx_ + params_.idle;
+    TimePoint next =
+        ping_outstanding_ ? ping_sent_at_ + params_.pong_timeout : last_rx_ + params_.idle;
     if (csm_pending_) next = std::min(next, start_ + params_.csm_timeout);
     if (!registered_ && params_.unregistered_idle.count() > 0) {
         next = std::min(next, unregistered_since_ + params_.unregistered_idle);

@@ -20,7 +20,9 @@
 namespace lwgate::session {
 
 enum class Transport { tcp, tls };
-inline const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "tls"; }
+inline const char* to_string(Transport t) {
+    return t == Transport::tcp ? "tcp" : "tls";
+}
 
 // Per-shard counters; the shard's thread is the only writer.
 struct ShardMetrics {
@@ -45,7 +47,6 @@ struct SessionSettings {
     ProtocolParams protocol;
     std::size_t write_queue_limit = 256 * 1024;
     Duration write_timeout{30'000};
-    Duration handshake_timeout{10'000};
     Duration linger{2'000};  // how long an after-flush close may wait for the last write
 };
 
@@ -64,7 +65,7 @@ class SessionBase;
 
 // Implemented by the shard.
 class SessionHost {
-public:
+  public:
     virtual ~SessionHost() = default;
     virtual asio::io_context& io() = 0;
     virtual ShardMetrics& metrics() = 0;
@@ -78,13 +79,15 @@ public:
 };
 
 class SessionBase {
-public:
+  public:
     virtual ~SessionBase() = default;
     virtual void start() = 0;
     // Graceful drain: 7.04 Release with Hold-Off, then wait for the device to close.
     virtual void drain(std::optional<std::uint32_t> hold_off_seconds) = 0;
     virtual void close(CloseReason reason, std::string detail) = 0;
     virtual void send(const coap::Message& message) = 0;
+    // The bridge attaches a registration (stops the unregistered-idle limit) or detaches it.
+    virtual void set_registered(bool registered) = 0;
     virtual const ConnectionInfo& info() const = 0;
 };
 using SessionPtr = std::shared_ptr<SessionBase>;

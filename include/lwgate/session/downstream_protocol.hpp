@@ -62,11 +62,12 @@ struct ProtocolStats {
 };
 
 class DownstreamProtocol {
-public:
+  public:
     DownstreamProtocol(const ProtocolParams& params, TimePoint now);
 
     // Queues our CSM. The acceptor sends it without waiting for the peer's (RFC 8323 §5.3).
-    void start();
+    // The CSM and keepalive clocks start here (after any TLS handshake), not at construction.
+    void start(TimePoint now);
 
     // Received bytes. Stops early (leaving the rest unconsumed) once a close is decided.
     void on_bytes(coap::ByteView bytes, TimePoint now);
@@ -107,7 +108,7 @@ public:
     const KeepaliveFsm& keepalive() const { return keepalive_; }
     void update_keepalive(const KeepaliveParams& params) { keepalive_.update_params(params); }
 
-private:
+  private:
     void handle(coap::Message&& message, TimePoint now);
     void handle_signal(const coap::Message& message, TimePoint now);
     void handle_failure(const coap::DecodeFailure& failure);

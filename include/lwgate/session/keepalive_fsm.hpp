@@ -39,7 +39,7 @@ enum class KeepaliveAction {
 };
 
 class KeepaliveFsm {
-public:
+  public:
     KeepaliveFsm(const KeepaliveParams& params, TimePoint now);
 
     // Any bytes arrived.
@@ -65,7 +65,7 @@ public:
     unsigned missed() const { return missed_; }
     TimePoint last_rx() const { return last_rx_; }
 
-private:
+  private:
     KeepaliveParams params_;
     TimePoint start_;
     TimePoint last_rx_;

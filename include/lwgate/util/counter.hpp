@@ -9,24 +9,24 @@
 namespace lwgate {
 
 class Counter {
-public:
+  public:
     void add(std::uint64_t n = 1) {
         value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::uint64_t get() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> value_{0};
 };
 
 class Gauge {
-public:
+  public:
     void add(std::int64_t n) {
         value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::int64_t get() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::int64_t> value_{0};
 };
 

@@ -9,7 +9,7 @@
 namespace lwgate {
 
 class TokenBucket {
-public:
+  public:
     // rate: tokens per second (<= 0 disables the limit); burst: bucket size (>= 1).
     TokenBucket(double rate, double burst, TimePoint now)
         : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(burst_), last_(now) {}
@@ -22,7 +22,7 @@ public:
         return true;
     }
 
-private:
+  private:
     void refill(TimePoint now) {
         if (now <= last_) return;
         const double elapsed = std::chrono::duration<double>(now - last_).count();

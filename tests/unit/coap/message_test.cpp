@@ -22,25 +22,32 @@ void PrintTo(const Message& message, std::ostream* os) {
     static constexpr char digits[] = "0123456789abcdef";
     *os << " payload=";
     const std::size_t shown = std::min<std::size_t>(payload.size(), 16);
-    for (std::size_t i = 0; i < shown; ++i) *os << digits[payload[i] >> 4] << digits[payload[i] & 15];
+    for (std::size_t i = 0; i < shown; ++i)
+        *os << digits[payload[i] >> 4] << digits[payload[i] & 15];
     if (payload.size() > shown) *os << "...";
 }
 
-void PrintTo(const Token& token, std::ostream* os) { *os << "Token{" << token.to_hex() << "}"; }
+void PrintTo(const Token& token, std::ostream* os) {
+    *os << "Token{" << token.to_hex() << "}";
+}
 
 namespace {
 
 Bytes bytes(std::initializer_list<int> values) {
     Bytes out;
-    for (int v : values) out.push_back(static_cast<std::uint8_t>(v));
+    for (int v : values)
+        out.push_back(static_cast<std::uint8_t>(v));
     return out;
 }
 
-Bytes to_bytes(ByteView view) { return Bytes(view.begin(), view.end()); }
+Bytes to_bytes(ByteView view) {
+    return Bytes(view.begin(), view.end());
+}
 
 std::vector<std::uint16_t> numbers(const Message& m) {
     std::vector<std::uint16_t> out;
-    for (const Option& o : m.options()) out.push_back(o.number);
+    for (const Option& o : m.options())
+        out.push_back(o.number);
     return out;
 }
 

@@ -20,12 +20,15 @@ void PrintTo(const Csm& s, std::ostream* os) {
         << (s.max_message_size ? std::to_string(*s.max_message_size) : "none")
         << ", block_wise_transfer=" << s.block_wise_transfer << "}";
 }
-void PrintTo(const Ping& s, std::ostream* os) { *os << "Ping{custody=" << s.custody << "}"; }
-void PrintTo(const Pong& s, std::ostream* os) { *os << "Pong{custody=" << s.custody << "}"; }
+void PrintTo(const Ping& s, std::ostream* os) {
+    *os << "Ping{custody=" << s.custody << "}";
+}
+void PrintTo(const Pong& s, std::ostream* os) {
+    *os << "Pong{custody=" << s.custody << "}";
+}
 void PrintTo(const Release& s, std::ostream* os) {
     *os << "Release{alternative_address=" << s.alternative_address.value_or("none")
-        << ", hold_off="
-        << (s.hold_off_seconds ? std::to_string(*s.hold_off_seconds) : "none")
+        << ", hold_off=" << (s.hold_off_seconds ? std::to_string(*s.hold_off_seconds) : "none")
         << ", diagnostic='" << s.diagnostic << "'}";
 }
 void PrintTo(const Abort& s, std::ostream* os) {
@@ -40,11 +43,14 @@ using Parsed = std::variant<Signal, SignalError>;
 
 Bytes bytes(std::initializer_list<int> values) {
     Bytes out;
-    for (int v : values) out.push_back(static_cast<std::uint8_t>(v));
+    for (int v : values)
+        out.push_back(static_cast<std::uint8_t>(v));
     return out;
 }
 
-Parsed ok(Signal s) { return s; }
+Parsed ok(Signal s) {
+    return s;
+}
 
 Parsed unknown_critical(std::uint16_t option) {
     return SignalError{make_error_code(CodecError::unknown_critical_signal_option), option};
@@ -78,8 +84,7 @@ TEST(Csm, BuilderWireFormat) {
 TEST(Csm, ParsesBuilderOutput) {
     EXPECT_EQ(parse_signal(over_the_wire(make_csm(1152, false))), ok(Csm{1152, false}));
     EXPECT_EQ(parse_signal(over_the_wire(make_csm(65536, true))), ok(Csm{65536, true}));
-    EXPECT_EQ(parse_signal(over_the_wire(make_csm(0xffffffff, true))),
-              ok(Csm{0xffffffff, true}));
+    EXPECT_EQ(parse_signal(over_the_wire(make_csm(0xffffffff, true))), ok(Csm{0xffffffff, true}));
 }
 
 TEST(Csm, EmptyCsmCarriesNothing) {
@@ -328,7 +333,8 @@ TEST(Abort, UnknownElectiveIgnoredCriticalRejected) {
 
 TEST(UnknownSignal, Code700And706To731) {
     std::vector<std::uint8_t> codes = {make_code(7, 0)};
-    for (unsigned detail = 6; detail <= 31; ++detail) codes.push_back(make_code(7, detail));
+    for (unsigned detail = 6; detail <= 31; ++detail)
+        codes.push_back(make_code(7, detail));
     for (std::uint8_t c : codes) {
         EXPECT_EQ(parse_signal(Message(c)), unknown_critical(0)) << code_to_string(c);
     }

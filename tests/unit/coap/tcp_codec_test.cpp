@@ -30,19 +30,22 @@ using Results = std::vector<DecodeResult>;
 
 Bytes bytes(std::initializer_list<int> values) {
     Bytes out;
-    for (int v : values) out.push_back(static_cast<std::uint8_t>(v));
+    for (int v : values)
+        out.push_back(static_cast<std::uint8_t>(v));
     return out;
 }
 
 Bytes cat(std::initializer_list<Bytes> parts) {
     Bytes out;
-    for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+    for (const Bytes& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
     return out;
 }
 
 Bytes pattern(std::size_t n, std::uint8_t seed = 0) {
     Bytes out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(seed + i * 7 + (i >> 8));
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::uint8_t>(seed + i * 7 + (i >> 8));
     return out;
 }
 
@@ -63,7 +66,8 @@ Bytes ref_length_header(std::uint64_t len, std::size_t tkl) {
     } else {
         out.push_back(static_cast<std::uint8_t>(15 << 4 | tkl));
         const std::uint64_t e = len - 65805;
-        for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(e >> shift));
+        for (int shift = 24; shift >= 0; shift -= 8)
+            out.push_back(static_cast<std::uint8_t>(e >> shift));
     }
     return out;
 }
@@ -159,7 +163,8 @@ Outcome feed_in_chunks(ByteView data, const std::vector<std::size_t>& cuts, Limi
 
 std::string cuts_to_string(const std::vector<std::size_t>& cuts) {
     std::string s = "cuts at";
-    for (std::size_t c : cuts) s += " " + std::to_string(c);
+    for (std::size_t c : cuts)
+        s += " " + std::to_string(c);
     return s;
 }
 
@@ -169,7 +174,8 @@ std::string cuts_to_string(const std::vector<std::size_t>& cuts) {
 std::vector<std::size_t> split_points(std::size_t n) {
     std::vector<std::size_t> points;
     if (n <= 4096) {
-        for (std::size_t i = 1; i < n; ++i) points.push_back(i);
+        for (std::size_t i = 1; i < n; ++i)
+            points.push_back(i);
         return points;
     }
     for (std::size_t i = 1; i < n; ++i) {
@@ -181,7 +187,7 @@ std::vector<std::size_t> split_points(std::size_t n) {
 // Decodes `data` whole, at every split point, in three chunks (small inputs) and byte by byte,
 // and requires the same outcome each time. Returns the whole-input run.
 Outcome expect_split_invariant(ByteView data, const Results& expected, Limits limits = {},
-                           bool expect_failed = false) {
+                               bool expect_failed = false) {
     const Outcome whole = feed_in_chunks(data, {}, limits);
     EXPECT_EQ(whole.results, expected);
     EXPECT_EQ(whole.failed, expect_failed);
@@ -198,20 +204,25 @@ Outcome expect_split_invariant(ByteView data, const Results& expected, Limits li
                           r.idle == whole.idle && r.failed == whole.failed;
         if (!same) {
             ++mismatches;
-            ADD_FAILURE() << cuts_to_string(cuts) << " (" << data.size() << " bytes): "
-                          << testing::PrintToString(r.results) << " consumed=" << r.consumed
-                          << " idle=" << r.idle << " failed=" << r.failed << "; whole input gave "
-                          << testing::PrintToString(whole.results) << " consumed=" << whole.consumed;
+            ADD_FAILURE() << cuts_to_string(cuts) << " (" << data.size()
+                          << " bytes): " << testing::PrintToString(r.results)
+                          << " consumed=" << r.consumed << " idle=" << r.idle
+                          << " failed=" << r.failed << "; whole input gave "
+                          << testing::PrintToString(whole.results)
+                          << " consumed=" << whole.consumed;
         }
     };
-    for (std::size_t i : split_points(data.size())) check({i});
+    for (std::size_t i : split_points(data.size()))
+        check({i});
     if (data.size() <= 48) {
         for (std::size_t i = 1; i < data.size(); ++i) {
-            for (std::size_t j = i + 1; j < data.size(); ++j) check({i, j});
+            for (std::size_t j = i + 1; j < data.size(); ++j)
+                check({i, j});
         }
     }
     std::vector<std::size_t> every_byte;
-    for (std::size_t i = 1; i < data.size(); ++i) every_byte.push_back(i);
+    for (std::size_t i = 1; i < data.size(); ++i)
+        every_byte.push_back(i);
     check(every_byte);
     return whole;
 }
@@ -319,7 +330,9 @@ struct LenCase {
     Bytes header;       // expected first byte (TKL 0) and extended length
 };
 
-void PrintTo(const LenCase& c, std::ostream* os) { *os << "Len=" << c.len; }
+void PrintTo(const LenCase& c, std::ostream* os) {
+    *os << "Len=" << c.len;
+}
 
 class LenBoundary : public testing::TestWithParam<LenCase> {};
 
@@ -392,38 +405,39 @@ TEST_P(OptionBoundary, EncodesMinimallyAndDecodesInAllSplits) {
     EXPECT_EQ(parse_body(code::put, Token(token), body), (std::variant<Message, CodecError>(m)));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Delta, OptionBoundary,
-    testing::Values(OptionCase{0, 0, 0, bytes({0x00})}, OptionCase{0, 12, 0, bytes({0xc0})},
-                    OptionCase{0, 13, 0, bytes({0xd0, 0x00})},
-                    OptionCase{0, 14, 0, bytes({0xd0, 0x01})},
-                    OptionCase{0, 268, 0, bytes({0xd0, 0xff})},
-                    OptionCase{0, 269, 0, bytes({0xe0, 0x00, 0x00})},
-                    OptionCase{0, 270, 0, bytes({0xe0, 0x00, 0x01})},
-                    OptionCase{0, 65535, 0, bytes({0xe0, 0xfe, 0xf2})},
-                    OptionCase{5, 5, 0, bytes({0x00})}, OptionCase{5, 17, 0, bytes({0xc0})},
-                    OptionCase{5, 18, 0, bytes({0xd0, 0x00})},
-                    OptionCase{5, 273, 0, bytes({0xd0, 0xff})},
-                    OptionCase{5, 274, 0, bytes({0xe0, 0x00, 0x00})},
-                    OptionCase{1, 65535, 0, bytes({0xe0, 0xfe, 0xf1})}));
+INSTANTIATE_TEST_SUITE_P(Delta, OptionBoundary,
+                         testing::Values(OptionCase{0, 0, 0, bytes({0x00})},
+                                         OptionCase{0, 12, 0, bytes({0xc0})},
+                                         OptionCase{0, 13, 0, bytes({0xd0, 0x00})},
+                                         OptionCase{0, 14, 0, bytes({0xd0, 0x01})},
+                                         OptionCase{0, 268, 0, bytes({0xd0, 0xff})},
+                                         OptionCase{0, 269, 0, bytes({0xe0, 0x00, 0x00})},
+                                         OptionCase{0, 270, 0, bytes({0xe0, 0x00, 0x01})},
+                                         OptionCase{0, 65535, 0, bytes({0xe0, 0xfe, 0xf2})},
+                                         OptionCase{5, 5, 0, bytes({0x00})},
+                                         OptionCase{5, 17, 0, bytes({0xc0})},
+                                         OptionCase{5, 18, 0, bytes({0xd0, 0x00})},
+                                         OptionCase{5, 273, 0, bytes({0xd0, 0xff})},
+                                         OptionCase{5, 274, 0, bytes({0xe0, 0x00, 0x00})},
+                                         OptionCase{1, 65535, 0, bytes({0xe0, 0xfe, 0xf1})}));
 
-INSTANTIATE_TEST_SUITE_P(
-    Length, OptionBoundary,
-    testing::Values(OptionCase{0, 1, 1, bytes({0x11})}, OptionCase{0, 1, 12, bytes({0x1c})},
-                    OptionCase{0, 1, 13, bytes({0x1d, 0x00})},
-                    OptionCase{0, 1, 14, bytes({0x1d, 0x01})},
-                    OptionCase{0, 1, 268, bytes({0x1d, 0xff})},
-                    OptionCase{0, 1, 269, bytes({0x1e, 0x00, 0x00})},
-                    OptionCase{0, 1, 270, bytes({0x1e, 0x00, 0x01})},
-                    OptionCase{0, 1, 65804, bytes({0x1e, 0xff, 0xff})}));
+INSTANTIATE_TEST_SUITE_P(Length, OptionBoundary,
+                         testing::Values(OptionCase{0, 1, 1, bytes({0x11})},
+                                         OptionCase{0, 1, 12, bytes({0x1c})},
+                                         OptionCase{0, 1, 13, bytes({0x1d, 0x00})},
+                                         OptionCase{0, 1, 14, bytes({0x1d, 0x01})},
+                                         OptionCase{0, 1, 268, bytes({0x1d, 0xff})},
+                                         OptionCase{0, 1, 269, bytes({0x1e, 0x00, 0x00})},
+                                         OptionCase{0, 1, 270, bytes({0x1e, 0x00, 0x01})},
+                                         OptionCase{0, 1, 65804, bytes({0x1e, 0xff, 0xff})}));
 
 // The delta extension precedes the length extension.
-INSTANTIATE_TEST_SUITE_P(
-    DeltaAndLength, OptionBoundary,
-    testing::Values(OptionCase{0, 14, 270, bytes({0xde, 0x01, 0x00, 0x01})},
-                    OptionCase{0, 270, 14, bytes({0xed, 0x00, 0x01, 0x01})},
-                    OptionCase{0, 13, 13, bytes({0xdd, 0x00, 0x00})},
-                    OptionCase{0, 269, 269, bytes({0xee, 0x00, 0x00, 0x00, 0x00})}));
+INSTANTIATE_TEST_SUITE_P(DeltaAndLength, OptionBoundary,
+                         testing::Values(OptionCase{0, 14, 270, bytes({0xde, 0x01, 0x00, 0x01})},
+                                         OptionCase{0, 270, 14, bytes({0xed, 0x00, 0x01, 0x01})},
+                                         OptionCase{0, 13, 13, bytes({0xdd, 0x00, 0x00})},
+                                         OptionCase{0, 269, 269,
+                                                    bytes({0xee, 0x00, 0x00, 0x00, 0x00})}));
 
 // ---- Token length -----------------------------------------------------------------------------
 
@@ -450,9 +464,10 @@ class ReservedTokenLength : public testing::TestWithParam<int> {};
 TEST_P(ReservedTokenLength, IsFatal) {
     const auto tkl = static_cast<std::uint8_t>(GetParam());
     // A valid-looking frame follows; it must never be decoded.
-    const Bytes data = cat({bytes({0x10 | tkl, code::get}), pattern(15), encode(Message(code::get))});
-    const Outcome run =
-        expect_split_invariant(data, {fatal_failure(CodecError::invalid_token_length, 0)}, {}, true);
+    const Bytes data =
+        cat({bytes({0x10 | tkl, code::get}), pattern(15), encode(Message(code::get))});
+    const Outcome run = expect_split_invariant(
+        data, {fatal_failure(CodecError::invalid_token_length, 0)}, {}, true);
     EXPECT_EQ(run.consumed, 1u);
 
     TcpDecoder decoder;
@@ -476,12 +491,16 @@ TEST(Decode, ConcatenatedFramesInAllSplits) {
     Message csm(code::csm);
     csm.add_uint_option(2, 4096);
     csm.add_option(4, Bytes{});
-    const Results messages = {
-        Message(code::empty), sample_message(code::post, 7), big, csm,
-        Message(code::ping, Token::from_u64(1)), Message(code::pong, Token::from_u64(1)),
-        sample_message(code::changed, 0x0102030405060708ULL)};
+    const Results messages = {Message(code::empty),
+                              sample_message(code::post, 7),
+                              big,
+                              csm,
+                              Message(code::ping, Token::from_u64(1)),
+                              Message(code::pong, Token::from_u64(1)),
+                              sample_message(code::changed, 0x0102030405060708ULL)};
     Bytes stream;
-    for (const DecodeResult& r : messages) encode_into(std::get<Message>(r), stream);
+    for (const DecodeResult& r : messages)
+        encode_into(std::get<Message>(r), stream);
     expect_split_invariant(stream, messages);
 }
 
@@ -497,8 +516,8 @@ TEST(Decode, SmallConcatenatedFramesInAllThreeChunkSplits) {
 }
 
 TEST(Decode, AtMostOneResultPerFeed) {
-    const Bytes stream = cat({encode(Message(code::empty)), encode(Message(code::ping)),
-                              encode(Message(code::pong))});
+    const Bytes stream = cat(
+        {encode(Message(code::empty)), encode(Message(code::ping)), encode(Message(code::pong))});
     TcpDecoder decoder;
     ByteView rest(stream);
     for (std::uint8_t expected_code : {code::empty, code::ping, code::pong}) {
@@ -560,7 +579,9 @@ struct BadBody {
     CodecError error;
 };
 
-void PrintTo(const BadBody& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadBody& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class MalformedBody : public testing::TestWithParam<BadBody> {};
 
@@ -582,6 +603,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"delta_nibble_15_with_length", bytes({0xf1, 0x00}), CodecError::invalid_option},
         BadBody{"length_nibble_15", bytes({0x0f}), CodecError::invalid_option},
         BadBody{"length_nibble_15_after_delta", bytes({0x1f, 0x00}), CodecError::invalid_option},
+        // Enough bytes follow that a decoder reading nibble 15 like 14 would find a valid option.
+        BadBody{"delta_nibble_15_then_bytes", bytes({0xf0, 0x00, 0x00}),
+                CodecError::invalid_option},
+        BadBody{"length_nibble_15_then_bytes", cat({bytes({0x0f, 0x00, 0x00}), pattern(269)}),
+                CodecError::invalid_option},
         BadBody{"nibble_15_after_valid_option", bytes({0xb1, 'a', 0x3f}),
                 CodecError::invalid_option},
         BadBody{"value_past_end", bytes({0x03, 'a'}), CodecError::invalid_option},
@@ -600,8 +626,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"accumulated_ext", bytes({0xe0, 0x80, 0x00, 0xe0, 0x80, 0x00}),
                 CodecError::option_number_overflow},
         BadBody{"marker_only", bytes({0xff}), CodecError::empty_payload},
-        BadBody{"marker_after_option", bytes({0xb2, 'r', 'd', 0xff}),
-                CodecError::empty_payload}),
+        BadBody{"marker_after_option", bytes({0xb2, 'r', 'd', 0xff}), CodecError::empty_payload}),
     [](const testing::TestParamInfo<BadBody>& info) { return std::string(info.param.name); });
 
 TEST(ParseBody, EdgeCasesThatAreValid) {
@@ -684,6 +709,17 @@ TEST(Limits, OversizeWithEmptyBody) {
         Limits{9, 100});
 }
 
+TEST(Limits, OversizeWithEmptyBodyLeavesTheDecoderIdle) {
+    TcpDecoder decoder(4);
+    const Bytes frame = ref_frame(code::get, bytes({1, 2, 3}), {});
+    const DecodeStep step = decoder.feed(frame);
+    EXPECT_EQ(step.consumed, frame.size());
+    ASSERT_TRUE(step.result);
+    EXPECT_EQ(*step.result, DecodeResult(body_failure(CodecError::message_too_large, code::get,
+                                                      bytes({1, 2, 3}), 5)));
+    EXPECT_TRUE(decoder.idle());
+}
+
 TEST(Limits, SkipLimitIsInclusive) {
     const Bytes token = bytes({0x01});
     const Bytes at_limit = ref_frame(code::post, token, cat({bytes({0xff}), pattern(99)}));
@@ -694,9 +730,9 @@ TEST(Limits, SkipLimitIsInclusive) {
         Limits{50, 100});
 
     const Bytes over = ref_frame(code::post, token, cat({bytes({0xff}), pattern(100)}));
-    const Outcome run = expect_split_invariant(cat({over, encode(Message(code::ping))}),
-                                           {fatal_failure(CodecError::frame_too_large, over.size())},
-                                           Limits{50, 100}, true);
+    const Outcome run = expect_split_invariant(
+        cat({over, encode(Message(code::ping))}),
+        {fatal_failure(CodecError::frame_too_large, over.size())}, Limits{50, 100}, true);
     EXPECT_EQ(run.consumed, 2u);  // first byte and the one extended length byte
 }
 
@@ -748,10 +784,9 @@ TEST(Limits, LargeFrameWithinMaximumDecodes) {
 
 TEST(Limits, ZeroMaximumRejectsEverythingButKeepsFraming) {
     const Bytes stream = cat({encode(Message(code::ping)), encode(sample_message(code::get, 1))});
-    const Results expected = {
-        body_failure(CodecError::message_too_large, code::ping, {}, 2),
-        body_failure(CodecError::message_too_large, code::get, bytes({1}),
-                     encode(sample_message(code::get, 1)).size())};
+    const Results expected = {body_failure(CodecError::message_too_large, code::ping, {}, 2),
+                              body_failure(CodecError::message_too_large, code::get, bytes({1}),
+                                           encode(sample_message(code::get, 1)).size())};
     expect_split_invariant(stream, expected, Limits{0, 1000});
 }
 
@@ -775,7 +810,8 @@ TEST(Decode, MixedStreamInAllSplits) {
 }
 
 TEST(Decode, NothingIsConsumedAfterAFatalError) {
-    const Bytes stream = cat({encode(Message(code::ping)), bytes({0x0c}), encode(Message(code::pong))});
+    const Bytes stream =
+        cat({encode(Message(code::ping)), bytes({0x0c}), encode(Message(code::pong))});
     TcpDecoder decoder;
     const DecodeStep ping = decoder.feed(stream);
     EXPECT_EQ(ping.consumed, 2u);
@@ -796,17 +832,20 @@ TEST(Decode, NothingIsConsumedAfterAFatalError) {
 // ---- Randomized round trips against the reference encoder --------------------------------------
 
 Message random_message(std::mt19937& rng) {
-    auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+    auto pick = [&](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    };
     static constexpr std::uint16_t interesting_numbers[] = {
         0, 1, 2, 4, 11, 12, 13, 14, 15, 60, 268, 269, 270, 281, 282, 537, 538, 65000, 65535};
     static constexpr std::size_t interesting_lengths[] = {0, 1, 2, 4, 8, 12, 13, 14, 268, 269, 270};
 
-    Message m(static_cast<std::uint8_t>(pick(256)), Token(pattern(pick(9), static_cast<std::uint8_t>(pick(256)))));
+    Message m(static_cast<std::uint8_t>(pick(256)),
+              Token(pattern(pick(9), static_cast<std::uint8_t>(pick(256)))));
     const std::size_t count = pick(8);
     for (std::size_t i = 0; i < count; ++i) {
-        const std::uint16_t number =
-            pick(2) ? interesting_numbers[pick(std::size(interesting_numbers))]
-                    : static_cast<std::uint16_t>(pick(65536));
+        const std::uint16_t number = pick(2)
+                                         ? interesting_numbers[pick(std::size(interesting_numbers))]
+                                         : static_cast<std::uint16_t>(pick(65536));
         const std::size_t length =
             pick(3) ? pick(20) : interesting_lengths[pick(std::size(interesting_lengths))];
         m.add_option(number, pattern(length, static_cast<std::uint8_t>(pick(256))));

@@ -33,7 +33,8 @@ std::vector<Message> decode_all(const Bytes& bytes) {
 
 Bytes concat(std::initializer_list<Message> messages) {
     Bytes out;
-    for (const auto& m : messages) coap::encode_into(m, out);
+    for (const auto& m : messages)
+        coap::encode_into(m, out);
     return out;
 }
 
@@ -59,7 +60,7 @@ struct Protocol : ::testing::Test {
     // A started connection whose own CSM was already taken.
     DownstreamProtocol started() {
         DownstreamProtocol p(params, t0);
-        p.start();
+        p.start(t0);
         p.take_output();
         return p;
     }
@@ -67,7 +68,7 @@ struct Protocol : ::testing::Test {
 
 TEST_F(Protocol, SendsCsmFirstWithoutWaitingForPeer) {
     DownstreamProtocol p(params, t0);
-    p.start();
+    p.start(t0);
     auto out = decode_all(p.take_output());
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].code(), code::csm);
@@ -77,8 +78,7 @@ TEST_F(Protocol, SendsCsmFirstWithoutWaitingForPeer) {
 
 TEST_F(Protocol, CsmThenPingAtEverySplitGetsPongWithSameToken) {
     Message ping = coap::make_ping(Token::from_u64(0xabcdef), true);
-    const Bytes input = concat({coap::make_csm(4096, true), ping,
-                                request(code::get, 7, "3")});
+    const Bytes input = concat({coap::make_csm(4096, true), ping, request(code::get, 7, "3")});
     for (std::size_t split = 0; split <= input.size(); ++split) {
         auto p = started();
         p.on_bytes(coap::ByteView(input).first(split), t0 + 1s);
@@ -108,7 +108,7 @@ TEST_F(Protocol, PingWithoutCustodyGetsPongWithoutCustody) {
 TEST_F(Protocol, RequestRightAfterPeerCsmIsValid) {
     // Anjay sends Register right after its CSM, before reading ours.
     DownstreamProtocol p(params, t0);
-    p.start();
+    p.start(t0);
     p.on_bytes(concat({coap::make_csm(1152, false), request(code::post, 1, "rd")}), t0);
     EXPECT_FALSE(p.close_decision());
     EXPECT_EQ(p.take_inbound().size(), 1u);
@@ -147,6 +147,18 @@ TEST_F(Protocol, CsmTimeoutStrictAborts) {
     auto out = decode_all(p.take_output());
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].code(), code::abort);
+}
+
+TEST_F(Protocol, CsmClockStartsWhenTheProtocolStartsNotAtConstruction) {
+    // A TLS handshake may take seconds; the device's CSM deadline begins after it.
+    DownstreamProtocol p(params, t0);
+    p.start(t0 + 4s);
+    p.take_output();
+    p.on_tick(t0 + 8s);
+    EXPECT_FALSE(p.close_decision());
+    p.on_tick(t0 + 9s);
+    ASSERT_TRUE(p.close_decision());
+    EXPECT_EQ(p.close_decision()->reason, CloseReason::csm_timeout);
 }
 
 TEST_F(Protocol, IdlePingThenHalfOpenAfterMaxMissed) {
@@ -224,8 +236,7 @@ TEST_F(Protocol, OversizeRequestGets413AndConnectionContinues) {
     auto p = started();
     Message big = request(code::put, 0x42, "5/0/0");
     big.set_payload(Bytes(5000, 0xaa));
-    const Bytes input =
-        concat({coap::make_csm(1152, false), big, request(code::get, 0x43, "3/0")});
+    const Bytes input = concat({coap::make_csm(1152, false), big, request(code::get, 0x43, "3/0")});
     for (std::size_t split = 0; split <= input.size(); split += 97) {
         auto q = started();
         q.on_bytes(coap::ByteView(input).first(split), t0);
@@ -324,7 +335,7 @@ TEST_F(Protocol, ReleaseSentAnswersLaterRequestsWith503) {
 
 TEST_F(Protocol, RefuseSendsReleaseAndDecidesClose) {
     DownstreamProtocol p(params, t0);
-    p.start();
+    p.start(t0);
     p.refuse(CloseReason::limit_connections, 42, "full");
     auto out = decode_all(p.take_output());
     ASSERT_EQ(out.size(), 2u);

@@ -1,0 +1,351 @@
+#include "lwgate/harness/device_client.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <utility>
+#include <variant>
+
+#include "lwgate/coap/signaling.hpp"
+#include "posix_util.hpp"
+
+namespace lwgate::harness {
+
+namespace code = coap::code;
+using detail::close_fd;
+
+const char* to_string(CloseState state) {
+    switch (state) {
+        case CloseState::still_open: return "still_open";
+        case CloseState::closed_fin: return "closed_fin";
+        case CloseState::reset: return "reset";
+    }
+    return "?";
+}
+
+DeviceClient::DeviceClient(DeviceOptions options)
+    : options_(options), decoder_(options.max_receive_size, options.max_receive_size) {}
+
+DeviceClient::~DeviceClient() { close_fd(fd_); }
+
+DeviceClient::DeviceClient(DeviceClient&& other) noexcept
+    : options_(other.options_),
+      fd_(std::exchange(other.fd_, -1)),
+      decoder_(std::move(other.decoder_)),
+      rx_(std::move(other.rx_)),
+      inbox_(std::move(other.inbox_)),
+      close_state_(other.close_state_),
+      last_errno_(other.last_errno_),
+      closed_at_(other.closed_at_),
+      decode_failure_(std::move(other.decode_failure_)),
+      auto_pong_(other.auto_pong_),
+      pings_answered_(other.pings_answered_),
+      last_tx_(other.last_tx_),
+      last_rx_(other.last_rx_) {}
+
+DeviceClient& DeviceClient::operator=(DeviceClient&& other) noexcept {
+    if (this != &other) {
+        close_fd(fd_);
+        options_ = other.options_;
+        fd_ = std::exchange(other.fd_, -1);
+        decoder_ = std::move(other.decoder_);
+        rx_ = std::move(other.rx_);
+        inbox_ = std::move(other.inbox_);
+        close_state_ = other.close_state_;
+        last_errno_ = other.last_errno_;
+        closed_at_ = other.closed_at_;
+        decode_failure_ = std::move(other.decode_failure_);
+        auto_pong_ = other.auto_pong_;
+        pings_answered_ = other.pings_answered_;
+        last_tx_ = other.last_tx_;
+        last_rx_ = other.last_rx_;
+    }
+    return *this;
+}
+
+void DeviceClient::connect(const std::string& host, std::uint16_t port, Millis timeout) {
+    if (!try_connect(host, port, timeout)) {
+        throw HarnessError("connect to " + host + ":" + std::to_string(port) + " failed: " +
+                           (last_errno_ ? detail::errno_text(last_errno_) : "timeout"));
+    }
+}
+
+bool DeviceClient::try_connect(const std::string& host, std::uint16_t port, Millis timeout) {
+    close_fd(fd_);
+    decoder_ = coap::TcpDecoder(options_.max_receive_size, options_.max_receive_size);
+    rx_.clear();
+    inbox_.clear();
+    close_state_ = CloseState::still_open;
+    closed_at_.reset();
+    decode_failure_.reset();
+    last_errno_ = 0;
+
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        addr_len = sizeof(sockaddr_in);
+    } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        addr_len = sizeof(sockaddr_in6);
+    } else {
+        throw HarnessError("DeviceClient: not an IP literal: " + host);
+    }
+    fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw HarnessError("socket: " + detail::errno_text(errno));
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    const auto deadline = SteadyClock::now() + timeout;
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
+        if (errno != EINPROGRESS) {
+            last_errno_ = errno;
+            close_fd(fd_);
+            return false;
+        }
+        pollfd fds{fd_, POLLOUT, 0};
+        if (detail::poll_until(&fds, 1, deadline) == 0) {
+            close_fd(fd_);
+            return false;
+        }
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            last_errno_ = err;
+            close_fd(fd_);
+            return false;
+        }
+    }
+    last_tx_ = last_rx_ = SteadyClock::now();
+    return true;
+}
+
+std::uint16_t DeviceClient::local_port() const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+}
+
+bool DeviceClient::send(const coap::Message& message) {
+    return send(message, options_.default_timeout);
+}
+
+bool DeviceClient::send(const coap::Message& message, Millis timeout) {
+    const coap::Bytes bytes = coap::encode(message);
+    return send_raw(bytes, timeout);
+}
+
+bool DeviceClient::send_raw(coap::ByteView bytes) {
+    return send_raw(bytes, options_.default_timeout);
+}
+
+bool DeviceClient::send_raw(coap::ByteView bytes, Millis timeout) {
+    if (fd_ < 0) return false;
+    const auto deadline = SteadyClock::now() + timeout;
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd fds{fd_, POLLOUT, 0};
+            if (detail::poll_until(&fds, 1, deadline) == 0) return false;
+            continue;
+        }
+        const int err = errno;
+        mark_closed(err == EPIPE ? CloseState::closed_fin : CloseState::reset, err);
+        return false;
+    }
+    last_tx_ = SteadyClock::now();
+    return true;
+}
+
+void DeviceClient::mark_closed(CloseState state, int err) {
+    if (close_state_ != CloseState::still_open) return;
+    close_state_ = state;
+    last_errno_ = err;
+    closed_at_ = SteadyClock::now();
+}
+
+bool DeviceClient::read_some(SteadyClock::time_point deadline) {
+    if (fd_ < 0 || close_state_ != CloseState::still_open) return false;
+    std::array<std::uint8_t, 16 * 1024> buffer;
+    while (true) {
+        const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+        if (n > 0) {
+            rx_.insert(rx_.end(), buffer.begin(), buffer.begin() + n);
+            last_rx_ = SteadyClock::now();
+            return true;
+        }
+        if (n == 0) {
+            mark_closed(CloseState::closed_fin, 0);
+            return false;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            pollfd fds{fd_, POLLIN, 0};
+            if (detail::poll_until(&fds, 1, deadline) == 0) return false;
+            continue;
+        }
+        mark_closed(CloseState::reset, errno);
+        return false;
+    }
+}
+
+void DeviceClient::decode_buffered() {
+    std::size_t offset = 0;
+    while (offset < rx_.size() && !decode_failure_) {
+        const auto step = decoder_.feed(coap::ByteView(rx_).subspan(offset));
+        offset += step.consumed;
+        if (step.result) {
+            if (auto* failure = std::get_if<coap::DecodeFailure>(&*step.result)) {
+                decode_failure_ = *failure;
+                break;
+            }
+            auto& message = std::get<coap::Message>(*step.result);
+            if (auto_pong_ && message.code() == code::ping) {
+                ++pings_answered_;
+                send(coap::make_pong(message));
+                continue;
+            }
+            inbox_.push_back(std::move(message));
+        } else if (step.consumed == 0) {
+            break;
+        }
+    }
+    rx_.erase(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(offset));
+}
+
+std::optional<coap::Message> DeviceClient::pop_inbox() {
+    if (inbox_.empty()) return std::nullopt;
+    auto message = std::move(inbox_.front());
+    inbox_.pop_front();
+    return message;
+}
+
+std::optional<coap::Message> DeviceClient::receive() { return receive(options_.default_timeout); }
+
+std::optional<coap::Message> DeviceClient::receive(Millis timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (true) {
+        decode_buffered();
+        if (auto message = pop_inbox()) return message;
+        if (decode_failure_) return std::nullopt;
+        if (!read_some(deadline)) {
+            decode_buffered();
+            return pop_inbox();
+        }
+    }
+}
+
+std::optional<coap::Message> DeviceClient::receive_until(
+    const std::function<bool(const coap::Message&)>& match, Millis timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (true) {
+        auto message = receive(std::chrono::ceil<Millis>(
+            std::max(SteadyClock::duration::zero(), deadline - SteadyClock::now())));
+        if (!message) return std::nullopt;
+        if (match(*message)) return message;
+    }
+}
+
+std::optional<coap::Message> DeviceClient::receive_code(std::uint8_t c, Millis timeout) {
+    return receive_until([c](const coap::Message& m) { return m.code() == c; }, timeout);
+}
+
+std::optional<coap::Message> DeviceClient::handshake_csm() {
+    return handshake_csm(options_.default_timeout);
+}
+
+std::optional<coap::Message> DeviceClient::handshake_csm(Millis timeout) {
+    if (!send(coap::make_csm(options_.csm_max_message_size, options_.csm_block_wise), timeout)) {
+        return std::nullopt;
+    }
+    return expect_csm(timeout);
+}
+
+std::optional<coap::Message> DeviceClient::expect_csm(Millis timeout) {
+    auto message = receive(timeout);
+    if (!message || message->code() != code::csm) return std::nullopt;
+    return message;
+}
+
+std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody) {
+    return ping(token, custody, options_.default_timeout);
+}
+
+std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody, Millis timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    if (!send(coap::make_ping(token, custody), timeout)) return std::nullopt;
+    // Look through what is already decoded, then through what arrives, keeping the rest.
+    while (true) {
+        decode_buffered();
+        for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
+            if (it->code() == code::pong && it->token() == token) {
+                auto pong = std::move(*it);
+                inbox_.erase(it);
+                return pong;
+            }
+        }
+        if (decode_failure_ || !read_some(deadline)) {
+            decode_buffered();
+            for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
+                if (it->code() == code::pong && it->token() == token) {
+                    auto pong = std::move(*it);
+                    inbox_.erase(it);
+                    return pong;
+                }
+            }
+            return std::nullopt;
+        }
+    }
+}
+
+CloseState DeviceClient::wait_closed(Millis timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (close_state_ == CloseState::still_open && fd_ >= 0) {
+        decode_buffered();
+        if (!read_some(deadline) && close_state_ == CloseState::still_open) break;
+    }
+    decode_buffered();
+    return close_state_;
+}
+
+void DeviceClient::close() {
+    if (fd_ < 0) return;
+    // Unread input makes close(2) send RST instead of FIN: take what has already arrived.
+    std::array<std::uint8_t, 16 * 1024> discard;
+    while (::recv(fd_, discard.data(), discard.size(), MSG_DONTWAIT) > 0) {
+    }
+    ::shutdown(fd_, SHUT_WR);
+    close_fd(fd_);
+}
+
+void DeviceClient::close_with_reset() {
+    if (fd_ < 0) return;
+    linger lin{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+    close_fd(fd_);
+}
+
+void DeviceClient::shutdown_write() {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
+}  // namespace lwgate::harness
