@@ -56,7 +56,15 @@ std::optional<std::string> Gateway::start() {
     const auto psk = net::PskTable::from(config_.credentials);
     const unsigned threads = std::max(1u, config_.threads);
     for (unsigned i = 0; i < threads; ++i) {
-        shards_.push_back(std::make_unique<Shard>(i, settings, open_connections_));
+        shards_.push_back(
+            std::make_unique<Shard>(i, threads, settings, open_connections_, config_, directory_));
+    }
+    std::vector<Shard*> all;
+    for (auto& s : shards_)
+        all.push_back(s.get());
+    for (auto& s : shards_) {
+        if (auto error = s->start_bridge(all))
+            return "upstream " + config_.upstream.uri + ": " + *error;
     }
     for (const auto& lc : config_.listeners) {
         net::TlsServerContext* tls = nullptr;

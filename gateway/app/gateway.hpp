@@ -59,6 +59,7 @@ class Gateway {
     asio::io_context control_{1};
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
+    lwm2m::Directory directory_;
     std::vector<ShardPtr> shards_;
     std::vector<net::TlsServerContextPtr> tls_contexts_;
     std::vector<net::ListenerPtr> listeners_;

@@ -22,14 +22,33 @@ std::string endpoint_text(const asio::ip::tcp::socket& socket, bool remote) {
 
 }  // namespace
 
-Shard::Shard(unsigned index, session::SessionSettings settings,
-             std::atomic<std::int64_t>& open_connections)
+Shard::Shard(unsigned index, unsigned shard_count, session::SessionSettings settings,
+             std::atomic<std::int64_t>& open_connections, const config::Config& config,
+             lwm2m::Directory& directory)
     : index_(index),
       settings_(std::move(settings)),
       open_connections_(open_connections),
       work_(asio::make_work_guard(io_)),
       read_buffer_(64 * 1024),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()),
+      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory)) {}
+
+std::optional<std::string> Shard::start_bridge(const std::vector<Shard*>& shards) {
+    std::vector<lwm2m::Bridge*> peers;
+    for (auto* s : shards)
+        peers.push_back(&s->bridge());
+    bridge_->set_peers(std::move(peers));
+    return bridge_->start(
+        [shards](unsigned target, std::function<void()> fn) {
+            asio::post(shards.at(target)->io(), std::move(fn));
+        },
+        [this](std::uint64_t id) { return find_session(id); });
+}
+
+session::SessionBase* Shard::find_session(std::uint64_t id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
 
 Shard::~Shard() {
     stop_and_join();
@@ -78,15 +97,12 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
 }
 
 void Shard::on_device_message(session::SessionBase& session, coap::Message&& message) {
-    if (!coap::is_request(message.code())) return;  // no requests of ours are outstanding yet
-    // Until the LwM2M bridge is in place every request is answered clearly, not dropped.
-    coap::Message response(coap::code::service_unavailable, message.token());
-    response.set_payload(std::string_view("LwM2M bridge not available"));
-    session.send(response);
+    bridge_->on_device_message(session, std::move(message));
 }
 
 void Shard::on_session_closed(session::SessionBase& session, CloseReason) {
     const auto id = session.info().id;
+    bridge_->on_session_closed(session);
     if (sessions_.erase(id) != 0) {
         open_connections_.fetch_sub(1, std::memory_order_relaxed);
     } else {

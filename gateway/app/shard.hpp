@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include "lwm2m/bridge.hpp"
 #include "session/session_host.hpp"
 
 namespace lwgate::net {
@@ -26,8 +27,9 @@ namespace lwgate::app {
 
 class Shard final : public session::SessionHost {
   public:
-    Shard(unsigned index, session::SessionSettings settings,
-          std::atomic<std::int64_t>& open_connections);
+    Shard(unsigned index, unsigned shard_count, session::SessionSettings settings,
+          std::atomic<std::int64_t>& open_connections, const config::Config& config,
+          lwm2m::Directory& directory);
     ~Shard() override;
 
     void start_thread();
@@ -50,6 +52,10 @@ class Shard final : public session::SessionHost {
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
 
     unsigned index() const { return index_; }
+    lwm2m::Bridge& bridge() { return *bridge_; }
+    // Starts the bridge (libcoap context); `shards` lets it post to its peers.
+    std::optional<std::string> start_bridge(const std::vector<Shard*>& shards);
+    session::SessionBase* find_session(std::uint64_t id);
     const session::ShardMetrics& metrics() const { return metrics_; }
 
   private:
@@ -67,6 +73,7 @@ class Shard final : public session::SessionHost {
     std::unordered_map<std::uint64_t, session::SessionPtr> refusing_;
     std::mt19937 rng_;
     std::function<void()> on_drained_;
+    std::unique_ptr<lwm2m::Bridge> bridge_;
 };
 
 using ShardPtr = std::unique_ptr<Shard>;

@@ -750,6 +750,7 @@ void Loader::connections(const Item& it, ConnectionsConfig& c) {
             {"write_queue_limit",
              [&](const Item& v) { size(v, c.write_queue_limit, 1152, std::uint64_t{1} << 30); }},
             {"write_timeout", [&](const Item& v) { duration(v, c.write_timeout, true); }},
+            {"request_timeout", [&](const Item& v) { duration(v, c.request_timeout, true); }},
         });
 }
 

@@ -36,6 +36,8 @@ std::string_view to_string(CloseReason reason) {
             return "shutdown";
         case CloseReason::admin:
             return "admin";
+        case CloseReason::registration_expired:
+            return "registration_expired";
         case CloseReason::count_:
             break;
     }

@@ -8,7 +8,7 @@ namespace lwgate::integration {
 namespace {
 
 class BadInputTest : public GatewayTest {
-protected:
+  protected:
     void SetUp() override { config.max_message_size = "2048"; }
 
     // The other device is unaffected: Ping -> Pong and a request still answered.

@@ -40,14 +40,14 @@ TEST(CliTest, CheckConfigAcceptsGoodFile) {
 TEST(CliTest, CheckConfigReportsEveryErrorWithKeyAndLine) {
     TempDir dir;
     const auto path = dir.write_file("bad.yaml",
-                                     "listeners:\n"                      // 1
+                                     "listeners:\n"                       // 1
                                      "  - uri: coap+tcp://127.0.0.1:0\n"  // 2
-                                     "keepalive:\n"                      // 3
-                                     "  idle: banana\n"                  // 4
-                                     "  max_missed: 0\n"                 // 5
-                                     "connections:\n"                    // 6
-                                     "  csm_mode: sloppy\n"              // 7
-                                     "no_such_key: 1\n");                // 8
+                                     "keepalive:\n"                       // 3
+                                     "  idle: banana\n"                   // 4
+                                     "  max_missed: 0\n"                  // 5
+                                     "connections:\n"                     // 6
+                                     "  csm_mode: sloppy\n"               // 7
+                                     "no_such_key: 1\n");                 // 8
     const auto r = run_process({LWGATE_BINARY, "--check-config", path.string()}, 10s);
     ASSERT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

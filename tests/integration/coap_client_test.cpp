@@ -43,7 +43,8 @@ Pdus parse_pdus(const std::string& output) {
 std::size_t count_code(const std::vector<std::string>& pdus, std::string_view code_text) {
     const std::string needle = "c:" + std::string(code_text) + " ";
     std::size_t n = 0;
-    for (const auto& p : pdus) n += p.find(needle) != std::string::npos;
+    for (const auto& p : pdus)
+        n += p.find(needle) != std::string::npos;
     return n;
 }
 
@@ -53,7 +54,7 @@ std::string dump(const harness::ProcessResult& r) {
 }
 
 class CoapClientTest : public GatewayTest {
-protected:
+  protected:
     void SetUp() override {
         if (!harness::program_exists(kCoapClient)) {
             GTEST_SKIP() << kCoapClient << " not installed (Debian package libcoap3-bin)";

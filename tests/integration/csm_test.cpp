@@ -6,7 +6,7 @@ namespace lwgate::integration {
 namespace {
 
 class CsmTest : public GatewayTest {
-protected:
+  protected:
     void SetUp() override {
         config.csm_timeout = "500ms";
         config.max_message_size = "4096";

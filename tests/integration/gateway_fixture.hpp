@@ -39,12 +39,18 @@ inline constexpr const char* kLoopback = "127.0.0.1";
 inline Millis ms_since(SteadyClock::time_point t) {
     return std::chrono::duration_cast<Millis>(SteadyClock::now() - t);
 }
+// Time left until `deadline` (zero once it has passed), as a timeout for the harness.
+inline Millis until(SteadyClock::time_point deadline) {
+    const auto left = deadline - SteadyClock::now();
+    return left <= SteadyClock::duration::zero() ? Millis{0} : std::chrono::ceil<Millis>(left);
+}
 inline Millis ms_between(SteadyClock::time_point from, SteadyClock::time_point to) {
     return std::chrono::duration_cast<Millis>(to - from);
 }
 
 // A request with a Uri-Path, as a device would send it.
-inline coap::Message request(std::uint8_t method, std::uint64_t token, std::string_view path = "x") {
+inline coap::Message request(std::uint8_t method, std::uint64_t token,
+                             std::string_view path = "x") {
     coap::Message m(method, coap::Token::from_u64(token));
     m.add_option(coap::option::uri_path, path);
     return m;
@@ -65,7 +71,7 @@ inline std::string describe(const std::optional<coap::Message>& m) {
 }
 
 class GatewayTest : public ::testing::Test {
-protected:
+  protected:
     void start_gateway() { gateway.start(LWGATE_BINARY, config.yaml()); }
 
     // A connected device that has not sent anything yet.

@@ -6,7 +6,7 @@ namespace lwgate::integration {
 namespace {
 
 class LimitsTest : public GatewayTest {
-protected:
+  protected:
     void SetUp() override {
         config.hold_off_min = "2s";
         config.hold_off_max = "4s";

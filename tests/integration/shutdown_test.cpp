@@ -8,7 +8,7 @@ namespace lwgate::integration {
 namespace {
 
 class ShutdownTest : public GatewayTest {
-protected:
+  protected:
     void SetUp() override {
         config.hold_off_min = "2s";
         config.hold_off_max = "4s";

@@ -6,7 +6,7 @@ namespace lwgate::integration {
 namespace {
 
 class DeviceSignalingTest : public GatewayTest {
-protected:
+  protected:
     void expect_other_served(DeviceClient& other) {
         EXPECT_EQ(other.wait_closed(0ms), CloseState::still_open);
         EXPECT_TRUE(other.ping(coap::Token::from_u64(0x10)).has_value());

@@ -25,6 +25,7 @@ enum class CloseReason : std::size_t {
     write_stalled,      // the device stopped reading: queue limit or write timeout
     shutdown,           // gateway drain (we sent 7.04 Release)
     admin,              // closed on operator request
+    registration_expired,  // the device's LwM2M registration lifetime ran out
     count_
 };
 

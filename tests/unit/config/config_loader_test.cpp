@@ -93,6 +93,7 @@ void expect_defaults(const Config& c) {
     EXPECT_EQ(c.connections.max_message_size, 16384u);
     EXPECT_EQ(c.connections.write_queue_limit, 256u * 1024);
     EXPECT_EQ(c.connections.write_timeout, 30s);
+    EXPECT_EQ(c.connections.request_timeout, 30s);
     EXPECT_EQ(c.shutdown.drain_timeout, 10s);
     EXPECT_EQ(c.shutdown.hold_off_min, 10s);
     EXPECT_EQ(c.shutdown.hold_off_max, 120s);
@@ -157,6 +158,7 @@ connections:
   max_message_size: 1MiB
   write_queue_limit: 2MiB
   write_timeout: 20s
+  request_timeout: 7s
 shutdown:
   drain_timeout: 0
   hold_off_min: 5s
@@ -227,6 +229,7 @@ threads: 8
     EXPECT_EQ(c.connections.max_message_size, 1024u * 1024);
     EXPECT_EQ(c.connections.write_queue_limit, 2u * 1024 * 1024);
     EXPECT_EQ(c.connections.write_timeout, 20s);
+    EXPECT_EQ(c.connections.request_timeout, 7s);
 
     EXPECT_EQ(c.shutdown.drain_timeout, 0s);
     EXPECT_EQ(c.shutdown.hold_off_min, 5s);

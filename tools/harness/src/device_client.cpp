@@ -22,9 +22,12 @@ using detail::close_fd;
 
 const char* to_string(CloseState state) {
     switch (state) {
-        case CloseState::still_open: return "still_open";
-        case CloseState::closed_fin: return "closed_fin";
-        case CloseState::reset: return "reset";
+        case CloseState::still_open:
+            return "still_open";
+        case CloseState::closed_fin:
+            return "closed_fin";
+        case CloseState::reset:
+            return "reset";
     }
     return "?";
 }
@@ -32,7 +35,9 @@ const char* to_string(CloseState state) {
 DeviceClient::DeviceClient(DeviceOptions options)
     : options_(options), decoder_(options.max_receive_size, options.max_receive_size) {}
 
-DeviceClient::~DeviceClient() { close_fd(fd_); }
+DeviceClient::~DeviceClient() {
+    close_fd(fd_);
+}
 
 DeviceClient::DeviceClient(DeviceClient&& other) noexcept
     : options_(other.options_),
@@ -239,14 +244,19 @@ std::optional<coap::Message> DeviceClient::pop_inbox() {
     return message;
 }
 
-std::optional<coap::Message> DeviceClient::receive() { return receive(options_.default_timeout); }
+std::optional<coap::Message> DeviceClient::receive() {
+    return receive(options_.default_timeout);
+}
 
 std::optional<coap::Message> DeviceClient::receive(Millis timeout) {
     const auto deadline = SteadyClock::now() + timeout;
-    while (true) {
+    // A peer that trickles bytes without ever completing a frame must not keep us past the
+    // deadline: read_some() returns as soon as any bytes arrive, so check the clock here too.
+    for (bool first = true;; first = false) {
         decode_buffered();
         if (auto message = pop_inbox()) return message;
         if (decode_failure_) return std::nullopt;
+        if (!first && SteadyClock::now() >= deadline) return std::nullopt;
         if (!read_some(deadline)) {
             decode_buffered();
             return pop_inbox();
@@ -262,6 +272,7 @@ std::optional<coap::Message> DeviceClient::receive_until(
             std::max(SteadyClock::duration::zero(), deadline - SteadyClock::now())));
         if (!message) return std::nullopt;
         if (match(*message)) return message;
+        if (SteadyClock::now() >= deadline) return std::nullopt;
     }
 }
 
@@ -293,8 +304,7 @@ std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody)
 std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody, Millis timeout) {
     const auto deadline = SteadyClock::now() + timeout;
     if (!send(coap::make_ping(token, custody), timeout)) return std::nullopt;
-    // Look through what is already decoded, then through what arrives, keeping the rest.
-    while (true) {
+    auto take_pong = [&]() -> std::optional<coap::Message> {
         decode_buffered();
         for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
             if (it->code() == code::pong && it->token() == token) {
@@ -303,24 +313,21 @@ std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody,
                 return pong;
             }
         }
-        if (decode_failure_ || !read_some(deadline)) {
-            decode_buffered();
-            for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
-                if (it->code() == code::pong && it->token() == token) {
-                    auto pong = std::move(*it);
-                    inbox_.erase(it);
-                    return pong;
-                }
-            }
-            return std::nullopt;
-        }
+        return std::nullopt;
+    };
+    // Look through what is already decoded, then through what arrives, keeping the rest.
+    while (true) {
+        if (auto pong = take_pong()) return pong;
+        if (decode_failure_ || SteadyClock::now() >= deadline) return std::nullopt;
+        if (!read_some(deadline)) return take_pong();
     }
 }
 
 CloseState DeviceClient::wait_closed(Millis timeout) {
     const auto deadline = SteadyClock::now() + timeout;
-    while (close_state_ == CloseState::still_open && fd_ >= 0) {
+    for (bool first = true; close_state_ == CloseState::still_open && fd_ >= 0; first = false) {
         decode_buffered();
+        if (!first && SteadyClock::now() >= deadline) break;
         if (!read_some(deadline) && close_state_ == CloseState::still_open) break;
     }
     decode_buffered();

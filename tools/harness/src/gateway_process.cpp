@@ -45,8 +45,12 @@ GatewayProcess::~GatewayProcess() {
     close_fd(stdout_fd_);
 }
 
-fs::path GatewayProcess::config_path() const { return dir_->path() / kConfigName; }
-fs::path GatewayProcess::log_path() const { return dir_->path() / kLogName; }
+fs::path GatewayProcess::config_path() const {
+    return dir_->path() / kConfigName;
+}
+fs::path GatewayProcess::log_path() const {
+    return dir_->path() / kLogName;
+}
 
 void GatewayProcess::start(const std::string& binary, std::string_view yaml_text,
                            const GatewayOptions& options) {
@@ -92,8 +96,7 @@ void GatewayProcess::wait_ready(Millis timeout) {
     while (true) {
         pollfd fds{stdout_fd_, POLLIN, 0};
         if (detail::poll_until(&fds, 1, deadline) == 0) {
-            fail("gateway did not print 'ready' within " + std::to_string(timeout.count()) +
-                 " ms");
+            fail("gateway did not print 'ready' within " + std::to_string(timeout.count()) + " ms");
         }
         std::array<char, 4096> buffer;
         const ssize_t n = ::read(stdout_fd_, buffer.data(), buffer.size());
@@ -138,7 +141,8 @@ void GatewayProcess::fail(const std::string& what) {
     std::string log_text = log();
     if (log_text.size() > kLogTail) log_text = "..." + log_text.substr(log_text.size() - kLogTail);
     std::string out;
-    for (const auto& l : stdout_lines_) out += "  " + l + "\n";
+    for (const auto& l : stdout_lines_)
+        out += "  " + l + "\n";
     throw HarnessError(what + "\nconfig: " + config_path().string() + "\nstdout:\n" + out +
                        "log (" + log_path().string() + "):\n" + log_text);
 }
@@ -159,7 +163,9 @@ bool GatewayProcess::try_reap(bool block) {
     return false;
 }
 
-bool GatewayProcess::running() const { return pid_ > 0 && !exit_status_; }
+bool GatewayProcess::running() const {
+    return pid_ > 0 && !exit_status_;
+}
 
 bool GatewayProcess::signal(int signo) {
     if (!running()) return false;
@@ -227,8 +233,8 @@ bool GatewayProcess::wait_for_log(std::string_view needle, Millis timeout,
         nfds_t n = 0;
         if (inotify_fd >= 0) fds[n++] = {inotify_fd, POLLIN, 0};
         if (pidfd_ >= 0) fds[n++] = {pidfd_, POLLIN, 0};
-        const auto wake = inotify_fd >= 0 ? deadline
-                                          : std::min(deadline, SteadyClock::now() + Millis{20});
+        const auto wake =
+            inotify_fd >= 0 ? deadline : std::min(deadline, SteadyClock::now() + Millis{20});
         if (n == 0) {
             pollfd none{-1, 0, 0};
             detail::poll_until(&none, 1, wake);
@@ -251,7 +257,7 @@ bool GatewayProcess::wait_for_log(std::string_view needle, Millis timeout,
 
 std::vector<std::string> GatewayProcess::sanitizer_reports() const {
     static constexpr std::array<std::string_view, 6> kMarkers{
-        "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",     "runtime error:",
+        "ERROR: AddressSanitizer",  "ERROR: LeakSanitizer",   "runtime error:",
         "WARNING: ThreadSanitizer", "ERROR: MemorySanitizer", "AddressSanitizer:DEADLYSIGNAL"};
     std::vector<std::string> out;
     std::istringstream lines(log());

@@ -26,7 +26,8 @@ int remaining_ms(SteadyClock::time_point deadline) {
 
 int poll_until(pollfd* fds, nfds_t count, SteadyClock::time_point deadline) {
     while (true) {
-        for (nfds_t i = 0; i < count; ++i) fds[i].revents = 0;
+        for (nfds_t i = 0; i < count; ++i)
+            fds[i].revents = 0;
         const int n = ::poll(fds, count, remaining_ms(deadline));
         if (n >= 0) return n;
         if (errno != EINTR) throw HarnessError("poll: " + errno_text(errno));
@@ -78,7 +79,8 @@ pid_t spawn(const SpawnSpec& spec) {
     // Everything the child needs is prepared before fork(): after it, only async-signal-safe
     // calls are made.
     std::vector<char*> argv;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : spec.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<std::string> env_storage;
     for (char** e = environ; e && *e; ++e) {
@@ -90,9 +92,11 @@ pid_t spawn(const SpawnSpec& spec) {
         }
         if (!overridden) env_storage.emplace_back(entry);
     }
-    for (const auto& extra : spec.extra_env) env_storage.push_back(extra);
+    for (const auto& extra : spec.extra_env)
+        env_storage.push_back(extra);
     std::vector<char*> envp;
-    for (auto& e : env_storage) envp.push_back(e.data());
+    for (auto& e : env_storage)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     int status_pipe[2];

@@ -24,14 +24,16 @@ int poll_until(pollfd* fds, nfds_t count, SteadyClock::time_point deadline);
 // pidfd_open(2); -1 if the kernel does not support it.
 int open_pidfd(int pid);
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
+inline std::string errno_text(int err) {
+    return std::generic_category().message(err);
+}
 
 // What to start and how to wire it.
 struct SpawnSpec {
-    std::vector<std::string> argv;        // argv[0] is a path, or a name looked up in PATH
-    std::vector<std::string> extra_env;   // "NAME=value", added to (overriding) the environment
-    int stdout_fd = -1;                   // becomes the child's stdout if >= 0
-    int stderr_fd = -1;                   // becomes the child's stderr if >= 0
+    std::vector<std::string> argv;       // argv[0] is a path, or a name looked up in PATH
+    std::vector<std::string> extra_env;  // "NAME=value", added to (overriding) the environment
+    int stdout_fd = -1;                  // becomes the child's stdout if >= 0
+    int stderr_fd = -1;                  // becomes the child's stderr if >= 0
 };
 
 // fork + execve. The child gets stdin from /dev/null, default signal dispositions and an empty

@@ -56,7 +56,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, Millis timeout) 
     try {
         pid = detail::spawn(spec);
     } catch (...) {
-        for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+        for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+            ::close(fd);
         throw;
     }
     ::close(out_pipe[1]);

@@ -20,13 +20,14 @@ TempDir::TempDir(std::string_view prefix) {
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     if (::mkdtemp(buffer.data()) == nullptr) {
-        throw HarnessError("mkdtemp(" + pattern +
-                           "): " + std::generic_category().message(errno));
+        throw HarnessError("mkdtemp(" + pattern + "): " + std::generic_category().message(errno));
     }
     path_ = buffer.data();
 }
 
-TempDir::~TempDir() { remove(); }
+TempDir::~TempDir() {
+    remove();
+}
 
 TempDir::TempDir(TempDir&& other) noexcept
     : path_(std::exchange(other.path_, {})), keep_(other.keep_) {}

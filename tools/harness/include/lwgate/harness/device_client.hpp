@@ -49,7 +49,7 @@ struct DeviceOptions {
 };
 
 class DeviceClient {
-public:
+  public:
     explicit DeviceClient(DeviceOptions options = {});
     ~DeviceClient();
     DeviceClient(DeviceClient&& other) noexcept;
@@ -79,8 +79,8 @@ public:
     std::optional<coap::Message> receive(Millis timeout);
     // The first message for which `match` is true; others are discarded (Pings are still
     // answered in auto-pong mode).
-    std::optional<coap::Message> receive_until(const std::function<bool(const coap::Message&)>& match,
-                                               Millis timeout);
+    std::optional<coap::Message> receive_until(
+        const std::function<bool(const coap::Message&)>& match, Millis timeout);
     // The first message with this code; others are discarded.
     std::optional<coap::Message> receive_code(std::uint8_t code, Millis timeout);
 
@@ -124,7 +124,7 @@ public:
 
     int fd() const { return fd_; }
 
-private:
+  private:
     // Decodes everything buffered into the inbox (answering Pings in auto-pong mode).
     void decode_buffered();
     // One read(2) after waiting for readability until `deadline`. False on timeout or close.

@@ -13,7 +13,7 @@ using Millis = std::chrono::milliseconds;
 // A setup step failed (spawn, connect, readiness...). The message carries the context needed to
 // diagnose it, e.g. the tail of the gateway log.
 class HarnessError : public std::runtime_error {
-public:
+  public:
     explicit HarnessError(const std::string& what) : std::runtime_error(what) {}
 };
 

@@ -33,7 +33,7 @@ struct GatewayOptions {
 };
 
 class GatewayProcess {
-public:
+  public:
     GatewayProcess() = default;
     ~GatewayProcess();
     GatewayProcess(const GatewayProcess&) = delete;
@@ -86,7 +86,7 @@ public:
     // The stdout lines read while waiting for `ready`.
     const std::vector<std::string>& stdout_lines() const { return stdout_lines_; }
 
-private:
+  private:
     void wait_ready(Millis timeout);
     [[noreturn]] void fail(const std::string& what);
     bool try_reap(bool block);

@@ -8,7 +8,7 @@
 namespace lwgate::harness {
 
 class TempDir {
-public:
+  public:
     // Creates `<tmp>/<prefix>XXXXXX` with mkdtemp(3). Throws HarnessError on failure.
     explicit TempDir(std::string_view prefix = "lwgate-test-");
     ~TempDir();
@@ -27,7 +27,7 @@ public:
     // Keeps the directory on destruction (e.g. to inspect a failing test's files).
     void keep() { keep_ = true; }
 
-private:
+  private:
     void remove() noexcept;
 
     std::filesystem::path path_;

@@ -1,0 +1,368 @@
+#include "lwm2m/bridge.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+namespace lwgate::lwm2m {
+
+using coap::Message;
+namespace code = coap::code;
+
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+std::string join(const std::vector<std::string>& segments) {
+    std::string out;
+    for (const auto& s : segments)
+        out += "/" + s;
+    return out;
+}
+
+}  // namespace
+
+// ---- Directory -----------------------------------------------------------------------------
+
+void Directory::set_location(const std::string& location, const std::string& endpoint) {
+    std::lock_guard lock(mutex_);
+    by_location_[location] = endpoint;
+}
+
+void Directory::erase_location(const std::string& location) {
+    std::lock_guard lock(mutex_);
+    by_location_.erase(location);
+}
+
+std::optional<std::string> Directory::endpoint_for(const std::string& location) const {
+    std::lock_guard lock(mutex_);
+    auto it = by_location_.find(location);
+    if (it == by_location_.end()) return std::nullopt;
+    return it->second;
+}
+
+// ---- Bridge --------------------------------------------------------------------------------
+
+Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
+               const config::Config& config, Directory& directory)
+    : shard_(shard),
+      shard_count_(std::max(1u, shard_count)),
+      io_(io),
+      config_(config),
+      directory_(directory),
+      core_link_(io, config.upstream, *this),
+      token_seed_((static_cast<std::uint64_t>(shard) << 48) | 1) {
+    relay_params_.max_queued = config.queue_mode.max_queued;
+    relay_params_.max_age = config.queue_mode.max_age;
+    relay_params_.device_timeout = config.connections.request_timeout;
+    relay_params_.overflow_max_age_seconds = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(config.queue_mode.max_age).count());
+    for (const auto& c : config.credentials) {
+        if (!c.psk_identity.empty()) endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
+        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
+    }
+}
+
+Bridge::~Bridge() = default;
+
+std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session) {
+    run_on_ = std::move(run_on);
+    find_session_ = std::move(find_session);
+    return core_link_.start();
+}
+
+unsigned Bridge::owner_of(const std::string& endpoint) const {
+    return static_cast<unsigned>(std::hash<std::string>{}(endpoint) % shard_count_);
+}
+
+std::optional<std::string> Bridge::identity_endpoint(const session::ConnectionInfo& info) const {
+    if (!info.psk_identity.empty()) {
+        auto it = endpoint_by_psk_identity_.find(info.psk_identity);
+        if (it == endpoint_by_psk_identity_.end()) return std::nullopt;
+        return it->second;
+    }
+    if (!info.peer_certificate.empty()) return info.peer_certificate;
+    return std::nullopt;
+}
+
+void Bridge::refuse(session::SessionBase& session, const Message& request,
+                    std::uint8_t response_code, std::string_view diagnostic) {
+    if (!coap::is_request(request.code())) return;
+    Message answer(response_code, request.token());
+    answer.set_payload(diagnostic);
+    session.send(answer);
+}
+
+void Bridge::on_device_message(session::SessionBase& session, Message&& message) {
+    const auto& info = session.info();
+    auto bound = bindings_.find(info.id);
+    const auto kind = coap::is_request(message.code()) ? classify_uplink(message) : Uplink::other;
+    std::optional<std::string> endpoint;
+    if (kind == Uplink::register_) {
+        auto params = parse_register(message);
+        if (!params) {
+            refuse(session, message, code::bad_request, "Register needs ep and a numeric lt");
+            return;
+        }
+        endpoint = params->endpoint;
+    } else if (bound != bindings_.end()) {
+        endpoint = bound->second.endpoint;
+    } else if (kind == Uplink::update || kind == Uplink::deregister) {
+        endpoint = directory_.endpoint_for(join(registration_location(message)));
+        if (!endpoint) {
+            refuse(session, message, code::not_found, "unknown registration");
+            return;
+        }
+    } else if (kind == Uplink::bootstrap_request) {
+        refuse(session, message, code::not_implemented, "bootstrap is not relayed yet");
+        return;
+    } else {
+        metrics_.refused_unbound.add();
+        refuse(session, message, code::forbidden, "no LwM2M registration on this connection");
+        return;
+    }
+    if (bound != bindings_.end() && bound->second.endpoint != *endpoint) {
+        refuse(session, message, code::forbidden, "connection belongs to another endpoint");
+        return;
+    }
+    if (bound == bindings_.end()) {
+        if (info.transport == session::Transport::tls) {
+            const auto identity = identity_endpoint(info);
+            if (!identity || *identity != *endpoint) {
+                metrics_.refused_identity.add();
+                spdlog::warn("conn={} endpoint '{}' does not match TLS identity (psk='{}' cn='{}')",
+                             info.id, *endpoint, info.psk_identity, info.peer_certificate);
+                refuse(session, message, code::forbidden, "endpoint does not match TLS identity");
+                return;
+            }
+        }
+        bound = bindings_.emplace(info.id, Binding{*endpoint, owner_of(*endpoint)}).first;
+    }
+    metrics_.uplinks.add();
+    const unsigned here = shard_;
+    const unsigned owner = bound->second.owner;
+    Bridge* peer = peers_.at(owner);
+    run_on_(owner, [peer, here, conn = info.id, ep = *endpoint, m = std::move(message)]() mutable {
+        peer->handle(here, conn, ep, std::move(m));
+    });
+}
+
+void Bridge::on_session_closed(session::SessionBase& session) {
+    auto it = bindings_.find(session.info().id);
+    if (it == bindings_.end()) return;
+    Bridge* peer = peers_.at(it->second.owner);
+    run_on_(it->second.owner, [peer, conn = it->first, ep = it->second.endpoint] {
+        peer->handle_disconnect(conn, ep);
+    });
+    bindings_.erase(it);
+}
+
+// ---- owner side ----------------------------------------------------------------------------
+
+Bridge::Device* Bridge::find(const std::string& endpoint) {
+    auto it = devices_.find(endpoint);
+    return it == devices_.end() ? nullptr : it->second.get();
+}
+
+Bridge::Device* Bridge::find(upstream::UpstreamSession& session) {
+    auto it = by_upstream_.find(&session);
+    return it == by_upstream_.end() ? nullptr : it->second;
+}
+
+void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                    Message&& message) {
+    Device* device = find(endpoint);
+    const bool request = coap::is_request(message.code());
+    if (!device) {
+        if (!request) return;
+        if (classify_uplink(message) != Uplink::register_) {
+            // The registration ended (expired, de-registered) while the device was away.
+            Message answer(code::not_found, message.token());
+            answer.set_payload(std::string_view("registration not found: register again"));
+            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+                if (auto* s = peer->find_session_(conn)) s->send(answer);
+            });
+            return;
+        }
+        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
+        token_seed_ += 1u << 20;
+        std::optional<upstream::UpstreamPsk> psk;
+        if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end())
+            psk = it->second;
+        if (auto error = core_link_.open(created->upstream, endpoint, psk)) {
+            spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
+            Message answer(code::bad_gateway, message.token());
+            answer.set_payload(*error);
+            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+                if (auto* s = peer->find_session_(conn)) s->send(answer);
+            });
+            return;
+        }
+        spdlog::info("endpoint={} upstream session local_port={}", endpoint,
+                     created->upstream.local_port());
+        device = created.get();
+        by_upstream_[&device->upstream] = device;
+        devices_.emplace(endpoint, std::move(created));
+    }
+    device->connection_shard[conn] = conn_shard;
+    const TimePoint now = Clock::now();
+    if (request) {
+        device->relay.on_device_request(conn, std::move(message), now);
+    } else {
+        device->relay.on_device_response(conn, std::move(message), now);
+    }
+    run(*device);
+}
+
+void Bridge::handle_disconnect(ConnectionId conn, const std::string& endpoint) {
+    Device* device = find(endpoint);
+    if (!device) return;
+    device->relay.on_device_disconnected(conn, Clock::now());
+    device->connection_shard.erase(conn);
+    run(*device);
+}
+
+void Bridge::to_connection(Device& device, ConnectionId conn,
+                           std::function<void(session::SessionBase&)> fn) {
+    auto it = device.connection_shard.find(conn);
+    if (it == device.connection_shard.end()) return;
+    const unsigned shard = it->second;
+    run_on_(shard, [peer = peers_.at(shard), conn, fn = std::move(fn)] {
+        if (auto* s = peer->find_session_(conn)) fn(*s);
+    });
+}
+
+void Bridge::run(Device& device) {
+    bool forget_device = false;
+    for (auto actions = device.relay.take_actions(); !actions.empty();
+         actions = device.relay.take_actions()) {
+        for (auto& action : actions) {
+            std::visit(overloaded{
+                           [&](ToDevice& a) {
+                               to_connection(device, a.conn,
+                                             [m = std::move(a.message)](auto& s) { s.send(m); });
+                           },
+                           [&](ToCore& a) {
+                               if (!core_link_.send(device.upstream, a.request)) {
+                                   device.relay.on_core_failure(
+                                       a.request.token(), code::request_entity_too_large,
+                                       "does not fit the core's transport");
+                               }
+                           },
+                           [&](RespondCore& a) {
+                               metrics_.downlinks.add();
+                               core_link_.respond(device.upstream, a.id, std::move(a.response));
+                           },
+                           [&](NotifyCore& a) {
+                               metrics_.notifications.add();
+                               core_link_.notify(device.upstream, a.notification);
+                           },
+                           [&](Registered& a) {
+                               to_connection(device, a.conn,
+                                             [v = a.registered](auto& s) { s.set_registered(v); });
+                           },
+                           [&](CloseDevice& a) {
+                               to_connection(device, a.conn, [](auto& s) {
+                                   s.close(session::CloseReason::registration_expired,
+                                           "registration lifetime expired");
+                               });
+                           },
+                           [&](Forget&) { forget_device = true; },
+                       },
+                       action);
+        }
+    }
+    const auto location =
+        device.relay.registered() ? device.relay.location() : std::vector<std::string>{};
+    if (location != device.published_location) {
+        if (!device.published_location.empty()) {
+            directory_.erase_location(join(device.published_location));
+            metrics_.registered_devices.add(-1);
+        }
+        if (!location.empty()) {
+            directory_.set_location(join(location), device.relay.endpoint());
+            metrics_.registered_devices.add(1);
+        }
+        device.published_location = location;
+    }
+    if (forget_device || device.relay.idle()) {
+        // Deferred: we may be inside a libcoap callback for this very session.
+        asio::post(io_, [this, endpoint = device.relay.endpoint(), ptr = &device] {
+            if (find(endpoint) == ptr && ptr->relay.idle()) {
+                forget(endpoint);
+            }
+        });
+        return;
+    }
+    arm(device);
+}
+
+void Bridge::arm(Device& device) {
+    const TimePoint deadline = device.relay.next_deadline();
+    if (deadline == never || deadline >= device.timer_at) return;
+    device.timer_at = deadline;
+    device.timer.expires_at(deadline);
+    device.timer.async_wait(
+        [this, endpoint = device.relay.endpoint(), ptr = &device](const std::error_code& ec) {
+            if (ec || find(endpoint) != ptr) return;
+            ptr->timer_at = never;
+            ptr->relay.on_tick(Clock::now());
+            run(*ptr);
+        });
+}
+
+void Bridge::forget(const std::string& endpoint) {
+    auto it = devices_.find(endpoint);
+    if (it == devices_.end()) return;
+    Device& device = *it->second;
+    if (!device.published_location.empty()) {
+        directory_.erase_location(join(device.published_location));
+        metrics_.registered_devices.add(-1);
+    }
+    spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
+    by_upstream_.erase(&device.upstream);
+    core_link_.close(device.upstream);
+    devices_.erase(it);
+}
+
+// ---- core side -----------------------------------------------------------------------------
+
+void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreRequestId id,
+                             Message&& request) {
+    Device* device = find(session);
+    if (!device) {
+        core_link_.respond(session, id, Message(code::not_found));
+        return;
+    }
+    device->relay.on_core_request(id, std::move(request), Clock::now());
+    run(*device);
+}
+
+void Bridge::on_core_response(upstream::UpstreamSession& session, Message&& response) {
+    if (Device* device = find(session)) {
+        device->relay.on_core_response(std::move(response), Clock::now());
+        run(*device);
+    }
+}
+
+void Bridge::on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
+                             std::uint8_t code_for_device, std::string_view reason) {
+    if (Device* device = find(session)) {
+        spdlog::warn("endpoint={} uplink failed: {}", device->relay.endpoint(), reason);
+        device->relay.on_core_failure(token, code_for_device, reason);
+        run(*device);
+    }
+}
+
+void Bridge::on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) {
+    if (Device* device = find(session)) {
+        device->relay.on_core_reset(token);
+        run(*device);
+    }
+}
+
+}  // namespace lwgate::lwm2m

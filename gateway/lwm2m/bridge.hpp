@@ -1,0 +1,147 @@
+// The LwM2M bridge of one shard: binds device connections to endpoints, checks identities, and
+// runs the DeviceRelay of every endpoint this shard owns against the shard's CoreLink.
+//
+// Ownership: the state of endpoint E (relay + upstream session) lives on shard
+// hash(E) % threads, whatever shard the device's current TCP connection was accepted on. A
+// connection learns its endpoint from its first LwM2M request (Register: `ep`; Update or
+// De-register: the registration location, looked up in the process-wide Directory; on TLS also
+// from the identity). Messages then go to the owner shard by posting; answers come back the same
+// way. Nothing is locked on the per-message path: the Directory's mutex is only taken when a
+// connection binds or a registration starts or ends.
+//
+// Identity (TLS): the endpoint name must belong to the TLS identity: the PSK identity's entry in
+// the credentials table, or the client certificate's CN. Otherwise the device gets 4.03 and
+// nothing reaches the core. Plain TCP carries no identity and is accepted where the listener
+// allows it (allow_plain_registration).
+//
+// A request on a connection that is not bound to a registration (no Register yet, or a plain
+// CoAP client that is not an LwM2M device) is refused with 4.03 and a diagnostic: lwgate relays
+// LwM2M devices, not arbitrary CoAP traffic, because the upstream address the core sees belongs
+// to a registration.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/steady_timer.hpp>
+
+#include "lwgate/config/config.hpp"
+#include "lwgate/lwm2m/device_relay.hpp"
+#include "session/session_host.hpp"
+#include "upstream/core_link.hpp"
+
+namespace lwgate::lwm2m {
+
+// Process-wide: registration location -> endpoint, so a device that reconnects and sends an
+// Update can be bound to its endpoint on any shard.
+class Directory {
+  public:
+    void set_location(const std::string& location, const std::string& endpoint);
+    void erase_location(const std::string& location);
+    std::optional<std::string> endpoint_for(const std::string& location) const;
+
+  private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::string> by_location_;
+};
+
+struct BridgeMetrics {
+    Counter uplinks;
+    Counter downlinks;
+    Counter notifications;
+    Counter refused_identity;
+    Counter refused_unbound;
+    Gauge registered_devices;
+};
+
+class Bridge final : public upstream::CoreLinkHandler {
+  public:
+    // run_on(shard, fn): run fn on that shard's thread (inline when it is this one).
+    using RunOn = std::function<void(unsigned shard, std::function<void()>)>;
+    // find_session(id): the session with this id on THIS shard, or null.
+    using FindSession = std::function<session::SessionBase*(std::uint64_t id)>;
+
+    Bridge(unsigned shard, unsigned shard_count, asio::io_context& io, const config::Config& config,
+           Directory& directory);
+    ~Bridge() override;
+
+    std::optional<std::string> start(RunOn run_on, FindSession find_session);
+    void set_peers(std::vector<Bridge*> peers) { peers_ = std::move(peers); }
+
+    // Device side, on the connection's shard.
+    void on_device_message(session::SessionBase& session, coap::Message&& message);
+    void on_session_closed(session::SessionBase& session);
+
+    const BridgeMetrics& metrics() const { return metrics_; }
+    const upstream::CoreLink& core_link() const { return core_link_; }
+
+    // CoreLinkHandler (owner side).
+    void on_core_request(upstream::UpstreamSession& session, upstream::CoreRequestId id,
+                         coap::Message&& request) override;
+    void on_core_response(upstream::UpstreamSession& session, coap::Message&& response) override;
+    void on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
+                         std::uint8_t code_for_device, std::string_view reason) override;
+    void on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) override;
+
+  private:
+    struct Device {
+        explicit Device(std::string endpoint, const RelayParams& params, asio::io_context& io,
+                        std::uint64_t seed)
+            : relay(std::move(endpoint), params, seed), timer(io) {}
+        DeviceRelay relay;
+        upstream::UpstreamSession upstream;
+        asio::steady_timer timer;
+        TimePoint timer_at = never;
+        std::unordered_map<ConnectionId, unsigned> connection_shard;  // where each conn lives
+        std::vector<std::string> published_location;
+    };
+    struct Binding {
+        std::string endpoint;
+        unsigned owner;
+    };
+
+    unsigned owner_of(const std::string& endpoint) const;
+    std::optional<std::string> identity_endpoint(const session::ConnectionInfo& info) const;
+    void refuse(session::SessionBase& session, const coap::Message& request, std::uint8_t code,
+                std::string_view diagnostic);
+
+    // Owner side.
+    void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                coap::Message&& message);
+    void handle_disconnect(ConnectionId conn, const std::string& endpoint);
+    Device* find(const std::string& endpoint);
+    Device* find(upstream::UpstreamSession& session);
+    void run(Device& device);  // execute the relay's actions, re-arm its timer
+    void arm(Device& device);
+    void forget(const std::string& endpoint);
+    void to_connection(Device& device, ConnectionId conn,
+                       std::function<void(session::SessionBase&)> fn);
+
+    unsigned shard_;
+    unsigned shard_count_;
+    asio::io_context& io_;
+    const config::Config& config_;
+    Directory& directory_;
+    RelayParams relay_params_;
+    upstream::CoreLink core_link_;
+    RunOn run_on_;
+    FindSession find_session_;
+    std::vector<Bridge*> peers_;
+    std::unordered_map<std::string, std::string> endpoint_by_psk_identity_;
+    std::unordered_map<std::string, std::optional<upstream::UpstreamPsk>> psk_by_endpoint_;
+    // Connection side: connections of this shard bound to an endpoint.
+    std::unordered_map<ConnectionId, Binding> bindings_;
+    // Owner side: endpoints this shard owns.
+    std::unordered_map<std::string, std::unique_ptr<Device>> devices_;
+    std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
+    std::uint64_t token_seed_;
+    BridgeMetrics metrics_;
+};
+
+}  // namespace lwgate::lwm2m

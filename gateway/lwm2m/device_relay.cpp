@@ -1,0 +1,355 @@
+#include "lwgate/lwm2m/device_relay.hpp"
+
+#include <algorithm>
+
+namespace lwgate::lwm2m {
+
+namespace code = coap::code;
+using coap::Message;
+
+namespace {
+
+// LwM2M 1.1 Core §6.2.1: lifetime defaults to 86400 s when the Register omits `lt`.
+constexpr std::uint32_t default_lifetime_seconds = 86400;
+constexpr std::uint32_t observe_mask = 0xffffff;  // RFC 7641: 24-bit sequence numbers
+
+bool is_observe_request(const Message& m, std::uint32_t value) {
+    return (m.code() == code::get || m.code() == code::fetch) &&
+           m.uint_option(coap::option::observe) == value;
+}
+
+bool has_observe(const Message& m) {
+    return m.find_option(coap::option::observe) != nullptr;
+}
+
+void set_observe(Message& m, std::uint32_t value) {
+    m.remove_options(coap::option::observe);
+    m.add_uint_option(coap::option::observe, value);
+}
+
+std::vector<std::string> location_of(const Message& response) {
+    std::vector<std::string> out;
+    for (const auto* o : response.find_options(coap::option::location_path)) {
+        out.emplace_back(o->value.begin(), o->value.end());
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string token_key(const coap::Token& token) {
+    const auto b = token.bytes();
+    return {b.begin(), b.end()};
+}
+
+DeviceRelay::DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed)
+    : endpoint_(std::move(endpoint)),
+      params_(params),
+      next_token_(std::max<std::uint64_t>(1, token_seed)) {}
+
+coap::Token DeviceRelay::next_token() {
+    return coap::Token::from_u64(next_token_++);
+}
+
+// ---- device side ---------------------------------------------------------------------------
+
+void DeviceRelay::on_device_connected(ConnectionId conn, TimePoint now) {
+    if (conn_ == conn) return;
+    if (conn_) on_device_disconnected(*conn_, now);  // a new connection supersedes the old one
+    conn_ = conn;
+    if (registered_) actions_.push_back(Registered{conn, true});
+    reobserve(now);
+    flush(now);
+}
+
+void DeviceRelay::on_device_disconnected(ConnectionId conn, TimePoint) {
+    if (conn_ != conn) return;
+    conn_.reset();
+    // Requests the device never answered go back to the head of the queue, oldest first: they
+    // were acknowledged to the core and must not be lost.
+    std::vector<InFlight> pending;
+    for (auto& [key, f] : in_flight_)
+        pending.push_back(std::move(f));
+    in_flight_.clear();
+    std::sort(pending.begin(), pending.end(),
+              [](const InFlight& a, const InFlight& b) { return a.downlink.id > b.downlink.id; });
+    for (auto& f : pending)
+        queue_.push_front(std::move(f.downlink));
+    for (auto& [key, obs] : observations_) {
+        obs.active = false;
+        obs.gateway_token.reset();
+    }
+    swallow_.clear();
+}
+
+void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePoint now) {
+    if (conn_ != conn) on_device_connected(conn, now);
+    // Uri-Host/Uri-Port name the server the device talked to (lwgate), not the core.
+    request.remove_options(coap::option::uri_host);
+    request.remove_options(coap::option::uri_port);
+    Uplink_ uplink{conn, request.token(), classify_uplink(request), std::nullopt, std::nullopt};
+    if (uplink.kind == Uplink::register_) {
+        uplink.register_params = parse_register(request);
+        rewrite_binding_for_udp(request);
+    } else if (uplink.kind == Uplink::update) {
+        uplink.update_params = parse_update(request);
+        rewrite_binding_for_udp(request);
+    }
+    const auto token = next_token();
+    request.set_token(token);
+    uplinks_.emplace(token_key(token), std::move(uplink));
+    actions_.push_back(ToCore{std::move(request), uplinks_.at(token_key(token)).kind});
+    flush(now);  // any uplink means the device is awake
+}
+
+void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, TimePoint now) {
+    if (conn_ != conn) return;  // an answer on a connection we no longer use
+    const auto key = token_key(response.token());
+    if (swallow_.erase(key) != 0) return;
+
+    if (auto it = in_flight_.find(key); it != in_flight_.end()) {
+        InFlight f = std::move(it->second);
+        in_flight_.erase(it);
+        if (f.observe) {
+            auto obs = observations_.find(token_key(f.downlink.request.token()));
+            if (obs != observations_.end()) {
+                if (coap::code_class(response.code()) == 2 && has_observe(response)) {
+                    obs->second.active = true;
+                    obs->second.observe_number = (obs->second.observe_number + 1) & observe_mask;
+                    set_observe(response, obs->second.observe_number);
+                } else {
+                    observations_.erase(obs);  // the device did not accept the observation
+                }
+            }
+        }
+        response.set_token(f.downlink.request.token());
+        actions_.push_back(RespondCore{f.downlink.id, std::move(response)});
+        flush(now);
+        return;
+    }
+    auto obs = find_observation_by_gateway_token(response.token());
+    if (obs != observations_.end()) {
+        const bool continues = coap::code_class(response.code()) == 2 && has_observe(response);
+        forward_notification(obs->second, std::move(response));
+        if (!continues) observations_.erase(obs);  // an error or plain answer ends it
+    }
+}
+
+// ---- core side -----------------------------------------------------------------------------
+
+void DeviceRelay::on_core_request(CoreRequestId id, Message&& request, TimePoint now) {
+    if (is_observe_request(request, 1)) {
+        // Cancel (RFC 7641 §3.6): the core uses the token of its observation.
+        auto obs = observations_.find(token_key(request.token()));
+        if (obs != observations_.end()) {
+            const auto gateway_token = obs->second.gateway_token;
+            const bool active = obs->second.active;
+            observations_.erase(obs);
+            if (active && conn_ && gateway_token && in_flight_.empty()) {
+                // RFC 8323 §7.2 over TCP: GET with Observe=1 and the observation's token.
+                Message cancel = request;
+                cancel.set_token(*gateway_token);
+                in_flight_.emplace(token_key(*gateway_token),
+                                   InFlight{Downlink{id, std::move(request), now},
+                                            now + params_.device_timeout, false});
+                actions_.push_back(ToDevice{*conn_, std::move(cancel)});
+                return;
+            }
+            if (gateway_token) swallow_.insert(token_key(*gateway_token));
+        }
+    }
+    if (queue_.size() >= params_.max_queued) {
+        respond(id, code::service_unavailable, "queue full", params_.overflow_max_age_seconds);
+        return;
+    }
+    queue_.push_back(Downlink{id, std::move(request), now});
+    flush(now);
+}
+
+void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
+    auto it = uplinks_.find(token_key(response.token()));
+    if (it == uplinks_.end()) return;  // late or duplicate
+    Uplink_ uplink = std::move(it->second);
+    uplinks_.erase(it);
+    const bool success = coap::code_class(response.code()) == 2;
+    bool forget = false;
+    if (success && uplink.kind == Uplink::register_ && uplink.register_params) {
+        if (registered_) drop_observations();  // a new Register replaces the old registration
+        const auto& p = *uplink.register_params;
+        registered_ = true;
+        location_ = location_of(response);
+        lifetime_ = p.lifetime.value_or(default_lifetime_seconds);
+        registration_deadline_ = now + std::chrono::seconds(*lifetime_);
+        queue_mode_ = p.queue_mode;
+        version_ = p.version;
+        binding_ = p.binding;
+        actions_.push_back(Registered{uplink.conn, true});
+    } else if (success && uplink.kind == Uplink::update && registered_) {
+        const auto& p = *uplink.update_params;
+        if (p.lifetime) lifetime_ = p.lifetime;
+        if (p.binding) {
+            binding_ = *p.binding;
+            queue_mode_ = p.queue_mode;
+        } else if (p.queue_mode) {
+            queue_mode_ = true;
+        }
+        registration_deadline_ =
+            now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
+    } else if (success && uplink.kind == Uplink::deregister) {
+        end_registration();
+        forget = true;
+    }
+    response.set_token(uplink.device_token);
+    actions_.push_back(ToDevice{uplink.conn, std::move(response)});
+    if (forget) actions_.push_back(Forget{});
+}
+
+void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t code_for_device,
+                                  std::string_view diagnostic) {
+    auto it = uplinks_.find(token_key(uplink_token));
+    if (it == uplinks_.end()) return;
+    Message answer(code_for_device, it->second.device_token);
+    if (!diagnostic.empty()) answer.set_payload(diagnostic);
+    actions_.push_back(ToDevice{it->second.conn, std::move(answer)});
+    uplinks_.erase(it);
+}
+
+void DeviceRelay::on_core_reset(const coap::Token& core_token) {
+    auto obs = observations_.find(token_key(core_token));
+    if (obs == observations_.end()) return;
+    if (obs->second.active && conn_ && obs->second.gateway_token) {
+        Message cancel = obs->second.request;
+        cancel.set_token(*obs->second.gateway_token);
+        set_observe(cancel, 1);
+        swallow_.insert(token_key(*obs->second.gateway_token));
+        actions_.push_back(ToDevice{*conn_, std::move(cancel)});
+    }
+    observations_.erase(obs);
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+void DeviceRelay::on_tick(TimePoint now) {
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+        if (now < it->second.deadline) {
+            ++it;
+            continue;
+        }
+        if (it->second.observe) observations_.erase(token_key(it->second.downlink.request.token()));
+        respond(it->second.downlink.id, code::gateway_timeout, "device did not answer");
+        swallow_.insert(it->first);
+        it = in_flight_.erase(it);
+    }
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (now >= it->enqueued_at + params_.max_age) {
+            respond(it->id, code::gateway_timeout, "device did not connect within max_age");
+            it = queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (registered_ && now >= registration_deadline_) {
+        if (conn_) actions_.push_back(CloseDevice{*conn_});
+        end_registration();
+        actions_.push_back(Forget{});
+        return;
+    }
+    flush(now);
+}
+
+TimePoint DeviceRelay::next_deadline() const {
+    TimePoint next = registered_ ? registration_deadline_ : never;
+    for (const auto& [key, f] : in_flight_)
+        next = std::min(next, f.deadline);
+    for (const auto& d : queue_)
+        next = std::min(next, d.enqueued_at + params_.max_age);
+    return next;
+}
+
+// ---- internals -----------------------------------------------------------------------------
+
+void DeviceRelay::flush(TimePoint now) {
+    // NSTART = 1: one request at a time toward the device, in arrival order.
+    while (conn_ && in_flight_.empty() && !queue_.empty()) {
+        Downlink d = std::move(queue_.front());
+        queue_.pop_front();
+        const auto token = next_token();
+        Message message = d.request;
+        message.set_token(token);
+        const bool observe = is_observe_request(d.request, 0);
+        if (observe) {
+            auto& obs = observations_[token_key(d.request.token())];
+            obs.request = d.request;
+            obs.gateway_token = token;
+            obs.active = false;
+        }
+        in_flight_.emplace(token_key(token),
+                           InFlight{std::move(d), now + params_.device_timeout, observe});
+        actions_.push_back(ToDevice{*conn_, std::move(message)});
+    }
+}
+
+void DeviceRelay::reobserve(TimePoint) {
+    if (!conn_) return;
+    for (auto& [key, obs] : observations_) {
+        const auto token = next_token();
+        obs.gateway_token = token;
+        obs.active = false;
+        Message message = obs.request;
+        message.set_token(token);
+        actions_.push_back(ToDevice{*conn_, std::move(message)});
+    }
+}
+
+void DeviceRelay::forward_notification(Observation& obs, Message&& message) {
+    obs.active = true;
+    ++obs.notifications;
+    obs.observe_number = (obs.observe_number + 1) & observe_mask;
+    message.set_token(obs.request.token());
+    if (has_observe(message)) set_observe(message, obs.observe_number);
+    actions_.push_back(NotifyCore{std::move(message)});
+}
+
+std::map<std::string, DeviceRelay::Observation>::iterator
+DeviceRelay::find_observation_by_gateway_token(const coap::Token& token) {
+    return std::find_if(observations_.begin(), observations_.end(), [&](const auto& entry) {
+        return entry.second.gateway_token && *entry.second.gateway_token == token;
+    });
+}
+
+void DeviceRelay::respond(CoreRequestId id, std::uint8_t response_code, std::string_view diagnostic,
+                          std::optional<std::uint32_t> max_age) {
+    Message response(response_code);
+    if (max_age) response.add_uint_option(coap::option::max_age, *max_age);
+    if (!diagnostic.empty()) response.set_payload(diagnostic);
+    actions_.push_back(RespondCore{id, std::move(response)});
+}
+
+void DeviceRelay::drop_observations() {
+    for (auto& [key, obs] : observations_) {
+        if (obs.gateway_token) swallow_.insert(token_key(*obs.gateway_token));
+    }
+    observations_.clear();
+}
+
+void DeviceRelay::end_registration() {
+    if (registered_ && conn_) actions_.push_back(Registered{*conn_, false});
+    registered_ = false;
+    location_.clear();
+    registration_deadline_ = never;
+    drop_observations();
+    for (auto& d : queue_)
+        respond(d.id, code::not_found, "registration ended");
+    queue_.clear();
+}
+
+std::vector<ObservationInfo> DeviceRelay::observations() const {
+    std::vector<ObservationInfo> out;
+    for (const auto& [key, obs] : observations_) {
+        out.push_back({uri_path_string(obs.request), obs.request.token(), obs.observe_number,
+                       obs.active, obs.notifications});
+    }
+    return out;
+}
+
+}  // namespace lwgate::lwm2m

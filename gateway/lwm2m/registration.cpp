@@ -1,0 +1,165 @@
+#include "lwgate/lwm2m/registration.hpp"
+
+#include <charconv>
+
+namespace lwgate::lwm2m {
+
+namespace {
+
+std::string as_string(const coap::Bytes& bytes) {
+    return {bytes.begin(), bytes.end()};
+}
+
+std::optional<std::uint32_t> parse_u32(std::string_view text) {
+    std::uint32_t value = 0;
+    const auto* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
+    return value;
+}
+
+bool has_queue_flag(std::string_view binding) {
+    return binding.find('Q') != std::string_view::npos;
+}
+
+}  // namespace
+
+const char* to_string(Uplink u) {
+    switch (u) {
+        case Uplink::register_:
+            return "register";
+        case Uplink::update:
+            return "update";
+        case Uplink::deregister:
+            return "deregister";
+        case Uplink::bootstrap_request:
+            return "bootstrap_request";
+        case Uplink::send:
+            return "send";
+        case Uplink::other:
+            return "other";
+    }
+    return "other";
+}
+
+std::vector<std::string> uri_path(const coap::Message& message) {
+    std::vector<std::string> out;
+    for (const auto* o : message.find_options(coap::option::uri_path))
+        out.push_back(as_string(o->value));
+    return out;
+}
+
+std::string uri_path_string(const coap::Message& message) {
+    std::string out;
+    for (const auto& segment : uri_path(message))
+        out += "/" + segment;
+    return out.empty() ? "/" : out;
+}
+
+std::vector<std::pair<std::string, std::string>> query_params(const coap::Message& request) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto* o : request.find_options(coap::option::uri_query)) {
+        const std::string q = as_string(o->value);
+        const auto eq = q.find('=');
+        if (eq == std::string::npos) {
+            out.emplace_back(q, "");
+        } else {
+            out.emplace_back(q.substr(0, eq), q.substr(eq + 1));
+        }
+    }
+    return out;
+}
+
+Uplink classify_uplink(const coap::Message& request) {
+    const auto path = uri_path(request);
+    if (path.empty()) return Uplink::other;
+    const auto method = request.code();
+    if (path[0] == "rd") {
+        if (path.size() == 1 && method == coap::code::post) return Uplink::register_;
+        if (path.size() > 1 && method == coap::code::post) return Uplink::update;
+        if (path.size() > 1 && method == coap::code::del) return Uplink::deregister;
+    } else if (path[0] == "bs" && path.size() == 1 && method == coap::code::post) {
+        return Uplink::bootstrap_request;
+    } else if (path[0] == "dp" && path.size() == 1 &&
+               (method == coap::code::post || method == coap::code::put)) {
+        return Uplink::send;
+    }
+    return Uplink::other;
+}
+
+std::optional<RegisterParams> parse_register(const coap::Message& request) {
+    RegisterParams p;
+    bool queue_param = false;
+    for (const auto& [key, value] : query_params(request)) {
+        if (key == "ep") {
+            p.endpoint = value;
+        } else if (key == "lt") {
+            p.lifetime = parse_u32(value);
+            if (!p.lifetime) return std::nullopt;
+        } else if (key == "lwm2m") {
+            p.version = value;
+        } else if (key == "b") {
+            p.binding = value;
+        } else if (key == "Q") {
+            queue_param = true;
+        }
+    }
+    if (p.endpoint.empty()) return std::nullopt;
+    p.queue_mode = queue_param || has_queue_flag(p.binding);
+    return p;
+}
+
+UpdateParams parse_update(const coap::Message& request) {
+    UpdateParams p;
+    for (const auto& [key, value] : query_params(request)) {
+        if (key == "lt") {
+            p.lifetime = parse_u32(value);
+        } else if (key == "b") {
+            p.binding = value;
+            p.queue_mode = p.queue_mode || has_queue_flag(value);
+        } else if (key == "Q") {
+            p.queue_mode = true;
+        }
+    }
+    return p;
+}
+
+std::vector<std::string> registration_location(const coap::Message& request) {
+    auto path = uri_path(request);
+    if (!path.empty() && path[0] == "rd") path.erase(path.begin());
+    return path;
+}
+
+std::string udp_binding(std::string_view binding) {
+    std::string out;
+    const bool has_u = binding.find('U') != std::string_view::npos;
+    for (char c : binding) {
+        if (c == 'T') {
+            if (!has_u && out.find('U') == std::string::npos) out += 'U';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> rewrite_binding_for_udp(coap::Message& request) {
+    // Options must stay in their original order; rebuild the Uri-Query list in place.
+    std::vector<coap::Bytes> queries;
+    std::optional<std::string> rewritten;
+    for (const auto* o : request.find_options(coap::option::uri_query)) {
+        std::string q = as_string(o->value);
+        if (q.rfind("b=", 0) == 0) {
+            rewritten = udp_binding(q.substr(2));
+            q = "b=" + *rewritten;
+        }
+        queries.emplace_back(q.begin(), q.end());
+    }
+    if (!rewritten) return std::nullopt;
+    request.remove_options(coap::option::uri_query);
+    for (auto& q : queries)
+        request.add_option(coap::option::uri_query, std::move(q));
+    return rewritten;
+}
+
+}  // namespace lwgate::lwm2m

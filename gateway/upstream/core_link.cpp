@@ -1,0 +1,320 @@
+#include "upstream/core_link.hpp"
+
+#include <netdb.h>
+#include <poll.h>
+
+#include <cstring>
+#include <mutex>
+
+#include <coap3/coap.h>
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+#include "upstream/pdu_convert.hpp"
+
+namespace lwgate::upstream {
+
+namespace {
+
+void init_libcoap() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        coap_startup();
+        coap_set_log_level(LOG_WARNING);
+        coap_dtls_set_log_level(LOG_WARNING);
+        coap_set_log_handler([](coap_log_t level, const char* message) {
+            std::string_view text(message);
+            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+                text.remove_suffix(1);
+            }
+            if (level <= LOG_ERR) {
+                spdlog::error("libcoap: {}", text);
+            } else if (level <= LOG_WARNING) {
+                spdlog::warn("libcoap: {}", text);
+            } else {
+                spdlog::debug("libcoap: {}", text);
+            }
+        });
+    });
+}
+
+// libcoap 4.3.1 has no per-context user pointer. Its callbacks only run inside
+// coap_io_process()/coap_io_prepare_epoll(), which CoreLink::process() calls on the shard's
+// thread after setting this.
+thread_local CoreLink* current_link = nullptr;
+
+CoreLink* link_of(coap_session_t*) {
+    return current_link;
+}
+
+void on_request(coap_resource_t*, coap_session_t* s, const coap_pdu_t* request,
+                const coap_string_t*, coap_pdu_t* response) {
+    if (CoreLink* link = link_of(s)) {
+        link->handle_request(s, request, response);
+    } else {
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
+    }
+}
+
+coap_response_t on_response(coap_session_t* s, const coap_pdu_t* sent, const coap_pdu_t* received,
+                            const coap_mid_t) {
+    CoreLink* link = link_of(s);
+    return !link || link->handle_response(s, sent, received) ? COAP_RESPONSE_OK
+                                                             : COAP_RESPONSE_FAIL;
+}
+
+void on_nack(coap_session_t* s, const coap_pdu_t* sent, const coap_nack_reason_t reason,
+             const coap_mid_t) {
+    if (CoreLink* link = link_of(s)) link->handle_nack(s, sent, static_cast<int>(reason));
+}
+
+std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
+                                   coap_address_t& out) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* result = nullptr;
+    const std::string service = std::to_string(port);
+    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &result); rc != 0) {
+        return std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
+    }
+    coap_address_init(&out);
+    std::memcpy(&out.addr, result->ai_addr, result->ai_addrlen);
+    out.size = result->ai_addrlen;
+    freeaddrinfo(result);
+    return std::nullopt;
+}
+
+}  // namespace
+
+CoreLink::CoreLink(asio::io_context& io, const config::UpstreamConfig& config,
+                   CoreLinkHandler& handler)
+    : io_(io), config_(config), handler_(handler), timer_(io) {}
+
+CoreLink::~CoreLink() {
+    *alive_ = false;
+    if (current_link == this) current_link = nullptr;  // no callbacks into a dying bridge
+    timer_.cancel();
+    if (fd_) {
+        std::error_code ignored;
+        fd_->cancel(ignored);
+        fd_->release();  // libcoap owns the descriptor
+    }
+    if (context_) coap_free_context(context_);
+}
+
+std::optional<std::string> CoreLink::start() {
+    init_libcoap();
+    const auto& ep = config_.endpoint;
+    secure_ = ep.scheme == config::Scheme::coaps;
+    if (secure_ && !coap_dtls_is_supported()) return "libcoap was built without DTLS";
+    server_address_.resize(sizeof(coap_address_t));
+    auto* server = reinterpret_cast<coap_address_t*>(server_address_.data());
+    if (auto error = resolve(ep.host, ep.port, *server)) return error;
+
+    context_ = coap_new_context(nullptr);
+    if (!context_) return "coap_new_context failed";
+    // Block options pass through untouched: the bridge relays them end to end.
+    coap_context_set_block_mode(context_, 0);
+    unknown_ = coap_resource_unknown_init2(on_request, 0);
+    for (auto method : {COAP_REQUEST_GET, COAP_REQUEST_POST, COAP_REQUEST_PUT, COAP_REQUEST_DELETE,
+                        COAP_REQUEST_FETCH, COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH}) {
+        coap_register_request_handler(unknown_, method, on_request);
+    }
+    coap_add_resource(context_, unknown_);
+    coap_register_response_handler(context_, on_response);
+    coap_register_nack_handler(context_, on_nack);
+
+    const int fd = coap_context_get_coap_fd(context_);
+    if (fd < 0) return "libcoap has no epoll descriptor (built without epoll?)";
+    fd_.emplace(io_, fd);
+    arm();
+    schedule();  // one round right after the first arm: nothing may be lost before it
+    return std::nullopt;
+}
+
+void CoreLink::arm() {
+    if (!fd_) return;
+    fd_->async_wait(asio::posix::stream_descriptor::wait_read,
+                    [this, alive = alive_](const std::error_code& ec) {
+                        if (!*alive || ec) return;
+                        arm();  // re-arm first: the descriptor is edge-triggered
+                        process();
+                    });
+}
+
+void CoreLink::schedule() {
+    if (process_posted_) return;
+    process_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        process_posted_ = false;
+        process();
+    });
+}
+
+void CoreLink::process() {
+    current_link = this;
+    coap_io_process(context_, COAP_IO_NO_WAIT);
+    // Events left over (libcoap takes a bounded batch per call) will not raise a new edge.
+    pollfd p{coap_context_get_coap_fd(context_), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) schedule();
+    coap_tick_t now;
+    coap_ticks(&now);
+    const unsigned int next_ms = coap_io_prepare_epoll(context_, now);
+    if (next_ms == 0) return;
+    timer_.expires_after(std::chrono::milliseconds(next_ms));
+    timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
+        if (*alive && !ec) process();
+    });
+}
+
+std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string endpoint,
+                                          const std::optional<UpstreamPsk>& psk,
+                                          std::uint16_t local_port) {
+    auto* server = reinterpret_cast<coap_address_t*>(server_address_.data());
+    coap_address_t local;
+    coap_address_init(&local);
+    if (server->addr.sa.sa_family == AF_INET6) {
+        local.addr.sin6.sin6_family = AF_INET6;
+        local.addr.sin6.sin6_port = htons(local_port);
+        local.size = sizeof(sockaddr_in6);
+    } else {
+        local.addr.sin.sin_family = AF_INET;
+        local.addr.sin.sin_port = htons(local_port);
+        local.size = sizeof(sockaddr_in);
+    }
+    coap_session_t* s = nullptr;
+    if (secure_) {
+        if (!psk) return "no PSK for the DTLS session of " + endpoint;
+        coap_dtls_cpsk_t setup{};
+        setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
+        setup.psk_info.identity.s = reinterpret_cast<const uint8_t*>(psk->identity.data());
+        setup.psk_info.identity.length = psk->identity.size();
+        setup.psk_info.key.s = psk->key.data();
+        setup.psk_info.key.length = psk->key.size();
+        s = coap_new_client_session_psk2(context_, &local, server, COAP_PROTO_DTLS, &setup);
+    } else {
+        s = coap_new_client_session(context_, &local, server, COAP_PROTO_UDP);
+    }
+    if (!s) return "cannot create the upstream session for " + endpoint;
+    session.endpoint_ = std::move(endpoint);
+    session.session_ = s;
+    const coap_address_t* bound = coap_session_get_addr_local(s);
+    session.local_port_ = bound ? coap_address_get_port(bound) : local_port;
+    coap_session_set_app_data(s, &session);
+    schedule();
+    return std::nullopt;
+}
+
+void CoreLink::close(UpstreamSession& session) {
+    if (!session.session_) return;
+    coap_session_set_app_data(session.session_, nullptr);
+    coap_session_release(session.session_);
+    session.session_ = nullptr;
+    session.asyncs_.clear();  // freed with the session
+    schedule();
+}
+
+UpstreamSession* CoreLink::session_of(coap_session_t* s) {
+    return static_cast<UpstreamSession*>(coap_session_get_app_data(s));
+}
+
+bool CoreLink::send(UpstreamSession& session, const coap::Message& request) {
+    if (!session.session_) return false;
+    coap_pdu_t* pdu = to_pdu(session.session_, request, COAP_MESSAGE_CON);
+    if (!pdu) return false;
+    if (coap_send(session.session_, pdu) == COAP_INVALID_MID) return false;
+    ++stats_.requests_sent;
+    schedule();
+    return true;
+}
+
+bool CoreLink::notify(UpstreamSession& session, const coap::Message& notification) {
+    if (!session.session_) return false;
+    coap_pdu_t* pdu = to_pdu(session.session_, notification, COAP_MESSAGE_CON);
+    if (!pdu) return false;
+    const bool ok = coap_send(session.session_, pdu) != COAP_INVALID_MID;
+    schedule();
+    return ok;
+}
+
+void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
+    auto it = session.asyncs_.find(id);
+    if (it == session.asyncs_.end() || !session.session_) return;
+    coap_async_t* async = it->second;
+    session.asyncs_.erase(it);
+    coap_async_set_app_data(async, new coap::Message(std::move(response)));
+    coap_async_trigger(async);  // libcoap calls the request handler again, then frees the async
+    schedule();
+}
+
+void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* response_ptr) {
+    const auto* request = static_cast<const coap_pdu_t*>(request_ptr);
+    auto* response = static_cast<coap_pdu_t*>(response_ptr);
+    UpstreamSession* session = session_of(s);
+    if (!session) {
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_FOUND);
+        return;
+    }
+    const coap_bin_const_t token = coap_pdu_get_token(request);
+    if (coap_async_t* async = coap_find_async(s, token)) {
+        // A triggered async: the bridge's answer is ready.
+        std::unique_ptr<coap::Message> answer(
+            static_cast<coap::Message*>(coap_async_get_app_data(async)));
+        coap_async_set_app_data(async, nullptr);
+        if (answer) {
+            fill_response(response, *answer);
+        } else {
+            coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+        }
+        return;
+    }
+    coap_async_t* async = coap_register_async(s, request, 0);
+    if (!async) {
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
+        return;
+    }
+    const CoreRequestId id = next_id_++;
+    session->asyncs_.emplace(id, async);
+    ++stats_.requests_received;
+    // Leave `response` without a code: libcoap sends an empty ACK, the answer follows later.
+    handler_.on_core_request(*session, id, from_pdu(request));
+}
+
+int CoreLink::handle_response(coap_session_t* s, const void*, const void* received_ptr) {
+    const auto* received = static_cast<const coap_pdu_t*>(received_ptr);
+    UpstreamSession* session = session_of(s);
+    if (!session) return 1;
+    const coap_pdu_code_t code = coap_pdu_get_code(received);
+    if (code == COAP_EMPTY_CODE) return 1;
+    ++stats_.responses_received;
+    handler_.on_core_response(*session, from_pdu(received));
+    return 1;
+}
+
+void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) {
+    const auto* sent = static_cast<const coap_pdu_t*>(sent_ptr);
+    UpstreamSession* session = session_of(s);
+    if (!session || !sent) return;
+    const coap_bin_const_t t = coap_pdu_get_token(sent);
+    const coap::Token token(coap::ByteView(t.s, t.length));
+    const auto nack = static_cast<coap_nack_reason_t>(reason);
+    const coap_pdu_code_t code = coap_pdu_get_code(sent);
+    if (code >= COAP_RESPONSE_CODE(200)) {
+        // A notification the core rejected or never acknowledged: the observation is over.
+        handler_.on_core_reset(*session, token);
+        return;
+    }
+    ++stats_.failures;
+    if (nack == COAP_NACK_TLS_FAILED) {
+        handler_.on_core_failure(*session, token, coap::code::bad_gateway, "DTLS handshake failed");
+    } else if (nack == COAP_NACK_RST) {
+        handler_.on_core_failure(*session, token, coap::code::bad_gateway, "core sent Reset");
+    } else {
+        handler_.on_core_failure(*session, token, coap::code::gateway_timeout,
+                                 "core did not answer");
+    }
+}
+
+}  // namespace lwgate::upstream

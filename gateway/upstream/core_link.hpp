@@ -1,0 +1,142 @@
+// The shard's link to the core: one libcoap context per shard, driven from the shard's
+// io_context, and one libcoap client session per device (UDP or DTLS-PSK) with a local port of
+// its own, so the core sees one stable address (and one DTLS session) per device.
+//
+// libcoap integration (libcoap 4.3.1 built with epoll): the context's epoll fd is watched with
+// asio::posix::stream_descriptor::async_wait(wait_read). Asio registers it edge-triggered, so the
+// wait is re-armed in the same handler right after coap_io_process(), and after processing we
+// poll(2) the fd once more: if events are still pending (libcoap handles a bounded number per
+// call) another round is posted instead of waiting for an edge that will not come. Timers
+// (retransmissions, triggered async responses) come from coap_io_prepare_epoll(), which returns
+// the delay until libcoap needs to run again; one steady_timer sleeps until then. libcoap is never
+// called from inside one of its own callbacks: work requested from callbacks (responding to the
+// core, sending) is done directly with coap_send / coap_async_trigger, and the processing round
+// that makes it go out is posted.
+//
+// Requests from the core arrive on the device's client session and reach the "unknown resource"
+// handler (all methods). Each is registered as an async (coap_register_async, delay 0): libcoap
+// answers the core with an empty ACK at once and de-duplicates retransmissions; the bridge answers
+// later with respond(), which stores the response on the async and triggers it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/config/config.hpp"
+
+struct coap_context_t;
+struct coap_session_t;
+struct coap_async_t;
+struct coap_resource_t;
+
+namespace lwgate::upstream {
+
+using CoreRequestId = std::uint64_t;
+
+class UpstreamSession;
+
+// Implemented by the bridge. Every call happens on the shard's thread, from inside a libcoap
+// callback: implementations may call CoreLink::send/respond/notify but must not block.
+class CoreLinkHandler {
+  public:
+    virtual ~CoreLinkHandler() = default;
+    virtual void on_core_request(UpstreamSession& session, CoreRequestId id,
+                                 coap::Message&& request) = 0;
+    virtual void on_core_response(UpstreamSession& session, coap::Message&& response) = 0;
+    // An uplink got no answer: retransmissions exhausted (5.04) or DTLS failed (5.02).
+    virtual void on_core_failure(UpstreamSession& session, const coap::Token& token,
+                                 std::uint8_t code_for_device, std::string_view reason) = 0;
+    // The core rejected a notification (RST) or stopped acknowledging it.
+    virtual void on_core_reset(UpstreamSession& session, const coap::Token& token) = 0;
+};
+
+struct UpstreamPsk {
+    std::string identity;
+    std::vector<std::uint8_t> key;
+};
+
+class UpstreamSession {
+  public:
+    const std::string& endpoint() const { return endpoint_; }
+    std::uint16_t local_port() const { return local_port_; }
+    std::size_t pending_core_requests() const { return asyncs_.size(); }
+
+  private:
+    friend class CoreLink;
+    std::string endpoint_;
+    coap_session_t* session_ = nullptr;
+    std::uint16_t local_port_ = 0;
+    std::unordered_map<CoreRequestId, coap_async_t*> asyncs_;
+};
+
+struct CoreLinkStats {
+    std::uint64_t requests_sent = 0;
+    std::uint64_t responses_received = 0;
+    std::uint64_t requests_received = 0;
+    std::uint64_t failures = 0;
+};
+
+class CoreLink {
+  public:
+    CoreLink(asio::io_context& io, const config::UpstreamConfig& config, CoreLinkHandler& handler);
+    ~CoreLink();
+    CoreLink(const CoreLink&) = delete;
+    CoreLink& operator=(const CoreLink&) = delete;
+
+    // Creates the libcoap context and resolves the core's address.
+    std::optional<std::string> start();
+
+    // A client session for one device. local_port 0 lets the kernel choose (stable for as long
+    // as the session lives). With a PSK the session uses DTLS (upstream.uri coaps://).
+    std::optional<std::string> open(UpstreamSession& session, std::string endpoint,
+                                    const std::optional<UpstreamPsk>& psk,
+                                    std::uint16_t local_port = 0);
+    void close(UpstreamSession& session);
+    bool secure() const { return secure_; }
+
+    // A confirmable request toward the core (token already set). False if it does not fit.
+    bool send(UpstreamSession& session, const coap::Message& request);
+    // The answer to a request of the core (id from on_core_request).
+    void respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response);
+    // A notification: a new confirmable message carrying the core's token.
+    bool notify(UpstreamSession& session, const coap::Message& notification);
+
+    const CoreLinkStats& stats() const { return stats_; }
+
+    // libcoap trampolines (public for the C callbacks in the .cpp only).
+    void handle_request(coap_session_t* s, const void* request, void* response);
+    int handle_response(coap_session_t* s, const void* sent, const void* received);
+    void handle_nack(coap_session_t* s, const void* sent, int reason);
+
+  private:
+    void arm();
+    void process();
+    void schedule();
+    static UpstreamSession* session_of(coap_session_t* s);
+
+    asio::io_context& io_;
+    config::UpstreamConfig config_;
+    CoreLinkHandler& handler_;
+    coap_context_t* context_ = nullptr;
+    coap_resource_t* unknown_ = nullptr;
+    std::optional<asio::posix::stream_descriptor> fd_;
+    asio::steady_timer timer_;
+    bool process_posted_ = false;
+    bool secure_ = false;
+    std::vector<std::uint8_t> server_address_;  // coap_address_t storage
+    CoreRequestId next_id_ = 1;
+    CoreLinkStats stats_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace lwgate::upstream

@@ -1,0 +1,59 @@
+#include "upstream/pdu_convert.hpp"
+
+namespace lwgate::upstream {
+
+coap::Message from_pdu(const coap_pdu_t* pdu) {
+    const coap_bin_const_t t = coap_pdu_get_token(pdu);
+    coap::Message m(static_cast<std::uint8_t>(coap_pdu_get_code(pdu)),
+                    coap::Token(coap::ByteView(t.s, t.length)));
+    coap_opt_iterator_t it;
+    coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
+    while (coap_opt_t* opt = coap_option_next(&it)) {
+        const std::uint8_t* value = coap_opt_value(opt);
+        m.add_option(static_cast<std::uint16_t>(it.number),
+                     coap::Bytes(value, value + coap_opt_length(opt)));
+    }
+    size_t length = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data(pdu, &length, &data) && length > 0) {
+        m.set_payload(coap::Bytes(data, data + length));
+    }
+    return m;
+}
+
+namespace {
+
+bool add_body(coap_pdu_t* pdu, const coap::Message& message) {
+    for (const auto& o : message.options()) {
+        if (coap_add_option(pdu, o.number, o.value.size(), o.value.data()) == 0) return false;
+    }
+    if (!message.payload().empty() &&
+        !coap_add_data(pdu, message.payload().size(), message.payload().data())) {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type) {
+    coap_pdu_t* pdu =
+        coap_pdu_init(type, static_cast<coap_pdu_code_t>(message.code()),
+                      coap_new_message_id(session), coap_session_max_pdu_size(session));
+    if (!pdu) return nullptr;
+    const auto token = message.token().bytes();
+    if (!coap_add_token(pdu, token.size(), token.data()) || !add_body(pdu, message)) {
+        coap_delete_pdu(pdu);
+        return nullptr;
+    }
+    return pdu;
+}
+
+void fill_response(coap_pdu_t* response, const coap::Message& message) {
+    coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(message.code()));
+    if (!add_body(response, message)) {
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+    }
+}
+
+}  // namespace lwgate::upstream

@@ -1,0 +1,197 @@
+// Everything the bridge knows about one LwM2M device (one endpoint name), sans-I/O.
+//
+// The relay sits between the device's TCP/TLS connections (which come and go) and its upstream
+// UDP/DTLS session toward the core (which lives as long as the registration). It takes events
+// with `now` and emits actions; the glue (lwm2m/Bridge + upstream/CoreLink) executes them. It
+// owns no sockets, no timers and no libcoap objects, so every rule below is unit-tested with a
+// fake clock in tests/unit/lwm2m/device_relay_test.cpp.
+//
+// Uplinks (device -> core): Uri-Host/Uri-Port are dropped (they name lwgate); every request gets an
+// upstream token of the relay's own (device tokens may repeat across reconnections); the core's
+// answer returns to the device with the device's token. Register/Update carry the binding rewritten
+// for UDP (registration.hpp); a successful Register records the location, lifetime and queue mode;
+// a new Register replaces the registration and drops its observations (LwM2M: observations end with
+// a new registration).
+//
+// Downlinks (core -> device): the glue acknowledges each request to the core at once and hands
+// it over with a CoreRequestId. The relay forwards it with a gateway token on the device's
+// current connection, or holds it in a bounded queue while the device has no connection (queue
+// mode, or an always-reachable device whose connection just broke). Queued requests go out one at
+// a time in order (NSTART = 1) as soon as the device connects or sends anything; each answer goes
+// back to the core as a separate response. Overflow: 5.03 with Max-Age; older than max_age: 5.04;
+// no answer from the device within device_timeout: 5.04. A request that was in flight when the
+// connection broke is put back at the head of the queue: nothing acknowledged is silently lost.
+//
+// Observe: a GET with Observe=0 creates an observation keyed by the core's token. Notifications
+// from the device go to the core with that token and an Observe number of the relay's own that
+// only grows (so it stays monotonic across device reconnections). RFC 8323 ends observations with
+// the connection, LwM2M expects them to live as long as the registration: when the device
+// connects again, the relay re-sends every observation request on the new connection and keeps
+// feeding the core's original token. The core cancels with RST (on_core_reset) or GET Observe=1.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/lwm2m/registration.hpp"
+#include "lwgate/util/clock.hpp"
+
+namespace lwgate::lwm2m {
+
+using ConnectionId = std::uint64_t;
+using CoreRequestId = std::uint64_t;
+
+struct RelayParams {
+    unsigned max_queued = 16;
+    Duration max_age{300'000};
+    Duration device_timeout{30'000};  // a forwarded request unanswered this long -> 5.04
+    std::uint32_t overflow_max_age_seconds = 60;
+};
+
+// ---- actions -------------------------------------------------------------------------------
+struct ToDevice {  // send on the device's connection `conn` (dropped if it is gone)
+    ConnectionId conn;
+    coap::Message message;
+};
+struct ToCore {  // send a request upstream (token already set by the relay)
+    coap::Message request;
+    Uplink kind;
+};
+struct RespondCore {  // answer a held request of the core (glue puts the core's token back)
+    CoreRequestId id;
+    coap::Message response;
+};
+struct NotifyCore {  // a notification for an observation of the core (token = core's)
+    coap::Message notification;
+};
+struct Registered {  // a registration was created or ended: the connection limit hook
+    ConnectionId conn;
+    bool registered;
+};
+struct CloseDevice {  // the registration expired: close the device's connection
+    ConnectionId conn;
+};
+struct Forget {};  // the registration is gone: free the upstream session and this relay
+
+using RelayAction =
+    std::variant<ToDevice, ToCore, RespondCore, NotifyCore, Registered, CloseDevice, Forget>;
+
+struct ObservationInfo {
+    std::string path;
+    coap::Token core_token;
+    std::uint32_t observe_number = 0;
+    bool active = false;  // established on the current connection
+    std::uint64_t notifications = 0;
+};
+
+class DeviceRelay {
+  public:
+    DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed = 1);
+
+    // Device side.
+    void on_device_connected(ConnectionId conn, TimePoint now);
+    void on_device_disconnected(ConnectionId conn, TimePoint now);
+    void on_device_request(ConnectionId conn, coap::Message&& request, TimePoint now);
+    void on_device_response(ConnectionId conn, coap::Message&& response, TimePoint now);
+
+    // Core side.
+    void on_core_request(CoreRequestId id, coap::Message&& request, TimePoint now);
+    void on_core_response(coap::Message&& response, TimePoint now);
+    // The core did not answer an uplink (retransmissions exhausted, DTLS failure, ...).
+    void on_core_failure(const coap::Token& uplink_token, std::uint8_t code_for_device,
+                         std::string_view diagnostic);
+    // The core answered a notification with RST: it no longer wants it.
+    void on_core_reset(const coap::Token& core_token);
+
+    void on_tick(TimePoint now);
+    TimePoint next_deadline() const;
+
+    std::vector<RelayAction> take_actions() { return std::exchange(actions_, {}); }
+
+    // Introspection for the glue, logs and the admin API.
+    const std::string& endpoint() const { return endpoint_; }
+    bool registered() const { return registered_; }
+    const std::vector<std::string>& location() const { return location_; }
+    bool queue_mode() const { return queue_mode_; }
+    std::optional<std::uint32_t> lifetime() const { return lifetime_; }
+    TimePoint registration_deadline() const { return registration_deadline_; }
+    std::optional<ConnectionId> connection() const { return conn_; }
+    std::size_t queued() const { return queue_.size(); }
+    std::size_t in_flight() const { return in_flight_.size(); }
+    std::vector<ObservationInfo> observations() const;
+    const std::string& version() const { return version_; }
+    const std::string& binding() const { return binding_; }
+    // Nothing registered and nothing pending: the relay (and its upstream session) can go.
+    bool idle() const {
+        return !registered_ && uplinks_.empty() && queue_.empty() && in_flight_.empty();
+    }
+
+  private:
+    struct Downlink {
+        CoreRequestId id;
+        coap::Message request;  // with the core's token
+        TimePoint enqueued_at;
+    };
+    struct InFlight {
+        Downlink downlink;
+        TimePoint deadline;
+        bool observe = false;  // Observe=0 request: may establish an observation
+    };
+    struct Uplink_ {
+        ConnectionId conn;
+        coap::Token device_token;
+        Uplink kind;
+        std::optional<RegisterParams> register_params;
+        std::optional<UpdateParams> update_params;
+    };
+    struct Observation {
+        coap::Message request;  // the core's GET Observe=0, core's token
+        std::uint32_t observe_number = 1;
+        std::optional<coap::Token> gateway_token;  // on the current connection, once sent
+        bool active = false;
+        std::uint64_t notifications = 0;
+    };
+
+    coap::Token next_token();
+    void flush(TimePoint now);
+    void reobserve(TimePoint now);
+    void respond(CoreRequestId id, std::uint8_t code, std::string_view diagnostic,
+                 std::optional<std::uint32_t> max_age = std::nullopt);
+    void end_registration();
+    void drop_observations();
+    void forward_notification(Observation& obs, coap::Message&& message);
+    std::map<std::string, Observation>::iterator find_observation_by_gateway_token(
+        const coap::Token& token);
+
+    std::string endpoint_;
+    RelayParams params_;
+    std::uint64_t next_token_;
+    std::optional<ConnectionId> conn_;
+
+    bool registered_ = false;
+    std::vector<std::string> location_;
+    std::optional<std::uint32_t> lifetime_;
+    TimePoint registration_deadline_ = never;
+    bool queue_mode_ = false;
+    std::string version_;
+    std::string binding_;
+
+    std::unordered_map<std::string, Uplink_> uplinks_;  // by upstream token bytes
+    std::deque<Downlink> queue_;
+    std::unordered_map<std::string, InFlight> in_flight_;  // by gateway token bytes
+    std::map<std::string, Observation> observations_;      // by core token bytes
+    std::unordered_set<std::string> swallow_;  // gateway tokens whose answers nobody wants
+    std::vector<RelayAction> actions_;
+};
+
+std::string token_key(const coap::Token& token);
+
+}  // namespace lwgate::lwm2m
