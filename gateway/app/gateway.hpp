@@ -56,11 +56,13 @@ class Gateway {
     void log_summary() const;
 
     config::Config config_;
+    // Declared before control_ so they are destroyed after it: operations still queued in
+    // control_ (a cancelled accept) own sockets of a shard's io_context.
+    lwm2m::Directory directory_;
+    std::vector<ShardPtr> shards_;
     asio::io_context control_{1};
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
-    lwm2m::Directory directory_;
-    std::vector<ShardPtr> shards_;
     std::vector<net::TlsServerContextPtr> tls_contexts_;
     std::vector<net::ListenerPtr> listeners_;
     std::atomic<std::int64_t> open_connections_{0};

@@ -1005,6 +1005,9 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                               up.bootstrap = *ep;
                           }
                       }},
+                     {"ack_timeout", [&](const Item& v) { duration(v, up.ack_timeout, true); }},
+                     {"max_retransmit",
+                      [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
                  });
 }
 

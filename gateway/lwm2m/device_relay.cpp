@@ -73,8 +73,11 @@ void DeviceRelay::on_device_disconnected(ConnectionId conn, TimePoint) {
     in_flight_.clear();
     std::sort(pending.begin(), pending.end(),
               [](const InFlight& a, const InFlight& b) { return a.downlink.id > b.downlink.id; });
-    for (auto& f : pending)
+    for (auto& f : pending) {
+        // flush() recreates the observation when the Observe=0 request goes out again.
+        if (f.observe) observations_.erase(token_key(f.downlink.request.token()));
         queue_.push_front(std::move(f.downlink));
+    }
     for (auto& [key, obs] : observations_) {
         obs.active = false;
         obs.gateway_token.reset();
@@ -138,26 +141,6 @@ void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, Time
 // ---- core side -----------------------------------------------------------------------------
 
 void DeviceRelay::on_core_request(CoreRequestId id, Message&& request, TimePoint now) {
-    if (is_observe_request(request, 1)) {
-        // Cancel (RFC 7641 §3.6): the core uses the token of its observation.
-        auto obs = observations_.find(token_key(request.token()));
-        if (obs != observations_.end()) {
-            const auto gateway_token = obs->second.gateway_token;
-            const bool active = obs->second.active;
-            observations_.erase(obs);
-            if (active && conn_ && gateway_token && in_flight_.empty()) {
-                // RFC 8323 §7.2 over TCP: GET with Observe=1 and the observation's token.
-                Message cancel = request;
-                cancel.set_token(*gateway_token);
-                in_flight_.emplace(token_key(*gateway_token),
-                                   InFlight{Downlink{id, std::move(request), now},
-                                            now + params_.device_timeout, false});
-                actions_.push_back(ToDevice{*conn_, std::move(cancel)});
-                return;
-            }
-            if (gateway_token) swallow_.insert(token_key(*gateway_token));
-        }
-    }
     if (queue_.size() >= params_.max_queued) {
         respond(id, code::service_unavailable, "queue full", params_.overflow_max_age_seconds);
         return;
@@ -217,7 +200,7 @@ void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t 
 void DeviceRelay::on_core_reset(const coap::Token& core_token) {
     auto obs = observations_.find(token_key(core_token));
     if (obs == observations_.end()) return;
-    if (obs->second.active && conn_ && obs->second.gateway_token) {
+    if (conn_ && obs->second.gateway_token) {
         Message cancel = obs->second.request;
         cancel.set_token(*obs->second.gateway_token);
         set_observe(cancel, 1);
@@ -273,7 +256,16 @@ void DeviceRelay::flush(TimePoint now) {
     while (conn_ && in_flight_.empty() && !queue_.empty()) {
         Downlink d = std::move(queue_.front());
         queue_.pop_front();
-        const auto token = next_token();
+        auto token = next_token();
+        if (is_observe_request(d.request, 1)) {
+            // Cancel (RFC 7641 §3.6; over TCP RFC 8323 §7.2): the core names its observation by
+            // its token; the device knows it by our gateway token.
+            auto obs = observations_.find(token_key(d.request.token()));
+            if (obs != observations_.end()) {
+                if (obs->second.gateway_token) token = *obs->second.gateway_token;
+                observations_.erase(obs);
+            }
+        }
         Message message = d.request;
         message.set_token(token);
         const bool observe = is_observe_request(d.request, 0);
@@ -338,8 +330,12 @@ void DeviceRelay::end_registration() {
     location_.clear();
     registration_deadline_ = never;
     drop_observations();
-    for (auto& d : queue_)
-        respond(d.id, code::not_found, "registration ended");
+    for (auto& [key, f] : in_flight_) {
+        respond(f.downlink.id, code::not_found, "registration ended");
+        swallow_.insert(key);
+    }
+    in_flight_.clear();
+    for (auto& d : queue_) respond(d.id, code::not_found, "registration ended");
     queue_.clear();
 }
 

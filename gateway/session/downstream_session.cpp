@@ -258,6 +258,13 @@ template <class Stream>
 void DownstreamSession<Stream>::sync_stats() {
     const auto& s = protocol_.stats();
     auto& m = host_.metrics();
+    if (s.pings_sent != reported_.pings_sent) {
+        spdlog::debug("conn={} ping sent (missed in a row: {})", info_.id,
+                      protocol_.keepalive().missed());
+    }
+    if (s.pongs_received != reported_.pongs_received && s.last_rtt) {
+        spdlog::debug("conn={} pong received rtt={}ms", info_.id, s.last_rtt->count());
+    }
     m.messages_in.add(s.messages_in - reported_.messages_in);
     m.messages_out.add(s.messages_out - reported_.messages_out);
     m.pings_sent.add(s.pings_sent - reported_.pings_sent);

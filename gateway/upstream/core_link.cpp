@@ -198,6 +198,10 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         s = coap_new_client_session(context_, &local, server, COAP_PROTO_UDP);
     }
     if (!s) return "cannot create the upstream session for " + endpoint;
+    const auto ack_ms = config_.ack_timeout.count();
+    coap_session_set_ack_timeout(s, coap_fixed_point_t{static_cast<std::uint16_t>(ack_ms / 1000),
+                                                       static_cast<std::uint16_t>(ack_ms % 1000)});
+    coap_session_set_max_retransmit(s, config_.max_retransmit);
     session.endpoint_ = std::move(endpoint);
     session.session_ = s;
     const coap_address_t* bound = coap_session_get_addr_local(s);

@@ -19,7 +19,7 @@ class BadInputTest : public GatewayTest {
         ASSERT_TRUE(other.send(request(code::get, 0x61)));
         auto response = other.receive(2s);
         ASSERT_TRUE(response.has_value());
-        EXPECT_EQ(response->code(), code::service_unavailable) << coap::describe(*response);
+        EXPECT_TRUE(is_answer_to(*response, 0x61)) << coap::describe(*response);
     }
 
     // The next message is a 7.05 Abort and the gateway then closes with FIN.
@@ -96,8 +96,7 @@ TEST_F(BadInputTest, OversizeRequestGets413WithSize1AndConnectionContinues) {
     ASSERT_TRUE(device.send(request(code::get, 0x43)));
     auto next = device.receive(2s);
     ASSERT_TRUE(next.has_value());
-    EXPECT_EQ(next->code(), code::service_unavailable) << coap::describe(*next);
-    EXPECT_EQ(next->token(), coap::Token::from_u64(0x43));
+    EXPECT_TRUE(is_answer_to(*next, 0x43)) << coap::describe(*next);
     EXPECT_EQ(device.wait_closed(200ms), CloseState::still_open);
     EXPECT_EQ(gateway.count_in_log("closed reason="), 0u);
 }

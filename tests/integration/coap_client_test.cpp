@@ -4,7 +4,7 @@
 // With -v 7 coap-client logs every PDU it sends and receives:
 //   ... DEBG *  127.0.0.1:36705 <-> 127.0.0.1:40469 TCP : received 33 bytes
 //   v:1 t:CON c:Pong i:0000 {} [ ]
-//   v:1 t:CON c:5.03 i:0000 {03} [ ] :: 'LwM2M bridge not available'
+//   v:1 t:CON c:4.03 i:0000 {03} [ ] :: 'no LwM2M registration on this connection'
 // parse_pdus() attributes each PDU line to the last "sent"/"received" log line before it.
 #include <sstream>
 
@@ -48,6 +48,19 @@ std::size_t count_code(const std::vector<std::string>& pdus, std::string_view co
     return n;
 }
 
+// PDUs that are responses (class 2..5), whatever the code: which code a plain CoAP GET gets is
+// the bridge's business; here it only matters that every request is answered.
+std::size_t count_responses(const std::vector<std::string>& pdus) {
+    std::size_t n = 0;
+    for (const auto& p : pdus) {
+        const auto at = p.find(" c:");
+        if (at == std::string::npos || at + 5 >= p.size()) continue;
+        const char cls = p[at + 3];
+        n += cls >= '2' && cls <= '5' && p[at + 4] == '.';
+    }
+    return n;
+}
+
 std::string dump(const harness::ProcessResult& r) {
     return "exit=" + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out +
            "--- stderr ---\n" + r.err;
@@ -67,8 +80,9 @@ class CoapClientTest : public GatewayTest {
     }
 };
 
-// A GET is answered 5.03 (no bridge yet); coap-client sees our CSM with the configured
-// Max-Message-Size, and its Pings (-K 1) get our Pongs.
+// Every GET is answered (an error response: a plain CoAP client carries no LwM2M registration);
+// coap-client sees our CSM with the configured Max-Message-Size, and its Pings (-K 1) get our
+// Pongs.
 TEST_F(CoapClientTest, GetIsAnsweredAndClientSeesOurCsmAndPongs) {
     start_gateway();
     // -G 3 repeats the GET once a second, keeping the connection up for ~2 s; -K 1 makes the
@@ -86,8 +100,7 @@ TEST_F(CoapClientTest, GetIsAnsweredAndClientSeesOurCsmAndPongs) {
         if (count_code(pdus.sent, "Ping") > 0) break;
     }
     const std::string output = dump(r);
-    EXPECT_EQ(count_code(pdus.received, "5.03"), 3u) << output;
-    EXPECT_NE((r.out + r.err).find("LwM2M bridge not available"), std::string::npos) << output;
+    EXPECT_EQ(count_responses(pdus.received), 3u) << output;
 
     ASSERT_GE(count_code(pdus.received, "CSM"), 1u) << output;
     EXPECT_NE(pdus.received.front().find("c:CSM"), std::string::npos)
@@ -116,8 +129,8 @@ TEST_F(CoapClientTest, GatewayPingsIdleClientWhichStaysConnected) {
     ASSERT_FALSE(r.timed_out) << output;
     EXPECT_EQ(r.exit_code, 0) << output;
     const auto pdus = parse_pdus(r.out + r.err);
-    EXPECT_EQ(count_code(pdus.received, "5.03"), 3u) << "all requests answered on one connection\n"
-                                                     << output;
+    EXPECT_EQ(count_responses(pdus.received), 3u) << "all requests answered on one connection\n"
+                                                  << output;
     // ~1 s gaps between requests, 300 ms idle: at least one Ping per gap.
     const auto pings = count_code(pdus.received, "Ping");
     EXPECT_GE(pings, 2u) << output;

@@ -63,8 +63,7 @@ TEST_F(CsmTest, LenientRequestBeforeCsmIsAnsweredAndConnectionStays) {
     ASSERT_TRUE(device.expect_csm(2s).has_value());
     auto response = device.receive(2s);
     ASSERT_TRUE(response.has_value());
-    EXPECT_EQ(response->code(), code::service_unavailable) << coap::describe(*response);
-    EXPECT_EQ(response->token(), coap::Token::from_u64(0x07));
+    EXPECT_TRUE(is_answer_to(*response, 0x07)) << coap::describe(*response);
 
     // Past the CSM timeout, without ever sending a CSM: still served.
     EXPECT_EQ(device.wait_closed(600ms), CloseState::still_open);
@@ -72,7 +71,7 @@ TEST_F(CsmTest, LenientRequestBeforeCsmIsAnsweredAndConnectionStays) {
     ASSERT_TRUE(device.send(request(code::get, 0x09)));
     auto second = device.receive(2s);
     ASSERT_TRUE(second.has_value());
-    EXPECT_EQ(second->code(), code::service_unavailable);
+    EXPECT_TRUE(is_answer_to(*second, 0x09)) << coap::describe(*second);
     EXPECT_EQ(gateway.count_in_log("closed reason="), 0u);
 }
 

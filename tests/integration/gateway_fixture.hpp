@@ -66,6 +66,13 @@ inline std::optional<std::uint32_t> release_hold_off(const coap::Message& m) {
     return release ? release->hold_off_seconds : std::nullopt;
 }
 
+// True if `m` answers the request with token `token`. Transport-level tests only need *an*
+// answer: the code is the bridge's business (4.03 for a connection without registration, 5.03
+// while draining, ...), and is asserted by the bridge's own tests.
+inline bool is_answer_to(const coap::Message& m, std::uint64_t token) {
+    return coap::is_response(m.code()) && m.token() == coap::Token::from_u64(token);
+}
+
 inline std::string describe(const std::optional<coap::Message>& m) {
     return m ? coap::describe(*m) : std::string("(nothing)");
 }

@@ -84,9 +84,9 @@ TEST_F(KeepaliveTest, HalfOpenPeerIsResetWhileAnsweringPeerStays) {
     auto pong = good.ping(coap::Token::from_u64(0xbeef));
     ASSERT_TRUE(pong.has_value());
     ASSERT_TRUE(good.send(request(code::get, 0x51)));
-    auto response = good.receive_code(code::service_unavailable, 2s);
+    auto response = good.receive(2s);
     ASSERT_TRUE(response.has_value());
-    EXPECT_EQ(response->token(), coap::Token::from_u64(0x51));
+    EXPECT_TRUE(is_answer_to(*response, 0x51)) << coap::describe(*response);
 }
 
 // A frame that announces a body and never delivers it: the bytes that did arrive count as life,

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -65,7 +66,8 @@ std::string show_event(const Event& ev) {
         case EventKind::bootstrap:
         case EventKind::deregister: {
             std::string q;
-            for (const auto& s : ev.query) q += (q.empty() ? "" : "&") + s;
+            for (const auto& s : ev.query)
+                q += (q.empty() ? "" : "&") + s;
             if (!q.empty()) out << " query=" << q;
             if (!ev.payload.empty()) out << " links=" << to_string(ev.payload);
             break;
@@ -74,9 +76,10 @@ std::string show_event(const Event& ev) {
             out << " cf=" << show_cf(ev.content_format) << " payload=" << show_payload(ev.payload);
             break;
         case EventKind::notification:
-            out << " path=" << ev.path << " observe="
-                << (ev.observe ? std::to_string(*ev.observe) : "-") << " code=" << ev.response.str()
-                << " cf=" << show_cf(ev.content_format) << " payload=" << show_payload(ev.payload);
+            out << " path=" << ev.path
+                << " observe=" << (ev.observe ? std::to_string(*ev.observe) : "-")
+                << " code=" << ev.response.str() << " cf=" << show_cf(ev.content_format)
+                << " payload=" << show_payload(ev.payload);
             break;
         case EventKind::other:
             out << " " << to_string(ev.method) << " " << ev.path;
@@ -101,7 +104,8 @@ std::string show_response(const std::optional<Response>& r) {
 
 void usage(std::FILE* to) {
     std::fputs(
-        "usage: lwm2m-core-sim [--host ADDR] [--port N] [--dtls-port N] [--psk IDENTITY:HEXKEY]...\n"
+        "usage: lwm2m-core-sim [--host ADDR] [--port N] [--dtls-port N] [--psk "
+        "IDENTITY:HEXKEY]...\n"
         "                      [--register-response CODE]\n"
         "  --host ADDR               address to bind (default 127.0.0.1)\n"
         "  --port N                  CoAP/UDP port (default 5683; 0 = any free port)\n"
@@ -149,9 +153,15 @@ void command_loop(CoreSimulator& sim) {
                     " updates=" + std::to_string(r.updates) + " links=" + r.object_links_text());
             }
             for (const auto& o : sim.observations()) {
-                say("observation ep=" + o.endpoint + " path=" + o.path + " token=" +
-                    to_hex(o.token));
+                say("observation ep=" + o.endpoint + " path=" + o.path +
+                    " token=" + to_hex(o.token));
             }
+            continue;
+        }
+        static const std::set<std::string> kOps = {"read",     "write",   "execute", "delete",
+                                                   "discover", "observe", "cancel"};
+        if (!kOps.count(cmd)) {
+            say("error: unknown command '" + cmd + "' (try help)");
             continue;
         }
         if (ep.empty() || path.empty()) {
@@ -182,9 +192,6 @@ void command_loop(CoreSimulator& sim) {
                 continue;
             }
             r = sim.cancel_observe(*found, CancelMode::get_observe1);
-        } else {
-            say("error: unknown command '" + cmd + "' (try help)");
-            continue;
         }
         say(cmd + " " + ep + " " + path + " -> " + show_response(r));
     }
@@ -227,8 +234,8 @@ int main(int argc, char** argv) {
         } else if (arg == "--psk") {
             const std::string v = value();
             const auto colon = v.rfind(':');
-            const auto key = colon == std::string::npos ? std::nullopt
-                                                        : from_hex(v.substr(colon + 1));
+            const auto key =
+                colon == std::string::npos ? std::nullopt : from_hex(v.substr(colon + 1));
             if (!key || key->empty() || colon == 0) {
                 std::fprintf(stderr, "lwm2m-core-sim: --psk wants IDENTITY:HEXKEY, got '%s'\n",
                              v.c_str());
@@ -240,8 +247,7 @@ int main(int argc, char** argv) {
             const std::string v = value();
             const auto code = Code::parse(v);
             if (!code) {
-                std::fprintf(stderr, "lwm2m-core-sim: bad code '%s' (want e.g. 4.12)\n",
-                             v.c_str());
+                std::fprintf(stderr, "lwm2m-core-sim: bad code '%s' (want e.g. 4.12)\n", v.c_str());
                 return 2;
             }
             opts.register_response = *code;

@@ -50,6 +50,11 @@ struct UpstreamConfig {
     // `uri` and `bootstrap_uri` parsed by the loader.
     Endpoint endpoint{Scheme::coap, "127.0.0.1", 5683, "coap://127.0.0.1:5683"};
     std::optional<Endpoint> bootstrap;
+    // CoAP reliability toward the core (RFC 7252 §4.8): first retransmission after ack_timeout
+    // (randomised by 1.5), doubling, max_retransmit times. With the defaults an unanswered
+    // uplink fails after about 45-93 s; lower them to answer devices sooner when the core is down.
+    Duration ack_timeout = 2s;
+    unsigned max_retransmit = 4;
 };
 
 struct KeepaliveConfig {

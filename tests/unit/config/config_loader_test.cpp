@@ -137,6 +137,8 @@ TEST(LoadConfig, EveryKeyWithoutFiles) {
 upstream:
   uri: coaps://core.example.net:5684
   bootstrap_uri: coaps://core.example.net:5784
+  ack_timeout: 500ms
+  max_retransmit: 2
 keepalive:
   idle: 45s
   pong_timeout: 5s
@@ -230,6 +232,8 @@ threads: 8
     EXPECT_EQ(c.connections.write_queue_limit, 2u * 1024 * 1024);
     EXPECT_EQ(c.connections.write_timeout, 20s);
     EXPECT_EQ(c.connections.request_timeout, 7s);
+    EXPECT_EQ(c.upstream.ack_timeout, 500ms);
+    EXPECT_EQ(c.upstream.max_retransmit, 2u);
 
     EXPECT_EQ(c.shutdown.drain_timeout, 0s);
     EXPECT_EQ(c.shutdown.hold_off_min, 5s);
@@ -250,9 +254,9 @@ threads: 8
     EXPECT_EQ(c.credentials[0].psk_key,
               (std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
-    EXPECT_EQ(c.credentials[0].line, 46);
+    EXPECT_EQ(c.credentials[0].line, 49);
     EXPECT_EQ(c.credentials[1].psk_key, std::vector<std::uint8_t>{0x01});
-    EXPECT_EQ(c.credentials[1].line, 49);
+    EXPECT_EQ(c.credentials[1].line, 52);
     EXPECT_EQ(c.credentials_file, "");
 
     EXPECT_EQ(c.log.level, LogLevel::debug);
@@ -282,6 +286,8 @@ TEST(LoadConfig, BadDurations) {
                 Err("queue_mode.max_age", 2, "must be at most 8760h"));
     EXPECT_THAT(only_error("connections: {csm_timeout: [5s]}\n"),
                 Err("connections.csm_timeout", 1, "got a list"));
+    EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
+                ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),
                 Err("connections.write_timeout", 2, "got nothing"));
     EXPECT_THAT(only_error("tcp:\n  keepalive_idle: 1500ms\n"),

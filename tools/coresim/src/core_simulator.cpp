@@ -23,21 +23,18 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <coap3/coap.h>
 
 namespace lwgate::coresim {
 
-namespace {
-
-std::once_flag g_coap_once;
-
-// coap_startup() once per process (coap_cleanup() is deliberately never called: other libcoap
-// users of the process may still be running). LWGATE_COAP_LOG=<0..7> sets libcoap's log level
-// (default: errors only).
 void coap_startup_once() {
-    std::call_once(g_coap_once, [] {
+    // coap_cleanup() is deliberately never called: other libcoap users of the process may still
+    // be running when a simulator goes away.
+    static std::once_flag once;
+    std::call_once(once, [] {
         coap_startup();
         int level = LOG_ERR;
         if (const char* env = std::getenv("LWGATE_COAP_LOG"); env && *env) {
@@ -46,6 +43,8 @@ void coap_startup_once() {
         coap_set_log_level(static_cast<coap_log_t>(level));
     });
 }
+
+namespace {
 
 Bytes bytes_of(const std::uint8_t* data, std::size_t len) {
     return data && len ? Bytes(data, data + len) : Bytes{};
@@ -119,7 +118,8 @@ Response response_of(const coap_pdu_t* pdu) {
 
 std::string join_path(const std::vector<std::string>& segments) {
     std::string out;
-    for (const auto& s : segments) out += "/" + s;
+    for (const auto& s : segments)
+        out += "/" + s;
     return out.empty() ? "/" : out;
 }
 
@@ -184,7 +184,9 @@ int find_bound_udp_socket(std::uint16_t port) {
     return -1;
 }
 
-void release_bytes(coap_session_t*, void* app_ptr) { delete static_cast<Bytes*>(app_ptr); }
+void release_bytes(coap_session_t*, void* app_ptr) {
+    delete static_cast<Bytes*>(app_ptr);
+}
 
 // (session, token): tokens are only unique per session.
 using TokenKey = std::pair<const coap_session_t*, Bytes>;
@@ -232,21 +234,22 @@ struct CoreSimulator::Impl {
     std::mutex task_mu;
     std::deque<std::function<void()>> tasks;
     bool accepting = false;  // under task_mu
-    bool started = false;  // start() was called (a simulator is started at most once)
+    bool started = false;    // start() was called (a simulator is started at most once)
     std::atomic<bool> stop_requested{false};
     std::atomic<bool> is_running{false};
     std::atomic<bool> silent{false};
     std::atomic<std::uint64_t> messages{0};
+    std::atomic<std::uint64_t> duplicates{0};
 
     // ---- shared state, under mu ----
     mutable std::mutex mu;
     std::condition_variable cv;
     bool closed = false;
     std::vector<Event> events;
-    std::map<std::string, Registration> regs;         // endpoint -> latest registration
-    std::map<std::string, std::string> active_ids;    // registration id -> endpoint
+    std::map<std::string, Registration> regs;          // endpoint -> latest registration
+    std::map<std::string, std::string> active_ids;     // registration id -> endpoint
     std::map<std::string, EndpointCounters> counters;  // endpoint -> counters
-    std::map<std::string, std::string> last_source;   // endpoint -> ip:port
+    std::map<std::string, std::string> last_source;    // endpoint -> ip:port
     std::map<std::uint64_t, ObservationState> observations;
     std::uint64_t next_observation = 1;
     Code register_response = codes::created;
@@ -289,13 +292,15 @@ struct CoreSimulator::Impl {
             std::lock_guard lock(task_mu);
             batch.swap(tasks);
         }
-        for (auto& task : batch) task();
+        for (auto& task : batch)
+            task();
     }
 
     void drain_silently() {
         std::vector<pollfd> fds;
         fds.push_back(pollfd{wake_fd, POLLIN, 0});
-        for (int fd : raw_fds) fds.push_back(pollfd{fd, POLLIN, 0});
+        for (int fd : raw_fds)
+            fds.push_back(pollfd{fd, POLLIN, 0});
         if (::poll(fds.data(), fds.size(), 200) <= 0) return;
         if (fds[0].revents & POLLIN) {
             std::uint64_t value;
@@ -304,7 +309,8 @@ struct CoreSimulator::Impl {
         for (std::size_t i = 1; i < fds.size(); ++i) {
             if (!(fds[i].revents & POLLIN)) continue;
             std::uint8_t buf[2048];
-            while (::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++messages;
+            while (::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
+                ++messages;
         }
     }
 
@@ -340,10 +346,12 @@ struct CoreSimulator::Impl {
             std::lock_guard lock(task_mu);
             accepting = false;
         }
-        for (auto& [key, p] : pending) p->complete(std::nullopt);
+        for (auto& [key, p] : pending)
+            p->complete(std::nullopt);
         pending.clear();
         observation_by_token.clear();
-        for (auto& [ep, session] : sessions) coap_session_release(session);
+        for (auto& [ep, session] : sessions)
+            coap_session_release(session);
         sessions.clear();
         coap_free_context(ctx);
         ctx = nullptr;
@@ -359,16 +367,33 @@ struct CoreSimulator::Impl {
     }
 
     // ---------------------------------------------------------------- recording
+    //
+    // An event is appended in the same critical section as the state change it reports, so a
+    // waiter that sees the state (a registration, a notification) also sees the event. Then
+    // publish() wakes waiters and calls Options::on_event outside the lock.
 
-    void record(Event ev) {
+    void append_locked(Event& ev, bool to_history) {
         ev.at = SteadyClock::now();
-        {
-            std::lock_guard lock(mu);
-            ev.seq = events.size() + 1;
-            events.push_back(ev);
+        ev.seq = events.size() + 1;
+        if (to_history) {
+            if (auto it = regs.find(ev.endpoint); it != regs.end()) {
+                it->second.history.push_back(ev);
+            }
         }
+        events.push_back(ev);
+    }
+
+    void publish(const Event& ev) {
         cv.notify_all();
         if (opts.on_event) opts.on_event(ev);
+    }
+
+    void record(Event ev) {
+        {
+            std::lock_guard lock(mu);
+            append_locked(ev, false);
+        }
+        publish(ev);
     }
 
     std::optional<std::string> identity_of(coap_session_t* session) const {
@@ -449,75 +474,53 @@ struct CoreSimulator::Impl {
     void on_register(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response) {
         Event ev = event_for(EventKind::register_, session, request);
         ev.endpoint = ev.query_value("ep").value_or("");
-        Code code;
         {
             std::lock_guard lock(mu);
-            code = register_response;
-        }
-        if (ev.endpoint.empty()) code = codes::bad_request;
-        ev.response = code;
-        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(code.raw));
-        if (!code.success()) {
-            record(std::move(ev));
-            return;
-        }
-        const std::string id = std::to_string(next_registration++);
-        ev.registration_id = id;
-        coap_add_option(response, COAP_OPTION_LOCATION_PATH, 2,
-                        reinterpret_cast<const std::uint8_t*>("rd"));
-        coap_add_option(response, COAP_OPTION_LOCATION_PATH, id.size(),
-                        reinterpret_cast<const std::uint8_t*>(id.data()));
-        remember_session(ev.endpoint, session);
-
-        Registration reg;
-        reg.endpoint = ev.endpoint;
-        reg.id = id;
-        reg.query = ev.query;
-        reg.dtls_identity = ev.dtls_identity;
-        reg.registered_at = SteadyClock::now();
-        apply_params(reg, ev, true);
-        {
-            std::lock_guard lock(mu);
-            if (auto old = regs.find(ev.endpoint); old != regs.end()) {
-                active_ids.erase(old->second.id);
+            ev.response = ev.endpoint.empty() ? codes::bad_request : register_response;
+            if (ev.response.success()) {
+                ev.registration_id = std::to_string(next_registration++);
+                Registration reg;
+                reg.endpoint = ev.endpoint;
+                reg.id = ev.registration_id;
+                reg.query = ev.query;
+                reg.dtls_identity = ev.dtls_identity;
+                reg.registered_at = SteadyClock::now();
+                apply_params(reg, ev, true);
+                if (auto old = regs.find(ev.endpoint); old != regs.end()) {
+                    active_ids.erase(old->second.id);
+                }
+                active_ids[reg.id] = ev.endpoint;
+                regs[ev.endpoint] = std::move(reg);
+                ++counters[ev.endpoint].registers;
+                last_source[ev.endpoint] = ev.source;
             }
-            active_ids[id] = ev.endpoint;
-            regs[ev.endpoint] = std::move(reg);
-            ++counters[ev.endpoint].registers;
-            last_source[ev.endpoint] = ev.source;
+            append_locked(ev, ev.response.success());
         }
-        record_for_registration(std::move(ev));
-    }
-
-    // Records an event in the log and in the history of its endpoint's latest registration.
-    void record_for_registration(Event ev) {
-        ev.at = SteadyClock::now();
-        {
-            std::lock_guard lock(mu);
-            ev.seq = events.size() + 1;
-            if (auto it = regs.find(ev.endpoint); it != regs.end()) {
-                it->second.history.push_back(ev);
-            }
-            events.push_back(ev);
+        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(ev.response.raw));
+        if (ev.response.success()) {
+            const std::string& id = ev.registration_id;
+            coap_add_option(response, COAP_OPTION_LOCATION_PATH, 2,
+                            reinterpret_cast<const std::uint8_t*>("rd"));
+            coap_add_option(response, COAP_OPTION_LOCATION_PATH, id.size(),
+                            reinterpret_cast<const std::uint8_t*>(id.data()));
+            remember_session(ev.endpoint, session);
         }
-        cv.notify_all();
-        if (opts.on_event) opts.on_event(ev);
+        publish(ev);
     }
 
     void on_update(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response,
                    const std::string& id) {
         Event ev = event_for(EventKind::update, session, request);
         ev.registration_id = id;
-        Code code;
         {
             std::lock_guard lock(mu);
             auto it = active_ids.find(id);
             if (it == active_ids.end()) {
-                code = codes::not_found;
+                ev.response = codes::not_found;
             } else {
                 ev.endpoint = it->second;
-                code = update_response;
-                if (code.success()) {
+                ev.response = update_response;
+                if (ev.response.success()) {
                     Registration& reg = regs[ev.endpoint];
                     apply_params(reg, ev, false);
                     if (ev.dtls_identity) reg.dtls_identity = ev.dtls_identity;
@@ -526,15 +529,11 @@ struct CoreSimulator::Impl {
                     last_source[ev.endpoint] = ev.source;
                 }
             }
+            append_locked(ev, !ev.endpoint.empty());
         }
-        if (code.success()) remember_session(ev.endpoint, session);
-        ev.response = code;
-        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(code.raw));
-        if (ev.endpoint.empty()) {
-            record(std::move(ev));
-        } else {
-            record_for_registration(std::move(ev));
-        }
+        if (ev.response.success()) remember_session(ev.endpoint, session);
+        coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(ev.response.raw));
+        publish(ev);
     }
 
     void on_deregister(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response,
@@ -552,14 +551,11 @@ struct CoreSimulator::Impl {
                 regs[ev.endpoint].active = false;
                 active_ids.erase(it);
             }
+            append_locked(ev, !ev.endpoint.empty());
         }
         if (!ev.endpoint.empty()) forget_session(ev.endpoint);
         coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(ev.response.raw));
-        if (ev.endpoint.empty()) {
-            record(std::move(ev));
-        } else {
-            record_for_registration(std::move(ev));
-        }
+        publish(ev);
     }
 
     void on_send(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response) {
@@ -574,13 +570,14 @@ struct CoreSimulator::Impl {
         Event ev = event_for(EventKind::bootstrap, session, request);
         ev.endpoint = ev.query_value("ep").value_or("");
         ev.response = ev.endpoint.empty() ? codes::bad_request : codes::changed;
-        if (!ev.endpoint.empty()) {
-            remember_session(ev.endpoint, session);
+        if (!ev.endpoint.empty()) remember_session(ev.endpoint, session);
+        {
             std::lock_guard lock(mu);
-            last_source[ev.endpoint] = ev.source;
+            if (!ev.endpoint.empty()) last_source[ev.endpoint] = ev.source;
+            append_locked(ev, false);
         }
         coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(ev.response.raw));
-        record(std::move(ev));
+        publish(ev);
     }
 
     void on_other(coap_session_t* session, const coap_pdu_t* request, coap_pdu_t* response) {
@@ -606,30 +603,69 @@ struct CoreSimulator::Impl {
         record(std::move(ev));
     }
 
+    // ---------------------------------------------------------------- duplicates
+    //
+    // libcoap 4.3.1 does not detect retransmitted requests on the server side: a CON whose ACK
+    // was lost reaches the handler again. A real LwM2M server would not register twice, so the
+    // simulator answers a repeated (peer, Message ID) with the first answer (code and
+    // Location-Path) and records nothing new.
+
+    struct CachedAnswer {
+        coap_pdu_code_t code;
+        std::vector<std::string> location;
+    };
+    using DupKey = std::tuple<std::string, int, coap_mid_t>;  // peer, proto, mid
+    std::map<DupKey, CachedAnswer> answered;
+    std::deque<DupKey> answered_order;
+    static constexpr std::size_t kAnswerCache = 1024;
+
+    static DupKey dup_key(coap_session_t* s, const coap_pdu_t* req) {
+        return {address_string(coap_session_get_addr_remote(s)),
+                static_cast<int>(coap_session_get_proto(s)), coap_pdu_get_mid(req)};
+    }
+
+    using Handler = void (Impl::*)(coap_session_t*, const coap_pdu_t*, coap_pdu_t*);
+
+    static void dispatch(coap_session_t* s, const coap_pdu_t* req, coap_pdu_t* resp,
+                         Handler handler) {
+        Impl* self = from(s);
+        ++self->messages;
+        const DupKey key = dup_key(s, req);
+        if (auto it = self->answered.find(key); it != self->answered.end()) {
+            ++self->duplicates;
+            coap_pdu_set_code(resp, it->second.code);
+            for (const auto& seg : it->second.location) {
+                coap_add_option(resp, COAP_OPTION_LOCATION_PATH, seg.size(),
+                                reinterpret_cast<const std::uint8_t*>(seg.data()));
+            }
+            return;
+        }
+        (self->*handler)(s, req, resp);
+        self->answered[key] =
+            CachedAnswer{coap_pdu_get_code(resp), string_options(resp, COAP_OPTION_LOCATION_PATH)};
+        self->answered_order.push_back(key);
+        if (self->answered_order.size() > kAnswerCache) {
+            self->answered.erase(self->answered_order.front());
+            self->answered_order.pop_front();
+        }
+    }
+
     // libcoap request handler trampolines.
     static void hnd_rd(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
                        const coap_string_t*, coap_pdu_t* resp) {
-        Impl* self = from(s);
-        ++self->messages;
-        self->on_register(s, req, resp);
+        dispatch(s, req, resp, &Impl::on_register);
     }
     static void hnd_dp(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
                        const coap_string_t*, coap_pdu_t* resp) {
-        Impl* self = from(s);
-        ++self->messages;
-        self->on_send(s, req, resp);
+        dispatch(s, req, resp, &Impl::on_send);
     }
     static void hnd_bs(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
                        const coap_string_t*, coap_pdu_t* resp) {
-        Impl* self = from(s);
-        ++self->messages;
-        self->on_bootstrap(s, req, resp);
+        dispatch(s, req, resp, &Impl::on_bootstrap);
     }
     static void hnd_unknown(coap_resource_t*, coap_session_t* s, const coap_pdu_t* req,
                             const coap_string_t*, coap_pdu_t* resp) {
-        Impl* self = from(s);
-        ++self->messages;
-        self->on_other(s, req, resp);
+        dispatch(s, req, resp, &Impl::on_other);
     }
 
     // ---------------------------------------------------------------- downlink
@@ -688,9 +724,9 @@ struct CoreSimulator::Impl {
             } else {
                 st.queue.push_back(std::move(r));
             }
+            append_locked(ev, false);
         }
-        cv.notify_all();
-        record(std::move(ev));
+        publish(ev);
         return reset ? COAP_RESPONSE_FAIL : COAP_RESPONSE_OK;
     }
 
@@ -718,7 +754,7 @@ struct CoreSimulator::Impl {
     }
 
     static const coap_bin_const_t* hnd_psk_identity(coap_bin_const_t* identity,
-                                                     coap_session_t* session, void* arg) {
+                                                    coap_session_t* session, void* arg) {
         Impl* self = static_cast<Impl*>(arg);
         const std::string id(reinterpret_cast<const char*>(identity->s), identity->length);
         auto it = self->psk_bins.find(id);
@@ -741,10 +777,10 @@ struct CoreSimulator::Impl {
         auto sit = sessions.find(endpoint);
         if (sit == sessions.end()) return p->complete(std::nullopt);
         coap_session_t* session = sit->second;
-        coap_pdu_t* pdu = coap_pdu_init(
-            req.confirmable ? COAP_MESSAGE_CON : COAP_MESSAGE_NON,
-            static_cast<coap_pdu_code_t>(req.method), coap_new_message_id(session),
-            coap_session_max_pdu_size(session));
+        coap_pdu_t* pdu =
+            coap_pdu_init(req.confirmable ? COAP_MESSAGE_CON : COAP_MESSAGE_NON,
+                          static_cast<coap_pdu_code_t>(req.method), coap_new_message_id(session),
+                          coap_session_max_pdu_size(session));
         if (!pdu) return p->complete(std::nullopt);
         Bytes token;
         if (reuse_token) {
@@ -769,9 +805,9 @@ struct CoreSimulator::Impl {
                                          reinterpret_cast<const std::uint8_t*>(seg.data())));
         }
         for (const auto& q : req.uri_query) {
-            coap_insert_optlist(
-                &chain, coap_new_optlist(COAP_OPTION_URI_QUERY, q.size(),
-                                         reinterpret_cast<const std::uint8_t*>(q.data())));
+            coap_insert_optlist(&chain,
+                                coap_new_optlist(COAP_OPTION_URI_QUERY, q.size(),
+                                                 reinterpret_cast<const std::uint8_t*>(q.data())));
         }
         if (req.observe) add_uint(COAP_OPTION_OBSERVE, *req.observe);
         if (req.content_format) add_uint(COAP_OPTION_CONTENT_FORMAT, *req.content_format);
@@ -812,8 +848,8 @@ struct CoreSimulator::Impl {
         }
     }
 
-    std::optional<Response> await(const std::shared_ptr<Pending>& p,
-                                  std::function<void()> task, Millis timeout) {
+    std::optional<Response> await(const std::shared_ptr<Pending>& p, std::function<void()> task,
+                                  Millis timeout) {
         auto future = p->promise.get_future();
         if (!post(std::move(task))) return std::nullopt;
         if (future.wait_for(timeout) == std::future_status::ready) return future.get();
@@ -899,7 +935,9 @@ struct CoreSimulator::Impl {
 
 CoreSimulator::CoreSimulator() : impl_(std::make_unique<Impl>()) {}
 
-CoreSimulator::~CoreSimulator() { stop(); }
+CoreSimulator::~CoreSimulator() {
+    stop();
+}
 
 void CoreSimulator::start(Options options) {
     Impl& d = *impl_;
@@ -957,10 +995,16 @@ void CoreSimulator::stop() {
     d.thread.join();
 }
 
-bool CoreSimulator::running() const { return impl_->is_running; }
+bool CoreSimulator::running() const {
+    return impl_->is_running;
+}
 
-std::uint16_t CoreSimulator::port() const { return impl_->udp_port; }
-std::uint16_t CoreSimulator::dtls_port() const { return impl_->dtls_port; }
+std::uint16_t CoreSimulator::port() const {
+    return impl_->udp_port;
+}
+std::uint16_t CoreSimulator::dtls_port() const {
+    return impl_->dtls_port;
+}
 
 namespace {
 std::string host_for_uri(const std::string& host) {
@@ -991,12 +1035,15 @@ void CoreSimulator::set_silent(bool silent) {
     impl_->post([] {});
 }
 
-bool CoreSimulator::silent() const { return impl_->silent; }
+bool CoreSimulator::silent() const {
+    return impl_->silent;
+}
 
 std::vector<Registration> CoreSimulator::registrations() const {
     std::lock_guard lock(impl_->mu);
     std::vector<Registration> out;
-    for (const auto& [ep, reg] : impl_->regs) out.push_back(reg);
+    for (const auto& [ep, reg] : impl_->regs)
+        out.push_back(reg);
     return out;
 }
 
@@ -1090,7 +1137,13 @@ std::optional<Event> CoreSimulator::wait_send(std::size_t count, Millis timeout)
         [&](const Event& ev) { return ev.kind == EventKind::send && ++seen == count; }, timeout);
 }
 
-std::uint64_t CoreSimulator::messages_received() const { return impl_->messages; }
+std::uint64_t CoreSimulator::messages_received() const {
+    return impl_->messages;
+}
+
+std::uint64_t CoreSimulator::duplicates_received() const {
+    return impl_->duplicates;
+}
 
 std::optional<std::string> CoreSimulator::last_source(const std::string& endpoint) const {
     std::lock_guard lock(impl_->mu);
@@ -1105,7 +1158,8 @@ std::optional<Response> CoreSimulator::request(const std::string& endpoint, cons
                                                Millis timeout) {
     Impl& d = *impl_;
     auto p = std::make_shared<Impl::Pending>();
-    return d.await(p, [&d, endpoint, req, p] { d.send_request(endpoint, req, p); }, timeout);
+    return d.await(
+        p, [&d, endpoint, req, p] { d.send_request(endpoint, req, p); }, timeout);
 }
 
 std::optional<Response> CoreSimulator::read(const std::string& endpoint, const std::string& path,
@@ -1128,9 +1182,8 @@ std::optional<Response> CoreSimulator::write(const std::string& endpoint, const 
     return request(endpoint, req, timeout);
 }
 
-std::optional<Response> CoreSimulator::execute(const std::string& endpoint,
-                                               const std::string& path, const std::string& args,
-                                               Millis timeout) {
+std::optional<Response> CoreSimulator::execute(const std::string& endpoint, const std::string& path,
+                                               const std::string& args, Millis timeout) {
     Request req;
     req.method = Method::post;
     req.uri_path = path;
@@ -1142,8 +1195,7 @@ std::optional<Response> CoreSimulator::execute(const std::string& endpoint,
 }
 
 std::optional<Response> CoreSimulator::create(const std::string& endpoint, const std::string& path,
-                                              std::uint16_t format, Bytes payload,
-                                              Millis timeout) {
+                                              std::uint16_t format, Bytes payload, Millis timeout) {
     Request req;
     req.method = Method::post;
     req.uri_path = path;
@@ -1152,8 +1204,8 @@ std::optional<Response> CoreSimulator::create(const std::string& endpoint, const
     return request(endpoint, req, timeout);
 }
 
-std::optional<Response> CoreSimulator::delete_(const std::string& endpoint,
-                                               const std::string& path, Millis timeout) {
+std::optional<Response> CoreSimulator::delete_(const std::string& endpoint, const std::string& path,
+                                               Millis timeout) {
     Request req;
     req.method = Method::delete_;
     req.uri_path = path;
@@ -1167,8 +1219,7 @@ std::optional<Response> CoreSimulator::discover(const std::string& endpoint,
 
 std::optional<Response> CoreSimulator::write_attributes(const std::string& endpoint,
                                                         const std::string& path,
-                                                        const std::string& query,
-                                                        Millis timeout) {
+                                                        const std::string& query, Millis timeout) {
     Request req;
     req.method = Method::put;
     req.uri_path = path;
@@ -1229,7 +1280,8 @@ std::optional<Observation> CoreSimulator::observe(const std::string& endpoint,
     req.observe = 0;
     auto p = std::make_shared<Impl::Pending>();
     p->observation = id;
-    auto first = d.await(p, [&d, endpoint, req, p] { d.send_request(endpoint, req, p); }, timeout);
+    auto first = d.await(
+        p, [&d, endpoint, req, p] { d.send_request(endpoint, req, p); }, timeout);
     std::lock_guard lock(d.mu);
     if (!first) {
         d.observations.erase(id);
@@ -1312,7 +1364,8 @@ bool CoreSimulator::wait_reset_sent(const Observation& observation, std::size_t 
 std::vector<Observation> CoreSimulator::observations() const {
     std::lock_guard lock(impl_->mu);
     std::vector<Observation> out;
-    for (const auto& [id, st] : impl_->observations) out.push_back(st.handle);
+    for (const auto& [id, st] : impl_->observations)
+        out.push_back(st.handle);
     return out;
 }
 

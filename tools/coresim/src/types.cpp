@@ -5,9 +5,13 @@
 
 namespace lwgate::coresim {
 
-Bytes to_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+Bytes to_bytes(std::string_view text) {
+    return Bytes(text.begin(), text.end());
+}
 
-std::string to_string(const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); }
+std::string to_string(const Bytes& bytes) {
+    return std::string(bytes.begin(), bytes.end());
+}
 
 std::string to_hex(const Bytes& bytes) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -62,27 +66,42 @@ std::string Code::str() const {
 
 const char* to_string(Method method) {
     switch (method) {
-        case Method::get: return "GET";
-        case Method::post: return "POST";
-        case Method::put: return "PUT";
-        case Method::delete_: return "DELETE";
-        case Method::fetch: return "FETCH";
-        case Method::patch: return "PATCH";
-        case Method::ipatch: return "iPATCH";
+        case Method::get:
+            return "GET";
+        case Method::post:
+            return "POST";
+        case Method::put:
+            return "PUT";
+        case Method::delete_:
+            return "DELETE";
+        case Method::fetch:
+            return "FETCH";
+        case Method::patch:
+            return "PATCH";
+        case Method::ipatch:
+            return "iPATCH";
     }
     return "?";
 }
 
 const char* to_string(EventKind kind) {
     switch (kind) {
-        case EventKind::register_: return "register";
-        case EventKind::update: return "update";
-        case EventKind::deregister: return "deregister";
-        case EventKind::send: return "send";
-        case EventKind::bootstrap: return "bootstrap";
-        case EventKind::notification: return "notification";
-        case EventKind::other: return "other";
-        case EventKind::psk_rejected: return "psk-rejected";
+        case EventKind::register_:
+            return "register";
+        case EventKind::update:
+            return "update";
+        case EventKind::deregister:
+            return "deregister";
+        case EventKind::send:
+            return "send";
+        case EventKind::bootstrap:
+            return "bootstrap";
+        case EventKind::notification:
+            return "notification";
+        case EventKind::other:
+            return "other";
+        case EventKind::psk_rejected:
+            return "psk-rejected";
     }
     return "?";
 }
@@ -99,7 +118,8 @@ Bytes encode_uint_option(std::uint32_t value) {
 std::optional<std::uint32_t> decode_uint_option(const Bytes& value) {
     if (value.size() > 4) return std::nullopt;
     std::uint32_t out = 0;
-    for (std::uint8_t b : value) out = out << 8 | b;
+    for (std::uint8_t b : value)
+        out = out << 8 | b;
     return out;
 }
 

@@ -361,6 +361,7 @@ void DeviceSimulator::Impl::on_decoded(Connection& c, coap::DecodeResult&& resul
             return;
         }
         if (failure->has_header && coap::is_request(failure->code)) {
+            update_shared([&] { ++stats.responses_sent; });
             if (failure->error == coap::CodecError::message_too_large) {
                 coap::Message r(code::request_entity_too_large, failure->token);
                 r.add_uint_option(coap::option::size1, opts.max_message_size);
@@ -370,7 +371,6 @@ void DeviceSimulator::Impl::on_decoded(Connection& c, coap::DecodeResult&& resul
                 r.set_payload(what);
                 send_on(c, r);
             }
-            update_shared([&] { ++stats.responses_sent; });
         } else if (failure->has_header && coap::is_signaling(failure->code)) {
             abort_connection(c, std::nullopt, "bad signaling message: " + what);
         }
@@ -414,12 +414,12 @@ void DeviceSimulator::Impl::on_signal(Connection& c, const coap::Message& m) {
              "csm max_message_size=" + std::to_string(c.peer.max_message_size) +
                  " block_wise_transfer=" + (c.peer.block_wise_transfer ? "1" : "0"));
     } else if (std::get_if<coap::Ping>(&signal)) {
-        update_shared([&] { ++stats.pings_received; });
+        update_shared([&] {
+            ++stats.pings_received;
+            if (opts.answer_pings) ++stats.pongs_sent;
+        });
         emit(Event::Kind::ping_received, "ping token=" + m.token().to_hex());
-        if (opts.answer_pings) {
-            send_on(c, coap::make_pong(m));
-            update_shared([&] { ++stats.pongs_sent; });
-        }
+        if (opts.answer_pings) send_on(c, coap::make_pong(m));
     } else if (std::get_if<coap::Pong>(&signal)) {
         update_shared([&] { ++stats.pongs_received; });
         // Match the Ping by token; a Pong without our token (libcoap 4.3.1) completes the

@@ -80,7 +80,8 @@ struct Pending {
 struct ServerObservation {
     coap::Token token;
     Path path;
-    std::uint16_t format = 0;
+    std::optional<std::uint32_t> accept;  // of the Observe request
+    std::uint16_t format = 0;             // of the last representation sent
     std::uint32_t seq = 0;
 };
 
@@ -140,6 +141,8 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     std::map<std::string, std::shared_ptr<detail::Pending>> pending;  // by token bytes
     std::vector<detail::ServerObservation> observations;
     std::map<std::string, detail::Block1Receive> block1_receives;
+    // Consequences of a request (notifications) that go out after its response.
+    std::vector<std::function<void()>> after_response;
     std::optional<std::string> location;
     std::uint32_t next_token = 0;
     EventLoop::TimerId ping_timer = 0;

@@ -99,11 +99,14 @@ ObjectModel ObjectModel::default_device(std::string_view serial, std::uint32_t l
     m.set_text(Path(3, 0, 1), "lwm2m-device-sim");
     m.set_text(Path(3, 0, 2), serial);
     m.set_text(Path(3, 0, 3), "1.0.0");
+    m.add_executable(Path(3, 0, 4));
+    m.add_executable(Path(3, 0, 5));
     m.set_text(Path(3, 0, 9), "100");
     m.set_text(Path(3, 0, 11), "0");
     m.set_text(Path(3, 0, 13), "0");
     m.set_text(Path(3, 0, 16), "T");
     m.set_shared(Path(5, 0, 0), large_blob(), content_format::opaque);
+    m.add_executable(Path(5, 0, 2));
     m.set_text(Path(5, 0, 3), "0");
     return m;
 }
@@ -124,6 +127,12 @@ void ObjectModel::set_shared(const Path& path, std::shared_ptr<const coap::Bytes
     auto& r = objects_[*path.object][*path.instance][*path.resource];
     r.value = value ? std::move(value) : std::make_shared<const coap::Bytes>();
     r.content_format = format;
+    r.executable = false;
+}
+
+void ObjectModel::add_executable(const Path& path) {
+    set_shared(path, nullptr, content_format::text_plain);
+    objects_[*path.object][*path.instance][*path.resource].executable = true;
 }
 
 bool ObjectModel::erase_resource(const Path& path) {
@@ -281,7 +290,7 @@ std::string ObjectModel::senml_json(const std::vector<Path>& paths) const {
     for (const auto& requested : paths) {
         for (const auto& p : resources_under(requested)) {
             const Resource* r = find(p);
-            if (!r) continue;
+            if (!r || r->executable) continue;
             if (!first) out += ',';
             first = false;
             out += "{\"n\":\"" + p.to_string() + "\",";

@@ -130,8 +130,12 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
     if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
         return "cipher_list: " + openssl_errors();
     }
-    if (!options.ciphersuites.empty() &&
-        SSL_CTX_set_ciphersuites(ctx, options.ciphersuites.c_str()) != 1) {
+    // TLS 1.3: AES-128-GCM first (our external PSK session is bound to SHA-256).
+    const std::string suites = !options.ciphersuites.empty()
+                                   ? options.ciphersuites
+                                   : "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
+                                     "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+    if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) {
         return "ciphersuites: " + openssl_errors();
     }
     if (!options.certificate_file.empty()) {

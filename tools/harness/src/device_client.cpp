@@ -36,7 +36,7 @@ DeviceClient::DeviceClient(DeviceOptions options)
     : options_(options), decoder_(options.max_receive_size, options.max_receive_size) {}
 
 DeviceClient::~DeviceClient() {
-    close_fd(fd_);
+    close();
 }
 
 DeviceClient::DeviceClient(DeviceClient&& other) noexcept

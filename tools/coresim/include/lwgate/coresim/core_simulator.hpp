@@ -15,6 +15,10 @@
 //    COAP_BLOCK_SINGLE_BODY): bodies of any size are sent and recorded whole.
 //  - Scripting: set_register_response(4.12), set_update_response(4.04), set_silent(true) (drop
 //    every datagram unread and unanswered: a dead core).
+//  - Like a real server: a re-Register replaces the registration (new id, the old one answers
+//    4.04); a retransmitted request (same peer and Message ID) gets the first answer again and
+//    is not recorded twice; observations belong to the session they were made on, and a
+//    notification that matches none (unknown token, other address, cancelled) gets RST.
 //
 // Threading
 //   All libcoap calls happen on the simulator's own thread (libcoap 4.3.1 is not thread-safe).
@@ -55,6 +59,11 @@ namespace lwgate::coresim {
 
 inline constexpr Millis kDefaultTimeout{5'000};
 
+// coap_startup() once per process, thread-safe (libcoap's own guard is a plain int), and
+// libcoap's log level from LWGATE_COAP_LOG (0-7, default 3 = errors only). CoreSimulator calls
+// it; other libcoap users in the same process (e.g. a test's device) should call it too.
+void coap_startup_once();
+
 struct Options {
     // Address of the endpoints (an IPv4 or IPv6 literal).
     std::string host = "127.0.0.1";
@@ -75,7 +84,7 @@ struct Options {
 };
 
 class CoreSimulator {
-public:
+  public:
     CoreSimulator();
     ~CoreSimulator();
     CoreSimulator(const CoreSimulator&) = delete;
@@ -138,6 +147,10 @@ public:
     // Pings that libcoap delivered, plus datagrams dropped while silent. (Empty ACKs and DTLS
     // handshake records are not counted while not silent.)
     std::uint64_t messages_received() const;
+    // Retransmitted requests (same peer and Message ID as one already answered): libcoap 4.3.1
+    // hands them to the application again; the simulator answers them with the first answer
+    // (code and Location-Path) and records no new event. Counted in messages_received() too.
+    std::uint64_t duplicates_received() const;
     // "ip:port" of the last Register/Update/Bootstrap-Request of `endpoint`.
     std::optional<std::string> last_source(const std::string& endpoint) const;
 
@@ -158,8 +171,7 @@ public:
                                   Millis timeout = kDefaultTimeout);
     // POST; `args` (e.g. "0='x'") becomes a text/plain payload when not empty.
     std::optional<Response> execute(const std::string& endpoint, const std::string& path,
-                                    const std::string& args = {},
-                                    Millis timeout = kDefaultTimeout);
+                                    const std::string& args = {}, Millis timeout = kDefaultTimeout);
     std::optional<Response> create(const std::string& endpoint, const std::string& path,
                                    std::uint16_t format, Bytes payload,
                                    Millis timeout = kDefaultTimeout);
@@ -169,8 +181,8 @@ public:
     std::optional<Response> discover(const std::string& endpoint, const std::string& path,
                                      Millis timeout = kDefaultTimeout);
     // PUT with no payload and the query split on '&' ("pmin=1&pmax=5").
-    std::optional<Response> write_attributes(const std::string& endpoint,
-                                             const std::string& path, const std::string& query,
+    std::optional<Response> write_attributes(const std::string& endpoint, const std::string& path,
+                                             const std::string& query,
                                              Millis timeout = kDefaultTimeout);
     // FETCH / iPATCH (on `path`, normally "/") with a SenML payload.
     std::optional<Response> read_composite(const std::string& endpoint, std::uint16_t format,
@@ -211,7 +223,7 @@ public:
     // Observations started with observe(), most recent last.
     std::vector<Observation> observations() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -136,14 +136,14 @@ std::vector<std::string> split_query(std::string_view query);
 // A downlink request the core sends to a registered device.
 struct Request {
     Method method = Method::get;
-    std::string uri_path;                 // "/3/0/1": one Uri-Path option per segment
-    std::vector<std::string> uri_query;   // one Uri-Query option each, e.g. "pmin=1"
+    std::string uri_path;                // "/3/0/1": one Uri-Path option per segment
+    std::vector<std::string> uri_query;  // one Uri-Query option each, e.g. "pmin=1"
     std::optional<std::uint16_t> content_format;
     std::optional<std::uint16_t> accept;
-    Bytes payload;                        // sent with Block1 by libcoap when it needs it
-    std::optional<std::uint32_t> observe; // 0 = register (use CoreSimulator::observe), 1 = cancel
+    Bytes payload;                         // sent with Block1 by libcoap when it needs it
+    std::optional<std::uint32_t> observe;  // 0 = register (use CoreSimulator::observe), 1 = cancel
     bool confirmable = true;
-    std::vector<Option> extra_options;    // added as they are (e.g. If-Match, ETag)
+    std::vector<Option> extra_options;  // added as they are (e.g. If-Match, ETag)
 };
 
 // A response (or notification) from a device, after libcoap reassembled any Block2 transfer.
@@ -177,17 +177,17 @@ const char* to_string(EventKind kind);
 
 struct Event {
     EventKind kind = EventKind::other;
-    std::uint64_t seq = 0;         // 1, 2, 3... in arrival order, across all kinds
-    std::string endpoint;          // ep (Register, Bootstrap) or the registration's endpoint
-    std::string registration_id;   // for register (when accepted), update, deregister
-    std::string source;            // remote "ip:port" the message came from
+    std::uint64_t seq = 0;        // 1, 2, 3... in arrival order, across all kinds
+    std::string endpoint;         // ep (Register, Bootstrap) or the registration's endpoint
+    std::string registration_id;  // for register (when accepted), update, deregister
+    std::string source;           // remote "ip:port" the message came from
     std::optional<std::string> dtls_identity;  // PSK identity of the DTLS session, if any
     Method method = Method::get;
-    std::string path;              // Uri-Path joined: "/rd/5"
+    std::string path;                // Uri-Path joined: "/rd/5"
     std::vector<std::string> query;  // raw Uri-Query options, in order, exactly as received
     std::optional<std::uint16_t> content_format;
-    Bytes payload;                 // full body (Block1 reassembled)
-    Code response;                 // what the simulator answered (empty for notifications)
+    Bytes payload;                         // full body (Block1 reassembled)
+    Code response;                         // what the simulator answered (empty for notifications)
     std::optional<std::uint32_t> observe;  // notifications
     SteadyClock::time_point at{};
 
@@ -201,22 +201,22 @@ struct Event {
 // endpoint replaces it (with a new id).
 struct Registration {
     std::string endpoint;
-    std::string id;                        // "rd/<id>" is its location
-    std::uint32_t lifetime = 86400;        // lt (default 86400)
-    std::string lwm2m_version = "1.0";     // lwm2m (default "1.0")
-    std::string binding = "U";             // b exactly as received (default "U")
-    bool queue_mode = false;               // Q present
-    std::optional<std::string> sms;        // sms
-    std::vector<std::string> query;        // the Register's raw Uri-Query options
-    Bytes object_links;                    // link-format payload, as last received
+    std::string id;                     // "rd/<id>" is its location
+    std::uint32_t lifetime = 86400;     // lt (default 86400)
+    std::string lwm2m_version = "1.0";  // lwm2m (default "1.0")
+    std::string binding = "U";          // b exactly as received (default "U")
+    bool queue_mode = false;            // Q present
+    std::optional<std::string> sms;     // sms
+    std::vector<std::string> query;     // the Register's raw Uri-Query options
+    Bytes object_links;                 // link-format payload, as last received
     std::optional<std::uint16_t> content_format;
-    std::string source;                    // "ip:port" of the last Register/Update
+    std::string source;  // "ip:port" of the last Register/Update
     std::optional<std::string> dtls_identity;
-    bool active = true;                    // false once de-registered or replaced
-    std::size_t updates = 0;               // Updates accepted for this registration
+    bool active = true;       // false once de-registered or replaced
+    std::size_t updates = 0;  // Updates accepted for this registration
     SteadyClock::time_point registered_at{};
     SteadyClock::time_point last_refresh{};  // last Register/Update
-    std::vector<Event> history;            // register, update..., deregister
+    std::vector<Event> history;              // register, update..., deregister
 
     std::string object_links_text() const { return to_string(object_links); }
 };

@@ -27,13 +27,14 @@
 //  - answers Pings with Pongs carrying the Ping's token (answer_pings), tolerates any
 //    Release/Abort (recording it; Abort closes, Release closes when close_on_release);
 //  - answers requests from the gateway from its ObjectModel (see object_model.hpp):
-//      GET                  Read (Accept: the resource's own format or 110; else 4.06)
+//      GET                  Read (Accept: the resource's own format or 110; else 4.06;
+//                           executable resources 4.05)
 //      GET Accept 40        Discover (link format)
 //      GET Observe 0 / 1    Observe (2.05 + Observe, notifications keep the token, Observe
 //                           increases by one per notification) / cancel (answered as a Read)
 //      PUT with payload     Write (replace) a resource -> 2.04; instance/object: recorded, 2.04
 //      PUT query, no body   Write-Attributes -> 2.04 (shown by Discover)
-//      POST /O/I/R          Execute -> 2.04 (arguments recorded)
+//      POST /O/I/R          Execute -> 2.04 (arguments recorded); 4.05 unless executable
 //      POST /O              Create -> 2.01 with Location-Path O/I (a new empty instance)
 //      POST /O/I            Write (partial update): recorded -> 2.04
 //      POST /bs             Bootstrap-Finish -> 2.04
@@ -419,7 +420,8 @@ public:
     std::vector<ReceivedRequest> requests() const;
     std::size_t request_count() const;  // index the next request will get
     // The first recorded request with index >= from_index that satisfies `match`, waiting for
-    // it up to `timeout`. Requests that arrived before the call count (no race).
+    // it up to `timeout`. Requests that arrived before the call count (no race). `match` runs
+    // under the records' lock: it must not call the simulator.
     std::optional<ReceivedRequest> wait_for_request(
         const std::function<bool(const ReceivedRequest&)>& match, Millis timeout,
         std::size_t from_index = 0) const;
@@ -429,7 +431,8 @@ public:
     std::vector<SentNotification> notifications() const;
     std::vector<Execution> executions() const;
     Stats stats() const;
-    // Waits until `pred(stats())` holds. False on timeout.
+    // Waits until `pred(stats())` holds (evaluated under the lock, like wait_for_request's
+    // `match`). False on timeout.
     bool wait_for_stats(const std::function<bool(const Stats&)>& pred, Millis timeout) const;
 
     // Matchers for wait_for_request.
@@ -440,6 +443,13 @@ public:
     struct Impl;
 
 private:
+    template <class R, class F>
+    R call(F&& fn) const;
+    template <class F>
+    std::future<Result> start(Millis timeout, F&& fn);
+    std::future<Result> deregister_async_for(Millis timeout);
+
+    std::shared_ptr<EventLoop> loop_;  // declared first: outlives impl_
     std::shared_ptr<Impl> impl_;
 };
 

@@ -80,6 +80,9 @@ struct Path {
 struct Resource {
     std::shared_ptr<const coap::Bytes> value = std::make_shared<const coap::Bytes>();
     std::uint16_t content_format = content_format::text_plain;
+    // Executable resources (LwM2M operation "E") have no value: Read and Write get 4.05, they
+    // are left out of SenML reads, and only they accept Execute.
+    bool executable = false;
 
     const coap::Bytes& bytes() const { return *value; }
     std::string text() const { return std::string(value->begin(), value->end()); }
@@ -92,9 +95,11 @@ public:
     // The model the simulator starts with unless told otherwise:
     //   /1/0   Server: 0 short server id "1", 1 lifetime (`lifetime`), 7 binding "T"
     //   /3/0   Device: 0 manufacturer "lwgate", 1 model "lwm2m-device-sim", 2 serial (`serial`),
-    //                  3 firmware "1.0.0", 9 battery "100", 11 error code "0",
-    //                  13 current time "0" (the program ticks it), 16 binding modes "T"
-    //   /5/0   Firmware Update: 0 package = large_blob() (64 KiB opaque), 3 state "0"
+    //                  3 firmware "1.0.0", 4 reboot (E), 5 factory reset (E), 9 battery "100",
+    //                  11 error code "0", 13 current time "0" (the program ticks it),
+    //                  16 binding modes "T"
+    //   /5/0   Firmware Update: 0 package = large_blob() (64 KiB opaque), 2 update (E),
+    //                  3 state "0"
     static ObjectModel default_device(std::string_view serial = "0001",
                                       std::uint32_t lifetime = 300);
     // 64 KiB of deterministic bytes (byte i = (i * 7 + i / 256) & 0xff), shared by every model.
@@ -106,6 +111,8 @@ public:
     void set_text(const Path& path, std::string_view text);
     void set_shared(const Path& path, std::shared_ptr<const coap::Bytes> value,
                     std::uint16_t format);
+    // Adds an executable resource (creating its object and instance as needed).
+    void add_executable(const Path& path);
     // Removes one resource. False if it did not exist.
     bool erase_resource(const Path& path);
 

@@ -51,7 +51,7 @@ struct DeviceOptions {
 class DeviceClient {
   public:
     explicit DeviceClient(DeviceOptions options = {});
-    ~DeviceClient();
+    ~DeviceClient();  // close(): an orderly FIN, as a device that simply goes away
     DeviceClient(DeviceClient&& other) noexcept;
     DeviceClient& operator=(DeviceClient&& other) noexcept;
     DeviceClient(const DeviceClient&) = delete;
