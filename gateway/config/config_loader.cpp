@@ -1005,7 +1005,13 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                               up.bootstrap = *ep;
                           }
                       }},
-                     {"ack_timeout", [&](const Item& v) { duration(v, up.ack_timeout, true); }},
+                     {"ack_timeout",
+                      [&](const Item& v) {
+                          // libcoap 4.3.1 ignores ACK timeouts below one second.
+                          if (duration(v, up.ack_timeout, true) && up.ack_timeout < 1s) {
+                              error(v.path, v.line, "must be at least 1s (libcoap limit)");
+                          }
+                      }},
                      {"max_retransmit",
                       [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
                  });

@@ -112,7 +112,8 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     } else if (bound != bindings_.end()) {
         endpoint = bound->second.endpoint;
     } else if (kind == Uplink::update || kind == Uplink::deregister) {
-        endpoint = directory_.endpoint_for(join(registration_location(message)));
+        // Keyed by the full Location-Path the core gave ("/rd/<id>").
+        endpoint = directory_.endpoint_for(join(uri_path(message)));
         if (!endpoint) {
             refuse(session, message, code::not_found, "unknown registration");
             return;

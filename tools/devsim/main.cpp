@@ -307,7 +307,8 @@ int main(int argc, char** argv) {
         if (n > 0 && (pfd.revents & POLLIN)) {
             signalfd_siginfo info{};
             if (::read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-                print_line("-", std::string("signal ") + strsignal(static_cast<int>(info.ssi_signo)) +
+                print_line("-", std::string("signal ") +
+                                    strsignal(static_cast<int>(info.ssi_signo)) +
                                     ": de-registering");
                 stop = true;
             }
@@ -331,7 +332,8 @@ int main(int argc, char** argv) {
                        "deregister failed code=" + lwgate::coap::code_to_string(r.code()));
         }
     }
-    for (auto& d : devices) d.sim->disconnect();
+    for (auto& d : devices)
+        d.sim->disconnect();
     devices.clear();
     loops.clear();
     ::close(sfd);

@@ -286,8 +286,11 @@ TEST_F(DownlinkTest, CancelObserveWithReset) {
     EXPECT_FALSE(core.wait_notification(*obs, Millis{0}));  // the reset one is not queued
     EXPECT_EQ(core.notifications(*obs).size(), 1u);         // but it is in the record
 
+    // The device dropped its observer on the RST: nothing more arrives (not even something we
+    // would reset again). A bounded negative wait.
     device->set_value("/3/0/13", to_bytes("10"));
-    EXPECT_FALSE(core.wait_notification(*obs, Millis{300}));
+    EXPECT_FALSE(core.wait_reset_sent(*obs, 2, Millis{300}));
+    EXPECT_EQ(core.notifications(*obs).size(), 1u);
 }
 
 TEST_F(DownlinkTest, SeparateResponseIsDelivered) {
@@ -336,6 +339,37 @@ TEST_F(DownlinkTest, DeregisteredDeviceGetsNoDownlink) {
     EXPECT_EQ(r->code, codes::deleted);
     ASSERT_TRUE(core.wait_deregistration(kEp, Millis{2'000}));
     EXPECT_FALSE(core.read(kEp, "/3/0/0", std::nullopt, Millis{500}));
+}
+
+TEST(BootstrapTest, BootstrapRequestThenWriteAndFinish) {
+    CoreSimulator core;
+    core.start();
+    auto res = device_resources();
+    res["/bs"] = {{}, content_format::text_plain};
+    res["/0/1"] = {{}, content_format::lwm2m_tlv};
+    UdpDevice device(core.port(), res);
+    Request bs;
+    bs.method = Method::post;
+    bs.uri_path = "/bs";
+    bs.uri_query = {"ep=boot-dev", "pct=11543"};
+    const auto r = device.send(bs);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, codes::changed);
+    ASSERT_TRUE(core.wait_event([](const Event& e) { return e.kind == EventKind::bootstrap; }));
+    EXPECT_EQ(core.last_source("boot-dev"), device.local_address());
+
+    const auto w = core.write("boot-dev", "/0/1", content_format::lwm2m_tlv, {0xc1, 0x00, 0x01});
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->code, codes::changed);
+    const auto fin = core.bootstrap_finish("boot-dev");
+    ASSERT_TRUE(fin);
+    EXPECT_EQ(fin->code, codes::changed);
+    const auto got = device.received();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].path, "/0/1");
+    EXPECT_EQ(got[1].method, Method::post);
+    EXPECT_EQ(got[1].path, "/bs");
+    EXPECT_TRUE(core.registrations().empty());
 }
 
 TEST(DownlinkNonTest, NonConfirmableNotificationsAreResetToo) {
@@ -399,6 +433,12 @@ TEST(CoreSimulatorLifetimeTest, StopWithPendingWorkAndRepeatedSimulators) {
         // After stop every call returns at once, empty.
         EXPECT_FALSE(core.read("ep" + std::to_string(i), "/3/0/0"));
         EXPECT_FALSE(core.wait_notification(*obs, Millis{5'000}));
+        if (i == 0) {
+            // A core that goes away does not cancel its observations (libcoap would, by
+            // default, when the session is freed). A bounded negative wait.
+            EXPECT_FALSE(
+                device.wait_received([](const auto& q) { return q.observe == 1u; }, Millis{300}));
+        }
     }
 }
 

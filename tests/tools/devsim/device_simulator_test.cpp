@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <future>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -28,8 +29,12 @@ coap::Message req(std::uint8_t method, std::string_view path, std::uint64_t toke
     return m;
 }
 
-std::string text(const coap::Bytes& b) { return std::string(b.begin(), b.end()); }
-std::string text(const coap::Message& m) { return text(m.payload()); }
+std::string text(const coap::Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
+std::string text(const coap::Message& m) {
+    return text(m.payload());
+}
 
 std::string describe(const std::optional<coap::Message>& m) {
     return m ? coap::describe(*m) : std::string("(nothing)");
@@ -37,12 +42,13 @@ std::string describe(const std::optional<coap::Message>& m) {
 
 coap::Bytes pattern(std::size_t size, std::uint8_t seed) {
     coap::Bytes b(size);
-    for (std::size_t i = 0; i < size; ++i) b[i] = static_cast<std::uint8_t>(i * 31 + seed);
+    for (std::size_t i = 0; i < size; ++i)
+        b[i] = static_cast<std::uint8_t>(i * 31 + seed);
     return b;
 }
 
 class DeviceSimulatorTest : public ::testing::Test {
-protected:
+  protected:
     DeviceOptions options(std::string endpoint = "dev1") {
         DeviceOptions o;
         o.endpoint = std::move(endpoint);
@@ -949,7 +955,8 @@ TEST_F(DeviceSimulatorTest, ManyDevicesShareOneEventLoop) {
     }
     EXPECT_EQ(locations.size(), 5u);
     devices.clear();  // destroying simulators leaves the shared loop running
-    for (auto& c : conns) EXPECT_NE(c->wait_closed(3s), CloseState::still_open);
+    for (auto& c : conns)
+        EXPECT_NE(c->wait_closed(3s), CloseState::still_open);
 }
 
 TEST_F(DeviceSimulatorTest, BlockingCallsFromTheLoopThreadAreRefused) {
@@ -959,7 +966,7 @@ TEST_F(DeviceSimulatorTest, BlockingCallsFromTheLoopThreadAreRefused) {
     std::promise<std::string> what;
     dev.set_request_hook([&](const ReceivedRequest&) {
         try {
-            dev.stats();            // fine: no loop round trip
+            dev.stats();                       // fine: no loop round trip
             dev.set_resource("/3/0/13", "1");  // needs the loop: refused
             what.set_value("no exception");
         } catch (const std::logic_error& e) {
@@ -971,6 +978,86 @@ TEST_F(DeviceSimulatorTest, BlockingCallsFromTheLoopThreadAreRefused) {
     auto f = what.get_future();
     ASSERT_EQ(f.wait_for(3s), std::future_status::ready);
     EXPECT_NE(f.get().find("loop thread"), std::string::npos);
+}
+
+TEST_F(DeviceSimulatorTest, OwnKeepalivePingsAfterSilenceAndBootstrapRequest) {
+    auto o = options();
+    o.ping_interval = 100ms;
+    DeviceSimulator dev(o);
+    auto conn = accept_and_register(dev);
+    ASSERT_TRUE(conn);
+    // Nothing happens for 100 ms: the device pings (libcoap's -K behaviour, unlike Anjay).
+    auto ping = conn->receive(2s);
+    ASSERT_TRUE(ping);
+    EXPECT_EQ(ping->code(), code::ping) << coap::describe(*ping);
+    ASSERT_TRUE(conn->send(coap::make_pong(*ping)));
+    EXPECT_TRUE(dev.wait_for_stats([](const Stats& s) { return s.pongs_received >= 1; }, 2s));
+
+    auto bs = std::async(std::launch::async, [&] { return dev.bootstrap_request(3s); });
+    auto m = conn->receive_until([](const auto& x) { return x.code() == code::post; }, 3s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(uri_path_string(*m), "/bs");
+    EXPECT_EQ(uri_queries(*m), (std::vector<std::string>{"ep=dev1"}));
+    ASSERT_TRUE(conn->send(coap::Message(code::changed, m->token())));
+    EXPECT_EQ(bs.get().code(), code::changed);
+}
+
+TEST_F(DeviceSimulatorTest, RandomInputNeverCrashesTheDevice) {
+    DeviceSimulator dev(options());
+    auto conn = accept_and_register(dev);
+    ASSERT_TRUE(conn);
+    std::uint32_t seed = 12345;
+    auto rnd = [&seed](std::uint32_t n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 8) % n;
+    };
+    for (int round = 0; round < 300; ++round) {
+        if (dev.state() != ConnectionState::connected) {
+            auto again = std::async(std::launch::async, [&] { return dev.reconnect(); });
+            conn = gw.accept();
+            ASSERT_TRUE(conn);
+            ASSERT_TRUE(again.get().ok());
+        }
+        if (rnd(10) == 0) {
+            coap::Bytes junk(rnd(40));
+            for (auto& b : junk)
+                b = static_cast<std::uint8_t>(rnd(256));
+            conn->send_raw(junk);
+            continue;
+        }
+        const std::uint8_t c = static_cast<std::uint8_t>(rnd(4) == 0 ? rnd(256) : rnd(8));
+        coap::Message m(c, coap::Token::from_u64(rnd(1u << 20)));
+        const auto options_count = rnd(5);
+        for (std::uint32_t i = 0; i < options_count; ++i) {
+            static constexpr std::uint16_t numbers[] = {2, 4, 6, 11, 12, 15, 17, 23, 27, 28, 60, 9};
+            coap::Bytes value(rnd(5));
+            for (auto& b : value)
+                b = static_cast<std::uint8_t>(rnd(256));
+            if (rnd(2)) value = coap::Bytes{static_cast<std::uint8_t>('0' + rnd(10))};
+            m.add_option(numbers[rnd(12)], value);
+        }
+        coap::Bytes payload(rnd(3) == 0 ? rnd(2000) : 0);
+        for (auto& b : payload)
+            b = static_cast<std::uint8_t>(rnd(256));
+        m.set_payload(payload);
+        conn->send(m);
+        if (rnd(8) == 0) dev.set_resource("/3/0/13", std::to_string(round));
+    }
+    // It handled a good share of that (requests answered, some connections aborted).
+    const Stats st = dev.stats();
+    std::cout << "random input: requests=" << st.requests_received
+              << " decode_errors=" << st.decode_errors << " aborts_sent=" << st.aborts_sent
+              << " connections=" << st.connections << "\n";
+    EXPECT_GT(st.requests_received, 50u);
+    // Still a working device, on a fresh connection.
+    dev.drop();
+    auto again = std::async(std::launch::async, [&] { return dev.reconnect(); });
+    conn = gw.accept();
+    ASSERT_TRUE(conn);
+    ASSERT_TRUE(again.get().ok());
+    auto r = conn->exchange(req(code::get, "/3/0/0", 0x4242));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(text(*r), "lwgate");
 }
 
 }  // namespace

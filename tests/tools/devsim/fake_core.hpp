@@ -64,7 +64,7 @@ inline std::optional<UdpMessage> udp_decode(coap::ByteView d) {
 }
 
 class FakeCore {
-public:
+  public:
     FakeCore() {
         fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) throw std::runtime_error("socket");
@@ -95,8 +95,8 @@ public:
             if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return std::nullopt;
             std::uint8_t buf[65536];
             socklen_t len = sizeof peer_;
-            const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0,
-                                         reinterpret_cast<sockaddr*>(&peer_), &len);
+            const ssize_t n =
+                ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer_), &len);
             if (n <= 0) continue;
             if (auto m = udp_decode(coap::ByteView(buf, static_cast<std::size_t>(n)))) return m;
         }
@@ -114,7 +114,7 @@ public:
     }
     void ack(const UdpMessage& m) { send(UdpType::ack, m.message_id, coap::Message()); }
 
-private:
+  private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     sockaddr_in peer_{};

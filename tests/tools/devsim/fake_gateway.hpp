@@ -43,7 +43,7 @@ inline int remaining_ms(SteadyClock::time_point deadline) {
 
 // One accepted connection.
 class FakeConnection {
-public:
+  public:
     explicit FakeConnection(int fd, std::size_t max_receive = 8u * 1024 * 1024)
         : fd_(fd), decoder_(max_receive, max_receive) {}
     ~FakeConnection() {
@@ -87,8 +87,8 @@ public:
     }
 
     // The first message satisfying `match`; the others stay in the inbox, in order.
-    std::optional<coap::Message> receive_until(const std::function<bool(const coap::Message&)>& match,
-                                               Millis timeout = Millis(3'000)) {
+    std::optional<coap::Message> receive_until(
+        const std::function<bool(const coap::Message&)>& match, Millis timeout = Millis(3'000)) {
         const auto deadline = SteadyClock::now() + timeout;
         std::size_t checked = 0;
         while (true) {
@@ -137,7 +137,7 @@ public:
     }
     void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
-private:
+  private:
     // One read (after waiting for readability); decodes into the inbox. False on timeout,
     // close or decode failure.
     bool read_some(SteadyClock::time_point deadline) {
@@ -182,7 +182,7 @@ private:
 };
 
 class FakeGateway {
-public:
+  public:
     FakeGateway() {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) throw std::runtime_error("socket");
@@ -216,7 +216,7 @@ public:
         return std::make_unique<FakeConnection>(c);
     }
 
-private:
+  private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
 };

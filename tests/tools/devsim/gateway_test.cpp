@@ -33,10 +33,12 @@ constexpr const char* kPskIdentity = "dev123";
 constexpr const char* kPskHex = "736563726574313233";  // "secret123"
 constexpr const char* kEndpoint = "urn:imei:123";
 
-std::string text(const coap::Bytes& b) { return std::string(b.begin(), b.end()); }
+std::string text(const coap::Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
 
 class GatewayTest : public ::testing::Test {
-protected:
+  protected:
     void TearDown() override {
         if (gateway.pid() <= 0) return;
         if (gateway.running()) {
@@ -168,7 +170,7 @@ TEST_F(GatewayTest, CoreErrorsComeBackAndTheGatewaysPingsAreAnswered) {
 }
 
 class GatewayTlsTest : public GatewayTest {
-protected:
+  protected:
     static void SetUpTestSuite() {
         if (!harness::program_exists("openssl")) return;
         certs_ = new harness::TempDir("lwgate-devsim-certs-");
@@ -208,8 +210,8 @@ protected:
         std::string tls = "    tls:\n      psk: true\n      handshake_timeout: 2s\n";
         if (with_certificates) {
             tls += "      certificate: " + cert("server.pem") + "\n" +
-                   "      private_key: " + cert("server.key") + "\n" + "      ca: " +
-                   cert("ca.pem") + "\n";
+                   "      private_key: " + cert("server.key") + "\n" +
+                   "      ca: " + cert("ca.pem") + "\n";
         }
         const std::string yaml = "listeners:\n  - uri: coaps+tcp://127.0.0.1:0\n" + tls +
                                  "credentials:\n  - endpoint: " + kEndpoint +

@@ -32,19 +32,19 @@ namespace option = coap::option;
 // <build>/tools/devsim/lwm2m-device-sim.
 std::string program_path() {
     const std::filesystem::path gateway(LWGATE_BINARY);
-    return (gateway.parent_path().parent_path() / "tools" / "devsim" / "lwm2m-device-sim")
-        .string();
+    return (gateway.parent_path().parent_path() / "tools" / "devsim" / "lwm2m-device-sim").string();
 }
 
 // The program as a child with stdout on a pipe.
 class Program {
-public:
+  public:
     explicit Program(const std::vector<std::string>& args) {
         // Everything the child needs is prepared before fork(): it only calls dup2 and execv.
         std::string path = program_path();
         std::vector<char*> argv;
         argv.push_back(path.data());
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
@@ -93,14 +93,14 @@ public:
     }
     const std::string& output() const { return out_; }
 
-private:
+  private:
     pid_t pid_ = -1;
     int out_fd_ = -1;
     std::string out_;
 };
 
 class ProgramTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!std::filesystem::exists(program_path())) {
             GTEST_SKIP() << program_path() << " not built";
@@ -126,7 +126,8 @@ TEST_F(ProgramTest, RegistersNotifiesTicksAndDeregistersOnSigterm) {
     ASSERT_TRUE(conn);
     auto reg = conn->receive_until([](const auto& m) { return m.code() == code::post; }, 5s);
     ASSERT_TRUE(reg);
-    EXPECT_EQ(uri_queries(*reg), (std::vector<std::string>{"ep=prog", "lt=60", "lwm2m=1.1", "b=T"}));
+    EXPECT_EQ(uri_queries(*reg),
+              (std::vector<std::string>{"ep=prog", "lt=60", "lwm2m=1.1", "b=T"}));
     coap::Message created(code::created, reg->token());
     created.add_option(option::location_path, "rd");
     created.add_option(option::location_path, "p1");

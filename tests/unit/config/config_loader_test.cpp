@@ -137,7 +137,7 @@ TEST(LoadConfig, EveryKeyWithoutFiles) {
 upstream:
   uri: coaps://core.example.net:5684
   bootstrap_uri: coaps://core.example.net:5784
-  ack_timeout: 500ms
+  ack_timeout: 1500ms
   max_retransmit: 2
 keepalive:
   idle: 45s
@@ -232,7 +232,7 @@ threads: 8
     EXPECT_EQ(c.connections.write_queue_limit, 2u * 1024 * 1024);
     EXPECT_EQ(c.connections.write_timeout, 20s);
     EXPECT_EQ(c.connections.request_timeout, 7s);
-    EXPECT_EQ(c.upstream.ack_timeout, 500ms);
+    EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
 
     EXPECT_EQ(c.shutdown.drain_timeout, 0s);
@@ -286,6 +286,8 @@ TEST(LoadConfig, BadDurations) {
                 Err("queue_mode.max_age", 2, "must be at most 8760h"));
     EXPECT_THAT(only_error("connections: {csm_timeout: [5s]}\n"),
                 Err("connections.csm_timeout", 1, "got a list"));
+    EXPECT_THAT(only_error("upstream:\n  ack_timeout: 500ms\n"),
+                Err("upstream.ack_timeout", 2, "must be at least 1s (libcoap limit)"));
     EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
                 ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),

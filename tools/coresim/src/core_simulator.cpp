@@ -397,11 +397,12 @@ struct CoreSimulator::Impl {
     }
 
     std::optional<std::string> identity_of(coap_session_t* session) const {
+        if (coap_session_get_proto(session) != COAP_PROTO_DTLS) return std::nullopt;
+        // The identity our validate callback accepted for this session; libcoap's own copy as a
+        // fallback.
         if (auto it = psk_identities.find(session); it != psk_identities.end()) return it->second;
-        if (coap_session_get_proto(session) == COAP_PROTO_DTLS) {
-            if (const coap_bin_const_t* id = coap_session_get_psk_identity(session)) {
-                return std::string(reinterpret_cast<const char*>(id->s), id->length);
-            }
+        if (const coap_bin_const_t* id = coap_session_get_psk_identity(session)) {
+            return std::string(reinterpret_cast<const char*>(id->s), id->length);
         }
         return std::nullopt;
     }
@@ -409,6 +410,9 @@ struct CoreSimulator::Impl {
     void remember_session(const std::string& endpoint, coap_session_t* session) {
         auto& slot = sessions[endpoint];
         if (slot == session) return;
+        // libcoap 4.3.1 would send GET Observe=1 (NON) for every observation still tracked on
+        // the session when the session is freed (e.g. by stop()); a core going away does not.
+        coap_session_set_no_observe_cancel(session);
         coap_session_reference(session);
         if (slot) coap_session_release(slot);
         slot = session;

@@ -11,7 +11,8 @@ namespace option = coap::option;
 std::optional<BlockOption> BlockOption::decode(coap::ByteView value) {
     if (value.size() > 3) return std::nullopt;
     std::uint32_t v = 0;
-    for (auto b : value) v = (v << 8) | b;
+    for (auto b : value)
+        v = (v << 8) | b;
     BlockOption block;
     block.num = v >> 4;
     block.more = (v & 8u) != 0;
@@ -32,7 +33,8 @@ void set_block_option(coap::Message& message, std::uint16_t number, const BlockO
 
 std::uint8_t szx_at_most(std::size_t bytes) {
     std::uint8_t szx = 0;
-    while (szx < 6 && (std::size_t{16} << (szx + 1)) <= bytes) ++szx;
+    while (szx < 6 && (std::size_t{16} << (szx + 1)) <= bytes)
+        ++szx;
     return szx;
 }
 
@@ -48,7 +50,8 @@ std::vector<std::string> string_options(const coap::Message& message, std::uint1
 
 std::string join_path(const std::vector<std::string>& segments) {
     std::string out;
-    for (const auto& s : segments) out += "/" + s;
+    for (const auto& s : segments)
+        out += "/" + s;
     return out;
 }
 

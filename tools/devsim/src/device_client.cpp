@@ -161,9 +161,11 @@ void DeviceSimulator::Impl::complete(const std::shared_ptr<Pending>& p, Result r
 
 void DeviceSimulator::Impl::fail_all_pending(Status status, const std::string& text) {
     std::vector<std::shared_ptr<Pending>> all;
-    for (auto& [key, p] : pending) all.push_back(p);
+    for (auto& [key, p] : pending)
+        all.push_back(p);
     pending.clear();
-    for (auto& p : all) complete(p, Result{status, {}, text});
+    for (auto& p : all)
+        complete(p, Result{status, {}, text});
 }
 
 void DeviceSimulator::Impl::start_ping(SteadyClock::time_point deadline, ResultCallback done) {
@@ -225,8 +227,8 @@ void DeviceSimulator::Impl::do_register(SteadyClock::time_point deadline, Result
     });
 }
 
-void DeviceSimulator::Impl::do_update(const UpdateParams& params,
-                                      SteadyClock::time_point deadline, ResultCallback done) {
+void DeviceSimulator::Impl::do_update(const UpdateParams& params, SteadyClock::time_point deadline,
+                                      ResultCallback done) {
     if (!location) {
         done(Result{Status::bad_state, {}, "not registered"});
         return;

@@ -21,7 +21,9 @@ namespace code = coap::code;
 
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
 
 }  // namespace
 
@@ -44,7 +46,8 @@ void DeviceSimulator::Impl::start_connect(SteadyClock::time_point deadline, Resu
             ++shared_closes;
         });
         auto waiters = std::exchange(connect_waiters, {});
-        for (auto& w : waiters) w(Result{status, {}, text});
+        for (auto& w : waiters)
+            w(Result{status, {}, text});
     };
 
     addrinfo hints{};
@@ -105,9 +108,9 @@ void DeviceSimulator::Impl::start_connect(SteadyClock::time_point deadline, Resu
     c.timer = loop.call_at(deadline, [this, &c] {
         enter();
         c.timer = 0;
-        fail_connect(c, Status::timeout, CloseReason::connect_timeout, 0,
-                     c.phase == Phase::tls_handshaking ? "TLS handshake timed out"
-                                                       : "connect timed out");
+        fail_connect(
+            c, Status::timeout, CloseReason::connect_timeout, 0,
+            c.phase == Phase::tls_handshaking ? "TLS handshake timed out" : "connect timed out");
     });
 }
 
@@ -126,7 +129,8 @@ void DeviceSimulator::Impl::fail_connect(Connection& c, Status status, CloseReas
     });
     emit(Event::Kind::closed, std::string("connect failed: ") + to_string(reason) + " " + text);
     auto waiters = std::exchange(connect_waiters, {});
-    for (auto& w : waiters) w(Result{status, {}, text});
+    for (auto& w : waiters)
+        w(Result{status, {}, text});
 }
 
 void DeviceSimulator::Impl::on_io(Connection& c, std::uint32_t events) {
@@ -231,16 +235,17 @@ void DeviceSimulator::Impl::on_open(Connection& c) {
         shared_gateway_csm.reset();
         shared_local_port = port;
     });
-    emit(Event::Kind::connected,
-         "connected " + opts.host + ":" + std::to_string(opts.port) +
-             " local_port=" + std::to_string(port) + " transport=" + c.description);
+    emit(Event::Kind::connected, "connected " + opts.host + ":" + std::to_string(opts.port) +
+                                     " local_port=" + std::to_string(port) +
+                                     " transport=" + c.description);
     if (opts.send_csm) {
         send_on(c, coap::make_csm(opts.max_message_size, opts.csm_block_wise_transfer));
     }
     update_interest(c);
     arm_ping_timer();
     auto waiters = std::exchange(connect_waiters, {});
-    for (auto& w : waiters) w(Result{Status::ok, {}, {}});
+    for (auto& w : waiters)
+        w(Result{Status::ok, {}, {}});
 }
 
 void DeviceSimulator::Impl::update_interest(Connection& c) {
@@ -543,10 +548,11 @@ void DeviceSimulator::Impl::close_connection(Connection& c, CloseReason reason, 
     });
     emit(Event::Kind::closed, std::string("closed reason=") + to_string(reason) +
                                   (text.empty() ? "" : " detail='" + text + "'"));
-    fail_all_pending(Status::connection_closed, std::string("connection closed: ") +
-                                                    to_string(reason));
+    fail_all_pending(Status::connection_closed,
+                     std::string("connection closed: ") + to_string(reason));
     auto waiters = std::exchange(connect_waiters, {});
-    for (auto& w : waiters) w(Result{Status::connection_closed, {}, to_string(reason)});
+    for (auto& w : waiters)
+        w(Result{Status::connection_closed, {}, to_string(reason)});
 
     if (mode == CloseMode::graceful && c.fd >= 0 &&
         (c.phase == Phase::open || c.phase == Phase::closing)) {
@@ -574,7 +580,8 @@ void DeviceSimulator::Impl::send_fin(Connection& c) {
     ::shutdown(c.fd, SHUT_WR);
     c.phase = Phase::lingering;
     auto waiters = std::exchange(c.on_fin, {});
-    for (auto& w : waiters) w(Result{Status::ok, {}, {}});
+    for (auto& w : waiters)
+        w(Result{Status::ok, {}, {}});
     update_interest(c);
     // Input may already be waiting (or the peer's FIN): the level-triggered watch reports it.
 }
@@ -595,7 +602,8 @@ void DeviceSimulator::Impl::final_close(Connection& c, bool reset) {
     }
     c.phase = Phase::closed;
     auto waiters = std::exchange(c.on_fin, {});
-    for (auto& w : waiters) w(Result{Status::ok, {}, {}});
+    for (auto& w : waiters)
+        w(Result{Status::ok, {}, {}});
 }
 
 void DeviceSimulator::Impl::set_silent(bool silent) {
@@ -635,7 +643,8 @@ void DeviceSimulator::Impl::shutdown() {
     ping_timer = 0;
     fail_all_pending(Status::connection_closed, "simulator destroyed");
     auto waiters = std::exchange(connect_waiters, {});
-    for (auto& w : waiters) w(Result{Status::connection_closed, {}, "simulator destroyed"});
+    for (auto& w : waiters)
+        w(Result{Status::connection_closed, {}, "simulator destroyed"});
     if (conn) {
         Connection& c = *conn;
         if (c.phase == Phase::open) ::shutdown(c.fd, SHUT_WR);
@@ -648,7 +657,8 @@ void DeviceSimulator::Impl::shutdown() {
         });
         conn.reset();
     }
-    for (auto& l : lingering) final_close(*l, false);
+    for (auto& l : lingering)
+        final_close(*l, false);
     lingering.clear();
     graveyard.clear();
 }

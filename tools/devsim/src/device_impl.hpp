@@ -128,7 +128,8 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     template <class T>
     void push_record(std::deque<T>& d, T value) {
         d.push_back(std::move(value));
-        while (d.size() > opts.max_records) d.pop_front();
+        while (d.size() > opts.max_records)
+            d.pop_front();
     }
 
     // ---- loop thread only ----------------------------------------------------------------

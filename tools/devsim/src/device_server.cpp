@@ -79,8 +79,8 @@ void DeviceSimulator::Impl::on_request(Connection& c, coap::Message&& frame) {
             finish(reply_text(frame, code::bad_option, "bad Block1"));
             return;
         }
-        const std::string key = std::to_string(frame.code()) + " " + rec.path + "?" +
-                                join(rec.queries, '&');
+        const std::string key =
+            std::to_string(frame.code()) + " " + rec.path + "?" + join(rec.queries, '&');
         const auto size1 = frame.uint_option(option::size1);
         if (b1->num == 0) {
             block1_receives[key] = detail::Block1Receive{{}, b1->szx};
@@ -146,7 +146,8 @@ void DeviceSimulator::Impl::on_request(Connection& c, coap::Message&& frame) {
     response = apply_block2(request, std::move(response));
     finish(response);
     auto then = std::exchange(after_response, {});
-    for (auto& f : then) f();
+    for (auto& f : then)
+        f();
 }
 
 coap::Message DeviceSimulator::Impl::dispatch(const coap::Message& request, const Path* path) {
@@ -154,8 +155,8 @@ coap::Message DeviceSimulator::Impl::dispatch(const coap::Message& request, cons
     const auto queries = uri_queries(request);
     if (segments.size() == 1 && segments[0] == "bs") {
         // Bootstrap-Finish.
-        return reply(request, request.code() == code::post ? code::changed
-                                                           : code::method_not_allowed);
+        return reply(request,
+                     request.code() == code::post ? code::changed : code::method_not_allowed);
     }
     if (!path) return reply(request, code::not_found);
 
@@ -195,8 +196,9 @@ coap::Message DeviceSimulator::Impl::dispatch(const coap::Message& request, cons
                     return reply(request, code::method_not_allowed);
                 }
                 const std::string args(request.payload().begin(), request.payload().end());
-                update_shared(
-                    [&] { push_record(execution_records, Execution{path->to_string(), args}); });
+                update_shared([&] {
+                    push_record(execution_records, Execution{path->to_string(), args});
+                });
                 return reply(request, code::changed);
             }
             if (path->is_object()) {
@@ -315,10 +317,10 @@ coap::Message DeviceSimulator::Impl::apply_block2(const coap::Message& request,
     block.set_payload(coap::Bytes{});
     block.remove_options(option::etag);
     const std::uint32_t tag = fnv1a(full);
-    block.add_option(option::etag, coap::Bytes{static_cast<std::uint8_t>(tag >> 24),
-                                               static_cast<std::uint8_t>(tag >> 16),
-                                               static_cast<std::uint8_t>(tag >> 8),
-                                               static_cast<std::uint8_t>(tag)});
+    block.add_option(
+        option::etag,
+        coap::Bytes{static_cast<std::uint8_t>(tag >> 24), static_cast<std::uint8_t>(tag >> 16),
+                    static_cast<std::uint8_t>(tag >> 8), static_cast<std::uint8_t>(tag)});
     while (true) {
         const std::size_t size = std::size_t{16} << szx;
         const std::uint32_t num = static_cast<std::uint32_t>(wanted_offset / size);
@@ -334,8 +336,9 @@ coap::Message DeviceSimulator::Impl::apply_block2(const coap::Message& request,
             candidate.remove_options(option::size2);
             candidate.add_uint_option(option::size2, static_cast<std::uint32_t>(full.size()));
         }
-        candidate.set_payload(coap::Bytes(full.begin() + static_cast<std::ptrdiff_t>(offset),
-                                          full.begin() + static_cast<std::ptrdiff_t>(offset + len)));
+        candidate.set_payload(
+            coap::Bytes(full.begin() + static_cast<std::ptrdiff_t>(offset),
+                        full.begin() + static_cast<std::ptrdiff_t>(offset + len)));
         if (coap::encoded_size(candidate) <= mms || szx == 0) return candidate;
         --szx;
     }
@@ -378,8 +381,8 @@ void DeviceSimulator::Impl::send_notification(Connection& c, detail::ServerObser
         coap::Message as_request(code::get, o.token);
         n = apply_block2(as_request, std::move(n));
     }
-    const SentNotification record{c.number,  SteadyClock::now(), o.token, o.path.to_string(),
-                                  o.seq,     n.code(),           size};
+    const SentNotification record{c.number, SteadyClock::now(), o.token, o.path.to_string(),
+                                  o.seq,    n.code(),           size};
     const coap::Token token = o.token;
     if (n.code() != code::content) {
         std::erase_if(observations,
@@ -391,9 +394,9 @@ void DeviceSimulator::Impl::send_notification(Connection& c, detail::ServerObser
         push_record(notification_records, record);
     });
     send_on(c, n);
-    emit(Event::Kind::notification_sent, "notification " + record.path + " observe=" +
-                                             std::to_string(record.observe) + " token=" +
-                                             token.to_hex() + " " + coap::code_to_string(n.code()));
+    emit(Event::Kind::notification_sent,
+         "notification " + record.path + " observe=" + std::to_string(record.observe) +
+             " token=" + token.to_hex() + " " + coap::code_to_string(n.code()));
 }
 
 void DeviceSimulator::Impl::drop_observations_under(const Path& removed) {

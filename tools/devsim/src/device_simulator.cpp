@@ -58,64 +58,101 @@ Path any_path(std::string_view text) {
 
 const char* to_string(Status status) {
     switch (status) {
-        case Status::ok: return "ok";
-        case Status::timeout: return "timeout";
-        case Status::not_connected: return "not_connected";
-        case Status::connection_closed: return "connection_closed";
-        case Status::connect_failed: return "connect_failed";
-        case Status::tls_failed: return "tls_failed";
-        case Status::bad_state: return "bad_state";
+        case Status::ok:
+            return "ok";
+        case Status::timeout:
+            return "timeout";
+        case Status::not_connected:
+            return "not_connected";
+        case Status::connection_closed:
+            return "connection_closed";
+        case Status::connect_failed:
+            return "connect_failed";
+        case Status::tls_failed:
+            return "tls_failed";
+        case Status::bad_state:
+            return "bad_state";
     }
     return "?";
 }
 
 const char* to_string(ConnectionState state) {
     switch (state) {
-        case ConnectionState::idle: return "idle";
-        case ConnectionState::connecting: return "connecting";
-        case ConnectionState::connected: return "connected";
-        case ConnectionState::closed: return "closed";
+        case ConnectionState::idle:
+            return "idle";
+        case ConnectionState::connecting:
+            return "connecting";
+        case ConnectionState::connected:
+            return "connected";
+        case ConnectionState::closed:
+            return "closed";
     }
     return "?";
 }
 
 const char* to_string(CloseReason reason) {
     switch (reason) {
-        case CloseReason::none: return "none";
-        case CloseReason::local_disconnect: return "local_disconnect";
-        case CloseReason::local_reset: return "local_reset";
-        case CloseReason::peer_closed: return "peer_closed";
-        case CloseReason::peer_reset: return "peer_reset";
-        case CloseReason::abort_received: return "abort_received";
-        case CloseReason::abort_sent: return "abort_sent";
-        case CloseReason::release_received: return "release_received";
-        case CloseReason::connect_failed: return "connect_failed";
-        case CloseReason::connect_timeout: return "connect_timeout";
-        case CloseReason::tls_failed: return "tls_failed";
-        case CloseReason::shutdown: return "shutdown";
+        case CloseReason::none:
+            return "none";
+        case CloseReason::local_disconnect:
+            return "local_disconnect";
+        case CloseReason::local_reset:
+            return "local_reset";
+        case CloseReason::peer_closed:
+            return "peer_closed";
+        case CloseReason::peer_reset:
+            return "peer_reset";
+        case CloseReason::abort_received:
+            return "abort_received";
+        case CloseReason::abort_sent:
+            return "abort_sent";
+        case CloseReason::release_received:
+            return "release_received";
+        case CloseReason::connect_failed:
+            return "connect_failed";
+        case CloseReason::connect_timeout:
+            return "connect_timeout";
+        case CloseReason::tls_failed:
+            return "tls_failed";
+        case CloseReason::shutdown:
+            return "shutdown";
     }
     return "?";
 }
 
 const char* to_string(Event::Kind kind) {
     switch (kind) {
-        case Event::Kind::connected: return "connected";
-        case Event::Kind::closed: return "closed";
-        case Event::Kind::csm_received: return "csm";
-        case Event::Kind::registered: return "register";
-        case Event::Kind::updated: return "update";
-        case Event::Kind::deregistered: return "deregister";
-        case Event::Kind::request_received: return "request";
-        case Event::Kind::notification_sent: return "notification";
-        case Event::Kind::ping_received: return "ping";
-        case Event::Kind::release_received: return "release";
-        case Event::Kind::abort_received: return "abort";
-        case Event::Kind::sent: return "send";
+        case Event::Kind::connected:
+            return "connected";
+        case Event::Kind::closed:
+            return "closed";
+        case Event::Kind::csm_received:
+            return "csm";
+        case Event::Kind::registered:
+            return "register";
+        case Event::Kind::updated:
+            return "update";
+        case Event::Kind::deregistered:
+            return "deregister";
+        case Event::Kind::request_received:
+            return "request";
+        case Event::Kind::notification_sent:
+            return "notification";
+        case Event::Kind::ping_received:
+            return "ping";
+        case Event::Kind::release_received:
+            return "release";
+        case Event::Kind::abort_received:
+            return "abort";
+        case Event::Kind::sent:
+            return "send";
     }
     return "?";
 }
 
-std::string Result::location() const { return ok() ? location_path_string(response) : ""; }
+std::string Result::location() const {
+    return ok() ? location_path_string(response) : "";
+}
 
 std::optional<std::uint32_t> ReceivedRequest::observe() const {
     return message.uint_option(option::observe);
@@ -222,12 +259,18 @@ DeviceSimulator::~DeviceSimulator() {
     loop_.reset();  // joins the loop thread if it was ours
 }
 
-const DeviceOptions& DeviceSimulator::options() const { return impl_->opts; }
-const std::string& DeviceSimulator::endpoint() const { return impl_->opts.endpoint; }
+const DeviceOptions& DeviceSimulator::options() const {
+    return impl_->opts;
+}
+const std::string& DeviceSimulator::endpoint() const {
+    return impl_->opts.endpoint;
+}
 
 // ---- connection ---------------------------------------------------------------------------
 
-Result DeviceSimulator::connect() { return connect(impl_->opts.connect_timeout); }
+Result DeviceSimulator::connect() {
+    return connect(impl_->opts.connect_timeout);
+}
 
 Result DeviceSimulator::connect(Millis timeout) {
     auto f = start(timeout, [](Impl& s, auto deadline, ResultCallback done) {
@@ -268,7 +311,9 @@ void DeviceSimulator::resume() {
     call<void>([](Impl& s) { s.set_silent(false); });
 }
 
-Result DeviceSimulator::reconnect() { return reconnect(impl_->opts.connect_timeout); }
+Result DeviceSimulator::reconnect() {
+    return reconnect(impl_->opts.connect_timeout);
+}
 
 Result DeviceSimulator::reconnect(Millis timeout) {
     auto f = start(timeout, [](Impl& s, auto deadline, ResultCallback done) {
@@ -280,9 +325,13 @@ Result DeviceSimulator::reconnect(Millis timeout) {
     return wait_result(f, timeout);
 }
 
-void DeviceSimulator::sleep() { disconnect(); }
+void DeviceSimulator::sleep() {
+    disconnect();
+}
 
-Result DeviceSimulator::wake() { return wake(impl_->opts.default_timeout); }
+Result DeviceSimulator::wake() {
+    return wake(impl_->opts.default_timeout);
+}
 
 Result DeviceSimulator::wake(Millis timeout) {
     auto f = start(timeout, [](Impl& s, auto deadline, ResultCallback done) {
@@ -345,7 +394,9 @@ std::optional<coap::PeerCapabilities> DeviceSimulator::wait_for_gateway_csm(Mill
 
 // ---- LwM2M flows ---------------------------------------------------------------------------
 
-Result DeviceSimulator::register_device() { return register_device(impl_->opts.default_timeout); }
+Result DeviceSimulator::register_device() {
+    return register_device(impl_->opts.default_timeout);
+}
 
 Result DeviceSimulator::register_device(Millis timeout) {
     auto f = start(timeout, [](Impl& s, auto deadline, ResultCallback done) {
@@ -378,7 +429,9 @@ std::future<Result> DeviceSimulator::update_async(const UpdateParams& params) {
                  });
 }
 
-Result DeviceSimulator::deregister() { return deregister(impl_->opts.default_timeout); }
+Result DeviceSimulator::deregister() {
+    return deregister(impl_->opts.default_timeout);
+}
 
 Result DeviceSimulator::deregister(Millis timeout) {
     auto f = deregister_async_for(timeout);
@@ -413,8 +466,7 @@ Result DeviceSimulator::send(coap::Bytes payload, std::uint16_t content_format, 
     return request(send_message_for(std::move(payload), content_format), timeout);
 }
 
-std::future<Result> DeviceSimulator::send_async(coap::Bytes payload,
-                                                std::uint16_t content_format) {
+std::future<Result> DeviceSimulator::send_async(coap::Bytes payload, std::uint16_t content_format) {
     return request_async(send_message_for(std::move(payload), content_format),
                          impl_->opts.default_timeout);
 }
@@ -439,14 +491,13 @@ std::future<Result> DeviceSimulator::request_async(coap::Message message, Millis
     return start(timeout, [message = std::move(message)](Impl& s, auto deadline,
                                                          ResultCallback done) mutable {
         const bool is_send = uri_path_string(message) == "/dp";
-        s.start_request(std::move(message), deadline,
-                        [&s, is_send, done = std::move(done)](Result r) {
-                            if (is_send && r.ok()) {
-                                s.emit(Event::Kind::sent,
-                                       "send code=" + coap::code_to_string(r.code()));
-                            }
-                            done(std::move(r));
-                        });
+        s.start_request(
+            std::move(message), deadline, [&s, is_send, done = std::move(done)](Result r) {
+                if (is_send && r.ok()) {
+                    s.emit(Event::Kind::sent, "send code=" + coap::code_to_string(r.code()));
+                }
+                done(std::move(r));
+            });
     });
 }
 

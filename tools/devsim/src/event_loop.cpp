@@ -138,7 +138,8 @@ void EventLoop::run_posted() {
         std::lock_guard lock(mutex_);
         tasks.swap(posted_);
     }
-    for (auto& task : tasks) guarded("posted task", task);
+    for (auto& task : tasks)
+        guarded("posted task", task);
 }
 
 void EventLoop::run_timers() {
@@ -173,7 +174,7 @@ void EventLoop::run() {
                 continue;
             }
             auto it = watches_.find(tag);
-            if (it == watches_.end()) continue;  // unwatched by an earlier callback
+            if (it == watches_.end()) continue;   // unwatched by an earlier callback
             auto callback = it->second.callback;  // keeps it alive if it unwatches itself
             const std::uint32_t mask = events[i].events;
             guarded("I/O callback", [&] { (*callback)(mask); });

@@ -26,7 +26,9 @@ std::optional<Path> from_ids(const std::vector<std::uint16_t>& ids) {
     return p;
 }
 
-std::string attribute_name(const std::string& query) { return query.substr(0, query.find('=')); }
+std::string attribute_name(const std::string& query) {
+    return query.substr(0, query.find('='));
+}
 
 }  // namespace
 
@@ -37,8 +39,8 @@ std::optional<Path> Path::parse(std::string_view text) {
     std::size_t pos = 0;
     while (true) {
         const auto slash = text.find('/', pos);
-        const auto segment =
-            text.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        const auto segment = text.substr(
+            pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
         if (segment.empty()) {
             // A trailing slash is tolerated ("/3/0/"), an empty segment in the middle is not.
             if (slash == std::string_view::npos) break;
@@ -144,7 +146,9 @@ bool ObjectModel::erase_resource(const Path& path) {
     return i->second.erase(*path.resource) > 0;
 }
 
-void ObjectModel::add_object(std::uint16_t object) { objects_[object]; }
+void ObjectModel::add_object(std::uint16_t object) {
+    objects_[object];
+}
 
 void ObjectModel::add_instance(std::uint16_t object, std::uint16_t instance) {
     objects_[object][instance];
@@ -168,7 +172,9 @@ bool ObjectModel::remove_instance(std::uint16_t object, std::uint16_t instance) 
     return o->second.erase(instance) > 0;
 }
 
-bool ObjectModel::remove_object(std::uint16_t object) { return objects_.erase(object) > 0; }
+bool ObjectModel::remove_object(std::uint16_t object) {
+    return objects_.erase(object) > 0;
+}
 
 bool ObjectModel::exists(const Path& path) const {
     if (path.is_root()) return true;
@@ -208,7 +214,8 @@ std::vector<Path> ObjectModel::resources_under(const Path& path) const {
 
 std::vector<std::uint16_t> ObjectModel::objects() const {
     std::vector<std::uint16_t> out;
-    for (const auto& [o, _] : objects_) out.push_back(o);
+    for (const auto& [o, _] : objects_)
+        out.push_back(o);
     return out;
 }
 
@@ -216,7 +223,8 @@ std::vector<std::uint16_t> ObjectModel::instances(std::uint16_t object) const {
     std::vector<std::uint16_t> out;
     auto o = objects_.find(object);
     if (o == objects_.end()) return out;
-    for (const auto& [i, _] : o->second) out.push_back(i);
+    for (const auto& [i, _] : o->second)
+        out.push_back(i);
     return out;
 }
 
@@ -257,7 +265,8 @@ std::string ObjectModel::register_links() const {
             add(Path(o).to_string());
             continue;
         }
-        for (const auto& [i, _] : instances) add(Path(o, i).to_string());
+        for (const auto& [i, _] : instances)
+            add(Path(o, i).to_string());
     }
     return out;
 }
@@ -267,7 +276,8 @@ std::string ObjectModel::discover_links(const Path& path) const {
     auto add = [&](const Path& p) {
         if (!out.empty()) out += ',';
         out += '<' + p.to_string() + '>';
-        for (const auto& a : attributes(p)) out += ';' + a;
+        for (const auto& a : attributes(p))
+            out += ';' + a;
     };
     for (const auto& [o, instances] : objects_) {
         if (path.object && *path.object != o) continue;

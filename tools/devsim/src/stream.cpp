@@ -29,7 +29,8 @@ std::string openssl_errors() {
 bool is_ip_literal(const std::string& host) {
     in6_addr a6{};
     in_addr a4{};
-    return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+    return inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 int context_index() {
@@ -38,8 +39,8 @@ int context_index() {
 }
 
 const TlsOptions* options_of(SSL* ssl) {
-    auto* ctx = static_cast<TlsClientContext*>(
-        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
+    auto* ctx =
+        static_cast<TlsClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
     return ctx ? &ctx->options() : nullptr;
 }
 

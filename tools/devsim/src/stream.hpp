@@ -25,7 +25,7 @@ struct IoResult {
 };
 
 class Stream {
-public:
+  public:
     virtual ~Stream() = default;
     // Drives the handshake; ok when it is complete.
     virtual IoResult handshake() { return {}; }
@@ -38,18 +38,18 @@ public:
 };
 
 class TcpStream final : public Stream {
-public:
+  public:
     explicit TcpStream(int fd) : fd_(fd) {}
     IoResult read(std::uint8_t* data, std::size_t size) override;
     IoResult write(const std::uint8_t* data, std::size_t size) override;
 
-private:
+  private:
     int fd_;
 };
 
 // An SSL_CTX built from TlsOptions, shared by the connections of one simulator.
 class TlsClientContext {
-public:
+  public:
     // Returns the context or an error text.
     static std::variant<std::shared_ptr<TlsClientContext>, std::string> create(
         const TlsOptions& options);
@@ -60,14 +60,14 @@ public:
     SSL_CTX* native() const { return ctx_; }
     const TlsOptions& options() const { return options_; }
 
-private:
+  private:
     TlsClientContext() = default;
     SSL_CTX* ctx_ = nullptr;
     TlsOptions options_;
 };
 
 class TlsStream final : public Stream {
-public:
+  public:
     // `host` is used for SNI / verification unless options().server_name is set.
     static std::variant<std::unique_ptr<TlsStream>, std::string> create(
         std::shared_ptr<TlsClientContext> context, int fd, const std::string& host);
@@ -79,7 +79,7 @@ public:
     void close_notify() override;
     std::string describe() const override;
 
-private:
+  private:
     TlsStream() = default;
     IoResult translate(int ret, const char* what);
 

@@ -186,8 +186,8 @@ struct Event {
     std::string path;                // Uri-Path joined: "/rd/5"
     std::vector<std::string> query;  // raw Uri-Query options, in order, exactly as received
     std::optional<std::uint16_t> content_format;
-    Bytes payload;                         // full body (Block1 reassembled)
-    Code response;                         // what the simulator answered (empty for notifications)
+    Bytes payload;  // full body (Block1 reassembled)
+    Code response;  // what the simulator answered; for a notification, its own code
     std::optional<std::uint32_t> observe;  // notifications
     SteadyClock::time_point at{};
 
@@ -212,7 +212,7 @@ struct Registration {
     std::optional<std::uint16_t> content_format;
     std::string source;  // "ip:port" of the last Register/Update
     std::optional<std::string> dtls_identity;
-    bool active = true;       // false once de-registered or replaced
+    bool active = true;       // false once de-registered
     std::size_t updates = 0;  // Updates accepted for this registration
     SteadyClock::time_point registered_at{};
     SteadyClock::time_point last_refresh{};  // last Register/Update

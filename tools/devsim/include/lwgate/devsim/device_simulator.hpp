@@ -94,8 +94,8 @@ struct TlsOptions {
     TlsVersion version = TlsVersion::any;
     // Overrides of OpenSSL's lists. Empty = the RFC 7925 profile and friends (PSK-AES128-CCM8,
     // PSK-AES128-GCM-SHA256, ... plus ECDHE certificate suites) / TLS_AES_128_GCM_SHA256:...
-    std::string cipher_list;   // TLS 1.2
-    std::string ciphersuites;  // TLS 1.3
+    std::string cipher_list;                // TLS 1.2
+    std::string ciphersuites;               // TLS 1.3
     std::vector<std::string> alpn{"coap"};  // RFC 8323 §8.2; empty = no ALPN extension
 };
 
@@ -139,13 +139,13 @@ struct DeviceOptions {
     // RFC 8323.
     bool send_csm = true;  // false emulates Californium clients, which never send one
     std::uint32_t max_message_size = 1152;  // advertised in our CSM and enforced on input
-    bool csm_block_wise_transfer = false;    // the CSM's BERT flag (we do not do BERT)
-    bool answer_pings = true;                // auto-pong: answer 7.02 with 7.03 (same token)
-    bool close_on_release = true;            // on 7.04 Release, close (FIN) as RFC 8323 §5.5 asks
+    bool csm_block_wise_transfer = false;   // the CSM's BERT flag (we do not do BERT)
+    bool answer_pings = true;               // auto-pong: answer 7.02 with 7.03 (same token)
+    bool close_on_release = true;           // on 7.04 Release, close (FIN) as RFC 8323 §5.5 asks
     Millis ping_interval{0};  // >0: send our own Ping after this much silence (0 = never)
 
     // Block-wise.
-    std::size_t preferred_block_size = 1024;  // 16..1024, for blocks we choose
+    std::size_t preferred_block_size = 1024;            // 16..1024, for blocks we choose
     std::size_t max_incoming_body = 16u * 1024 * 1024;  // Block1 reassembly limit (4.13 beyond)
 
     Millis connect_timeout{5'000};  // TCP connect + TLS handshake
@@ -288,7 +288,6 @@ struct Stats {
     std::uint64_t unmatched_responses = 0;
 };
 
-
 // What a RequestHook decides for an incoming request.
 struct HookResult {
     enum class Action { proceed, respond, ignore };
@@ -315,7 +314,7 @@ struct UpdateParams {
 };
 
 class DeviceSimulator {
-public:
+  public:
     explicit DeviceSimulator(DeviceOptions options);
     // Closes the connection without De-register (FIN) and completes pending futures with
     // connection_closed.
@@ -442,7 +441,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     template <class R, class F>
     R call(F&& fn) const;
     template <class F>

@@ -28,7 +28,7 @@
 namespace lwgate::devsim {
 
 class EventLoop {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
     using Task = std::function<void()>;
     // Receives the epoll event mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP).
@@ -60,7 +60,7 @@ public:
     // Safe for ids that already fired or were cancelled.
     void cancel(TimerId id);
 
-private:
+  private:
     struct Watch {
         int fd = -1;
         std::uint32_t events = 0;
@@ -87,7 +87,8 @@ private:
     std::unordered_map<WatchId, Watch> watches_;
     WatchId next_watch_ = 1;
     std::multimap<Clock::time_point, std::pair<TimerId, Task>> timers_;
-    std::unordered_map<TimerId, std::multimap<Clock::time_point, std::pair<TimerId, Task>>::iterator>
+    std::unordered_map<TimerId,
+                       std::multimap<Clock::time_point, std::pair<TimerId, Task>>::iterator>
         timer_index_;
     TimerId next_timer_ = 1;
 };

@@ -89,7 +89,7 @@ struct Resource {
 };
 
 class ObjectModel {
-public:
+  public:
     ObjectModel() = default;
 
     // The model the simulator starts with unless told otherwise:
@@ -145,7 +145,7 @@ public:
     std::string senml_json(const std::vector<Path>& paths) const;
     std::string senml_json(const Path& path) const { return senml_json(std::vector<Path>{path}); }
 
-private:
+  private:
     using Instance = std::map<std::uint16_t, Resource>;
     using Object = std::map<std::uint16_t, Instance>;
     std::map<std::uint16_t, Object> objects_;

@@ -1,0 +1,378 @@
+// The LwM2M bridge end to end: the real lwgate between the core simulator (libcoap, UDP/DTLS,
+// tools/coresim) and device simulators (our codec, TCP/TLS, tools/devsim).
+#include <future>
+
+#include "gateway_fixture.hpp"
+#include "lwgate/coresim/core_simulator.hpp"
+#include "lwgate/devsim/device_simulator.hpp"
+
+namespace lwgate::integration {
+namespace {
+
+using coresim::CoreSimulator;
+using devsim::DeviceOptions;
+using devsim::DeviceSimulator;
+
+std::string text(const coap::Bytes& b) {
+    return {b.begin(), b.end()};
+}
+
+// The device received a GET with this Observe value for `path` (at or after request `from`).
+bool device_got_observe(const DeviceSimulator& device, const std::string& path,
+                        std::uint32_t observe, std::size_t from = 0) {
+    return device
+        .wait_for_request(
+            [&](const devsim::ReceivedRequest& r) {
+                return r.path == path && r.observe() == observe;
+            },
+            5s, from)
+        .has_value();
+}
+
+class BridgeTest : public GatewayTest {
+  protected:
+    void start_all(coresim::Options core_options = {}) {
+        config.log_level = "debug";  // tests wait for connection close lines (debug level)
+        core.start(core_options);
+        config.extra_yaml +=
+            "upstream:\n  uri: " + (core_options.dtls ? core.dtls_uri() : core.uri()) + "\n" +
+            upstream_extra;
+        start_gateway();
+    }
+
+    DeviceOptions device_options(std::string endpoint) {
+        DeviceOptions o;
+        o.endpoint = std::move(endpoint);
+        o.port = gateway.port();
+        o.lifetime = 300;
+        return o;
+    }
+
+    std::unique_ptr<DeviceSimulator> registered_device(std::string endpoint, bool queue = false) {
+        auto o = device_options(std::move(endpoint));
+        o.queue_mode = queue;
+        auto device = std::make_unique<DeviceSimulator>(o);
+        auto r = device->register_device(5s);
+        EXPECT_TRUE(r.ok()) << r.detail;
+        EXPECT_EQ(r.code(), code::created) << coap::describe(r.response);
+        EXPECT_TRUE(core.wait_registration(o.endpoint, 5s));
+        return device;
+    }
+
+    std::string upstream_extra;
+    CoreSimulator core;
+};
+
+TEST_F(BridgeTest, RegisterReachesCoreWithUdpBindingAndEverythingElseUnchanged) {
+    start_all();
+    auto o = device_options("urn:imei:100");
+    o.queue_mode = true;
+    DeviceSimulator device(o);
+    auto r = device.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::created);
+    auto reg = core.wait_registration("urn:imei:100", 5s);
+    ASSERT_TRUE(reg);
+    EXPECT_EQ(reg->binding, "U");
+    EXPECT_TRUE(reg->queue_mode);
+    EXPECT_EQ(reg->lifetime, 300u);
+    EXPECT_EQ(reg->lwm2m_version, "1.1");
+    EXPECT_EQ(reg->query,
+              (std::vector<std::string>{"ep=urn:imei:100", "lt=300", "lwm2m=1.1", "b=U", "Q"}));
+    EXPECT_EQ(text(reg->object_links), device.model().register_links());
+    // The device got the core's location.
+    EXPECT_EQ(device.registration_location(), "/rd/" + reg->id);
+}
+
+TEST_F(BridgeTest, Lwm2m10QueueBindingAndRejectionPassThrough) {
+    start_all();
+    core.set_register_response(coresim::Code(4, 12));
+    auto o = device_options("old-device");
+    o.lwm2m_version = "1.0";
+    o.queue_mode = true;
+    DeviceSimulator device(o);
+    auto r = device.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), coap::code::precondition_failed) << "4.12 comes back unchanged";
+    auto events = core.events(coresim::EventKind::register_);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].query_value("b"), "UQ");
+}
+
+TEST_F(BridgeTest, UpdateAndDeregisterAreRelayedAndKeepOneUpstreamAddress) {
+    start_all();
+    auto device = registered_device("urn:imei:101");
+    const auto first_source = core.last_source("urn:imei:101");
+    ASSERT_TRUE(first_source);
+    auto u = device->update({.lifetime = 120});
+    ASSERT_TRUE(u.ok()) << u.detail;
+    EXPECT_EQ(u.code(), code::changed);
+    ASSERT_TRUE(core.wait_update("urn:imei:101", 1, 5s));
+    EXPECT_EQ(core.registration("urn:imei:101")->lifetime, 120u);
+    // A reconnection keeps the upstream address: the core sees one client.
+    ASSERT_TRUE(device->reconnect().ok());
+    auto u2 = device->update();
+    ASSERT_TRUE(u2.ok()) << u2.detail;
+    EXPECT_EQ(u2.code(), code::changed) << coap::describe(u2.response);
+    ASSERT_TRUE(core.wait_update("urn:imei:101", 2, 5s));
+    EXPECT_EQ(core.last_source("urn:imei:101"), first_source);
+    auto d = device->deregister();
+    ASSERT_TRUE(d.ok()) << d.detail;
+    EXPECT_EQ(d.code(), code::deleted);
+    EXPECT_TRUE(core.wait_deregistration("urn:imei:101", 5s));
+    EXPECT_TRUE(gateway.wait_for_log("endpoint=urn:imei:101 registration ended", 5s));
+}
+
+TEST_F(BridgeTest, CoreOperationsReachTheDevice) {
+    start_all();
+    auto device = registered_device("urn:imei:102");
+    const std::string ep = "urn:imei:102";
+
+    auto read = core.read(ep, "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(read->text(), "lwgate");
+
+    auto write = core.write(ep, "/3/0/13", 0, coresim::Bytes{'4', '2'});
+    ASSERT_TRUE(write);
+    EXPECT_EQ(write->code.raw, code::changed);
+    EXPECT_EQ(text(device->resource("/3/0/13")->bytes()), "42");
+
+    auto exec = core.execute(ep, "/3/0/4", "5='x'");
+    ASSERT_TRUE(exec);
+    EXPECT_EQ(exec->code.raw, code::changed);
+    ASSERT_EQ(device->executions().size(), 1u);
+
+    auto discover = core.discover(ep, "/3/0");
+    ASSERT_TRUE(discover);
+    EXPECT_EQ(discover->code.raw, code::content);
+    EXPECT_NE(discover->text().find("</3/0/0>"), std::string::npos) << discover->text();
+
+    auto attrs = core.write_attributes(ep, "/3/0/13", "pmin=1&pmax=5");
+    ASSERT_TRUE(attrs);
+    EXPECT_EQ(attrs->code.raw, code::changed);
+
+    auto create = core.create(ep, "/5", 0, {});
+    ASSERT_TRUE(create);
+    EXPECT_EQ(coap::code_class(create->code.raw), 2u) << create->code.str();
+
+    auto del = core.delete_(ep, "/5/0");
+    ASSERT_TRUE(del);
+    EXPECT_EQ(del->code.raw, code::deleted);
+
+    auto missing = core.read(ep, "/77/0/0");
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->code.raw, code::not_found);
+
+    // Every request reached the device with a token of the gateway's, never the core's.
+    for (const auto& req : device->requests()) {
+        EXPECT_LE(req.token().size(), 8u);
+    }
+}
+
+TEST_F(BridgeTest, ObserveNotifyAndCancelBothWays) {
+    start_all();
+    auto device = registered_device("urn:imei:103");
+    auto obs = core.observe("urn:imei:103", "/3/0/13");
+    ASSERT_TRUE(obs);
+    ASSERT_TRUE(obs->established()) << obs->first.code.str();
+    device->set_resource("/3/0/13", "1");
+    auto n1 = core.wait_notification(*obs, 5s);
+    ASSERT_TRUE(n1);
+    EXPECT_EQ(n1->text(), "1");
+    device->set_resource("/3/0/13", "2");
+    auto n2 = core.wait_notification(*obs, 5s);
+    ASSERT_TRUE(n2);
+    EXPECT_EQ(n2->text(), "2");
+    EXPECT_EQ(n1->token, obs->token);
+    EXPECT_EQ(n2->token, obs->token);
+    EXPECT_GT(*n2->observe, *n1->observe);
+
+    // Cancel with GET Observe=1: it reaches the device.
+    auto cancel = core.cancel_observe(*obs, coresim::CancelMode::get_observe1);
+    ASSERT_TRUE(cancel);
+    EXPECT_TRUE(device_got_observe(*device, "/3/0/13", 1));
+    EXPECT_TRUE(device->observations().empty());
+
+    // Cancel with RST.
+    auto obs2 = core.observe("urn:imei:103", "/3/0/9");
+    ASSERT_TRUE(obs2 && obs2->established());
+    core.cancel_observe(*obs2, coresim::CancelMode::reset);
+    device->set_resource("/3/0/9", "50");  // the core answers this notification with RST
+    EXPECT_TRUE(core.wait_reset_sent(*obs2, 1, 5s));
+    EXPECT_TRUE(device_got_observe(*device, "/3/0/9", 1)) << "lwgate cancels toward the device";
+}
+
+TEST_F(BridgeTest, ReconnectReObservesTransparently) {
+    start_all();
+    auto device = registered_device("urn:imei:104");
+    auto obs = core.observe("urn:imei:104", "/3/0/13");
+    ASSERT_TRUE(obs && obs->established());
+    device->set_resource("/3/0/13", "before");
+    auto before = core.wait_notification(*obs, 5s);
+    ASSERT_TRUE(before);
+
+    device->drop();  // RST: RFC 8323 drops the observation with the connection
+    const auto from = device->request_count();
+    ASSERT_TRUE(device->reconnect().ok());
+    ASSERT_TRUE(device->update().ok());  // binds the new connection to the endpoint
+    // lwgate re-observes by itself on the new connection.
+    ASSERT_TRUE(device_got_observe(*device, "/3/0/13", 0, from));
+    device->set_resource("/3/0/13", "after");
+    std::optional<coresim::Response> after;
+    for (int i = 0; i < 5 && (!after || after->text() != "after"); ++i) {
+        after = core.wait_notification(*obs, 5s);  // the re-observe answer may come first
+    }
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->text(), "after");
+    EXPECT_EQ(after->token, obs->token) << "the core's original token keeps being fed";
+    EXPECT_GT(*after->observe, *before->observe);
+    EXPECT_EQ(core.observations().size(), 1u) << "the core never re-observed";
+}
+
+TEST_F(BridgeTest, QueueModeHoldsRequestsAndFlushesInOrder) {
+    start_all();
+    auto device = registered_device("urn:imei:105", true);
+    device->sleep();
+    ASSERT_TRUE(gateway.wait_for_log("closed reason=peer_closed", 5s));
+    auto a = std::async(std::launch::async,
+                        [&] { return core.read("urn:imei:105", "/3/0/0", {}, 10s); });
+    auto b = std::async(std::launch::async,
+                        [&] { return core.read("urn:imei:105", "/3/0/1", {}, 10s); });
+    // Both are acknowledged and held; nothing reaches the sleeping device.
+    ASSERT_EQ(a.wait_for(300ms), std::future_status::timeout);
+    const auto before = device->request_count();
+    ASSERT_TRUE(device->wake().ok());
+    auto ra = a.get();
+    auto rb = b.get();
+    ASSERT_TRUE(ra && rb);
+    EXPECT_EQ(ra->text(), "lwgate");
+    EXPECT_EQ(rb->text(), "lwm2m-device-sim");
+    auto reqs = device->requests();
+    std::vector<std::string> paths;
+    for (const auto& r : reqs) {
+        if (r.index >= before) paths.push_back(r.path);
+    }
+    ASSERT_EQ(paths.size(), 2u);
+}
+
+TEST_F(BridgeTest, QueueOverflowAndExpiry) {
+    config.extra_yaml += "queue_mode: { max_queued: 1, max_age: 1s }\n";
+    start_all();
+    auto device = registered_device("urn:imei:106", true);
+    device->sleep();
+    ASSERT_TRUE(gateway.wait_for_log("closed reason=peer_closed", 5s));
+    auto held = std::async(std::launch::async,
+                           [&] { return core.read("urn:imei:106", "/3/0/0", {}, 10s); });
+    ASSERT_EQ(held.wait_for(200ms), std::future_status::timeout);
+    auto overflow = core.read("urn:imei:106", "/3/0/1", {}, 5s);
+    ASSERT_TRUE(overflow);
+    EXPECT_EQ(overflow->code.raw, code::service_unavailable);
+    EXPECT_TRUE(overflow->has_option(coap::option::max_age));
+    auto expired = held.get();
+    ASSERT_TRUE(expired);
+    EXPECT_EQ(expired->code.raw, code::gateway_timeout);
+}
+
+TEST_F(BridgeTest, BlockWise64KiBBothWays) {
+    start_all();
+    auto device = registered_device("urn:imei:107");
+    auto read = core.read("urn:imei:107", "/5/0/0", {}, 20s);
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(read->payload.size(), 64u * 1024);
+    EXPECT_EQ(read->payload, *devsim::ObjectModel::large_blob());
+
+    coresim::Bytes big(64 * 1024);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<std::uint8_t>(i % 251);
+    auto write = core.write("urn:imei:107", "/5/0/0", 42, big, coresim::WriteMode::replace, 20s);
+    ASSERT_TRUE(write);
+    EXPECT_EQ(write->code.raw, code::changed);
+    EXPECT_EQ(device->resource("/5/0/0")->bytes(), big);
+
+    auto sent = device->send(coap::Bytes(big.begin(), big.end()), 42, 20s);
+    ASSERT_TRUE(sent.ok()) << sent.detail;
+    EXPECT_EQ(coap::code_class(sent.code()), 2u);
+    auto recorded = core.wait_send(1, 5s);
+    ASSERT_TRUE(recorded);
+    EXPECT_EQ(recorded->payload, big);
+}
+
+TEST_F(BridgeTest, TlsIdentityMismatchIsRefusedAndNothingReachesTheCore) {
+    // A TLS-PSK listener: dev-a's identity may not register as dev-b.
+    // GatewayConfig writes "- uri: X" per listener; the TLS block continues that entry.
+    config.listener_uris = {"coaps+tcp://127.0.0.1:0\n    tls: { psk: true }"};
+    config.extra_yaml +=
+        "credentials:\n"
+        "  - { endpoint: dev-a, psk_identity: id-a, psk_key_hex: 0102030405060708 }\n"
+        "  - { endpoint: dev-b, psk_identity: id-b, psk_key_hex: 1112131415161718 }\n";
+    start_all();
+    auto o = device_options("dev-b");
+    o.transport = devsim::Transport::tls;
+    o.tls.psk_identity = "id-a";
+    o.tls.psk_key = {1, 2, 3, 4, 5, 6, 7, 8};
+    DeviceSimulator impostor(o);
+    auto r = impostor.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::forbidden);
+    EXPECT_EQ(core.messages_received(), 0u);
+
+    auto good = device_options("dev-a");
+    good.transport = devsim::Transport::tls;
+    good.tls.psk_identity = "id-a";
+    good.tls.psk_key = {1, 2, 3, 4, 5, 6, 7, 8};
+    DeviceSimulator honest(good);
+    auto ok = honest.register_device(5s);
+    ASSERT_TRUE(ok.ok()) << ok.detail;
+    EXPECT_EQ(ok.code(), code::created);
+}
+
+TEST_F(BridgeTest, SilentCoreGivesDevice504InBoundedTimeOthersUnaffected) {
+    upstream_extra = "  ack_timeout: 1s\n  max_retransmit: 1\n";
+    start_all();
+    auto healthy = registered_device("urn:imei:108");
+    core.set_silent(true);
+    DeviceSimulator device(device_options("urn:imei:109"));
+    const auto start = SteadyClock::now();
+    auto r = device.register_device(10s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::gateway_timeout);
+    EXPECT_LT(ms_since(start), 6s);  // (1s + 2s) x 1.5 at most, plus slack
+    core.set_silent(false);
+    auto read = core.read("urn:imei:108", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+}
+
+TEST_F(BridgeTest, DtlsUpstreamWithDevicePsk) {
+    coresim::Options core_options;
+    core_options.dtls = true;
+    core_options.psk_keys = {{"dev-dtls", coresim::Bytes{9, 8, 7, 6, 5, 4, 3, 2}}};
+    config.extra_yaml +=
+        "credentials:\n"
+        "  - { endpoint: urn:dtls:1, psk_identity: dev-dtls, psk_key_hex: 0908070605040302 }\n";
+    start_all(core_options);
+    auto device = registered_device("urn:dtls:1");
+    auto reg = core.registration("urn:dtls:1");
+    ASSERT_TRUE(reg);
+    EXPECT_EQ(reg->dtls_identity, "dev-dtls");
+    auto read = core.read("urn:dtls:1", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+}
+
+TEST_F(BridgeTest, PlainCoapClientIsRefusedClearly) {
+    start_all();
+    const auto r =
+        harness::run_process({"coap-client-openssl", "-B", "3",
+                              "coap+tcp://127.0.0.1:" + std::to_string(gateway.port()) + "/3/0"},
+                             10s);
+    const auto all = r.out + r.err;
+    EXPECT_NE(all.find("4.03"), std::string::npos) << all;
+    EXPECT_NE(all.find("no LwM2M registration"), std::string::npos) << all;
+    EXPECT_EQ(core.messages_received(), 0u);
+}
+
+}  // namespace
+}  // namespace lwgate::integration
