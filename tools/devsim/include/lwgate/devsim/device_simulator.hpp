@@ -30,9 +30,11 @@
 //      GET                  Read (Accept: the resource's own format or 110; else 4.06;
 //                           executable resources 4.05)
 //      GET Accept 40        Discover (link format)
-//      GET Observe 0 / 1    Observe (2.05 + Observe, notifications keep the token, Observe
-//                           increases by one per notification) / cancel (answered as a Read)
-//      PUT with payload     Write (replace) a resource -> 2.04; instance/object: recorded, 2.04
+//      GET Observe 0 / 1    Observe (2.05 + Observe 1, notifications keep the token, Observe
+//                           increases by one per notification) / cancel (answered as a Read).
+//                           Observations end with the connection (RFC 8323 §7.3).
+//      PUT with payload     Write (replace) a resource -> 2.04, then its observers are
+//                           notified; instance/object: recorded only -> 2.04
 //      PUT query, no body   Write-Attributes -> 2.04 (shown by Discover)
 //      POST /O/I/R          Execute -> 2.04 (arguments recorded); 4.05 unless executable
 //      POST /O              Create -> 2.01 with Location-Path O/I (a new empty instance)
@@ -122,7 +124,9 @@ const char* to_string(Event::Kind kind);
 
 struct DeviceOptions {
     std::string endpoint = "devsim";
-    std::string host = "127.0.0.1";  // name or IP literal (resolved with getaddrinfo)
+    // Name or IP literal. Names are resolved with getaddrinfo on the loop thread (blocking it
+    // briefly): tests use literals.
+    std::string host = "127.0.0.1";
     std::uint16_t port = 5683;
     Transport transport = Transport::tcp;
     TlsOptions tls;
