@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "gateway_fixture.hpp"
+#include "lwgate/harness/test_certificates.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -16,13 +17,6 @@ constexpr const char* kPskIdentity = "dev123";
 constexpr const char* kPskText = "secret123";
 constexpr const char* kPskHex = "736563726574313233";
 
-void openssl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"openssl"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = harness::run_process(argv, 30s);
-    ASSERT_EQ(r.exit_code, 0) << "openssl failed: " << r.err;
-}
-
 std::string dump(const harness::ProcessResult& r) {
     return "exit=" + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out +
            "--- stderr ---\n" + r.err;
@@ -32,27 +26,9 @@ class TlsTest : public GatewayTest {
   protected:
     static void SetUpTestSuite() {
         certs_ = new harness::TempDir("lwgate-certs-");
-        const auto p = [](const char* name) { return (*certs_ / name).string(); };
-        const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt",
-                                          "ec_paramgen_curve:prime256v1", "-nodes"};
-        auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
-            a.insert(a.end(), b.begin(), b.end());
-            return a;
-        };
-        openssl(with({"req", "-x509"}, with(ec, {"-keyout", p("ca.key"), "-out", p("ca.pem"),
-                                                 "-days", "2", "-subj", "/CN=lwgate test CA"})));
-        certs_->write_file("san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-        openssl(with({"req"}, with(ec, {"-keyout", p("server.key"), "-out", p("server.csr"),
-                                        "-subj", "/CN=localhost"})));
-        openssl({"x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                 "-CAcreateserial", "-out", p("server.pem"), "-days", "2", "-extfile",
-                 p("san.ext")});
-        openssl(with({"req"}, with(ec, {"-keyout", p("client.key"), "-out", p("client.csr"),
-                                        "-subj", "/CN=urn:imei:123"})));
-        openssl({"x509", "-req", "-in", p("client.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                 "-CAcreateserial", "-out", p("client.pem"), "-days", "2"});
-        openssl(with({"req", "-x509"}, with(ec, {"-keyout", p("rogue.key"), "-out", p("rogue.pem"),
-                                                 "-days", "2", "-subj", "/CN=urn:imei:123"})));
+        if (harness::program_exists("openssl")) {
+            harness::make_test_certificates(*certs_, "urn:imei:123");
+        }
     }
     static void TearDownTestSuite() {
         delete certs_;

@@ -14,6 +14,7 @@
 #include "lwgate/devsim/coap_util.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
 #include "lwgate/harness/harness.hpp"
+#include "lwgate/harness/test_certificates.hpp"
 
 #ifndef LWGATE_BINARY
 #error "LWGATE_BINARY must be defined to the path of the lwgate executable"
@@ -37,7 +38,7 @@ std::string text(const coap::Bytes& b) {
     return std::string(b.begin(), b.end());
 }
 
-class GatewayTest : public ::testing::Test {
+class DevsimGatewayTest : public ::testing::Test {
   protected:
     void TearDown() override {
         if (gateway.pid() <= 0) return;
@@ -90,7 +91,7 @@ class GatewayTest : public ::testing::Test {
     harness::GatewayProcess gateway;
 };
 
-TEST_F(GatewayTest, RegisterAndReadCrossTheGateway) {
+TEST_F(DevsimGatewayTest, RegisterAndReadCrossTheGateway) {
     harness::GatewayConfig cfg;
     cfg.log_level = "debug";
     cfg.extra_yaml = upstream_yaml();
@@ -135,7 +136,7 @@ TEST_F(GatewayTest, RegisterAndReadCrossTheGateway) {
     EXPECT_NE(seen->token(), coap::Token::from_u64(0x42)) << "the gateway uses its own tokens";
 }
 
-TEST_F(GatewayTest, CoreErrorsComeBackAndTheGatewaysPingsAreAnswered) {
+TEST_F(DevsimGatewayTest, CoreErrorsComeBackAndTheGatewaysPingsAreAnswered) {
     harness::GatewayConfig cfg;
     cfg.keepalive_idle = "300ms";
     cfg.pong_timeout = "300ms";
@@ -169,35 +170,12 @@ TEST_F(GatewayTest, CoreErrorsComeBackAndTheGatewaysPingsAreAnswered) {
     EXPECT_TRUE(dev.ping(2s).ok());
 }
 
-class GatewayTlsTest : public GatewayTest {
+class DevsimGatewayTlsTest : public DevsimGatewayTest {
   protected:
     static void SetUpTestSuite() {
         if (!harness::program_exists("openssl")) return;
         certs_ = new harness::TempDir("lwgate-devsim-certs-");
-        const auto p = [](const char* name) { return (*certs_ / name).string(); };
-        const auto openssl = [](std::vector<std::string> args) {
-            args.insert(args.begin(), "openssl");
-            const auto r = harness::run_process(args, 30s);
-            if (r.exit_code != 0) std::cerr << "openssl failed: " << r.err;
-        };
-        const std::vector<std::string> ec{"-newkey", "ec", "-pkeyopt",
-                                          "ec_paramgen_curve:prime256v1", "-nodes"};
-        auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
-            a.insert(a.end(), b.begin(), b.end());
-            return a;
-        };
-        openssl(with({"req", "-x509"}, with(ec, {"-keyout", p("ca.key"), "-out", p("ca.pem"),
-                                                 "-days", "2", "-subj", "/CN=devsim test CA"})));
-        certs_->write_file("san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-        openssl(with({"req"}, with(ec, {"-keyout", p("server.key"), "-out", p("server.csr"),
-                                        "-subj", "/CN=localhost"})));
-        openssl({"x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                 "-CAcreateserial", "-out", p("server.pem"), "-days", "2", "-extfile",
-                 p("san.ext")});
-        openssl(with({"req"}, with(ec, {"-keyout", p("client.key"), "-out", p("client.csr"),
-                                        "-subj", std::string("/CN=") + kEndpoint})));
-        openssl({"x509", "-req", "-in", p("client.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-                 "-CAcreateserial", "-out", p("client.pem"), "-days", "2"});
+        harness::make_test_certificates(*certs_, kEndpoint);
     }
     static void TearDownTestSuite() {
         delete certs_;
@@ -235,9 +213,9 @@ class GatewayTlsTest : public GatewayTest {
     static harness::TempDir* certs_;
 };
 
-harness::TempDir* GatewayTlsTest::certs_ = nullptr;
+harness::TempDir* DevsimGatewayTlsTest::certs_ = nullptr;
 
-TEST_F(GatewayTlsTest, PskOverTls12AndTls13RegistersAndAWrongKeyIsRefused) {
+TEST_F(DevsimGatewayTlsTest, PskOverTls12AndTls13RegistersAndAWrongKeyIsRefused) {
     start_tls_gateway(false);
     {
         DeviceSimulator dev(psk_device(TlsVersion::tls1_2));
@@ -272,7 +250,7 @@ TEST_F(GatewayTlsTest, PskOverTls12AndTls13RegistersAndAWrongKeyIsRefused) {
     }
 }
 
-TEST_F(GatewayTlsTest, ClientCertificateWithServerVerification) {
+TEST_F(DevsimGatewayTlsTest, ClientCertificateWithServerVerification) {
     if (!certs_) GTEST_SKIP() << "openssl not installed";
     start_tls_gateway(true);
     DeviceOptions o = device(gateway.port(0));

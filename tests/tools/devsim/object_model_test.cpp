@@ -9,7 +9,7 @@
 namespace lwgate::devsim {
 namespace {
 
-TEST(PathTest, ParsesAndPrints) {
+TEST(DevsimPathTest, ParsesAndPrints) {
     EXPECT_EQ(Path::parse("/3/0/1"), Path(3, 0, 1));
     EXPECT_EQ(Path::parse("3/0"), Path(3, 0));
     EXPECT_EQ(Path::parse("/3/0/"), Path(3, 0));
@@ -30,7 +30,7 @@ TEST(PathTest, ParsesAndPrints) {
     EXPECT_TRUE(Path().contains(Path(5)));
 }
 
-TEST(ObjectModelTest, DefaultDeviceModelAndRegisterLinks) {
+TEST(DevsimObjectModelTest, DefaultDeviceModelAndRegisterLinks) {
     const auto m = ObjectModel::default_device("SN1", 120);
     EXPECT_EQ(m.register_links(), "</1/0>,</3/0>,</5/0>");
     ASSERT_NE(m.find(Path(3, 0, 0)), nullptr);
@@ -48,7 +48,7 @@ TEST(ObjectModelTest, DefaultDeviceModelAndRegisterLinks) {
     EXPECT_EQ(m.senml_json(Path(5, 0)).find("/5/0/2"), std::string::npos) << "no value";
 }
 
-TEST(ObjectModelTest, SenmlJsonIsDeterministic) {
+TEST(DevsimObjectModelTest, SenmlJsonIsDeterministic) {
     ObjectModel m;
     m.set_text(Path(3, 0, 1), "b\"q");
     m.set_text(Path(3, 0, 0), "a");
@@ -62,7 +62,7 @@ TEST(ObjectModelTest, SenmlJsonIsDeterministic) {
     EXPECT_EQ(m.senml_json(Path(4, 0)), "[]");
 }
 
-TEST(ObjectModelTest, DiscoverWithAttributes) {
+TEST(DevsimObjectModelTest, DiscoverWithAttributes) {
     ObjectModel m;
     m.set_text(Path(3, 0, 0), "a");
     m.set_text(Path(3, 0, 13), "0");
@@ -73,7 +73,7 @@ TEST(ObjectModelTest, DiscoverWithAttributes) {
     EXPECT_EQ(m.discover_links(Path(3, 0, 0)), "</3/0/0>");
 }
 
-TEST(ObjectModelTest, CreateAndRemoveInstances) {
+TEST(DevsimObjectModelTest, CreateAndRemoveInstances) {
     ObjectModel m;
     m.add_instance(3, 0);
     m.add_instance(3, 2);
@@ -90,7 +90,7 @@ TEST(ObjectModelTest, CreateAndRemoveInstances) {
     EXPECT_FALSE(m.exists(Path(3, 0)));
 }
 
-TEST(ObjectModelTest, SenmlNamesFromReadCompositeBodies) {
+TEST(DevsimObjectModelTest, SenmlNamesFromReadCompositeBodies) {
     EXPECT_EQ(senml_names(R"([{"n":"/3/0/0"},{"n" : "/1/0/1"}])"),
               (std::vector<std::string>{"/3/0/0", "/1/0/1"}));
     EXPECT_EQ(senml_names(R"([{"bn":"/3/0/","n":"0"},{"n":"1"}])"),
@@ -98,7 +98,7 @@ TEST(ObjectModelTest, SenmlNamesFromReadCompositeBodies) {
     EXPECT_TRUE(senml_names("garbage \"n\":").empty());
 }
 
-TEST(Base64UrlTest, NoPadding) {
+TEST(DevsimBase64UrlTest, NoPadding) {
     const std::string s = "hello";
     EXPECT_EQ(base64url(coap::ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())),
               "aGVsbG8");
@@ -106,7 +106,7 @@ TEST(Base64UrlTest, NoPadding) {
     EXPECT_EQ(json_quote("a\nb\x01"), "\"a\\nb\\u0001\"");
 }
 
-TEST(BlockOptionTest, EncodeDecode) {
+TEST(DevsimBlockOptionTest, EncodeDecode) {
     const BlockOption b{63, false, 6};
     EXPECT_EQ(b.value(), (63u << 4) | 6u);
     EXPECT_EQ(b.size(), 1024u);
@@ -126,7 +126,7 @@ TEST(BlockOptionTest, EncodeDecode) {
     EXPECT_EQ(szx_at_most(10), 0);
 }
 
-TEST(CoapUtilTest, PathsAndQueries) {
+TEST(DevsimCoapUtilTest, PathsAndQueries) {
     coap::Message m(coap::code::post);
     add_uri_path(m, "/rd/abc");
     m.add_option(coap::option::uri_query, "lt=5");
@@ -140,7 +140,7 @@ TEST(CoapUtilTest, PathsAndQueries) {
     EXPECT_EQ(location_path_string(r), "/rd/x1");
 }
 
-TEST(CoapUtilTest, ServerUris) {
+TEST(DevsimCoapUtilTest, ServerUris) {
     auto u = parse_server_uri("coap+tcp://127.0.0.1:40123");
     ASSERT_TRUE(u);
     EXPECT_FALSE(u->tls);
@@ -161,7 +161,7 @@ TEST(CoapUtilTest, ServerUris) {
     EXPECT_FALSE(parse_server_uri("coap+tcp://"));
 }
 
-TEST(CoapUtilTest, Hex) {
+TEST(DevsimCoapUtilTest, Hex) {
     EXPECT_EQ(parse_hex("00a1FF"), (coap::Bytes{0x00, 0xa1, 0xff}));
     EXPECT_FALSE(parse_hex("abc"));
     EXPECT_FALSE(parse_hex("zz"));

@@ -99,7 +99,7 @@ class Program {
     std::string out_;
 };
 
-class ProgramTest : public ::testing::Test {
+class DevsimProgramTest : public ::testing::Test {
   protected:
     void SetUp() override {
         if (!std::filesystem::exists(program_path())) {
@@ -108,7 +108,7 @@ class ProgramTest : public ::testing::Test {
     }
 };
 
-TEST_F(ProgramTest, HelpAndBadArguments) {
+TEST_F(DevsimProgramTest, HelpAndBadArguments) {
     auto help = harness::run_process({program_path(), "--help"}, 5s);
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("--endpoint"), std::string::npos);
@@ -118,7 +118,7 @@ TEST_F(ProgramTest, HelpAndBadArguments) {
     EXPECT_EQ(missing.exit_code, 2);
 }
 
-TEST_F(ProgramTest, RegistersNotifiesTicksAndDeregistersOnSigterm) {
+TEST_F(DevsimProgramTest, RegistersNotifiesTicksAndDeregistersOnSigterm) {
     FakeGateway gw;
     Program program({"--endpoint", "prog", "--uri",
                      "coap+tcp://127.0.0.1:" + std::to_string(gw.port()), "--lifetime", "60"});

@@ -3,6 +3,8 @@
 // without including libcoap.
 #pragma once
 
+#include "lwgate/coap/option.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -85,23 +87,10 @@ inline constexpr std::uint16_t lwm2m_json = 11543;
 inline constexpr std::uint16_t lwm2m_cbor = 11544;
 }  // namespace content_format
 
-// CoAP option numbers the simulator (and tests) look at.
+// CoAP option numbers: lwgate's own table (include/lwgate/coap/option.hpp), plus No-Response.
 namespace option {
-inline constexpr std::uint16_t if_match = 1;
-inline constexpr std::uint16_t etag = 4;
-inline constexpr std::uint16_t observe = 6;
-inline constexpr std::uint16_t location_path = 8;
-inline constexpr std::uint16_t uri_path = 11;
-inline constexpr std::uint16_t content_format = 12;
-inline constexpr std::uint16_t max_age = 14;
-inline constexpr std::uint16_t uri_query = 15;
-inline constexpr std::uint16_t accept = 17;
-inline constexpr std::uint16_t location_query = 20;
-inline constexpr std::uint16_t block2 = 23;
-inline constexpr std::uint16_t block1 = 27;
-inline constexpr std::uint16_t size2 = 28;
-inline constexpr std::uint16_t size1 = 60;
-inline constexpr std::uint16_t no_response = 258;
+using namespace ::lwgate::coap::option;
+inline constexpr std::uint16_t no_response = 258;  // RFC 7967
 }  // namespace option
 
 enum class Method : std::uint8_t {
