@@ -155,7 +155,7 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
             socket.close(ignored);
             return;
         }
-        target->adopt(std::move(socket), nullptr, next_id_++, refusal);
+        target->adopt(std::move(socket), nullptr, next_id_++, true, refusal);
         return;
     }
     accept_metrics_.accepted.add();
@@ -164,7 +164,8 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
     if (auto ec = net::apply_tcp_options(socket, opts)) {
         spdlog::warn("setting TCP options: {}", ec.message());
     }
-    target->adopt(std::move(socket), listener.tls(), next_id_++, std::nullopt);
+    target->adopt(std::move(socket), listener.tls(), next_id_++,
+                  listener.config().allow_plain_registration, std::nullopt);
 }
 
 void Gateway::request_shutdown() {

@@ -66,14 +66,17 @@ void Shard::stop_and_join() {
 }
 
 void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
+                  bool allow_plain_registration,
                   std::optional<std::pair<CloseReason, std::uint32_t>> refusal) {
-    asio::post(io_, [this, socket = std::move(socket), tls, id, refusal]() mutable {
+    asio::post(io_, [this, socket = std::move(socket), tls, id, allow_plain_registration,
+                     refusal]() mutable {
         session::ConnectionInfo info;
         info.id = id;
         info.remote = endpoint_text(socket, true);
         info.local = endpoint_text(socket, false);
         info.transport = tls ? session::Transport::tls : session::Transport::tcp;
         info.connected_since = Clock::now();
+        info.allow_plain_registration = allow_plain_registration;
         spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id, info.remote,
                       info.local, session::to_string(info.transport), index_);
         if (tls) {

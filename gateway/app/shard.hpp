@@ -37,6 +37,7 @@ class Shard final : public session::SessionHost {
 
     // Called from the control thread: the socket already belongs to this shard's io_context.
     void adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
+               bool allow_plain_registration,
                std::optional<std::pair<session::CloseReason, std::uint32_t>> refusal);
     // Graceful drain; `on_empty` is posted back by the caller's choice once no session is left.
     void drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,

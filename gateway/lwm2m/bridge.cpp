@@ -140,6 +140,11 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
                 refuse(session, message, code::forbidden, "endpoint does not match TLS identity");
                 return;
             }
+        } else if (!info.allow_plain_registration) {
+            metrics_.refused_identity.add();
+            refuse(session, message, code::forbidden,
+                   "this listener does not accept registrations over plain TCP");
+            return;
         }
         bound = bindings_.emplace(info.id, Binding{*endpoint, owner_of(*endpoint)}).first;
     }

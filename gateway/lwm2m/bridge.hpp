@@ -12,7 +12,7 @@
 // Identity (TLS): the endpoint name must belong to the TLS identity: the PSK identity's entry in
 // the credentials table, or the client certificate's CN. Otherwise the device gets 4.03 and
 // nothing reaches the core. Plain TCP carries no identity and is accepted where the listener
-// allows it (allow_plain_registration).
+// allows it (allow_plain_registration; otherwise 4.03).
 //
 // A request on a connection that is not bound to a registration (no Register yet, or a plain
 // CoAP client that is not an LwM2M device) is refused with 4.03 and a diagnostic: lwgate relays

@@ -57,8 +57,9 @@ struct ConnectionInfo {
     std::string local;
     Transport transport = Transport::tcp;
     TimePoint connected_since{};
-    std::string psk_identity;      // TLS-PSK identity, if any
-    std::string peer_certificate;  // client certificate subject CN, if any
+    std::string psk_identity;              // TLS-PSK identity, if any
+    std::string peer_certificate;          // client certificate subject CN, if any
+    bool allow_plain_registration = true;  // the listener's setting (plain TCP has no identity)
 };
 
 class SessionBase;

@@ -337,6 +337,16 @@ TEST_F(BridgeTest, TlsIdentityMismatchIsRefusedAndNothingReachesTheCore) {
     EXPECT_EQ(ok.code(), code::created);
 }
 
+TEST_F(BridgeTest, PlainRegistrationRefusedWhereTheListenerForbidsIt) {
+    config.listener_uris = {"coap+tcp://127.0.0.1:0\n    allow_plain_registration: false"};
+    start_all();
+    DeviceSimulator device(device_options("urn:imei:111"));
+    auto r = device.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::forbidden);
+    EXPECT_EQ(core.messages_received(), 0u);
+}
+
 TEST_F(BridgeTest, SilentCoreGivesDevice504InBoundedTimeOthersUnaffected) {
     upstream_extra = "  ack_timeout: 1s\n  max_retransmit: 1\n";
     start_all();
