@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -393,6 +394,7 @@ class Loader {
     template <typename T>
     bool size(const Item& it, T& dst, std::uint64_t min, std::uint64_t max);
     bool existing_file(const Item& it, std::string& dst);
+    void upstream_bind(const Item& it, UpstreamConfig& up);
     template <typename E, std::size_t N>
     bool one_of(const Item& it, E& dst, const std::array<std::pair<const char*, E>, N>& names);
 
@@ -1012,9 +1014,47 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                               error(v.path, v.line, "must be at least 1s (libcoap limit)");
                           }
                       }},
-                     {"max_retransmit",
-                      [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
+                     {"max_retransmit", [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
+                     {"bind", [&](const Item& v) { upstream_bind(v, up); }},
                  });
+}
+
+void Loader::upstream_bind(const Item& it, UpstreamConfig& up) {
+    walk_map(
+        it,
+        {
+            {"address",
+             [&](const Item& v) {
+                 auto text = scalar(v, "an IPv4 or IPv6 address");
+                 if (!text) return;
+                 unsigned char buf[sizeof(in6_addr)];
+                 if (inet_pton(AF_INET, text->c_str(), buf) != 1 &&
+                     inet_pton(AF_INET6, text->c_str(), buf) != 1) {
+                     error(v.path, v.line, "expected an IPv4 or IPv6 address, got '" + *text + "'");
+                     return;
+                 }
+                 up.bind_address = *text;
+             }},
+            {"ports",
+             [&](const Item& v) {
+                 // "40000-49999", or one port.
+                 auto text = scalar(v, "a port range like 40000-49999");
+                 if (!text) return;
+                 unsigned long first = 0, last = 0;
+                 char dash = 0, extra = 0;
+                 const int n =
+                     std::sscanf(text->c_str(), "%lu%c%lu%c", &first, &dash, &last, &extra);
+                 if (n == 1) last = first;
+                 if (!((n == 1) || (n == 3 && dash == '-')) || first == 0 || last > 65535 ||
+                     first > last) {
+                     error(v.path, v.line,
+                           "expected a port range like 40000-49999 (1-65535), got '" + *text + "'");
+                     return;
+                 }
+                 up.bind_port_first = static_cast<std::uint16_t>(first);
+                 up.bind_port_last = static_cast<std::uint16_t>(last);
+             }},
+        });
 }
 
 void Loader::credential(const Item& it, Credential& cred) {

@@ -55,6 +55,8 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       config_(config),
       directory_(directory),
       core_link_(io, config.upstream, *this),
+      ports_(config.upstream.bind_port_first, config.upstream.bind_port_last, shard,
+             std::max(1u, shard_count)),
       token_seed_((static_cast<std::uint64_t>(shard) << 48) | 1) {
     relay_params_.max_queued = config.queue_mode.max_queued;
     relay_params_.max_age = config.queue_mode.max_age;
@@ -199,7 +201,15 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
         std::optional<upstream::UpstreamPsk> psk;
         if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end())
             psk = it->second;
-        if (auto error = core_link_.open(created->upstream, endpoint, psk)) {
+        // A port of the configured range may be taken by another program: try the next ones.
+        std::optional<std::string> error = "no free local port in upstream.bind.ports";
+        for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
+            const auto port = ports_.acquire();
+            if (!port) break;
+            error = core_link_.open(created->upstream, endpoint, psk, *port);
+            if (error && !ports_.ranged()) break;
+        }
+        if (error) {
             spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
@@ -331,6 +341,7 @@ void Bridge::forget(const std::string& endpoint) {
     }
     spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
     by_upstream_.erase(&device.upstream);
+    ports_.release(device.upstream.local_port());
     core_link_.close(device.upstream);
     devices_.erase(it);
 }

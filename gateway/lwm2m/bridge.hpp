@@ -33,6 +33,7 @@
 
 #include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
+#include "lwgate/lwm2m/port_pool.hpp"
 #include "session/session_host.hpp"
 #include "upstream/core_link.hpp"
 
@@ -130,6 +131,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     Directory& directory_;
     RelayParams relay_params_;
     upstream::CoreLink core_link_;
+    PortPool ports_;
     RunOn run_on_;
     FindSession find_session_;
     std::vector<Bridge*> peers_;

@@ -335,7 +335,8 @@ void DeviceRelay::end_registration() {
         swallow_.insert(key);
     }
     in_flight_.clear();
-    for (auto& d : queue_) respond(d.id, code::not_found, "registration ended");
+    for (auto& d : queue_)
+        respond(d.id, code::not_found, "registration ended");
     queue_.clear();
 }
 

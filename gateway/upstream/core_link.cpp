@@ -1,5 +1,6 @@
 #include "upstream/core_link.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
 
@@ -183,6 +184,16 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         local.addr.sin.sin_family = AF_INET;
         local.addr.sin.sin_port = htons(local_port);
         local.size = sizeof(sockaddr_in);
+    }
+    if (!config_.bind_address.empty()) {
+        if (inet_pton(AF_INET6, config_.bind_address.c_str(), &local.addr.sin6.sin6_addr) == 1) {
+            local.addr.sin6.sin6_family = AF_INET6;
+            local.size = sizeof(sockaddr_in6);
+        } else if (inet_pton(AF_INET, config_.bind_address.c_str(), &local.addr.sin.sin_addr) ==
+                   1) {
+            local.addr.sin.sin_family = AF_INET;
+            local.size = sizeof(sockaddr_in);
+        }
     }
     coap_session_t* s = nullptr;
     if (secure_) {

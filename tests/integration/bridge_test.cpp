@@ -1,5 +1,10 @@
 // The LwM2M bridge end to end: the real lwgate between the core simulator (libcoap, UDP/DTLS,
 // tools/coresim) and device simulators (our codec, TCP/TLS, tools/devsim).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 
 #include "gateway_fixture.hpp"
@@ -345,6 +350,40 @@ TEST_F(BridgeTest, PlainRegistrationRefusedWhereTheListenerForbidsIt) {
     ASSERT_TRUE(r.ok()) << r.detail;
     EXPECT_EQ(r.code(), code::forbidden);
     EXPECT_EQ(core.messages_received(), 0u);
+}
+
+// upstream.bind: the device's upstream socket uses the configured address and port.
+TEST_F(BridgeTest, UpstreamBindAddressAndPortRange) {
+    // A port the kernel just handed out and released: free, and no fixed number in the test.
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const auto port = ntohs(addr.sin_port);
+    ::close(fd);
+
+    config.threads = 1;
+    upstream_extra = "  bind: { address: 127.0.0.1, ports: " + std::to_string(port) + "-" +
+                     std::to_string(port) + " }\n";
+    start_all();
+    auto device = registered_device("urn:imei:112");
+    EXPECT_EQ(core.last_source("urn:imei:112"), "127.0.0.1:" + std::to_string(port));
+    // The range is exhausted: a second device gets 5.02 with the reason, nothing else breaks.
+    DeviceSimulator second(device_options("urn:imei:113"));
+    auto r = second.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::bad_gateway);
+    // After the first device leaves, its port is free again.
+    ASSERT_TRUE(device->deregister().ok());
+    ASSERT_TRUE(gateway.wait_for_log("endpoint=urn:imei:112 registration ended", 5s));
+    auto again = second.register_device(5s);
+    ASSERT_TRUE(again.ok()) << again.detail;
+    EXPECT_EQ(again.code(), code::created);
+    EXPECT_EQ(core.last_source("urn:imei:113"), "127.0.0.1:" + std::to_string(port));
 }
 
 TEST_F(BridgeTest, SilentCoreGivesDevice504InBoundedTimeOthersUnaffected) {

@@ -55,6 +55,11 @@ struct UpstreamConfig {
     // uplink fails after about 45-93 s; lower them to answer devices sooner when the core is down.
     Duration ack_timeout = 2s;
     unsigned max_retransmit = 4;
+    // Local side of the per-device UDP sockets toward the core. Empty address: any. Ports 0-0:
+    // the kernel picks (stable for a registration's life, not across restarts).
+    std::string bind_address;
+    std::uint16_t bind_port_first = 0;
+    std::uint16_t bind_port_last = 0;
 };
 
 struct KeepaliveConfig {

@@ -139,6 +139,7 @@ upstream:
   bootstrap_uri: coaps://core.example.net:5784
   ack_timeout: 1500ms
   max_retransmit: 2
+  bind: { address: 127.0.0.1, ports: 40000-40999 }
 keepalive:
   idle: 45s
   pong_timeout: 5s
@@ -234,6 +235,9 @@ threads: 8
     EXPECT_EQ(c.connections.request_timeout, 7s);
     EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
+    EXPECT_EQ(c.upstream.bind_address, "127.0.0.1");
+    EXPECT_EQ(c.upstream.bind_port_first, 40000);
+    EXPECT_EQ(c.upstream.bind_port_last, 40999);
 
     EXPECT_EQ(c.shutdown.drain_timeout, 0s);
     EXPECT_EQ(c.shutdown.hold_off_min, 5s);
@@ -254,9 +258,9 @@ threads: 8
     EXPECT_EQ(c.credentials[0].psk_key,
               (std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
-    EXPECT_EQ(c.credentials[0].line, 49);
+    EXPECT_EQ(c.credentials[0].line, 50);
     EXPECT_EQ(c.credentials[1].psk_key, std::vector<std::uint8_t>{0x01});
-    EXPECT_EQ(c.credentials[1].line, 52);
+    EXPECT_EQ(c.credentials[1].line, 53);
     EXPECT_EQ(c.credentials_file, "");
 
     EXPECT_EQ(c.log.level, LogLevel::debug);
@@ -288,6 +292,11 @@ TEST(LoadConfig, BadDurations) {
                 Err("connections.csm_timeout", 1, "got a list"));
     EXPECT_THAT(only_error("upstream:\n  ack_timeout: 500ms\n"),
                 Err("upstream.ack_timeout", 2, "must be at least 1s (libcoap limit)"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    ports: 500-100\n"),
+                ::testing::Field(&ConfigError::key, "upstream.bind.ports"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: core.example\n"),
+                Err("upstream.bind.address", 3,
+                    "expected an IPv4 or IPv6 address, got 'core.example'"));
     EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
                 ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),
