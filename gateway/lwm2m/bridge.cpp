@@ -159,6 +159,19 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     });
 }
 
+void Bridge::on_session_established(session::SessionBase& session) {
+    const auto& info = session.info();
+    if (info.transport != session::Transport::tls) return;
+    const auto endpoint = identity_endpoint(info);
+    if (!endpoint) return;
+    const unsigned owner = owner_of(*endpoint);
+    bindings_.emplace(info.id, Binding{*endpoint, owner});
+    Bridge* peer = peers_.at(owner);
+    run_on_(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
+        peer->handle_connect(here, conn, ep);
+    });
+}
+
 void Bridge::on_session_closed(session::SessionBase& session) {
     auto it = bindings_.find(session.info().id);
     if (it == bindings_.end()) return;
@@ -231,6 +244,14 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
     } else {
         device->relay.on_device_response(conn, std::move(message), now);
     }
+    run(*device);
+}
+
+void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
+    Device* device = find(endpoint);
+    if (!device || !device->relay.registered()) return;  // nothing to resume yet
+    device->connection_shard[conn] = conn_shard;
+    device->relay.on_device_connected(conn, Clock::now());
     run(*device);
 }
 

@@ -78,6 +78,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     // Device side, on the connection's shard.
     void on_device_message(session::SessionBase& session, coap::Message&& message);
     void on_session_closed(session::SessionBase& session);
+    // TLS: the identity names the endpoint, so a device that reconnects is recognised before it
+    // sends anything, and its held downlinks and observations resume at once.
+    void on_session_established(session::SessionBase& session);
 
     const BridgeMetrics& metrics() const { return metrics_; }
     const upstream::CoreLink& core_link() const { return core_link_; }
@@ -116,6 +119,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                 coap::Message&& message);
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
+    void handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint);
     Device* find(const std::string& endpoint);
     Device* find(upstream::UpstreamSession& session);
     void run(Device& device);  // execute the relay's actions, re-arm its timer

@@ -386,6 +386,36 @@ TEST_F(BridgeTest, UpstreamBindAddressAndPortRange) {
     EXPECT_EQ(core.last_source("urn:imei:113"), "127.0.0.1:" + std::to_string(port));
 }
 
+// Over TLS the identity names the device: after a reconnection held requests go out at once,
+// before the device sends anything.
+TEST_F(BridgeTest, TlsQueueModeDeviceGetsHeldRequestsOnReconnect) {
+    config.listener_uris = {"coaps+tcp://127.0.0.1:0\n    tls: { psk: true }"};
+    config.extra_yaml +=
+        "credentials:\n"
+        "  - { endpoint: dev-q, psk_identity: id-q, psk_key_hex: 2122232425262728 }\n";
+    start_all();
+    auto o = device_options("dev-q");
+    o.transport = devsim::Transport::tls;
+    o.tls.psk_identity = "id-q";
+    o.tls.psk_key = {0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28};
+    o.queue_mode = true;
+    DeviceSimulator device(o);
+    auto r = device.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_EQ(r.code(), code::created);
+    device.sleep();
+    ASSERT_TRUE(gateway.wait_for_log("closed reason=peer_closed", 5s));
+    auto held =
+        std::async(std::launch::async, [&] { return core.read("dev-q", "/3/0/0", {}, 10s); });
+    ASSERT_EQ(held.wait_for(300ms), std::future_status::timeout);
+    const auto sent_before = device.stats().requests_sent;
+    ASSERT_TRUE(device.reconnect().ok());  // connects; sends its CSM but no LwM2M request
+    auto read = held.get();
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+    EXPECT_EQ(device.stats().requests_sent, sent_before) << "no Update was needed";
+}
+
 TEST_F(BridgeTest, SilentCoreGivesDevice504InBoundedTimeOthersUnaffected) {
     upstream_extra = "  ack_timeout: 1s\n  max_retransmit: 1\n";
     start_all();
