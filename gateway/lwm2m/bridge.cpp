@@ -200,10 +200,15 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
     const bool request = coap::is_request(message.code());
     if (!device) {
         if (!request) return;
-        if (classify_uplink(message) != Uplink::register_) {
-            // The registration ended (expired, de-registered) while the device was away.
-            Message answer(code::not_found, message.token());
-            answer.set_payload(std::string_view("registration not found: register again"));
+        const auto kind = classify_uplink(message);
+        if (kind != Uplink::register_) {
+            // Update/De-register of a registration that ended while the device was away: 4.04
+            // makes an LwM2M client register again. Anything else has no registration to go to.
+            const bool lwm2m = kind == Uplink::update || kind == Uplink::deregister;
+            Message answer(lwm2m ? code::not_found : code::forbidden, message.token());
+            answer.set_payload(lwm2m
+                                   ? std::string_view("registration not found: register again")
+                                   : std::string_view("no LwM2M registration on this connection"));
             run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
                 if (auto* s = peer->find_session_(conn)) s->send(answer);
             });
