@@ -10,32 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "lwgate/coap/block.hpp"
 #include "lwgate/coap/message.hpp"
 
 namespace lwgate::devsim {
 
-// RFC 7959 §2.2 Block1/Block2 option value: NUM (20 bits), M, SZX (block size 2^(SZX+4);
-// SZX 7 is BERT, RFC 8323 §6, whose unit size is 1024 like SZX 6).
-struct BlockOption {
-    std::uint32_t num = 0;
-    bool more = false;
-    std::uint8_t szx = 6;
-
-    std::size_t size() const { return std::size_t{16} << (szx > 6 ? 6 : szx); }
-    std::size_t offset() const { return static_cast<std::size_t>(num) * size(); }
-    std::uint32_t value() const { return (num << 4) | (more ? 8u : 0u) | (szx & 7u); }
-
-    // nullopt for values longer than 3 bytes (NUM would not fit in 20 bits).
-    static std::optional<BlockOption> decode(coap::ByteView value);
-    friend bool operator==(const BlockOption&, const BlockOption&) = default;
-};
-
-// The Block1/Block2 option of a message, if present and well-formed.
-std::optional<BlockOption> block_option(const coap::Message& message, std::uint16_t number);
-// Replaces any existing option `number` with `block`.
-void set_block_option(coap::Message& message, std::uint16_t number, const BlockOption& block);
-// The largest SZX (0..6) whose block size is <= `bytes`; 0 if `bytes` < 32.
-std::uint8_t szx_at_most(std::size_t bytes);
+// RFC 7959 block options: shared with the gateway (lwgate/coap/block.hpp).
+using coap::BlockOption;
+using coap::block_option;
+using coap::set_block_option;
+using coap::szx_at_most;
 
 // Uri-Path segments ("3","0","1") and the path as a string ("/3/0/1"; "/" for no segments).
 std::vector<std::string> uri_path(const coap::Message& message);
