@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config git
   libasio-dev libssl-dev openssl
   libcoap3-dev libcoap3-bin
-  libyaml-cpp-dev libspdlog-dev libcli11-dev
+  libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
+  libcpp-httplib-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--test" ]]; then

@@ -1,0 +1,435 @@
+#include "lwgate/store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <csignal>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace lwgate::store {
+
+namespace {
+
+// migrations[v] takes a database at user_version v to v + 1. Append only: a shipped step never
+// changes, so every older file upgrades the same way.
+constexpr const char* migrations[] = {
+    // 0 -> 1: the first layout.
+    "CREATE TABLE devices(endpoint TEXT PRIMARY KEY NOT NULL, location TEXT NOT NULL,"
+    " lifetime INTEGER NOT NULL, deadline INTEGER NOT NULL, queue_mode INTEGER NOT NULL,"
+    " binding TEXT NOT NULL, version TEXT NOT NULL, local_port INTEGER NOT NULL);"
+    "CREATE TABLE observations(endpoint TEXT NOT NULL, core_token BLOB NOT NULL,"
+    " path TEXT NOT NULL, observe INTEGER NOT NULL, request BLOB NOT NULL,"
+    " PRIMARY KEY(endpoint, core_token));"
+    "CREATE TABLE queued(endpoint TEXT NOT NULL, seq INTEGER NOT NULL, core_token BLOB NOT NULL,"
+    " request BLOB NOT NULL, enqueued_at INTEGER NOT NULL, PRIMARY KEY(endpoint, seq));",
+    // 1 -> 2: what a re-registration on the device's behalf would need.
+    "ALTER TABLE devices ADD COLUMN register_query TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE devices ADD COLUMN object_links BLOB NOT NULL DEFAULT x'';",
+};
+static_assert(std::size(migrations) == sqlite_schema_version);
+
+std::string db_error(sqlite3* db, std::string_view what) {
+    return std::string(what) + ": " + sqlite3_errmsg(db);
+}
+
+bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    if (rc != SQLITE_OK && error) *error = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    return rc == SQLITE_OK;
+}
+
+struct Stmt {
+    sqlite3_stmt* s = nullptr;
+    Stmt() = default;
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    ~Stmt() { sqlite3_finalize(s); }
+    bool prepare(sqlite3* db, const char* sql) {
+        return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) == SQLITE_OK;
+    }
+    Stmt& text(int i, const std::string& v) {
+        sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Stmt& blob(int i, const Bytes& v) {
+        // A zero-length blob must still be a blob, not NULL.
+        sqlite3_bind_blob(s, i, v.empty() ? "" : static_cast<const void*>(v.data()),
+                          static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Stmt& integer(int i, std::int64_t v) {
+        sqlite3_bind_int64(s, i, v);
+        return *this;
+    }
+    // Runs a statement that returns no rows; resets it for the next use.
+    bool run() {
+        const int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return rc == SQLITE_DONE;
+    }
+    std::string col_text(int i) const {
+        const auto* p = sqlite3_column_text(s, i);
+        return p ? std::string(reinterpret_cast<const char*>(p),
+                               static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+                 : std::string();
+    }
+    Bytes col_blob(int i) const {
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, i));
+        return p ? Bytes(p, p + sqlite3_column_bytes(s, i)) : Bytes();
+    }
+    std::int64_t col_int(int i) const { return sqlite3_column_int64(s, i); }
+};
+
+std::string join_location(const std::vector<std::string>& segments) {
+    std::string out;
+    for (const auto& s : segments)
+        out += "/" + s;
+    return out;
+}
+
+std::vector<std::string> split_location(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (text[pos] == '/') ++pos;
+        const auto next = text.find('/', pos);
+        out.push_back(text.substr(pos, next == std::string::npos ? next : next - pos));
+        pos = next == std::string::npos ? text.size() : next;
+    }
+    return out;
+}
+
+std::optional<std::string> upgrade(sqlite3* db) {
+    int version = 0;
+    {
+        Stmt st;
+        if (!st.prepare(db, "PRAGMA user_version")) return db_error(db, "reading schema version");
+        if (sqlite3_step(st.s) != SQLITE_ROW) return db_error(db, "reading schema version");
+        version = static_cast<int>(st.col_int(0));
+    }
+    if (version > sqlite_schema_version) {
+        return "schema version " + std::to_string(version) + " is newer than this lwgate's (" +
+               std::to_string(sqlite_schema_version) + "): refusing to touch it";
+    }
+    if (version < 0) return "bad schema version " + std::to_string(version);
+    const int found = version;
+    for (int v = version; v < sqlite_schema_version; ++v) {
+        std::string error;
+        const std::string step = std::string("BEGIN IMMEDIATE;") + migrations[v] +
+                                 "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
+        if (!exec(db, step.c_str(), &error)) {
+            exec(db, "ROLLBACK");
+            return "upgrading the schema from version " + std::to_string(v) + ": " + error;
+        }
+        if (found > 0) spdlog::info("store: schema upgraded from version {} to {}", v, v + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+struct SqliteStore::Statements {
+    Stmt begin, commit, rollback;
+    Stmt del_device, del_observations, del_queued;
+    Stmt ins_device, ins_observation, ins_queued;
+
+    std::optional<std::string> prepare(sqlite3* db) {
+        const std::pair<Stmt*, const char*> all[] = {
+            {&begin, "BEGIN IMMEDIATE"},
+            {&commit, "COMMIT"},
+            {&rollback, "ROLLBACK"},
+            {&del_device, "DELETE FROM devices WHERE endpoint=?1"},
+            {&del_observations, "DELETE FROM observations WHERE endpoint=?1"},
+            {&del_queued, "DELETE FROM queued WHERE endpoint=?1"},
+            {&ins_device,
+             "INSERT INTO devices(endpoint, location, lifetime, deadline, queue_mode, binding,"
+             " version, local_port, register_query, object_links)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+            {&ins_observation,
+             "INSERT INTO observations(endpoint, core_token, path, observe, request)"
+             " VALUES(?1, ?2, ?3, ?4, ?5)"},
+            {&ins_queued,
+             "INSERT INTO queued(endpoint, seq, core_token, request, enqueued_at)"
+             " VALUES(?1, ?2, ?3, ?4, ?5)"},
+        };
+        for (const auto& [stmt, sql] : all) {
+            if (!stmt->prepare(db, sql)) return db_error(db, "preparing statements");
+        }
+        return std::nullopt;
+    }
+};
+
+std::variant<std::unique_ptr<SqliteStore>, std::string> SqliteStore::open(
+    const std::filesystem::path& path, SqliteOptions options) {
+    std::error_code ec;
+    if (path.has_parent_path()) {
+        std::filesystem::create_directories(path.parent_path(), ec);
+        if (ec) return "cannot create " + path.parent_path().string() + ": " + ec.message();
+    }
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string error =
+            "cannot open " + path.string() + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return error;
+    }
+    auto fail = [&](std::string error) {
+        sqlite3_close(db);
+        return path.string() + ": " + error;
+    };
+    sqlite3_busy_timeout(db, 2000);
+    std::string error;
+    // Exclusive: one lwgate per database file. A second process fails here instead of two
+    // gateways overwriting each other's devices.
+    if (!exec(db, "PRAGMA locking_mode=EXCLUSIVE", &error)) return fail(error);
+    {
+        Stmt wal;
+        if (!wal.prepare(db, "PRAGMA journal_mode=WAL") || sqlite3_step(wal.s) != SQLITE_ROW) {
+            return fail(db_error(db, "enabling WAL"));
+        }
+        if (wal.col_text(0) != "wal") return fail("the file does not support WAL mode");
+    }
+    if (!exec(db, "PRAGMA synchronous=FULL", &error)) return fail(error);
+    if (auto upgrade_error = upgrade(db)) return fail(*upgrade_error);
+    auto statements = std::make_unique<Statements>();
+    if (auto prepare_error = statements->prepare(db)) return fail(*prepare_error);
+    return std::unique_ptr<SqliteStore>(new SqliteStore(db, std::move(statements), options));
+}
+
+SqliteStore::SqliteStore(sqlite3* db, std::unique_ptr<Statements> statements, SqliteOptions options)
+    : db_(db), stmts_(std::move(statements)), options_(options) {
+    thread_ = std::thread([this] { run(); });
+}
+
+SqliteStore::~SqliteStore() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    stmts_.reset();  // statements before the connection
+    sqlite3_close(db_);
+}
+
+void SqliteStore::put(DeviceRecord record) {
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.puts;
+        ++queued_seq_;
+        auto [it, inserted] = pending_.try_emplace(record.endpoint);
+        if (!inserted) ++stats_.coalesced;
+        it->second = std::move(record);
+    }
+    wake_.notify_one();
+}
+
+void SqliteStore::erase(const std::string& endpoint) {
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.erases;
+        ++queued_seq_;
+        auto [it, inserted] = pending_.try_emplace(endpoint);
+        if (!inserted) ++stats_.coalesced;
+        it->second.reset();
+    }
+    wake_.notify_one();
+}
+
+void SqliteStore::flush() {
+    std::unique_lock lock(mutex_);
+    const auto target = queued_seq_;
+    done_.wait(lock, [&] { return done_seq_ >= target || stop_; });
+}
+
+StoreStats SqliteStore::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void SqliteStore::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping with nothing left to write
+        auto batch = std::exchange(pending_, {});
+        const auto seq = queued_seq_;
+        lock.unlock();
+        const bool ok = write_batch(batch);
+        lock.lock();
+        if (ok) {
+            ++stats_.batches;
+            stats_.rows_written += batch.size();
+        } else {
+            ++stats_.errors;
+            // Put the batch back under anything newer that arrived meanwhile, and wait a little
+            // before retrying (a full disk does not fix itself in a microsecond).
+            for (auto& [endpoint, record] : batch)
+                pending_.try_emplace(endpoint, std::move(record));
+            if (!stop_) wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_; });
+        }
+        done_seq_ = seq;
+        done_.notify_all();
+        if (!ok && stop_) return;  // cannot write, and asked to go: give up
+    }
+}
+
+bool SqliteStore::write_batch(const std::map<std::string, std::optional<DeviceRecord>>& batch) {
+    std::lock_guard db_lock(db_mutex_);
+    auto& s = *stmts_;
+    const std::uint64_t batch_number = stats().batches + stats().errors + 1;
+    if (!s.begin.run()) {
+        spdlog::error("store: {}", db_error(db_, "BEGIN"));
+        return false;
+    }
+    bool ok = true;
+    std::size_t written = 0;
+    for (const auto& [endpoint, record] : batch) {
+        ok = s.del_device.text(1, endpoint).run() && s.del_observations.text(1, endpoint).run() &&
+             s.del_queued.text(1, endpoint).run();
+        if (ok && record) {
+            const auto location = join_location(record->location);
+            ok = s.ins_device.text(1, endpoint)
+                     .text(2, location)
+                     .integer(3, record->lifetime)
+                     .integer(4, record->deadline)
+                     .integer(5, record->queue_mode ? 1 : 0)
+                     .text(6, record->binding)
+                     .text(7, record->version)
+                     .integer(8, record->local_port)
+                     .text(9, record->register_query)
+                     .blob(10, record->object_links)
+                     .run();
+            for (const auto& o : record->observations) {
+                ok = ok && s.ins_observation.text(1, endpoint)
+                               .blob(2, o.core_token)
+                               .text(3, o.path)
+                               .integer(4, o.observe)
+                               .blob(5, o.request)
+                               .run();
+            }
+            std::int64_t seq = 0;
+            for (const auto& q : record->queued) {
+                ok = ok && s.ins_queued.text(1, endpoint)
+                               .integer(2, seq++)
+                               .blob(3, q.core_token)
+                               .blob(4, q.request)
+                               .integer(5, q.enqueued_at)
+                               .run();
+            }
+        }
+        if (!ok) break;
+        if (++written == 1 && options_.crash_in_batch == batch_number) {
+            // Fault injection: die inside the transaction, as a kill -9 or a crash would.
+            spdlog::warn("store: LWGATE_STORE_CRASH_IN_BATCH={}: SIGKILL inside a transaction",
+                         batch_number);
+            spdlog::default_logger()->flush();
+            std::raise(SIGKILL);
+        }
+    }
+    if (ok && s.commit.run()) return true;
+    spdlog::error("store: write of {} record(s) failed: {}", batch.size(), sqlite3_errmsg(db_));
+    s.rollback.run();
+    return false;
+}
+
+std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
+    std::lock_guard db_lock(db_mutex_);
+    std::map<std::string, DeviceRecord> devices;
+    Stmt st;
+    if (!st.prepare(db_,
+                    "SELECT endpoint, location, lifetime, deadline, queue_mode, binding, version,"
+                    " local_port, register_query, object_links FROM devices")) {
+        return db_error(db_, "loading devices");
+    }
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+        DeviceRecord r;
+        r.endpoint = st.col_text(0);
+        r.location = split_location(st.col_text(1));
+        const auto lifetime = st.col_int(2);
+        const auto port = st.col_int(7);
+        if (lifetime < 0 || lifetime > UINT32_MAX || port < 0 || port > 65535) {
+            spdlog::warn("store: skipping device '{}' with out-of-range values", r.endpoint);
+            continue;
+        }
+        r.lifetime = static_cast<std::uint32_t>(lifetime);
+        r.deadline = st.col_int(3);
+        r.queue_mode = st.col_int(4) != 0;
+        r.binding = st.col_text(5);
+        r.version = st.col_text(6);
+        r.local_port = static_cast<std::uint16_t>(port);
+        r.register_query = st.col_text(8);
+        r.object_links = st.col_blob(9);
+        auto endpoint = r.endpoint;
+        devices.emplace(std::move(endpoint), std::move(r));
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "loading devices");
+
+    Stmt obs;
+    if (!obs.prepare(db_,
+                     "SELECT endpoint, core_token, path, observe, request FROM observations"
+                     " ORDER BY endpoint, core_token")) {
+        return db_error(db_, "loading observations");
+    }
+    while ((rc = sqlite3_step(obs.s)) == SQLITE_ROW) {
+        auto it = devices.find(obs.col_text(0));
+        if (it == devices.end()) continue;
+        it->second.observations.push_back({obs.col_blob(1), obs.col_text(2),
+                                           static_cast<std::uint32_t>(obs.col_int(3) & 0xffffff),
+                                           obs.col_blob(4)});
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "loading observations");
+
+    Stmt q;
+    if (!q.prepare(db_,
+                   "SELECT endpoint, core_token, request, enqueued_at FROM queued"
+                   " ORDER BY endpoint, seq")) {
+        return db_error(db_, "loading queued requests");
+    }
+    while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+        auto it = devices.find(q.col_text(0));
+        if (it == devices.end()) continue;
+        it->second.queued.push_back({q.col_blob(1), q.col_blob(2), q.col_int(3)});
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "loading queued requests");
+
+    std::vector<DeviceRecord> out;
+    out.reserve(devices.size());
+    for (auto& [endpoint, record] : devices)
+        out.push_back(std::move(record));
+    return out;
+}
+
+std::string SqliteStore::check() {
+    flush();
+    std::lock_guard db_lock(db_mutex_);
+    std::string problems;
+    Stmt integrity;
+    if (!integrity.prepare(db_, "PRAGMA integrity_check")) return db_error(db_, "integrity_check");
+    while (sqlite3_step(integrity.s) == SQLITE_ROW) {
+        const auto line = integrity.col_text(0);
+        if (line != "ok") problems += line + "\n";
+    }
+    Stmt orphans;
+    if (!orphans.prepare(db_,
+                         "SELECT (SELECT count(*) FROM observations WHERE endpoint NOT IN"
+                         " (SELECT endpoint FROM devices)),"
+                         " (SELECT count(*) FROM queued WHERE endpoint NOT IN"
+                         " (SELECT endpoint FROM devices))") ||
+        sqlite3_step(orphans.s) != SQLITE_ROW) {
+        return problems + db_error(db_, "orphan check");
+    }
+    if (orphans.col_int(0) != 0) problems += "observations without a device\n";
+    if (orphans.col_int(1) != 0) problems += "queued requests without a device\n";
+    return problems;
+}
+
+}  // namespace lwgate::store

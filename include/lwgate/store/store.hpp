@@ -1,0 +1,90 @@
+// Persistent bridge state: what lwgate must remember across a restart or crash so that neither
+// the devices nor the core pay for it (see README "What survives a restart").
+//
+// One DeviceRecord per endpoint holds everything at once (registration, upstream port,
+// observations, queued downlinks). A write replaces the endpoint's whole record: the record is
+// small (a few observations and at most queue_mode.max_queued requests), and replacing it whole
+// means a crash can never leave a registration with half of its observations.
+//
+// Writes are asynchronous (`put`/`erase` queue and return at once: a shard never waits on disk);
+// `flush` waits until everything queued so far is durable. Loads are synchronous and happen at
+// start-up only, before the shards run. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace lwgate::store {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// Wall-clock milliseconds since the Unix epoch: deadlines must keep their meaning across a
+// restart (steady clocks restart with the machine).
+using UnixMillis = std::int64_t;
+
+struct ObservationRecord {
+    Bytes core_token;
+    std::string path;           // "/3/0/13", for logs and the admin API
+    std::uint32_t observe = 0;  // last Observe number sent to the core (throttled, see relay)
+    Bytes request;              // the core's GET/FETCH Observe=0 as sent to the device
+                                // (RFC 8323 frame, core's token): the device-side options
+    friend bool operator==(const ObservationRecord&, const ObservationRecord&) = default;
+};
+
+struct QueuedRecord {
+    Bytes core_token;
+    Bytes request;  // RFC 8323 frame of the core's request, core's token
+    UnixMillis enqueued_at = 0;
+    friend bool operator==(const QueuedRecord&, const QueuedRecord&) = default;
+};
+
+struct DeviceRecord {
+    std::string endpoint;
+    // Registration at the core.
+    std::vector<std::string> location;  // Location-Path segments ("rd", "5")
+    std::uint32_t lifetime = 0;         // seconds
+    UnixMillis deadline = 0;            // registration ends here unless updated
+    bool queue_mode = false;
+    std::string binding;         // as the device sent it
+    std::string version;         // lwm2m=
+    std::string register_query;  // the Register's Uri-Query as relayed ("ep=..&lt=..&b=U")
+    Bytes object_links;          // the Register's payload (link format)
+    // Upstream.
+    std::uint16_t local_port = 0;
+    std::vector<ObservationRecord> observations;
+    std::vector<QueuedRecord> queued;  // in delivery order
+    friend bool operator==(const DeviceRecord&, const DeviceRecord&) = default;
+};
+
+struct StoreStats {
+    std::uint64_t puts = 0;          // put() calls
+    std::uint64_t erases = 0;        // erase() calls
+    std::uint64_t coalesced = 0;     // writes replaced by a newer one before reaching disk
+    std::uint64_t batches = 0;       // transactions committed
+    std::uint64_t rows_written = 0;  // device records written or deleted by those transactions
+    std::uint64_t errors = 0;        // failed transactions (logged; retried with the next batch)
+};
+
+class Store {
+  public:
+    virtual ~Store() = default;
+
+    // Every record, for start-up. Error text on failure.
+    virtual std::variant<std::vector<DeviceRecord>, std::string> load_all() = 0;
+    // Queue a replacement of the endpoint's record / its removal. Never blocks on I/O.
+    virtual void put(DeviceRecord record) = 0;
+    virtual void erase(const std::string& endpoint) = 0;
+    // Waits until every write queued before the call is committed (or failed). Shutdown, tests.
+    virtual void flush() = 0;
+    virtual StoreStats stats() const = 0;
+};
+
+// "memory:" or "sqlite:///absolute/path.db". Error text (naming the problem, not the key: the
+// caller adds "store.uri") when the store cannot be opened or created.
+std::variant<std::unique_ptr<Store>, std::string> open_store(const std::string& uri);
+
+}  // namespace lwgate::store
