@@ -92,6 +92,36 @@ struct ObservationInfo {
     std::uint64_t notifications = 0;
 };
 
+// ---- persistence (issue #5; definitions in gateway/lwm2m/device_relay_state.cpp) -----------
+// What a relay must remember across a gateway restart: the registration, the observations of
+// the core (its request, hence its token and the device-side options, and the last Observe
+// number) and the requests of the core that were acknowledged and not answered yet. Requests in
+// flight on the device's connection count as queued: a restart breaks that connection, and
+// they go out again (the device never answered them, or its answer never reached the core).
+// Deadlines are steady-clock TimePoints here; the glue converts them to wall-clock time.
+struct RelaySnapshot {
+    struct Observation {
+        coap::Message request;  // GET/FETCH Observe=0 with the core's token
+        std::uint32_t observe_number = 0;
+    };
+    struct Held {
+        CoreRequestId id = 0;   // on restore: an id the glue can answer (see Bridge)
+        coap::Message request;  // with the core's token
+        TimePoint enqueued_at{};
+    };
+    std::string endpoint;
+    bool registered = false;
+    std::vector<std::string> location;
+    std::uint32_t lifetime = 0;
+    TimePoint deadline = never;
+    bool queue_mode = false;
+    std::string version;
+    std::string binding;
+    std::vector<Observation> observations;
+    std::vector<Held> queued;  // delivery order
+};
+// ---- end of persistence --------------------------------------------------------------------
+
 class DeviceRelay {
   public:
     DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed = 1);
@@ -136,6 +166,23 @@ class DeviceRelay {
 
   private:
     struct Downlink {
+    // ---- persistence (issue #5; definitions in gateway/lwm2m/device_relay_state.cpp) -------
+    // The persistent state now (RelaySnapshot above).
+    RelaySnapshot snapshot() const;
+    // Loads a snapshot into a relay that has seen no event yet. The device is not connected:
+    // the core's requests are held, observations are re-established when it connects. Observe
+    // numbers continue `observe_restart_skip` above the stored ones (only every
+    // observe_persist_stride-th number is stored), so the core keeps seeing them grow. A
+    // registration whose deadline has passed ends here (its held requests answered 4.04, Forget).
+    void restore(RelaySnapshot snapshot, TimePoint now);
+    // A digest of the persistent state: it changes when the state a snapshot would hold changes
+    // (register, update, de-register, observation start/stop, every observe_persist_stride-th
+    // notification, queue in/out). The glue persists when it differs from the last one written.
+    std::uint64_t persistent_generation() const;
+    static constexpr std::uint32_t observe_persist_stride = 32;
+    static constexpr std::uint32_t observe_restart_skip = 4 * observe_persist_stride;
+    // ---- end of persistence ----------------------------------------------------------------
+
         CoreRequestId id;
         coap::Message request;  // with the core's token
         TimePoint enqueued_at;

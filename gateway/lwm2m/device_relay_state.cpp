@@ -1,0 +1,122 @@
+// DeviceRelay persistence: snapshot, restore and the persistent-state digest (issue #5).
+#include <algorithm>
+
+#include "lwgate/lwm2m/device_relay.hpp"
+
+namespace lwgate::lwm2m {
+
+namespace {
+
+constexpr std::uint32_t observe_mask = 0xffffff;  // RFC 7641: 24-bit sequence numbers
+
+// FNV-1a, 64 bit: cheap, and a collision only delays one write until the next change.
+class Digest {
+  public:
+    Digest& bytes(const void* data, std::size_t size) {
+        const auto* p = static_cast<const std::uint8_t*>(data);
+        for (std::size_t i = 0; i < size; ++i) {
+            h_ ^= p[i];
+            h_ *= 0x100000001b3ULL;
+        }
+        return *this;
+    }
+    template <class T>
+    Digest& value(const T& v) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        return bytes(&v, sizeof v);
+    }
+    Digest& text(const std::string& s) { return value(s.size()).bytes(s.data(), s.size()); }
+    Digest& token(const coap::Token& t) {
+        const auto b = t.bytes();
+        return value(b.size()).bytes(b.data(), b.size());
+    }
+    std::uint64_t get() const { return h_; }
+
+  private:
+    std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+RelaySnapshot DeviceRelay::snapshot() const {
+    RelaySnapshot s;
+    s.endpoint = endpoint_;
+    s.registered = registered_;
+    s.location = location_;
+    s.lifetime = lifetime_.value_or(0);
+    s.deadline = registration_deadline_;
+    s.queue_mode = queue_mode_;
+    s.version = version_;
+    s.binding = binding_;
+    for (const auto& [key, obs] : observations_) {
+        // An observation whose Observe=0 is still in flight is not established: the request is
+        // replayed from the queue below and creates it again.
+        const bool pending = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& f) {
+            return f.second.observe && token_key(f.second.downlink.request.token()) == key;
+        });
+        if (!pending) s.observations.push_back({obs.request, obs.observe_number});
+    }
+    // In flight first (they left the queue's head), oldest first, then the queue.
+    std::vector<const InFlight*> flying;
+    for (const auto& [key, f] : in_flight_)
+        flying.push_back(&f);
+    std::sort(flying.begin(), flying.end(),
+              [](const InFlight* a, const InFlight* b) { return a->downlink.id < b->downlink.id; });
+    for (const auto* f : flying) {
+        // A cancel (GET Observe=1) in flight has already ended its observation here; an
+        // Observe=0 in flight has created it: both are replayed as they are.
+        s.queued.push_back({f->downlink.id, f->downlink.request, f->downlink.enqueued_at});
+    }
+    for (const auto& d : queue_)
+        s.queued.push_back({d.id, d.request, d.enqueued_at});
+    return s;
+}
+
+void DeviceRelay::restore(RelaySnapshot s, TimePoint now) {
+    registered_ = s.registered;
+    location_ = std::move(s.location);
+    lifetime_ = s.registered ? std::optional<std::uint32_t>(s.lifetime) : std::nullopt;
+    registration_deadline_ = s.registered ? s.deadline : never;
+    queue_mode_ = s.queue_mode;
+    version_ = std::move(s.version);
+    binding_ = std::move(s.binding);
+    observations_.clear();
+    for (auto& o : s.observations) {
+        const auto key = token_key(o.request.token());
+        if (o.request.token().empty() || observations_.count(key) != 0) continue;
+        Observation obs;
+        obs.observe_number = (o.observe_number + observe_restart_skip) & observe_mask;
+        obs.request = std::move(o.request);
+        observations_.emplace(key, std::move(obs));
+    }
+    queue_.clear();
+    for (auto& h : s.queued)
+        queue_.push_back(Downlink{h.id, std::move(h.request), h.enqueued_at});
+    // Expired registration, queued requests past max_age: the ordinary rules apply at once.
+    on_tick(now);
+}
+
+std::uint64_t DeviceRelay::persistent_generation() const {
+    Digest d;
+    d.value(registered_).value(queue_mode_).value(lifetime_.value_or(0));
+    d.value(registration_deadline_.time_since_epoch().count());
+    for (const auto& segment : location_)
+        d.text(segment);
+    d.text(version_).text(binding_);
+    for (const auto& [key, obs] : observations_) {
+        d.token(obs.request.token()).value(obs.observe_number / observe_persist_stride);
+    }
+    // Queued or in flight is the same persistent state; which requests are held is what counts.
+    std::vector<CoreRequestId> held;
+    for (const auto& [key, f] : in_flight_)
+        held.push_back(f.downlink.id);
+    for (const auto& q : queue_)
+        held.push_back(q.id);
+    std::sort(held.begin(), held.end());
+    d.value(held.size());
+    for (auto id : held)
+        d.value(id);
+    return d.get();
+}
+
+}  // namespace lwgate::lwm2m
