@@ -1,0 +1,138 @@
+#include "src/views.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lwgate::ctl {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const char* kHealth = R"({"status":"degraded","reasons":["half-open rate high: 12/min"],
+  "version":"0.1.0","uptime_seconds":3725,"draining":false,"connections":3,"registered":2,
+  "listeners":[{"uri":"coap+tcp://127.0.0.1:40000","up":true},
+               {"uri":"coaps+tcp://127.0.0.1:40001","up":false}],
+  "core":{"uri":"coap://127.0.0.1:5685","reachable":true,"last_response_seconds_ago":1.2,
+          "failures_total":4}})";
+
+TEST(RenderHealth, ShowsStatusReasonsListenersAndCore) {
+    const auto h = json::parse(kHealth);
+    EXPECT_EQ(health_status(h), "degraded");
+    EXPECT_EQ(render_health(h),
+              "lwgate 0.1.0: degraded, up 1h02m\n"
+              "  - half-open rate high: 12/min\n"
+              "connections  3 (2 registered)\n"
+              "listener     coap+tcp://127.0.0.1:40000 up\n"
+              "listener     coaps+tcp://127.0.0.1:40001 DOWN\n"
+              "core         coap://127.0.0.1:5685 reachable, last response 1.2s ago, failures 4\n");
+}
+
+TEST(RenderHealth, CoreWithoutResponseAndDraining) {
+    const auto h = json::parse(R"({"status":"failing","draining":true,"uptime_seconds":5,
+        "core":{"uri":"coap://x:1","reachable":false,"last_response_seconds_ago":null}})");
+    const auto text = render_health(h);
+    EXPECT_THAT(text, HasSubstr("failing (draining)"));
+    EXPECT_THAT(text, HasSubstr("coap://x:1 UNREACHABLE, no response yet, failures -"));
+}
+
+TEST(RenderHealth, SurvivesGarbage) {
+    for (const char* body : {"null", "[]", "42", R"({"status":7,"listeners":{},"core":[]})",
+                             R"({"reasons":[1,null,{}],"connections":"x"})"}) {
+        const auto h = json::parse(body);
+        EXPECT_NO_THROW(render_health(h)) << body;
+    }
+    EXPECT_EQ(health_status(json::parse(R"({"status":7})")), "");
+    EXPECT_EQ(health_status(json()), "");
+}
+
+const char* kConnections = R"({"count":3,"connections":[
+  {"id":17,"endpoint":"dev-1","state":"active","transport":"tcp","remote":"127.0.0.1:40212",
+   "connected_seconds":3.5,"idle_seconds":1.0,"last_rtt_ms":0.41,"registered":true,
+   "queue_mode":false,"queued":0,"observations":1,"shard":0,"flapping":true},
+  {"id":null,"endpoint":"dev-2","state":"sleeping","transport":null,"remote":null,
+   "connected_seconds":null,"idle_seconds":null,"last_rtt_ms":null,"registered":true,
+   "queue_mode":true,"queued":2,"observations":0,"shard":1,"flapping":false},
+  {"id":18,"endpoint":null,"state":"unregistered","transport":"tls","remote":"[::1]:5",
+   "connected_seconds":0.2,"idle_seconds":0.2,"last_rtt_ms":null,"registered":false,
+   "queue_mode":false,"queued":0,"observations":0,"shard":1,"flapping":false}]})";
+
+TEST(ConnectionsTable, OneRowPerEntryWithDashesForNulls) {
+    const auto body = json::parse(kConnections);
+    EXPECT_EQ(connections_table(body).render(),
+              "ENDPOINT  STATE         TRANSPORT  REMOTE           CONNECTED  IDLE  RTT     "
+              "QUEUED  OBS  CONN  FLAGS\n"
+              "dev-1     active        tcp        127.0.0.1:40212  3.5s       1.0s  0.41ms  "
+              "0       1    #17   flapping\n"
+              "dev-2     sleeping      -          -                -          -     -       "
+              "2       0    -     queue\n"
+              "-         unregistered  tls        [::1]:5          0.2s       0.2s  -       "
+              "0       0    #18   unregistered\n");
+    EXPECT_EQ(connections_summary(body), "3 connection(s): 1 active, 1 sleeping, 1 unregistered");
+}
+
+TEST(ConnectionsTable, EmptyAndMalformedBodies) {
+    EXPECT_EQ(connections_table(json::parse(R"({"count":0,"connections":[]})")).size(), 0u);
+    EXPECT_EQ(connections_summary(json::parse(R"({"count":0,"connections":[]})")),
+              "0 connection(s)");
+    EXPECT_EQ(connections_table(json::parse(R"({"connections":{}})")).size(), 0u);
+    const auto row = connection_row(json::parse(R"({"id":"x","queued":-3,"state":["a"]})"));
+    ASSERT_EQ(row.size(), 11u);
+    EXPECT_EQ(row[1], "-");
+    EXPECT_EQ(row[7], "-");
+}
+
+TEST(RenderDevice, EverythingKnownAboutOneDevice) {
+    const auto d = json::parse(R"({"endpoint":"dev-1","state":"active","flapping":false,
+      "connection":{"id":17,"transport":"tls","remote":"127.0.0.1:40212","local":"127.0.0.1:5684",
+                    "connected_seconds":65,"psk_identity":"dev1","certificate_cn":null,
+                    "bytes_in":2048,"bytes_out":100,"messages_in":12,"messages_out":11},
+      "keepalive":{"idle_ms":60000,"pong_timeout_ms":10000,"pings_sent":3,"pongs_received":3,
+                   "missed":0,"last_rtts_ms":[0.4,0.52]},
+      "registration":{"location":"/rd/5","lifetime_seconds":300,"expires_in_seconds":280.2,
+                      "binding":"T","lwm2m_version":"1.1","queue_mode":false,
+                      "upstream_local_port":40100},
+      "queue":{"queued":0,"in_flight":1},
+      "observations":[{"path":"/3/0/13","core_token":"a1b2","observe_number":7,"active":true,
+                       "notifications":6}],
+      "recent_closes":[{"at":"2026-11-22T05:10:00Z","reason":"peer_closed","detail":"eof"}]})");
+    const auto text = render_device(d);
+    EXPECT_THAT(text, HasSubstr("endpoint      dev-1\n"));
+    EXPECT_THAT(text,
+                HasSubstr("connection    #17 tls 127.0.0.1:40212 -> 127.0.0.1:5684, up 1m05s"));
+    EXPECT_THAT(text, HasSubstr("psk identity  dev1\n"));
+    EXPECT_THAT(text, Not(HasSubstr("certificate")));
+    EXPECT_THAT(text, HasSubstr("received      2.0 KiB in 12 message(s)"));
+    EXPECT_THAT(text, HasSubstr("idle 60000ms, pong timeout 10000ms; pings 3, pongs 3, missed 0"));
+    EXPECT_THAT(text, HasSubstr("last rtts     0.40ms 0.52ms"));
+    EXPECT_THAT(text, HasSubstr("/rd/5, lifetime 5m00s, expires in 4m40s"));
+    EXPECT_THAT(text, HasSubstr("T, LwM2M 1.1, queue mode no, upstream port 40100"));
+    EXPECT_THAT(text, HasSubstr("0 queued, 1 in flight"));
+    EXPECT_THAT(text, HasSubstr("observations (1)\n  PATH"));
+    EXPECT_THAT(text, HasSubstr("  /3/0/13  a1b2        7        6              yes"));
+    EXPECT_THAT(text, HasSubstr("  2026-11-22T05:10:00Z  peer_closed  eof"));
+}
+
+TEST(RenderDevice, SleepingDeviceWithoutConnection) {
+    const auto d = json::parse(R"({"endpoint":"dev-2","state":"sleeping","flapping":true,
+      "connection":null,"registration":null,"observations":[],"recent_closes":[]})");
+    const auto text = render_device(d);
+    EXPECT_THAT(text, HasSubstr("state         sleeping (flapping)"));
+    EXPECT_THAT(text, HasSubstr("connection    none"));
+    EXPECT_THAT(text, HasSubstr("registration  none"));
+    EXPECT_THAT(text, HasSubstr("observations (0)\nrecent closes (0)\n"));
+}
+
+TEST(RenderPingAndErrors, Text) {
+    EXPECT_EQ(render_ping("dev-1", json::parse(R"({"rtt_ms":0.38})")), "pong from dev-1 in 0.38ms");
+    EXPECT_EQ(render_ping("dev-1", json::parse("{}")), "pong from dev-1 in -");
+    EXPECT_EQ(error_text(json::parse(R"({"error":"no Pong within 5000 ms"})")),
+              "no Pong within 5000 ms");
+    EXPECT_EQ(error_text(json::parse("[1]")), "");
+}
+
+}  // namespace
+}  // namespace lwgate::ctl

@@ -1,0 +1,113 @@
+#include "admin_client.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <httplib.h>
+
+namespace lwgate::ctl {
+
+namespace {
+
+Response to_response(const httplib::Result& result, const AdminAddress& address,
+                     std::chrono::milliseconds timeout) {
+    Response out;
+    if (!result) {
+        switch (result.error()) {
+            case httplib::Error::Connection:
+                out.transport_error = diagnose_connect(address.host, address.port, timeout);
+                break;
+            case httplib::Error::ConnectionTimeout:
+                out.transport_error = "connection timed out";
+                break;
+            case httplib::Error::Read:
+                out.transport_error = "no answer (connection closed or read timed out)";
+                break;
+            case httplib::Error::Write:
+                out.transport_error = "could not send the request";
+                break;
+            default:
+                out.transport_error = lower_first(httplib::to_string(result.error())) + " error";
+        }
+        return out;
+    }
+    out.status = result->status;
+    out.raw = result->body;
+    out.body = nlohmann::json::parse(out.raw, nullptr, /*allow_exceptions=*/false);
+    if (out.body.is_discarded()) out.body = nullptr;
+    return out;
+}
+
+}  // namespace
+
+AdminClient::AdminClient(AdminAddress address, std::string token, std::chrono::milliseconds timeout)
+    : address_(std::move(address)),
+      token_(std::move(token)),
+      timeout_(timeout),
+      http_(std::make_unique<httplib::Client>(address_.host, address_.port)) {
+    http_->set_connection_timeout(timeout_);
+    http_->set_read_timeout(timeout_);
+    http_->set_write_timeout(timeout_);
+    http_->set_keep_alive(true);  // `watch` reuses the connection
+    if (!token_.empty()) http_->set_bearer_token_auth(token_);
+}
+
+AdminClient::~AdminClient() = default;
+
+Response AdminClient::get(const std::string& path) {
+    http_->set_read_timeout(timeout_);
+    return to_response(http_->Get(path), address_, timeout_);
+}
+
+Response AdminClient::post(const std::string& path, const nlohmann::json& body,
+                           std::chrono::milliseconds extra_wait) {
+    http_->set_read_timeout(timeout_ + extra_wait);
+    const auto text = body.is_null() ? std::string("{}") : body.dump();
+    return to_response(http_->Post(path, text, "application/json"), address_, timeout_);
+}
+
+std::string diagnose_connect(const std::string& host, std::uint16_t port,
+                             std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const auto service = std::to_string(port);
+    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+        return "cannot resolve " + host + ": " + gai_strerror(rc);
+    int error = 0;
+    for (auto* ai = found; ai; ai = ai->ai_next) {
+        const int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            error = errno;
+            continue;
+        }
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            rc = poll(&p, 1, static_cast<int>(timeout.count()));
+            if (rc == 0) {
+                error = ETIMEDOUT;
+            } else {
+                socklen_t len = sizeof error;
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+            }
+        } else {
+            error = rc == 0 ? 0 : errno;
+        }
+        close(fd);
+        if (error == 0) break;
+    }
+    freeaddrinfo(found);
+    // The port accepts now: the first attempt failed for a reason that has gone (a restart?).
+    if (error == 0) return "connection failed";
+    return lower_first(std::strerror(error));
+}
+
+}  // namespace lwgate::ctl

@@ -1,0 +1,383 @@
+#include "cli.hpp"
+
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "admin_client.hpp"
+#include "views.hpp"
+
+#ifndef LWGATE_VERSION
+#define LWGATE_VERSION "unknown"
+#endif
+
+namespace lwgate::ctl {
+
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr std::chrono::milliseconds request_timeout = 5s;
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_interrupt(int) {
+    interrupted = 1;
+}
+
+struct Common {
+    std::string admin = "127.0.0.1:8484";
+    std::string token;
+    bool json = false;
+};
+
+class Runner {
+  public:
+    Runner(const Common& common, std::ostream& out, std::ostream& err, bool terminal)
+        : common_(common), out_(out), err_(err), terminal_(terminal) {}
+
+    // Returns false (and reports) when --admin is malformed.
+    bool connect() {
+        auto address = parse_admin_address(common_.admin);
+        if (!address) {
+            err_ << "lwgatectl: bad admin address '" << common_.admin
+                 << "' (expected HOST:PORT, [IPv6]:PORT or http://HOST:PORT)\n";
+            return false;
+        }
+        client_ = std::make_unique<AdminClient>(*address, common_.token, request_timeout);
+        return true;
+    }
+
+    int status() {
+        auto r = client_->get("/v1/health");
+        if (!r.reached()) return unreachable(r);
+        const auto state = health_status(r.body);
+        if ((r.status != 200 && r.status != 503) || state.empty()) {
+            refused("status", r);
+            return exit_failing;
+        }
+        if (common_.json)
+            print_raw(r);
+        else
+            out_ << render_health(r.body);
+        return exit_code_for_health(state);
+    }
+
+    int connections(const std::string& state, const std::string& endpoint,
+                    const std::string& transport, const std::string& remote) {
+        std::string query;
+        auto add = [&query](const char* key, const std::string& value) {
+            if (value.empty()) return;
+            query += (query.empty() ? "?" : "&") + std::string(key) + "=" + percent_encode(value);
+        };
+        add("state", state);
+        add("endpoint", endpoint);
+        add("transport", transport);
+        add("remote", remote);
+        auto r = client_->get("/v1/connections" + query);
+        if (!r.reached()) return unreachable(r);
+        if (!r.success()) return refused("connections", r);
+        if (common_.json) {
+            print_raw(r);
+        } else {
+            out_ << connections_table(r.body).render() << connections_summary(r.body) << "\n";
+        }
+        return exit_ok;
+    }
+
+    int show(const std::string& endpoint) {
+        auto r = client_->get("/v1/connections/" + percent_encode(endpoint));
+        if (!r.reached()) return unreachable(r);
+        if (!r.success()) return refused(endpoint, r);
+        if (common_.json)
+            print_raw(r);
+        else
+            out_ << render_device(r.body);
+        return exit_ok;
+    }
+
+    int ping(const std::string& endpoint, std::chrono::milliseconds timeout) {
+        auto r = client_->post(device_path(endpoint, "ping"), {{"timeout_ms", timeout.count()}},
+                               timeout);
+        if (!r.reached()) return unreachable(r);
+        if (!r.success()) return refused("ping " + endpoint, r);
+        if (common_.json)
+            print_raw(r);
+        else
+            out_ << render_ping(endpoint, r.body) << "\n";
+        return exit_ok;
+    }
+
+    int release(const std::string& endpoint, const std::string& alt,
+                std::optional<std::chrono::milliseconds> hold_off) {
+        json body = json::object();
+        if (!alt.empty()) body["alternative_address"] = alt;
+        if (hold_off)
+            body["hold_off_seconds"] =
+                std::chrono::duration_cast<std::chrono::seconds>(*hold_off).count();
+        return action("release " + endpoint, device_path(endpoint, "release"), body,
+                      "released " + endpoint);
+    }
+
+    int close(const std::string& endpoint) {
+        return action("close " + endpoint, device_path(endpoint, "close"), json::object(),
+                      "closed " + endpoint);
+    }
+
+    int drain() { return action("drain", "/v1/drain", json::object(), "draining"); }
+
+    // Refreshes until Ctrl-C (or `count` refreshes when count > 0). Exit 0 on Ctrl-C.
+    int watch(std::chrono::milliseconds interval, unsigned count) {
+        struct sigaction action {};
+        struct sigaction old_int {};
+        struct sigaction old_term {};
+        action.sa_handler = on_interrupt;
+        sigemptyset(&action.sa_mask);
+        interrupted = 0;
+        sigaction(SIGINT, &action, &old_int);
+        sigaction(SIGTERM, &action, &old_term);
+        int last = exit_ok;
+        for (unsigned n = 0; !interrupted && (count == 0 || n < count); ++n) {
+            if (n > 0) sleep_interruptibly(interval);
+            if (interrupted) break;
+            last = watch_once(interval);
+        }
+        sigaction(SIGINT, &old_int, nullptr);
+        sigaction(SIGTERM, &old_term, nullptr);
+        return interrupted ? exit_ok : last;
+    }
+
+  private:
+    int watch_once(std::chrono::milliseconds interval) {
+        auto health = client_->get("/v1/health");
+        auto conns = health.reached() ? client_->get("/v1/connections") : Response{};
+        if (common_.json) {
+            // One line per refresh (JSON Lines) for scripts.
+            json line{{"health", health.body}, {"connections", conns.body}};
+            if (!health.reached()) line["error"] = health.transport_error;
+            out_ << line.dump() << std::endl;
+            return health.reached() ? exit_ok : exit_unreachable;
+        }
+        std::string screen;
+        if (terminal_) screen += "\x1b[H\x1b[2J";
+        char stamp[32];
+        const auto now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        screen += "lwgatectl watch " + common_.admin + "  every " +
+                  format_seconds(static_cast<double>(interval.count()) / 1000) + "  " + stamp +
+                  "  (Ctrl-C to stop)\n";
+        if (!health.reached()) {
+            screen += "cannot reach lwgate admin at " + common_.admin + ": " +
+                      health.transport_error + "\n";
+            out_ << screen << std::flush;
+            return exit_unreachable;
+        }
+        screen += render_health(health.body) + "\n";
+        if (conns.success())
+            screen +=
+                connections_table(conns.body).render() + connections_summary(conns.body) + "\n";
+        else
+            screen += "connections: " + describe_refusal(conns) + "\n";
+        out_ << screen << std::flush;
+        return exit_ok;
+    }
+
+    static void sleep_interruptibly(std::chrono::milliseconds total) {
+        const auto until = std::chrono::steady_clock::now() + total;
+        while (!interrupted && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+                50ms, std::chrono::ceil<std::chrono::milliseconds>(
+                          until - std::chrono::steady_clock::now())));
+    }
+
+    static std::string device_path(const std::string& endpoint, const char* verb) {
+        return "/v1/connections/" + percent_encode(endpoint) + "/" + verb;
+    }
+
+    int action(const std::string& what, const std::string& path, const json& body,
+               const std::string& done) {
+        auto r = client_->post(path, body);
+        if (!r.reached()) return unreachable(r);
+        if (!r.success()) return refused(what, r);
+        if (common_.json)
+            print_raw(r);
+        else
+            out_ << done << "\n";
+        return exit_ok;
+    }
+
+    void print_raw(const Response& r) {
+        out_ << r.raw;
+        if (r.raw.empty() || r.raw.back() != '\n') out_ << "\n";
+    }
+
+    int unreachable(const Response& r) {
+        err_ << "lwgatectl: cannot reach lwgate admin at " << client_->address().text << ": "
+             << r.transport_error << "\n";
+        return exit_unreachable;
+    }
+
+    static std::string describe_refusal(const Response& r) {
+        auto text = error_text(r.body);
+        if (text.empty() && !r.body.is_null() && r.body.is_object() && r.status < 300)
+            text = "answer without the expected fields";
+        if (text.empty()) {
+            text = r.raw.substr(0, r.raw.find('\n'));
+            if (text.size() > 200) text.resize(200);
+        }
+        std::string out = text.empty() ? "" : text + " ";
+        out += "(HTTP " + std::to_string(r.status) + ")";
+        if (r.status == 401) out += "; set --token or LWGATE_TOKEN";
+        return out;
+    }
+
+    int refused(const std::string& what, const Response& r) {
+        err_ << "lwgatectl: " << what << ": " << describe_refusal(r) << "\n";
+        return exit_refused;
+    }
+
+    const Common& common_;
+    std::ostream& out_;
+    std::ostream& err_;
+    bool terminal_;
+    std::unique_ptr<AdminClient> client_;
+};
+
+// CLI11 validator: a duration in the config's syntax.
+struct DurationValidator : CLI::Validator {
+    DurationValidator() {
+        name_ = "DURATION";
+        func_ = [](const std::string& text) {
+            return parse_cli_duration(text)
+                       ? std::string()
+                       : "'" + text + "' is not a duration (e.g. 500ms, 5s, 2m, 1h)";
+        };
+    }
+};
+
+}  // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, bool terminal) {
+    CLI::App app{
+        "lwgatectl: connection health of a running lwgate (admin API).\n"
+        "Exit codes: status: 0 ok, 1 degraded, 2 failing or unreachable; other commands: 0 done, "
+        "1 refused by the gateway, 2 unreachable or bad usage.",
+        "lwgatectl"};
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.set_version_flag("--version", std::string("lwgatectl ") + LWGATE_VERSION);
+    Common common;
+    app.add_option("--admin", common.admin, "admin API address HOST:PORT")
+        ->envname("LWGATE_ADMIN")
+        ->capture_default_str();
+    app.add_option("--token", common.token,
+                   "bearer token of the admin API (prefer LWGATE_TOKEN: arguments are visible "
+                   "in ps)")
+        ->envname("LWGATE_TOKEN");
+    const DurationValidator duration;
+    auto add_json = [&common](CLI::App* cmd) {
+        cmd->add_flag("--json", common.json, "print the API's JSON instead of a table");
+    };
+
+    auto* status = app.add_subcommand(
+        "status", "overall health; exit 0 ok, 1 degraded, 2 failing or unreachable");
+    add_json(status);
+
+    std::string state, endpoint_prefix, transport, remote;
+    auto* connections = app.add_subcommand(
+        "connections", "one row per connection and per registered device without one");
+    connections->alias("conns");
+    connections
+        ->add_option("--state", state,
+                     "only this state: active, idle, pinging, half-open, unregistered, closing, "
+                     "sleeping, away")
+        ->transform(CLI::Validator(
+            [](std::string& s) {
+                auto n = normalize_state(s);
+                if (!n) return "unknown state '" + s + "'";
+                s = *n;
+                return std::string();
+            },
+            "STATE"));
+    connections->add_option("--endpoint", endpoint_prefix, "only endpoints starting with PREFIX");
+    connections->add_option("--transport", transport, "only tcp or tls")
+        ->check(CLI::IsMember({"tcp", "tls"}));
+    connections->add_option("--remote", remote, "only remote addresses starting with PREFIX");
+    add_json(connections);
+
+    std::string endpoint;
+    auto add_endpoint = [&endpoint](CLI::App* cmd) {
+        cmd->add_option("endpoint", endpoint,
+                        "the device's endpoint name (or id:N for a connection id)")
+            ->required();
+    };
+    auto* show = app.add_subcommand("show", "everything known about one device");
+    add_endpoint(show);
+    add_json(show);
+
+    std::string ping_timeout = "5s";
+    auto* ping = app.add_subcommand("ping", "send a CoAP Ping now and print the round trip");
+    add_endpoint(ping);
+    ping->add_option("--timeout", ping_timeout, "how long to wait for the Pong")
+        ->check(duration)
+        ->capture_default_str();
+    add_json(ping);
+
+    std::string alt, hold_off;
+    auto* release = app.add_subcommand(
+        "release", "send 7.04 Release (the device should reconnect, maybe elsewhere)");
+    add_endpoint(release);
+    release->add_option("--alt", alt, "Alternative-Address URI to offer the device");
+    release->add_option("--hold-off", hold_off, "Hold-Off before the device may come back")
+        ->check(duration);
+    add_json(release);
+
+    auto* close = app.add_subcommand("close", "send 7.05 Abort and close the connection");
+    add_endpoint(close);
+    add_json(close);
+
+    auto* drain = app.add_subcommand(
+        "drain", "stop accepting, Release every device, exit when empty (as SIGTERM)");
+    add_json(drain);
+
+    std::string interval = "2s";
+    unsigned count = 0;
+    auto* watch = app.add_subcommand("watch", "refreshing health and connection table");
+    watch->add_option("--interval", interval, "time between refreshes")
+        ->check(duration)
+        ->capture_default_str();
+    watch->add_option("--count", count, "stop after N refreshes (0: until Ctrl-C)");
+    add_json(watch);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e, out, err);
+        return code == 0 ? exit_ok : exit_usage;
+    }
+
+    Runner runner(common, out, err, terminal);
+    if (!runner.connect()) return exit_usage;
+    if (status->parsed()) return runner.status();
+    if (connections->parsed()) return runner.connections(state, endpoint_prefix, transport, remote);
+    if (show->parsed()) return runner.show(endpoint);
+    if (ping->parsed()) return runner.ping(endpoint, *parse_cli_duration(ping_timeout));
+    if (release->parsed())
+        return runner.release(endpoint, alt,
+                              hold_off.empty() ? std::nullopt : parse_cli_duration(hold_off));
+    if (close->parsed()) return runner.close(endpoint);
+    if (drain->parsed()) return runner.drain();
+    if (watch->parsed()) {
+        auto every = *parse_cli_duration(interval);
+        if (every < 100ms) every = 100ms;
+        return runner.watch(every, count);
+    }
+    return exit_usage;
+}
+
+}  // namespace lwgate::ctl

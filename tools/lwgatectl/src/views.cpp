@@ -1,0 +1,228 @@
+#include "views.hpp"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+namespace lwgate::ctl {
+
+using nlohmann::json;
+
+namespace {
+
+const json* field(const json& j, const char* key) {
+    if (!j.is_object()) return nullptr;
+    auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+}
+
+std::string text(const json& j, const char* key, std::string fallback = "-") {
+    const auto* f = field(j, key);
+    if (!f || f->is_null()) return fallback;
+    if (f->is_string()) return f->get<std::string>();
+    if (f->is_boolean()) return f->get<bool>() ? "yes" : "no";
+    if (f->is_number()) return f->dump();
+    return fallback;
+}
+
+std::optional<double> number(const json& j, const char* key) {
+    const auto* f = field(j, key);
+    if (!f || !f->is_number()) return std::nullopt;
+    return f->get<double>();
+}
+
+bool flag(const json& j, const char* key) {
+    const auto* f = field(j, key);
+    return f && f->is_boolean() && f->get<bool>();
+}
+
+std::string seconds(const json& j, const char* key) {
+    auto n = number(j, key);
+    return n ? format_seconds(*n) : "-";
+}
+
+std::string ms(const json& j, const char* key) {
+    auto n = number(j, key);
+    return n ? format_ms(*n) : "-";
+}
+
+std::string count(const json& j, const char* key) {
+    auto n = number(j, key);
+    if (!n || *n < 0) return "-";
+    return std::to_string(static_cast<std::uint64_t>(*n));
+}
+
+std::string bytes(const json& j, const char* key) {
+    auto n = number(j, key);
+    if (!n || *n < 0) return "-";
+    return format_bytes(static_cast<std::uint64_t>(*n));
+}
+
+const json& array_or_empty(const json& j, const char* key) {
+    static const json empty = json::array();
+    const auto* f = field(j, key);
+    return f && f->is_array() ? *f : empty;
+}
+
+const json& object_or_null(const json& j, const char* key) {
+    static const json null;
+    const auto* f = field(j, key);
+    return f && f->is_object() ? *f : null;
+}
+
+}  // namespace
+
+std::string health_status(const json& health) {
+    const auto* status = field(health, "status");
+    return status && status->is_string() ? status->get<std::string>() : "";
+}
+
+std::string render_health(const json& health) {
+    std::string out =
+        "lwgate " + text(health, "version") + ": " + text(health, "status", "unknown");
+    if (flag(health, "draining")) out += " (draining)";
+    out += ", up " + seconds(health, "uptime_seconds") + "\n";
+    for (const auto& reason : array_or_empty(health, "reasons")) {
+        if (reason.is_string()) out += "  - " + reason.get<std::string>() + "\n";
+    }
+    Table t;
+    t.add_row({"connections",
+               count(health, "connections") + " (" + count(health, "registered") + " registered)"});
+    for (const auto& l : array_or_empty(health, "listeners"))
+        t.add_row({"listener", text(l, "uri") + (flag(l, "up") ? " up" : " DOWN")});
+    const auto& core = object_or_null(health, "core");
+    if (core.is_object()) {
+        std::string line =
+            text(core, "uri") + (flag(core, "reachable") ? " reachable" : " UNREACHABLE");
+        if (auto ago = number(core, "last_response_seconds_ago"))
+            line += ", last response " + format_seconds(*ago) + " ago";
+        else
+            line += ", no response yet";
+        line += ", failures " + count(core, "failures_total");
+        t.add_row({"core", line});
+    }
+    return out + t.render();
+}
+
+std::vector<std::string> connection_row(const json& row) {
+    std::string flags;
+    auto add_flag = [&flags](const char* f) { flags += flags.empty() ? f : std::string(",") + f; };
+    if (flag(row, "flapping")) add_flag("flapping");
+    if (flag(row, "queue_mode")) add_flag("queue");
+    if (field(row, "registered") && !flag(row, "registered")) add_flag("unregistered");
+    std::string id = text(row, "id");
+    return {text(row, "endpoint"),
+            text(row, "state"),
+            text(row, "transport"),
+            text(row, "remote"),
+            seconds(row, "connected_seconds"),
+            seconds(row, "idle_seconds"),
+            ms(row, "last_rtt_ms"),
+            count(row, "queued"),
+            count(row, "observations"),
+            id == "-" ? id : "#" + id,
+            flags.empty() ? "-" : flags};
+}
+
+Table connections_table(const json& body) {
+    Table t({"ENDPOINT", "STATE", "TRANSPORT", "REMOTE", "CONNECTED", "IDLE", "RTT", "QUEUED",
+             "OBS", "CONN", "FLAGS"});
+    for (const auto& row : array_or_empty(body, "connections"))
+        t.add_row(connection_row(row));
+    return t;
+}
+
+std::string connections_summary(const json& body) {
+    const auto& rows = array_or_empty(body, "connections");
+    std::map<std::string, std::size_t> by_state;
+    for (const auto& row : rows)
+        ++by_state[text(row, "state")];
+    std::string out = std::to_string(rows.size()) + " connection(s)";
+    const char* sep = ": ";
+    for (const auto& [state, n] : by_state) {
+        out += sep + std::to_string(n) + " " + state;
+        sep = ", ";
+    }
+    return out;
+}
+
+std::string render_device(const json& d) {
+    Table t;
+    t.add_row({"endpoint", text(d, "endpoint")});
+    t.add_row({"state", text(d, "state") + (flag(d, "flapping") ? " (flapping)" : "")});
+    const auto& c = object_or_null(d, "connection");
+    if (c.is_object()) {
+        t.add_row({"connection", "#" + text(c, "id") + " " + text(c, "transport") + " " +
+                                     text(c, "remote") + " -> " + text(c, "local") + ", up " +
+                                     seconds(c, "connected_seconds")});
+        const auto psk = text(c, "psk_identity", "");
+        const auto cn = text(c, "certificate_cn", "");
+        if (!psk.empty()) t.add_row({"psk identity", psk});
+        if (!cn.empty()) t.add_row({"certificate", "CN=" + cn});
+        t.add_row(
+            {"received", bytes(c, "bytes_in") + " in " + count(c, "messages_in") + " message(s)"});
+        t.add_row(
+            {"sent", bytes(c, "bytes_out") + " in " + count(c, "messages_out") + " message(s)"});
+    } else {
+        t.add_row({"connection", "none"});
+    }
+    const auto& k = object_or_null(d, "keepalive");
+    if (k.is_object()) {
+        t.add_row({"keepalive", "idle " + ms(k, "idle_ms") + ", pong timeout " +
+                                    ms(k, "pong_timeout_ms") + "; pings " + count(k, "pings_sent") +
+                                    ", pongs " + count(k, "pongs_received") + ", missed " +
+                                    count(k, "missed")});
+        std::string rtts;
+        for (const auto& r : array_or_empty(k, "last_rtts_ms")) {
+            if (!r.is_number()) continue;
+            if (!rtts.empty()) rtts += " ";
+            rtts += format_ms(r.get<double>());
+        }
+        t.add_row({"last rtts", rtts.empty() ? "-" : rtts});
+    }
+    const auto& r = object_or_null(d, "registration");
+    if (r.is_object()) {
+        t.add_row({"registration", text(r, "location") + ", lifetime " +
+                                       seconds(r, "lifetime_seconds") + ", expires in " +
+                                       seconds(r, "expires_in_seconds")});
+        t.add_row({"binding", text(r, "binding") + ", LwM2M " + text(r, "lwm2m_version") +
+                                  ", queue mode " + text(r, "queue_mode") + ", upstream port " +
+                                  text(r, "upstream_local_port")});
+    } else {
+        t.add_row({"registration", "none"});
+    }
+    const auto& q = object_or_null(d, "queue");
+    if (q.is_object())
+        t.add_row(
+            {"queue", count(q, "queued") + " queued, " + count(q, "in_flight") + " in flight"});
+    std::string out = t.render();
+
+    const auto& observations = array_or_empty(d, "observations");
+    out += "observations (" + std::to_string(observations.size()) + ")\n";
+    if (!observations.empty()) {
+        Table o({"  PATH", "CORE TOKEN", "OBSERVE", "NOTIFICATIONS", "ACTIVE"});
+        for (const auto& ob : observations)
+            o.add_row({"  " + text(ob, "path"), text(ob, "core_token"), text(ob, "observe_number"),
+                       count(ob, "notifications"), text(ob, "active")});
+        out += o.render();
+    }
+    const auto& closes = array_or_empty(d, "recent_closes");
+    out += "recent closes (" + std::to_string(closes.size()) + ")\n";
+    if (!closes.empty()) {
+        Table rc({"  AT", "REASON", "DETAIL"});
+        for (const auto& cl : closes)
+            rc.add_row({"  " + text(cl, "at"), text(cl, "reason"), text(cl, "detail", "")});
+        out += rc.render();
+    }
+    return out;
+}
+
+std::string render_ping(const std::string& endpoint, const json& body) {
+    return "pong from " + endpoint + " in " + ms(body, "rtt_ms");
+}
+
+std::string error_text(const json& body) {
+    return text(body, "error", "");
+}
+
+}  // namespace lwgate::ctl
