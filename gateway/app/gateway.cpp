@@ -95,6 +95,7 @@ std::optional<std::string> Gateway::start() {
     signals_.add(SIGINT);
     signals_.add(SIGHUP);
     wait_for_signal();
+    notify_ready();
     return std::nullopt;
 }
 
@@ -102,7 +103,7 @@ void Gateway::wait_for_signal() {
     signals_.async_wait([this](const std::error_code& ec, int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-            spdlog::warn("SIGHUP: run-time reload is not implemented yet; nothing changed");
+            reload();
             wait_for_signal();
             return;
         }
@@ -175,6 +176,7 @@ void Gateway::request_shutdown() {
 void Gateway::begin_drain() {
     if (draining_) return;
     draining_ = true;
+    notify_stopping();
     for (auto& l : listeners_)
         l->stop();
     signals_.cancel();

@@ -19,6 +19,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "app/service_notify.hpp"
 #include "app/shard.hpp"
 #include "lwgate/config/config.hpp"
 #include "lwgate/util/counter.hpp"
@@ -75,6 +76,20 @@ class Gateway {
     unsigned shards_drained_ = 0;
     bool draining_ = false;
     bool finished_ = false;
+
+    // ---- service integration (gateway/app/gateway_service.cpp) -----------------------------
+  public:
+    // The file SIGHUP re-reads; empty (built-in defaults): SIGHUP changes nothing.
+    void set_config_path(std::string path) { config_path_ = std::move(path); }
+
+  private:
+    void notify_ready();     // READY=1 and the systemd watchdog, once the listeners accept
+    void notify_stopping();  // STOPPING=1 when the drain begins
+    void reload();           // SIGHUP: re-read config_path_, apply what can change at run time
+    void probe_shards(std::function<void()> done);  // `done` once every shard ran a no-op
+    std::string config_path_;
+    std::unique_ptr<ServiceNotifier> service_;  // after control_: its timer lives on control_
+    // ---- end of service integration -------------------------------------------------------
 };
 
 session::SessionSettings session_settings_from(const config::Config& config);

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     spdlog::flush_on(spdlog::level::info);
 
     lwgate::app::Gateway gateway(std::move(config));
+    gateway.set_config_path(config_path);  // SIGHUP re-reads it
     if (auto error = gateway.start()) {
         spdlog::critical("cannot start: {}", *error);
         return 1;

@@ -60,6 +60,14 @@ class Shard final : public session::SessionHost {
     session::SessionBase* find_session(std::uint64_t id);
     const session::ShardMetrics& metrics() const { return metrics_; }
 
+    // ---- SIGHUP reload (gateway/app/shard_reload.cpp); callable from any thread (posts) -----
+    // New session settings for connections opened from now on.
+    void apply_settings(session::SessionSettings settings);
+    // New credentials (null: unchanged) and relay parameters (nullopt: unchanged) for the bridge.
+    void reload_bridge(std::shared_ptr<const std::vector<config::Credential>> credentials,
+                       std::optional<lwm2m::RelayParams> relay);
+    // ---- end of SIGHUP reload ----------------------------------------------------------------
+
   private:
     void check_drained();
 

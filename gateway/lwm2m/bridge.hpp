@@ -93,6 +93,13 @@ class Bridge final : public upstream::CoreLinkHandler {
                          std::uint8_t code_for_device, std::string_view reason) override;
     void on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) override;
 
+    // ---- SIGHUP reload (gateway/lwm2m/bridge_reload.cpp); on this shard's thread ----------
+    // Identity checks of connections that bind from now on use the new credentials.
+    void reload_credentials(const std::vector<config::Credential>& credentials);
+    // Devices whose relay state is created from now on use these parameters.
+    void reload_relay_params(const RelayParams& params);
+    // ---- end of SIGHUP reload ----------------------------------------------------------------
+
   private:
     struct Device {
         explicit Device(std::string endpoint, const RelayParams& params, asio::io_context& io,
@@ -149,5 +156,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::uint64_t token_seed_;
     BridgeMetrics metrics_;
 };
+
+// queue_mode.* and connections.request_timeout as the relay takes them (bridge_reload.cpp).
+RelayParams relay_params_from(const config::Config& config);
 
 }  // namespace lwgate::lwm2m

@@ -1,0 +1,125 @@
+// Gateway: systemd notifications and SIGHUP reload (declared in gateway.hpp's "service
+// integration" block). Everything here runs on the control thread.
+#include <variant>
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+#include "app/gateway.hpp"
+#include "app/reload_plan.hpp"
+#include "lwgate/config/config_loader.hpp"
+
+namespace lwgate::app {
+
+namespace {
+
+std::string serving_status(std::size_t listeners, std::int64_t connections) {
+    return "serving: " + std::to_string(listeners) + " listener(s), " +
+           std::to_string(connections) + " connection(s)";
+}
+
+}  // namespace
+
+void Gateway::notify_ready() {
+    if (!service_) service_ = std::make_unique<ServiceNotifier>(control_);
+    service_->ready(serving_status(listeners_.size(), 0));
+    const auto period = service_->start_watchdog(
+        [this](std::function<void()> done) { probe_shards(std::move(done)); });
+    if (period.count() > 0)
+        spdlog::info("systemd watchdog: WATCHDOG=1 every {} ms while every shard answers",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(period).count());
+}
+
+void Gateway::notify_stopping() {
+    if (service_) service_->stopping("draining");
+}
+
+void Gateway::probe_shards(std::function<void()> done) {
+    auto remaining = std::make_shared<std::size_t>(shards_.size());
+    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+    for (auto& shard : shards_) {
+        asio::post(shard->io(), [this, remaining, shared_done] {
+            asio::post(control_, [remaining, shared_done] {
+                if (--*remaining == 0) (*shared_done)();
+            });
+        });
+    }
+}
+
+void Gateway::reload() {
+    if (draining_) return;
+    if (config_path_.empty()) {
+        spdlog::warn("SIGHUP: started with the built-in defaults (no --config); nothing to reload");
+        return;
+    }
+    if (service_) service_->reloading("reloading " + config_path_);
+    const auto open = open_connections_.load(std::memory_order_relaxed);
+    auto done = [&](const std::string& status) {
+        if (service_) service_->ready(status + "; " + serving_status(listeners_.size(), open));
+    };
+
+    auto loaded = config::load_config_file(config_path_);
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
+        for (const auto& e : *errors)
+            spdlog::error("reload: {}{}", e.file.empty() ? config_path_ + ": " : "", e.to_string());
+        spdlog::error("SIGHUP: {} has {} error(s); nothing changed", config_path_, errors->size());
+        done("reload refused (config errors)");
+        return;
+    }
+    auto next = std::get<config::Config>(std::move(loaded));
+    const auto plan = plan_reload(config_, next);
+    for (const auto& c : plan.applied)
+        spdlog::info("reload: applied {}", describe(c));
+    for (const auto& c : plan.needs_restart)
+        spdlog::warn("reload: needs a restart: {} (still {})", c.key, c.from);
+
+    // What the control thread reads itself (limits at accept, TCP options, drain) changes in
+    // place; shards get copies by posting. Nothing that needs a restart is touched.
+    config_.log = next.log;
+    config_.keepalive = next.keepalive;
+    config_.connections = next.connections;
+    config_.tcp = next.tcp;
+    config_.shutdown = next.shutdown;
+    config_.queue_mode = next.queue_mode;
+    config_.credentials = next.credentials;
+    config_.credentials_file = next.credentials_file;
+
+    if (plan.log_level)
+        spdlog::set_level(spdlog::level::from_str(config::to_string(config_.log.level)));
+    if (plan.session_settings) {
+        const auto settings = session_settings_from(config_);
+        for (auto& shard : shards_)
+            shard->apply_settings(settings);
+        spdlog::info(
+            "reload: keepalive and connection settings apply to connections opened from "
+            "now on; {} open connection(s) keep theirs",
+            open);
+    }
+    if (plan.accept_limits) {
+        const auto& rate = config_.connections.accept_rate;
+        accept_bucket_ =
+            TokenBucket(rate.per_second, rate.burst ? rate.burst : rate.per_second, Clock::now());
+    }
+    if (plan.credentials || plan.relay_params) {
+        auto credentials =
+            plan.credentials
+                ? std::make_shared<const std::vector<config::Credential>>(config_.credentials)
+                : nullptr;
+        std::optional<lwm2m::RelayParams> relay;
+        if (plan.relay_params) relay = lwm2m::relay_params_from(config_);
+        for (auto& shard : shards_)
+            shard->reload_bridge(credentials, relay);
+    }
+    if (plan.credentials) {
+        const auto table = net::PskTable::from(config_.credentials);
+        for (auto& tls : tls_contexts_) {
+            if (tls->psk_table()) tls->set_psk_table(table);  // PSK listeners only
+        }
+    }
+    const auto summary = "reloaded " + std::to_string(plan.applied.size()) + " change(s), " +
+                         std::to_string(plan.needs_restart.size()) + " need a restart";
+    spdlog::info("SIGHUP: {} from {}", summary, config_path_);
+    done(summary);
+}
+
+}  // namespace lwgate::app

@@ -1,0 +1,45 @@
+// SIGHUP reload, the decision half: compares the running configuration with the one just read
+// and says, key by key, what changes and whether it can be applied to the running process.
+// Pure (no I/O, no logging) so every rule is unit-tested; Gateway::reload() does the applying.
+//
+// Applied at run time: log.level; keepalive.*, connections.*, tcp.* (connections opened after the
+// reload; existing connections keep their settings and are never dropped); connections.max and
+// accept_rate (the control thread's limits, at once); queue_mode.* and connections.request_timeout
+// (devices whose relay state is created after the reload); shutdown.*; credentials (TLS-PSK
+// handshakes and the bridge's identity checks from the next handshake/registration on).
+// Needs a restart: listeners, upstream, threads, store, admin.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lwgate/config/config.hpp"
+
+namespace lwgate::app {
+
+struct ReloadChange {
+    std::string key;   // "keepalive.idle"
+    std::string from;  // "60s" (secrets are never shown: credentials list endpoint names only)
+    std::string to;
+};
+
+struct ReloadPlan {
+    std::vector<ReloadChange> applied;        // what reload() will apply
+    std::vector<ReloadChange> needs_restart;  // what stays as it is until a restart
+
+    // Which appliers have work to do.
+    bool log_level = false;
+    bool session_settings = false;  // keepalive.*, connections.* of sessions -> every shard
+    bool accept_limits = false;     // connections.max, connections.accept_rate
+    bool relay_params = false;      // queue_mode.*, connections.request_timeout -> bridges
+    bool credentials = false;       // -> bridges and TLS PSK tables
+
+    bool nothing_changed() const { return applied.empty() && needs_restart.empty(); }
+};
+
+ReloadPlan plan_reload(const config::Config& running, const config::Config& next);
+
+// One line for the log: "keepalive.idle 60s -> 30s".
+std::string describe(const ReloadChange& change);
+
+}  // namespace lwgate::app

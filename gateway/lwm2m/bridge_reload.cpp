@@ -1,0 +1,32 @@
+// SIGHUP reload, the bridge's part (declared in bridge.hpp). Runs on the bridge's shard.
+#include "lwm2m/bridge.hpp"
+
+namespace lwgate::lwm2m {
+
+void Bridge::reload_credentials(const std::vector<config::Credential>& credentials) {
+    // Identity checks of connections that bind from now on use the new table; bound
+    // connections and the PSKs of existing upstream DTLS sessions stay as they are.
+    endpoint_by_psk_identity_.clear();
+    psk_by_endpoint_.clear();
+    for (const auto& c : credentials) {
+        if (!c.psk_identity.empty()) endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
+        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
+    }
+}
+
+void Bridge::reload_relay_params(const RelayParams& params) {
+    // Devices whose relay state is created from now on use them.
+    relay_params_ = params;
+}
+
+RelayParams relay_params_from(const config::Config& config) {
+    RelayParams p;
+    p.max_queued = config.queue_mode.max_queued;
+    p.max_age = config.queue_mode.max_age;
+    p.device_timeout = config.connections.request_timeout;
+    p.overflow_max_age_seconds = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(config.queue_mode.max_age).count());
+    return p;
+}
+
+}  // namespace lwgate::lwm2m

@@ -1,0 +1,193 @@
+#include "app/reload_plan.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "lwgate/config/config_loader.hpp"
+
+namespace lwgate::app {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+config::Config load(const std::string& yaml) {
+    auto result = config::load_config_string(yaml);
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&result)) {
+        ADD_FAILURE() << "config errors, first: " << errors->front().to_string();
+        return {};
+    }
+    return std::get<config::Config>(std::move(result));
+}
+
+std::vector<std::string> keys(const std::vector<ReloadChange>& changes) {
+    std::vector<std::string> out;
+    for (const auto& c : changes)
+        out.push_back(c.key);
+    return out;
+}
+
+const ReloadChange* find(const std::vector<ReloadChange>& changes, const std::string& key) {
+    auto it = std::find_if(changes.begin(), changes.end(),
+                           [&](const ReloadChange& c) { return c.key == key; });
+    return it == changes.end() ? nullptr : &*it;
+}
+
+const char* kBase = R"(
+listeners:
+  - uri: coap+tcp://127.0.0.1:5683
+upstream:
+  uri: coap://127.0.0.1:5685
+keepalive:
+  idle: 60s
+log:
+  level: info
+credentials:
+  - endpoint: dev-1
+    psk_identity: id1
+    psk_key_hex: "0011"
+  - endpoint: dev-2
+    psk_identity: id2
+    psk_key_hex: "0022"
+)";
+
+TEST(ReloadPlan, SameConfigChangesNothing) {
+    const auto plan = plan_reload(load(kBase), load(kBase));
+    EXPECT_TRUE(plan.nothing_changed());
+    EXPECT_FALSE(plan.log_level || plan.session_settings || plan.accept_limits ||
+                 plan.relay_params || plan.credentials);
+}
+
+TEST(ReloadPlan, LogLevelKeepaliveAndLimitsApplyAtRunTime) {
+    const auto plan = plan_reload(load(kBase), load(std::string(kBase) + R"(
+connections:
+  max: 10
+  accept_rate: 5/s
+  csm_mode: lenient
+queue_mode:
+  max_queued: 3
+tcp:
+  user_timeout: 5s
+shutdown:
+  drain_timeout: 3s
+)"));
+    EXPECT_TRUE(plan.needs_restart.empty()) << describe(plan.needs_restart.front());
+    EXPECT_EQ(keys(plan.applied),
+              (std::vector<std::string>{"connections.csm_mode", "connections.max",
+                                        "connections.accept_rate", "queue_mode.max_queued",
+                                        "tcp.user_timeout", "shutdown.drain_timeout"}));
+    EXPECT_TRUE(plan.session_settings);
+    EXPECT_TRUE(plan.accept_limits);
+    EXPECT_TRUE(plan.relay_params);
+    EXPECT_FALSE(plan.log_level);
+    EXPECT_FALSE(plan.credentials);
+    EXPECT_EQ(describe(*find(plan.applied, "connections.accept_rate")),
+              "connections.accept_rate 2000/s -> 5/s");
+    EXPECT_EQ(describe(*find(plan.applied, "connections.max")), "connections.max 100000 -> 10");
+}
+
+TEST(ReloadPlan, LogLevelAndKeepaliveIdle) {
+    std::string next = kBase;
+    next.replace(next.find("idle: 60s"), 9, "idle: 30s");
+    next.replace(next.find("level: info"), 11, "level: debug");
+    const auto plan = plan_reload(load(kBase), load(next));
+    EXPECT_TRUE(plan.log_level);
+    EXPECT_TRUE(plan.session_settings);
+    EXPECT_FALSE(plan.accept_limits);
+    ASSERT_EQ(plan.applied.size(), 2u);
+    EXPECT_EQ(describe(plan.applied[0]), "log.level info -> debug");
+    EXPECT_EQ(describe(plan.applied[1]), "keepalive.idle 1m -> 30s");
+}
+
+TEST(ReloadPlan, CredentialsListEndpointsButNeverKeys) {
+    std::string next = R"(
+listeners:
+  - uri: coap+tcp://127.0.0.1:5683
+upstream:
+  uri: coap://127.0.0.1:5685
+keepalive:
+  idle: 60s
+log:
+  level: info
+credentials:
+  - endpoint: dev-1
+    psk_identity: id1
+    psk_key_hex: "00ff"
+  - endpoint: dev-3
+    psk_identity: id3
+    psk_key_hex: "0033"
+)";
+    const auto plan = plan_reload(load(kBase), load(next));
+    EXPECT_TRUE(plan.credentials);
+    EXPECT_TRUE(plan.needs_restart.empty());
+    const auto* c = find(plan.applied, "credentials");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(describe(*c),
+              "credentials 2 entries -> 2 entries (added dev-3; changed dev-1; removed dev-2)");
+    EXPECT_THAT(describe(*c), Not(HasSubstr("00ff")));
+    EXPECT_THAT(describe(*c), Not(HasSubstr("id3")));
+}
+
+TEST(ReloadPlan, ListenersUpstreamThreadsStoreAdminNeedARestart) {
+    const auto plan = plan_reload(load(kBase), load(R"(
+listeners:
+  - uri: coap+tcp://127.0.0.1:5693
+upstream:
+  uri: coap://127.0.0.1:5695
+  ack_timeout: 3s
+threads: 4
+admin:
+  listen: 127.0.0.1:9999
+  token: new-secret
+keepalive:
+  idle: 60s
+log:
+  level: info
+credentials:
+  - endpoint: dev-1
+    psk_identity: id1
+    psk_key_hex: "0011"
+  - endpoint: dev-2
+    psk_identity: id2
+    psk_key_hex: "0022"
+)"));
+    EXPECT_TRUE(plan.applied.empty()) << describe(plan.applied.front());
+    EXPECT_EQ(keys(plan.needs_restart),
+              (std::vector<std::string>{"listeners", "upstream.uri", "upstream.ack_timeout",
+                                        "threads", "admin.listen", "admin.token"}));
+    EXPECT_EQ(describe(*find(plan.needs_restart, "listeners")),
+              "listeners coap+tcp://127.0.0.1:5683 -> coap+tcp://127.0.0.1:5693");
+    EXPECT_THAT(describe(*find(plan.needs_restart, "admin.token")), Not(HasSubstr("new-secret")));
+    EXPECT_FALSE(plan.session_settings || plan.credentials || plan.log_level);
+}
+
+TEST(ReloadPlan, ListenerTlsDetailsCount) {
+    config::Config a = load(kBase);
+    config::Config b = a;
+    b.listeners[0].allow_plain_registration = false;
+    EXPECT_EQ(keys(plan_reload(a, b).needs_restart), std::vector<std::string>{"listeners"});
+    b = a;
+    config::TlsConfig tls;
+    tls.psk = true;
+    b.listeners[0].tls = tls;
+    EXPECT_EQ(keys(plan_reload(a, b).needs_restart), std::vector<std::string>{"listeners"});
+    config::Config c = b;
+    c.listeners[0].tls->handshake_timeout = std::chrono::seconds(3);
+    EXPECT_EQ(keys(plan_reload(b, c).needs_restart), std::vector<std::string>{"listeners"});
+}
+
+TEST(ReloadPlan, StoreAndUpstreamBind) {
+    config::Config a = load(kBase);
+    config::Config b = a;
+    b.store.uri = "sqlite:///tmp/x.db";
+    b.upstream.bind_port_first = 40000;
+    b.upstream.bind_port_last = 40100;
+    EXPECT_EQ(keys(plan_reload(a, b).needs_restart),
+              (std::vector<std::string>{"upstream.bind", "store.uri"}));
+}
+
+}  // namespace
+}  // namespace lwgate::app
