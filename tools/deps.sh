@@ -8,7 +8,7 @@ packages=(
   libasio-dev libssl-dev openssl
   libcoap3-dev libcoap3-bin
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
-  libcpp-httplib-dev nlohmann-json3-dev
+  libcpp-httplib-dev nlohmann-json3-dev libsystemd-dev dpkg-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
