@@ -62,6 +62,7 @@ std::optional<std::string> Gateway::start() {
     std::vector<Shard*> all;
     for (auto& s : shards_)
         all.push_back(s.get());
+    if (auto error = open_store()) return error;  // persistence (gateway_store.cpp)
     for (auto& s : shards_) {
         if (auto error = s->start_bridge(all))
             return "upstream " + config_.upstream.uri + ": " + *error;

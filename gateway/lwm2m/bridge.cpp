@@ -74,7 +74,8 @@ Bridge::~Bridge() = default;
 std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session) {
     run_on_ = std::move(run_on);
     find_session_ = std::move(find_session);
-    return core_link_.start();
+    if (auto error = core_link_.start()) return error;
+    return restore_devices();  // persistence: this shard's endpoints from the store
 }
 
 unsigned Bridge::owner_of(const std::string& endpoint) const {
@@ -289,6 +290,7 @@ void Bridge::run(Device& device) {
                                              [m = std::move(a.message)](auto& s) { s.send(m); });
                            },
                            [&](ToCore& a) {
+                               remember_register(device, a.request, a.kind);  // persistence
                                if (!core_link_.send(device.upstream, a.request)) {
                                    device.relay.on_core_failure(
                                        a.request.token(), code::request_entity_too_large,
@@ -297,7 +299,7 @@ void Bridge::run(Device& device) {
                            },
                            [&](RespondCore& a) {
                                metrics_.downlinks.add();
-                               core_link_.respond(device.upstream, a.id, std::move(a.response));
+                               respond_core(device, a.id, std::move(a.response));  // persistence
                            },
                            [&](NotifyCore& a) {
                                metrics_.notifications.add();
@@ -331,6 +333,7 @@ void Bridge::run(Device& device) {
         }
         device.published_location = location;
     }
+    persist(device);  // persistence: write the relay's state if it changed
     if (forget_device || device.relay.idle()) {
         // Deferred: we may be inside a libcoap callback for this very session.
         asio::post(io_, [this, endpoint = device.relay.endpoint(), ptr = &device] {
@@ -366,6 +369,7 @@ void Bridge::forget(const std::string& endpoint) {
         metrics_.registered_devices.add(-1);
     }
     spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
+    unpersist(endpoint);  // persistence
     by_upstream_.erase(&device.upstream);
     ports_.release(device.upstream.local_port());
     core_link_.close(device.upstream);

@@ -34,6 +34,7 @@
 #include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
+#include "lwgate/store/store.hpp"
 #include "session/session_host.hpp"
 #include "upstream/core_link.hpp"
 
@@ -92,6 +93,14 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
                          std::uint8_t code_for_device, std::string_view reason) override;
     void on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) override;
+
+    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
+    // The store every shard writes to (owned by the Gateway, outlives the bridges) and the
+    // records it held at start-up; start() restores the endpoints this shard owns from them.
+    // Without a call the bridge persists nothing (unit tests, tools).
+    void set_store(store::Store* store,
+                   std::shared_ptr<const std::vector<store::DeviceRecord>> loaded);
+    // ---- end of persistence ----------------------------------------------------------------
 
     // ---- SIGHUP reload (gateway/lwm2m/bridge_reload.cpp); on this shard's thread ----------
     // Identity checks of connections that bind from now on use the new credentials.
@@ -155,6 +164,31 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
     std::uint64_t token_seed_;
     BridgeMetrics metrics_;
+
+    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
+    // Owner side. restore_devices(): at start, before the shard thread runs: re-opens each
+    // stored device's upstream session on its stored local port and loads its relay.
+    // persist(): after every run(), writes the device's record when the relay's
+    // persistent_generation() moved (or erases it once unregistered). respond_core(): held
+    // requests restored from the store have no libcoap async: their answers go as separate
+    // responses with the stored core token (CoreLink::respond_separately).
+    std::optional<std::string> restore_devices();
+    void persist(Device& device);
+    void unpersist(const std::string& endpoint);
+    void remember_register(Device& device, const coap::Message& request, Uplink kind);
+    void respond_core(Device& device, CoreRequestId id, coap::Message&& response);
+    struct Persisted {
+        std::uint64_t generation = 0;
+        bool stored = false;
+        std::string register_query;  // of the Register relayed to the core (b=U)
+        coap::Bytes object_links;
+    };
+    store::Store* store_ = nullptr;
+    std::shared_ptr<const std::vector<store::DeviceRecord>> loaded_;
+    std::unordered_map<std::string, Persisted> persisted_;        // by endpoint
+    std::unordered_map<CoreRequestId, coap::Token> restored_ids_;  // restored held requests
+    CoreRequestId next_restored_id_ = CoreRequestId{1} << 63;      // apart from CoreLink's ids
+    // ---- end of persistence ----------------------------------------------------------------
 };
 
 // queue_mode.* and connections.request_timeout as the relay takes them (bridge_reload.cpp).

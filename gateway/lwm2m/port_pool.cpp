@@ -34,6 +34,16 @@ void PortPool::release(std::uint16_t port) {
         used_[static_cast<std::size_t>(it - ports_.begin())] = false;
 }
 
+bool PortPool::take(std::uint16_t port) {
+    if (!ranged_) return true;
+    auto it = std::lower_bound(ports_.begin(), ports_.end(), port);
+    if (it == ports_.end() || *it != port) return false;
+    const auto k = static_cast<std::size_t>(it - ports_.begin());
+    if (used_[k]) return false;
+    used_[k] = true;
+    return true;
+}
+
 std::size_t PortPool::free_count() const {
     return static_cast<std::size_t>(std::count(used_.begin(), used_.end(), false));
 }

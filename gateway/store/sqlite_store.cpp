@@ -267,6 +267,7 @@ void SqliteStore::run() {
         if (ok) {
             ++stats_.batches;
             stats_.rows_written += batch.size();
+            spdlog::debug("store: committed batch {} ({} record(s))", stats_.batches, batch.size());
         } else {
             ++stats_.errors;
             // Put the batch back under anything newer that arrived meanwhile, and wait a little

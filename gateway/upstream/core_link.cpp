@@ -333,3 +333,16 @@ void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) 
 }
 
 }  // namespace lwgate::upstream
+// ---- persistence (issue #5) ----------------------------------------------------------------
+
+bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& core_token,
+                                  coap::Message response) {
+    if (!session.session_) return false;
+    response.set_token(core_token);
+    coap_pdu_t* pdu = to_pdu(session.session_, response, COAP_MESSAGE_CON);
+    if (!pdu) return false;
+    const bool ok = coap_send(session.session_, pdu) != COAP_INVALID_MID;
+    schedule();
+    return ok;
+}
+

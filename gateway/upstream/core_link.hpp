@@ -110,6 +110,11 @@ class CoreLink {
     void respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response);
     // A notification: a new confirmable message carrying the core's token.
     bool notify(UpstreamSession& session, const coap::Message& notification);
+    // Persistence (issue #5): answers a request of the core that was acknowledged before a
+    // restart, whose libcoap async is gone: a separate response (RFC 7252 §5.2.2), confirmable,
+    // carrying the core's stored token. False if it cannot be sent.
+    bool respond_separately(UpstreamSession& session, const coap::Token& core_token,
+                            coap::Message response);
 
     const CoreLinkStats& stats() const { return stats_; }
 

@@ -20,6 +20,9 @@ class PortPool {
     // range, nullopt when every port of this shard is taken.
     std::optional<std::uint16_t> acquire();
     void release(std::uint16_t port);
+    // Marks a specific port as used (a restored device keeps its stored port, issue #5). False
+    // when it is not one of this shard's ports or is already taken; without a range, true.
+    bool take(std::uint16_t port);
     std::size_t free_count() const;
 
   private:

@@ -46,5 +46,19 @@ TEST(PortPool, ExhaustionAndReleaseReusesLast) {
     EXPECT_EQ(pool.free_count(), 0u);
 }
 
+TEST(PortPool, TakeMarksAStoredPortUsed) {
+    PortPool pool(40000, 40003, 0, 2);  // this shard: 40000, 40002
+    EXPECT_TRUE(pool.take(40002));
+    EXPECT_FALSE(pool.take(40002)) << "already taken";
+    EXPECT_FALSE(pool.take(40001)) << "another shard's port";
+    EXPECT_FALSE(pool.take(50000)) << "outside the range";
+    EXPECT_EQ(pool.acquire(), 40000);
+    EXPECT_EQ(pool.acquire(), std::nullopt);
+    pool.release(40002);
+    EXPECT_EQ(pool.acquire(), 40002);
+    PortPool any;
+    EXPECT_TRUE(any.take(12345));
+}
+
 }  // namespace
 }  // namespace lwgate::lwm2m

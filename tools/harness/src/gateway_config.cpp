@@ -26,7 +26,7 @@ std::string GatewayConfig::yaml() const {
       << "  drain_timeout: " << drain_timeout << "\n"
       << "  hold_off_min: " << hold_off_min << "\n"
       << "  hold_off_max: " << hold_off_max << "\n";
-    y << "store:\n  uri: \"memory:\"\n";
+    y << "store:\n  uri: \"" << store_uri << "\"\n";
     y << "admin:\n  listen: 127.0.0.1:0\n";
     y << "log:\n  level: " << log_level << "\n";
     y << "threads: " << threads << "\n";

@@ -34,6 +34,7 @@ struct GatewayConfig {
     std::string hold_off_min = "1s";
     std::string hold_off_max = "5s";
 
+    std::string store_uri = "memory:";  // store.uri (sqlite:///path for persistence tests)
     std::string log_level = "info";
     unsigned threads = 2;
 

@@ -1,0 +1,24 @@
+// Gateway persistence (issue #5): store.uri is opened and read once, before any shard starts;
+// each shard's bridge restores the endpoints it owns from the loaded records.
+#include <spdlog/spdlog.h>
+
+#include "app/gateway.hpp"
+
+namespace lwgate::app {
+
+std::optional<std::string> Gateway::open_store() {
+    const auto& uri = config_.store.uri;
+    auto opened = store::open_store(uri);
+    if (auto* error = std::get_if<std::string>(&opened)) return "store.uri " + uri + ": " + *error;
+    store_ = std::move(std::get<std::unique_ptr<store::Store>>(opened));
+    auto loaded = store_->load_all();
+    if (auto* error = std::get_if<std::string>(&loaded)) return "store.uri " + uri + ": " + *error;
+    auto records = std::make_shared<const std::vector<store::DeviceRecord>>(
+        std::move(std::get<std::vector<store::DeviceRecord>>(loaded)));
+    if (!records->empty()) spdlog::info("store {}: {} device(s) to restore", uri, records->size());
+    for (auto& shard : shards_)
+        shard->bridge().set_store(store_.get(), records);
+    return std::nullopt;
+}
+
+}  // namespace lwgate::app

@@ -1,0 +1,254 @@
+// Bridge persistence (issue #5): restoring this shard's devices from the store at start-up and
+// writing each device's record when its relay's persistent state changes. See bridge.hpp
+// ("persistence") and README "What survives a restart".
+//
+// Time: the relay works in steady-clock TimePoints, which mean nothing after a reboot; records
+// hold wall-clock milliseconds. Conversions go through one (steady, wall) pair of "now".
+#include <spdlog/spdlog.h>
+
+#include "lwgate/coap/tcp_codec.hpp"
+#include "lwm2m/bridge.hpp"
+
+namespace lwgate::lwm2m {
+
+using coap::Message;
+
+namespace {
+
+using WallClock = std::chrono::system_clock;
+using std::chrono::milliseconds;
+
+// Beyond this, a stored time is nonsense (clock jumps, a corrupt row): clamp it.
+constexpr milliseconds max_offset = std::chrono::hours(24 * 365 * 10);
+
+struct Now {
+    TimePoint steady = Clock::now();
+    WallClock::time_point wall = WallClock::now();
+
+    store::UnixMillis to_wall(TimePoint t) const {
+        const auto offset = std::clamp(std::chrono::duration_cast<milliseconds>(t - steady),
+                                       -max_offset, max_offset);
+        return std::chrono::duration_cast<milliseconds>((wall + offset).time_since_epoch()).count();
+    }
+    TimePoint to_steady(store::UnixMillis t) const {
+        const auto offset = std::clamp(
+            milliseconds(t) - std::chrono::duration_cast<milliseconds>(wall.time_since_epoch()),
+            -max_offset, max_offset);
+        return steady + offset;
+    }
+};
+
+// Stored messages are RFC 8323 frames: the codec we already trust, with its length caps.
+std::optional<Message> decode_message(const coap::Bytes& bytes) {
+    coap::TcpDecoder decoder(bytes.size() + 16, bytes.size() + 16);
+    std::size_t offset = 0;
+    while (offset < bytes.size()) {
+        auto step = decoder.feed(coap::ByteView(bytes).subspan(offset));
+        offset += step.consumed;
+        if (step.result) {
+            auto* message = std::get_if<Message>(&*step.result);
+            if (!message || offset != bytes.size()) return std::nullopt;
+            return std::move(*message);
+        }
+        if (step.consumed == 0) break;
+    }
+    return std::nullopt;
+}
+
+coap::Bytes token_bytes(const coap::Token& token) {
+    const auto b = token.bytes();
+    return {b.begin(), b.end()};
+}
+
+std::string query_string(const Message& request) {
+    std::string out;
+    for (const auto* o : request.find_options(coap::option::uri_query)) {
+        if (!out.empty()) out += '&';
+        out.append(o->value.begin(), o->value.end());
+    }
+    return out;
+}
+
+}  // namespace
+
+void Bridge::set_store(store::Store* store,
+                       std::shared_ptr<const std::vector<store::DeviceRecord>> loaded) {
+    store_ = store;
+    loaded_ = std::move(loaded);
+}
+
+std::optional<std::string> Bridge::restore_devices() {
+    if (!store_ || !loaded_) return std::nullopt;
+    const auto loaded = std::move(loaded_);
+    const Now now;
+    std::size_t restored = 0;
+    std::size_t ended = 0;
+    for (const auto& r : *loaded) {
+        if (owner_of(r.endpoint) != shard_) continue;
+        RelaySnapshot s;
+        s.endpoint = r.endpoint;
+        s.registered = true;
+        s.location = r.location;
+        s.lifetime = r.lifetime;
+        s.deadline = now.to_steady(r.deadline);
+        s.queue_mode = r.queue_mode;
+        s.version = r.version;
+        s.binding = r.binding;
+        for (const auto& o : r.observations) {
+            auto request = decode_message(o.request);
+            if (!request) {
+                spdlog::warn("endpoint={} store: dropping an undecodable observation of {}",
+                             r.endpoint, o.path);
+                continue;
+            }
+            s.observations.push_back({std::move(*request), o.observe});
+        }
+        std::vector<CoreRequestId> ids;
+        for (const auto& q : r.queued) {
+            auto request = decode_message(q.request);
+            if (!request) {
+                spdlog::warn("endpoint={} store: dropping an undecodable held request", r.endpoint);
+                continue;
+            }
+            const CoreRequestId id = next_restored_id_++;
+            ids.push_back(id);
+            restored_ids_.emplace(id, request->token());
+            s.queued.push_back({id, std::move(*request), now.to_steady(q.enqueued_at)});
+        }
+
+        auto device = std::make_unique<Device>(r.endpoint, relay_params_, io_, token_seed_);
+        token_seed_ += 1u << 20;
+        std::optional<upstream::UpstreamPsk> psk;
+        if (auto it = psk_by_endpoint_.find(r.endpoint); it != psk_by_endpoint_.end())
+            psk = it->second;
+        // The stored port first: the core knows the device by this address. It may lie outside
+        // this shard's share of upstream.bind.ports (threads changed): bind it anyway.
+        const bool taken = r.local_port != 0 && ports_.take(r.local_port);
+        auto error = r.local_port != 0
+                         ? core_link_.open(device->upstream, r.endpoint, psk, r.local_port)
+                         : std::optional<std::string>("no stored port");
+        if (error) {
+            if (taken) ports_.release(r.local_port);
+            spdlog::warn(
+                "endpoint={} cannot re-open upstream port {} ({}): the core will see "
+                "a new address",
+                r.endpoint, r.local_port, *error);
+            for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
+                const auto port = ports_.acquire();
+                if (!port) break;
+                error = core_link_.open(device->upstream, r.endpoint, psk, *port);
+                if (error && !ports_.ranged()) break;
+            }
+        }
+        if (error) {
+            spdlog::error("endpoint={} not restored: {}", r.endpoint, *error);
+            for (auto id : ids)
+                restored_ids_.erase(id);
+            store_->erase(r.endpoint);
+            continue;
+        }
+        Device* d = device.get();
+        by_upstream_[&d->upstream] = d;
+        devices_.emplace(r.endpoint, std::move(device));
+        auto& p = persisted_[r.endpoint];
+        p.stored = true;
+        p.register_query = r.register_query;
+        p.object_links = r.object_links;
+        d->relay.restore(std::move(s), now.steady);
+        if (d->relay.registered()) {
+            ++restored;
+            std::string location;
+            for (const auto& segment : r.location)
+                location += "/" + segment;
+            spdlog::info(
+                "endpoint={} restored: location={} local_port={} observations={} "
+                "held={}",
+                r.endpoint, location, d->upstream.local_port(), d->relay.observations().size(),
+                d->relay.queued());
+        } else {
+            ++ended;
+            spdlog::info("endpoint={} registration expired while lwgate was down; removed",
+                         r.endpoint);
+        }
+        run(*d);  // publishes the location, answers what expired, arms the timer, persists
+    }
+    if (restored + ended > 0) {
+        spdlog::info("store: shard {} restored {} device(s), {} expired", shard_, restored, ended);
+    }
+    return std::nullopt;
+}
+
+void Bridge::persist(Device& device) {
+    if (!store_) return;
+    const auto& endpoint = device.relay.endpoint();
+    auto& p = persisted_[endpoint];
+    if (!device.relay.registered()) {
+        if (p.stored) {
+            spdlog::debug("endpoint={} stored: erased", endpoint);
+            store_->erase(endpoint);
+        }
+        p.stored = false;
+        return;
+    }
+    const auto generation = device.relay.persistent_generation();
+    if (p.stored && generation == p.generation) return;
+    const Now now;
+    auto s = device.relay.snapshot();
+    store::DeviceRecord r;
+    r.endpoint = endpoint;
+    r.location = std::move(s.location);
+    r.lifetime = s.lifetime;
+    r.deadline = now.to_wall(s.deadline);
+    r.queue_mode = s.queue_mode;
+    r.binding = std::move(s.binding);
+    r.version = std::move(s.version);
+    r.register_query = p.register_query;
+    r.object_links = p.object_links;
+    r.local_port = device.upstream.local_port();
+    for (const auto& o : s.observations) {
+        r.observations.push_back({token_bytes(o.request.token()), uri_path_string(o.request),
+                                  o.observe_number, coap::encode(o.request)});
+    }
+    for (const auto& q : s.queued) {
+        r.queued.push_back(
+            {token_bytes(q.request.token()), coap::encode(q.request), now.to_wall(q.enqueued_at)});
+    }
+    spdlog::debug("endpoint={} stored: observations={} held={}", endpoint, r.observations.size(),
+                  r.queued.size());
+    store_->put(std::move(r));
+    p.stored = true;
+    p.generation = generation;
+}
+
+void Bridge::unpersist(const std::string& endpoint) {
+    auto it = persisted_.find(endpoint);
+    if (it == persisted_.end()) return;
+    if (store_ && it->second.stored) {
+        spdlog::debug("endpoint={} stored: erased", endpoint);
+        store_->erase(endpoint);
+    }
+    persisted_.erase(it);
+}
+
+void Bridge::remember_register(Device& device, const Message& request, Uplink kind) {
+    if (!store_ || kind != Uplink::register_) return;
+    auto& p = persisted_[device.relay.endpoint()];
+    p.register_query = query_string(request);
+    p.object_links = request.payload();
+}
+
+void Bridge::respond_core(Device& device, CoreRequestId id, Message&& response) {
+    auto it = restored_ids_.find(id);
+    if (it == restored_ids_.end()) {
+        core_link_.respond(device.upstream, id, std::move(response));
+        return;
+    }
+    const coap::Token token = it->second;
+    restored_ids_.erase(it);
+    if (!core_link_.respond_separately(device.upstream, token, std::move(response))) {
+        spdlog::warn("endpoint={} cannot answer the core's restored request (token {})",
+                     device.relay.endpoint(), token.to_hex());
+    }
+}
+
+}  // namespace lwgate::lwm2m
