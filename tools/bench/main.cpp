@@ -1,0 +1,85 @@
+// lwgate-bench: load generator and measurement for lwgate (see tools/bench/README.md).
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "src/scenarios.hpp"
+
+int main(int argc, char** argv) {
+    using namespace lwgate::bench;
+    BenchOptions o;
+    std::string scenario;
+    CLI::App cli{
+        "lwgate-bench: starts lwgate with a generated configuration (port 0 listeners), a fast UDP "
+        "LwM2M core and N simulated TCP/TLS devices, and measures a scenario:\n"
+        "  hold    N devices registered and idle with keepalive running: lwgate RSS per device, "
+        "idle CPU\n"
+        "  relay   core -> device Reads through lwgate vs the same core and devices over plain UDP "
+        "(ratio), peak and at half of the peak rate\n"
+        "  uplink  device -> core POST /dp through lwgate vs libcoap's coap-server -P forwarding "
+        "proxy (ratio)\n"
+        "  storm   N registered and observed devices reset and reconnect at once: time until all "
+        "are updated and re-observed, refusals\n"
+        "  tls     hold and relay with TLS-PSK devices\n"
+        "  all     every scenario in turn (with --smoke: exit 1 if one does not work)\n",
+        "lwgate-bench"};
+    cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | all")
+        ->required()
+        ->check(CLI::IsMember({"hold", "relay", "uplink", "storm", "tls", "all"}));
+    cli.add_option("--lwgate", o.lwgate, "lwgate binary")->capture_default_str();
+    cli.add_option("-n,--devices", o.devices, "simulated devices")->capture_default_str();
+    cli.add_option("-d,--duration", o.duration, "seconds per measured phase")
+        ->capture_default_str();
+    cli.add_option("--warmup", o.warmup, "seconds before each measured phase")
+        ->capture_default_str();
+    cli.add_option("-w,--window", o.window,
+                   "requests in flight in closed-loop phases (0: min(devices, 1000))")
+        ->capture_default_str();
+    cli.add_option("-r,--rate", o.rate, "open-loop Reads/s (0: half of the measured peak)")
+        ->capture_default_str();
+    cli.add_option("-p,--payload", o.payload, "bytes per Read answer / uplink")
+        ->capture_default_str();
+    cli.add_option("--connect-rate", o.connect_rate, "device connections per second")
+        ->capture_default_str();
+    cli.add_option("--accept-rate", o.accept_rate, "lwgate connections.accept_rate")
+        ->capture_default_str();
+    cli.add_option("--ping-interval", o.ping_interval, "lwgate keepalive.idle")
+        ->capture_default_str();
+    cli.add_option("--gateway-threads", o.gateway_threads, "lwgate threads")->capture_default_str();
+    cli.add_option("--device-threads", o.device_threads, "device simulator threads")
+        ->capture_default_str();
+    cli.add_option("--coap-server", o.coap_server, "libcoap server used as forwarding proxy")
+        ->capture_default_str();
+    cli.add_option("--log-level", o.log_level, "lwgate log.level")->capture_default_str();
+    cli.add_option("--settle-timeout", o.settle_timeout,
+                   "seconds to wait for registrations (0: derived from the device count)");
+    cli.add_flag("--smoke", o.smoke, "exit 1 when a scenario does not work at all");
+    CLI11_PARSE(cli, argc, argv);
+
+    std::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    bool ok = true;
+    try {
+        auto run = [&](const std::string& s) {
+            if (scenario == s || scenario == "all") {
+                bool r = false;
+                if (s == "hold") r = run_hold(o, false);
+                if (s == "relay") r = run_relay(o, false, true);
+                if (s == "uplink") r = run_uplink(o);
+                if (s == "storm") r = run_storm(o);
+                if (s == "tls") r = run_hold(o, true) && run_relay(o, true, false);
+                if (!r) std::printf("SCENARIO %s: did not complete\n", s.c_str());
+                ok = ok && r;
+            }
+        };
+        for (const char* s : {"hold", "relay", "uplink", "storm", "tls"})
+            run(s);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lwgate-bench: %s\n", e.what());
+        return 2;
+    }
+    return o.smoke && !ok ? 1 : 0;
+}

@@ -1,0 +1,813 @@
+#include "fleet.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <queue>
+#include <stdexcept>
+#include <system_error>
+
+#include "coap_lite.hpp"
+#include "udp_core.hpp"  // now_ns
+
+namespace lwgate::bench {
+
+namespace code = coap::code;
+namespace option = coap::option;
+using lite::MessageView;
+using lite::Span;
+
+namespace {
+
+constexpr std::size_t max_frame = 64 * 1024;
+constexpr std::uint64_t ms = 1'000'000ull;
+
+enum class State : std::uint8_t { idle, connecting, handshaking, up };
+enum class Pending : std::uint8_t { none, register_, update, uplink };
+
+std::string endpoint_name(const std::string& prefix, std::size_t index) {
+    return prefix + std::to_string(index);
+}
+
+sockaddr_in source_address(std::size_t index, unsigned count) {
+    const auto a = static_cast<std::uint32_t>(index % std::max(1u, count));
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    s.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | ((a >> 8) << 8) | ((a & 0xff) + 1));
+    return s;
+}
+
+}  // namespace
+
+std::string psk_key_hex(std::size_t index) {
+    static const char* hex = "0123456789abcdef";
+    std::string key = "6c776762656e6368";  // "lwgbench"
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        const auto b = static_cast<unsigned>((index >> shift) & 0xff);
+        key += hex[b >> 4];
+        key += hex[b & 15];
+    }
+    return key;
+}
+
+struct Fleet::Shared {
+    FleetOptions options;
+    SSL_CTX* ssl_ctx = nullptr;
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> uplink_window{0};
+    std::atomic<std::uint64_t> storm_generation{0};
+    std::atomic<std::uint64_t> connected{0}, connections{0}, registered{0}, observed{0}, pings{0},
+        reads{0}, refusals{0}, aborts{0}, closed_by_peer{0}, connect_errors{0}, register_errors{0},
+        storm_updated{0}, storm_reobserved{0};
+    sockaddr_in target{};
+    std::vector<std::uint8_t> payload;
+    std::string links = "</1/0>,</3/0>";
+
+    ~Shared() {
+        if (ssl_ctx) SSL_CTX_free(ssl_ctx);
+    }
+};
+
+struct Device {
+    std::uint32_t index = 0;
+    int fd = -1;
+    State state = State::idle;
+    Pending pending = Pending::none;
+    bool registered = false;  // has a registration (location rd/<index>)
+    bool ever_registered = false;
+    bool observed = false;  // an Observe arrived on some connection
+    bool storm_wait_update = false, storm_wait_observe = false;
+    bool want_out = false;  // EPOLLOUT armed
+    bool uplinking = false;
+    std::uint16_t mid = 0;
+    std::uint32_t seq = 0;
+    std::uint32_t observe_seq = 0;
+    std::uint64_t pending_token = 0;
+    std::uint64_t pending_ns = 0;
+    std::uint64_t retry_at = 0;  // 0: none
+    SSL* ssl = nullptr;
+    std::vector<std::uint8_t> in;   // a partial frame
+    std::vector<std::uint8_t> out;  // bytes not yet written
+};
+
+struct Fleet::Worker {
+    Worker(Shared& shared, unsigned id, unsigned count);
+    ~Worker();
+    void run();
+
+    // connection
+    void start_connect(Device& d, std::uint64_t now);
+    void on_connected(Device& d);
+    void on_up(Device& d);
+    void on_event(Device& d, std::uint32_t events);
+    void read_tcp(Device& d);
+    void read_tls(Device& d);
+    void read_udp(Device& d);
+    void consume(Device& d, const std::uint8_t* data, std::size_t len);
+    void close_device(Device& d, bool reset);
+    void fail(Device& d, std::uint64_t retry_after_ns, bool peer_closed);
+    void schedule(Device& d, std::uint64_t at);
+    void set_out_interest(Device& d, bool want);
+
+    // messages
+    void handle(Device& d, const MessageView& m);
+    void handle_request(Device& d, const MessageView& m);
+    void handle_response(Device& d, const MessageView& m);
+    void send_register(Device& d);
+    void send_update(Device& d);
+    void send_uplink(Device& d);
+    std::uint64_t next_token(Device& d);
+    // Appends a message built by `build` to the device's output (UDP: sends it).
+    template <class F>
+    void emit(Device& d, F&& build);
+    void flush(Device& d);
+
+    // control
+    void storm(std::uint64_t now);
+    void update_uplinks();
+
+    Shared& s;
+    unsigned id;
+    int epoll_fd = -1;
+    std::vector<Device> devices;
+    std::size_t next_connect = 0;
+    double connect_budget = 0;
+    std::uint64_t last_budget_ns = 0;
+    using Timer = std::pair<std::uint64_t, std::uint32_t>;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+    std::uint64_t seen_storm = 0;
+    std::size_t seen_window = 0;
+    std::vector<std::uint8_t> rbuf = std::vector<std::uint8_t>(max_frame);
+    std::uint8_t scratch[max_frame + 64];
+
+    std::mutex stats_mutex;
+    UplinkStats stats;
+    std::uint64_t stats_since = now_ns();
+    std::thread thread;
+};
+
+Fleet::Worker::Worker(Shared& shared, unsigned id_, unsigned count) : s(shared), id(id_) {
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    for (std::size_t i = id; i < s.options.count; i += count) {
+        devices.emplace_back();
+        devices.back().index = static_cast<std::uint32_t>(i);
+        devices.back().mid = static_cast<std::uint16_t>(i * 7919);
+    }
+    thread = std::thread([this] { run(); });
+}
+
+Fleet::Worker::~Worker() {
+    if (thread.joinable()) thread.join();
+    for (auto& d : devices)
+        close_device(d, false);
+    ::close(epoll_fd);
+}
+
+// ---- connection ---------------------------------------------------------------------------
+
+void Fleet::Worker::set_out_interest(Device& d, bool want) {
+    if (d.want_out == want || d.fd < 0) return;
+    d.want_out = want;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+    ev.data.u64 = static_cast<std::uint64_t>(&d - devices.data());
+    epoll_ctl(epoll_fd, EPOLL_CTL_MOD, d.fd, &ev);
+}
+
+void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
+    const bool udp = s.options.transport == DeviceTransport::udp;
+    d.fd = ::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (d.fd < 0) {
+        s.connect_errors.fetch_add(1, std::memory_order_relaxed);
+        schedule(d, now + 1000 * ms);
+        return;
+    }
+    const int one = 1;
+    if (!udp) {
+        setsockopt(d.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        setsockopt(d.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    const sockaddr_in src = source_address(d.index, s.options.source_addresses);
+    if (::bind(d.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0 ||
+        (::connect(d.fd, reinterpret_cast<const sockaddr*>(&s.target), sizeof s.target) != 0 &&
+         errno != EINPROGRESS)) {
+        ::close(d.fd);
+        d.fd = -1;
+        s.connect_errors.fetch_add(1, std::memory_order_relaxed);
+        schedule(d, now + 1000 * ms);
+        return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (udp ? 0u : EPOLLOUT);
+    ev.data.u64 = static_cast<std::uint64_t>(&d - devices.data());
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, d.fd, &ev);
+    d.want_out = !udp;
+    d.in.clear();
+    d.out.clear();
+    if (udp) {
+        on_up(d);
+    } else {
+        d.state = State::connecting;
+    }
+}
+
+void Fleet::Worker::on_connected(Device& d) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(d.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+        s.connect_errors.fetch_add(1, std::memory_order_relaxed);
+        fail(d, 1000 * ms, false);
+        return;
+    }
+    if (s.options.transport == DeviceTransport::tls) {
+        d.ssl = SSL_new(s.ssl_ctx);
+        SSL_set_app_data(d.ssl, &d);
+        SSL_set_fd(d.ssl, d.fd);
+        SSL_set_connect_state(d.ssl);
+        d.state = State::handshaking;
+        on_event(d, EPOLLOUT);
+        return;
+    }
+    on_up(d);
+}
+
+void Fleet::Worker::on_up(Device& d) {
+    d.state = State::up;
+    s.connected.fetch_add(1, std::memory_order_relaxed);
+    s.connections.fetch_add(1, std::memory_order_relaxed);
+    if (s.options.transport != DeviceTransport::udp) {
+        emit(d, [&](lite::Builder& b) {
+            b.tcp(code::csm, 0);
+            b.uint_option(coap::signal_option::max_message_size, 1152);
+        });
+    }
+    if (!s.options.register_devices) {
+        if (d.index < s.uplink_window.load()) send_uplink(d);
+    } else if (d.registered) {
+        send_update(d);
+    } else {
+        send_register(d);
+    }
+    flush(d);
+}
+
+void Fleet::Worker::close_device(Device& d, bool reset) {
+    if (d.fd < 0) return;
+    if (d.state == State::up) s.connected.fetch_sub(1, std::memory_order_relaxed);
+    if (d.ssl) {
+        SSL_free(d.ssl);
+        d.ssl = nullptr;
+    }
+    if (reset) {
+        const linger l{1, 0};
+        setsockopt(d.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, d.fd, nullptr);
+    ::close(d.fd);
+    d.fd = -1;
+    d.state = State::idle;
+    d.want_out = false;
+    d.pending = Pending::none;
+    d.in.clear();
+    d.in.shrink_to_fit();
+    d.out.clear();
+    d.out.shrink_to_fit();
+}
+
+void Fleet::Worker::fail(Device& d, std::uint64_t retry_after_ns, bool peer_closed) {
+    if (peer_closed) s.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
+    close_device(d, false);
+    schedule(d, now_ns() + retry_after_ns);
+}
+
+void Fleet::Worker::schedule(Device& d, std::uint64_t at) {
+    d.retry_at = at;
+    timers.emplace(at, static_cast<std::uint32_t>(&d - devices.data()));
+}
+
+void Fleet::Worker::on_event(Device& d, std::uint32_t events) {
+    if (d.fd < 0) return;
+    if (d.state == State::connecting) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(d);
+        return;
+    }
+    if (d.state == State::handshaking) {
+        const int r = SSL_do_handshake(d.ssl);
+        if (r == 1) {
+            set_out_interest(d, false);
+            on_up(d);
+            return;
+        }
+        const int e = SSL_get_error(d.ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            set_out_interest(d, false);
+        } else if (e == SSL_ERROR_WANT_WRITE) {
+            set_out_interest(d, true);
+        } else {
+            ERR_clear_error();
+            s.connect_errors.fetch_add(1, std::memory_order_relaxed);
+            fail(d, 1000 * ms, false);
+        }
+        return;
+    }
+    if (events & EPOLLOUT) flush(d);
+    if (d.fd < 0) return;
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+        switch (s.options.transport) {
+            case DeviceTransport::tcp:
+                read_tcp(d);
+                break;
+            case DeviceTransport::tls:
+                read_tls(d);
+                break;
+            case DeviceTransport::udp:
+                read_udp(d);
+                break;
+        }
+    }
+    if (d.fd >= 0) flush(d);
+}
+
+void Fleet::Worker::read_tcp(Device& d) {
+    while (d.fd >= 0) {
+        const ssize_t n = ::read(d.fd, rbuf.data(), rbuf.size());
+        if (n > 0) {
+            consume(d, rbuf.data(), static_cast<std::size_t>(n));
+            if (static_cast<std::size_t>(n) < rbuf.size()) return;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        fail(d, 200 * ms, true);
+        return;
+    }
+}
+
+void Fleet::Worker::read_tls(Device& d) {
+    while (d.fd >= 0) {
+        const int n = SSL_read(d.ssl, rbuf.data(), static_cast<int>(rbuf.size()));
+        if (n > 0) {
+            consume(d, rbuf.data(), static_cast<std::size_t>(n));
+            continue;
+        }
+        const int e = SSL_get_error(d.ssl, n);
+        if (e == SSL_ERROR_WANT_READ) return;
+        if (e == SSL_ERROR_WANT_WRITE) {
+            set_out_interest(d, true);
+            return;
+        }
+        ERR_clear_error();
+        fail(d, 200 * ms, true);
+        return;
+    }
+}
+
+void Fleet::Worker::read_udp(Device& d) {
+    while (d.fd >= 0) {
+        const ssize_t n = ::recv(d.fd, rbuf.data(), rbuf.size(), 0);
+        if (n < 0) return;  // EAGAIN, or an ICMP error of an earlier datagram
+        auto m = lite::parse_udp(Span(rbuf.data(), static_cast<std::size_t>(n)));
+        if (!m) continue;
+        if (m->type == lite::Type::con && coap::code_class(m->code) != 0 && m->code != 0) {
+            // A separate response: acknowledge it.
+            std::uint8_t ack[4] = {0x60, 0, static_cast<std::uint8_t>(m->mid >> 8),
+                                   static_cast<std::uint8_t>(m->mid)};
+            ::send(d.fd, ack, sizeof ack, 0);
+        }
+        if (m->code == code::empty) continue;
+        handle(d, *m);
+    }
+}
+
+void Fleet::Worker::consume(Device& d, const std::uint8_t* data, std::size_t len) {
+    Span in(data, len);
+    if (!d.in.empty()) {
+        d.in.insert(d.in.end(), data, data + len);
+        in = Span(d.in.data(), d.in.size());
+    }
+    std::size_t off = 0;
+    while (off < in.size() && d.fd >= 0) {
+        const long frame = lite::tcp_frame_length(in.subspan(off), max_frame);
+        if (frame < 0) {
+            s.aborts.fetch_add(1, std::memory_order_relaxed);
+            fail(d, 1000 * ms, false);
+            return;
+        }
+        if (frame == 0) break;
+        if (auto m = lite::parse_tcp(in.subspan(off, static_cast<std::size_t>(frame))))
+            handle(d, *m);
+        off += static_cast<std::size_t>(frame);
+    }
+    if (d.fd < 0) return;
+    if (d.in.empty()) {
+        if (off < in.size()) d.in.assign(in.begin() + static_cast<long>(off), in.end());
+    } else {
+        d.in.erase(d.in.begin(), d.in.begin() + static_cast<long>(off));
+    }
+}
+
+// ---- messages -------------------------------------------------------------------------------
+
+std::uint64_t Fleet::Worker::next_token(Device& d) {
+    return lite::make_token(d.index, ++d.seq);
+}
+
+template <class F>
+void Fleet::Worker::emit(Device& d, F&& build) {
+    lite::Builder b(scratch, sizeof scratch);
+    build(b);
+    const std::size_t n = b.finish();
+    if (n == 0) return;
+    if (s.options.transport == DeviceTransport::udp) {
+        ::send(d.fd, scratch, n, 0);
+        return;
+    }
+    d.out.insert(d.out.end(), scratch, scratch + n);
+}
+
+void Fleet::Worker::flush(Device& d) {
+    if (d.fd < 0 || d.out.empty() || d.state != State::up) return;
+    std::size_t done = 0;
+    while (done < d.out.size()) {
+        if (d.ssl) {
+            const int n =
+                SSL_write(d.ssl, d.out.data() + done, static_cast<int>(d.out.size() - done));
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+                continue;
+            }
+            const int e = SSL_get_error(d.ssl, n);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
+            ERR_clear_error();
+            fail(d, 200 * ms, true);
+            return;
+        }
+        const ssize_t n = ::send(d.fd, d.out.data() + done, d.out.size() - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        fail(d, 200 * ms, true);
+        return;
+    }
+    d.out.erase(d.out.begin(), d.out.begin() + static_cast<long>(done));
+    set_out_interest(d, !d.out.empty());
+}
+
+void Fleet::Worker::send_register(Device& d) {
+    d.pending = Pending::register_;
+    d.pending_token = next_token(d);
+    d.pending_ns = now_ns();
+    char ep[64], lt[32];
+    const std::string name = endpoint_name(s.options.prefix, d.index);
+    const int ep_len = std::snprintf(ep, sizeof ep, "ep=%s", name.c_str());
+    const int lt_len = std::snprintf(lt, sizeof lt, "lt=%u", s.options.lifetime);
+    const bool udp = s.options.transport == DeviceTransport::udp;
+    emit(d, [&](lite::Builder& b) {
+        if (udp) {
+            b.udp(lite::Type::con, code::post, d.mid++, d.pending_token);
+        } else {
+            b.tcp(code::post, d.pending_token);
+        }
+        b.option(option::uri_path, "rd");
+        b.uint_option(option::content_format, 40);
+        b.option(option::uri_query, std::string_view(ep, static_cast<std::size_t>(ep_len)));
+        b.option(option::uri_query, std::string_view(lt, static_cast<std::size_t>(lt_len)));
+        b.option(option::uri_query, "lwm2m=1.1");
+        b.option(option::uri_query, udp ? "b=U" : "b=T");
+        b.payload(Span(reinterpret_cast<const std::uint8_t*>(s.links.data()), s.links.size()));
+    });
+    if (udp) schedule(d, d.pending_ns + 2000 * ms);  // retransmit until registered
+}
+
+void Fleet::Worker::send_update(Device& d) {
+    d.pending = Pending::update;
+    d.pending_token = next_token(d);
+    d.pending_ns = now_ns();
+    char id[16];
+    const auto r = std::to_chars(id, id + sizeof id, d.index);
+    emit(d, [&](lite::Builder& b) {
+        b.tcp(code::post, d.pending_token);
+        b.option(option::uri_path, "rd");
+        b.option(option::uri_path, std::string_view(id, static_cast<std::size_t>(r.ptr - id)));
+    });
+}
+
+void Fleet::Worker::send_uplink(Device& d) {
+    d.uplinking = true;
+    d.pending = Pending::uplink;
+    d.pending_token = next_token(d);
+    d.pending_ns = now_ns();
+    emit(d, [&](lite::Builder& b) {
+        b.tcp(code::post, d.pending_token);
+        if (s.options.proxy_uri.empty()) b.option(option::uri_path, "dp");
+        b.uint_option(option::content_format, 110);  // SenML JSON
+        if (!s.options.proxy_uri.empty()) b.option(option::proxy_uri, s.options.proxy_uri);
+        b.payload(Span(s.payload.data(), s.payload.size()));
+    });
+}
+
+void Fleet::Worker::handle(Device& d, const MessageView& m) {
+    switch (m.code) {
+        case code::csm:
+        case code::pong:
+            return;
+        case code::ping:
+            s.pings.fetch_add(1, std::memory_order_relaxed);
+            emit(d, [&](lite::Builder& b) { b.tcp(code::pong, m.token); });
+            return;
+        case code::release: {
+            s.refusals.fetch_add(1, std::memory_order_relaxed);
+            const auto hold_off = m.uint_option(coap::signal_option::hold_off).value_or(1);
+            close_device(d, false);
+            schedule(d, now_ns() + std::min<std::uint64_t>(hold_off, 30) * 1000 * ms);
+            return;
+        }
+        case code::abort:
+            s.aborts.fetch_add(1, std::memory_order_relaxed);
+            fail(d, 1000 * ms, false);
+            return;
+        default:
+            break;
+    }
+    if (coap::code_class(m.code) == 0) {
+        handle_request(d, m);
+    } else {
+        handle_response(d, m);
+    }
+}
+
+void Fleet::Worker::handle_request(Device& d, const MessageView& m) {
+    std::uint8_t answer = code::changed;
+    std::optional<std::uint32_t> observe;
+    bool with_payload = false;
+    if (m.code == code::get) {
+        answer = code::content;
+        with_payload = true;
+        if (m.uint_option(option::observe) == 0u) {
+            observe = ++d.observe_seq;
+            if (!d.observed) {
+                d.observed = true;
+                s.observed.fetch_add(1, std::memory_order_relaxed);
+            }
+            if (d.storm_wait_observe) {
+                d.storm_wait_observe = false;
+                s.storm_reobserved.fetch_add(1, std::memory_order_relaxed);
+            }
+        } else {
+            s.reads.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    const bool udp = s.options.transport == DeviceTransport::udp;
+    emit(d, [&](lite::Builder& b) {
+        if (udp) {
+            const bool con = m.type == lite::Type::con;
+            b.udp(con ? lite::Type::ack : lite::Type::non, answer, con ? m.mid : d.mid++, m.token);
+        } else {
+            b.tcp(answer, m.token);
+        }
+        if (observe) b.uint_option(option::observe, *observe);
+        if (with_payload) {
+            b.uint_option(option::content_format, 0);
+            b.payload(Span(s.payload.data(), s.payload.size()));
+        }
+    });
+}
+
+void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
+    if (d.pending == Pending::none || m.token_u64() != d.pending_token) return;
+    const Pending kind = d.pending;
+    d.pending = Pending::none;
+    const std::uint64_t now = now_ns();
+    switch (kind) {
+        case Pending::register_:
+            if (m.code == code::created) {
+                d.registered = true;
+                d.retry_at = 0;
+                if (!d.ever_registered) {
+                    d.ever_registered = true;
+                    s.registered.fetch_add(1, std::memory_order_relaxed);
+                }
+                if (d.storm_wait_update) {
+                    d.storm_wait_update = false;
+                    s.storm_updated.fetch_add(1, std::memory_order_relaxed);
+                }
+                if (d.index < s.uplink_window.load()) send_uplink(d);
+            } else {
+                s.register_errors.fetch_add(1, std::memory_order_relaxed);
+                if (s.options.transport != DeviceTransport::udp) schedule(d, now + 1000 * ms);
+            }
+            break;
+        case Pending::update:
+            if (m.code == code::changed) {
+                if (d.storm_wait_update) {
+                    d.storm_wait_update = false;
+                    s.storm_updated.fetch_add(1, std::memory_order_relaxed);
+                }
+                if (d.index < s.uplink_window.load()) send_uplink(d);
+            } else {
+                d.registered = false;  // 4.04: the registration is gone, register again
+                send_register(d);
+            }
+            break;
+        case Pending::uplink: {
+            std::lock_guard lock(stats_mutex);
+            if (coap::code_class(m.code) == 2) {
+                ++stats.ok;
+                stats.latency.record(now - d.pending_ns);
+            } else {
+                ++stats.failed;
+            }
+            d.uplinking = false;
+            if (d.index < s.uplink_window.load()) send_uplink(d);
+            break;
+        }
+        case Pending::none:
+            break;
+    }
+}
+
+// ---- control and loop ---------------------------------------------------------------------
+
+void Fleet::Worker::storm(std::uint64_t now) {
+    // Every connection goes at once (RST), then every device reconnects at once.
+    for (auto& d : devices) {
+        d.storm_wait_update = d.registered;
+        d.storm_wait_observe = d.observed;
+        close_device(d, true);
+        d.retry_at = 0;
+    }
+    for (auto& d : devices)
+        start_connect(d, now);
+    next_connect = devices.size();
+}
+
+void Fleet::Worker::update_uplinks() {
+    const std::size_t window = s.uplink_window.load();
+    for (auto& d : devices) {
+        if (d.index >= window) break;
+        if (d.state == State::up && d.pending == Pending::none &&
+            (d.registered || !s.options.register_devices)) {
+            send_uplink(d);
+            flush(d);
+        }
+    }
+}
+
+void Fleet::Worker::run() {
+    epoll_event events[256];
+    while (!s.stop.load(std::memory_order_relaxed)) {
+        const std::uint64_t now = now_ns();
+        if (const auto g = s.storm_generation.load(); g != seen_storm) {
+            seen_storm = g;
+            storm(now);
+        }
+        if (const auto w = s.uplink_window.load(); w != seen_window) {
+            seen_window = w;
+            update_uplinks();
+        }
+        // Paced first connections.
+        if (next_connect < devices.size()) {
+            const double rate = s.options.connect_rate / std::max(1u, s.options.threads);
+            if (last_budget_ns == 0) last_budget_ns = now;
+            connect_budget += rate * static_cast<double>(now - last_budget_ns) / 1e9;
+            last_budget_ns = now;
+            connect_budget = std::min(connect_budget, rate * 0.05 + 1);
+            while (connect_budget >= 1 && next_connect < devices.size()) {
+                start_connect(devices[next_connect++], now);
+                connect_budget -= 1;
+            }
+        }
+        while (!timers.empty() && timers.top().first <= now) {
+            const auto [at, i] = timers.top();
+            timers.pop();
+            Device& d = devices[i];
+            if (d.retry_at != at) continue;
+            d.retry_at = 0;
+            if (d.fd < 0) {
+                start_connect(d, now);
+            } else if (s.options.transport == DeviceTransport::udp && !d.registered) {
+                send_register(d);  // retransmission
+            }
+        }
+        int timeout = 20;
+        if (next_connect < devices.size()) timeout = 1;
+        if (!timers.empty()) {
+            const auto due = (timers.top().first - std::min(timers.top().first, now)) / ms;
+            timeout = std::min<int>(timeout, static_cast<int>(due));
+        }
+        const int n = epoll_wait(epoll_fd, events, 256, timeout);
+        for (int i = 0; i < n; ++i) {
+            Device& d = devices[events[i].data.u64];
+            on_event(d, events[i].events);
+        }
+    }
+}
+
+// ---- Fleet ----------------------------------------------------------------------------------
+
+namespace {
+unsigned psk_callback(SSL* ssl, const char*, char* identity, unsigned max_identity,
+                      unsigned char* psk, unsigned max_psk) {
+    const auto* d = static_cast<const Device*>(SSL_get_app_data(ssl));
+    const auto* prefix =
+        static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0));
+    const std::string id = *prefix + std::to_string(d->index);
+    if (id.size() + 1 > max_identity || max_psk < 16) return 0;
+    std::memcpy(identity, id.c_str(), id.size() + 1);
+    const std::string hex = psk_key_hex(d->index);
+    for (unsigned i = 0; i < 16; ++i)
+        psk[i] = static_cast<unsigned char>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    return 16;
+}
+}  // namespace
+
+Fleet::Fleet(FleetOptions options) : options_(std::move(options)) {
+    shared_ = std::make_shared<Shared>();
+    shared_->options = options_;
+    shared_->options.threads = std::max(1u, options_.threads);
+    shared_->target.sin_family = AF_INET;
+    shared_->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    shared_->target.sin_port = htons(options_.port);
+    shared_->payload.assign(options_.payload, 'x');
+    if (options_.transport == DeviceTransport::tls) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        // TLS 1.2 PSK with the RFC 7925 suite first, as constrained devices use it.
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_cipher_list(ctx, "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256");
+        SSL_CTX_set_psk_client_callback(ctx, psk_callback);
+        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
+        static const unsigned char alpn[] = {4, 'c', 'o', 'a', 'p'};
+        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+        SSL_CTX_set_ex_data(ctx, 0, &shared_->options.prefix);
+        shared_->ssl_ctx = ctx;
+    }
+    for (unsigned i = 0; i < shared_->options.threads; ++i)
+        workers_.push_back(std::make_unique<Worker>(*shared_, i, shared_->options.threads));
+}
+
+Fleet::~Fleet() {
+    shared_->stop = true;
+    workers_.clear();
+}
+
+FleetCounters Fleet::counters() const {
+    const Shared& s = *shared_;
+    FleetCounters c;
+    c.connected = s.connected.load();
+    c.connections = s.connections.load();
+    c.registered = s.registered.load();
+    c.observed = s.observed.load();
+    c.pings = s.pings.load();
+    c.reads = s.reads.load();
+    c.refusals = s.refusals.load();
+    c.aborts = s.aborts.load();
+    c.closed_by_peer = s.closed_by_peer.load();
+    c.connect_errors = s.connect_errors.load();
+    c.register_errors = s.register_errors.load();
+    c.storm_updated = s.storm_updated.load();
+    c.storm_reobserved = s.storm_reobserved.load();
+    return c;
+}
+
+void Fleet::set_uplink_window(std::size_t window) {
+    shared_->uplink_window = window;
+}
+
+UplinkStats Fleet::take_uplink_stats() {
+    UplinkStats total;
+    const std::uint64_t now = now_ns();
+    for (auto& w : workers_) {
+        std::lock_guard lock(w->stats_mutex);
+        total.latency.merge(w->stats.latency);
+        total.ok += w->stats.ok;
+        total.failed += w->stats.failed;
+        total.seconds = std::max(total.seconds, static_cast<double>(now - w->stats_since) / 1e9);
+        w->stats = UplinkStats{};
+        w->stats_since = now;
+    }
+    return total;
+}
+
+void Fleet::storm() {
+    shared_->storm_generation.fetch_add(1);
+}
+
+}  // namespace lwgate::bench

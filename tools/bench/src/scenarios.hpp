@@ -1,0 +1,38 @@
+// The benchmark scenarios (hold, relay, uplink, storm, tls) and what they report.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace lwgate::bench {
+
+struct BenchOptions {
+    std::string lwgate = "lwgate";                    // the gateway binary
+    std::string coap_server = "coap-server-openssl";  // libcoap's forwarding proxy (uplink)
+    std::size_t devices = 1000;
+    double duration = 10;        // seconds per measured phase
+    double warmup = 1;           // seconds before each measured phase
+    std::size_t window = 0;      // requests in flight (closed loop); 0: min(devices, 1000)
+    double rate = 0;             // open-loop phase rate; 0: half of the measured peak
+    std::size_t payload = 16;    // bytes per Read answer / uplink
+    double connect_rate = 5000;  // device connections per second while registering
+    std::string accept_rate = "20000/s";
+    std::string ping_interval = "60s";  // keepalive.idle of lwgate
+    unsigned gateway_threads = 2;
+    unsigned device_threads = 1;
+    std::string log_level = "warn";
+    double settle_timeout = 0;  // seconds to wait for registrations; 0: derived from N
+    bool smoke = false;         // fail (exit 1) when a scenario does not work at all
+};
+
+// Each returns true when the scenario worked (every device registered, traffic flowed).
+bool run_hold(const BenchOptions& o, bool tls);
+bool run_relay(const BenchOptions& o, bool tls, bool with_baseline);
+bool run_uplink(const BenchOptions& o);
+bool run_storm(const BenchOptions& o);
+
+// Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it).
+void raise_fd_limit();
+
+}  // namespace lwgate::bench
