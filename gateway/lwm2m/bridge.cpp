@@ -24,6 +24,19 @@ std::string join(const std::vector<std::string>& segments) {
     return out;
 }
 
+// A bootstrap relay with nothing happening for this long is closed; one that relayed
+// Bootstrap-Finish stays this much longer so the answer (and its retransmissions) get out.
+constexpr Duration bootstrap_timeout{300'000};
+constexpr Duration bootstrap_linger{5'000};
+
+std::optional<std::string> bootstrap_endpoint(const Message& request) {
+    for (const auto* q : request.find_options(coap::option::uri_query)) {
+        const std::string_view v(reinterpret_cast<const char*>(q->value.data()), q->value.size());
+        if (v.starts_with("ep=") && v.size() > 3) return std::string(v.substr(3));
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 // ---- Directory -----------------------------------------------------------------------------
@@ -67,6 +80,12 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
         if (!c.psk_identity.empty()) endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
         psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
     }
+    if (config.upstream.bootstrap) {
+        config::UpstreamConfig bs = config.upstream;
+        bs.endpoint = *config.upstream.bootstrap;
+        bs.bind_port_first = bs.bind_port_last = 0;  // bootstrap sessions are short: any port
+        bootstrap_link_ = std::make_unique<upstream::CoreLink>(io, bs, *this);
+    }
 }
 
 Bridge::~Bridge() = default;
@@ -75,6 +94,9 @@ std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session)
     run_on_ = std::move(run_on);
     find_session_ = std::move(find_session);
     if (auto error = core_link_.start()) return error;
+    if (bootstrap_link_) {
+        if (auto error = bootstrap_link_->start()) return "bootstrap server: " + *error;
+    }
     return restore_devices();  // persistence: this shard's endpoints from the store
 }
 
@@ -122,8 +144,15 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
             return;
         }
     } else if (kind == Uplink::bootstrap_request) {
-        refuse(session, message, code::not_implemented, "bootstrap is not relayed yet");
-        return;
+        if (!bootstrap_link_) {
+            refuse(session, message, code::not_implemented, "no upstream.bootstrap_uri configured");
+            return;
+        }
+        endpoint = bootstrap_endpoint(message);
+        if (!endpoint) {
+            refuse(session, message, code::bad_request, "Bootstrap-Request needs ep");
+            return;
+        }
     } else {
         metrics_.refused_unbound.add();
         refuse(session, message, code::forbidden, "no LwM2M registration on this connection");
@@ -197,8 +226,14 @@ Bridge::Device* Bridge::find(upstream::UpstreamSession& session) {
 
 void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                     Message&& message) {
-    Device* device = find(endpoint);
     const bool request = coap::is_request(message.code());
+    if (request ? classify_uplink(message) == Uplink::bootstrap_request
+                : (find_bootstrap(endpoint) &&
+                   find_bootstrap(endpoint)->relay.expects_device_token(message.token()))) {
+        handle_bootstrap(conn_shard, conn, endpoint, std::move(message));
+        return;
+    }
+    Device* device = find(endpoint);
     if (!device) {
         if (!request) return;
         const auto kind = classify_uplink(message);
@@ -254,6 +289,11 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
 }
 
 void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
+    if (Device* bs = find_bootstrap(endpoint)) {
+        bs->connection_shard[conn] = conn_shard;
+        bs->relay.on_device_connected(conn, Clock::now());
+        run(*bs);
+    }
     Device* device = find(endpoint);
     if (!device || !device->relay.registered()) return;  // nothing to resume yet
     device->connection_shard[conn] = conn_shard;
@@ -262,11 +302,30 @@ void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::s
 }
 
 void Bridge::handle_disconnect(ConnectionId conn, const std::string& endpoint) {
+    if (Device* bs = find_bootstrap(endpoint)) {
+        bs->relay.on_device_disconnected(conn, Clock::now());
+        bs->connection_shard.erase(conn);
+        run(*bs);
+    }
     Device* device = find(endpoint);
     if (!device) return;
     device->relay.on_device_disconnected(conn, Clock::now());
     device->connection_shard.erase(conn);
     run(*device);
+}
+
+void Bridge::send_to_core(Device& device, Message&& request) {
+    const std::size_t max = link_of(device).max_payload(device.upstream, request);
+    if (auto upload = Block1Upload::start(request, max)) {
+        const Message first = upload->current();
+        device.uploads.insert_or_assign(token_key(request.token()), std::move(*upload));
+        if (link_of(device).send(device.upstream, first)) return;
+        device.uploads.erase(token_key(request.token()));
+    } else if (link_of(device).send(device.upstream, request)) {
+        return;
+    }
+    device.relay.on_core_failure(request.token(), code::request_entity_too_large,
+                                 "does not fit the core's transport");
 }
 
 void Bridge::to_connection(Device& device, ConnectionId conn,
@@ -291,19 +350,42 @@ void Bridge::run(Device& device) {
                            },
                            [&](ToCore& a) {
                                remember_register(device, a.request, a.kind);  // persistence
-                               if (!core_link_.send(device.upstream, a.request)) {
-                                   device.relay.on_core_failure(
-                                       a.request.token(), code::request_entity_too_large,
-                                       "does not fit the core's transport");
-                               }
+                               send_to_core(device, std::move(a.request));
                            },
                            [&](RespondCore& a) {
                                metrics_.downlinks.add();
-                               respond_core(device, a.id, std::move(a.response));  // persistence
+                               Message response = std::move(a.response);
+                               if (auto it = device.core_requests.find(a.id);
+                                   it != device.core_requests.end()) {
+                                   response = device.block2.first_block(
+                                       it->second, std::move(response),
+                                       link_of(device).max_payload(device.upstream, response),
+                                       Clock::now());
+                                   device.core_requests.erase(it);
+                               }
+                               if (device.bootstrap) {
+                                   if (device.finish_id == a.id &&
+                                       coap::code_class(response.code()) == 2) {
+                                       // Give the answer time to reach the server (and its
+                                       // retransmission window) before the session goes.
+                                       device.bootstrap_until = Clock::now() + bootstrap_linger;
+                                   }
+                                   link_of(device).respond(device.upstream, a.id,
+                                                           std::move(response));
+                               } else {
+                                   respond_core(device, a.id, std::move(response));  // persistence
+                               }
                            },
                            [&](NotifyCore& a) {
                                metrics_.notifications.add();
-                               core_link_.notify(device.upstream, a.notification);
+                               if (const Message* observe = device.relay.observation_request(
+                                       a.notification.token())) {
+                                   a.notification = device.block2.first_block(
+                                       *observe, std::move(a.notification),
+                                       link_of(device).max_payload(device.upstream, a.notification),
+                                       Clock::now());
+                               }
+                               link_of(device).notify(device.upstream, a.notification);
                            },
                            [&](Registered& a) {
                                to_connection(device, a.conn,
@@ -319,6 +401,16 @@ void Bridge::run(Device& device) {
                        },
                        action);
         }
+    }
+    if (device.bootstrap) {
+        if (Clock::now() >= device.bootstrap_until) {
+            asio::post(io_, [this, endpoint = device.relay.endpoint(), ptr = &device] {
+                if (find_bootstrap(endpoint) == ptr) forget_bootstrap(endpoint);
+            });
+            return;
+        }
+        arm(device);
+        return;
     }
     const auto location =
         device.relay.registered() ? device.relay.location() : std::vector<std::string>{};
@@ -347,17 +439,78 @@ void Bridge::run(Device& device) {
 }
 
 void Bridge::arm(Device& device) {
-    const TimePoint deadline = device.relay.next_deadline();
+    const TimePoint deadline = std::min(device.relay.next_deadline(), device.bootstrap_until);
     if (deadline == never || deadline >= device.timer_at) return;
     device.timer_at = deadline;
     device.timer.expires_at(deadline);
     device.timer.async_wait(
         [this, endpoint = device.relay.endpoint(), ptr = &device](const std::error_code& ec) {
-            if (ec || find(endpoint) != ptr) return;
+            if (ec || !alive(endpoint, ptr)) return;
             ptr->timer_at = never;
             ptr->relay.on_tick(Clock::now());
             run(*ptr);
         });
+}
+
+Bridge::Device* Bridge::find_bootstrap(const std::string& endpoint) {
+    auto it = bootstraps_.find(endpoint);
+    return it == bootstraps_.end() ? nullptr : it->second.get();
+}
+
+bool Bridge::alive(const std::string& endpoint, const Device* device) {
+    return find(endpoint) == device || find_bootstrap(endpoint) == device;
+}
+
+// Bootstrap: POST /bs?ep= opens (or reuses) a relay toward the bootstrap server, with a session
+// of its own, and the server's Write/Read/Discover/Delete/Bootstrap-Finish reach the device like
+// the core's requests do. It ends after Bootstrap-Finish or bootstrap_timeout of silence.
+void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                              Message&& message) {
+    Device* device = find_bootstrap(endpoint);
+    const bool request = coap::is_request(message.code());
+    if (!device) {
+        if (!request) return;
+        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
+        token_seed_ += 1u << 20;
+        created->link = bootstrap_link_.get();
+        created->bootstrap = true;
+        std::optional<upstream::UpstreamPsk> psk;
+        if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end())
+            psk = it->second;
+        if (auto error = bootstrap_link_->open(created->upstream, endpoint, psk, 0)) {
+            spdlog::error("endpoint={} cannot open bootstrap session: {}", endpoint, *error);
+            Message answer(code::bad_gateway, message.token());
+            answer.set_payload(*error);
+            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+                if (auto* s = peer->find_session_(conn)) s->send(answer);
+            });
+            return;
+        }
+        spdlog::info("endpoint={} bootstrap session local_port={}", endpoint,
+                     created->upstream.local_port());
+        device = created.get();
+        by_upstream_[&device->upstream] = device;
+        bootstraps_.emplace(endpoint, std::move(created));
+    }
+    device->connection_shard[conn] = conn_shard;
+    const TimePoint now = Clock::now();
+    device->bootstrap_until = now + bootstrap_timeout;
+    if (request) {
+        device->relay.on_device_request(conn, std::move(message), now);
+    } else {
+        device->relay.on_device_response(conn, std::move(message), now);
+    }
+    run(*device);
+}
+
+void Bridge::forget_bootstrap(const std::string& endpoint) {
+    auto it = bootstraps_.find(endpoint);
+    if (it == bootstraps_.end()) return;
+    Device& device = *it->second;
+    spdlog::info("endpoint={} bootstrap ended; session closed", endpoint);
+    by_upstream_.erase(&device.upstream);
+    bootstrap_link_->close(device.upstream);
+    bootstraps_.erase(it);
 }
 
 void Bridge::forget(const std::string& endpoint) {
@@ -385,12 +538,37 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
         core_link_.respond(session, id, Message(code::not_found));
         return;
     }
+    if (device->bootstrap) {
+        device->bootstrap_until = Clock::now() + bootstrap_timeout;
+        const auto path = uri_path(request);
+        if (request.code() == code::post && path.size() == 1 && path[0] == "bs") {
+            device->finish_id = id;
+        }
+    }
+    // Kept for the Block2 cache key should the answer need slicing (the payload only matters
+    // for FETCH, whose body selects the representation).
+    Message key = request;
+    if (key.code() != code::fetch) key.set_payload(coap::Bytes{});
+    device->core_requests.emplace(id, std::move(key));
     device->relay.on_core_request(id, std::move(request), Clock::now());
     run(*device);
 }
 
 void Bridge::on_core_response(upstream::UpstreamSession& session, Message&& response) {
     if (Device* device = find(session)) {
+        if (auto up = device->uploads.find(token_key(response.token()));
+            up != device->uploads.end()) {
+            if (up->second.on_response(response) == Block1Upload::Step::send_next) {
+                if (!link_of(*device).send(device->upstream, up->second.current())) {
+                    device->uploads.erase(up);
+                    device->relay.on_core_failure(response.token(), code::bad_gateway,
+                                                  "cannot send the next Block1 block");
+                    run(*device);
+                }
+                return;
+            }
+            device->uploads.erase(up);
+        }
         device->relay.on_core_response(std::move(response), Clock::now());
         run(*device);
     }
@@ -400,9 +578,17 @@ void Bridge::on_core_failure(upstream::UpstreamSession& session, const coap::Tok
                              std::uint8_t code_for_device, std::string_view reason) {
     if (Device* device = find(session)) {
         spdlog::warn("endpoint={} uplink failed: {}", device->relay.endpoint(), reason);
+        device->uploads.erase(token_key(token));
         device->relay.on_core_failure(token, code_for_device, reason);
         run(*device);
     }
+}
+
+std::optional<Message> Bridge::answer_locally(upstream::UpstreamSession& session,
+                                              const Message& request) {
+    Device* device = find(session);
+    if (!device) return std::nullopt;
+    return device->block2.serve(request, Clock::now());
 }
 
 void Bridge::on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) {

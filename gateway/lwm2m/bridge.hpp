@@ -32,6 +32,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "lwgate/config/config.hpp"
+#include "lwgate/lwm2m/block_transfer.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
 #include "lwgate/store/store.hpp"
@@ -93,6 +94,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
                          std::uint8_t code_for_device, std::string_view reason) override;
     void on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) override;
+    std::optional<coap::Message> answer_locally(upstream::UpstreamSession& session,
+                                                const coap::Message& request) override;
 
     // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
     // The store every shard writes to (owned by the Gateway, outlives the bridges) and the
@@ -120,6 +123,18 @@ class Bridge final : public upstream::CoreLinkHandler {
         TimePoint timer_at = never;
         std::unordered_map<ConnectionId, unsigned> connection_shard;  // where each conn lives
         std::vector<std::string> published_location;
+        // Block-wise toward the core (block_transfer.hpp): the core's held requests (options
+        // only, for the Block2 cache key), bodies being served in Block2, uploads in Block1.
+        std::unordered_map<CoreRequestId, coap::Message> core_requests;
+        Block2Cache block2;
+        std::unordered_map<std::string, Block1Upload> uploads;  // by upstream token
+        upstream::CoreLink* link = nullptr;  // the core, or the bootstrap server
+        // Bootstrap (a relay toward upstream.bootstrap_uri): lives until the device answered
+        // Bootstrap-Finish (plus a moment for that answer to reach the server) or until
+        // bootstrap_until passes with nothing happening.
+        bool bootstrap = false;
+        TimePoint bootstrap_until = never;
+        std::optional<CoreRequestId> finish_id;
     };
     struct Binding {
         std::string endpoint;
@@ -137,10 +152,17 @@ class Bridge final : public upstream::CoreLinkHandler {
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
     void handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint);
     Device* find(const std::string& endpoint);
+    Device* find_bootstrap(const std::string& endpoint);
+    upstream::CoreLink& link_of(Device& device) { return device.link ? *device.link : core_link_; }
+    bool alive(const std::string& endpoint, const Device* device);
+    void handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                          coap::Message&& message);
+    void forget_bootstrap(const std::string& endpoint);
     Device* find(upstream::UpstreamSession& session);
     void run(Device& device);  // execute the relay's actions, re-arm its timer
     void arm(Device& device);
     void forget(const std::string& endpoint);
+    void send_to_core(Device& device, coap::Message&& request);
     void to_connection(Device& device, ConnectionId conn,
                        std::function<void(session::SessionBase&)> fn);
 
@@ -151,6 +173,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     Directory& directory_;
     RelayParams relay_params_;
     upstream::CoreLink core_link_;
+    std::unique_ptr<upstream::CoreLink> bootstrap_link_;  // when upstream.bootstrap_uri is set
     PortPool ports_;
     RunOn run_on_;
     FindSession find_session_;
@@ -161,6 +184,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::unordered_map<ConnectionId, Binding> bindings_;
     // Owner side: endpoints this shard owns.
     std::unordered_map<std::string, std::unique_ptr<Device>> devices_;
+    std::unordered_map<std::string, std::unique_ptr<Device>> bootstraps_;
     std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
     std::uint64_t token_seed_;
     BridgeMetrics metrics_;

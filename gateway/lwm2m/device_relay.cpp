@@ -340,6 +340,20 @@ void DeviceRelay::end_registration() {
     queue_.clear();
 }
 
+bool DeviceRelay::expects_device_token(const coap::Token& token) const {
+    const auto key = token_key(token);
+    if (in_flight_.count(key) || swallow_.count(key)) return true;
+    for (const auto& [core_key, obs] : observations_) {
+        if (obs.gateway_token && *obs.gateway_token == token) return true;
+    }
+    return false;
+}
+
+const coap::Message* DeviceRelay::observation_request(const coap::Token& core_token) const {
+    auto it = observations_.find(token_key(core_token));
+    return it == observations_.end() ? nullptr : &it->second.request;
+}
+
 std::vector<ObservationInfo> DeviceRelay::observations() const {
     std::vector<ObservationInfo> out;
     for (const auto& [key, obs] : observations_) {

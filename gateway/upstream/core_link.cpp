@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "lwgate/coap/tcp_codec.hpp"
 #include "upstream/pdu_convert.hpp"
 
 namespace lwgate::upstream {
@@ -254,6 +255,18 @@ bool CoreLink::notify(UpstreamSession& session, const coap::Message& notificatio
     return ok;
 }
 
+std::size_t CoreLink::max_payload(const UpstreamSession& session,
+                                 const coap::Message& message) const {
+    if (!session.session_) return 0;
+    coap::Message header = message;
+    header.set_payload(coap::Bytes{});
+    // The TCP framing our encoded_size() counts is at most a few bytes larger than the UDP
+    // header (4 bytes); 8 more cover the payload marker and any difference.
+    const std::size_t overhead = coap::encoded_size(header) + 8;
+    const std::size_t pdu = coap_session_max_pdu_size(session.session_);
+    return pdu > overhead ? pdu - overhead : 0;
+}
+
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
     auto it = session.asyncs_.find(id);
     if (it == session.asyncs_.end() || !session.session_) return;
@@ -273,7 +286,14 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         return;
     }
     const coap_bin_const_t token = coap_pdu_get_token(request);
-    if (coap_async_t* async = coap_find_async(s, token)) {
+    coap_async_t* triggered = coap_find_async(s, token);
+    if (!triggered) {
+        if (auto answer = handler_.answer_locally(*session, from_pdu(request))) {
+            fill_response(response, *answer);
+            return;
+        }
+    }
+    if (coap_async_t* async = triggered) {
         // A triggered async: the bridge's answer is ready.
         std::unique_ptr<coap::Message> answer(
             static_cast<coap::Message*>(coap_async_get_app_data(async)));
@@ -332,7 +352,6 @@ void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) 
     }
 }
 
-}  // namespace lwgate::upstream
 // ---- persistence (issue #5) ----------------------------------------------------------------
 
 bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& core_token,
@@ -346,3 +365,4 @@ bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& c
     return ok;
 }
 
+}  // namespace lwgate::upstream

@@ -58,6 +58,12 @@ class CoreLinkHandler {
                                  std::uint8_t code_for_device, std::string_view reason) = 0;
     // The core rejected a notification (RST) or stopped acknowledging it.
     virtual void on_core_reset(UpstreamSession& session, const coap::Token& token) = 0;
+    // Asked first for every request of the core: an answer the bridge has at hand (a Block2
+    // continuation served from its cache) goes back piggybacked, without an async round.
+    virtual std::optional<coap::Message> answer_locally(UpstreamSession& /*session*/,
+                                                        const coap::Message& /*request*/) {
+        return std::nullopt;
+    }
 };
 
 struct UpstreamPsk {
@@ -115,6 +121,9 @@ class CoreLink {
     // carrying the core's stored token. False if it cannot be sent.
     bool respond_separately(UpstreamSession& session, const coap::Token& core_token,
                             coap::Message response);
+    // How many payload bytes a message with these options (its payload ignored) may carry in
+    // one datagram of this session; larger bodies go block-wise (lwm2m/block_transfer.hpp).
+    std::size_t max_payload(const UpstreamSession& session, const coap::Message& message) const;
 
     const CoreLinkStats& stats() const { return stats_; }
 

@@ -157,6 +157,12 @@ class DeviceRelay {
     std::size_t queued() const { return queue_.size(); }
     std::size_t in_flight() const { return in_flight_.size(); }
     std::vector<ObservationInfo> observations() const;
+    // True when a message from the device with this token answers something this relay sent
+    // (a forwarded request or an observation): routes a device's responses to the right relay
+    // when a bootstrap relay and a registration relay share one connection.
+    bool expects_device_token(const coap::Token& token) const;
+    // The core's observe request behind a notification (its token is the core's), if any.
+    const coap::Message* observation_request(const coap::Token& core_token) const;
     const std::string& version() const { return version_; }
     const std::string& binding() const { return binding_; }
     // Nothing registered and nothing pending: the relay (and its upstream session) can go.
@@ -164,8 +170,6 @@ class DeviceRelay {
         return !registered_ && uplinks_.empty() && queue_.empty() && in_flight_.empty();
     }
 
-  private:
-    struct Downlink {
     // ---- persistence (issue #5; definitions in gateway/lwm2m/device_relay_state.cpp) -------
     // The persistent state now (RelaySnapshot above).
     RelaySnapshot snapshot() const;
@@ -183,6 +187,8 @@ class DeviceRelay {
     static constexpr std::uint32_t observe_restart_skip = 4 * observe_persist_stride;
     // ---- end of persistence ----------------------------------------------------------------
 
+  private:
+    struct Downlink {
         CoreRequestId id;
         coap::Message request;  // with the core's token
         TimePoint enqueued_at;
