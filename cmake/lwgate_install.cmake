@@ -1,0 +1,74 @@
+# Installation and the Debian package.
+#
+#   cmake --install build [--prefix /usr]        lwgate, lwgatectl, the systemd unit, the config,
+#                                                bash completion, README
+#   cmake --install build --component simulators lwm2m-core-sim and lwm2m-device-sim too
+#   cpack -G DEB --config build/CPackConfig.cmake  lwgate_<version>_<arch>.deb (prefix /usr)
+#
+# The binaries install from their own directories (RUNTIME DESTINATION bin). The config file
+# goes to /etc/lwgate/gateway.yaml when the prefix is /usr (the package), else to
+# <prefix>/etc/lwgate/; an existing one is kept (in the package it is a dpkg conffile). The unit
+# is written at install time so its paths name the prefix really installed to.
+include(GNUInstallDirs)
+# `cmake --install` and cpack install what is built; they never start a build of everything
+# (the package test runs cpack from CTest after the build).
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(CODE "set(LWGATE_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
+set(LWGATE_BUILD_DIR \"${PROJECT_BINARY_DIR}\")
+set(LWGATE_DOCDIR_REL \"${CMAKE_INSTALL_DOCDIR}\")")
+install(CODE [[
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(lwgate_etc "/etc/lwgate")
+else()
+  set(lwgate_etc "${CMAKE_INSTALL_PREFIX}/etc/lwgate")
+endif()
+set(LWGATE_BINDIR "${CMAKE_INSTALL_PREFIX}/bin")
+set(LWGATE_CONFIG "${lwgate_etc}/gateway.yaml")
+set(LWGATE_DOCDIR "${CMAKE_INSTALL_PREFIX}/${LWGATE_DOCDIR_REL}")
+configure_file("${LWGATE_SOURCE_DIR}/conf/lwgate.service.in"
+               "${LWGATE_BUILD_DIR}/install/lwgate.service" @ONLY)
+file(INSTALL "${LWGATE_BUILD_DIR}/install/lwgate.service"
+     DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+if(EXISTS "$ENV{DESTDIR}${LWGATE_CONFIG}")
+  message(STATUS "Keeping: $ENV{DESTDIR}${LWGATE_CONFIG}")
+else()
+  file(INSTALL "${LWGATE_SOURCE_DIR}/conf/gateway.yaml" DESTINATION "${lwgate_etc}"
+       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endif()
+]])
+
+# ---- Debian package ----------------------------------------------------------------------------
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME lwgate)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "lwgate maintainers <lwgate@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "CoAP over TCP/TLS (RFC 8323) gateway for LwM2M devices")
+set(CPACK_PACKAGE_DESCRIPTION
+    "lwgate holds LwM2M device connections over CoAP-over-TCP/TLS, keeps them alive with CoAP \
+Ping/Pong, detects half-open connections, and bridges every device to a UDP/DTLS LwM2M server. \
+lwgatectl shows connection health over the admin API.")
+# Absolute destinations (/etc/lwgate) land in the staging directory, not on this machine.
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Depends: computed from the binaries' shared libraries (dpkg-shlibdeps, from dpkg-dev).
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
+configure_file(${PROJECT_SOURCE_DIR}/conf/debian/conffiles
+               ${PROJECT_BINARY_DIR}/debian/conffiles COPYONLY)
+foreach(script postinst prerm postrm)
+  configure_file(${PROJECT_SOURCE_DIR}/conf/debian/${script} ${PROJECT_BINARY_DIR}/debian/${script}
+                 COPYONLY FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+                 GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+endforeach()
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${PROJECT_BINARY_DIR}/debian/conffiles;${PROJECT_BINARY_DIR}/debian/postinst;\
+${PROJECT_BINARY_DIR}/debian/prerm;${PROJECT_BINARY_DIR}/debian/postrm")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)
