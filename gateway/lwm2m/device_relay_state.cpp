@@ -36,6 +36,13 @@ class Digest {
     std::uint64_t h_ = 0xcbf29ce484222325ULL;
 };
 
+std::uint64_t splitmix64(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 }  // namespace
 
 RelaySnapshot DeviceRelay::snapshot() const {
@@ -106,16 +113,20 @@ std::uint64_t DeviceRelay::persistent_generation() const {
     for (const auto& [key, obs] : observations_) {
         d.token(obs.request.token()).value(obs.observe_number / observe_persist_stride);
     }
-    // Queued or in flight is the same persistent state; which requests are held is what counts.
-    std::vector<CoreRequestId> held;
+    // Queued or in flight is the same persistent state: which requests are held is what counts,
+    // so they are combined order-independently (and without allocating, this runs per event).
+    std::uint64_t sum = 0;
+    std::uint64_t mixed = 0;
+    auto add = [&](CoreRequestId id) {
+        const auto h = splitmix64(id);
+        sum += h;
+        mixed ^= h;
+    };
     for (const auto& [key, f] : in_flight_)
-        held.push_back(f.downlink.id);
+        add(f.downlink.id);
     for (const auto& q : queue_)
-        held.push_back(q.id);
-    std::sort(held.begin(), held.end());
-    d.value(held.size());
-    for (auto id : held)
-        d.value(id);
+        add(q.id);
+    d.value(in_flight_.size() + queue_.size()).value(sum).value(mixed);
     return d.get();
 }
 

@@ -384,7 +384,7 @@ TEST(ExampleConfig, ConfGatewayYamlLoads) {
     EXPECT_EQ(c.upstream.endpoint.port, 5685);
     EXPECT_EQ(c.admin.host, "127.0.0.1");
     EXPECT_EQ(c.admin.port, 8484);
-    EXPECT_EQ(c.store.uri, "memory:");
+    EXPECT_EQ(c.store.uri, "sqlite:///var/lib/lwgate/state.db");  // the run command persists
     EXPECT_EQ(c.log.level, LogLevel::info);
     EXPECT_EQ(c.threads, 2u);
     // The example states the defaults: it must agree with an empty configuration.
