@@ -60,7 +60,15 @@ int main(int argc, char** argv) {
     CLI11_PARSE(cli, argc, argv);
 
     std::signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
+    const std::size_t fds = raise_fd_limit();
+    // lwgate holds two descriptors per registered device (its TCP connection and its UDP
+    // socket toward the core); the bench holds one per device.
+    if (o.devices * 2 + 100 > fds) {
+        std::printf(
+            "warning: RLIMIT_NOFILE is %zu (and cannot be raised here): lwgate needs two "
+            "descriptors per registered device, so at most ~%zu devices can register\n",
+            fds, (fds - 100) / 2);
+    }
     bool ok = true;
     try {
         auto run = [&](const std::string& s) {

@@ -609,7 +609,12 @@ void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
                 }
                 if (d.index < s.uplink_window.load()) send_uplink(d);
             } else {
-                s.register_errors.fetch_add(1, std::memory_order_relaxed);
+                if (s.register_errors.fetch_add(1, std::memory_order_relaxed) < 3) {
+                    std::fprintf(stderr, "lwgate-bench: %s%u: Register answered %u.%02u '%.*s'\n",
+                                 s.options.prefix.c_str(), d.index, coap::code_class(m.code),
+                                 coap::code_detail(m.code), static_cast<int>(m.payload.size()),
+                                 reinterpret_cast<const char*>(m.payload.data()));
+                }
                 if (s.options.transport != DeviceTransport::udp) schedule(d, now + 1000 * ms);
             }
             break;
@@ -701,8 +706,11 @@ void Fleet::Worker::run() {
             d.retry_at = 0;
             if (d.fd < 0) {
                 start_connect(d, now);
-            } else if (s.options.transport == DeviceTransport::udp && !d.registered) {
-                send_register(d);  // retransmission
+            } else if (!d.registered && d.state == State::up &&
+                       (d.pending == Pending::none ||
+                        s.options.transport == DeviceTransport::udp)) {
+                send_register(d);  // UDP retransmission, or a retry after a failed Register
+                flush(d);
             }
         }
         int timeout = 20;

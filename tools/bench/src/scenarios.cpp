@@ -240,7 +240,7 @@ class ChildProcess {
 
 }  // namespace
 
-void raise_fd_limit() {
+std::size_t raise_fd_limit() {
     rlimit r{};
     getrlimit(RLIMIT_NOFILE, &r);
     rlimit want{1'048'576, 1'048'576};
@@ -248,6 +248,8 @@ void raise_fd_limit() {
         r.rlim_cur = r.rlim_max;
         setrlimit(RLIMIT_NOFILE, &r);
     }
+    getrlimit(RLIMIT_NOFILE, &r);
+    return static_cast<std::size_t>(r.rlim_cur);
 }
 
 bool run_hold(const BenchOptions& o, bool tls) {

@@ -32,7 +32,7 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline);
 bool run_uplink(const BenchOptions& o);
 bool run_storm(const BenchOptions& o);
 
-// Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it).
-void raise_fd_limit();
+// Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it); returns the limit.
+std::size_t raise_fd_limit();
 
 }  // namespace lwgate::bench
