@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     cli.add_option("--coap-server", o.coap_server, "libcoap server used as forwarding proxy")
         ->capture_default_str();
     cli.add_option("--log-level", o.log_level, "lwgate log.level")->capture_default_str();
+    cli.add_option("--half-open", o.half_open,
+                   "hold: after the idle phase this many devices go half-open; checks that "
+                   "lwgate closes them within idle + pong_timeout + 1 s")
+        ->capture_default_str();
     cli.add_option("--settle-timeout", o.settle_timeout,
                    "seconds to wait for registrations (0: derived from the device count)");
     cli.add_flag("--smoke", o.smoke, "exit 1 when a scenario does not work at all");

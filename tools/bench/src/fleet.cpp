@@ -69,6 +69,8 @@ struct Fleet::Shared {
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> uplink_window{0};
     std::atomic<std::uint64_t> storm_generation{0};
+    std::atomic<std::size_t> silent_count{0};
+    std::atomic<std::uint64_t> half_open_closed{0}, half_open_max_ns{0};
     std::atomic<std::uint64_t> connected{0}, connections{0}, registered{0}, observed{0}, pings{0},
         reads{0}, refusals{0}, aborts{0}, closed_by_peer{0}, connect_errors{0}, register_errors{0},
         storm_updated{0}, storm_reobserved{0};
@@ -92,6 +94,8 @@ struct Device {
     bool storm_wait_update = false, storm_wait_observe = false;
     bool want_out = false;  // EPOLLOUT armed
     bool uplinking = false;
+    bool silent = false;  // half-open: nothing read or sent
+    std::uint64_t silent_since = 0;
     std::uint16_t mid = 0;
     std::uint32_t seq = 0;
     std::uint32_t observe_seq = 0;
@@ -149,6 +153,7 @@ struct Fleet::Worker {
     using Timer = std::pair<std::uint64_t, std::uint32_t>;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
     std::uint64_t seen_storm = 0;
+    std::size_t seen_silent = 0;
     std::size_t seen_window = 0;
     std::vector<std::uint8_t> rbuf = std::vector<std::uint8_t>(max_frame);
     std::uint8_t scratch[max_frame + 64];
@@ -302,6 +307,19 @@ void Fleet::Worker::schedule(Device& d, std::uint64_t at) {
 
 void Fleet::Worker::on_event(Device& d, std::uint32_t events) {
     if (d.fd < 0) return;
+    if (d.silent) {
+        // Only hang-ups are watched: the gateway declared the connection half-open.
+        if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+            const std::uint64_t took = now_ns() - d.silent_since;
+            std::uint64_t seen = s.half_open_max_ns.load();
+            while (took > seen && !s.half_open_max_ns.compare_exchange_weak(seen, took)) {
+            }
+            s.half_open_closed.fetch_add(1, std::memory_order_relaxed);
+            close_device(d, false);
+            d.silent = false;
+        }
+        return;
+    }
     if (d.state == State::connecting) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(d);
         return;
@@ -682,6 +700,20 @@ void Fleet::Worker::run() {
             seen_storm = g;
             storm(now);
         }
+        if (const auto k = s.silent_count.load(); k != seen_silent) {
+            seen_silent = k;
+            for (auto& d : devices) {
+                if (d.index >= k) break;
+                if (d.fd < 0 || d.silent) continue;
+                d.silent = true;
+                d.silent_since = now;
+                d.retry_at = 0;
+                epoll_event ev{};
+                ev.events = EPOLLRDHUP;
+                ev.data.u64 = static_cast<std::uint64_t>(&d - devices.data());
+                epoll_ctl(epoll_fd, EPOLL_CTL_MOD, d.fd, &ev);
+            }
+        }
         if (const auto w = s.uplink_window.load(); w != seen_window) {
             seen_window = w;
             update_uplinks();
@@ -792,6 +824,8 @@ FleetCounters Fleet::counters() const {
     c.register_errors = s.register_errors.load();
     c.storm_updated = s.storm_updated.load();
     c.storm_reobserved = s.storm_reobserved.load();
+    c.half_open_closed = s.half_open_closed.load();
+    c.half_open_max_ns = s.half_open_max_ns.load();
     return c;
 }
 
@@ -816,6 +850,10 @@ UplinkStats Fleet::take_uplink_stats() {
 
 void Fleet::storm() {
     shared_->storm_generation.fetch_add(1);
+}
+
+void Fleet::go_silent(std::size_t count) {
+    shared_->silent_count = count;
 }
 
 }  // namespace lwgate::bench

@@ -60,6 +60,8 @@ struct FleetCounters {
     std::uint64_t register_errors = 0;
     std::uint64_t storm_updated = 0;     // after storm(): Updates answered 2.04 (or re-Register)
     std::uint64_t storm_reobserved = 0;  // after storm(): Observes received on the new connection
+    std::uint64_t half_open_closed = 0;  // silent devices whose connection lwgate closed
+    std::uint64_t half_open_max_ns = 0;  // the longest time from going silent to that close
 };
 
 struct UplinkStats {
@@ -82,6 +84,9 @@ class Fleet {
     void set_uplink_window(std::size_t window);
     UplinkStats take_uplink_stats();
     void storm();
+    // The first `count` devices go half-open: the socket stays open, nothing is read or sent.
+    // The fleet records when the gateway closes (RST/FIN) each of those connections.
+    void go_silent(std::size_t count);
 
     struct Worker;
     struct Shared;

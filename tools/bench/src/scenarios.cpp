@@ -71,6 +71,17 @@ void header(const std::string& title, const BenchOptions& o) {
     std::fflush(stdout);
 }
 
+// "250ms", "30s", "5m", "2h" -> seconds (the durations the bench writes into the config).
+double parse_seconds(const std::string& text) {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    const std::string unit = text.substr(used);
+    if (unit == "ms") return v / 1000;
+    if (unit == "m") return v * 60;
+    if (unit == "h") return v * 3600;
+    return v;
+}
+
 double settle_timeout(const BenchOptions& o) {
     if (o.settle_timeout > 0) return o.settle_timeout;
     return 30 + static_cast<double>(o.devices) / o.connect_rate * 3;
@@ -151,7 +162,8 @@ bool register_all(const BenchOptions& o, Fleet& fleet, UdpCore& core, const char
 
 struct Phase {
     CoreStats core;
-    double gw_cpu = 0;  // seconds of lwgate CPU during the phase
+    double gw_cpu = 0;     // seconds of lwgate CPU during the phase
+    double bench_cpu = 0;  // seconds of this process's CPU (core + devices)
     double throughput() const { return core.seconds > 0 ? core.answered / core.seconds : 0; }
 };
 
@@ -164,10 +176,12 @@ Phase measure_reads(const BenchOptions& o, UdpCore& core, UdpCore::Load load, do
     sleep_for(o.warmup);
     core.take_stats();
     const auto before = gw_pid > 0 ? sample_process(gw_pid) : ProcSample{};
+    const auto self_before = sample_process(getpid());
     sleep_for(o.duration);
     Phase p;
     p.core = core.take_stats();
     if (gw_pid > 0) p.gw_cpu = sample_process(gw_pid).cpu_seconds - before.cpu_seconds;
+    p.bench_cpu = sample_process(getpid()).cpu_seconds - self_before.cpu_seconds;
     core.set_load(UdpCore::Load::off, 0, 0);
     wait_until([&] { return core.in_flight() == 0; }, 12);
     return p;
@@ -181,10 +195,13 @@ void print_phase(const char* label, const Phase& p) {
         static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.answered),
         static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.timeouts),
         static_cast<unsigned long long>(c.saturated));
+    const double n = c.answered ? static_cast<double>(c.answered) : 1.0;
     if (p.gw_cpu > 0) {
         std::printf("  lwgate CPU %.2f cores (%.1f us/rt)", p.gw_cpu / c.seconds,
-                    c.answered ? p.gw_cpu * 1e6 / static_cast<double>(c.answered) : 0.0);
+                    p.gw_cpu * 1e6 / n);
     }
+    std::printf("  bench CPU %.2f cores (%.1f us/rt)", p.bench_cpu / c.seconds,
+                p.bench_cpu * 1e6 / n);
     std::printf("\n");
     std::fflush(stdout);
 }
@@ -293,12 +310,29 @@ bool run_hold(const BenchOptions& o, bool tls) {
         static_cast<double>(c1.pings - c0.pings) / secs,
         static_cast<unsigned long long>(c1.connected));
     print_errors(c1);
+    bool half_open_ok = true;
+    if (o.half_open > 0) {
+        // keepalive.pong_timeout 10s, max_missed 1 (gateway_yaml): bound = idle + 10 s + 1 s.
+        const double bound = parse_seconds(o.ping_interval) + 10 + 1;
+        const std::size_t k = std::min(o.half_open, static_cast<std::size_t>(c1.connected));
+        fleet.go_silent(k);
+        const bool all =
+            wait_until([&] { return fleet.counters().half_open_closed >= k; }, bound + 10);
+        const auto c2 = fleet.counters();
+        const double worst = static_cast<double>(c2.half_open_max_ns) / 1e9;
+        half_open_ok = all && worst <= bound;
+        std::printf(
+            "  half-open: %llu/%zu silent devices closed by lwgate, the last after %.2f s "
+            "(bound idle + max_missed x pong_timeout + 1 s = %.0f s): %s\n",
+            static_cast<unsigned long long>(c2.half_open_closed), k, worst, bound,
+            half_open_ok ? "within" : "EXCEEDED");
+    }
     std::printf(
         "RESULT hold transport=%s devices=%zu registered=%llu rss_kib_per_device=%.2f "
         "idle_cpu_pct=%.2f\n",
         tls ? "tls" : "tcp", o.devices, static_cast<unsigned long long>(c1.registered), per_device,
         (after.cpu_seconds - before.cpu_seconds) / secs * 100);
-    return ok && c1.connected == o.devices;
+    return ok && c1.connected == o.devices && half_open_ok;
 }
 
 bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {

@@ -22,6 +22,7 @@ struct BenchOptions {
     unsigned gateway_threads = 2;
     unsigned device_threads = 1;
     std::string log_level = "warn";
+    std::size_t half_open = 0;  // hold: devices that go half-open after the idle phase
     double settle_timeout = 0;  // seconds to wait for registrations; 0: derived from N
     bool smoke = false;         // fail (exit 1) when a scenario does not work at all
 };
