@@ -106,7 +106,7 @@ TEST(RenderDevice, EverythingKnownAboutOneDevice) {
     EXPECT_THAT(text, HasSubstr("psk identity  dev1\n"));
     EXPECT_THAT(text, Not(HasSubstr("certificate")));
     EXPECT_THAT(text, HasSubstr("received      2.0 KiB in 12 message(s)"));
-    EXPECT_THAT(text, HasSubstr("idle 60000ms, pong timeout 10000ms; pings 3, pongs 3, missed 0"));
+    EXPECT_THAT(text, HasSubstr("idle 1m00s, pong timeout 10s; pings 3, pongs 3, missed 0"));
     EXPECT_THAT(text, HasSubstr("last rtts     0.40ms 0.52ms"));
     EXPECT_THAT(text, HasSubstr("/rd/5, lifetime 5m00s, expires in 4m40s"));
     EXPECT_THAT(text, HasSubstr("T, LwM2M 1.1, queue mode no, upstream port 40100"));

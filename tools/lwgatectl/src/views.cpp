@@ -46,6 +46,12 @@ std::string ms(const json& j, const char* key) {
     return n ? format_ms(*n) : "-";
 }
 
+// Configured durations given in ms: "60s" reads better than "60000ms".
+std::string ms_as_seconds(const json& j, const char* key) {
+    auto n = number(j, key);
+    return n ? format_seconds(*n / 1000) : "-";
+}
+
 std::string count(const json& j, const char* key) {
     auto n = number(j, key);
     if (!n || *n < 0) return "-";
@@ -168,10 +174,10 @@ std::string render_device(const json& d) {
     }
     const auto& k = object_or_null(d, "keepalive");
     if (k.is_object()) {
-        t.add_row({"keepalive", "idle " + ms(k, "idle_ms") + ", pong timeout " +
-                                    ms(k, "pong_timeout_ms") + "; pings " + count(k, "pings_sent") +
-                                    ", pongs " + count(k, "pongs_received") + ", missed " +
-                                    count(k, "missed")});
+        t.add_row({"keepalive", "idle " + ms_as_seconds(k, "idle_ms") + ", pong timeout " +
+                                    ms_as_seconds(k, "pong_timeout_ms") + "; pings " +
+                                    count(k, "pings_sent") + ", pongs " +
+                                    count(k, "pongs_received") + ", missed " + count(k, "missed")});
         std::string rtts;
         for (const auto& r : array_or_empty(k, "last_rtts_ms")) {
             if (!r.is_number()) continue;
