@@ -420,6 +420,8 @@ class Loader {
     void upstream(const Item& it, UpstreamConfig& up);
     std::optional<Endpoint> upstream_uri(const Item& it);
     void credential(const Item& it, Credential& cred);
+    bool hex_key(const Item& v, std::vector<std::uint8_t>& out);
+    void upstream_dtls(const Item& it, UpstreamConfig& up);
     void credentials_file(const Item& it, Config& cfg);
     void cross_checks(Config& cfg);
 
@@ -1016,7 +1018,43 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                       }},
                      {"max_retransmit", [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
                      {"bind", [&](const Item& v) { upstream_bind(v, up); }},
+                     {"dtls", [&](const Item& v) { upstream_dtls(v, up); }},
                  });
+}
+
+// The gateway's own DTLS identity toward the core, for devices without a credentials entry.
+void Loader::upstream_dtls(const Item& it, UpstreamConfig& up) {
+    bool identity = false;
+    bool key = false;
+    walk_map(it, {
+                     {"psk_identity",
+                      [&](const Item& v) {
+                          identity = true;
+                          auto s = scalar(v, "a PSK identity");
+                          if (!s) return;
+                          if (s->empty()) error(v.path, v.line, "must not be empty");
+                          up.gateway_psk_identity = *s;
+                      }},
+                     {"psk_key_hex",
+                      [&](const Item& v) {
+                          key = true;
+                          hex_key(v, up.gateway_psk_key);
+                      }},
+                     {"certificate", [&](const Item& v) { existing_file(v, up.gateway_certificate); }},
+                     {"private_key", [&](const Item& v) { existing_file(v, up.gateway_private_key); }},
+                     {"ca", [&](const Item& v) { existing_file(v, up.gateway_ca); }},
+                 });
+    if (identity != key) {
+        error(join(it.path, identity ? "psk_key_hex" : "psk_identity"), it.line,
+              "missing: psk_identity and psk_key_hex go together");
+    }
+    if (up.gateway_certificate.empty() != up.gateway_private_key.empty()) {
+        error(join(it.path, up.gateway_certificate.empty() ? "certificate" : "private_key"), it.line,
+              "missing: certificate and private_key go together");
+    }
+    if (identity && !up.gateway_certificate.empty()) {
+        error(it.path, it.line, "choose one gateway identity: a PSK or a certificate, not both");
+    }
 }
 
 void Loader::upstream_bind(const Item& it, UpstreamConfig& up) {
@@ -1098,47 +1136,49 @@ void Loader::credential(const Item& it, Credential& cred) {
             {"psk_key_hex",
              [&](const Item& v) {
                  have_key = true;
-                 // The key is a secret: errors describe it, never quote it.
-                 if (!v.node.IsScalar()) {
-                     error(v.path, v.line,
-                           "expected hex digits, got " + std::string(v.node.IsNull()  ? "nothing"
-                                                                     : v.node.IsMap() ? "a map"
-                                                                                      : "a list"));
-                     return;
-                 }
-                 const std::string& hex = v.node.Scalar();
-                 auto nibble = [](char c) -> int {
-                     if (c >= '0' && c <= '9') return c - '0';
-                     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-                     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-                     return -1;
-                 };
-                 if (!std::all_of(hex.begin(), hex.end(), [&](char c) { return nibble(c) >= 0; })) {
-                     error(v.path, v.line, "expected hex digits only (0-9, a-f)");
-                     return;
-                 }
-                 if (hex.size() % 2 != 0) {
-                     error(v.path, v.line,
-                           "expected an even number of hex digits, got " +
-                               std::to_string(hex.size()));
-                     return;
-                 }
-                 if (hex.empty() || hex.size() > 128) {
-                     error(v.path, v.line,
-                           "key must be 1 to 64 bytes, got " + std::to_string(hex.size() / 2));
-                     return;
-                 }
-                 cred.psk_key.clear();
-                 for (std::size_t i = 0; i < hex.size(); i += 2) {
-                     cred.psk_key.push_back(
-                         static_cast<std::uint8_t>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
-                 }
+                 hex_key(v, cred.psk_key);
              }},
         });
     if (!have_endpoint) error(join(it.path, "endpoint"), it.line, "missing");
     if (!have_identity) error(join(it.path, "psk_identity"), it.line, "missing");
     if (!have_key) error(join(it.path, "psk_key_hex"), it.line, "missing");
     credential_errors_ += errors_.size() - before;
+}
+
+bool Loader::hex_key(const Item& v, std::vector<std::uint8_t>& out) {
+    // The key is a secret: errors describe it, never quote it.
+    if (!v.node.IsScalar()) {
+        error(v.path, v.line,
+              "expected hex digits, got " + std::string(v.node.IsNull()  ? "nothing"
+                                                        : v.node.IsMap() ? "a map"
+                                                                         : "a list"));
+        return false;
+    }
+    const std::string& hex = v.node.Scalar();
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    if (!std::all_of(hex.begin(), hex.end(), [&](char c) { return nibble(c) >= 0; })) {
+        error(v.path, v.line, "expected hex digits only (0-9, a-f)");
+        return false;
+    }
+    if (hex.size() % 2 != 0) {
+        error(v.path, v.line,
+              "expected an even number of hex digits, got " + std::to_string(hex.size()));
+        return false;
+    }
+    if (hex.empty() || hex.size() > 128) {
+        error(v.path, v.line, "key must be 1 to 64 bytes, got " + std::to_string(hex.size() / 2));
+        return false;
+    }
+    out.clear();
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        out.push_back(static_cast<std::uint8_t>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+    }
+    return true;
 }
 
 void Loader::credentials_list(const Item& it, std::vector<Credential>& out) {

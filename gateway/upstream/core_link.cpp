@@ -197,14 +197,37 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         }
     }
     coap_session_t* s = nullptr;
-    if (secure_) {
-        if (!psk) return "no PSK for the DTLS session of " + endpoint;
+    std::optional<UpstreamPsk> gateway_psk;
+    if (secure_ && !psk && !config_.gateway_psk_identity.empty()) {
+        gateway_psk = UpstreamPsk{config_.gateway_psk_identity, config_.gateway_psk_key};
+    }
+    if (secure_ && !psk && !gateway_psk && !config_.gateway_certificate.empty()) {
+        // The gateway's certificate: one identity for every device without credentials.
+        coap_dtls_pki_t setup{};
+        setup.version = COAP_DTLS_PKI_SETUP_VERSION;
+        const bool verify = !config_.gateway_ca.empty();
+        setup.verify_peer_cert = verify;
+        setup.check_common_ca = verify;
+        setup.allow_self_signed = !verify;
+        setup.cert_chain_validation = verify;
+        setup.cert_chain_verify_depth = 3;
+        setup.pki_key.key_type = COAP_PKI_KEY_PEM;
+        setup.pki_key.key.pem.public_cert = config_.gateway_certificate.c_str();
+        setup.pki_key.key.pem.private_key = config_.gateway_private_key.c_str();
+        setup.pki_key.key.pem.ca_file = verify ? config_.gateway_ca.c_str() : nullptr;
+        s = coap_new_client_session_pki(context_, &local, server, COAP_PROTO_DTLS, &setup);
+    } else if (secure_) {
+        if (!psk && !gateway_psk) {
+            return "no PSK for the DTLS session of " + endpoint +
+                   " (no credentials entry and no upstream.dtls identity)";
+        }
+        const UpstreamPsk& key = psk ? *psk : *gateway_psk;
         coap_dtls_cpsk_t setup{};
         setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-        setup.psk_info.identity.s = reinterpret_cast<const uint8_t*>(psk->identity.data());
-        setup.psk_info.identity.length = psk->identity.size();
-        setup.psk_info.key.s = psk->key.data();
-        setup.psk_info.key.length = psk->key.size();
+        setup.psk_info.identity.s = reinterpret_cast<const uint8_t*>(key.identity.data());
+        setup.psk_info.identity.length = key.identity.size();
+        setup.psk_info.key.s = key.key.data();
+        setup.psk_info.key.length = key.key.size();
         s = coap_new_client_session_psk2(context_, &local, server, COAP_PROTO_DTLS, &setup);
     } else {
         s = coap_new_client_session(context_, &local, server, COAP_PROTO_UDP);

@@ -518,6 +518,26 @@ TEST_F(BridgeTest, DtlsUpstreamWithDevicePsk) {
     EXPECT_EQ(read->text(), "lwgate");
 }
 
+TEST_F(BridgeTest, DtlsUpstreamWithTheGatewayIdentityForDevicesWithoutCredentials) {
+    coresim::Options core_options;
+    core_options.dtls = true;
+    core_options.psk_keys = {{"dev-dtls", coresim::Bytes{9, 8, 7, 6, 5, 4, 3, 2}},
+                             {"lwgate-gw", coresim::Bytes{1, 2, 3, 4}}};
+    upstream_extra = "  dtls: { psk_identity: lwgate-gw, psk_key_hex: '01020304' }\n";
+    config.extra_yaml +=
+        "credentials:\n"
+        "  - { endpoint: urn:dtls:2, psk_identity: dev-dtls, psk_key_hex: 0908070605040302 }\n";
+    start_all(core_options);
+    auto anonymous = registered_device("urn:plain:1");  // no credentials entry: gateway identity
+    auto known = registered_device("urn:dtls:2");       // its own PSK wins
+    ASSERT_TRUE(core.registration("urn:plain:1"));
+    EXPECT_EQ(core.registration("urn:plain:1")->dtls_identity, "lwgate-gw");
+    EXPECT_EQ(core.registration("urn:dtls:2")->dtls_identity, "dev-dtls");
+    auto read = core.read("urn:plain:1", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+}
+
 TEST_F(BridgeTest, BootstrapIsRelayedToTheBootstrapServerThenTheDeviceRegisters) {
     CoreSimulator bootstrap_server;
     bootstrap_server.start();

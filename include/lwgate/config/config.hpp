@@ -50,6 +50,13 @@ struct UpstreamConfig {
     // `uri` and `bootstrap_uri` parsed by the loader.
     Endpoint endpoint{Scheme::coap, "127.0.0.1", 5683, "coap://127.0.0.1:5683"};
     std::optional<Endpoint> bootstrap;
+    // upstream.dtls: the gateway's own DTLS identity toward the core (coaps://), used for every
+    // device that has no entry in the credentials table: a PSK, or a certificate (PEM files).
+    std::string gateway_psk_identity;
+    std::vector<std::uint8_t> gateway_psk_key;
+    std::string gateway_certificate;
+    std::string gateway_private_key;
+    std::string gateway_ca;  // verify the core's certificate against this CA (PEM) when set
     // CoAP reliability toward the core (RFC 7252 §4.8): first retransmission after ack_timeout
     // (randomised by 1.5), doubling, max_retransmit times. With the defaults an unanswered
     // uplink fails after about 45-93 s; lower them to answer devices sooner when the core is down.

@@ -512,6 +512,24 @@ TEST(LoadConfig, UpstreamErrors) {
     EXPECT_FALSE(c.upstream.bootstrap.has_value());
 }
 
+TEST(LoadConfig, UpstreamGatewayDtlsIdentity) {
+    const Config c = expect_ok(
+        "upstream:\n  uri: coaps://core\n  dtls:\n    psk_identity: lwgate-1\n"
+        "    psk_key_hex: 0a0B\n");
+    EXPECT_EQ(c.upstream.gateway_psk_identity, "lwgate-1");
+    EXPECT_EQ(c.upstream.gateway_psk_key, (std::vector<std::uint8_t>{0x0a, 0x0b}));
+    EXPECT_THAT(only_error("upstream:\n  dtls:\n    psk_identity: gw\n"),
+                Err("upstream.dtls.psk_key_hex", 3, "go together"));
+    EXPECT_THAT(only_error("upstream:\n  dtls:\n    psk_identity: gw\n    psk_key_hex: xyz1\n"),
+                Err("upstream.dtls.psk_key_hex", 4, "hex digits only"));
+    EXPECT_THAT(expect_errors("upstream:\n  dtls:\n    certificate: /nonexistent/gw.pem\n"
+                              "    private_key: /nonexistent/gw.key\n"),
+                ElementsAre(Err("upstream.dtls.certificate", 3, "file not found"),
+                            Err("upstream.dtls.private_key", 4, "file not found")));
+    EXPECT_THAT(only_error("upstream:\n  dtls:\n    pki: true\n"),
+                Err("upstream.dtls.pki", 3, "unknown key"));
+}
+
 TEST(LoadConfig, HoldOffRange) {
     EXPECT_THAT(
         only_error("shutdown:\n  hold_off_min: 2m\n  hold_off_max: 1m\n"),
