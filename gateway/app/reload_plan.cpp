@@ -169,6 +169,12 @@ ReloadPlan plan_reload(const config::Config& a, const config::Config& b) {
                     std::to_string(ua.bind_port_last),
                 ub.bind_address + ":" + std::to_string(ub.bind_port_first) + "-" +
                     std::to_string(ub.bind_port_last));
+    // The gateway's own DTLS identity: named, never shown (it holds a key).
+    if (ua.gateway_psk_identity != ub.gateway_psk_identity ||
+        ua.gateway_psk_key != ub.gateway_psk_key ||
+        ua.gateway_certificate != ub.gateway_certificate ||
+        ua.gateway_private_key != ub.gateway_private_key || ua.gateway_ca != ub.gateway_ca)
+        plan.needs_restart.push_back({"upstream.dtls", "(hidden)", "(changed)"});
     restart("threads", a.threads, b.threads);
     restart("store.uri", a.store.uri, b.store.uri);
     restart("admin.listen", a.admin.listen, b.admin.listen);

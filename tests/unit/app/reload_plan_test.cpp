@@ -179,6 +179,16 @@ TEST(ReloadPlan, ListenerTlsDetailsCount) {
     EXPECT_EQ(keys(plan_reload(b, c).needs_restart), std::vector<std::string>{"listeners"});
 }
 
+TEST(ReloadPlan, GatewayDtlsIdentityNeedsARestartAndStaysHidden) {
+    config::Config a = load(kBase);
+    config::Config b = a;
+    b.upstream.gateway_psk_identity = "gw";
+    b.upstream.gateway_psk_key = {0xAB, 0xCD};
+    const auto plan = plan_reload(a, b);
+    EXPECT_EQ(keys(plan.needs_restart), std::vector<std::string>{"upstream.dtls"});
+    EXPECT_THAT(describe(plan.needs_restart[0]), Not(HasSubstr("gw")));
+}
+
 TEST(ReloadPlan, StoreAndUpstreamBind) {
     config::Config a = load(kBase);
     config::Config b = a;
