@@ -23,6 +23,14 @@ config::Config load(const std::string& yaml) {
     return std::get<config::Config>(std::move(result));
 }
 
+// kBase with one piece of text replaced (the piece must be there).
+std::string with(std::string yaml, const std::string& from, const std::string& to) {
+    const auto at = yaml.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) yaml.replace(at, from.size(), to);
+    return yaml;
+}
+
 std::vector<std::string> keys(const std::vector<ReloadChange>& changes) {
     std::vector<std::string> out;
     for (const auto& c : changes)
@@ -103,23 +111,9 @@ TEST(ReloadPlan, LogLevelAndKeepaliveIdle) {
 }
 
 TEST(ReloadPlan, CredentialsListEndpointsButNeverKeys) {
-    std::string next = R"(
-listeners:
-  - uri: coap+tcp://127.0.0.1:5683
-upstream:
-  uri: coap://127.0.0.1:5685
-keepalive:
-  idle: 60s
-log:
-  level: info
-credentials:
-  - endpoint: dev-1
-    psk_identity: id1
-    psk_key_hex: "00ff"
-  - endpoint: dev-3
-    psk_identity: id3
-    psk_key_hex: "0033"
-)";
+    const auto next = with(with(kBase, R"(psk_key_hex: "0011")", R"(psk_key_hex: "00ff")"),
+                           "endpoint: dev-2\n    psk_identity: id2\n    psk_key_hex: \"0022\"",
+                           "endpoint: dev-3\n    psk_identity: id3\n    psk_key_hex: \"0033\"");
     const auto plan = plan_reload(load(kBase), load(next));
     EXPECT_TRUE(plan.credentials);
     EXPECT_TRUE(plan.needs_restart.empty());
@@ -132,28 +126,11 @@ credentials:
 }
 
 TEST(ReloadPlan, ListenersUpstreamThreadsStoreAdminNeedARestart) {
-    const auto plan = plan_reload(load(kBase), load(R"(
-listeners:
-  - uri: coap+tcp://127.0.0.1:5693
-upstream:
-  uri: coap://127.0.0.1:5695
-  ack_timeout: 3s
-threads: 4
-admin:
-  listen: 127.0.0.1:9999
-  token: new-secret
-keepalive:
-  idle: 60s
-log:
-  level: info
-credentials:
-  - endpoint: dev-1
-    psk_identity: id1
-    psk_key_hex: "0011"
-  - endpoint: dev-2
-    psk_identity: id2
-    psk_key_hex: "0022"
-)"));
+    auto next = with(kBase, "127.0.0.1:5683", "127.0.0.1:5693");
+    next =
+        with(next, "uri: coap://127.0.0.1:5685", "uri: coap://127.0.0.1:5695\n  ack_timeout: 3s");
+    next += "threads: 4\nadmin:\n  listen: 127.0.0.1:9999\n  token: new-secret\n";
+    const auto plan = plan_reload(load(kBase), load(next));
     EXPECT_TRUE(plan.applied.empty()) << describe(plan.applied.front());
     EXPECT_EQ(keys(plan.needs_restart),
               (std::vector<std::string>{"listeners", "upstream.uri", "upstream.ack_timeout",
