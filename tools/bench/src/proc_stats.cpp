@@ -45,6 +45,18 @@ ProcSample sample_process(pid_t pid, bool count_fds) {
                 s.threads = static_cast<unsigned>(std::strtoul(line.c_str() + 8, nullptr, 10));
         }
     }
+    {
+        std::error_code ec;
+        for (auto it = std::filesystem::directory_iterator(base + "/task", ec);
+             !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+            std::ifstream in(it->path() / "schedstat");
+            unsigned long long run = 0, wait = 0;
+            if (in >> run >> wait) {
+                s.run_seconds += static_cast<double>(run) / 1e9;
+                s.wait_seconds += static_cast<double>(wait) / 1e9;
+            }
+        }
+    }
     if (count_fds) {
         std::error_code ec;
         for (auto it = std::filesystem::directory_iterator(base + "/fd", ec);

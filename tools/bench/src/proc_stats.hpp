@@ -13,6 +13,10 @@ struct ProcSample {
     std::uint64_t hwm_kib = 0;  // VmHWM (peak RSS)
     unsigned threads = 0;
     std::uint64_t fds = 0;  // entries of /proc/<pid>/fd (only when count_fds)
+    // Summed over the threads (/proc/<pid>/task/*/schedstat): time on a CPU, and time runnable
+    // but waiting for one (what a loaded machine takes away).
+    double run_seconds = 0;
+    double wait_seconds = 0;
     bool ok = false;
 };
 

@@ -164,6 +164,7 @@ struct Phase {
     CoreStats core;
     double gw_cpu = 0;     // seconds of lwgate CPU during the phase
     double bench_cpu = 0;  // seconds of this process's CPU (core + devices)
+    double gw_wait = 0;    // seconds lwgate's threads were runnable but had no CPU
     double throughput() const { return core.seconds > 0 ? core.answered / core.seconds : 0; }
 };
 
@@ -180,7 +181,11 @@ Phase measure_reads(const BenchOptions& o, UdpCore& core, UdpCore::Load load, do
     sleep_for(o.duration);
     Phase p;
     p.core = core.take_stats();
-    if (gw_pid > 0) p.gw_cpu = sample_process(gw_pid).cpu_seconds - before.cpu_seconds;
+    if (gw_pid > 0) {
+        const auto after = sample_process(gw_pid);
+        p.gw_cpu = after.cpu_seconds - before.cpu_seconds;
+        p.gw_wait = after.wait_seconds - before.wait_seconds;
+    }
     p.bench_cpu = sample_process(getpid()).cpu_seconds - self_before.cpu_seconds;
     core.set_load(UdpCore::Load::off, 0, 0);
     wait_until([&] { return core.in_flight() == 0; }, 12);
@@ -202,6 +207,10 @@ void print_phase(const char* label, const Phase& p) {
     }
     std::printf("  bench CPU %.2f cores (%.1f us/rt)", p.bench_cpu / c.seconds,
                 p.bench_cpu * 1e6 / n);
+    if (p.gw_cpu > 0) {
+        std::printf("  lwgate threads waited for a CPU %.0f%% of the phase",
+                    p.gw_wait / c.seconds * 100);
+    }
     std::printf("\n");
     std::fflush(stdout);
 }
@@ -411,15 +420,17 @@ bool run_uplink(const BenchOptions& o) {
         const auto before = sample_process(pid);
         sleep_for(o.duration);
         UplinkStats s = fleet.take_uplink_stats();
-        const double cpu = sample_process(pid).cpu_seconds - before.cpu_seconds;
+        const auto after = sample_process(pid);
+        const double cpu = after.cpu_seconds - before.cpu_seconds;
+        const double wait = after.wait_seconds - before.wait_seconds;
         fleet.set_uplink_window(0);
         const double thr = s.seconds > 0 ? static_cast<double>(s.ok) / s.seconds : 0;
         std::printf(
             "  %-34s %9.0f req/s  %s\n  %-34s ok %llu failed %llu  CPU %.2f cores "
-            "(%.1f us/req)\n",
+            "(%.1f us/req), its threads waited for a CPU %.0f%% of the phase\n",
             label, thr, latency_line(s.latency).c_str(), "", static_cast<unsigned long long>(s.ok),
             static_cast<unsigned long long>(s.failed), cpu / s.seconds,
-            s.ok ? cpu * 1e6 / static_cast<double>(s.ok) : 0.0);
+            s.ok ? cpu * 1e6 / static_cast<double>(s.ok) : 0.0, wait / s.seconds * 100);
         std::fflush(stdout);
         return thr;
     };
