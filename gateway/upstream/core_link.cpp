@@ -293,7 +293,9 @@ std::size_t CoreLink::max_payload(const UpstreamSession& session,
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
     auto it = session.asyncs_.find(id);
     if (it == session.asyncs_.end() || !session.session_) return;
-    coap_async_t* async = it->second;
+    coap_async_t* async = it->second.async;
+    session.answered_.remember(it->second.message_id, it->second.token, response,
+                               std::chrono::steady_clock::now());
     session.asyncs_.erase(it);
     coap_async_set_app_data(async, new coap::Message(std::move(response)));
     coap_async_trigger(async);  // libcoap calls the request handler again, then frees the async
@@ -310,7 +312,15 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     }
     const coap_bin_const_t token = coap_pdu_get_token(request);
     coap_async_t* triggered = coap_find_async(s, token);
+    const coap::Token request_token(coap::ByteView(token.s, token.length));
+    const auto message_id = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
     if (!triggered) {
+        if (auto again = session->answered_.find(message_id, request_token,
+                                                 std::chrono::steady_clock::now())) {
+            ++stats_.duplicates_answered;
+            fill_response(response, *again);
+            return;
+        }
         if (auto answer = handler_.answer_locally(*session, from_pdu(request))) {
             fill_response(response, *answer);
             return;
@@ -334,7 +344,7 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         return;
     }
     const CoreRequestId id = next_id_++;
-    session->asyncs_.emplace(id, async);
+    session->asyncs_.emplace(id, UpstreamSession::Held{async, message_id, request_token});
     ++stats_.requests_received;
     // Leave `response` without a code: libcoap sends an empty ACK, the answer follows later.
     handler_.on_core_request(*session, id, from_pdu(request));

@@ -33,6 +33,7 @@
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/lwm2m/answered_requests.hpp"
 
 struct coap_context_t;
 struct coap_session_t;
@@ -82,7 +83,13 @@ class UpstreamSession {
     std::string endpoint_;
     coap_session_t* session_ = nullptr;
     std::uint16_t local_port_ = 0;
-    std::unordered_map<CoreRequestId, coap_async_t*> asyncs_;
+    struct Held {
+        coap_async_t* async;
+        std::uint16_t message_id;
+        coap::Token token;
+    };
+    std::unordered_map<CoreRequestId, Held> asyncs_;
+    lwm2m::AnsweredRequests answered_;  // late retransmissions get the same answer
 };
 
 struct CoreLinkStats {
@@ -90,6 +97,7 @@ struct CoreLinkStats {
     std::uint64_t responses_received = 0;
     std::uint64_t requests_received = 0;
     std::uint64_t failures = 0;
+    std::uint64_t duplicates_answered = 0;  // retransmitted core requests answered from memory
 };
 
 class CoreLink {

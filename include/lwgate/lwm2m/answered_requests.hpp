@@ -1,0 +1,50 @@
+// Recently answered requests of the core, for answering a late retransmission the same way.
+//
+// CoAP over UDP (RFC 7252 §4.5): a confirmable request may arrive again when the core missed our
+// acknowledgement. While lwgate still holds the request, libcoap recognises the copy; once the
+// separate response went out libcoap 4.3.1 has forgotten it, and the copy would be relayed to
+// the device a second time (an Execute run twice). This cache remembers, per upstream session,
+// the Message ID and token of each answered request with its answer for EXCHANGE_LIFETIME, and
+// the glue answers a copy from here instead of relaying it. Bounded in entries. Sans-I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/util/clock.hpp"
+
+namespace lwgate::lwm2m {
+
+class AnsweredRequests {
+  public:
+    // RFC 7252 §4.8.2: EXCHANGE_LIFETIME with the default transmission parameters.
+    static constexpr Duration exchange_lifetime{247'000};
+
+    explicit AnsweredRequests(std::size_t max_entries = 64, Duration lifetime = exchange_lifetime)
+        : max_entries_(max_entries), lifetime_(lifetime) {}
+
+    void remember(std::uint16_t message_id, const coap::Token& token, const coap::Message& answer,
+                  TimePoint now);
+    // The answer already given to this request (same Message ID and token), if remembered.
+    std::optional<coap::Message> find(std::uint16_t message_id, const coap::Token& token,
+                                      TimePoint now);
+    std::size_t size() const { return entries_.size(); }
+
+  private:
+    struct Entry {
+        std::uint16_t message_id;
+        coap::Token token;
+        coap::Message answer;
+        TimePoint expires_at;
+    };
+    void expire(TimePoint now);
+
+    std::size_t max_entries_;
+    Duration lifetime_;
+    std::deque<Entry> entries_;  // oldest first
+};
+
+}  // namespace lwgate::lwm2m

@@ -1,0 +1,54 @@
+#include "lwgate/lwm2m/answered_requests.hpp"
+
+#include <gtest/gtest.h>
+
+#include "lwgate/coap/code.hpp"
+
+namespace lwgate::lwm2m {
+namespace {
+
+namespace code = coap::code;
+
+coap::Message answer(std::string_view text) {
+    coap::Message m(code::content, coap::Token::from_u64(7));
+    m.set_payload(text);
+    return m;
+}
+
+const TimePoint t0{};
+
+TEST(AnsweredRequests, ACopyGetsTheSameAnswer) {
+    AnsweredRequests answered;
+    answered.remember(100, coap::Token::from_u64(7), answer("first"), t0);
+    auto again = answered.find(100, coap::Token::from_u64(7), t0 + Duration{3000});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->payload(), answer("first").payload());
+}
+
+TEST(AnsweredRequests, MessageIdAndTokenMustBothMatch) {
+    AnsweredRequests answered;
+    answered.remember(100, coap::Token::from_u64(7), answer("a"), t0);
+    EXPECT_FALSE(answered.find(101, coap::Token::from_u64(7), t0));  // a new request
+    EXPECT_FALSE(answered.find(100, coap::Token::from_u64(8), t0));  // Message ID reused later
+}
+
+TEST(AnsweredRequests, ForgetsAfterTheExchangeLifetime) {
+    AnsweredRequests answered;
+    answered.remember(1, coap::Token::from_u64(1), answer("a"), t0);
+    EXPECT_TRUE(answered.find(1, coap::Token::from_u64(1),
+                              t0 + AnsweredRequests::exchange_lifetime - Duration{1}));
+    EXPECT_FALSE(answered.find(1, coap::Token::from_u64(1), t0 + AnsweredRequests::exchange_lifetime));
+    EXPECT_EQ(answered.size(), 0u);
+}
+
+TEST(AnsweredRequests, BoundedKeepsTheNewest) {
+    AnsweredRequests answered(2);
+    for (std::uint16_t mid = 1; mid <= 3; ++mid)
+        answered.remember(mid, coap::Token::from_u64(mid), answer("x"), t0);
+    EXPECT_EQ(answered.size(), 2u);
+    EXPECT_FALSE(answered.find(1, coap::Token::from_u64(1), t0));
+    EXPECT_TRUE(answered.find(3, coap::Token::from_u64(3), t0));
+}
+
+}  // namespace
+}  // namespace lwgate::lwm2m
