@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     cli.add_option("--warmup", o.warmup, "seconds before each measured phase")
         ->capture_default_str();
     cli.add_option("-w,--window", o.window,
-                   "requests in flight in closed-loop phases (0: min(devices, 1000))")
+                   "requests in flight in closed-loop phases (0: min(devices, 256))")
         ->capture_default_str();
     cli.add_option("-r,--rate", o.rate, "open-loop Reads/s (0: half of the measured peak)")
         ->capture_default_str();

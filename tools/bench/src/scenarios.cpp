@@ -172,7 +172,7 @@ struct Phase {
 Phase measure_reads(const BenchOptions& o, UdpCore& core, UdpCore::Load load, double rate,
                     pid_t gw_pid) {
     const unsigned window =
-        static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 1000));
+        static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 256));
     core.set_load(load, load == UdpCore::Load::closed ? window : 0, rate);
     sleep_for(o.warmup);
     core.take_stats();
@@ -346,7 +346,7 @@ bool run_hold(const BenchOptions& o, bool tls) {
 
 bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
     const unsigned window =
-        static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 1000));
+        static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 256));
     header(std::string("relay: core -> device Reads (") + std::to_string(o.payload) +
                " B answers), " + std::to_string(o.devices) + (tls ? " TLS-PSK" : " TCP") +
                " devices, closed loop with " + std::to_string(window) + " in flight",
@@ -407,7 +407,7 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
 }
 
 bool run_uplink(const BenchOptions& o) {
-    const std::size_t window = o.window ? o.window : std::min<std::size_t>(o.devices, 1000);
+    const std::size_t window = o.window ? o.window : std::min<std::size_t>(o.devices, 256);
     header("uplink: device -> core POST /dp (" + std::to_string(o.payload) + " B), " +
                std::to_string(o.devices) + " TCP devices, " + std::to_string(window) +
                " sending back to back",
