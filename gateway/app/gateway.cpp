@@ -91,6 +91,7 @@ std::optional<std::string> Gateway::start() {
         l->start();
         spdlog::info("listening on {}", l->bound_uri());
     }
+    if (auto error = start_admin()) return error;
 
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -178,6 +179,7 @@ void Gateway::begin_drain() {
     if (draining_) return;
     draining_ = true;
     notify_stopping();
+    if (admin_backend_) admin_backend_->set_draining();
     for (auto& l : listeners_)
         l->stop();
     signals_.cancel();

@@ -19,6 +19,8 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "admin/admin_server.hpp"
+#include "app/admin_backend.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
 #include "lwgate/config/config.hpp"
@@ -48,6 +50,8 @@ class Gateway {
     void request_shutdown();
 
     std::vector<std::string> bound_uris() const;
+    // "http://127.0.0.1:8484" once the admin API listens; empty when admin.listen is off.
+    std::string admin_url() const;
 
   private:
     void on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket);
@@ -97,6 +101,12 @@ class Gateway {
     std::string config_path_;
     std::unique_ptr<ServiceNotifier> service_;  // after control_: its timer lives on control_
     // ---- end of service integration -------------------------------------------------------
+
+    // ---- admin API (gateway/app/gateway_admin.cpp) -----------------------------------------
+    // Declared last: the HTTP threads stop before anything they read is destroyed.
+    std::optional<std::string> start_admin();
+    std::unique_ptr<AdminBackend> admin_backend_;
+    std::unique_ptr<admin::AdminServer> admin_server_;
 };
 
 session::SessionSettings session_settings_from(const config::Config& config);

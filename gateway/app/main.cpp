@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
     // harnesses and scripts read these to learn the real ports when the config says port 0.
     for (const auto& uri : gateway.bound_uris())
         std::cout << "listening " << uri << "\n";
+    if (const auto url = gateway.admin_url(); !url.empty()) std::cout << "admin " << url << "\n";
     std::cout << "ready" << std::endl;
     return gateway.run();
 }

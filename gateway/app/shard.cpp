@@ -107,8 +107,9 @@ void Shard::on_device_message(session::SessionBase& session, coap::Message&& mes
     bridge_->on_device_message(session, std::move(message));
 }
 
-void Shard::on_session_closed(session::SessionBase& session, CloseReason) {
+void Shard::on_session_closed(session::SessionBase& session, CloseReason reason) {
     const auto id = session.info().id;
+    admin_record_close(session, reason);  // before the bridge forgets the endpoint binding
     bridge_->on_session_closed(session);
     if (sessions_.erase(id) != 0) {
         open_connections_.fetch_sub(1, std::memory_order_relaxed);

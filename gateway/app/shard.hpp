@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include "admin/close_history.hpp"
 #include "lwm2m/bridge.hpp"
 #include "session/session_host.hpp"
 
@@ -60,6 +61,16 @@ class Shard final : public session::SessionHost {
     session::SessionBase* find_session(std::uint64_t id);
     const session::ShardMetrics& metrics() const { return metrics_; }
 
+    // ---- admin API (gateway/app/shard_admin.cpp); call on this shard's thread (post) -----
+    // Copies what `scope` asks for: never shares live state with the HTTP thread.
+    admin::ShardSample admin_sample(const admin::CollectScope& scope) const;
+    // The operator's actions on one connection of this shard; false when it is gone.
+    bool admin_ping(std::uint64_t id, Duration timeout,
+                    std::function<void(session::AdminPingResult)> done);
+    bool admin_release(std::uint64_t id, std::optional<std::string> alternative_address,
+                       std::optional<std::uint32_t> hold_off_seconds);
+    bool admin_close(std::uint64_t id);
+
     // ---- SIGHUP reload (gateway/app/shard_reload.cpp); callable from any thread (posts) -----
     // New session settings for connections opened from now on.
     void apply_settings(session::SessionSettings settings);
@@ -69,6 +80,10 @@ class Shard final : public session::SessionHost {
     // ---- end of SIGHUP reload ----------------------------------------------------------------
 
   private:
+    void admin_record_close(session::SessionBase& session, session::CloseReason reason);
+    admin::CloseHistory close_history_;
+    // ---- end of admin API ----------------------------------------------------------------
+
     void check_drained();
 
     unsigned index_;

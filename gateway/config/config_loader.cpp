@@ -800,8 +800,16 @@ void Loader::admin(const Item& it, AdminConfig& a) {
     walk_map(it, {
                      {"listen",
                       [&](const Item& v) {
-                          auto s = scalar(v, "host:port");
+                          if (v.node.IsNull()) {
+                              a = AdminConfig{"off", a.token, "", 0, false};
+                              return;
+                          }
+                          auto s = scalar(v, "host:port or off");
                           if (!s) return;
+                          if (s->empty() || *s == "off") {
+                              a = AdminConfig{"off", a.token, "", 0, false};
+                              return;
+                          }
                           auto parsed = parse_authority(*s);
                           if (auto* err = std::get_if<std::string>(&parsed)) {
                               error(v.path, v.line, *err);
@@ -816,7 +824,19 @@ void Loader::admin(const Item& it, AdminConfig& a) {
                           a.host = hp.host;
                           a.port = *hp.port;
                       }},
-                     {"token", [&](const Item& v) { optional_string(v, a.token); }},
+                     {"token",
+                      [&](const Item& v) {
+                          if (!optional_string(v, a.token)) return;
+                          // Sent as `Authorization: Bearer <token>`: visible ASCII only.
+                          for (char c : a.token) {
+                              if (c <= ' ' || c > '~') {
+                                  error(v.path, v.line,
+                                        "the token may only contain visible ASCII characters "
+                                        "(no spaces)");
+                                  return;
+                              }
+                          }
+                      }},
                  });
 }
 
@@ -1280,13 +1300,13 @@ void Loader::cross_checks(Config& cfg) {
     }
 
     const auto& admin = cfg.admin;
-    if (!is_loopback(admin.host) && admin.token.empty()) {
+    if (admin.enabled && !is_loopback(admin.host) && admin.token.empty()) {
         error("admin.listen", line("admin.listen"),
               "'" + admin.host +
                   "' is not a loopback address: set admin.token, or anyone who can reach it "
                   "controls the gateway");
     }
-    if (admin.port != 0) {
+    if (admin.enabled && admin.port != 0) {
         for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
             const auto& ep = cfg.listeners[i].endpoint;
             if (ep.host == admin.host && ep.port == admin.port) {

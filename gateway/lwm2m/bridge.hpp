@@ -32,6 +32,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "lwgate/config/config.hpp"
+#include "admin/model.hpp"  // admin API snapshots (bridge_admin.cpp)
 #include "lwgate/lwm2m/block_transfer.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
@@ -98,6 +99,18 @@ class Bridge final : public upstream::CoreLinkHandler {
                                                 const coap::Message& request) override;
 
     // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
+    // ---- admin API (gateway/lwm2m/bridge_admin.cpp) -------------------------------------
+    // Read on this shard's thread only, when the admin API collects a snapshot.
+    // Connection side: the endpoint a connection of this shard is bound to, if any.
+    std::optional<std::string> admin_endpoint_of(ConnectionId conn) const;
+    // Owner side: the devices this shard owns (all, or only `endpoint`).
+    std::vector<admin::DeviceSample> admin_devices(
+        const std::optional<std::string>& endpoint) const;
+    // Owner side: relayed requests by operation and code, core response/failure times; written
+    // by one-line hooks in bridge.cpp.
+    admin::BridgeAdminStats admin_stats;
+    // ---- end of admin API ----------------------------------------------------------------
+
     // The store every shard writes to (owned by the Gateway, outlives the bridges) and the
     // records it held at start-up; start() restores the endpoints this shard owns from them.
     // Without a call the bridge persists nothing (unit tests, tools).

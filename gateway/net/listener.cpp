@@ -43,11 +43,13 @@ std::string Listener::bound_uri() const {
 }
 
 void Listener::start() {
+    up_.store(true, std::memory_order_relaxed);
     accept();
 }
 
 void Listener::stop() {
     stopped_ = true;
+    up_.store(false, std::memory_order_relaxed);
     std::error_code ignored;
     backoff_.cancel();
     acceptor_.close(ignored);
@@ -61,12 +63,16 @@ void Listener::accept() {
             if (ec) {
                 // EMFILE/ENFILE/ENOBUFS: the condition persists; retrying at once would spin.
                 spdlog::warn("accept on {} failed: {}; pausing 100ms", bound_uri(), ec.message());
+                up_.store(false, std::memory_order_relaxed);
                 backoff_.expires_after(std::chrono::milliseconds(100));
                 backoff_.async_wait([this](const std::error_code& e) {
-                    if (!e) accept();
+                    if (e) return;
+                    up_.store(!stopped_, std::memory_order_relaxed);
+                    accept();
                 });
                 return;
             }
+            up_.store(true, std::memory_order_relaxed);
             on_accept_(*this, std::move(socket));
             accept();
         });

@@ -4,6 +4,7 @@
 // of spinning.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ class Listener {
     bool is_tls() const { return tls_ != nullptr; }
     std::uint16_t port() const { return port_; }
     std::string bound_uri() const;  // with the real port
+    // Accepting (started, not stopped, not pausing after an accept error). Any thread (admin).
+    bool up() const { return up_.load(std::memory_order_relaxed); }
 
   private:
     void accept();
@@ -48,6 +51,7 @@ class Listener {
     asio::steady_timer backoff_;
     std::uint16_t port_ = 0;
     bool stopped_ = false;
+    std::atomic<bool> up_{false};
 };
 
 using ListenerPtr = std::unique_ptr<Listener>;

@@ -1,5 +1,6 @@
 #include "lwgate/session/downstream_protocol.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace lwgate::session {
@@ -115,7 +116,10 @@ void DownstreamProtocol::handle_signal(const Message& message, TimePoint now) {
         ++stats_.pongs_received;
         // Any Pong is life (on_bytes already said so); only ours yields an RTT sample.
         if (message.token() == outstanding_ping_) {
-            if (auto rtt = keepalive_.on_pong(now)) stats_.last_rtt = rtt;
+            if (auto rtt = keepalive_.on_pong(now)) {
+                stats_.last_rtt = rtt;
+                rtts_[stats_.rtt_samples++ % rtt_history] = *rtt;
+            }
         }
     } else if (auto* release = std::get_if<coap::Release>(&signal)) {
         // Tolerated at any time (Anjay sends spurious ones): flush and close gracefully.
@@ -193,9 +197,26 @@ void DownstreamProtocol::abort(CloseReason reason, std::string_view diagnostic) 
 
 void DownstreamProtocol::refuse(CloseReason reason, std::optional<std::uint32_t> hold_off_seconds,
                                 std::string_view diagnostic) {
+    release_and_close(reason, std::nullopt, hold_off_seconds, diagnostic);
+}
+
+void DownstreamProtocol::release_and_close(CloseReason reason,
+                                           std::optional<std::string> alternative_address,
+                                           std::optional<std::uint32_t> hold_off_seconds,
+                                           std::string_view diagnostic) {
     if (close_) return;
-    release(std::nullopt, hold_off_seconds, diagnostic);
+    released_ = false;  // a drain's Release may precede an operator's: this one still goes out
+    release(std::move(alternative_address), hold_off_seconds, diagnostic);
     decide_close(reason, CloseMode::after_flush, std::string(diagnostic));
+}
+
+std::vector<Rtt> DownstreamProtocol::recent_rtts() const {
+    const std::uint64_t n = std::min<std::uint64_t>(stats_.rtt_samples, rtt_history);
+    std::vector<Rtt> out;
+    out.reserve(n);
+    for (std::uint64_t i = stats_.rtt_samples - n; i < stats_.rtt_samples; ++i)
+        out.push_back(rtts_[i % rtt_history]);
+    return out;
 }
 
 coap::Bytes DownstreamProtocol::take_output() {

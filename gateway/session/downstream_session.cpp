@@ -212,8 +212,10 @@ void DownstreamSession<Stream>::on_read_error(const std::error_code& ec) {
 template <class Stream>
 void DownstreamSession<Stream>::after_activity() {
     if (closed_) return;
+    bytes_in_ += bytes.size();
     deliver_inbound();
     sync_stats();
+    if (!admin_pings_.empty()) settle_admin_pings(false);
     const std::size_t queued = protocol_.output_size() + (writing_ ? write_buffer_.size() : 0);
     if (queued > host_.settings().write_queue_limit) {
         finish_close({CloseReason::write_stalled, CloseMode::reset,
@@ -265,7 +267,15 @@ void DownstreamSession<Stream>::sync_stats() {
                       protocol_.keepalive().missed());
     }
     if (s.pongs_received != reported_.pongs_received && s.last_rtt) {
-        spdlog::debug("conn={} pong received rtt={}ms", info_.id, s.last_rtt->count());
+        spdlog::debug("conn={} pong received rtt={:.3f}ms", info_.id,
+                      static_cast<double>(s.last_rtt->count()) / 1000.0);
+    }
+    if (s.rtt_samples != reported_.rtt_samples) {
+        const auto recent = protocol_.recent_rtts();
+        const auto n =
+            std::min<std::uint64_t>(s.rtt_samples - reported_.rtt_samples, recent.size());
+        for (auto i = recent.size() - n; i < recent.size(); ++i)
+            m.observe_rtt(recent[i]);
     }
     m.messages_in.add(s.messages_in - reported_.messages_in);
     m.messages_out.add(s.messages_out - reported_.messages_out);
@@ -307,6 +317,7 @@ void DownstreamSession<Stream>::arm_timer() {
     if (closed_) return;
     // During the TLS handshake only the handshake deadline counts: the protocol has not started.
     TimePoint deadline = handshaking_ ? handshake_deadline_
+    last_tx_ = write_started_;
                                       : std::min(protocol_.next_deadline(), handshake_deadline_);
     deadline = std::min(deadline, close_deadline_);
     if (writing_) deadline = std::min(deadline, write_started_ + host_.settings().write_timeout);
@@ -318,6 +329,7 @@ void DownstreamSession<Stream>::arm_timer() {
 }
 
 template <class Stream>
+    bytes_out_ += n;
 void DownstreamSession<Stream>::on_timer(const std::error_code& ec) {
     if (ec == asio::error::operation_aborted || closed_) return;  // re-armed or closed
     timer_at_ = never;
@@ -415,4 +427,102 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
 template class DownstreamSession<TcpSocket>;
 template class DownstreamSession<TlsStream>;
 
+    close_detail_ = decision.detail;
 }  // namespace lwgate::session
+    settle_admin_pings(true);
+// ---- admin API -----------------------------------------------------------------------------
+
+template <class Stream>
+SessionSnapshot DownstreamSession<Stream>::snapshot() const {
+    SessionSnapshot out;
+    out.info = info_;
+    const auto& ka = protocol_.keepalive();
+    const auto& stats = protocol_.stats();
+    out.last_rx = ka.last_rx();
+    out.last_tx = last_tx_;
+    out.handshaking = handshaking_;
+    out.registered = ka.registered();
+    out.closing = draining_ || protocol_.released() || protocol_.close_decision().has_value();
+    out.keepalive.idle = ka.params().idle;
+    out.keepalive.pong_timeout = ka.params().pong_timeout;
+    out.keepalive.max_missed = ka.params().max_missed;
+    out.keepalive.awaiting_pong = ka.awaiting_pong();
+    out.keepalive.missed = ka.missed();
+    out.keepalive.pings_sent = stats.pings_sent;
+    out.keepalive.pongs_received = stats.pongs_received;
+    out.keepalive.missed_total = stats.missed_pongs;
+    out.keepalive.recent_rtts = protocol_.recent_rtts();
+    out.bytes_in = bytes_in_;
+    out.bytes_out = bytes_out_;
+    out.messages_in = stats.messages_in;
+    out.messages_out = stats.messages_out;
+    return out;
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::admin_ping(Duration timeout,
+                                           std::function<void(AdminPingResult)> done) {
+    if (closed_ || handshaking_ || protocol_.close_decision()) {
+        done({AdminPingResult::Outcome::closed, {}});
+        return;
+    }
+    const auto now = Clock::now();
+    const auto& stats = protocol_.stats();
+    AdminPing ping{next_admin_ping_++,   now,
+                   stats.pongs_received, stats.rtt_samples,
+                   std::move(done),      std::make_shared<asio::steady_timer>(host_.io())};
+    ping.timer->expires_at(now + timeout);
+    ping.timer->async_wait(
+        [self = this->shared_from_this(), id = ping.id](const std::error_code& ec) {
+            if (!ec) self->finish_admin_ping(id, {AdminPingResult::Outcome::timeout, {}});
+        });
+    admin_pings_.push_back(std::move(ping));
+    protocol_.send_ping(now);
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::settle_admin_pings(bool closing) {
+    const auto& stats = protocol_.stats();
+    const auto now = Clock::now();
+    // Copy the ids first: a callback may start another Ping.
+    std::vector<std::pair<std::uint64_t, AdminPingResult>> done;
+    for (const auto& p : admin_pings_) {
+        if (closing) {
+            done.push_back({p.id, {AdminPingResult::Outcome::closed, {}}});
+        } else if (stats.pongs_received > p.pongs_before) {
+            // Our own Pong carries an exact RTT; a Pong without our token (libcoap) still ends
+            // the wait, measured from when this Ping left.
+            Rtt rtt = std::chrono::duration_cast<Rtt>(now - p.sent_at);
+            if (stats.rtt_samples > p.rtt_samples_before && stats.last_rtt) rtt = *stats.last_rtt;
+            done.push_back({p.id, {AdminPingResult::Outcome::pong, rtt}});
+        }
+    }
+    for (const auto& [id, result] : done)
+        finish_admin_ping(id, result);
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::finish_admin_ping(std::uint64_t ping_id, AdminPingResult result) {
+    auto it = std::find_if(admin_pings_.begin(), admin_pings_.end(),
+                           [&](const AdminPing& p) { return p.id == ping_id; });
+    if (it == admin_pings_.end()) return;
+    auto ping = std::move(*it);
+    admin_pings_.erase(it);
+    ping.timer->cancel();
+    ping.done(result);
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::admin_release(std::optional<std::string> alternative_address,
+                                              std::optional<std::uint32_t> hold_off_seconds) {
+    if (closed_) return;
+    if (handshaking_) {
+        finish_close({CloseReason::admin, CloseMode::immediate, "released during handshake"});
+        return;
+    }
+    protocol_.release_and_close(CloseReason::admin, std::move(alternative_address),
+                                hold_off_seconds, "released by operator");
+    after_activity();
+}
+

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl.hpp>
@@ -46,6 +47,11 @@ class DownstreamSession final : public SessionBase,
     void send(const coap::Message& message) override;
     void set_registered(bool registered) override;
     const ConnectionInfo& info() const override { return info_; }
+    SessionSnapshot snapshot() const override;
+    void admin_ping(Duration timeout, std::function<void(AdminPingResult)> done) override;
+    void admin_release(std::optional<std::string> alternative_address,
+                       std::optional<std::uint32_t> hold_off_seconds) override;
+    const std::string& close_detail() const override { return close_detail_; }
 
     const DownstreamProtocol& protocol() const { return protocol_; }
     // Per listener (TLS only); set before start().
@@ -69,6 +75,8 @@ class DownstreamSession final : public SessionBase,
     void sync_stats();
     void finish_close(const CloseDecision& decision);
     bool reading_paused() const;
+    void settle_admin_pings(bool closing);
+    void finish_admin_ping(std::uint64_t ping_id, AdminPingResult result);
 
     SessionHost& host_;
     Stream stream_;
@@ -90,6 +98,21 @@ class DownstreamSession final : public SessionBase,
     bool fin_sent_ = false;
     std::unique_ptr<std::array<std::uint8_t, 2048>> tls_read_buffer_;
     std::optional<std::pair<CloseReason, std::uint32_t>> refusal_;
+    // Operator Pings waiting for any Pong (libcoap's lack the token) or their timeout.
+    struct AdminPing {
+        std::uint64_t id;
+        TimePoint sent_at;
+        std::uint64_t pongs_before;
+        std::uint64_t rtt_samples_before;
+        std::function<void(AdminPingResult)> done;
+        std::shared_ptr<asio::steady_timer> timer;
+    };
+    std::vector<AdminPing> admin_pings_;
+    std::uint64_t next_admin_ping_ = 1;
+    std::uint64_t bytes_in_ = 0;
+    std::uint64_t bytes_out_ = 0;
+    TimePoint last_tx_{};
+    std::string close_detail_;
 };
 
 using TcpSession = DownstreamSession<TcpSocket>;

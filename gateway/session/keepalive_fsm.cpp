@@ -17,10 +17,10 @@ void KeepaliveFsm::on_csm_received() {
     csm_pending_ = false;
 }
 
-std::optional<Duration> KeepaliveFsm::on_pong(TimePoint now) {
+std::optional<Rtt> KeepaliveFsm::on_pong(TimePoint now) {
     if (!rtt_pending_) return std::nullopt;
     rtt_pending_ = false;
-    return std::chrono::duration_cast<Duration>(now - rtt_ping_sent_at_);
+    return std::chrono::duration_cast<Rtt>(now - rtt_ping_sent_at_);
 }
 
 void KeepaliveFsm::set_registered(bool registered, TimePoint now) {

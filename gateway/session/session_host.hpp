@@ -2,8 +2,10 @@
 // everything here is called on the shard's own thread only.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -16,13 +18,9 @@
 #include "lwgate/session/downstream_protocol.hpp"
 #include "lwgate/util/clock.hpp"
 #include "lwgate/util/counter.hpp"
+#include "session/session_snapshot.hpp"
 
 namespace lwgate::session {
-
-enum class Transport { tcp, tls };
-inline const char* to_string(Transport t) {
-    return t == Transport::tcp ? "tcp" : "tls";
-}
 
 // Per-shard counters; the shard's thread is the only writer.
 struct ShardMetrics {
@@ -41,6 +39,21 @@ struct ShardMetrics {
     Counter messages_in;
     Counter messages_out;
     Counter error_responses;
+    // Round trips of our Pings (lwgate_rtt_seconds): cumulative buckets, upper bounds in
+    // rtt_buckets_us.
+    static constexpr std::array<std::uint64_t, 12> rtt_buckets_us{
+        250,    500,    1'000,   2'500,   5'000,     10'000,
+        25'000, 50'000, 100'000, 250'000, 1'000'000, 5'000'000};
+    std::array<Counter, rtt_buckets_us.size()> rtt_bucket{};
+    Counter rtt_count;
+    Counter rtt_sum_us;
+    void observe_rtt(Rtt rtt) {
+        const auto us = static_cast<std::uint64_t>(std::max<Rtt::rep>(0, rtt.count()));
+        for (std::size_t i = 0; i < rtt_buckets_us.size(); ++i)
+            if (us <= rtt_buckets_us[i]) rtt_bucket[i].add();
+        rtt_count.add();
+        rtt_sum_us.add(us);
+    }
 };
 
 struct SessionSettings {
@@ -48,18 +61,6 @@ struct SessionSettings {
     std::size_t write_queue_limit = 256 * 1024;
     Duration write_timeout{30'000};
     Duration linger{2'000};  // how long an after-flush close may wait for the last write
-};
-
-// Who the device is, as far as the connection tells.
-struct ConnectionInfo {
-    std::uint64_t id = 0;
-    std::string remote;  // "127.0.0.1:40000"
-    std::string local;
-    Transport transport = Transport::tcp;
-    TimePoint connected_since{};
-    std::string psk_identity;              // TLS-PSK identity, if any
-    std::string peer_certificate;          // client certificate subject CN, if any
-    bool allow_plain_registration = true;  // the listener's setting (plain TCP has no identity)
 };
 
 class SessionBase;
@@ -92,6 +93,16 @@ class SessionBase {
     // The bridge attaches a registration (stops the unregistered-idle limit) or detaches it.
     virtual void set_registered(bool registered) = 0;
     virtual const ConnectionInfo& info() const = 0;
+
+    // Admin API (called on the session's shard).
+    virtual SessionSnapshot snapshot() const = 0;
+    // A Ping now; `done` runs once on this shard with the RTT, a timeout or the close.
+    virtual void admin_ping(Duration timeout, std::function<void(AdminPingResult)> done) = 0;
+    // 7.04 Release with the optional Alternative-Address and Hold-Off, then close (reason admin).
+    virtual void admin_release(std::optional<std::string> alternative_address,
+                               std::optional<std::uint32_t> hold_off_seconds) = 0;
+    // Why the connection ended (set before SessionHost::on_session_closed).
+    virtual const std::string& close_detail() const = 0;
 };
 using SessionPtr = std::shared_ptr<SessionBase>;
 

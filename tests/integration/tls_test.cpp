@@ -73,6 +73,7 @@ class TlsTest : public GatewayTest {
             "\n"
             "connections: { unregistered_idle: 1h }\n"
             "shutdown: { drain_timeout: 2s, hold_off_min: 1s, hold_off_max: 2s }\n"
+            "admin: { listen: '127.0.0.1:0' }\n"  // never the default 8484: tests run in parallel
             "log: { level: debug }\n";
         gateway.start(LWGATE_BINARY, yaml);
         ASSERT_EQ(gateway.listener_count(), 2u);

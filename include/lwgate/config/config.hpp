@@ -125,6 +125,7 @@ struct AdminConfig {
     std::string token;                      // required when `listen` is not a loopback address
     std::string host = "127.0.0.1";         // parsed `listen` (IPv6 without brackets)
     std::uint16_t port = 8484;
+    bool enabled = true;  // `listen: off` (or empty) disables the admin API
 };
 
 struct Credential {

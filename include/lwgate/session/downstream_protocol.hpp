@@ -17,6 +17,7 @@
 //  - strict CSM mode and the first message is not a CSM: 7.05 Abort       -> abort_sent
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,7 +59,8 @@ struct ProtocolStats {
     std::uint64_t missed_pongs = 0;
     std::uint64_t error_responses = 0;  // 4.00 / 4.13 we generated for bad requests
     std::uint64_t dropped = 0;          // bad responses dropped
-    std::optional<Duration> last_rtt;
+    std::optional<Rtt> last_rtt;
+    std::uint64_t rtt_samples = 0;  // Pongs that answered our outstanding Ping (with an RTT)
 };
 
 class DownstreamProtocol {
@@ -86,6 +88,11 @@ class DownstreamProtocol {
     // Refuse a connection we cannot serve (limits): CSM + 7.04 Release with Hold-Off, then close.
     void refuse(CloseReason reason, std::optional<std::uint32_t> hold_off_seconds,
                 std::string_view diagnostic);
+    // 7.04 Release (with the optional Alternative-Address and Hold-Off), then close after
+    // flushing: an operator sends a device elsewhere or away for a while.
+    void release_and_close(CloseReason reason, std::optional<std::string> alternative_address,
+                           std::optional<std::uint32_t> hold_off_seconds,
+                           std::string_view diagnostic);
 
     // Registration hook for the bridge (unregistered-idle limit).
     void set_registered(bool registered, TimePoint now) {
@@ -106,6 +113,9 @@ class DownstreamProtocol {
     bool peer_csm_received() const { return peer_csm_received_; }
     const ProtocolStats& stats() const { return stats_; }
     const KeepaliveFsm& keepalive() const { return keepalive_; }
+    // The last RTT samples (up to rtt_history), oldest first, for the admin API.
+    static constexpr std::size_t rtt_history = 16;
+    std::vector<Rtt> recent_rtts() const;
     void update_keepalive(const KeepaliveParams& params) { keepalive_.update_params(params); }
 
   private:
@@ -127,6 +137,7 @@ class DownstreamProtocol {
     std::vector<coap::Message> inbound_;
     std::optional<CloseDecision> close_;
     ProtocolStats stats_;
+    std::array<Rtt, rtt_history> rtts_{};  // ring, indexed by stats_.rtt_samples
     std::uint32_t next_ping_token_ = 1;
     coap::Token outstanding_ping_;
     bool peer_csm_received_ = false;

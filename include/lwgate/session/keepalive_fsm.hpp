@@ -20,6 +20,9 @@
 
 namespace lwgate::session {
 
+// Round-trip times keep microseconds: on a LAN a Pong comes back well within a millisecond.
+using Rtt = std::chrono::microseconds;
+
 struct KeepaliveParams {
     Duration idle{60'000};
     Duration pong_timeout{10'000};
@@ -47,7 +50,7 @@ class KeepaliveFsm {
     // The peer's CSM arrived (first one ends the CSM wait).
     void on_csm_received();
     // A Pong arrived. Returns the round-trip time of the outstanding Ping, if there is one.
-    std::optional<Duration> on_pong(TimePoint now);
+    std::optional<Rtt> on_pong(TimePoint now);
     // The bridge attaches/detaches a registration to this connection. Detaching restarts the
     // unregistered-idle clock from `now`.
     void set_registered(bool registered, TimePoint now);
@@ -63,6 +66,7 @@ class KeepaliveFsm {
     bool csm_pending() const { return csm_pending_; }
     bool awaiting_pong() const { return ping_outstanding_; }
     unsigned missed() const { return missed_; }
+    bool registered() const { return registered_; }
     TimePoint last_rx() const { return last_rx_; }
 
   private:

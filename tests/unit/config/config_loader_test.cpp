@@ -619,6 +619,26 @@ TEST(LoadConfig, AdminListen) {
                 Err("admin.listen", 2, "same address as listeners[0]"));
 }
 
+TEST(LoadConfig, AdminOffAndToken) {
+    for (const char* off : {"admin: {listen: off}", "admin: {listen: ''}", "admin: {listen: }",
+                            "admin:\n  listen: off\n  token: t\n"}) {
+        auto c = expect_ok(off);
+        EXPECT_FALSE(c.admin.enabled) << off;
+        EXPECT_EQ(c.admin.listen, "off") << off;
+        EXPECT_EQ(c.admin.port, 0) << off;
+    }
+    EXPECT_TRUE(expect_ok("").admin.enabled);
+    EXPECT_TRUE(expect_ok("admin: {listen: '127.0.0.1:0'}").admin.enabled);
+    // Disabled: a token is not needed and the listener clash check does not apply.
+    EXPECT_FALSE(expect_ok("admin: {listen: off, token: ''}").admin.enabled);
+    EXPECT_THAT(only_error("admin:\n  listen: 127.0.0.1:0\n  token: 'a b'\n"),
+                Err("admin.token", 3, "visible ASCII"));
+    EXPECT_THAT(only_error("admin:\n  listen: [1, 2]\n"),
+                Err("admin.listen", 2, "host:port or off"));
+    EXPECT_THAT(only_error("admin:\n  listen: '10.0.0.1:0'\n"),
+                Err("admin.listen", 2, "not a loopback address"));
+}
+
 TEST(LoadConfig, NoExceptionOnHostileInput) {
     // Deep nesting, anchors, odd scalars: errors, never a throw.
     std::string deep = "threads: ";

@@ -27,7 +27,8 @@ std::string GatewayConfig::yaml() const {
       << "  hold_off_min: " << hold_off_min << "\n"
       << "  hold_off_max: " << hold_off_max << "\n";
     y << "store:\n  uri: \"" << store_uri << "\"\n";
-    y << "admin:\n  listen: 127.0.0.1:0\n";
+    y << "admin:\n  listen: '" << admin_listen << "'\n";
+    if (!admin_token.empty()) y << "  token: '" << admin_token << "'\n";
     y << "log:\n  level: " << log_level << "\n";
     y << "threads: " << threads << "\n";
     if (!extra_yaml.empty()) {

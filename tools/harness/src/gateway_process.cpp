@@ -129,6 +129,18 @@ void GatewayProcess::wait_ready(Millis timeout) {
                 }
                 uris_.push_back(uri);
                 ports_.push_back(static_cast<std::uint16_t>(port));
+            } else if (line.rfind("admin ", 0) == 0) {
+                admin_url_ = line.substr(6);
+                const auto colon = admin_url_.rfind(':');
+                unsigned long port = 0;
+                try {
+                    port = std::stoul(admin_url_.substr(colon + 1));
+                } catch (...) {
+                    fail("cannot parse port in '" + line + "'");
+                }
+                if (colon == std::string::npos || port == 0 || port > 65535)
+                    fail("cannot parse port in '" + line + "'");
+                admin_port_ = static_cast<std::uint16_t>(port);
             } else if (line == "ready") {
                 if (uris_.empty()) fail("gateway is ready but printed no listener");
                 return;

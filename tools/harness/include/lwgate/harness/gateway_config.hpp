@@ -35,6 +35,9 @@ struct GatewayConfig {
     std::string hold_off_max = "5s";
 
     std::string store_uri = "memory:";  // store.uri (sqlite:///path for persistence tests)
+    // admin.*: never the default 8484, so parallel tests never collide. "off" disables it.
+    std::string admin_listen = "127.0.0.1:0";
+    std::string admin_token;  // empty: no token
     std::string log_level = "info";
     unsigned threads = 2;
 

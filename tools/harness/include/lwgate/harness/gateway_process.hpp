@@ -3,8 +3,8 @@
 // start() writes the configuration into its own TempDir, spawns `BINARY --config FILE` with
 // stdout on a pipe and stderr redirected to `gateway.log` in that directory, and reads stdout
 // until the gateway prints `ready`, collecting the `listening URI` lines before it (one per
-// listener, in configuration order). If the gateway exits or stays silent past the timeout,
-// start() throws HarnessError with the log.
+// listener, in configuration order) and the `admin http://HOST:PORT` line. If the gateway exits or
+// stays silent past the timeout, start() throws HarnessError with the log.
 //
 // Waiting for the process uses a pidfd (pidfd_open(2)) in poll(2), so wait_exit() blocks
 // exactly until the exit or the deadline. The destructor SIGKILLs the gateway if it still runs
@@ -52,6 +52,9 @@ class GatewayProcess {
     std::size_t listener_count() const { return uris_.size(); }
     const std::string& uri(std::size_t i = 0) const { return uris_.at(i); }
     std::uint16_t port(std::size_t i = 0) const { return ports_.at(i); }
+    // The admin API, from the `admin http://HOST:PORT` line ("" / 0 when admin.listen is off).
+    const std::string& admin_url() const { return admin_url_; }
+    std::uint16_t admin_port() const { return admin_port_; }
 
     const TempDir& dir() const { return *dir_; }
     std::filesystem::path config_path() const;
@@ -99,6 +102,8 @@ class GatewayProcess {
     std::vector<std::string> uris_;
     std::vector<std::uint16_t> ports_;
     std::vector<std::string> stdout_lines_;
+    std::string admin_url_;
+    std::uint16_t admin_port_ = 0;
 };
 
 }  // namespace lwgate::harness

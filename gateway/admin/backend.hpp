@@ -1,0 +1,30 @@
+// What the admin HTTP server needs from the gateway. Implemented by app::AdminBackend, which
+// posts to the shards and waits with a deadline; a fake implements it in tests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "admin/model.hpp"
+#include "session/session_snapshot.hpp"
+
+namespace lwgate::admin {
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    // Blocks the calling (HTTP) thread until every shard answered or the deadline passed
+    // (then Snapshot::complete is false).
+    virtual Snapshot collect(const CollectScope& scope) = 0;
+    // nullopt: the connection is gone (or its shard did not answer).
+    virtual std::optional<session::AdminPingResult> ping(unsigned shard, std::uint64_t id,
+                                                         Duration timeout) = 0;
+    virtual bool release(unsigned shard, std::uint64_t id,
+                         std::optional<std::string> alternative_address,
+                         std::optional<std::uint32_t> hold_off_seconds) = 0;
+    virtual bool close(unsigned shard, std::uint64_t id) = 0;
+    virtual void drain() = 0;
+};
+
+}  // namespace lwgate::admin

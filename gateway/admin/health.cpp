@@ -1,0 +1,86 @@
+#include "admin/health.hpp"
+
+#include <algorithm>
+
+#include "admin/json_views.hpp"
+
+namespace lwgate::admin {
+
+using nlohmann::json;
+
+Health evaluate_health(const Snapshot& s) {
+    Health h;
+    std::vector<std::string> failing;
+    std::vector<std::string> degraded;
+    std::optional<TimePoint> last_response;
+    std::optional<TimePoint> last_failure;
+    std::uint64_t half_open = 0;
+    for (const auto& shard : s.shards) {
+        const auto& c = shard.counters;
+        h.connections += shard.connections.size();
+        h.registered += c.registered_devices;
+        h.core_failures += c.upstream_failures;
+        half_open += c.half_open_last_minute;
+        if (c.last_core_response && (!last_response || *c.last_core_response > *last_response))
+            last_response = c.last_core_response;
+        if (c.last_core_failure && (!last_failure || *c.last_core_failure > *last_failure))
+            last_failure = c.last_core_failure;
+    }
+    if (last_response) h.last_response_seconds_ago = seconds_between(*last_response, s.now);
+    if (last_failure && (!last_response || *last_failure > *last_response)) {
+        h.core_reachable = false;
+        std::string why = "core unreachable: uplink failed " +
+                          nlohmann::json(seconds_between(*last_failure, s.now)).dump() + " s ago, ";
+        why += last_response
+                   ? "last response " + json(*h.last_response_seconds_ago).dump() + " s ago"
+                   : std::string("no response since start");
+        failing.push_back(why + " (" + s.gateway.core_uri + ")");
+    }
+
+    const auto& listeners = s.gateway.listeners;
+    const auto up = std::count_if(listeners.begin(), listeners.end(),
+                                  [](const ListenerState& l) { return l.up; });
+    if (s.gateway.draining) {
+        degraded.push_back("draining");
+    } else if (up == 0) {
+        failing.push_back("no listener up");
+    } else {
+        for (const auto& l : listeners)
+            if (!l.up) degraded.push_back("listener down: " + l.uri);
+    }
+    if (half_open > 0 &&
+        half_open * 100 >= half_open_degraded_percent * (h.connections + half_open)) {
+        degraded.push_back("half-open rate: " + std::to_string(half_open) +
+                           " half-open connection(s) in the last minute");
+    }
+    if (!s.complete) degraded.push_back("a shard did not answer in time");
+
+    h.status = !failing.empty() ? "failing" : !degraded.empty() ? "degraded" : "ok";
+    h.reasons = std::move(failing);
+    h.reasons.insert(h.reasons.end(), degraded.begin(), degraded.end());
+    return h;
+}
+
+json health_json(const Snapshot& s, const Health& h) {
+    json listeners = json::array();
+    for (const auto& l : s.gateway.listeners)
+        listeners.push_back({{"uri", l.uri}, {"up", l.up}});
+    return {
+        {"status", h.status},
+        {"reasons", h.reasons},
+        {"version", s.gateway.version},
+        {"uptime_seconds", static_cast<std::int64_t>(seconds_between(s.gateway.started, s.now))},
+        {"draining", s.gateway.draining},
+        {"connections", h.connections},
+        {"registered", h.registered},
+        {"listeners", std::move(listeners)},
+        {"core",
+         {{"uri", s.gateway.core_uri},
+          {"reachable", h.core_reachable},
+          {"last_response_seconds_ago",
+           h.last_response_seconds_ago ? json(*h.last_response_seconds_ago) : json(nullptr)},
+          {"failures_total", h.core_failures}}},
+    };
+}
+
+}  // namespace lwgate::admin

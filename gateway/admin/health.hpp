@@ -1,0 +1,36 @@
+// GET /v1/health: ok / degraded / failing and why. Pure.
+//
+//  failing:  no listener up (outside a drain), or the core unreachable: an uplink failed
+//            (retransmissions exhausted, DTLS failure, Reset) and no answer of the core came
+//            after it.
+//  degraded: draining; a listener down while others are up; half-open detections in the last
+//            minute reaching half_open_degraded_percent of the connections (and at least one);
+//            a shard that did not answer the collection in time.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "admin/model.hpp"
+
+namespace lwgate::admin {
+
+inline constexpr unsigned half_open_degraded_percent = 10;
+
+struct Health {
+    std::string status = "ok";  // ok | degraded | failing
+    std::vector<std::string> reasons;
+    bool core_reachable = true;
+    std::optional<double> last_response_seconds_ago;
+    std::uint64_t core_failures = 0;
+    std::size_t connections = 0;
+    std::int64_t registered = 0;
+};
+
+Health evaluate_health(const Snapshot& snapshot);
+nlohmann::json health_json(const Snapshot& snapshot, const Health& health);
+
+}  // namespace lwgate::admin

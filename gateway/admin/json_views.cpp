@@ -1,0 +1,341 @@
+#include "admin/json_views.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "lwgate/coap/message.hpp"
+
+namespace lwgate::admin {
+
+using nlohmann::json;
+
+namespace {
+
+double ms_of(session::Rtt rtt) {
+    return rounded(static_cast<double>(rtt.count()) / 1000.0);
+}
+
+std::string hex(const coap::Token& token) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : token.bytes()) {
+        out += digits[b >> 4];
+        out += digits[b & 0xf];
+    }
+    return out;
+}
+
+// Devices by endpoint, across shards (each endpoint lives on exactly one owner shard).
+std::unordered_map<std::string, const DeviceSample*> devices_by_endpoint(const Snapshot& s) {
+    std::unordered_map<std::string, const DeviceSample*> out;
+    for (const auto& shard : s.shards)
+        for (const auto& d : shard.devices)
+            out[d.endpoint] = &d;
+    return out;
+}
+
+unsigned recent_closes(const Snapshot& s, const std::string& endpoint) {
+    unsigned n = 0;
+    for (const auto& shard : s.shards) {
+        if (auto it = shard.recent_closes.find(endpoint); it != shard.recent_closes.end())
+            n += it->second;
+    }
+    return n;
+}
+
+bool registered_on(const ConnectionSample& c, const DeviceSample* d) {
+    return c.session.registered || (d && d->registered && d->connection == c.session.info.id);
+}
+
+std::optional<std::uint64_t> parse_id(const std::string& target) {
+    constexpr std::string_view prefix = "id:";
+    if (target.rfind(prefix, 0) != 0) return std::nullopt;
+    std::uint64_t id = 0;
+    const char* first = target.data() + prefix.size();
+    const char* last = target.data() + target.size();
+    auto [end, ec] = std::from_chars(first, last, id);
+    if (ec != std::errc() || end != last || first == last) return std::nullopt;
+    return id;
+}
+
+// The connection of `endpoint` the API talks about: the relay's current one, else the newest.
+const ConnectionSample* connection_of(const Snapshot& s, const std::string& endpoint,
+                                      const DeviceSample* device) {
+    const ConnectionSample* best = nullptr;
+    for (const auto& shard : s.shards) {
+        for (const auto& c : shard.connections) {
+            if (c.endpoint != endpoint) continue;
+            if (device && device->connection == c.session.info.id) return &c;
+            if (!best || c.session.info.connected_since > best->session.info.connected_since)
+                best = &c;
+        }
+    }
+    return best;
+}
+
+const ConnectionSample* connection_by_id(const Snapshot& s, std::uint64_t id) {
+    for (const auto& shard : s.shards)
+        for (const auto& c : shard.connections)
+            if (c.session.info.id == id) return &c;
+    return nullptr;
+}
+
+}  // namespace
+
+double rounded(double value) {
+    return std::round(value * 1000.0) / 1000.0;
+}
+
+double seconds_between(TimePoint from, TimePoint to) {
+    return rounded(std::chrono::duration<double>(to - from).count());
+}
+
+std::string iso8601(WallClock::time_point at) {
+    const std::time_t t = WallClock::to_time_t(at);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::vector<Row> build_rows(const Snapshot& s) {
+    const auto devices = devices_by_endpoint(s);
+    std::vector<Row> rows;
+    std::unordered_set<std::uint64_t> live;
+    for (const auto& shard : s.shards) {
+        for (const auto& c : shard.connections) {
+            live.insert(c.session.info.id);
+            Row row;
+            row.connection = &c;
+            row.endpoint = c.endpoint;
+            if (c.endpoint) {
+                if (auto it = devices.find(*c.endpoint); it != devices.end())
+                    row.device = it->second;
+            }
+            row.state = classify(c.session, registered_on(c, row.device), s.now);
+            rows.push_back(row);
+        }
+    }
+    for (const auto& shard : s.shards) {
+        for (const auto& d : shard.devices) {
+            if (!d.registered || (d.connection && live.count(*d.connection))) continue;
+            Row row;
+            row.device = &d;
+            row.endpoint = d.endpoint;
+            row.state = classify_absent(d.queue_mode);
+            rows.push_back(row);
+        }
+    }
+    for (auto& row : rows) {
+        if (row.endpoint) row.flapping = recent_closes(s, *row.endpoint) >= flapping_closes;
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        const auto ka = std::make_tuple(a.endpoint.value_or(std::string{}),
+                                        a.connection ? a.connection->session.info.id : 0);
+        const auto kb = std::make_tuple(b.endpoint.value_or(std::string{}),
+                                        b.connection ? b.connection->session.info.id : 0);
+        return ka < kb;
+    });
+    return rows;
+}
+
+std::variant<Filter, std::string> parse_filter(
+    const std::multimap<std::string, std::string>& query) {
+    Filter f;
+    for (const auto& [key, value] : query) {
+        if (key == "state") {
+            f.state = parse_state(value);
+            if (!f.state) return "unknown state '" + value + "'";
+        } else if (key == "endpoint") {
+            f.endpoint_prefix = value;
+        } else if (key == "transport") {
+            if (value == "tcp") {
+                f.transport = session::Transport::tcp;
+            } else if (value == "tls") {
+                f.transport = session::Transport::tls;
+            } else {
+                return "transport must be tcp or tls, got '" + value + "'";
+            }
+        } else if (key == "remote") {
+            f.remote_prefix = value;
+        } else {
+            return "unknown query parameter '" + key + "'";
+        }
+    }
+    return f;
+}
+
+bool matches(const Row& row, const Filter& f) {
+    if (f.state && row.state != *f.state) return false;
+    if (!f.endpoint_prefix.empty() &&
+        (!row.endpoint || row.endpoint->rfind(f.endpoint_prefix, 0) != 0))
+        return false;
+    if (f.transport && (!row.connection || row.connection->session.info.transport != *f.transport))
+        return false;
+    if (!f.remote_prefix.empty() &&
+        (!row.connection || row.connection->session.info.remote.rfind(f.remote_prefix, 0) != 0))
+        return false;
+    return true;
+}
+
+json row_json(const Row& row, const Snapshot& s) {
+    json j;
+    const auto* c = row.connection;
+    const auto* d = row.device;
+    j["id"] = c ? json(c->session.info.id) : json(nullptr);
+    j["endpoint"] = row.endpoint ? json(*row.endpoint) : json(nullptr);
+    j["state"] = to_string(row.state);
+    j["transport"] = c ? json(session::to_string(c->session.info.transport)) : json(nullptr);
+    j["remote"] = c ? json(c->session.info.remote) : json(nullptr);
+    j["connected_seconds"] =
+        c ? json(seconds_between(c->session.info.connected_since, s.now)) : json(nullptr);
+    j["idle_seconds"] = c ? json(seconds_between(c->session.last_rx, s.now)) : json(nullptr);
+    const auto& rtts = c ? c->session.keepalive.recent_rtts : std::vector<session::Rtt>{};
+    j["last_rtt_ms"] = rtts.empty() ? json(nullptr) : json(ms_of(rtts.back()));
+    j["registered"] = c ? registered_on(*c, d) : (d && d->registered);
+    j["queue_mode"] = d ? d->queue_mode : false;
+    j["queued"] = d ? d->queued : 0;
+    j["observations"] = d ? d->observations.size() : 0;
+    j["shard"] = c ? c->shard : (d ? d->shard : 0);
+    j["flapping"] = row.flapping;
+    return j;
+}
+
+json connections_json(const Snapshot& s, const Filter& filter) {
+    json list = json::array();
+    for (const auto& row : build_rows(s)) {
+        if (matches(row, filter)) list.push_back(row_json(row, s));
+    }
+    json out;
+    out["count"] = list.size();
+    out["connections"] = std::move(list);
+    return out;
+}
+
+std::optional<json> connection_detail_json(const Snapshot& s, const std::string& target) {
+    const auto devices = devices_by_endpoint(s);
+    const ConnectionSample* c = nullptr;
+    const DeviceSample* d = nullptr;
+    std::optional<std::string> endpoint;
+    if (auto id = parse_id(target)) {
+        c = connection_by_id(s, *id);
+        if (!c) return std::nullopt;
+        endpoint = c->endpoint;
+        if (endpoint) {
+            if (auto it = devices.find(*endpoint); it != devices.end()) d = it->second;
+        }
+    } else {
+        endpoint = target;
+        if (auto it = devices.find(target); it != devices.end()) d = it->second;
+        c = connection_of(s, target, d);
+        if (!c && !(d && d->registered)) return std::nullopt;
+    }
+
+    json j;
+    j["endpoint"] = endpoint ? json(*endpoint) : json(nullptr);
+    j["state"] = to_string(c ? classify(c->session, registered_on(*c, d), s.now)
+                             : classify_absent(d && d->queue_mode));
+    j["flapping"] = endpoint && recent_closes(s, *endpoint) >= flapping_closes;
+    if (c) {
+        const auto& info = c->session.info;
+        j["connection"] = {
+            {"id", info.id},
+            {"transport", session::to_string(info.transport)},
+            {"remote", info.remote},
+            {"local", info.local},
+            {"connected_seconds", seconds_between(info.connected_since, s.now)},
+            {"idle_seconds", seconds_between(c->session.last_rx, s.now)},
+            {"psk_identity", info.psk_identity},
+            {"certificate_cn", info.peer_certificate},
+            {"bytes_in", c->session.bytes_in},
+            {"bytes_out", c->session.bytes_out},
+            {"messages_in", c->session.messages_in},
+            {"messages_out", c->session.messages_out},
+            {"shard", c->shard},
+        };
+        const auto& k = c->session.keepalive;
+        json rtts = json::array();
+        for (auto r : k.recent_rtts)
+            rtts.push_back(ms_of(r));
+        j["keepalive"] = {
+            {"idle_ms", k.idle.count()},          {"pong_timeout_ms", k.pong_timeout.count()},
+            {"max_missed", k.max_missed},         {"pings_sent", k.pings_sent},
+            {"pongs_received", k.pongs_received}, {"missed", k.missed_total},
+            {"missed_in_a_row", k.missed},        {"awaiting_pong", k.awaiting_pong},
+            {"last_rtts_ms", std::move(rtts)},
+        };
+    } else {
+        j["connection"] = nullptr;
+        j["keepalive"] = nullptr;
+    }
+    if (d && d->registered) {
+        json expires = nullptr;
+        if (d->registration_deadline != never)
+            expires = std::max(0.0, seconds_between(s.now, d->registration_deadline));
+        j["registration"] = {
+            {"location", d->location},
+            {"lifetime_seconds", d->lifetime ? json(*d->lifetime) : json(nullptr)},
+            {"expires_in_seconds", expires},
+            {"binding", d->binding},
+            {"lwm2m_version", d->version},
+            {"queue_mode", d->queue_mode},
+            {"upstream_local_port", d->upstream_local_port},
+            {"shard", d->shard},
+        };
+    } else {
+        j["registration"] = nullptr;
+    }
+    j["queue"] = {{"queued", d ? d->queued : 0}, {"in_flight", d ? d->in_flight : 0}};
+    json observations = json::array();
+    if (d) {
+        for (const auto& o : d->observations) {
+            observations.push_back({{"path", o.path},
+                                    {"core_token", hex(o.core_token)},
+                                    {"observe_number", o.observe_number},
+                                    {"active", o.active},
+                                    {"notifications", o.notifications}});
+        }
+    }
+    j["observations"] = std::move(observations);
+    std::vector<const CloseRecord*> closes;
+    if (endpoint) {
+        for (const auto& shard : s.shards) {
+            if (auto it = shard.closes.find(*endpoint); it != shard.closes.end())
+                for (const auto& r : it->second)
+                    closes.push_back(&r);
+        }
+    }
+    std::sort(closes.begin(), closes.end(),
+              [](const CloseRecord* a, const CloseRecord* b) { return a->at < b->at; });
+    constexpr std::size_t shown = 8;
+    if (closes.size() > shown) closes.erase(closes.begin(), closes.end() - shown);
+    json recent = json::array();
+    for (const auto* r : closes) {
+        recent.push_back({{"at", iso8601(r->at)},
+                          {"reason", std::string(session::to_string(r->reason))},
+                          {"detail", r->detail}});
+    }
+    j["recent_closes"] = std::move(recent);
+    return j;
+}
+
+std::variant<ConnectionRef, LookupError> find_connection(const Snapshot& s,
+                                                         const std::string& target) {
+    if (auto id = parse_id(target)) {
+        if (const auto* c = connection_by_id(s, *id)) return ConnectionRef{c->shard, *id};
+        return LookupError::unknown;
+    }
+    const auto devices = devices_by_endpoint(s);
+    const DeviceSample* d = nullptr;
+    if (auto it = devices.find(target); it != devices.end()) d = it->second;
+    if (const auto* c = connection_of(s, target, d))
+        return ConnectionRef{c->shard, c->session.info.id};
+    return d ? LookupError::no_connection : LookupError::unknown;
+}
+
+}  // namespace lwgate::admin

@@ -1,0 +1,182 @@
+#include "admin/metrics_text.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "admin/json_views.hpp"
+#include "lwgate/coap/code.hpp"
+
+namespace lwgate::admin {
+
+namespace {
+
+class Writer {
+  public:
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    }
+    template <class T>
+    void sample(std::string_view name, std::string_view labels, T value) {
+        out_ += name;
+        if (!labels.empty()) out_ += fmt::format("{{{}}}", labels);
+        out_ += fmt::format(" {}\n", value);
+    }
+    std::string take() { return std::move(out_); }
+
+  private:
+    std::string out_;
+};
+
+template <class F>
+std::uint64_t sum(const Snapshot& s, F f) {
+    std::uint64_t n = 0;
+    for (const auto& shard : s.shards)
+        n += f(shard.counters);
+    return n;
+}
+
+}  // namespace
+
+std::string escape_label(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string metrics_text(const Snapshot& s) {
+    Writer w;
+    using C = ShardCounters;
+
+    // Connections by state and transport: every pair, so a state that empties reads 0.
+    std::map<std::pair<State, session::Transport>, std::uint64_t> by_state;
+    for (auto st : all_states)
+        if (st != State::sleeping && st != State::away)
+            for (auto t : {session::Transport::tcp, session::Transport::tls})
+                by_state[{st, t}] = 0;
+    std::uint64_t queued = 0;
+    for (const auto& row : build_rows(s)) {
+        if (row.connection) ++by_state[{row.state, row.connection->session.info.transport}];
+    }
+    for (const auto& shard : s.shards)
+        for (const auto& d : shard.devices)
+            queued += d.queued;
+    w.family("lwgate_connections", "gauge", "Device connections by state and transport.");
+    for (const auto& [key, n] : by_state) {
+        w.sample("lwgate_connections",
+                 fmt::format("state=\"{}\",transport=\"{}\"", to_string(key.first),
+                             session::to_string(key.second)),
+                 n);
+    }
+
+    w.family("lwgate_accepted_total", "counter", "Accepted device connections.");
+    w.sample("lwgate_accepted_total", "", s.gateway.accepted);
+    w.family("lwgate_refused_total", "counter", "Connections refused by a limit.");
+    w.sample("lwgate_refused_total", "reason=\"limit_connections\"", s.gateway.refused_limit);
+    w.sample("lwgate_refused_total", "reason=\"limit_rate\"", s.gateway.refused_rate);
+
+    w.family("lwgate_closes_total", "counter", "Closed device connections by reason.");
+    for (std::size_t r = 0; r < session::close_reason_count; ++r) {
+        w.sample(
+            "lwgate_closes_total",
+            fmt::format("reason=\"{}\"", session::to_string(static_cast<session::CloseReason>(r))),
+            sum(s, [r](const C& c) { return c.closes[r]; }));
+    }
+
+    w.family("lwgate_pings_sent_total", "counter", "CoAP Pings sent to devices.");
+    w.sample("lwgate_pings_sent_total", "", sum(s, [](const C& c) { return c.pings_sent; }));
+    w.family("lwgate_pongs_received_total", "counter", "CoAP Pongs received from devices.");
+    w.sample("lwgate_pongs_received_total", "",
+             sum(s, [](const C& c) { return c.pongs_received; }));
+    w.family("lwgate_pongs_missed_total", "counter", "Pings without an answer in time.");
+    w.sample("lwgate_pongs_missed_total", "", sum(s, [](const C& c) { return c.missed_pongs; }));
+    w.family("lwgate_half_open_detected_total", "counter",
+             "Connections closed as half-open by the keepalive.");
+    w.sample("lwgate_half_open_detected_total", "", sum(s, [](const C& c) {
+                 return c.closes[static_cast<std::size_t>(session::CloseReason::half_open)];
+             }));
+
+    w.family("lwgate_rtt_seconds", "histogram", "Round-trip time of Ping/Pong.");
+    std::map<double, std::uint64_t> buckets;
+    std::uint64_t rtt_count = 0;
+    double rtt_sum = 0;
+    for (const auto& shard : s.shards) {
+        for (const auto& [le, n] : shard.counters.rtt_buckets)
+            buckets[le] += n;
+        rtt_count += shard.counters.rtt_count;
+        rtt_sum += shard.counters.rtt_sum_seconds;
+    }
+    for (const auto& [le, n] : buckets)
+        w.sample("lwgate_rtt_seconds_bucket", fmt::format("le=\"{}\"", le), n);
+    w.sample("lwgate_rtt_seconds_bucket", "le=\"+Inf\"", rtt_count);
+    w.sample("lwgate_rtt_seconds_sum", "", rtt_sum);
+    w.sample("lwgate_rtt_seconds_count", "", rtt_count);
+
+    w.family("lwgate_bytes_received_total", "counter", "Bytes received from devices.");
+    w.sample("lwgate_bytes_received_total", "", sum(s, [](const C& c) { return c.bytes_in; }));
+    w.family("lwgate_bytes_sent_total", "counter", "Bytes sent to devices.");
+    w.sample("lwgate_bytes_sent_total", "", sum(s, [](const C& c) { return c.bytes_out; }));
+    w.family("lwgate_messages_received_total", "counter", "CoAP messages received from devices.");
+    w.sample("lwgate_messages_received_total", "",
+             sum(s, [](const C& c) { return c.messages_in; }));
+    w.family("lwgate_messages_sent_total", "counter", "CoAP messages sent to devices.");
+    w.sample("lwgate_messages_sent_total", "", sum(s, [](const C& c) { return c.messages_out; }));
+
+    w.family("lwgate_relayed_requests_total", "counter",
+             "Requests relayed between devices and the core, by operation and result code.");
+    RelayCounts relayed;
+    for (const auto& shard : s.shards)
+        for (const auto& [key, n] : shard.counters.relayed)
+            relayed[key] += n;
+    for (const auto& [key, n] : relayed) {
+        w.sample("lwgate_relayed_requests_total",
+                 fmt::format("direction=\"{}\",operation=\"{}\",code=\"{}\"",
+                             key.uplink ? "uplink" : "downlink", escape_label(key.operation),
+                             coap::code_to_string(key.code)),
+                 n);
+    }
+
+    w.family("lwgate_queue_depth", "gauge", "Requests of the core held for sleeping devices.");
+    w.sample("lwgate_queue_depth", "", queued);
+    w.family("lwgate_queue_dropped_total", "counter", "Held requests given up.");
+    w.sample("lwgate_queue_dropped_total", "reason=\"overflow\"",
+             sum(s, [](const C& c) { return c.queue_overflow; }));
+    w.sample("lwgate_queue_dropped_total", "reason=\"expired\"",
+             sum(s, [](const C& c) { return c.queue_expired; }));
+    std::int64_t registered = 0;
+    for (const auto& shard : s.shards)
+        registered += shard.counters.registered_devices;
+    w.family("lwgate_registered_devices", "gauge", "Devices with a live LwM2M registration.");
+    w.sample("lwgate_registered_devices", "", registered);
+    w.family("lwgate_upstream_handshakes_total", "counter",
+             "Upstream sessions opened toward the core (a DTLS handshake each with coaps).");
+    w.sample("lwgate_upstream_handshakes_total", "",
+             sum(s, [](const C& c) { return c.upstream_sessions; }));
+    w.family("lwgate_upstream_failures_total", "counter",
+             "Uplinks the core did not answer (retransmissions exhausted, DTLS failure, Reset).");
+    w.sample("lwgate_upstream_failures_total", "",
+             sum(s, [](const C& c) { return c.upstream_failures; }));
+    w.family("lwgate_store_operations_total", "counter", "Operations on the state store.");
+    for (const char* op : {"load", "save", "delete"})
+        w.sample("lwgate_store_operations_total", fmt::format("op=\"{}\"", op), 0);
+    w.family("lwgate_tls_handshakes_total", "counter", "Completed TLS handshakes.");
+    w.sample("lwgate_tls_handshakes_total", "",
+             sum(s, [](const C& c) { return c.tls_handshakes; }));
+    w.family("lwgate_tls_failures_total", "counter", "Failed or timed-out TLS handshakes.");
+    w.sample("lwgate_tls_failures_total", "", sum(s, [](const C& c) { return c.tls_failures; }));
+    w.family("lwgate_build_info", "gauge", "Build information.");
+    w.sample("lwgate_build_info", fmt::format("version=\"{}\"", escape_label(s.gateway.version)),
+             1);
+    return w.take();
+}
+
+}  // namespace lwgate::admin

@@ -1,0 +1,50 @@
+// The gateway side of the admin API: collects snapshots from the shards and runs operator
+// actions on them, from the HTTP threads. Every shard is asked by posting to its io_context;
+// the HTTP thread waits with a deadline, so a busy or stopped shard delays an answer but never
+// blocks, and shards take no lock of the HTTP side.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <vector>
+
+#include "admin/backend.hpp"
+#include "app/shard.hpp"
+#include "net/listener.hpp"
+
+namespace lwgate::app {
+
+struct AcceptMetrics;
+
+class AdminBackend final : public admin::Backend {
+  public:
+    AdminBackend(const std::vector<ShardPtr>& shards,
+                 const std::vector<net::ListenerPtr>& listeners, const AcceptMetrics& accept,
+                 admin::GatewayFacts facts, std::function<void()> drain);
+
+    admin::Snapshot collect(const admin::CollectScope& scope) override;
+    std::optional<session::AdminPingResult> ping(unsigned shard, std::uint64_t id,
+                                                 Duration timeout) override;
+    bool release(unsigned shard, std::uint64_t id, std::optional<std::string> alternative_address,
+                 std::optional<std::uint32_t> hold_off_seconds) override;
+    bool close(unsigned shard, std::uint64_t id) override;
+    void drain() override;
+
+    void set_draining() { draining_.store(true, std::memory_order_relaxed); }
+
+    static constexpr Duration deadline{2'000};
+
+  private:
+    // Runs fn(shard) on the shard's thread and waits up to `wait` for its result.
+    template <class T>
+    std::optional<T> on_shard(unsigned index, Duration wait, std::function<T(Shard&)> fn);
+
+    const std::vector<ShardPtr>& shards_;
+    const std::vector<net::ListenerPtr>& listeners_;
+    const AcceptMetrics& accept_;
+    admin::GatewayFacts facts_;
+    std::function<void()> drain_;
+    std::atomic<bool> draining_{false};
+};
+
+}  // namespace lwgate::app

@@ -1,0 +1,28 @@
+// Starting the admin API (declared in gateway.hpp's admin block).
+#include "app/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+namespace lwgate::app {
+
+std::optional<std::string> Gateway::start_admin() {
+    if (!config_.admin.enabled) return std::nullopt;
+    admin::GatewayFacts facts;
+    facts.version = LWGATE_VERSION;
+    facts.started = Clock::now();
+    facts.core_uri = config_.upstream.uri;
+    facts.idle = config_.keepalive.idle;
+    admin_backend_ = std::make_unique<AdminBackend>(
+        shards_, listeners_, accept_metrics_, std::move(facts), [this] { request_shutdown(); });
+    admin_server_ = std::make_unique<admin::AdminServer>(config_.admin, *admin_backend_);
+    if (auto error = admin_server_->start()) return error;
+    spdlog::info("admin API on {}", admin_server_->url());
+    return std::nullopt;
+}
+
+std::string Gateway::admin_url() const {
+    return admin_server_ ? admin_server_->url() : std::string();
+}
+
+}  // namespace lwgate::app

@@ -1,0 +1,388 @@
+// The admin API end to end: the real lwgate with its admin server on port 0, devices from
+// tools/devsim in known states, the core simulator, and the harness's HTTP client.
+#include <gmock/gmock.h>
+
+#include <thread>
+
+#include "gateway_fixture.hpp"
+#include "lwgate/coresim/core_simulator.hpp"
+#include "lwgate/devsim/device_simulator.hpp"
+#include "lwgate/harness/admin_client.hpp"
+
+namespace lwgate::integration {
+namespace {
+
+using coresim::CoreSimulator;
+using devsim::DeviceOptions;
+using devsim::DeviceSimulator;
+using harness::AdminClient;
+using harness::HttpReply;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class AdminApiTest : public GatewayTest {
+  protected:
+    void start_all(const std::string& upstream_extra = {}) {
+        config.log_level = "debug";
+        core.start();
+        config.extra_yaml += "upstream:\n  uri: " + core.uri() + "\n" + upstream_extra;
+        start_gateway();
+        ASSERT_FALSE(gateway.admin_url().empty()) << "no `admin http://...` line on stdout";
+        admin = std::make_unique<AdminClient>(gateway.admin_url(), token);
+    }
+
+    std::unique_ptr<DeviceSimulator> registered(const std::string& endpoint, bool queue = false) {
+        DeviceOptions o;
+        o.endpoint = endpoint;
+        o.port = gateway.port();
+        o.lifetime = 300;
+        o.queue_mode = queue;
+        auto device = std::make_unique<DeviceSimulator>(o);
+        auto r = device->register_device(5s);
+        EXPECT_TRUE(r.ok()) << r.detail;
+        EXPECT_EQ(r.code(), code::created) << coap::describe(r.response);
+        EXPECT_TRUE(core.wait_registration(endpoint, 5s));
+        return device;
+    }
+
+    json get_json(const std::string& path, int status = 200) {
+        const auto r = admin->get(path);
+        EXPECT_EQ(r.status, status) << path << ": " << r.body;
+        EXPECT_EQ(r.header("Content-Type"), "application/json") << path;
+        const auto j = r.json();
+        EXPECT_FALSE(j.is_discarded()) << r.body;
+        return j;
+    }
+
+    // The rows of GET /v1/connections?endpoint=EP (prefix), exactly EP.
+    std::vector<json> rows_of(const std::string& endpoint) {
+        std::vector<json> out;
+        const auto list = get_json("/v1/connections?endpoint=" + endpoint);
+        for (const auto& row : list["connections"])
+            if (row["endpoint"] == endpoint) out.push_back(row);
+        return out;
+    }
+
+    // Polls (every 20 ms, up to `timeout`) until the endpoint has a row in `state`.
+    bool wait_state(const std::string& endpoint, const std::string& state, Millis timeout = 5s) {
+        const auto deadline = SteadyClock::now() + timeout;
+        do {
+            for (const auto& row : rows_of(endpoint))
+                if (row["state"] == state) return true;
+            std::this_thread::sleep_for(20ms);
+        } while (SteadyClock::now() < deadline);
+        ADD_FAILURE() << endpoint << " never " << state << ": "
+                      << admin->get("/v1/connections?endpoint=" + endpoint).body;
+        return false;
+    }
+
+    // The value of one sample of /metrics ("name{labels}" exactly), or -1 when absent.
+    double metric(const std::string& sample) {
+        const auto r = admin->get("/metrics");
+        EXPECT_EQ(r.status, 200) << r.body;
+        std::istringstream lines(r.body);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+        }
+        return -1;
+    }
+
+    std::string token;
+    CoreSimulator core;
+    std::unique_ptr<AdminClient> admin;
+};
+
+TEST_F(AdminApiTest, ConnectionsListEveryDeviceWithItsStateAndFields) {
+    start_all();
+    auto active = registered("dev-active");
+    auto sleeper = registered("dev-sleep", true);
+    auto away = registered("dev-away");
+    sleeper->sleep();
+    away->disconnect();
+    ASSERT_TRUE(sleeper->wait_for_state(devsim::ConnectionState::closed, 5s));
+    DeviceClient unregistered = connect_ready();
+    ASSERT_TRUE(core.observe("dev-active", "/3/0/13"));
+
+    ASSERT_TRUE(wait_state("dev-sleep", "sleeping"));
+    ASSERT_TRUE(wait_state("dev-away", "away"));
+    const auto all = get_json("/v1/connections");
+    EXPECT_EQ(all["count"], 4) << all.dump(2);
+    const auto rows = rows_of("dev-active");
+    ASSERT_EQ(rows.size(), 1u);
+    const auto& row = rows[0];
+    EXPECT_EQ(row["state"], "active");
+    EXPECT_EQ(row["transport"], "tcp");
+    EXPECT_EQ(row["remote"], "127.0.0.1:" + std::to_string(active->local_port()));
+    EXPECT_EQ(row["registered"], true);
+    EXPECT_EQ(row["queue_mode"], false);
+    EXPECT_EQ(row["observations"], 1);
+    EXPECT_EQ(row["flapping"], false);
+    EXPECT_TRUE(row["id"].is_number());
+    EXPECT_GE(row["connected_seconds"].get<double>(), 0.0);
+    EXPECT_TRUE(row["last_rtt_ms"].is_null()) << "no Ping yet";
+    const auto sleeping = rows_of("dev-sleep");
+    ASSERT_EQ(sleeping.size(), 1u);
+    EXPECT_TRUE(sleeping[0]["id"].is_null());
+    EXPECT_EQ(sleeping[0]["queue_mode"], true);
+    bool saw_unregistered = false;
+    for (const auto& r : all["connections"]) {
+        if (r["endpoint"].is_null()) {
+            EXPECT_EQ(r["state"], "unregistered");
+            saw_unregistered = true;
+        }
+    }
+    EXPECT_TRUE(saw_unregistered) << all.dump(2);
+
+    // Filters.
+    EXPECT_EQ(get_json("/v1/connections?state=sleeping")["count"], 1);
+    EXPECT_EQ(get_json("/v1/connections?state=unregistered")["count"], 1);
+    EXPECT_EQ(get_json("/v1/connections?endpoint=dev-a")["count"], 2);
+    EXPECT_EQ(get_json("/v1/connections?transport=tcp")["count"], 2);
+    EXPECT_EQ(get_json("/v1/connections?transport=tls")["count"], 0);
+    EXPECT_EQ(get_json("/v1/connections?remote=127.0.0.1:" +
+                       std::to_string(active->local_port()))["count"],
+              1);
+    EXPECT_THAT(get_json("/v1/connections?state=zombie", 400)["error"].get<std::string>(),
+                HasSubstr("zombie"));
+
+    // Details, with the observation the core made.
+    const auto detail = get_json("/v1/connections/dev-active");
+    EXPECT_EQ(detail["state"], "active");
+    EXPECT_EQ(detail["connection"]["remote"], row["remote"]);
+    EXPECT_EQ(detail["connection"]["id"], row["id"]);
+    EXPECT_GT(detail["connection"]["bytes_in"].get<int>(), 0);
+    EXPECT_GT(detail["connection"]["messages_out"].get<int>(), 0);
+    EXPECT_EQ(detail["registration"]["location"], "/rd/" + core.registration("dev-active")->id);
+    EXPECT_EQ(detail["registration"]["lifetime_seconds"], 300);
+    EXPECT_EQ(detail["registration"]["binding"], "T") << "as the device registered";
+    EXPECT_GT(detail["registration"]["upstream_local_port"].get<int>(), 0);
+    ASSERT_EQ(detail["observations"].size(), 1u) << detail.dump(2);
+    EXPECT_EQ(detail["observations"][0]["path"], "/3/0/13");
+    EXPECT_EQ(detail["observations"][0]["active"], true);
+    EXPECT_EQ(detail["keepalive"]["idle_ms"], 60000);
+    const auto by_id = get_json("/v1/connections/id:" + std::to_string(row["id"].get<int>()));
+    EXPECT_EQ(by_id["endpoint"], "dev-active");
+    const auto away_detail = get_json("/v1/connections/dev-away");
+    EXPECT_EQ(away_detail["state"], "away");
+    EXPECT_TRUE(away_detail["connection"].is_null());
+    ASSERT_GE(away_detail["recent_closes"].size(), 1u);
+    EXPECT_EQ(away_detail["recent_closes"].back()["reason"], "peer_closed");
+    EXPECT_THAT(get_json("/v1/connections/nobody", 404)["error"].get<std::string>(),
+                HasSubstr("nobody"));
+    get_json("/v1/connections/id:999999", 404);
+}
+
+TEST_F(AdminApiTest, SilentDeviceGoesIdlePingingHalfOpenAndIsCounted) {
+    config.keepalive_idle = "1s";
+    config.pong_timeout = "1s";
+    config.max_missed = 2;
+    start_all();
+    auto talker = registered("dev-talker");
+    auto silent = registered("dev-silent");
+    const double accepted = metric("lwgate_accepted_total");
+    EXPECT_EQ(accepted, 2);
+    silent->go_silent();
+    // idle: nothing received for keepalive.idle/2; then a Ping goes out (pinging); a missed
+    // Pong makes it half_open; the second missed Pong closes it.
+    EXPECT_TRUE(wait_state("dev-silent", "idle", 3s));
+    EXPECT_TRUE(wait_state("dev-silent", "pinging", 3s));
+    EXPECT_TRUE(wait_state("dev-silent", "half_open", 3s));
+    ASSERT_TRUE(wait_state("dev-silent", "away", 5s));
+    EXPECT_EQ(metric("lwgate_half_open_detected_total"), 1);
+    EXPECT_EQ(metric("lwgate_closes_total{reason=\"half_open\"}"), 1);
+    EXPECT_GE(metric("lwgate_pongs_missed_total"), 2);
+    EXPECT_GE(metric("lwgate_pings_sent_total"), 2);
+    EXPECT_EQ(metric("lwgate_registered_devices"), 2);
+    EXPECT_EQ(metric("lwgate_relayed_requests_total{direction=\"uplink\",operation=\"register\","
+                     "code=\"2.01\"}"),
+              2);
+    const auto detail = get_json("/v1/connections/dev-silent");
+    ASSERT_GE(detail["recent_closes"].size(), 1u) << detail.dump(2);
+    EXPECT_EQ(detail["recent_closes"].back()["reason"], "half_open");
+    EXPECT_THAT(detail["recent_closes"].back()["at"].get<std::string>(), HasSubstr("T"));
+    // One half-open connection in a minute among two: the gateway says it is degraded.
+    const auto health = get_json("/v1/health");
+    EXPECT_EQ(health["status"], "degraded") << health.dump(2);
+    EXPECT_THAT(health["reasons"].dump(), HasSubstr("half-open"));
+    // The talker answers its Pings: RTT samples in the histogram and in its details.
+    ASSERT_TRUE(wait_state("dev-talker", "active", 3s));
+    const auto deadline = SteadyClock::now() + 5s;
+    while (metric("lwgate_rtt_seconds_count") < 1 && SteadyClock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_GE(metric("lwgate_rtt_seconds_count"), 1);
+    EXPECT_FALSE(get_json("/v1/connections/dev-talker")["keepalive"]["last_rtts_ms"].empty());
+}
+
+TEST_F(AdminApiTest, PingMeasuresARealRoundTrip) {
+    start_all();
+    auto device = registered("dev-ping");
+    auto mute = registered("dev-mute");
+    auto sleeper = registered("dev-zz", true);
+    sleeper->sleep();
+    ASSERT_TRUE(wait_state("dev-zz", "sleeping"));
+    const auto pongs_before = device->stats().pongs_sent;
+
+    auto r = admin->post("/v1/connections/dev-ping/ping");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const double rtt = r.json()["rtt_ms"].get<double>();
+    EXPECT_GT(rtt, 0.0);
+    EXPECT_LT(rtt, 1000.0);
+    EXPECT_EQ(device->stats().pongs_sent, pongs_before + 1) << "the device answered a real Ping";
+    const auto detail = get_json("/v1/connections/dev-ping");
+    ASSERT_EQ(detail["keepalive"]["last_rtts_ms"].size(), 1u);
+    EXPECT_DOUBLE_EQ(detail["keepalive"]["last_rtts_ms"][0].get<double>(), rtt);
+    EXPECT_EQ(detail["keepalive"]["pings_sent"], 1);
+
+    mute->go_silent();
+    const auto start = SteadyClock::now();
+    r = admin->post("/v1/connections/dev-mute/ping", R"({"timeout_ms": 300})");
+    EXPECT_EQ(r.status, 504) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("no Pong within 300 ms"));
+    EXPECT_GE(ms_since(start), 290ms);
+    EXPECT_EQ(admin->post("/v1/connections/dev-zz/ping").status, 409);
+    EXPECT_EQ(admin->post("/v1/connections/nobody/ping").status, 404);
+    EXPECT_EQ(admin->post("/v1/connections/dev-ping/ping", "[1,2]").status, 400);
+    EXPECT_EQ(admin->post("/v1/connections/dev-ping/ping", R"({"timeout_ms": -1})").status, 400);
+}
+
+TEST_F(AdminApiTest, ReleaseAndCloseReallyCloseTheDeviceConnection) {
+    start_all();
+    auto released = registered("dev-rel");
+    auto closed = registered("dev-close");
+    auto r = admin->post("/v1/connections/dev-rel/release",
+                         R"({"alternative_address": "coap+tcp://10.0.0.2:5683",
+                             "hold_off_seconds": 30})");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(r.json()["released"], true);
+    auto info = released->wait_closed(5s);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->reason, devsim::CloseReason::release_received) << info->detail;
+    const auto releases = released->releases();
+    ASSERT_EQ(releases.size(), 1u);
+    EXPECT_EQ(releases[0].alternative_address, "coap+tcp://10.0.0.2:5683");
+    EXPECT_EQ(releases[0].hold_off_seconds, 30u);
+
+    r = admin->post("/v1/connections/dev-close/close");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(r.json()["closed"], true);
+    info = closed->wait_closed(5s);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->reason, devsim::CloseReason::abort_received) << info->detail;
+
+    EXPECT_TRUE(wait_state("dev-rel", "away"));
+    EXPECT_TRUE(wait_state("dev-close", "away"));
+    EXPECT_EQ(metric("lwgate_closes_total{reason=\"admin\"}"), 2);
+    EXPECT_EQ(get_json("/v1/connections/dev-close")["recent_closes"].back()["reason"], "admin");
+    EXPECT_EQ(admin->post("/v1/connections/dev-close/close").status, 409) << "no connection left";
+    EXPECT_EQ(admin->post("/v1/connections/dev-rel/release", R"({"hold_off_seconds": "x"})").status,
+              400);
+}
+
+TEST_F(AdminApiTest, DrainReleasesEveryoneAndExits) {
+    start_all();
+    DeviceClient stubborn = connect_ready();  // does not close on Release: waits for the timeout
+    auto r = admin->post("/v1/drain");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(r.json()["draining"], true);
+    auto release = stubborn.receive(5s);
+    ASSERT_TRUE(release);
+    EXPECT_EQ(release->code(), code::release);
+    const auto health = admin->get("/v1/health");
+    ASSERT_EQ(health.status, 200) << health.body;
+    EXPECT_EQ(health.json()["draining"], true);
+    EXPECT_EQ(health.json()["status"], "degraded");
+    EXPECT_EQ(health.json()["listeners"][0]["up"], false);
+    EXPECT_EQ(gateway.wait_exit(10s), 0);
+}
+
+TEST_F(AdminApiTest, BearerTokenIsRequiredWhenConfigured) {
+    token = "s3cret-token";
+    config.admin_token = token;
+    start_all();
+    for (const char* path : {"/v1/health", "/v1/connections", "/metrics"}) {
+        auto r = admin->request("GET", path, {}, std::string());
+        EXPECT_EQ(r.status, 401) << path;
+        EXPECT_EQ(r.header("WWW-Authenticate"), "Bearer");
+        EXPECT_THAT(r.json()["error"].get<std::string>(), HasSubstr("token"));
+        r = admin->request("GET", path, {}, std::string("Bearer wrong"));
+        EXPECT_EQ(r.status, 401) << path;
+        EXPECT_EQ(admin->get(path).status, 200) << path;
+    }
+    EXPECT_EQ(admin->request("POST", "/v1/drain", {}, std::string()).status, 401);
+    EXPECT_EQ(gateway.wait_exit(200ms), std::nullopt) << "an unauthorised drain did nothing";
+}
+
+TEST_F(AdminApiTest, UnknownPathsAndMethods) {
+    start_all();
+    auto r = admin->get("/v2/nothing");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_TRUE(r.json().contains("error"));
+    r = admin->request("DELETE", "/v1/health");
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(r.header("Allow"), "GET");
+    EXPECT_EQ(admin->get("/v1/drain").status, 405);
+    r = admin->get("/metrics");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_THAT(r.header("Content-Type"), HasSubstr("text/plain; version=0.0.4"));
+    EXPECT_THAT(r.body, HasSubstr("lwgate_build_info{version=\"0.1.0\"} 1"));
+}
+
+TEST_F(AdminApiTest, HealthFailsWhileTheCoreDoesNotAnswer) {
+    start_all("  ack_timeout: 1s\n  max_retransmit: 1\n");
+    auto first = registered("dev-first");
+    auto health = get_json("/v1/health");
+    EXPECT_EQ(health["status"], "ok") << health.dump(2);
+    EXPECT_EQ(health["core"]["reachable"], true);
+    EXPECT_TRUE(health["core"]["last_response_seconds_ago"].is_number());
+    EXPECT_EQ(health["registered"], 1);
+    EXPECT_EQ(health["version"], "0.1.0");
+    EXPECT_EQ(health["listeners"][0]["uri"], gateway.uri());
+
+    core.set_silent(true);
+    DeviceOptions o;
+    o.endpoint = "dev-second";
+    o.port = gateway.port();
+    DeviceSimulator second(o);
+    auto r = second.register_device(10s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::gateway_timeout);
+    health = get_json("/v1/health", 503);
+    EXPECT_EQ(health["status"], "failing");
+    EXPECT_EQ(health["core"]["reachable"], false);
+    EXPECT_GE(health["core"]["failures_total"].get<int>(), 1);
+    EXPECT_THAT(health["reasons"][0].get<std::string>(), HasSubstr("core unreachable"));
+    EXPECT_GE(metric("lwgate_upstream_failures_total"), 1);
+
+    core.set_silent(false);  // the core answers again: healthy after the next response
+    auto u = first->update();
+    ASSERT_TRUE(u.ok()) << u.detail;
+    EXPECT_EQ(get_json("/v1/health")["status"], "ok");
+}
+
+TEST(AdminConfigTest, NonLoopbackWithoutTokenIsRefusedAtLoad) {
+    harness::TempDir dir;
+    const auto path = dir.write_file("open.yaml",
+                                     "listeners:\n"
+                                     "  - uri: coap+tcp://127.0.0.1:0\n"
+                                     "admin:\n"
+                                     "  listen: 0.0.0.0:0\n");  // line 4
+    auto r = harness::run_process({LWGATE_BINARY, "--check-config", path.string()}, 10s);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.out + r.err, HasSubstr("line 4: admin.listen"));
+    r = harness::run_process({LWGATE_BINARY, "--config", path.string()}, 10s);
+    EXPECT_EQ(r.exit_code, 1) << "the gateway does not start";
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("ready")));
+}
+
+TEST(AdminConfigTest, AdminOffPrintsNoAdminLine) {
+    harness::GatewayConfig config;
+    config.admin_listen = "off";
+    harness::GatewayProcess gateway;
+    gateway.start(LWGATE_BINARY, config.yaml());
+    EXPECT_EQ(gateway.admin_url(), "");
+    EXPECT_EQ(gateway.admin_port(), 0);
+    EXPECT_EQ(gateway.stop(10s), 0);
+}
+
+}  // namespace
+}  // namespace lwgate::integration

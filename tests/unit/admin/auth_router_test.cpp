@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+
+#include "admin/auth.hpp"
+#include "admin/router.hpp"
+
+namespace lwgate::admin {
+namespace {
+
+TEST(AdminAuth, BearerToken) {
+    EXPECT_TRUE(authorized("", "")) << "no token configured: open (loopback only)";
+    EXPECT_TRUE(authorized("anything", ""));
+    EXPECT_TRUE(authorized("Bearer s3cret", "s3cret"));
+    EXPECT_TRUE(authorized("bearer s3cret", "s3cret"));
+    EXPECT_TRUE(authorized("BEARER  s3cret ", "s3cret"));
+    EXPECT_FALSE(authorized("", "s3cret"));
+    EXPECT_FALSE(authorized("Bearer s3cre", "s3cret"));
+    EXPECT_FALSE(authorized("Bearer s3cretX", "s3cret"));
+    EXPECT_FALSE(authorized("Bearer S3cret", "s3cret")) << "the token is case-sensitive";
+    EXPECT_FALSE(authorized("Basic s3cret", "s3cret"));
+    EXPECT_FALSE(authorized("s3cret", "s3cret"));
+    EXPECT_FALSE(authorized("Bearer", "s3cret"));
+}
+
+TEST(AdminRouter, Routes) {
+    EXPECT_EQ(route("GET", "/v1/health").op, Op::health);
+    EXPECT_EQ(route("GET", "/v1/health/").op, Op::health);
+    EXPECT_EQ(route("GET", "/metrics").op, Op::metrics);
+    EXPECT_EQ(route("GET", "/v1/connections").op, Op::connections);
+    EXPECT_EQ(route("POST", "/v1/drain").op, Op::drain);
+    auto r = route("GET", "/v1/connections/urn:imei:42");
+    EXPECT_EQ(r.op, Op::connection);
+    EXPECT_EQ(r.target, "urn:imei:42");
+    r = route("POST", "/v1/connections/id:17/ping");
+    EXPECT_EQ(r.op, Op::ping);
+    EXPECT_EQ(r.target, "id:17");
+    EXPECT_EQ(route("POST", "/v1/connections/dev/release").op, Op::release);
+    EXPECT_EQ(route("POST", "/v1/connections/dev/close").op, Op::close);
+}
+
+TEST(AdminRouter, WrongMethodAndUnknownPaths) {
+    auto r = route("POST", "/v1/health");
+    EXPECT_EQ(r.op, Op::method_not_allowed);
+    EXPECT_EQ(r.allow, "GET");
+    EXPECT_EQ(route("GET", "/v1/drain").op, Op::method_not_allowed);
+    EXPECT_EQ(route("GET", "/v1/connections/dev/ping").op, Op::method_not_allowed);
+    EXPECT_EQ(route("DELETE", "/v1/connections/dev").op, Op::method_not_allowed);
+    for (const char* path : {"/", "", "/v1", "/v1/connections//ping", "/v1/connections/dev/reboot",
+                             "/v1/connections/dev/ping/x", "/v2/health", "/metricsx"}) {
+        EXPECT_EQ(route("GET", path).op, Op::not_found) << path;
+        EXPECT_EQ(route("POST", path).op, Op::not_found) << path;
+    }
+}
+
+}  // namespace
+}  // namespace lwgate::admin

@@ -1,0 +1,142 @@
+#include "admin/json_views.hpp"
+
+#include <gtest/gtest.h>
+
+#include "snapshot_builder.hpp"
+
+namespace lwgate::admin {
+namespace {
+
+using namespace test;
+using nlohmann::json;
+
+Snapshot fleet() {
+    auto s = snapshot(2);
+    auto active = connection(1, "dev-active");
+    auto pinging = connection(2, "dev-ping", true, 1);
+    pinging.session.keepalive.awaiting_pong = true;
+    pinging.session.info.transport = session::Transport::tls;
+    auto unregistered = connection(3, std::nullopt, false);
+    active.session.keepalive.recent_rtts = {session::Rtt(500), session::Rtt(410)};
+    s.shards[0].connections = {active, unregistered};
+    s.shards[1].connections = {pinging};
+    s.shards[0].devices = {device("dev-active", 1), device("dev-sleep", std::nullopt, true)};
+    s.shards[1].devices = {device("dev-ping", 2, false, 1), device("dev-away", 99, false, 1)};
+    s.shards[0].devices[0].observations.push_back(
+        {"/3/0/13", coap::Token::from_u64(0xa1b2), 7, true, 6});
+    s.shards[1].recent_closes["dev-away"] = 2;
+    s.shards[0].recent_closes["dev-away"] = 1;  // 3 in all: flapping
+    return s;
+}
+
+const json& row_of(const json& list, const std::string& endpoint) {
+    for (const auto& r : list["connections"])
+        if (r["endpoint"] == endpoint) return r;
+    static const json none;
+    ADD_FAILURE() << "no row for " << endpoint;
+    return none;
+}
+
+TEST(AdminViews, OneRowPerConnectionAndPerAbsentRegistration) {
+    const auto s = fleet();
+    const auto j = connections_json(s, {});
+    EXPECT_EQ(j["count"], 5);
+    const auto& active = row_of(j, "dev-active");
+    EXPECT_EQ(active["state"], "active");
+    EXPECT_EQ(active["id"], 1);
+    EXPECT_EQ(active["transport"], "tcp");
+    EXPECT_EQ(active["remote"], "127.0.0.1:40001");
+    EXPECT_DOUBLE_EQ(active["connected_seconds"].get<double>(), 10.0);
+    EXPECT_DOUBLE_EQ(active["idle_seconds"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(active["last_rtt_ms"].get<double>(), 0.41);
+    EXPECT_EQ(active["registered"], true);
+    EXPECT_EQ(active["observations"], 1);
+    EXPECT_EQ(active["flapping"], false);
+    EXPECT_EQ(row_of(j, "dev-ping")["state"], "pinging");
+    EXPECT_EQ(row_of(j, "dev-ping")["shard"], 1);
+    EXPECT_EQ(row_of(j, "dev-sleep")["state"], "sleeping");
+    EXPECT_TRUE(row_of(j, "dev-sleep")["id"].is_null());
+    EXPECT_TRUE(row_of(j, "dev-sleep")["last_rtt_ms"].is_null());
+    const auto& away = row_of(j, "dev-away");
+    EXPECT_EQ(away["state"], "away") << "its connection 99 is gone";
+    EXPECT_EQ(away["flapping"], true);
+    bool unregistered = false;
+    for (const auto& r : j["connections"])
+        if (r["endpoint"].is_null()) unregistered = r["state"] == "unregistered";
+    EXPECT_TRUE(unregistered);
+}
+
+TEST(AdminViews, Filters) {
+    const auto s = fleet();
+    auto count = [&](std::multimap<std::string, std::string> q) {
+        auto f = parse_filter(q);
+        EXPECT_TRUE(std::holds_alternative<Filter>(f));
+        return connections_json(s, std::get<Filter>(f))["count"].get<int>();
+    };
+    EXPECT_EQ(count({{"state", "sleeping"}}), 1);
+    EXPECT_EQ(count({{"state", "pinging"}}), 1);
+    EXPECT_EQ(count({{"state", "half-open"}}), 0);
+    EXPECT_EQ(count({{"endpoint", "dev-a"}}), 2);
+    EXPECT_EQ(count({{"transport", "tls"}}), 1);
+    EXPECT_EQ(count({{"transport", "tcp"}}), 2);
+    EXPECT_EQ(count({{"remote", "127.0.0.1:40003"}}), 1);
+    EXPECT_EQ(count({{"endpoint", "dev"}, {"state", "active"}}), 1);
+    for (std::multimap<std::string, std::string> bad :
+         {std::multimap<std::string, std::string>{{"state", "zombie"}},
+          {{"transport", "udp"}},
+          {{"colour", "red"}}}) {
+        EXPECT_TRUE(std::holds_alternative<std::string>(parse_filter(bad)));
+    }
+}
+
+TEST(AdminViews, DetailOfAConnectedDevice) {
+    auto s = fleet();
+    s.shards[0].closes["dev-active"] = {
+        {WallClock::time_point{} + std::chrono::seconds(1'795'000'000), t0 - 5min,
+         session::CloseReason::half_open, "1 Ping(s) unanswered"}};
+    auto j = connection_detail_json(s, "dev-active");
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["state"], "active");
+    EXPECT_EQ((*j)["connection"]["id"], 1);
+    EXPECT_EQ((*j)["connection"]["local"], "127.0.0.1:5683");
+    EXPECT_EQ((*j)["keepalive"]["idle_ms"], 60000);
+    EXPECT_EQ((*j)["keepalive"]["last_rtts_ms"], json({0.5, 0.41}));
+    EXPECT_EQ((*j)["registration"]["location"], "/rd/5");
+    EXPECT_DOUBLE_EQ((*j)["registration"]["expires_in_seconds"].get<double>(), 280.0);
+    EXPECT_EQ((*j)["observations"][0]["path"], "/3/0/13");
+    EXPECT_EQ((*j)["observations"][0]["core_token"], "a1b2");
+    EXPECT_EQ((*j)["recent_closes"][0]["reason"], "half_open");
+    EXPECT_EQ((*j)["recent_closes"][0]["at"], "2026-11-18T11:06:40Z");
+    auto by_id = connection_detail_json(s, "id:1");
+    ASSERT_TRUE(by_id);
+    EXPECT_EQ((*by_id)["endpoint"], "dev-active");
+}
+
+TEST(AdminViews, DetailOfASleepingDeviceAndUnknowns) {
+    const auto s = fleet();
+    auto j = connection_detail_json(s, "dev-sleep");
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["state"], "sleeping");
+    EXPECT_TRUE((*j)["connection"].is_null());
+    EXPECT_TRUE((*j)["keepalive"].is_null());
+    EXPECT_EQ((*j)["registration"]["queue_mode"], true);
+    EXPECT_FALSE(connection_detail_json(s, "nobody"));
+    EXPECT_FALSE(connection_detail_json(s, "id:404"));
+    EXPECT_FALSE(connection_detail_json(s, "id:"));
+    EXPECT_FALSE(connection_detail_json(s, "id:1x"));
+}
+
+TEST(AdminViews, FindConnectionForActions) {
+    const auto s = fleet();
+    auto ref = find_connection(s, "dev-ping");
+    ASSERT_TRUE(std::holds_alternative<ConnectionRef>(ref));
+    EXPECT_EQ(std::get<ConnectionRef>(ref).shard, 1u);
+    EXPECT_EQ(std::get<ConnectionRef>(ref).id, 2u);
+    EXPECT_EQ(std::get<ConnectionRef>(find_connection(s, "id:3")).id, 3u);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, "dev-sleep")), LookupError::no_connection);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, "nobody")), LookupError::unknown);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, "id:77")), LookupError::unknown);
+}
+
+}  // namespace
+}  // namespace lwgate::admin
