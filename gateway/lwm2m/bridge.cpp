@@ -1,5 +1,7 @@
 #include "lwm2m/bridge.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
@@ -114,6 +116,15 @@ std::optional<std::string> Bridge::identity_endpoint(const session::ConnectionIn
     return std::nullopt;
 }
 
+bool Bridge::identity_allows(const session::ConnectionInfo& info,
+                             const std::string& endpoint) const {
+    if (const auto identity = identity_endpoint(info); identity && *identity == endpoint) {
+        return true;
+    }
+    const auto& alt = info.peer_certificate_names;
+    return info.psk_identity.empty() && std::find(alt.begin(), alt.end(), endpoint) != alt.end();
+}
+
 void Bridge::refuse(session::SessionBase& session, const Message& request,
                     std::uint8_t response_code, std::string_view diagnostic) {
     if (!coap::is_request(request.code())) return;
@@ -159,13 +170,21 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
         return;
     }
     if (bound != bindings_.end() && bound->second.endpoint != *endpoint) {
-        refuse(session, message, code::forbidden, "connection belongs to another endpoint");
-        return;
+        if (!bound->second.from_handshake || !identity_allows(info, *endpoint)) {
+            refuse(session, message, code::forbidden, "connection belongs to another endpoint");
+            return;
+        }
+        // The handshake guessed the certificate's CN; the device names one of its SANs.
+        Bridge* old = peers_.at(bound->second.owner);
+        run_on_(bound->second.owner, [old, conn = info.id, ep = bound->second.endpoint] {
+            old->handle_disconnect(conn, ep);
+        });
+        bindings_.erase(bound);
+        bound = bindings_.end();
     }
     if (bound == bindings_.end()) {
         if (info.transport == session::Transport::tls) {
-            const auto identity = identity_endpoint(info);
-            if (!identity || *identity != *endpoint) {
+            if (!identity_allows(info, *endpoint)) {
                 metrics_.refused_identity.add();
                 spdlog::warn("conn={} endpoint '{}' does not match TLS identity (psk='{}' cn='{}')",
                              info.id, *endpoint, info.psk_identity, info.peer_certificate);
@@ -195,7 +214,7 @@ void Bridge::on_session_established(session::SessionBase& session) {
     const auto endpoint = identity_endpoint(info);
     if (!endpoint) return;
     const unsigned owner = owner_of(*endpoint);
-    bindings_.emplace(info.id, Binding{*endpoint, owner});
+    bindings_.emplace(info.id, Binding{*endpoint, owner, true});
     Bridge* peer = peers_.at(owner);
     run_on_(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
         peer->handle_connect(here, conn, ep);

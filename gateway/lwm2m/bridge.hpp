@@ -10,7 +10,8 @@
 // connection binds or a registration starts or ends.
 //
 // Identity (TLS): the endpoint name must belong to the TLS identity: the PSK identity's entry in
-// the credentials table, or the client certificate's CN. Otherwise the device gets 4.03 and
+// the credentials table, or the client certificate's CN or one of its DNS/URI subjectAltNames
+// (a connection is bound at the handshake by the CN). Otherwise the device gets 4.03 and
 // nothing reaches the core. Plain TCP carries no identity and is accepted where the listener
 // allows it (allow_plain_registration; otherwise 4.03).
 //
@@ -152,10 +153,14 @@ class Bridge final : public upstream::CoreLinkHandler {
     struct Binding {
         std::string endpoint;
         unsigned owner;
+        bool from_handshake = false;  // bound by the TLS identity before any request
     };
 
     unsigned owner_of(const std::string& endpoint) const;
     std::optional<std::string> identity_endpoint(const session::ConnectionInfo& info) const;
+    // May this connection speak for `endpoint`? PSK: the credentials entry; certificate: the CN
+    // or a DNS/URI subjectAltName.
+    bool identity_allows(const session::ConnectionInfo& info, const std::string& endpoint) const;
     void refuse(session::SessionBase& session, const coap::Message& request, std::uint8_t code,
                 std::string_view diagnostic);
 

@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -25,6 +26,28 @@ std::string certificate_common_name(SSL* ssl) {
     }
     X509_free(cert);
     return result;
+}
+
+// DNS and URI subjectAltNames: an endpoint name such as urn:imei:... usually sits in a URI SAN.
+std::vector<std::string> certificate_alt_names(SSL* ssl) {
+    std::vector<std::string> out;
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (!cert) return out;
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    if (names) {
+        for (int i = 0; i < sk_GENERAL_NAME_num(names) && out.size() < 16; ++i) {
+            const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+            if (name->type != GEN_DNS && name->type != GEN_URI) continue;
+            const ASN1_IA5STRING* text = name->type == GEN_DNS ? name->d.dNSName
+                                                               : name->d.uniformResourceIdentifier;
+            out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
+                             static_cast<std::size_t>(ASN1_STRING_length(text)));
+        }
+        GENERAL_NAMES_free(names);
+    }
+    X509_free(cert);
+    return out;
 }
 
 bool is_would_block(const std::error_code& ec) {
@@ -96,6 +119,7 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
         SSL* ssl = stream_.native_handle();
         info_.psk_identity = net::psk_identity_of(ssl);
         info_.peer_certificate = certificate_common_name(ssl);
+        info_.peer_certificate_names = certificate_alt_names(ssl);
         tls_read_buffer_ = std::make_unique<std::array<std::uint8_t, 2048>>();
         spdlog::debug("conn={} tls established version={} cipher={} psk_identity='{}' cert_cn='{}'",
                       info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl), info_.psk_identity,

@@ -10,6 +10,7 @@
 #include "gateway_fixture.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
+#include "lwgate/harness/test_certificates.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -408,6 +409,34 @@ TEST_F(BridgeTest, TlsIdentityMismatchIsRefusedAndNothingReachesTheCore) {
     auto ok = honest.register_device(5s);
     ASSERT_TRUE(ok.ok()) << ok.detail;
     EXPECT_EQ(ok.code(), code::created);
+}
+
+TEST_F(BridgeTest, CertificateIdentityIsTheCnOrASubjectAltName) {
+    harness::TempDir dir;
+    const auto certs = harness::make_test_certificates(dir, "dev-cert");
+    config.listener_uris = {std::string("coaps+tcp://127.0.0.1:0\n    tls: { certificate: ") +
+                            certs.server_certificate.string() +
+                            ", private_key: " + certs.server_key.string() +
+                            ", ca: " + certs.ca.string() + ", require_client_certificate: true }"};
+    start_all();
+    auto with_cert = [&](std::string endpoint) {
+        auto o = device_options(std::move(endpoint));
+        o.transport = devsim::Transport::tls;
+        o.tls.certificate_file = certs.client_certificate.string();
+        o.tls.private_key_file = certs.client_key.string();
+        return std::make_unique<DeviceSimulator>(o);
+    };
+    for (const char* name : {"dev-cert", "urn:san:dev-cert", "dev-cert.example"}) {
+        auto device = with_cert(name);
+        auto r = device->register_device(5s);
+        ASSERT_TRUE(r.ok()) << name << ": " << r.detail;
+        EXPECT_EQ(r.code(), code::created) << name << ": " << coap::describe(r.response);
+    }
+    auto impostor = with_cert("urn:san:someone-else");
+    auto r = impostor->register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::forbidden);
+    EXPECT_FALSE(core.registration("urn:san:someone-else"));
 }
 
 TEST_F(BridgeTest, PlainRegistrationRefusedWhereTheListenerForbidsIt) {

@@ -40,8 +40,13 @@ TestCertificates make_test_certificates(const TempDir& dir, const std::string& c
              "-CAcreateserial", "-out", p("server.pem"), "-days", "2", "-extfile", p("san.ext")});
     openssl(
         new_key({"req"}, p("client.key"), {"-out", p("client.csr"), "-subj", "/CN=" + client_cn}));
+    // Subject Alternative Names a device certificate may carry (the bridge accepts the CN or any
+    // DNS/URI SAN as the endpoint name).
+    dir.write_file("client-san.ext",
+                   "subjectAltName=URI:urn:san:" + client_cn + ",DNS:" + client_cn + ".example\n");
     openssl({"x509", "-req", "-in", p("client.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-             "-CAcreateserial", "-out", p("client.pem"), "-days", "2"});
+             "-CAcreateserial", "-out", p("client.pem"), "-days", "2", "-extfile",
+             p("client-san.ext")});
     openssl(new_key({"req", "-x509"}, p("rogue.key"),
                     {"-out", p("rogue.pem"), "-days", "2", "-subj", "/CN=" + client_cn}));
     return c;

@@ -14,6 +14,7 @@ namespace lwgate::harness {
 struct TestCertificates {
     std::filesystem::path ca;  // ca.pem
     std::filesystem::path server_certificate, server_key;
+    // CN = client_cn; SANs: URI urn:san:<client_cn>, DNS <client_cn>.example
     std::filesystem::path client_certificate, client_key;
     std::filesystem::path rogue_certificate, rogue_key;
 };
