@@ -351,6 +351,34 @@ TEST_F(PersistenceTest, CrashInsideATransactionLosesOnlyThatTransaction) {
     }
 }
 
+// A graceful stop (SIGTERM: drain, exit 0) commits whatever was still pending: the store's
+// destructor writes it before the process exits.
+TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
+    start();
+    auto o = device_options("urn:imei:g-1");
+    o.queue_mode = true;
+    auto d = registered(o);
+    auto obs = core.observe("urn:imei:g-1", "/3/0/13");
+    ASSERT_TRUE(obs && obs->established());
+    ASSERT_EQ(gateway().stop(10s), 0);  // right away: no wait for the store
+    const auto records = stored();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].observations.size(), 1u);
+    EXPECT_EQ(records[0].register_query, "ep=urn:imei:g-1&lt=300&lwm2m=1.1&b=U&Q")
+        << "the Register as the core saw it";
+
+    start();
+    ASSERT_TRUE(d->reconnect(5s).ok());
+    auto u = d->update({}, 5s);
+    ASSERT_TRUE(u.ok()) << u.detail;
+    EXPECT_EQ(u.code(), code::changed);
+    EXPECT_EQ(registers("urn:imei:g-1"), 1u);
+    d->set_resource("/3/0/13", "g-after");
+    auto n = notification_with(core, *obs, "g-after");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->token, obs->token);
+}
+
 TEST_F(PersistenceTest, UnusableStoreIsAStartupErrorNamingStoreUri) {
     config.store_uri = "sqlite:///proc/lwgate-cannot-create/state.db";
     harness::GatewayProcess g;
