@@ -32,8 +32,8 @@
 
 #include <asio/steady_timer.hpp>
 
-#include "lwgate/config/config.hpp"
 #include "admin/model.hpp"  // admin API snapshots (bridge_admin.cpp)
+#include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/block_transfer.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
@@ -99,7 +99,6 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::optional<coap::Message> answer_locally(upstream::UpstreamSession& session,
                                                 const coap::Message& request) override;
 
-    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
     // ---- admin API (gateway/lwm2m/bridge_admin.cpp) -------------------------------------
     // Read on this shard's thread only, when the admin API collects a snapshot.
     // Connection side: the endpoint a connection of this shard is bound to, if any.
@@ -112,6 +111,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     admin::BridgeAdminStats admin_stats;
     // ---- end of admin API ----------------------------------------------------------------
 
+    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
     // The store every shard writes to (owned by the Gateway, outlives the bridges) and the
     // records it held at start-up; start() restores the endpoints this shard owns from them.
     // Without a call the bridge persists nothing (unit tests, tools).
