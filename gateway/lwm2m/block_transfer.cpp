@@ -22,7 +22,9 @@ coap::Bytes fnv1a_etag(const coap::Bytes& body) {
             static_cast<std::uint8_t>(h >> 8), static_cast<std::uint8_t>(h)};
 }
 
-coap::Message slice(const coap::Message& whole, std::uint32_t num, std::uint8_t szx) {
+// `more`: the body goes on past `whole`'s payload (a BERT first part).
+coap::Message slice(const coap::Message& whole, std::uint32_t num, std::uint8_t szx,
+                    bool more = false) {
     const std::size_t size = std::size_t{16} << szx;
     const std::size_t offset = static_cast<std::size_t>(num) * size;
     const auto& body = whole.payload();
@@ -30,9 +32,14 @@ coap::Message slice(const coap::Message& whole, std::uint32_t num, std::uint8_t 
     block.set_payload(coap::Bytes{});
     const std::size_t len = std::min(size, body.size() - offset);
     coap::set_block_option(block, option::block2,
-                           coap::BlockOption{num, offset + len < body.size(), szx});
+                           coap::BlockOption{num, offset + len < body.size() || more, szx});
+    const auto device_size2 = whole.uint_option(option::size2);
     block.remove_options(option::size2);
-    if (num == 0) block.add_uint_option(option::size2, static_cast<std::uint32_t>(body.size()));
+    if (num == 0) {
+        block.add_uint_option(option::size2, more ? device_size2.value_or(0)
+                                                  : static_cast<std::uint32_t>(body.size()));
+        if (more && !device_size2) block.remove_options(option::size2);
+    }
     block.set_payload(coap::Bytes(body.begin() + static_cast<std::ptrdiff_t>(offset),
                                   body.begin() + static_cast<std::ptrdiff_t>(offset + len)));
     return block;
@@ -55,9 +62,8 @@ std::string block_key(const coap::Message& request) {
     std::string key(1, static_cast<char>(request.code()));
     for (const auto& o : request.options()) {
         // Block options, Size hints and Observe do not change which representation is meant.
-        if (o.number == option::block1 || o.number == option::block2 ||
-            o.number == option::size1 || o.number == option::size2 ||
-            o.number == option::observe) {
+        if (o.number == option::block1 || o.number == option::block2 || o.number == option::size1 ||
+            o.number == option::size2 || o.number == option::observe) {
             continue;
         }
         key += '|';
@@ -75,14 +81,21 @@ std::string block_key(const coap::Message& request) {
 coap::Message Block2Cache::first_block(const coap::Message& request, coap::Message&& response,
                                        std::size_t max_payload, TimePoint now) {
     expire(now);
-    if (response.payload().size() <= max_payload || response.find_option(option::block2)) {
-        return std::move(response);
+    const auto device_block = coap::block_option(response, option::block2);
+    if (response.payload().size() <= max_payload) return std::move(response);
+    // A device's own Block2 that does not fit is a BERT block (SZX 7); only the first is sliced
+    // here (later ones answer the core's 1 KiB requests and fit).
+    bool more = false;
+    if (device_block) {
+        if (device_block->num != 0) return std::move(response);
+        more = device_block->more;
+        response.remove_options(option::block2);
     }
     const std::uint8_t szx = requested_szx(request, option::block2, block_szx_for(max_payload));
-    if (!response.find_option(option::etag)) {
+    if (!response.find_option(option::etag) && !more) {
         response.add_option(option::etag, fnv1a_etag(response.payload()));
     }
-    coap::Message block = slice(response, 0, szx);
+    coap::Message block = slice(response, 0, szx, more);
     // A notification's continuation is a plain GET: the key must not depend on Observe.
     coap::Message plain = request;
     if (plain.code() != code::fetch) plain.set_code(code::get);
@@ -95,7 +108,7 @@ coap::Message Block2Cache::first_block(const coap::Message& request, coap::Messa
     const std::size_t size = response.payload().size();
     if (size <= max_bytes_) {
         evict_to(max_bytes_ - size);
-        entries_.push_back(Entry{key, std::move(response), now + ttl_});
+        entries_.push_back(Entry{key, std::move(response), now + ttl_, more});
         by_key_[std::move(key)] = std::prev(entries_.end());
         bytes_ += size;
     }
@@ -113,12 +126,13 @@ std::optional<coap::Message> Block2Cache::serve(const coap::Message& request, Ti
     const std::size_t offset = static_cast<std::size_t>(b2->num) * (std::size_t{16} << szx);
     coap::Message block;
     if (offset >= entry.response.payload().size()) {
+        if (entry.more) return std::nullopt;  // past a BERT first part: ask the device
         block = coap::Message(code::bad_option, request.token());
         block.set_payload(std::string_view("Block2 beyond the end of the body"));
         return block;
     }
     // If-None-Match / ETag validation is the core's business; it sees our ETag on every block.
-    block = slice(entry.response, b2->num, szx);
+    block = slice(entry.response, b2->num, szx, entry.more);
     block.set_token(request.token());
     return block;
 }
@@ -143,40 +157,53 @@ void Block2Cache::evict_to(std::size_t limit) {
 
 std::optional<Block1Upload> Block1Upload::start(const coap::Message& request,
                                                 std::size_t max_payload) {
-    if (request.payload().size() <= max_payload || request.find_option(option::block1)) {
-        return std::nullopt;
-    }
+    if (request.payload().size() <= max_payload) return std::nullopt;
     return Block1Upload(request, block_szx_for(max_payload));
 }
 
 Block1Upload::Block1Upload(const coap::Message& request, std::uint8_t szx)
     : request_(request), body_(request.payload()), szx_(szx) {
     request_.set_payload(coap::Bytes{});
-    request_.remove_options(option::size1);
+    if ((device_block_ = coap::block_option(request, option::block1))) {
+        // A BERT block (or any block too large for a datagram): its offset in the whole body.
+        // The device's Size1, if any, stays on every slice: without it a libcoap 4.3.1 core takes
+        // the end of our slices for the end of the body.
+        base_ = device_block_->offset();
+        request_.remove_options(option::block1);
+    } else {
+        request_.remove_options(option::size1);
+    }
 }
 
 coap::Message Block1Upload::current() const {
     const std::size_t size = std::size_t{16} << szx_;
     const std::size_t len = std::min(size, body_.size() - offset_);
     coap::Message block = request_;
-    coap::set_block_option(block, option::block1,
-                           coap::BlockOption{static_cast<std::uint32_t>(offset_ / size),
-                                             offset_ + len < body_.size(), szx_});
-    if (offset_ == 0) block.add_uint_option(option::size1, static_cast<std::uint32_t>(body_.size()));
+    const bool more = offset_ + len < body_.size() || (device_block_ && device_block_->more);
+    coap::set_block_option(
+        block, option::block1,
+        coap::BlockOption{static_cast<std::uint32_t>((base_ + offset_) / size), more, szx_});
+    if (offset_ == 0 && !device_block_) {
+        block.add_uint_option(option::size1, static_cast<std::uint32_t>(body_.size()));
+    }
     block.set_payload(coap::Bytes(body_.begin() + static_cast<std::ptrdiff_t>(offset_),
                                   body_.begin() + static_cast<std::ptrdiff_t>(offset_ + len)));
     return block;
 }
 
 Block1Upload::Step Block1Upload::on_response(coap::Message& response) {
-    if (response.code() != code::continue_) {
-        response.remove_options(option::block1);
-        return Step::done;
-    }
     const std::size_t size = std::size_t{16} << szx_;
     const std::size_t len = std::min(size, body_.size() - offset_);
+    const bool last = offset_ + len >= body_.size();
     const auto ack = coap::block_option(response, option::block1);
-    if (offset_ + len >= body_.size() || (ack && ack->num * size != offset_)) {
+    if (response.code() != code::continue_ || (last && device_block_ && device_block_->more)) {
+        // The final answer, or the 2.31 that asks the device for its next BERT block: either
+        // way the device hears about its own block, not our slices of it.
+        response.remove_options(option::block1);
+        if (device_block_) coap::set_block_option(response, option::block1, *device_block_);
+        return Step::done;
+    }
+    if (last || (ack && ack->num * size != base_ + offset_)) {
         // 2.31 for the last block, or for a block we did not send.
         response.set_code(code::bad_gateway);
         response.remove_options(option::block1);

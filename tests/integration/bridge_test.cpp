@@ -8,6 +8,7 @@
 #include <future>
 
 #include "gateway_fixture.hpp"
+#include "lwgate/coap/block.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
 #include "lwgate/harness/test_certificates.hpp"
@@ -582,8 +583,8 @@ TEST_F(BridgeTest, BootstrapIsRelayedToTheBootstrapServerThenTheDeviceRegisters)
     EXPECT_EQ(core.messages_received(), 0u);  // the bootstrap went to the bootstrap server only
 
     // The bootstrap server configures the device through lwgate.
-    auto write = bootstrap_server.write("urn:imei:120", "/1/0/1", coresim::content_format::text_plain,
-                                        coresim::to_bytes("600"));
+    auto write = bootstrap_server.write(
+        "urn:imei:120", "/1/0/1", coresim::content_format::text_plain, coresim::to_bytes("600"));
     ASSERT_TRUE(write);
     EXPECT_EQ(write->code.raw, code::changed) << write->code.str();
     EXPECT_EQ(device.resource("/1/0/1")->text(), "600");
@@ -602,6 +603,56 @@ TEST_F(BridgeTest, BootstrapIsRelayedToTheBootstrapServerThenTheDeviceRegisters)
     EXPECT_EQ(r.code(), code::created);
     EXPECT_TRUE(core.wait_registration("urn:imei:120", 5s));
     EXPECT_TRUE(gateway.wait_for_log("endpoint=urn:imei:120 bootstrap ended", 10s));
+}
+
+TEST_F(BridgeTest, BertBlock1FromTheDeviceIsReslicedForTheCore) {
+    // RFC 8323 §6: over TCP a device may send BERT blocks (SZX 7, several KiB each). UDP has no
+    // BERT: lwgate re-slices each into 1 KiB Block1 blocks at the same offsets.
+    start_all();
+    auto device = connect_ready();
+    coap::Message reg(code::post, coap::Token::from_u64(1));
+    reg.add_option(coap::option::uri_path, std::string_view("rd"));
+    for (std::string_view q : {"ep=urn:bert:1", "lt=300", "lwm2m=1.1", "b=T"})
+        reg.add_option(coap::option::uri_query, q);
+    reg.add_uint_option(coap::option::content_format, 40);
+    reg.set_payload(std::string_view("</1/0>,</3/0>"));
+    ASSERT_TRUE(device.send(reg));
+    auto registered = device.receive_until(
+        [](const coap::Message& m) { return coap::is_response(m.code()); }, 5s);
+    ASSERT_TRUE(registered);
+    ASSERT_EQ(registered->code(), code::created) << coap::describe(*registered);
+
+    coap::Bytes body(3 * 1024 + 100);
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<std::uint8_t>(i % 241);
+    auto bert_block = [&](std::uint32_t num, std::size_t from, std::size_t to, bool more,
+                          std::uint64_t token) {
+        coap::Message m(code::post, coap::Token::from_u64(token));
+        m.add_option(coap::option::uri_path, std::string_view("dp"));
+        m.add_uint_option(coap::option::content_format, 42);
+        coap::set_block_option(m, coap::option::block1, coap::BlockOption{num, more, 7});
+        // Like libcoap's BERT, the first block announces the total (Size1).
+        if (num == 0)
+            m.add_uint_option(coap::option::size1, static_cast<std::uint32_t>(body.size()));
+        m.set_payload(coap::Bytes(body.begin() + static_cast<std::ptrdiff_t>(from),
+                                  body.begin() + static_cast<std::ptrdiff_t>(to)));
+        return m;
+    };
+    ASSERT_TRUE(device.send(bert_block(0, 0, 2048, true, 2)));
+    auto cont = device.receive_until(
+        [](const coap::Message& m) { return coap::is_response(m.code()); }, 5s);
+    ASSERT_TRUE(cont);
+    ASSERT_EQ(cont->code(), code::continue_) << coap::describe(*cont);
+    EXPECT_EQ(coap::block_option(*cont, coap::option::block1), (coap::BlockOption{0, true, 7}));
+    ASSERT_TRUE(device.send(bert_block(2, 2048, body.size(), false, 3)));
+    auto done = device.receive_until(
+        [](const coap::Message& m) { return coap::is_response(m.code()); }, 5s);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(coap::code_class(done->code()), 2u) << coap::describe(*done);
+    EXPECT_EQ(done->token(), coap::Token::from_u64(3));
+    auto recorded = core.wait_send(1, 5s);
+    ASSERT_TRUE(recorded);
+    EXPECT_EQ(recorded->payload, body);
 }
 
 TEST_F(BridgeTest, BootstrapWithoutABootstrapServerIsNotImplemented) {

@@ -15,6 +15,12 @@
 //    Size1, one at a time, each after the core's 2.31 Continue (honouring a smaller block size the
 //    core asks for); the core's final answer is the answer to the device's request.
 //
+// BERT (RFC 8323 §6): over TCP, SZX 7 blocks carry several KiB each (NUM counts 1024-byte units)
+// and UDP has no such thing. A device's BERT Block1 block is re-sliced into 1 KiB blocks at the
+// same offsets (the core's 2.31 for the last of them becomes the device's 2.31, with its BERT
+// Block1 option); a device's BERT Block2 answer becomes the first part of the body in the cache,
+// and the core's requests past that part go to the device as ordinary 1 KiB Block2 requests.
+//
 // Sans-I/O: the glue (lwm2m/Bridge) calls these with `now` and sends what they return.
 #pragma once
 
@@ -54,8 +60,9 @@ class Block2Cache {
   private:
     struct Entry {
         std::string key;
-        coap::Message response;  // the whole body, with the ETag the blocks carry
+        coap::Message response;  // the body (or its first part), with the ETag the blocks carry
         TimePoint expires_at;
+        bool more = false;  // a BERT first part: the body goes on past `response`'s payload
     };
     void expire(TimePoint now);
     void evict_to(std::size_t limit);
@@ -73,9 +80,9 @@ std::string block_key(const coap::Message& request);
 
 class Block1Upload {
   public:
-    // nullopt when `request` fits `max_payload` or already carries Block1 (the device slices).
-    static std::optional<Block1Upload> start(const coap::Message& request,
-                                             std::size_t max_payload);
+    // nullopt when `request` fits `max_payload` (whatever Block1 it carries: a device's own
+    // blocks that fit pass through untouched).
+    static std::optional<Block1Upload> start(const coap::Message& request, std::size_t max_payload);
 
     // The block to send now (the request's options, Block1, Size1 on block 0).
     coap::Message current() const;
@@ -90,8 +97,10 @@ class Block1Upload {
     Block1Upload(const coap::Message& request, std::uint8_t szx);
     coap::Message request_;  // without payload
     coap::Bytes body_;
-    std::size_t offset_ = 0;
+    std::size_t offset_ = 0;  // within body_
     std::uint8_t szx_;
+    std::size_t base_ = 0;  // offset of body_ in the whole (BERT: NUM x 1024)
+    std::optional<coap::BlockOption> device_block_;  // the device's own Block1, if it sent one
 };
 
 }  // namespace lwgate::lwm2m

@@ -37,7 +37,8 @@ TEST(AnsweredRequests, ForgetsAfterTheExchangeLifetime) {
     answered.remember(1, coap::Token::from_u64(1), answer("a"), t0);
     EXPECT_TRUE(answered.find(1, coap::Token::from_u64(1),
                               t0 + AnsweredRequests::exchange_lifetime - Duration{1}));
-    EXPECT_FALSE(answered.find(1, coap::Token::from_u64(1), t0 + AnsweredRequests::exchange_lifetime));
+    EXPECT_FALSE(
+        answered.find(1, coap::Token::from_u64(1), t0 + AnsweredRequests::exchange_lifetime));
     EXPECT_EQ(answered.size(), 0u);
 }
 

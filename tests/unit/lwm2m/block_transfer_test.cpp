@@ -66,7 +66,7 @@ TEST(Block2Cache, DeviceBlockwiseResponsePassesUnchanged) {
     Block2Cache cache;
     auto device = content(body_of(1024));
     coap::set_block_option(device, option::block2, BlockOption{0, true, 6});
-    auto r = cache.first_block(get("/5/0/0"), std::move(device), 512, t0);
+    auto r = cache.first_block(get("/5/0/0"), std::move(device), 1100, t0);
     EXPECT_EQ(coap::block_option(r, option::block2), (BlockOption{0, true, 6}));
     EXPECT_EQ(cache.entries(), 0u);
 }
@@ -115,8 +115,8 @@ TEST(Block2Cache, OtherRequestsMissTheCache) {
     EXPECT_FALSE(cache.serve(with_block2(get("/5/0/1"), 1), t0));  // another path
     auto accept = with_block2(get("/5/0/0"), 1);
     accept.add_uint_option(option::accept, 60);
-    EXPECT_FALSE(cache.serve(accept, t0));                          // another representation
-    EXPECT_FALSE(cache.serve(get("/5/0/0"), t0));                   // no Block2: a new read
+    EXPECT_FALSE(cache.serve(accept, t0));                         // another representation
+    EXPECT_FALSE(cache.serve(get("/5/0/0"), t0));                  // no Block2: a new read
     EXPECT_FALSE(cache.serve(with_block2(get("/5/0/0"), 0), t0));  // block 0: a new read
     EXPECT_TRUE(cache.serve(with_block2(get("/5/0/0"), 1), t0));
 }
@@ -154,6 +154,27 @@ TEST(Block2Cache, NotificationContinuationIsAPlainGet) {
     EXPECT_TRUE(cache.serve(with_block2(get("/3/0"), 1), t0));
 }
 
+TEST(Block2Cache, BertFirstPartIsSlicedAndLaterBlocksGoToTheDevice) {
+    // The device answers a GET without Block2 with a 4 KiB BERT block of a longer body.
+    auto bert = content(body_of(4096));
+    coap::set_block_option(bert, option::block2, BlockOption{0, true, 7});
+    bert.add_option(option::etag, coap::Bytes{1, 2});
+    Block2Cache cache;
+    auto first = cache.first_block(get("/5/0/0"), std::move(bert), 1100, t0);
+    EXPECT_EQ(coap::block_option(first, option::block2), (BlockOption{0, true, 6}));
+    EXPECT_EQ(first.payload().size(), 1024u);
+    EXPECT_EQ(first.find_option(option::etag)->value, (coap::Bytes{1, 2}));
+    auto third = cache.serve(with_block2(get("/5/0/0"), 3), t0);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(coap::block_option(*third, option::block2), (BlockOption{3, true, 6}));
+    EXPECT_FALSE(cache.serve(with_block2(get("/5/0/0"), 4), t0));  // past the part: the device
+    // Later BERT-free blocks from the device fit and pass unchanged.
+    auto later = content(body_of(1024));
+    coap::set_block_option(later, option::block2, BlockOption{4, true, 6});
+    auto passed = cache.first_block(with_block2(get("/5/0/0"), 4), std::move(later), 1100, t0);
+    EXPECT_EQ(coap::block_option(passed, option::block2), (BlockOption{4, true, 6}));
+}
+
 TEST(Block2Cache, DeviceEtagIsKept) {
     auto r = content(body_of(2000));
     r.add_option(option::etag, coap::Bytes{9, 9});
@@ -180,7 +201,48 @@ TEST(Block1Upload, SmallOrDeviceSlicedRequestsAreNotTouched) {
     EXPECT_FALSE(Block1Upload::start(post(body_of(500)), 1024));
     auto sliced = post(body_of(1024));
     coap::set_block_option(sliced, option::block1, BlockOption{0, true, 6});
-    EXPECT_FALSE(Block1Upload::start(sliced, 512));
+    EXPECT_FALSE(Block1Upload::start(sliced, 1100));
+}
+
+TEST(Block1Upload, BertBlockIsReslicedAtItsOffsetAndAnsweredAsTheDevicesBlock) {
+    // The device's second BERT block (NUM 4 = offset 4096, 3 KiB, more to come).
+    const auto chunk = body_of(3072);
+    auto bert = post(chunk);
+    coap::set_block_option(bert, option::block1, BlockOption{4, true, 7});
+    auto upload = Block1Upload::start(bert, 1100);
+    ASSERT_TRUE(upload);
+    coap::Bytes sent;
+    for (std::uint32_t num = 4; num <= 6; ++num) {
+        const auto block = upload->current();
+        EXPECT_EQ(coap::block_option(block, option::block1), (BlockOption{num, true, 6}));
+        EXPECT_FALSE(block.uint_option(option::size1));
+        sent.insert(sent.end(), block.payload().begin(), block.payload().end());
+        auto cont = answer(code::continue_, BlockOption{num, true, 6});
+        const auto step = upload->on_response(cont);
+        if (num < 6) {
+            ASSERT_EQ(step, Block1Upload::Step::send_next);
+        } else {
+            // The core's 2.31 for the last slice asks the device for its next BERT block.
+            ASSERT_EQ(step, Block1Upload::Step::done);
+            EXPECT_EQ(cont.code(), code::continue_);
+            EXPECT_EQ(coap::block_option(cont, option::block1), (BlockOption{4, true, 7}));
+        }
+    }
+    EXPECT_EQ(sent, chunk);
+}
+
+TEST(Block1Upload, LastBertBlockGetsTheCoresFinalAnswer) {
+    auto bert = post(body_of(2048));
+    coap::set_block_option(bert, option::block1, BlockOption{2, false, 7});
+    auto upload = Block1Upload::start(bert, 1100);
+    ASSERT_TRUE(upload);
+    EXPECT_EQ(coap::block_option(upload->current(), option::block1), (BlockOption{2, true, 6}));
+    auto cont = answer(code::continue_, BlockOption{2, true, 6});
+    ASSERT_EQ(upload->on_response(cont), Block1Upload::Step::send_next);
+    EXPECT_EQ(coap::block_option(upload->current(), option::block1), (BlockOption{3, false, 6}));
+    auto done = answer(code::changed, BlockOption{3, false, 6});
+    ASSERT_EQ(upload->on_response(done), Block1Upload::Step::done);
+    EXPECT_EQ(coap::block_option(done, option::block1), (BlockOption{2, false, 7}));
 }
 
 TEST(Block1Upload, SendsEveryBlockAfterContinueAndReturnsTheFinalAnswer) {
