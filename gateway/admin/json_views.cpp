@@ -250,6 +250,9 @@ std::optional<json> connection_detail_json(const Snapshot& s, const std::string&
             {"local", info.local},
             {"connected_seconds", seconds_between(info.connected_since, s.now)},
             {"idle_seconds", seconds_between(c->session.last_rx, s.now)},
+            {"last_tx_seconds", c->session.last_tx == TimePoint{}
+                                    ? json(nullptr)
+                                    : json(seconds_between(c->session.last_tx, s.now))},
             {"psk_identity", info.psk_identity},
             {"certificate_cn", info.peer_certificate},
             {"bytes_in", c->session.bytes_in},

@@ -278,6 +278,25 @@ TEST_F(AdminApiTest, ReleaseAndCloseReallyCloseTheDeviceConnection) {
               400);
 }
 
+TEST_F(AdminApiTest, ThreeClosesInTenMinutesMakeAnEndpointFlapping) {
+    start_all();
+    auto device = registered("dev-flap");
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(rows_of("dev-flap").at(0)["flapping"], false) << i;
+        ASSERT_TRUE(device->reconnect(5s).ok());
+        auto u = device->update();  // binds the new connection to the endpoint
+        ASSERT_TRUE(u.ok()) << u.detail;
+    }
+    const auto rows = rows_of("dev-flap");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0]["flapping"], true);
+    EXPECT_EQ(rows[0]["state"], "active");
+    const auto detail = get_json("/v1/connections/dev-flap");
+    EXPECT_EQ(detail["flapping"], true);
+    EXPECT_EQ(detail["recent_closes"].size(), 3u);
+    EXPECT_TRUE(detail["connection"].value("last_tx_seconds", json()).is_number());
+}
+
 TEST_F(AdminApiTest, DrainReleasesEveryoneAndExits) {
     start_all();
     DeviceClient stubborn = connect_ready();  // does not close on Release: waits for the timeout
