@@ -212,8 +212,10 @@ void DownstreamSession<Stream>::on_tls_read(const std::error_code& ec, std::size
 template <class Stream>
 void DownstreamSession<Stream>::consume(coap::ByteView bytes) {
     host_.metrics().bytes_in.add(bytes.size());
+    bytes_in_ += bytes.size();
     if (protocol_.close_decision()) return;  // lingering close: discard what still arrives
     protocol_.on_bytes(bytes, Clock::now());
+    if (!admin_pings_.empty()) settle_admin_pings(false);
     after_activity();
 }
 
@@ -236,10 +238,8 @@ void DownstreamSession<Stream>::on_read_error(const std::error_code& ec) {
 template <class Stream>
 void DownstreamSession<Stream>::after_activity() {
     if (closed_) return;
-    bytes_in_ += bytes.size();
     deliver_inbound();
     sync_stats();
-    if (!admin_pings_.empty()) settle_admin_pings(false);
     const std::size_t queued = protocol_.output_size() + (writing_ ? write_buffer_.size() : 0);
     if (queued > host_.settings().write_queue_limit) {
         finish_close({CloseReason::write_stalled, CloseMode::reset,
@@ -317,6 +317,7 @@ void DownstreamSession<Stream>::flush() {
     write_buffer_ = protocol_.take_output();
     writing_ = true;
     write_started_ = Clock::now();
+    last_tx_ = write_started_;
     asio::async_write(stream_, asio::buffer(write_buffer_),
                       [self = this->shared_from_this()](const std::error_code& ec, std::size_t n) {
                           self->on_written(ec, n);
@@ -328,6 +329,7 @@ void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_
     writing_ = false;
     if (closed_) return;
     host_.metrics().bytes_out.add(n);
+    bytes_out_ += n;
     if (ec) {
         finish_close({CloseReason::reset, CloseMode::immediate, "write: " + ec.message()});
         return;
@@ -341,7 +343,6 @@ void DownstreamSession<Stream>::arm_timer() {
     if (closed_) return;
     // During the TLS handshake only the handshake deadline counts: the protocol has not started.
     TimePoint deadline = handshaking_ ? handshake_deadline_
-    last_tx_ = write_started_;
                                       : std::min(protocol_.next_deadline(), handshake_deadline_);
     deadline = std::min(deadline, close_deadline_);
     if (writing_) deadline = std::min(deadline, write_started_ + host_.settings().write_timeout);
@@ -353,7 +354,6 @@ void DownstreamSession<Stream>::arm_timer() {
 }
 
 template <class Stream>
-    bytes_out_ += n;
 void DownstreamSession<Stream>::on_timer(const std::error_code& ec) {
     if (ec == asio::error::operation_aborted || closed_) return;  // re-armed or closed
     timer_at_ = never;
@@ -427,6 +427,7 @@ template <class Stream>
 void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     if (closed_) return;
     closed_ = true;
+    close_detail_ = decision.detail;
     sync_stats();
     std::error_code ignored;
     timer_.cancel();
@@ -437,6 +438,7 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
         sock.shutdown(asio::socket_base::shutdown_both, ignored);
     }
     sock.close(ignored);
+    settle_admin_pings(true);
     auto& m = host_.metrics();
     m.closes[static_cast<std::size_t>(decision.reason)].add();
     (is_tls ? m.connections_tls : m.connections_tcp).add(-1);
@@ -448,12 +450,6 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     host_.on_session_closed(*this, decision.reason);
 }
 
-template class DownstreamSession<TcpSocket>;
-template class DownstreamSession<TlsStream>;
-
-    close_detail_ = decision.detail;
-}  // namespace lwgate::session
-    settle_admin_pings(true);
 // ---- admin API -----------------------------------------------------------------------------
 
 template <class Stream>
@@ -550,3 +546,7 @@ void DownstreamSession<Stream>::admin_release(std::optional<std::string> alterna
     after_activity();
 }
 
+template class DownstreamSession<TcpSocket>;
+template class DownstreamSession<TlsStream>;
+
+}  // namespace lwgate::session
