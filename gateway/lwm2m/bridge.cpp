@@ -291,6 +291,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             });
             return;
         }
+        admin_stats.upstream_opened();
         spdlog::info("endpoint={} upstream session local_port={}", endpoint,
                      created->upstream.local_port());
         device = created.get();
@@ -310,7 +311,6 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
 void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
     if (Device* bs = find_bootstrap(endpoint)) {
         bs->connection_shard[conn] = conn_shard;
-        admin_stats.upstream_opened();
         bs->relay.on_device_connected(conn, Clock::now());
         run(*bs);
     }
@@ -370,9 +370,11 @@ void Bridge::run(Device& device) {
                            },
                            [&](ToCore& a) {
                                remember_register(device, a.request, a.kind);  // persistence
+                               admin_stats.uplink_sent(a.request.token(), a.kind);
                                send_to_core(device, std::move(a.request));
                            },
                            [&](RespondCore& a) {
+                               admin_stats.downlink_answered(a.id, a.response);
                                metrics_.downlinks.add();
                                Message response = std::move(a.response);
                                if (auto it = device.core_requests.find(a.id);
@@ -389,11 +391,9 @@ void Bridge::run(Device& device) {
                                        // Give the answer time to reach the server (and its
                                        // retransmission window) before the session goes.
                                        device.bootstrap_until = Clock::now() + bootstrap_linger;
-                               admin_stats.uplink_sent(a.request.token(), a.kind);
                                    }
                                    link_of(device).respond(device.upstream, a.id,
                                                            std::move(response));
-                               admin_stats.downlink_answered(a.id, a.response);
                                } else {
                                    respond_core(device, a.id, std::move(response));  // persistence
                                }
@@ -560,6 +560,7 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
         core_link_.respond(session, id, Message(code::not_found));
         return;
     }
+    admin_stats.downlink_received(id, request);
     if (device->bootstrap) {
         device->bootstrap_until = Clock::now() + bootstrap_timeout;
         const auto path = uri_path(request);
@@ -577,9 +578,9 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
 }
 
 void Bridge::on_core_response(upstream::UpstreamSession& session, Message&& response) {
+    admin_stats.core_response(response, Clock::now());
     if (Device* device = find(session)) {
         if (auto up = device->uploads.find(token_key(response.token()));
-    admin_stats.downlink_received(id, request);
             up != device->uploads.end()) {
             if (up->second.on_response(response) == Block1Upload::Step::send_next) {
                 if (!link_of(*device).send(device->upstream, up->second.current())) {
@@ -597,9 +598,9 @@ void Bridge::on_core_response(upstream::UpstreamSession& session, Message&& resp
     }
 }
 
-    admin_stats.core_response(response, Clock::now());
 void Bridge::on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
                              std::uint8_t code_for_device, std::string_view reason) {
+    admin_stats.core_failure(token, code_for_device, Clock::now());
     if (Device* device = find(session)) {
         spdlog::warn("endpoint={} uplink failed: {}", device->relay.endpoint(), reason);
         device->uploads.erase(token_key(token));
@@ -619,7 +620,6 @@ void Bridge::on_core_reset(upstream::UpstreamSession& session, const coap::Token
     if (Device* device = find(session)) {
         device->relay.on_core_reset(token);
         run(*device);
-    admin_stats.core_failure(token, code_for_device, Clock::now());
     }
 }
 
