@@ -24,7 +24,11 @@ void Gateway::notify_ready() {
     if (!service_) service_ = std::make_unique<ServiceNotifier>(control_);
     service_->ready(serving_status(listeners_.size(), 0));
     const auto period = service_->start_watchdog(
-        [this](std::function<void()> done) { probe_shards(std::move(done)); });
+        [this](std::function<void()> done) { probe_shards(std::move(done)); },
+        [this] {
+            return serving_status(listeners_.size(),
+                                  open_connections_.load(std::memory_order_relaxed));
+        });
     if (period.count() > 0)
         spdlog::info("systemd watchdog: WATCHDOG=1 every {} ms while every shard answers",
                      std::chrono::duration_cast<std::chrono::milliseconds>(period).count());

@@ -37,10 +37,12 @@ void ServiceNotifier::status(std::string_view status) {
     send("STATUS=" + std::string(status));
 }
 
-std::chrono::microseconds ServiceNotifier::start_watchdog(Probe probe) {
+std::chrono::microseconds ServiceNotifier::start_watchdog(Probe probe,
+                                                          std::function<std::string()> status) {
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::chrono::microseconds{0};
     probe_ = std::move(probe);
+    status_ = std::move(status);
     period_ = std::chrono::microseconds(usec / 2);
     send("WATCHDOG=1");
     arm();
@@ -65,7 +67,7 @@ void ServiceNotifier::arm() {
     timer_.async_wait([this](const std::error_code& ec) {
         if (ec || period_.count() == 0) return;
         if (!probe_in_flight_)
-            send("WATCHDOG=1");
+            send(status_ ? "WATCHDOG=1\nSTATUS=" + status_() : std::string("WATCHDOG=1"));
         else
             spdlog::warn("watchdog: a shard did not answer within {} ms; not petting systemd",
                          std::chrono::duration_cast<std::chrono::milliseconds>(period_).count());

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <asio/io_context.hpp>
@@ -34,7 +35,9 @@ class ServiceNotifier {
 
     // Starts petting the watchdog when systemd asked for one (WATCHDOG_USEC, and WATCHDOG_PID is
     // this process if set). Returns the petting period, or zero when there is no watchdog.
-    std::chrono::microseconds start_watchdog(Probe probe);
+    // `status` (optional) refreshes the STATUS= line with every pet.
+    std::chrono::microseconds start_watchdog(Probe probe,
+                                             std::function<std::string()> status = nullptr);
     void stop_watchdog();
 
   private:
@@ -43,6 +46,7 @@ class ServiceNotifier {
 
     asio::steady_timer timer_;
     Probe probe_;
+    std::function<std::string()> status_;
     std::chrono::microseconds period_{0};
     bool probe_in_flight_ = false;
     // Cleared on destruction, so a probe answer that arrives late touches nothing.

@@ -85,8 +85,12 @@ TEST_F(ServiceTest, WatchdogPetsAtHalfThePeriod) {
     start_with_notify({"WATCHDOG_USEC=400000"});  // 400 ms: pet every 200 ms
     ASSERT_TRUE(notify.wait_for("READY=1", 5s));
     const auto start = SteadyClock::now();
+    auto device = connect_ready();
     for (int i = 0; i < 4; ++i)
         ASSERT_TRUE(notify.wait_for("WATCHDOG=1", 2s)) << "pet " << i;
+    // The pets refresh systemctl's STATUS line with the live connection count.
+    EXPECT_THAT(notify.received().back(),
+                ::testing::HasSubstr("STATUS=serving: 1 listener(s), 1 connection(s)"));
     // 4 pets (the first one right after READY) take about 3 half periods, never 4 full ones.
     EXPECT_LT(ms_since(start), 1600ms);
     EXPECT_TRUE(gateway.wait_for_log("systemd watchdog: WATCHDOG=1 every 200 ms", 1s))

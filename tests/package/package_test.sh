@@ -58,10 +58,13 @@ echo "Depends: $depends"
 for lib in libc6 libssl3 libsystemd0 libcoap; do
     [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib (shlibdeps)"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/lwgate/gateway.yaml ||
-    fail "gateway.yaml is not a conffile"
+# Whole outputs into files first: `grep -q` in a pipe can stop reading early, and pipefail then
+# turns the writer's SIGPIPE into a failure.
+mkdir "$scratch/control"
+dpkg-deb -e "$deb" "$scratch/control"
+grep -qx /etc/lwgate/gateway.yaml "$scratch/control/conffiles" || fail "gateway.yaml is not a conffile"
 for script in postinst prerm postrm; do
-    dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$script" || fail "no $script"
+    [[ -x $scratch/control/$script ]] || fail "no executable $script"
 done
 unit=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/lwgate.service)
 grep -qx "ExecStart=/usr/bin/lwgate --config /etc/lwgate/gateway.yaml" <<<"$unit" ||
