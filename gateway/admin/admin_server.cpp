@@ -79,6 +79,17 @@ std::optional<std::string> AdminServer::start() {
     server_->Patch(".*", handler);
     server_->Delete(".*", handler);
     server_->Options(".*", handler);
+    // Errors httplib produces itself (e.g. 400 for a POST without Content-Length, 413) carry no
+    // body: give them the API's JSON error too.
+    server_->set_error_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message = "HTTP " + std::to_string(res.status);
+            if (res.status == 400) message += ": malformed request (a POST needs Content-Length)";
+            if (res.status == 413) message += ": body too large";
+            res.set_content(json{{"error", message}}.dump(), "application/json");
+            return httplib::Server::HandlerResponse::Handled;
+        }));
     if (config_.port == 0) {
         port_ = server_->bind_to_any_port(config_.host);
     } else {

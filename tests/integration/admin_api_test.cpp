@@ -340,6 +340,11 @@ TEST_F(AdminApiTest, UnknownPathsAndMethods) {
     EXPECT_EQ(r.status, 405);
     EXPECT_EQ(r.header("Allow"), "GET");
     EXPECT_EQ(admin->get("/v1/drain").status, 405);
+    // httplib's own errors are JSON too: a body over the limit.
+    r = admin->post("/v1/drain", std::string(100 * 1024, ' '));
+    EXPECT_EQ(r.status, 413);
+    EXPECT_TRUE(r.json().contains("error")) << r.body;
+    EXPECT_EQ(gateway.wait_exit(100ms), std::nullopt);
     r = admin->get("/metrics");
     EXPECT_EQ(r.status, 200);
     EXPECT_THAT(r.header("Content-Type"), HasSubstr("text/plain; version=0.0.4"));
