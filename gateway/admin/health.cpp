@@ -17,7 +17,7 @@ Health evaluate_health(const Snapshot& s) {
     std::uint64_t half_open = 0;
     for (const auto& shard : s.shards) {
         const auto& c = shard.counters;
-        h.connections += shard.connections.size();
+        h.connections += std::max(shard.connection_count, shard.connections.size());
         h.registered += c.registered_devices;
         h.core_failures += c.upstream_failures;
         half_open += c.half_open_last_minute;

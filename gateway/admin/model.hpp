@@ -141,6 +141,7 @@ inline constexpr unsigned flapping_closes = 3;
 
 struct ShardSample {
     unsigned index = 0;
+    std::size_t connection_count = 0;  // always filled, even when `connections` is not copied
     std::vector<ConnectionSample> connections;
     std::vector<DeviceSample> devices;
     // Closes per endpoint recorded on this shard (all, or only the endpoint asked about).

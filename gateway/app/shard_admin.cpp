@@ -11,6 +11,7 @@ using session::CloseReason;
 admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     admin::ShardSample out;
     out.index = index_;
+    out.connection_count = sessions_.size();
     const TimePoint now = Clock::now();
     if (scope.connections) {
         out.connections.reserve(sessions_.size());

@@ -70,6 +70,14 @@ TEST(AdminHealth, ListenersDrainingHalfOpen) {
     EXPECT_EQ(evaluate_health(s).reasons.size(), 2u);
 }
 
+TEST(AdminHealth, CountsConnectionsWithoutCopiesOfThem) {
+    auto s = snapshot(2);
+    s.shards[0].connection_count = 3;
+    s.shards[1].connection_count = 4;
+    EXPECT_EQ(evaluate_health(s).connections, 7u);
+    EXPECT_EQ(health_json(s, evaluate_health(s))["connections"], 7);
+}
+
 TEST(AdminMetrics, TextExposition) {
     auto s = snapshot(2);
     s.gateway.accepted = 7;
