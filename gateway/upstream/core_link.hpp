@@ -4,11 +4,11 @@
 //
 // libcoap integration (libcoap 4.3.1 built with epoll): the context's epoll fd is watched with
 // asio::posix::stream_descriptor::async_wait(wait_read). Asio registers it edge-triggered, so the
-// wait is re-armed in the same handler right after coap_io_process(), and after processing we
-// poll(2) the fd once more: if events are still pending (libcoap handles a bounded number per
-// call) another round is posted instead of waiting for an edge that will not come. Timers
-// (retransmissions, triggered async responses) come from coap_io_prepare_epoll(), which returns
-// the delay until libcoap needs to run again; one steady_timer sleeps until then. libcoap is never
+// wait is re-armed in the same handler before processing. Processing reads up to 256 events with
+// our own epoll_wait and hands them to coap_io_do_epoll(); a full batch posts another round
+// instead of waiting for an edge that will not come. Timers (retransmissions, triggered async
+// responses, DTLS) come from coap_io_prepare_epoll(), which walks every session, so it runs only
+// when something needs it or every 10 ms; one steady_timer sleeps until libcoap's next deadline. libcoap is never
 // called from inside one of its own callbacks: work requested from callbacks (responding to the
 // core, sending) is done directly with coap_send / coap_async_trigger, and the processing round
 // that makes it go out is posted.
@@ -154,6 +154,11 @@ class CoreLink {
     std::optional<asio::posix::stream_descriptor> fd_;
     asio::steady_timer timer_;
     bool process_posted_ = false;
+    static constexpr int max_events = 256;
+    static constexpr unsigned prepare_interval_ms = 10;
+    static constexpr unsigned idle_prepare_ms = 250;
+    bool need_prepare_ = true;  // libcoap's timeout pass is due (see process())
+    std::uint64_t last_prepare_ms_ = 0;
     bool secure_ = false;
     std::vector<std::uint8_t> server_address_;  // coap_address_t storage
     CoreRequestId next_id_ = 1;
