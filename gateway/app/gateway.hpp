@@ -24,9 +24,9 @@
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/store/store.hpp"
 #include "lwgate/util/counter.hpp"
 #include "lwgate/util/token_bucket.hpp"
-#include "lwgate/store/store.hpp"
 #include "net/listener.hpp"
 #include "net/tls_context.hpp"
 
@@ -65,16 +65,16 @@ class Gateway {
     // Declared before control_ so they are destroyed after it: operations still queued in
     // control_ (a cancelled accept) own sockets of a shard's io_context.
     lwm2m::Directory directory_;
-    std::vector<ShardPtr> shards_;
-    asio::io_context control_{1};
-    asio::signal_set signals_;
-    asio::steady_timer drain_timer_;
     // ---- persistence (issue #5; gateway/app/gateway_store.cpp) -------------------------------
     // Opens store.uri, loads it, hands both to every shard's bridge. Before shards_: the store
     // outlives the bridges and commits what they left pending when it is destroyed.
     std::optional<std::string> open_store();
     std::unique_ptr<store::Store> store_;
     // ---- end of persistence ----------------------------------------------------------------
+    std::vector<ShardPtr> shards_;
+    asio::io_context control_{1};
+    asio::signal_set signals_;
+    asio::steady_timer drain_timer_;
     std::vector<net::TlsServerContextPtr> tls_contexts_;
     std::vector<net::ListenerPtr> listeners_;
     std::atomic<std::int64_t> open_connections_{0};
