@@ -165,9 +165,18 @@ std::string metrics_text(const Snapshot& s) {
              "Uplinks the core did not answer (retransmissions exhausted, DTLS failure, Reset).");
     w.sample("lwgate_upstream_failures_total", "",
              sum(s, [](const C& c) { return c.upstream_failures; }));
-    w.family("lwgate_store_operations_total", "counter", "Operations on the state store.");
-    for (const char* op : {"load", "save", "delete"})
-        w.sample("lwgate_store_operations_total", fmt::format("op=\"{}\"", op), 0);
+    w.family("lwgate_store_operations_total", "counter",
+             "Operations on the state store: device records saved and deleted by the shards, "
+             "saves replaced by a newer one before reaching disk, transactions committed "
+             "and failed.");
+    const auto& st = s.store;
+    for (const auto& [op, n] : {std::pair<const char*, std::uint64_t>{"save", st.puts},
+                                {"delete", st.erases},
+                                {"coalesced", st.coalesced},
+                                {"commit", st.batches},
+                                {"error", st.errors}}) {
+        w.sample("lwgate_store_operations_total", fmt::format("op=\"{}\"", op), n);
+    }
     w.family("lwgate_tls_handshakes_total", "counter", "Completed TLS handshakes.");
     w.sample("lwgate_tls_handshakes_total", "",
              sum(s, [](const C& c) { return c.tls_handshakes; }));

@@ -178,8 +178,19 @@ struct GatewayFacts {
     Duration idle{60'000};  // keepalive.idle, for the idle state
 };
 
+// The state store's counters (store::StoreStats), zero with `store.uri: memory:` writes.
+struct StoreSample {
+    std::uint64_t puts = 0;
+    std::uint64_t erases = 0;
+    std::uint64_t coalesced = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t rows_written = 0;
+    std::uint64_t errors = 0;
+};
+
 struct Snapshot {
     TimePoint now{};
+    StoreSample store;
     WallClock::time_point wall_now{};
     GatewayFacts gateway;
     std::vector<ShardSample> shards;

@@ -37,6 +37,10 @@ std::optional<T> AdminBackend::on_shard(unsigned index, Duration wait,
 admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     admin::Snapshot s;
     s.gateway = facts_;
+    if (store_) {
+        const auto st = store_->stats();  // the store's own lock, never a shard's
+        s.store = {st.puts, st.erases, st.coalesced, st.batches, st.rows_written, st.errors};
+    }
     s.gateway.draining = draining_.load(std::memory_order_relaxed);
     s.gateway.accepted = accept_.accepted.get();
     s.gateway.refused_limit = accept_.refused_limit.get();

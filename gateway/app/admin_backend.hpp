@@ -10,6 +10,7 @@
 
 #include "admin/backend.hpp"
 #include "app/shard.hpp"
+#include "lwgate/store/store.hpp"
 #include "net/listener.hpp"
 
 namespace lwgate::app {
@@ -31,6 +32,8 @@ class AdminBackend final : public admin::Backend {
     void drain() override;
 
     void set_draining() { draining_.store(true, std::memory_order_relaxed); }
+    // The state store whose counters /metrics shows (thread-safe stats(); may be null).
+    void set_store(const store::Store* store) { store_ = store; }
 
     static constexpr Duration deadline{2'000};
 
@@ -45,6 +48,7 @@ class AdminBackend final : public admin::Backend {
     admin::GatewayFacts facts_;
     std::function<void()> drain_;
     std::atomic<bool> draining_{false};
+    const store::Store* store_ = nullptr;
 };
 
 }  // namespace lwgate::app

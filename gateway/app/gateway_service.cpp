@@ -95,8 +95,8 @@ void Gateway::reload() {
         for (auto& shard : shards_)
             shard->apply_settings(settings);
         spdlog::info(
-            "reload: keepalive and connection settings apply to connections opened from "
-            "now on; {} open connection(s) keep theirs",
+            "reload: keepalive settings apply to the {} open connection(s) at once; CSM and "
+            "write limits to connections opened from now on",
             open);
     }
     if (plan.accept_limits) {

@@ -1,4 +1,6 @@
 // lwgate: RFC 8323 CoAP-over-TCP/TLS edge gateway for LwM2M devices.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -50,6 +52,25 @@ int report_errors(const std::string& path, const std::vector<lwgate::config::Con
     return 1;
 }
 
+// Each registered device holds two descriptors (its TCP connection and its UDP socket toward
+// the core), so the default soft limit (1024) caps a gateway at ~500 devices. Raise the soft
+// limit to the hard one and say when connections.max cannot fit.
+void raise_descriptor_limit(std::uint64_t max_connections) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const std::uint64_t needed = 2 * max_connections + 64;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+        spdlog::warn(
+            "open-file limit {} is below the {} that connections.max {} needs (two descriptors "
+            "per registered device): raise LimitNOFILE / ulimit -n or lower connections.max",
+            static_cast<std::uint64_t>(limit.rlim_cur), needed, max_connections);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +110,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(to_spdlog(config.log.level));
     spdlog::flush_on(spdlog::level::info);
 
+    raise_descriptor_limit(config.connections.max);
     lwgate::app::Gateway gateway(std::move(config));
     gateway.set_config_path(config_path);  // SIGHUP re-reads it
     if (auto error = gateway.start()) {

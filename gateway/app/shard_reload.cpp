@@ -7,10 +7,14 @@ namespace lwgate::app {
 
 void Shard::apply_settings(session::SessionSettings settings) {
     // Sessions copy the protocol settings when they start and read the write limits from
-    // settings() as they go, so a swap on the shard's own thread is all it takes: connections
-    // opened from now on get the new keepalive/CSM values, existing ones keep running.
-    asio::post(
-        io_, [this, settings = std::move(settings)]() mutable { settings_ = std::move(settings); });
+    // settings() as they go: the swap serves new connections, and open ones get the new
+    // keepalive values (idle, pong timeout, missed Pongs) at once. CSM settings only matter at
+    // a connection's start.
+    asio::post(io_, [this, settings = std::move(settings)]() mutable {
+        settings_ = std::move(settings);
+        for (auto& [id, session] : sessions_)
+            session->apply_keepalive(settings_.protocol.keepalive);
+    });
 }
 
 void Shard::reload_bridge(std::shared_ptr<const std::vector<config::Credential>> credentials,

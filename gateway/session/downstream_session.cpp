@@ -424,6 +424,13 @@ void DownstreamSession<Stream>::set_registered(bool registered) {
 }
 
 template <class Stream>
+void DownstreamSession<Stream>::apply_keepalive(const KeepaliveParams& params) {
+    if (closed_) return;
+    protocol_.update_keepalive(params);
+    arm_timer();
+}
+
+template <class Stream>
 void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     if (closed_) return;
     closed_ = true;

@@ -46,6 +46,7 @@ class DownstreamSession final : public SessionBase,
     void close(CloseReason reason, std::string detail) override;
     void send(const coap::Message& message) override;
     void set_registered(bool registered) override;
+    void apply_keepalive(const KeepaliveParams& params) override;
     const ConnectionInfo& info() const override { return info_; }
     SessionSnapshot snapshot() const override;
     void admin_ping(Duration timeout, std::function<void(AdminPingResult)> done) override;

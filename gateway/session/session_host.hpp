@@ -92,6 +92,8 @@ class SessionBase {
     virtual void send(const coap::Message& message) = 0;
     // The bridge attaches a registration (stops the unregistered-idle limit) or detaches it.
     virtual void set_registered(bool registered) = 0;
+    // SIGHUP: new keepalive settings for this open connection (its timers follow at once).
+    virtual void apply_keepalive(const KeepaliveParams& params) = 0;
     virtual const ConnectionInfo& info() const = 0;
 
     // Admin API (called on the session's shard).

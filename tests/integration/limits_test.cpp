@@ -1,5 +1,10 @@
 // Connection limits: beyond connections.max or the accept rate, a device gets our CSM and a
 // 7.04 Release with a Hold-Off, then the connection closes; admitted devices are untouched.
+#include <sys/resource.h>
+
+#include <fstream>
+#include <sstream>
+
 #include "gateway_fixture.hpp"
 
 namespace lwgate::integration {
@@ -90,6 +95,49 @@ TEST_F(LimitsTest, AcceptRateRefusesBurstBeyondBucket) {
     third.close();
     EXPECT_TRUE(gateway.wait_for_log("reason=limit_rate", 2s));
     EXPECT_EQ(gateway.count_in_log("reason=limit_rate"), 1u);
+}
+
+}  // namespace
+}  // namespace lwgate::integration
+
+namespace lwgate::integration {
+namespace {
+
+// "Max open files  SOFT  HARD  files" from /proc/<pid>/limits.
+std::pair<std::string, std::string> open_file_limits(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("Max open files", 0) != 0) continue;
+        std::istringstream fields(line.substr(14));
+        std::string soft, hard;
+        fields >> soft >> hard;
+        return {soft, hard};
+    }
+    return {};
+}
+
+class DescriptorLimitTest : public GatewayTest {};
+
+TEST_F(DescriptorLimitTest, SoftLimitIsRaisedAndAnImpossibleMaxIsReported) {
+    config.max_connections = 100'000'000;  // 2 descriptors each: no machine allows that
+    // lwgate inherits a low soft limit from us and must raise it itself.
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = std::min<rlim_t>(512, saved.rlim_max);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    start_gateway();
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    const auto [soft, hard] = open_file_limits(gateway.pid());
+    ASSERT_FALSE(soft.empty());
+    EXPECT_EQ(soft, hard) << "lwgate runs with its soft open-file limit at the hard limit";
+    EXPECT_TRUE(gateway.wait_for_log("open-file limit", 2s)) << gateway.log();
+}
+
+TEST_F(DescriptorLimitTest, NoWarningWhenConnectionsMaxFits) {
+    config.max_connections = 100;
+    start_gateway();
+    EXPECT_EQ(gateway.count_in_log("open-file limit"), 0u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "gateway_fixture.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
+#include "lwgate/harness/admin_client.hpp"
 #include "lwgate/store/sqlite_store.hpp"
 
 namespace lwgate::integration {
@@ -377,6 +378,31 @@ TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
     auto n = notification_with(core, *obs, "g-after");
     ASSERT_TRUE(n);
     EXPECT_EQ(n->token, obs->token);
+}
+
+// The value of one sample line of a Prometheus text exposition, or -1.
+long long metric_value(const std::string& text, const std::string& sample) {
+    const auto at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + sample.size() + 2));
+}
+
+TEST_F(PersistenceTest, StoreOperationsShowInMetrics) {
+    start();
+    auto d = registered(device_options("urn:imei:m-1"));
+    harness::AdminClient admin(gateway().admin_url());
+    long long saves = -1;
+    long long commits = -1;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {  // the store commits asynchronously
+        const auto text = admin.get("/metrics").body;
+        saves = metric_value(text, "lwgate_store_operations_total{op=\"save\"}");
+        commits = metric_value(text, "lwgate_store_operations_total{op=\"commit\"}");
+        if (saves > 0 && commits > 0) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_GT(saves, 0);
+    EXPECT_GT(commits, 0);
 }
 
 TEST_F(PersistenceTest, UnusableStoreIsAStartupErrorNamingStoreUri) {

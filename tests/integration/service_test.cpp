@@ -184,6 +184,20 @@ TEST_F(ReloadTest, AppliesWhatItCanKeepsConnectionsAndTakesNewCredentials) {
     EXPECT_TRUE(gateway.wait_for_log(" debug ", 5s));
 }
 
+TEST_F(ReloadTest, KeepaliveReachesOpenConnections) {
+    config.keepalive_idle = "1h";
+    write_extra();
+    start_gateway();
+    auto device = connect_ready();  // silent from here on
+    config.keepalive_idle = "1s";
+    rewrite_config();
+    ASSERT_TRUE(gateway.signal(SIGHUP));
+    ASSERT_TRUE(gateway.wait_for_log("reload: applied keepalive.idle 1h -> 1s", 5s)) << gateway.log();
+    // Without the reload the next Ping would be an hour away.
+    auto ping = device.receive_code(code::ping, 5s);
+    EXPECT_TRUE(ping.has_value()) << "no Ping on the open connection after the reload";
+}
+
 TEST_F(ReloadTest, ConfigWithErrorsChangesNothing) {
     start_gateway();
     std::ofstream(gateway.config_path()) << config.yaml() << "keepalive:\n  idle: soon\n"

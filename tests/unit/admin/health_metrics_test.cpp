@@ -102,6 +102,8 @@ TEST(AdminMetrics, TextExposition) {
     c1.relayed[{false, "read", coap::code::content}] = 5;
     c0.registered_devices = 2;
     c1.queue_overflow = 1;
+    s.store.puts = 11;
+    s.store.batches = 4;
     const auto text = metrics_text(s);
     EXPECT_THAT(text, HasSubstr("# TYPE lwgate_connections gauge\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_connections{state=\"pinging\",transport=\"tcp\"} 1\n"));
@@ -126,6 +128,9 @@ TEST(AdminMetrics, TextExposition) {
     EXPECT_THAT(text, HasSubstr("lwgate_queue_dropped_total{reason=\"overflow\"} 1\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_registered_devices 2\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_build_info{version=\"0.1.0\"} 1\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"save\"} 11\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"commit\"} 4\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"error\"} 0\n"));
     // Every sample line belongs to a family declared with # TYPE, names are lwgate_*.
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
