@@ -1046,31 +1046,32 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
 void Loader::upstream_dtls(const Item& it, UpstreamConfig& up) {
     bool identity = false;
     bool key = false;
-    walk_map(it, {
-                     {"psk_identity",
-                      [&](const Item& v) {
-                          identity = true;
-                          auto s = scalar(v, "a PSK identity");
-                          if (!s) return;
-                          if (s->empty()) error(v.path, v.line, "must not be empty");
-                          up.gateway_psk_identity = *s;
-                      }},
-                     {"psk_key_hex",
-                      [&](const Item& v) {
-                          key = true;
-                          hex_key(v, up.gateway_psk_key);
-                      }},
-                     {"certificate", [&](const Item& v) { existing_file(v, up.gateway_certificate); }},
-                     {"private_key", [&](const Item& v) { existing_file(v, up.gateway_private_key); }},
-                     {"ca", [&](const Item& v) { existing_file(v, up.gateway_ca); }},
-                 });
+    walk_map(it,
+             {
+                 {"psk_identity",
+                  [&](const Item& v) {
+                      identity = true;
+                      auto s = scalar(v, "a PSK identity");
+                      if (!s) return;
+                      if (s->empty()) error(v.path, v.line, "must not be empty");
+                      up.gateway_psk_identity = *s;
+                  }},
+                 {"psk_key_hex",
+                  [&](const Item& v) {
+                      key = true;
+                      hex_key(v, up.gateway_psk_key);
+                  }},
+                 {"certificate", [&](const Item& v) { existing_file(v, up.gateway_certificate); }},
+                 {"private_key", [&](const Item& v) { existing_file(v, up.gateway_private_key); }},
+                 {"ca", [&](const Item& v) { existing_file(v, up.gateway_ca); }},
+             });
     if (identity != key) {
         error(join(it.path, identity ? "psk_key_hex" : "psk_identity"), it.line,
               "missing: psk_identity and psk_key_hex go together");
     }
     if (up.gateway_certificate.empty() != up.gateway_private_key.empty()) {
-        error(join(it.path, up.gateway_certificate.empty() ? "certificate" : "private_key"), it.line,
-              "missing: certificate and private_key go together");
+        error(join(it.path, up.gateway_certificate.empty() ? "certificate" : "private_key"),
+              it.line, "missing: certificate and private_key go together");
     }
     if (identity && !up.gateway_certificate.empty()) {
         error(it.path, it.line, "choose one gateway identity: a PSK or a certificate, not both");
@@ -1128,37 +1129,35 @@ void Loader::credential(const Item& it, Credential& cred) {
         ++credential_errors_;
         return;
     }
-    walk_map(
-        it,
-        {
-            {"endpoint",
-             [&](const Item& v) {
-                 have_endpoint = true;
-                 auto s = scalar(v, "an endpoint name");
-                 if (!s) return;
-                 if (s->empty()) {
-                     error(v.path, v.line, "must not be empty");
-                     return;
-                 }
-                 cred.endpoint = *s;
-             }},
-            {"psk_identity",
-             [&](const Item& v) {
-                 have_identity = true;
-                 auto s = scalar(v, "a PSK identity");
-                 if (!s) return;
-                 if (s->empty()) {
-                     error(v.path, v.line, "must not be empty");
-                     return;
-                 }
-                 cred.psk_identity = *s;
-             }},
-            {"psk_key_hex",
-             [&](const Item& v) {
-                 have_key = true;
-                 hex_key(v, cred.psk_key);
-             }},
-        });
+    walk_map(it, {
+                     {"endpoint",
+                      [&](const Item& v) {
+                          have_endpoint = true;
+                          auto s = scalar(v, "an endpoint name");
+                          if (!s) return;
+                          if (s->empty()) {
+                              error(v.path, v.line, "must not be empty");
+                              return;
+                          }
+                          cred.endpoint = *s;
+                      }},
+                     {"psk_identity",
+                      [&](const Item& v) {
+                          have_identity = true;
+                          auto s = scalar(v, "a PSK identity");
+                          if (!s) return;
+                          if (s->empty()) {
+                              error(v.path, v.line, "must not be empty");
+                              return;
+                          }
+                          cred.psk_identity = *s;
+                      }},
+                     {"psk_key_hex",
+                      [&](const Item& v) {
+                          have_key = true;
+                          hex_key(v, cred.psk_key);
+                      }},
+                 });
     if (!have_endpoint) error(join(it.path, "endpoint"), it.line, "missing");
     if (!have_identity) error(join(it.path, "psk_identity"), it.line, "missing");
     if (!have_key) error(join(it.path, "psk_key_hex"), it.line, "missing");

@@ -400,8 +400,8 @@ void Bridge::run(Device& device) {
                            },
                            [&](NotifyCore& a) {
                                metrics_.notifications.add();
-                               if (const Message* observe = device.relay.observation_request(
-                                       a.notification.token())) {
+                               if (const Message* observe =
+                                       device.relay.observation_request(a.notification.token())) {
                                    a.notification = device.block2.first_block(
                                        *observe, std::move(a.notification),
                                        link_of(device).max_payload(device.upstream, a.notification),

@@ -142,7 +142,7 @@ class Bridge final : public upstream::CoreLinkHandler {
         std::unordered_map<CoreRequestId, coap::Message> core_requests;
         Block2Cache block2;
         std::unordered_map<std::string, Block1Upload> uploads;  // by upstream token
-        upstream::CoreLink* link = nullptr;  // the core, or the bootstrap server
+        upstream::CoreLink* link = nullptr;                     // the core, or the bootstrap server
         // Bootstrap (a relay toward upstream.bootstrap_uri): lives until the device answered
         // Bootstrap-Finish (plus a moment for that answer to reach the server) or until
         // bootstrap_until passes with nothing happening.
@@ -227,7 +227,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     };
     store::Store* store_ = nullptr;
     std::shared_ptr<const std::vector<store::DeviceRecord>> loaded_;
-    std::unordered_map<std::string, Persisted> persisted_;        // by endpoint
+    std::unordered_map<std::string, Persisted> persisted_;         // by endpoint
     std::unordered_map<CoreRequestId, coap::Token> restored_ids_;  // restored held requests
     CoreRequestId next_restored_id_ = CoreRequestId{1} << 63;      // apart from CoreLink's ids
     // ---- end of persistence ----------------------------------------------------------------

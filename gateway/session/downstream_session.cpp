@@ -33,14 +33,14 @@ std::vector<std::string> certificate_alt_names(SSL* ssl) {
     std::vector<std::string> out;
     X509* cert = SSL_get1_peer_certificate(ssl);
     if (!cert) return out;
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (names) {
         for (int i = 0; i < sk_GENERAL_NAME_num(names) && out.size() < 16; ++i) {
             const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
             if (name->type != GEN_DNS && name->type != GEN_URI) continue;
-            const ASN1_IA5STRING* text = name->type == GEN_DNS ? name->d.dNSName
-                                                               : name->d.uniformResourceIdentifier;
+            const ASN1_IA5STRING* text =
+                name->type == GEN_DNS ? name->d.dNSName : name->d.uniformResourceIdentifier;
             out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)),
                              static_cast<std::size_t>(ASN1_STRING_length(text)));
         }

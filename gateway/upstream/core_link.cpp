@@ -297,7 +297,7 @@ bool CoreLink::notify(UpstreamSession& session, const coap::Message& notificatio
 }
 
 std::size_t CoreLink::max_payload(const UpstreamSession& session,
-                                 const coap::Message& message) const {
+                                  const coap::Message& message) const {
     if (!session.session_) return 0;
     coap::Message header = message;
     header.set_payload(coap::Bytes{});

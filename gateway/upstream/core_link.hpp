@@ -8,10 +8,10 @@
 // our own epoll_wait and hands them to coap_io_do_epoll(); a full batch posts another round
 // instead of waiting for an edge that will not come. Timers (retransmissions, triggered async
 // responses, DTLS) come from coap_io_prepare_epoll(), which walks every session, so it runs only
-// when something needs it or every 10 ms; one steady_timer sleeps until libcoap's next deadline. libcoap is never
-// called from inside one of its own callbacks: work requested from callbacks (responding to the
-// core, sending) is done directly with coap_send / coap_async_trigger, and the processing round
-// that makes it go out is posted.
+// when something needs it or every 10 ms; one steady_timer sleeps until libcoap's next deadline.
+// libcoap is never called from inside one of its own callbacks: work requested from callbacks
+// (responding to the core, sending) is done directly with coap_send / coap_async_trigger, and the
+// processing round that makes it go out is posted.
 //
 // Requests from the core arrive on the device's client session and reach the "unknown resource"
 // handler (all methods). Each is registered as an async (coap_register_async, delay 0): libcoap

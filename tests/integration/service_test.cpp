@@ -192,7 +192,8 @@ TEST_F(ReloadTest, KeepaliveReachesOpenConnections) {
     config.keepalive_idle = "1s";
     rewrite_config();
     ASSERT_TRUE(gateway.signal(SIGHUP));
-    ASSERT_TRUE(gateway.wait_for_log("reload: applied keepalive.idle 1h -> 1s", 5s)) << gateway.log();
+    ASSERT_TRUE(gateway.wait_for_log("reload: applied keepalive.idle 1h -> 1s", 5s))
+        << gateway.log();
     // Without the reload the next Ping would be an hour away.
     auto ping = device.receive_code(code::ping, 5s);
     EXPECT_TRUE(ping.has_value()) << "no Ping on the open connection after the reload";

@@ -126,13 +126,16 @@ TEST_F(TlsTest, CoapClientWithPskGetsAnswer) {
 TEST_F(TlsTest, CoapClientWithWrongPskIsRefusedOthersUnaffected) {
     start_tls_gateway();
     const auto bad = coap_client({"-u", kPskIdentity, "-k", "wrong-key", "-m", "get"});
-    EXPECT_EQ((bad.out + bad.err).find("4.03 no LwM2M registration"), std::string::npos) << dump(bad);
+    EXPECT_EQ((bad.out + bad.err).find("4.03 no LwM2M registration"), std::string::npos)
+        << dump(bad);
     EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s)) << gateway.log();
     const auto unknown = coap_client({"-u", "nobody", "-k", kPskText, "-m", "get"});
-    EXPECT_EQ((unknown.out + unknown.err).find("4.03 no LwM2M registration"), std::string::npos) << dump(unknown);
+    EXPECT_EQ((unknown.out + unknown.err).find("4.03 no LwM2M registration"), std::string::npos)
+        << dump(unknown);
     EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s, 2)) << gateway.log();
     const auto good = coap_client({"-u", kPskIdentity, "-k", kPskText, "-m", "get"});
-    EXPECT_NE((good.out + good.err).find("4.03 no LwM2M registration"), std::string::npos) << dump(good);
+    EXPECT_NE((good.out + good.err).find("4.03 no LwM2M registration"), std::string::npos)
+        << dump(good);
     expect_plain_listener_works();
 }
 

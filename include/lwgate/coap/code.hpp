@@ -9,8 +9,12 @@ namespace lwgate::coap {
 constexpr std::uint8_t make_code(unsigned cls, unsigned detail) {
     return static_cast<std::uint8_t>((cls << 5) | (detail & 0x1f));
 }
-constexpr unsigned code_class(std::uint8_t code) { return code >> 5; }
-constexpr unsigned code_detail(std::uint8_t code) { return code & 0x1f; }
+constexpr unsigned code_class(std::uint8_t code) {
+    return code >> 5;
+}
+constexpr unsigned code_detail(std::uint8_t code) {
+    return code & 0x1f;
+}
 
 namespace code {
 inline constexpr std::uint8_t empty = make_code(0, 0);
@@ -55,11 +59,15 @@ inline constexpr std::uint8_t release = make_code(7, 4);
 inline constexpr std::uint8_t abort = make_code(7, 5);
 }  // namespace code
 
-constexpr bool is_request(std::uint8_t c) { return code_class(c) == 0 && c != code::empty; }
+constexpr bool is_request(std::uint8_t c) {
+    return code_class(c) == 0 && c != code::empty;
+}
 constexpr bool is_response(std::uint8_t c) {
     return code_class(c) >= 2 && code_class(c) <= 5;
 }
-constexpr bool is_signaling(std::uint8_t c) { return code_class(c) == 7; }
+constexpr bool is_signaling(std::uint8_t c) {
+    return code_class(c) == 7;
+}
 
 // "2.05", "7.02" ...
 std::string code_to_string(std::uint8_t code);

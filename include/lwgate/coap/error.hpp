@@ -10,10 +10,10 @@ enum class CodecError {
     invalid_token_length = 1,  // TKL 9..15 (reserved, RFC 8323 §3.2)
     frame_too_large,           // length beyond what we are willing even to skip
     // Framing intact, the frame was consumed: answer or skip, then continue.
-    message_too_large,        // over our advertised Max-Message-Size (skipped, not buffered)
-    invalid_option,           // option nibble 15 that is not the payload marker, or option past end
-    option_number_overflow,   // accumulated option number above 65535
-    empty_payload,            // payload marker followed by no payload
+    message_too_large,       // over our advertised Max-Message-Size (skipped, not buffered)
+    invalid_option,          // option nibble 15 that is not the payload marker, or option past end
+    option_number_overflow,  // accumulated option number above 65535
+    empty_payload,           // payload marker followed by no payload
     // Signaling semantics (RFC 8323 §5)
     unknown_critical_signal_option,
     bad_signal_option_value,

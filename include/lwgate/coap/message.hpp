@@ -22,7 +22,7 @@ using ByteView = std::span<const std::uint8_t>;
 inline constexpr std::size_t max_token_length = 8;
 
 class Token {
-public:
+  public:
     Token() = default;
     // Truncates to 8 bytes; callers validate the length first where it matters.
     explicit Token(ByteView bytes);
@@ -38,7 +38,7 @@ public:
                std::equal(a.bytes().begin(), a.bytes().end(), b.bytes().begin());
     }
 
-private:
+  private:
     std::uint8_t data_[max_token_length] = {};
     std::uint8_t size_ = 0;
 };
@@ -52,7 +52,7 @@ struct Option {
 
 // Options are kept sorted by number (stable for repeated options), as the wire format requires.
 class Message {
-public:
+  public:
     Message() = default;
     explicit Message(std::uint8_t code, Token token = {}) : code_(code), token_(token) {}
 
@@ -78,7 +78,7 @@ public:
 
     friend bool operator==(const Message&, const Message&) = default;
 
-private:
+  private:
     std::uint8_t code_ = code::empty;
     Token token_;
     std::vector<Option> options_;

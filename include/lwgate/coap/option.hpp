@@ -42,6 +42,8 @@ inline constexpr std::uint16_t bad_csm_option = 2;
 }  // namespace signal_option
 
 // RFC 7252 §5.4.1: odd option numbers are critical.
-constexpr bool is_critical(std::uint16_t number) { return (number & 1) != 0; }
+constexpr bool is_critical(std::uint16_t number) {
+    return (number & 1) != 0;
+}
 
 }  // namespace lwgate::coap

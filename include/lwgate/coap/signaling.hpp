@@ -43,8 +43,8 @@ struct Abort {
 using Signal = std::variant<Csm, Ping, Pong, Release, Abort>;
 
 struct SignalError {
-    std::error_code error;                 // CodecError::unknown_critical_signal_option / bad_..
-    std::uint16_t option = 0;              // the offending option number
+    std::error_code error;     // CodecError::unknown_critical_signal_option / bad_..
+    std::uint16_t option = 0;  // the offending option number
     friend bool operator==(const SignalError&, const SignalError&) = default;
 };
 

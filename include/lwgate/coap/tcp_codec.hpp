@@ -45,7 +45,7 @@ struct DecodeStep {
 };
 
 class TcpDecoder {
-public:
+  public:
     // max_message_size: the Max-Message-Size we advertise in our CSM; frames above it are
     // reported (message_too_large) and skipped without buffering. Frames whose Len exceeds
     // skip_limit are fatal (frame_too_large): skipping them would only waste bandwidth.
@@ -60,7 +60,7 @@ public:
     bool failed() const { return state_ == State::failed; }
     std::size_t max_message_size() const { return max_message_size_; }
 
-private:
+  private:
     enum class State { header, ext_len, code, token, body, skip, failed };
 
     DecodeResult finish_frame(ByteView body) const;

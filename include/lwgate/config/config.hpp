@@ -99,7 +99,7 @@ struct ConnectionsConfig {
     Duration unregistered_idle = 30s;
     std::uint32_t max_message_size = 16384;      // advertised in our CSM
     std::size_t write_queue_limit = 256 * 1024;  // bytes queued per connection before closing it
-    Duration write_timeout = 30s;  // one write may not take longer (peer stopped reading)
+    Duration write_timeout = 30s;    // one write may not take longer (peer stopped reading)
     Duration request_timeout = 30s;  // a request relayed to a device unanswered -> 5.04
 };
 

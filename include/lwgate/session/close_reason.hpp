@@ -9,22 +9,22 @@
 namespace lwgate::session {
 
 enum class CloseReason : std::size_t {
-    peer_closed,        // orderly TCP FIN from the device
-    reset,              // connection reset / broken pipe / other socket error
-    abort_sent,         // we sent 7.05 Abort for a protocol violation (e.g. bad CSM option)
-    abort_received,     // the device sent 7.05 Abort
-    release_received,   // the device sent 7.04 Release and we closed after flushing
-    half_open,          // keepalive: max_missed Pings without an answer
-    csm_timeout,        // strict mode: no CSM within connections.csm_timeout
-    unregistered_idle,  // no registration within connections.unregistered_idle
-    limit_connections,  // refused: connections.max reached
-    limit_rate,         // refused: accept_rate exceeded
-    tls_failure,        // TLS handshake failed
-    handshake_timeout,  // TLS handshake did not finish in time
-    bad_frame,          // unrecoverable framing error (we sent 7.05 Abort)
-    write_stalled,      // the device stopped reading: queue limit or write timeout
-    shutdown,           // gateway drain (we sent 7.04 Release)
-    admin,              // closed on operator request
+    peer_closed,           // orderly TCP FIN from the device
+    reset,                 // connection reset / broken pipe / other socket error
+    abort_sent,            // we sent 7.05 Abort for a protocol violation (e.g. bad CSM option)
+    abort_received,        // the device sent 7.05 Abort
+    release_received,      // the device sent 7.04 Release and we closed after flushing
+    half_open,             // keepalive: max_missed Pings without an answer
+    csm_timeout,           // strict mode: no CSM within connections.csm_timeout
+    unregistered_idle,     // no registration within connections.unregistered_idle
+    limit_connections,     // refused: connections.max reached
+    limit_rate,            // refused: accept_rate exceeded
+    tls_failure,           // TLS handshake failed
+    handshake_timeout,     // TLS handshake did not finish in time
+    bad_frame,             // unrecoverable framing error (we sent 7.05 Abort)
+    write_stalled,         // the device stopped reading: queue limit or write timeout
+    shutdown,              // gateway drain (we sent 7.04 Release)
+    admin,                 // closed on operator request
     registration_expired,  // the device's LwM2M registration lifetime ran out
     count_
 };

@@ -294,9 +294,9 @@ TEST(LoadConfig, BadDurations) {
                 Err("upstream.ack_timeout", 2, "must be at least 1s (libcoap limit)"));
     EXPECT_THAT(only_error("upstream:\n  bind:\n    ports: 500-100\n"),
                 ::testing::Field(&ConfigError::key, "upstream.bind.ports"));
-    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: core.example\n"),
-                Err("upstream.bind.address", 3,
-                    "expected an IPv4 or IPv6 address, got 'core.example'"));
+    EXPECT_THAT(
+        only_error("upstream:\n  bind:\n    address: core.example\n"),
+        Err("upstream.bind.address", 3, "expected an IPv4 or IPv6 address, got 'core.example'"));
     EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
                 ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),

@@ -28,7 +28,6 @@ std::vector<Message> decode_all(const coap::Bytes& bytes) {
     return out;
 }
 
-
 DownstreamProtocol started() {
     ProtocolParams params;
     params.keepalive.unregistered_idle = Duration::zero();

@@ -16,8 +16,8 @@
 namespace lwgate::devsim {
 
 // RFC 7959 block options: shared with the gateway (lwgate/coap/block.hpp).
-using coap::BlockOption;
 using coap::block_option;
+using coap::BlockOption;
 using coap::set_block_option;
 using coap::szx_at_most;
 
