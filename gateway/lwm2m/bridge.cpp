@@ -246,9 +246,9 @@ Bridge::Device* Bridge::find(upstream::UpstreamSession& session) {
 void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                     Message&& message) {
     const bool request = coap::is_request(message.code());
+    const Device* bootstrap = find_bootstrap(endpoint);
     if (request ? classify_uplink(message) == Uplink::bootstrap_request
-                : (find_bootstrap(endpoint) &&
-                   find_bootstrap(endpoint)->relay.expects_device_token(message.token()))) {
+                : bootstrap && bootstrap->relay.expects_device_token(message.token())) {
         handle_bootstrap(conn_shard, conn, endpoint, std::move(message));
         return;
     }
@@ -377,13 +377,11 @@ void Bridge::run(Device& device) {
                                admin_stats.downlink_answered(a.id, a.response);
                                metrics_.downlinks.add();
                                Message response = std::move(a.response);
-                               if (auto it = device.core_requests.find(a.id);
-                                   it != device.core_requests.end()) {
+                               if (a.request) {
                                    response = device.block2.first_block(
-                                       it->second, std::move(response),
+                                       *a.request, std::move(response),
                                        link_of(device).max_payload(device.upstream, response),
                                        Clock::now());
-                                   device.core_requests.erase(it);
                                }
                                if (device.bootstrap) {
                                    if (device.finish_id == a.id &&
@@ -568,11 +566,6 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
             device->finish_id = id;
         }
     }
-    // Kept for the Block2 cache key should the answer need slicing (the payload only matters
-    // for FETCH, whose body selects the representation).
-    Message key = request;
-    if (key.code() != code::fetch) key.set_payload(coap::Bytes{});
-    device->core_requests.emplace(id, std::move(key));
     device->relay.on_core_request(id, std::move(request), Clock::now());
     run(*device);
 }

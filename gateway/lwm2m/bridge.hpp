@@ -137,9 +137,8 @@ class Bridge final : public upstream::CoreLinkHandler {
         TimePoint timer_at = never;
         std::unordered_map<ConnectionId, unsigned> connection_shard;  // where each conn lives
         std::vector<std::string> published_location;
-        // Block-wise toward the core (block_transfer.hpp): the core's held requests (options
-        // only, for the Block2 cache key), bodies being served in Block2, uploads in Block1.
-        std::unordered_map<CoreRequestId, coap::Message> core_requests;
+        // Block-wise toward the core (block_transfer.hpp): bodies being served in Block2,
+        // uploads in Block1.
         Block2Cache block2;
         std::unordered_map<std::string, Block1Upload> uploads;  // by upstream token
         upstream::CoreLink* link = nullptr;                     // the core, or the bootstrap server

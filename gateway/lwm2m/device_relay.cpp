@@ -126,7 +126,8 @@ void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, Time
             }
         }
         response.set_token(f.downlink.request.token());
-        actions_.push_back(RespondCore{f.downlink.id, std::move(response)});
+        actions_.push_back(
+            RespondCore{f.downlink.id, std::move(response), std::move(f.downlink.request)});
         flush(now);
         return;
     }

@@ -299,11 +299,10 @@ bool CoreLink::notify(UpstreamSession& session, const coap::Message& notificatio
 std::size_t CoreLink::max_payload(const UpstreamSession& session,
                                   const coap::Message& message) const {
     if (!session.session_) return 0;
-    coap::Message header = message;
-    header.set_payload(coap::Bytes{});
-    // The TCP framing our encoded_size() counts is at most a few bytes larger than the UDP
-    // header (4 bytes); 8 more cover the payload marker and any difference.
-    const std::size_t overhead = coap::encoded_size(header) + 8;
+    // Everything but the payload, in our TCP framing, which is at most a few bytes larger than
+    // the UDP header (4 bytes); 8 more cover the payload marker and any difference. No copy:
+    // this runs for every message toward the core.
+    const std::size_t overhead = coap::encoded_size(message) - message.payload().size() + 8;
     const std::size_t pdu = coap_session_max_pdu_size(session.session_);
     return pdu > overhead ? pdu - overhead : 0;
 }

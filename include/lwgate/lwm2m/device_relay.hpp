@@ -68,6 +68,10 @@ struct ToCore {  // send a request upstream (token already set by the relay)
 struct RespondCore {  // answer a held request of the core (glue puts the core's token back)
     CoreRequestId id;
     coap::Message response;
+    // The request the device answered (core's token), handed over now that the relay is done
+    // with it: the glue keys the Block2 cache with it when the answer needs slicing. Empty
+    // for answers the relay makes itself (5.03, 5.04).
+    std::optional<coap::Message> request = std::nullopt;
 };
 struct NotifyCore {  // a notification for an observation of the core (token = core's)
     coap::Message notification;

@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "lwgate/lwm2m/device_relay.hpp"
+#include "unit/lwm2m/message_builders.hpp"
 
 namespace lwgate::lwm2m {
 namespace {
+
+using test_util::make_request;
 
 using namespace std::chrono_literals;
 using coap::Message;
@@ -29,18 +32,8 @@ const Token core_read = Token::from_u64(0xC1C1C1C1);
 const Token core_write = Token::from_u64(0xC2C2C2C2);
 const Token dev_tok = Token::from_u64(0xD0D0D0D0);
 
-Message req(std::uint8_t method, Token token, std::initializer_list<std::string_view> path,
-            std::initializer_list<std::string_view> query = {}) {
-    Message m(method, token);
-    for (auto p : path)
-        m.add_option(opt::uri_path, p);
-    for (auto q : query)
-        m.add_option(opt::uri_query, q);
-    return m;
-}
-
 Message observe_req(Token token) {
-    Message m = req(code::get, token, {"3", "0", "13"});
+    Message m = make_request(code::get, token, {"3", "0", "13"});
     m.add_uint_option(opt::observe, 0);
     return m;
 }
@@ -69,7 +62,7 @@ class RelayStateTest : public ::testing::Test {
     void SetUp() override {
         relay.on_device_connected(conn1, t0);
         relay.on_device_request(
-            conn1, req(code::post, dev_tok, {"rd"}, {"ep=ep1", "lt=300", "b=T", "Q"}), t0);
+            conn1, make_request(code::post, dev_tok, {"rd"}, {"ep=ep1", "lt=300", "b=T", "Q"}), t0);
         auto up = only<ToCore>(relay.take_actions());
         ASSERT_EQ(up.size(), 1u);
         Message created(code::created, up[0].request.token());
@@ -90,8 +83,8 @@ class RelayStateTest : public ::testing::Test {
         first_observe = *answered[0].response.uint_option(opt::observe);
 
         relay.on_device_disconnected(conn1, t0 + 1s);
-        relay.on_core_request(7, req(code::get, core_read, {"3", "0", "0"}), t0 + 2s);
-        relay.on_core_request(8, req(code::put, core_write, {"3", "0", "14"}), t0 + 3s);
+        relay.on_core_request(7, make_request(code::get, core_read, {"3", "0", "0"}), t0 + 2s);
+        relay.on_core_request(8, make_request(code::put, core_write, {"3", "0", "14"}), t0 + 3s);
         ASSERT_TRUE(relay.take_actions().empty()) << "held: the device sleeps";
     }
 
@@ -134,7 +127,7 @@ TEST_F(RelayStateTest, RestoredRelayReobservesAndDeliversHeldRequestsOnce) {
 
     // The device reconnects and sends an Update: it goes to the core as an Update (not a
     // Register), the observation is re-established, the first held request goes out.
-    restored.on_device_request(conn2, req(code::post, dev_tok, {"rd", "5"}), later);
+    restored.on_device_request(conn2, make_request(code::post, dev_tok, {"rd", "5"}), later);
     auto actions = restored.take_actions();
     auto up = only<ToCore>(actions);
     ASSERT_EQ(up.size(), 1u);
@@ -269,12 +262,12 @@ TEST_F(RelayStateTest, GenerationChangesWithPersistentStateOnly) {
     // Queue in.
     relay.on_device_disconnected(conn2, t0 + 8s);
     relay.take_actions();
-    relay.on_core_request(9, req(code::get, Token::from_u64(0xC9), {"1"}), t0 + 9s);
+    relay.on_core_request(9, make_request(code::get, Token::from_u64(0xC9), {"1"}), t0 + 9s);
     EXPECT_NE(relay.persistent_generation(), last);
     last = relay.persistent_generation();
 
     // Update (new deadline).
-    relay.on_device_request(conn1, req(code::post, dev_tok, {"rd", "5"}), t0 + 10s);
+    relay.on_device_request(conn1, make_request(code::post, dev_tok, {"rd", "5"}), t0 + 10s);
     auto up = only<ToCore>(relay.take_actions());
     ASSERT_EQ(up.size(), 1u);
     relay.on_core_response(Message(code::changed, up[0].request.token()), t0 + 10s);

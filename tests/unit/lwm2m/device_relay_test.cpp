@@ -6,6 +6,7 @@
 // TearDown the relay's central promise toward the core: no CoreRequestId is ever answered twice,
 // and no answer appears for an id the core never sent.
 #include "lwgate/lwm2m/device_relay.hpp"
+#include "unit/lwm2m/message_builders.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,6 +25,8 @@
 
 namespace lwgate::lwm2m {
 namespace {
+
+using test_util::make_request;
 
 using namespace std::chrono_literals;
 using coap::Message;
@@ -47,16 +50,6 @@ const Token dev_tok = tok(0xD0D0D0D0);
 const Token dev_tok2 = tok(0xD1D1D1D1);
 const Token core_tok = tok(0xC0C0C0C0);
 const Token core_tok2 = tok(0xC1C1C1C1);
-
-Message make_request(std::uint8_t method, Token token, std::initializer_list<std::string_view> path,
-                     std::initializer_list<std::string_view> query = {}) {
-    Message m(method, token);
-    for (auto p : path)
-        m.add_option(opt::uri_path, p);
-    for (auto q : query)
-        m.add_option(opt::uri_query, q);
-    return m;
-}
 
 Message observe_request(Token token, std::uint32_t observe,
                         std::initializer_list<std::string_view> path = {"3", "0", "1"}) {
