@@ -1,6 +1,7 @@
 #include "admin/admin_server.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <variant>
 
@@ -99,7 +100,29 @@ std::optional<std::string> AdminServer::start() {
         server_.reset();
         return "cannot bind admin.listen " + config_.listen + ": " + std::strerror(errno);
     }
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    thread_ = std::thread([this] {
+        server_->listen_after_bind();
+        listen_returned_ = true;
+    });
+    // httplib's stop() does nothing until listen_after_bind() has marked the server running, so
+    // a stop that came earlier (SIGTERM right after start) would leave the thread listening
+    // forever and shutdown hanging in join(). Return only once the server runs.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!server_->is_running() && !listen_returned_ &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server_->is_running()) {
+        if (listen_returned_) {
+            thread_.join();
+            server_.reset();
+        } else {
+            // Not running and not returned after 5 s: nothing can stop it; leave it be.
+            thread_.detach();
+            (void)server_.release();
+        }
+        return "admin API on " + config_.listen + " did not start";
+    }
     return std::nullopt;
 }
 

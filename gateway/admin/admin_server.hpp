@@ -3,6 +3,7 @@
 // except /metrics; every error is {"error": "..."}.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,7 @@ class AdminServer {
     Backend& backend_;
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
+    std::atomic<bool> listen_returned_{false};
     int port_ = 0;
 };
 
