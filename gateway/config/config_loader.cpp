@@ -1037,6 +1037,8 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                           }
                       }},
                      {"max_retransmit", [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
+                     {"dtls_resume_timeout",
+                      [&](const Item& v) { duration(v, up.dtls_resume_timeout, false, 1h); }},
                      {"bind", [&](const Item& v) { upstream_bind(v, up); }},
                      {"dtls", [&](const Item& v) { upstream_dtls(v, up); }},
                  });

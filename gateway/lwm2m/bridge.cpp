@@ -271,18 +271,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
         }
         auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
         token_seed_ += 1u << 20;
-        std::optional<upstream::UpstreamPsk> psk;
-        if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end())
-            psk = it->second;
-        // A port of the configured range may be taken by another program: try the next ones.
-        std::optional<std::string> error = "no free local port in upstream.bind.ports";
-        for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
-            const auto port = ports_.acquire();
-            if (!port) break;
-            error = core_link_.open(created->upstream, endpoint, psk, *port);
-            if (error && !ports_.ranged()) break;
-        }
-        if (error) {
+        if (auto error = open_upstream(created->upstream, endpoint)) {
             spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
@@ -531,6 +520,24 @@ void Bridge::forget_bootstrap(const std::string& endpoint) {
     by_upstream_.erase(&device.upstream);
     bootstrap_link_->close(device.upstream);
     bootstraps_.erase(it);
+}
+
+std::optional<std::string> Bridge::open_upstream(upstream::UpstreamSession& upstream,
+                                                 const std::string& endpoint) {
+    std::optional<upstream::UpstreamPsk> psk;
+    if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end()) psk = it->second;
+    // A port of the configured range may be taken by another program: try the next ones.
+    std::optional<std::string> error = "no free local port in upstream.bind.ports";
+    for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
+        const auto port = ports_.acquire();
+        if (!port) break;
+        error = core_link_.open(upstream, endpoint, psk, *port);
+        if (error) {
+            ports_.release(*port);
+            if (!ports_.ranged()) break;
+        }
+    }
+    return error;
 }
 
 void Bridge::forget(const std::string& endpoint) {

@@ -180,6 +180,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     void arm(Device& device);
     void forget(const std::string& endpoint);
     void send_to_core(Device& device, coap::Message&& request);
+    // A new upstream session on a fresh local port (upstream.bind.ports, or the kernel's).
+    std::optional<std::string> open_upstream(upstream::UpstreamSession& upstream,
+                                             const std::string& endpoint);
     void to_connection(Device& device, ConnectionId conn,
                        std::function<void(session::SessionBase&)> fn);
 
@@ -218,8 +221,16 @@ class Bridge final : public upstream::CoreLinkHandler {
     void unpersist(const std::string& endpoint);
     void remember_register(Device& device, const coap::Message& request, Uplink kind);
     void respond_core(Device& device, CoreRequestId id, coap::Message&& response);
+    // DTLS after a restart: each restored session re-handshakes from its stored port. Those not
+    // established after upstream.dtls_resume_timeout move to a new port (replace_upstream),
+    // and the relay tells the core the new address with an Update on the device's behalf.
+    void check_resumed();
+    void replace_upstream(Device& device, std::string_view why);
+    std::vector<std::string> resuming_;  // endpoints restored on DTLS, not yet checked
+    std::optional<asio::steady_timer> resume_timer_;
     struct Persisted {
         std::uint64_t generation = 0;
+        std::uint16_t local_port = 0;  // written with the record: a new port is a change too
         bool stored = false;
         std::string register_query;  // of the Register relayed to the core (b=U)
         coap::Bytes object_links;

@@ -127,18 +127,14 @@ std::optional<std::string> Bridge::restore_devices() {
         auto error = r.local_port != 0
                          ? core_link_.open(device->upstream, r.endpoint, psk, r.local_port)
                          : std::optional<std::string>("no stored port");
+        const bool moved = error.has_value();
         if (error) {
             if (taken) ports_.release(r.local_port);
             spdlog::warn(
-                "endpoint={} cannot re-open upstream port {} ({}): the core will see "
-                "a new address",
+                "endpoint={} cannot re-open upstream port {} ({}): telling the core the new "
+                "address",
                 r.endpoint, r.local_port, *error);
-            for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
-                const auto port = ports_.acquire();
-                if (!port) break;
-                error = core_link_.open(device->upstream, r.endpoint, psk, *port);
-                if (error && !ports_.ranged()) break;
-            }
+            error = open_upstream(device->upstream, r.endpoint);
         }
         if (error) {
             spdlog::error("endpoint={} not restored: {}", r.endpoint, *error);
@@ -154,9 +150,15 @@ std::optional<std::string> Bridge::restore_devices() {
         p.stored = true;
         p.register_query = r.register_query;
         p.object_links = r.object_links;
+        p.local_port = r.local_port;
         d->relay.restore(std::move(s), now.steady);
         if (d->relay.registered()) {
             ++restored;
+            if (moved) {
+                d->relay.on_upstream_replaced(now.steady);  // an Update from the new address
+            } else if (core_link_.secure()) {
+                resuming_.push_back(r.endpoint);
+            }
             std::string location;
             for (const auto& segment : r.location)
                 location += "/" + segment;
@@ -175,7 +177,53 @@ std::optional<std::string> Bridge::restore_devices() {
     if (restored + ended > 0) {
         spdlog::info("store: shard {} restored {} device(s), {} expired", shard_, restored, ended);
     }
+    const auto resume_timeout = config_.upstream.dtls_resume_timeout;
+    if (!resuming_.empty() && resume_timeout > Duration::zero()) {
+        resume_timer_.emplace(io_);
+        resume_timer_->expires_after(resume_timeout);
+        resume_timer_->async_wait([this](const std::error_code& ec) {
+            if (!ec) check_resumed();
+        });
+    } else {
+        resuming_.clear();
+    }
     return std::nullopt;
+}
+
+void Bridge::check_resumed() {
+    std::size_t moved = 0;
+    for (const auto& endpoint : std::exchange(resuming_, {})) {
+        Device* device = find(endpoint);
+        if (!device || core_link_.established(device->upstream)) continue;
+        replace_upstream(*device,
+                         "the core did not resume DTLS on the stored port within "
+                         "upstream.dtls_resume_timeout");
+        ++moved;
+    }
+    if (moved > 0) {
+        spdlog::warn(
+            "store: shard {}: {} DTLS session(s) moved to new ports (the core ignored "
+            "new handshakes from the stored ones)",
+            shard_, moved);
+    }
+}
+
+void Bridge::replace_upstream(Device& device, std::string_view why) {
+    const auto& endpoint = device.relay.endpoint();
+    const std::uint16_t old_port = device.upstream.local_port();
+    core_link_.close(device.upstream);
+    auto error = open_upstream(device.upstream, endpoint);
+    ports_.release(old_port);  // after open_upstream: the new session must not get it back
+    if (error) {
+        spdlog::error("endpoint={} upstream session lost: {}; the device must register again",
+                      endpoint, *error);
+        forget(endpoint);
+        return;
+    }
+    spdlog::warn("endpoint={} upstream session moved from port {} to {}: {}", endpoint, old_port,
+                 device.upstream.local_port(), why);
+    device.relay.on_upstream_replaced(Clock::now());
+    run(device);
 }
 
 void Bridge::persist(Device& device) {
@@ -191,7 +239,8 @@ void Bridge::persist(Device& device) {
         return;
     }
     const auto generation = device.relay.persistent_generation();
-    if (p.stored && generation == p.generation) return;
+    const auto port = device.upstream.local_port();
+    if (p.stored && generation == p.generation && port == p.local_port) return;
     const Now now;
     auto s = device.relay.snapshot();
     store::DeviceRecord r;
@@ -218,6 +267,7 @@ void Bridge::persist(Device& device) {
     store_->put(std::move(r));
     p.stored = true;
     p.generation = generation;
+    p.local_port = port;
 }
 
 void Bridge::unpersist(const std::string& endpoint) {

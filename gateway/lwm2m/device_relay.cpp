@@ -156,6 +156,17 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
     Uplink_ uplink = std::move(it->second);
     uplinks_.erase(it);
     const bool success = coap::code_class(response.code()) == 2;
+    if (uplink.on_behalf) {
+        if (success && registered_) {
+            registration_deadline_ =
+                now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
+        } else if (registered_ && response.code() == code::not_found) {
+            if (conn_) actions_.push_back(CloseDevice{*conn_});
+            end_registration();
+            actions_.push_back(Forget{});
+        }
+        return;
+    }
     bool forget = false;
     if (success && uplink.kind == Uplink::register_ && uplink.register_params) {
         if (registered_) drop_observations();  // a new Register replaces the old registration
@@ -192,6 +203,10 @@ void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t 
                                   std::string_view diagnostic) {
     auto it = uplinks_.find(token_key(uplink_token));
     if (it == uplinks_.end()) return;
+    if (it->second.on_behalf) {
+        uplinks_.erase(it);  // the registration stands until its lifetime says otherwise
+        return;
+    }
     Message answer(code_for_device, it->second.device_token);
     if (!diagnostic.empty()) answer.set_payload(diagnostic);
     actions_.push_back(ToDevice{it->second.conn, std::move(answer)});
@@ -209,6 +224,27 @@ void DeviceRelay::on_core_reset(const coap::Token& core_token) {
         actions_.push_back(ToDevice{*conn_, std::move(cancel)});
     }
     observations_.erase(obs);
+}
+
+void DeviceRelay::on_upstream_replaced(TimePoint) {
+    for (auto it = uplinks_.begin(); it != uplinks_.end();) {
+        if (!it->second.on_behalf) {
+            Message answer(code::service_unavailable, it->second.device_token);
+            answer.set_payload("upstream session replaced; retry");
+            actions_.push_back(ToDevice{it->second.conn, std::move(answer)});
+        }
+        it = uplinks_.erase(it);
+    }
+    if (!registered_ || location_.empty()) return;
+    Message update(code::post);
+    for (const auto& segment : location_)
+        update.add_option(coap::option::uri_path, segment);
+    const auto token = next_token();
+    update.set_token(token);
+    Uplink_ uplink{conn_.value_or(0), token, Uplink::update, std::nullopt, UpdateParams{}};
+    uplink.on_behalf = true;
+    uplinks_.emplace(token_key(token), std::move(uplink));
+    actions_.push_back(ToCore{std::move(update), Uplink::update});
 }
 
 // ---- time ----------------------------------------------------------------------------------

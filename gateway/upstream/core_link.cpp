@@ -273,6 +273,11 @@ void CoreLink::close(UpstreamSession& session) {
     schedule();
 }
 
+bool CoreLink::established(const UpstreamSession& session) const {
+    return session.session_ &&
+           coap_session_get_state(session.session_) == COAP_SESSION_STATE_ESTABLISHED;
+}
+
 UpstreamSession* CoreLink::session_of(coap_session_t* s) {
     return static_cast<UpstreamSession*>(coap_session_get_app_data(s));
 }

@@ -117,6 +117,8 @@ class CoreLink {
                                     std::uint16_t local_port = 0);
     void close(UpstreamSession& session);
     bool secure() const { return secure_; }
+    // The session can carry messages now (a DTLS session: its handshake completed).
+    bool established(const UpstreamSession& session) const;
 
     // A confirmable request toward the core (token already set). False if it does not fit.
     bool send(UpstreamSession& session, const coap::Message& request);

@@ -3,6 +3,13 @@
 // again with the same configuration. The core must notice nothing but the silence: the same
 // source port per device, Updates (no new Register), its observations fed with its own tokens
 // and growing Observe numbers, each acknowledged held request delivered and answered once.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
 #include <memory>
 #include <thread>
@@ -275,6 +282,113 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
     EXPECT_EQ(records[1].endpoint, "urn:imei:p-b");
     EXPECT_TRUE(records[1].queued.empty()) << "delivered requests leave the store";
     EXPECT_EQ(records[1].observations.size(), 1u);
+}
+
+// The stored upstream port is taken by another program when lwgate restarts: the device gets a
+// new port, and an Update on its behalf tells the core the new address before the device is back.
+TEST_F(PersistenceTest, ATakenStoredPortMovesTheDeviceAndTellsTheCore) {
+    start();
+    auto d = registered(device_options("urn:imei:moved-1"));
+    const auto source = core.last_source("urn:imei:moved-1");
+    ASSERT_TRUE(source);
+    ASSERT_TRUE(wait_stored("endpoint=urn:imei:moved-1 stored"));
+    kill9();
+
+    const auto port = static_cast<std::uint16_t>(std::stoi(source->substr(source->rfind(':') + 1)));
+    const int squatter = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(squatter, 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_port = htons(port);
+    ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&any), sizeof any), 0)
+        << "port " << port << ": " << std::strerror(errno);
+
+    auto& g2 = start();
+    ASSERT_TRUE(g2.wait_for_log("endpoint=urn:imei:moved-1 cannot re-open upstream port", 5s));
+    auto update = core.wait_update("urn:imei:moved-1", 1, 10s);
+    ::close(squatter);
+    ASSERT_TRUE(update) << "an Update on the device's behalf";
+    const auto moved = core.last_source("urn:imei:moved-1");
+    ASSERT_TRUE(moved);
+    EXPECT_NE(*moved, *source);
+    EXPECT_EQ(registers("urn:imei:moved-1"), 1u);
+
+    ASSERT_TRUE(d->reconnect(5s).ok());
+    auto u = d->update({}, 5s);
+    ASSERT_TRUE(u.ok()) << u.detail;
+    EXPECT_EQ(u.code(), code::changed);
+    auto read = core.read("urn:imei:moved-1", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+}
+
+// DTLS toward a core that ignores a new ClientHello from an address it still holds a session
+// for (the core simulator is libcoap 4.3.1, which does): the restored session cannot resume on
+// the stored port. After upstream.dtls_resume_timeout lwgate moves it to a new port and sends an
+// Update on the device's behalf; the core (matching by DTLS identity, as Leshan does) keeps the
+// registration and its observation, and reaches the device at the new address.
+class PersistenceDtlsTest : public PersistenceTest {
+  protected:
+    void SetUp() override {
+        coresim::Options options;
+        options.dtls = true;
+        options.psk_keys = {{"lwgate-gw", coresim::Bytes{1, 2, 3, 4}}};
+        core.start(options);
+        config.log_level = "debug";
+        config.store_uri = "sqlite://" + (dir / "state" / "lwgate.db").string();
+        config.extra_yaml = "upstream:\n  uri: " + core.dtls_uri() +
+                            "\n  dtls: { psk_identity: lwgate-gw, psk_key_hex: '01020304' }\n"
+                            "  dtls_resume_timeout: 1s\n";
+    }
+};
+
+TEST_F(PersistenceDtlsTest, SessionMovesToANewPortWhenTheCoreIgnoresTheNewHandshake) {
+    start();
+    auto d = registered(device_options("urn:imei:dtls-1"));
+    const auto source = core.last_source("urn:imei:dtls-1");
+    ASSERT_TRUE(source);
+    auto obs = core.observe("urn:imei:dtls-1", "/3/0/13");
+    ASSERT_TRUE(obs && obs->established());
+    d->set_resource("/3/0/13", "before");
+    auto before = notification_with(core, *obs, "before");
+    ASSERT_TRUE(before && before->observe);
+    ASSERT_TRUE(wait_stored("endpoint=urn:imei:dtls-1 stored: observations=1"));
+
+    kill9();
+    const auto device_requests = d->request_count();
+    auto& g2 = start();
+    ASSERT_TRUE(g2.wait_for_log("endpoint=urn:imei:dtls-1 restored", 5s));
+    ASSERT_TRUE(g2.wait_for_log("endpoint=urn:imei:dtls-1 upstream session moved from port", 10s));
+    // The Update on the device's behalf tells the core the new address; no new Register.
+    auto update = core.wait_update("urn:imei:dtls-1", 1, 10s);
+    ASSERT_TRUE(update);
+    EXPECT_EQ(registers("urn:imei:dtls-1"), 1u);
+    const auto moved = core.last_source("urn:imei:dtls-1");
+    ASSERT_TRUE(moved);
+    EXPECT_NE(*moved, *source);
+    ASSERT_TRUE(wait_stored("endpoint=urn:imei:dtls-1 stored"));  // with the new port
+
+    // The device comes back: its own Update works, its observation keeps the core's token.
+    ASSERT_TRUE(d->reconnect(5s).ok());
+    auto u = d->update({}, 5s);
+    ASSERT_TRUE(u.ok()) << u.detail;
+    EXPECT_EQ(u.code(), code::changed) << coap::describe(u.response);
+    ASSERT_TRUE(device_got(*d, "/3/0/13", 0u, device_requests));
+    d->set_resource("/3/0/13", "after");
+    auto after = notification_with(core, *obs, "after");
+    ASSERT_TRUE(after && after->observe);
+    EXPECT_EQ(after->token, obs->token);
+    EXPECT_GT(*after->observe, *before->observe);
+    auto read = core.read("urn:imei:dtls-1", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(registers("urn:imei:dtls-1"), 1u) << "the core never saw a new Register";
+
+    // The next restart starts from the new port.
+    ASSERT_EQ(gateway().stop(10s), 0);
+    const auto records = stored();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(":" + std::to_string(records[0].local_port), moved->substr(moved->rfind(':')));
 }
 
 // Kill -9 right after bursts of writes, several times: every restart finds a consistent store,

@@ -62,6 +62,11 @@ struct UpstreamConfig {
     // uplink fails after about 45-93 s; lower them to answer devices sooner when the core is down.
     Duration ack_timeout = 2s;
     unsigned max_retransmit = 4;
+    // After a restart, how long a device's DTLS session may take to resume from its stored port
+    // before lwgate gives that port up, opens a session on a new one and sends an Update on the
+    // device's behalf (some cores ignore a new ClientHello from an address they hold a session
+    // for; see README "What survives a restart"). 0: never give up the stored port.
+    Duration dtls_resume_timeout = 5s;
     // Local side of the per-device UDP sockets toward the core. Empty address: any. Ports 0-0:
     // the kernel picks (stable for a registration's life, not across restarts).
     std::string bind_address;

@@ -144,6 +144,15 @@ class DeviceRelay {
                          std::string_view diagnostic);
     // The core answered a notification with RST: it no longer wants it.
     void on_core_reset(const coap::Token& core_token);
+    // The glue replaced the upstream session with one on a new local address (after a restart
+    // the stored port could not be bound again, or the core would not resume DTLS on it). The
+    // core knows the device by its old address, so the relay sends an Update without
+    // parameters on the device's behalf: LwM2M servers (Leshan, ...) take the source address of
+    // an Update as the client's new address. Its answer reaches no device: 2.04 restarts the
+    // lifetime; 4.04 means the core lost the registration, which then ends here too (the
+    // device's connection closes, so the device registers again). Uplinks the old session
+    // still carried are lost with it: their devices get 5.03 and may retry.
+    void on_upstream_replaced(TimePoint now);
 
     void on_tick(TimePoint now);
     TimePoint next_deadline() const;
@@ -208,6 +217,7 @@ class DeviceRelay {
         Uplink kind;
         std::optional<RegisterParams> register_params;
         std::optional<UpdateParams> update_params;
+        bool on_behalf = false;  // the relay's own Update (on_upstream_replaced)
     };
     struct Observation {
         coap::Message request;  // the core's GET Observe=0, core's token

@@ -139,6 +139,7 @@ upstream:
   bootstrap_uri: coaps://core.example.net:5784
   ack_timeout: 1500ms
   max_retransmit: 2
+  dtls_resume_timeout: 0s
   bind: { address: 127.0.0.1, ports: 40000-40999 }
 keepalive:
   idle: 45s
@@ -235,6 +236,7 @@ threads: 8
     EXPECT_EQ(c.connections.request_timeout, 7s);
     EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
+    EXPECT_EQ(c.upstream.dtls_resume_timeout, 0ms);
     EXPECT_EQ(c.upstream.bind_address, "127.0.0.1");
     EXPECT_EQ(c.upstream.bind_port_first, 40000);
     EXPECT_EQ(c.upstream.bind_port_last, 40999);
@@ -258,9 +260,9 @@ threads: 8
     EXPECT_EQ(c.credentials[0].psk_key,
               (std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
-    EXPECT_EQ(c.credentials[0].line, 50);
+    EXPECT_EQ(c.credentials[0].line, 51);
     EXPECT_EQ(c.credentials[1].psk_key, std::vector<std::uint8_t>{0x01});
-    EXPECT_EQ(c.credentials[1].line, 53);
+    EXPECT_EQ(c.credentials[1].line, 54);
     EXPECT_EQ(c.credentials_file, "");
 
     EXPECT_EQ(c.log.level, LogLevel::debug);
@@ -292,6 +294,11 @@ TEST(LoadConfig, BadDurations) {
                 Err("connections.csm_timeout", 1, "got a list"));
     EXPECT_THAT(only_error("upstream:\n  ack_timeout: 500ms\n"),
                 Err("upstream.ack_timeout", 2, "must be at least 1s (libcoap limit)"));
+    EXPECT_THAT(only_error("upstream:\n  dtls_resume_timeout: -1s\n"),
+                Err("upstream.dtls_resume_timeout", 2,
+                    "expected a duration like 250ms, 30s, 5m, 2h, got '-1s'"));
+    EXPECT_THAT(only_error("upstream:\n  dtls_resume_timeout: 2h\n"),
+                Err("upstream.dtls_resume_timeout", 2, "must be at most 1h, got '2h'"));
     EXPECT_THAT(only_error("upstream:\n  bind:\n    ports: 500-100\n"),
                 ::testing::Field(&ConfigError::key, "upstream.bind.ports"));
     EXPECT_THAT(

@@ -594,6 +594,94 @@ TEST_F(DeviceRelayTest, ExpiryAnswersADownlinkInFlight) {
     EXPECT_EQ(answers(1), 1u);
 }
 
+// ---- a new upstream address (on_upstream_replaced) -----------------------------------------
+
+TEST_F(DeviceRelayTest, UpstreamReplacedSendsAnUpdateOnTheDevicesBehalf) {
+    register_device(conn1, t0, {"ep=urn:imei:123", "lt=60", "b=T"});
+    const TimePoint t = t0 + 30s;
+    relay().on_upstream_replaced(t);
+    auto actions = take();
+    EXPECT_TRUE(only<ToDevice>(actions).empty()) << describe(actions);
+    auto to_core = only<ToCore>(actions);
+    ASSERT_EQ(to_core.size(), 1u) << describe(actions);
+    const Message& update = to_core[0].request;
+    EXPECT_EQ(to_core[0].kind, Uplink::update);
+    EXPECT_EQ(update.code(), code::post);
+    EXPECT_THAT(strings_of(update, opt::uri_path), ElementsAre("rd", "5a3f"));
+    EXPECT_TRUE(strings_of(update, opt::uri_query).empty()) << "no parameter changes";
+    EXPECT_TRUE(update.payload().empty());
+    EXPECT_NE(update.token(), dev_tok);
+
+    relay().on_core_response(Message(code::changed, update.token()), t);
+    actions = take();
+    EXPECT_TRUE(actions.empty()) << "the answer reaches no device: " << describe(actions);
+    EXPECT_TRUE(relay().registered());
+    EXPECT_EQ(relay().lifetime(), 60u);
+    EXPECT_EQ(relay().registration_deadline(), t + 60s) << "an Update restarts the lifetime";
+}
+
+TEST_F(DeviceRelayTest, UpstreamReplacedAndTheCoreLostTheRegistrationEndsIt) {
+    register_device(conn1, t0, {"ep=urn:imei:123", "lt=60", "b=T", "Q"});
+    relay().on_device_disconnected(conn1, t0 + 1s);
+    core_request(1, make_request(code::get, core_tok, {"3", "0", "0"}), t0 + 2s);
+    relay().on_device_connected(conn2, t0 + 3s);
+    Message sent = single_to_device(take(), conn2);
+    relay().on_upstream_replaced(t0 + 4s);
+    auto to_core = only<ToCore>(take());
+    ASSERT_EQ(to_core.size(), 1u);
+    relay().on_core_response(Message(code::not_found, to_core[0].request.token()), t0 + 4s);
+    auto actions = take();
+    auto close = only<CloseDevice>(actions);
+    ASSERT_EQ(close.size(), 1u) << describe(actions);
+    EXPECT_EQ(close[0].conn, conn2) << "the device registers again on a new connection";
+    EXPECT_EQ(std::count_if(actions.begin(), actions.end(), is_forget), 1);
+    EXPECT_FALSE(relay().registered());
+    ASSERT_EQ(answers(1), 1u) << "the request in flight is answered";
+    EXPECT_EQ(responses_[1][0].code(), code::not_found);
+    relay().on_device_response(conn2, make_response(code::content, sent.token(), "x"), t0 + 5s);
+    EXPECT_TRUE(only<RespondCore>(take()).empty()) << "a late answer is swallowed";
+}
+
+TEST_F(DeviceRelayTest, UpstreamReplacedAnswersUplinksOfTheOldSessionWith503) {
+    register_device(conn1, t0);
+    Message send = make_request(code::post, dev_tok2, {"dp"});
+    send.set_payload("x");
+    relay().on_device_request(conn1, std::move(send), t0 + 1s);
+    auto old = only<ToCore>(take());
+    ASSERT_EQ(old.size(), 1u);
+
+    relay().on_upstream_replaced(t0 + 2s);
+    auto actions = take();
+    auto to_device = only<ToDevice>(actions);
+    ASSERT_EQ(to_device.size(), 1u) << describe(actions);
+    EXPECT_EQ(to_device[0].conn, conn1);
+    EXPECT_EQ(to_device[0].message.token(), dev_tok2);
+    EXPECT_EQ(to_device[0].message.code(), code::service_unavailable);
+    EXPECT_EQ(only<ToCore>(actions).size(), 1u) << "and the Update on the device's behalf";
+
+    relay().on_core_response(Message(code::changed, old[0].request.token()), t0 + 3s);
+    EXPECT_TRUE(take().empty()) << "the old session's answer is late: ignored";
+}
+
+TEST_F(DeviceRelayTest, UpstreamReplacedUpdateThatFailsKeepsTheRegistration) {
+    register_device(conn1, t0, {"ep=urn:imei:123", "lt=60", "b=T"});
+    relay().on_upstream_replaced(t0 + 10s);
+    auto to_core = only<ToCore>(take());
+    ASSERT_EQ(to_core.size(), 1u);
+    relay().on_core_failure(to_core[0].request.token(), code::gateway_timeout, "no answer");
+    EXPECT_TRUE(take().empty());
+    relay().on_core_response(Message(code::internal_server_error, to_core[0].request.token()),
+                             t0 + 11s);
+    EXPECT_TRUE(take().empty());
+    EXPECT_TRUE(relay().registered());
+    EXPECT_EQ(relay().registration_deadline(), t0 + 60s);
+}
+
+TEST_F(DeviceRelayTest, UpstreamReplacedWithoutARegistrationSendsNothing) {
+    relay().on_upstream_replaced(t0);
+    EXPECT_TRUE(take().empty());
+}
+
 // ---- other uplinks -----------------------------------------------------------------------------
 
 TEST_F(DeviceRelayTest, SendPassesThroughWithRelayTokenAndComesBackWithDeviceToken) {

@@ -261,6 +261,7 @@ struct CoreSimulator::Impl {
     std::map<std::string, coap_session_t*> sessions;  // endpoint -> referenced session
     std::map<TokenKey, std::shared_ptr<Pending>> pending;
     std::map<TokenKey, std::uint64_t> observation_by_token;
+    std::map<TokenKey, std::string> sent_identity;  // DTLS: the identity a token was sent to
     std::map<const coap_session_t*, std::string> psk_identities;
     std::map<std::string, coap_bin_const_t> psk_bins;
     std::uint64_t next_registration = 1;
@@ -681,9 +682,41 @@ struct CoreSimulator::Impl {
         return self->on_response(session, received);
     }
 
+    // Leshan and Californium match an answer to a request or observation by its token and the
+    // peer's identity, which for DTLS is the PSK identity, not the address: a device whose DTLS
+    // session moved to a new port (and told the core with an Update) keeps its observations.
+    // libcoap matches by session. For DTLS the simulator does as Leshan: a token unknown on this
+    // session is looked up among those sent to the same identity, and moves to this session.
+    TokenKey adopt_by_identity(coap_session_t* session, const Bytes& token) {
+        const TokenKey key{session, token};
+        if (pending.count(key) || observation_by_token.count(key)) return key;
+        const auto identity = identity_of(session);
+        if (!identity) return key;
+        for (auto it = sent_identity.begin(); it != sent_identity.end(); ++it) {
+            if (it->first.second != token || it->first.first == session ||
+                it->second != *identity) {
+                continue;
+            }
+            const TokenKey old = it->first;
+            sent_identity.erase(it);
+            sent_identity[key] = *identity;
+            if (auto n = pending.extract(old)) {
+                n.key() = key;
+                n.mapped()->key = key;
+                pending.insert(std::move(n));
+            }
+            if (auto n = observation_by_token.extract(old)) {
+                n.key() = key;
+                observation_by_token.insert(std::move(n));
+            }
+            break;
+        }
+        return key;
+    }
+
     coap_response_t on_response(coap_session_t* session, const coap_pdu_t* received) {
         Response r = response_of(received);
-        const TokenKey key{session, r.token};
+        const TokenKey key = adopt_by_identity(session, r.token);
         if (auto it = pending.find(key); it != pending.end()) {
             auto p = it->second;
             if (!(p->cancel && r.observe)) {
@@ -839,6 +872,7 @@ struct CoreSimulator::Impl {
         }
         p->key = TokenKey{session, token};
         pending[p->key] = p;
+        if (auto identity = identity_of(session)) sent_identity[p->key] = *identity;
         if (p->observation != 0 && !p->cancel) {
             observation_by_token[p->key] = p->observation;
             std::lock_guard lock(mu);
