@@ -169,8 +169,10 @@ std::optional<std::string> Bridge::restore_devices() {
                 d->relay.queued());
         } else {
             ++ended;
-            spdlog::info("endpoint={} registration expired while lwgate was down; removed",
-                         r.endpoint);
+            spdlog::info(
+                "endpoint={} registration expired while lwgate was down; removed (and "
+                "de-registered at the core)",
+                r.endpoint);
         }
         run(*d);  // publishes the location, answers what expired, arms the timer, persists
     }

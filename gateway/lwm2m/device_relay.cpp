@@ -236,15 +236,19 @@ void DeviceRelay::on_upstream_replaced(TimePoint) {
         it = uplinks_.erase(it);
     }
     if (!registered_ || location_.empty()) return;
-    Message update(code::post);
+    send_on_behalf(code::post, Uplink::update);
+}
+
+void DeviceRelay::send_on_behalf(std::uint8_t method, Uplink kind) {
+    Message request(method);
     for (const auto& segment : location_)
-        update.add_option(coap::option::uri_path, segment);
+        request.add_option(coap::option::uri_path, segment);
     const auto token = next_token();
-    update.set_token(token);
-    Uplink_ uplink{conn_.value_or(0), token, Uplink::update, std::nullopt, UpdateParams{}};
+    request.set_token(token);
+    Uplink_ uplink{conn_.value_or(0), token, kind, std::nullopt, std::nullopt};
     uplink.on_behalf = true;
     uplinks_.emplace(token_key(token), std::move(uplink));
-    actions_.push_back(ToCore{std::move(update), Uplink::update});
+    actions_.push_back(ToCore{std::move(request), kind});
 }
 
 // ---- time ----------------------------------------------------------------------------------

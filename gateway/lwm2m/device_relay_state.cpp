@@ -99,7 +99,12 @@ void DeviceRelay::restore(RelaySnapshot s, TimePoint now) {
     queue_.clear();
     for (auto& h : s.queued)
         queue_.push_back(Downlink{h.id, std::move(h.request), h.enqueued_at});
-    // Expired registration, queued requests past max_age: the ordinary rules apply at once.
+    if (registered_ && now >= registration_deadline_ && !location_.empty()) {
+        // Expired while lwgate was down: de-register at the core too (see the header).
+        send_on_behalf(coap::code::del, Uplink::deregister);
+        end_registration();
+    }
+    // Queued requests past max_age: the ordinary rules apply at once.
     on_tick(now);
 }
 

@@ -215,6 +215,8 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
     ASSERT_TRUE(
         g2.wait_for_log("endpoint=urn:imei:p-c registration expired while lwgate was down", 5s));
     ASSERT_TRUE(g2.wait_for_log("endpoint=urn:imei:p-a restored", 5s));
+    // C's registration is also ended at the core (for cores with a grace period), once.
+    ASSERT_TRUE(core.wait_deregistration("urn:imei:p-c", 5s));
     ASSERT_TRUE(g2.wait_for_log("endpoint=urn:imei:p-b restored", 5s));
 
     // A comes back and updates: an Update, no Register, from the same source port.
@@ -272,6 +274,10 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
     auto uc = c->update({}, 5s);
     ASSERT_TRUE(uc.ok()) << uc.detail;
     EXPECT_EQ(uc.code(), code::not_found);
+    std::size_t deregisters = 0;
+    for (const auto& e : core.events(coresim::EventKind::deregister))
+        deregisters += e.endpoint == "urn:imei:p-c" ? 1 : 0;
+    EXPECT_EQ(deregisters, 1u);
 
     ASSERT_EQ(gateway().stop(10s), 0);
     std::string problems;

@@ -190,7 +190,10 @@ class DeviceRelay {
     // the core's requests are held, observations are re-established when it connects. Observe
     // numbers continue `observe_restart_skip` above the stored ones (only every
     // observe_persist_stride-th number is stored), so the core keeps seeing them grow. A
-    // registration whose deadline has passed ends here (its held requests answered 4.04, Forget).
+    // registration whose deadline has passed ends here (its held requests answered 4.04): the
+    // core ended it at the same deadline unless it grants a grace period, so a De-register on
+    // the device's behalf ends it there too (a 4.04 to it is fine); the relay is idle() once
+    // that is answered or failed.
     void restore(RelaySnapshot snapshot, TimePoint now);
     // A digest of the persistent state: it changes when the state a snapshot would hold changes
     // (register, update, de-register, observation start/stop, every observe_persist_stride-th
@@ -228,6 +231,9 @@ class DeviceRelay {
     };
 
     coap::Token next_token();
+    // An Update or De-register of the relay's own for the current location; its answer goes
+    // to no device (Uplink_::on_behalf).
+    void send_on_behalf(std::uint8_t method, Uplink kind);
     void flush(TimePoint now);
     void reobserve(TimePoint now);
     void respond(CoreRequestId id, std::uint8_t code, std::string_view diagnostic,

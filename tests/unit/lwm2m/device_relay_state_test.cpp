@@ -191,13 +191,34 @@ TEST_F(RelayStateTest, ExpiredRegistrationEndsCleanlyOnRestore) {
     restored.restore(s, t0 + 301s);
     auto actions = restored.take_actions();
     EXPECT_FALSE(restored.registered());
-    EXPECT_TRUE(only<ToCore>(actions).empty()) << "no Register, no Update toward the core";
+    // A De-register on the device's behalf, for a core that grants a grace period.
+    auto to_core = only<ToCore>(actions);
+    ASSERT_EQ(to_core.size(), 1u) << "no Register, no Update toward the core";
+    EXPECT_EQ(to_core[0].kind, Uplink::deregister);
+    EXPECT_EQ(to_core[0].request.code(), code::del);
+    std::vector<std::string> path;
+    for (const auto* o : to_core[0].request.find_options(opt::uri_path))
+        path.emplace_back(o->value.begin(), o->value.end());
+    EXPECT_EQ(path, relay.location());
     EXPECT_TRUE(only<ToDevice>(actions).empty());
     auto answers = only<RespondCore>(actions);
     ASSERT_EQ(answers.size(), 2u) << "every held request gets its final answer";
     for (const auto& a : answers)
         EXPECT_EQ(a.response.code(), code::not_found);
-    EXPECT_EQ(only<Forget>(actions).size(), 1u);
+    EXPECT_FALSE(restored.idle()) << "it stays until the core answered the De-register";
+
+    restored.on_core_response(Message(code::not_found, to_core[0].request.token()), t0 + 302s);
+    EXPECT_TRUE(restored.take_actions().empty()) << "the answer reaches no device";
+    EXPECT_TRUE(restored.idle());
+}
+
+TEST_F(RelayStateTest, ExpiredRegistrationIsForgottenWhenTheDeregisterFails) {
+    DeviceRelay restored("ep1", params(), 5000);
+    restored.restore(relay.snapshot(), t0 + 301s);
+    auto to_core = only<ToCore>(restored.take_actions());
+    ASSERT_EQ(to_core.size(), 1u);
+    restored.on_core_failure(to_core[0].request.token(), code::gateway_timeout, "no answer");
+    EXPECT_TRUE(restored.take_actions().empty());
     EXPECT_TRUE(restored.idle());
 }
 
