@@ -164,11 +164,14 @@ ReloadPlan plan_reload(const config::Config& a, const config::Config& b) {
     restart("upstream.bootstrap_uri", ua.bootstrap_uri, ub.bootstrap_uri);
     restart("upstream.ack_timeout", ua.ack_timeout, ub.ack_timeout);
     restart("upstream.max_retransmit", ua.max_retransmit, ub.max_retransmit);
-    restart.raw("upstream.bind",
-                ua.bind_address + ":" + std::to_string(ua.bind_port_first) + "-" +
-                    std::to_string(ua.bind_port_last),
-                ub.bind_address + ":" + std::to_string(ub.bind_port_first) + "-" +
-                    std::to_string(ub.bind_port_last));
+    auto bind_text = [](const config::UpstreamConfig& u) {
+        std::string text;
+        for (const auto& a : u.bind_addresses)
+            text += (text.empty() ? "" : ",") + a;
+        return text + ":" + std::to_string(u.bind_port_first) + "-" +
+               std::to_string(u.bind_port_last);
+    };
+    restart.raw("upstream.bind", bind_text(ua), bind_text(ub));
     // The gateway's own DTLS identity: named, never shown (it holds a key).
     if (ua.gateway_psk_identity != ub.gateway_psk_identity ||
         ua.gateway_psk_key != ub.gateway_psk_key ||

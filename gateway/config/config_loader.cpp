@@ -1086,15 +1086,45 @@ void Loader::upstream_bind(const Item& it, UpstreamConfig& up) {
         {
             {"address",
              [&](const Item& v) {
-                 auto text = scalar(v, "an IPv4 or IPv6 address");
-                 if (!text) return;
-                 unsigned char buf[sizeof(in6_addr)];
-                 if (inet_pton(AF_INET, text->c_str(), buf) != 1 &&
-                     inet_pton(AF_INET6, text->c_str(), buf) != 1) {
-                     error(v.path, v.line, "expected an IPv4 or IPv6 address, got '" + *text + "'");
+                 // One address, or a list: each address adds the whole port range, so a list
+                 // lifts the 64k devices per address limit (one UDP port per device).
+                 up.bind_addresses.clear();
+                 auto one = [&](const Item& a) {
+                     auto text = scalar(a, "an IPv4 or IPv6 address");
+                     if (!text) return;
+                     unsigned char buf[sizeof(in6_addr)];
+                     const bool v4 = inet_pton(AF_INET, text->c_str(), buf) == 1;
+                     if (!v4 && inet_pton(AF_INET6, text->c_str(), buf) != 1) {
+                         error(a.path, a.line,
+                               "expected an IPv4 or IPv6 address, got '" + *text + "'");
+                         return;
+                     }
+                     for (const auto& known : up.bind_addresses) {
+                         if (known == *text) {
+                             error(a.path, a.line, "'" + *text + "' is listed twice");
+                             return;
+                         }
+                         if ((inet_pton(AF_INET, known.c_str(), buf) == 1) != v4) {
+                             error(a.path, a.line,
+                                   "mixes IPv4 and IPv6: the core is reached over one of them");
+                             return;
+                         }
+                     }
+                     up.bind_addresses.push_back(*text);
+                 };
+                 if (!v.node.IsSequence()) {
+                     one(v);
                      return;
                  }
-                 up.bind_address = *text;
+                 if (v.node.size() == 0) {
+                     error(v.path, v.line, "expected at least one address");
+                     return;
+                 }
+                 std::size_t i = 0;
+                 for (auto el = v.node.begin(); el != v.node.end(); ++el, ++i) {
+                     const int el_line = line_of(*el);
+                     one(Item{indexed(v.path, i), *el, el_line > 0 ? el_line : v.line});
+                 }
              }},
             {"ports",
              [&](const Item& v) {

@@ -70,8 +70,8 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       config_(config),
       directory_(directory),
       core_link_(io, config.upstream, *this),
-      ports_(config.upstream.bind_port_first, config.upstream.bind_port_last, shard,
-             std::max(1u, shard_count)),
+      ports_(config.upstream.bind_addresses.size(), config.upstream.bind_port_first,
+             config.upstream.bind_port_last, shard, std::max(1u, shard_count)),
       token_seed_((static_cast<std::uint64_t>(shard) << 48) | 1) {
     relay_params_.max_queued = config.queue_mode.max_queued;
     relay_params_.max_age = config.queue_mode.max_age;
@@ -486,7 +486,8 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
         std::optional<upstream::UpstreamPsk> psk;
         if (auto it = psk_by_endpoint_.find(endpoint); it != psk_by_endpoint_.end())
             psk = it->second;
-        if (auto error = bootstrap_link_->open(created->upstream, endpoint, psk, 0)) {
+        if (auto error =
+                bootstrap_link_->open(created->upstream, endpoint, psk, bind_address(0), 0)) {
             spdlog::error("endpoint={} cannot open bootstrap session: {}", endpoint, *error);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
@@ -531,7 +532,7 @@ std::optional<std::string> Bridge::open_upstream(upstream::UpstreamSession& upst
     for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
         const auto port = ports_.acquire();
         if (!port) break;
-        error = core_link_.open(upstream, endpoint, psk, *port);
+        error = core_link_.open(upstream, endpoint, psk, bind_address(port->address), port->port);
         if (error) {
             ports_.release(*port);
             if (!ports_.ranged()) break;
@@ -551,9 +552,22 @@ void Bridge::forget(const std::string& endpoint) {
     spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
     unpersist(endpoint);  // persistence
     by_upstream_.erase(&device.upstream);
-    ports_.release(device.upstream.local_port());
+    ports_.release(local_of(device.upstream));
     core_link_.close(device.upstream);
     devices_.erase(it);
+}
+
+const std::string& Bridge::bind_address(std::uint16_t index) const {
+    static const std::string any;
+    const auto& addresses = config_.upstream.bind_addresses;
+    return index < addresses.size() ? addresses[index] : any;
+}
+
+LocalPort Bridge::local_of(const upstream::UpstreamSession& upstream) const {
+    // A session on an address that is no longer configured (a restored one) maps to no slot.
+    const auto& addresses = config_.upstream.bind_addresses;
+    const auto it = std::find(addresses.begin(), addresses.end(), upstream.local_address());
+    return {static_cast<std::uint16_t>(it - addresses.begin()), upstream.local_port()};
 }
 
 // ---- core side -----------------------------------------------------------------------------

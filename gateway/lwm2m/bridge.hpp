@@ -180,9 +180,11 @@ class Bridge final : public upstream::CoreLinkHandler {
     void arm(Device& device);
     void forget(const std::string& endpoint);
     void send_to_core(Device& device, coap::Message&& request);
-    // A new upstream session on a fresh local port (upstream.bind.ports, or the kernel's).
+    // A new upstream session on a fresh local address:port (upstream.bind, or the kernel's).
     std::optional<std::string> open_upstream(upstream::UpstreamSession& upstream,
                                              const std::string& endpoint);
+    const std::string& bind_address(std::uint16_t index) const;  // "" = any
+    LocalPort local_of(const upstream::UpstreamSession& upstream) const;
     void to_connection(Device& device, ConnectionId conn,
                        std::function<void(session::SessionBase&)> fn);
 
@@ -231,6 +233,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     struct Persisted {
         std::uint64_t generation = 0;
         std::uint16_t local_port = 0;  // written with the record: a new port is a change too
+        std::string local_address;
         bool stored = false;
         std::string register_query;  // of the Register relayed to the core (b=U)
         coap::Bytes object_links;

@@ -4,6 +4,8 @@
 //
 // Time: the relay works in steady-clock TimePoints, which mean nothing after a reboot; records
 // hold wall-clock milliseconds. Conversions go through one (steady, wall) pair of "now".
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "lwgate/coap/tcp_codec.hpp"
@@ -123,13 +125,16 @@ std::optional<std::string> Bridge::restore_devices() {
             psk = it->second;
         // The stored port first: the core knows the device by this address. It may lie outside
         // this shard's share of upstream.bind.ports (threads changed): bind it anyway.
-        const bool taken = r.local_port != 0 && ports_.take(r.local_port);
-        auto error = r.local_port != 0
-                         ? core_link_.open(device->upstream, r.endpoint, psk, r.local_port)
-                         : std::optional<std::string>("no stored port");
+        const auto& addresses = config_.upstream.bind_addresses;
+        const auto known = std::find(addresses.begin(), addresses.end(), r.local_address);
+        const LocalPort stored{static_cast<std::uint16_t>(known - addresses.begin()), r.local_port};
+        const bool taken = r.local_port != 0 && ports_.take(stored);
+        auto error = r.local_port != 0 ? core_link_.open(device->upstream, r.endpoint, psk,
+                                                         r.local_address, r.local_port)
+                                       : std::optional<std::string>("no stored port");
         const bool moved = error.has_value();
         if (error) {
-            if (taken) ports_.release(r.local_port);
+            if (taken) ports_.release(stored);
             spdlog::warn(
                 "endpoint={} cannot re-open upstream port {} ({}): telling the core the new "
                 "address",
@@ -151,6 +156,7 @@ std::optional<std::string> Bridge::restore_devices() {
         p.register_query = r.register_query;
         p.object_links = r.object_links;
         p.local_port = r.local_port;
+        p.local_address = r.local_address;
         d->relay.restore(std::move(s), now.steady);
         if (d->relay.registered()) {
             ++restored;
@@ -212,10 +218,11 @@ void Bridge::check_resumed() {
 
 void Bridge::replace_upstream(Device& device, std::string_view why) {
     const auto& endpoint = device.relay.endpoint();
-    const std::uint16_t old_port = device.upstream.local_port();
+    const LocalPort old = local_of(device.upstream);
+    const std::uint16_t old_port = old.port;
     core_link_.close(device.upstream);
     auto error = open_upstream(device.upstream, endpoint);
-    ports_.release(old_port);  // after open_upstream: the new session must not get it back
+    ports_.release(old);  // after open_upstream: the new session must not get it back
     if (error) {
         spdlog::error("endpoint={} upstream session lost: {}; the device must register again",
                       endpoint, *error);
@@ -242,7 +249,11 @@ void Bridge::persist(Device& device) {
     }
     const auto generation = device.relay.persistent_generation();
     const auto port = device.upstream.local_port();
-    if (p.stored && generation == p.generation && port == p.local_port) return;
+    const auto& address = device.upstream.local_address();
+    if (p.stored && generation == p.generation && port == p.local_port &&
+        address == p.local_address) {
+        return;
+    }
     const Now now;
     auto s = device.relay.snapshot();
     store::DeviceRecord r;
@@ -255,7 +266,8 @@ void Bridge::persist(Device& device) {
     r.version = std::move(s.version);
     r.register_query = p.register_query;
     r.object_links = p.object_links;
-    r.local_port = device.upstream.local_port();
+    r.local_port = port;
+    r.local_address = address;
     for (const auto& o : s.observations) {
         r.observations.push_back({token_bytes(o.request.token()), uri_path_string(o.request),
                                   o.observe_number, coap::encode(o.request)});
@@ -270,6 +282,7 @@ void Bridge::persist(Device& device) {
     p.stored = true;
     p.generation = generation;
     p.local_port = port;
+    p.local_address = address;
 }
 
 void Bridge::unpersist(const std::string& endpoint) {

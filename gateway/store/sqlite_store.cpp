@@ -26,6 +26,8 @@ constexpr const char* migrations[] = {
     // 1 -> 2: what a re-registration on the device's behalf would need.
     "ALTER TABLE devices ADD COLUMN register_query TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE devices ADD COLUMN object_links BLOB NOT NULL DEFAULT x'';",
+    // 2 -> 3: upstream.bind may list several local addresses (more than 64k devices).
+    "ALTER TABLE devices ADD COLUMN local_address TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(migrations) == sqlite_schema_version);
 
@@ -147,8 +149,8 @@ struct SqliteStore::Statements {
             {&del_queued, "DELETE FROM queued WHERE endpoint=?1"},
             {&ins_device,
              "INSERT INTO devices(endpoint, location, lifetime, deadline, queue_mode, binding,"
-             " version, local_port, register_query, object_links)"
-             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+             " version, local_port, register_query, object_links, local_address)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
             {&ins_observation,
              "INSERT INTO observations(endpoint, core_token, path, observe, request)"
              " VALUES(?1, ?2, ?3, ?4, ?5)"},
@@ -307,6 +309,7 @@ bool SqliteStore::write_batch(const std::map<std::string, std::optional<DeviceRe
                      .integer(8, record->local_port)
                      .text(9, record->register_query)
                      .blob(10, record->object_links)
+                     .text(11, record->local_address)
                      .run();
             for (const auto& o : record->observations) {
                 ok = ok && s.ins_observation.text(1, endpoint)
@@ -347,7 +350,7 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
     Stmt st;
     if (!st.prepare(db_,
                     "SELECT endpoint, location, lifetime, deadline, queue_mode, binding, version,"
-                    " local_port, register_query, object_links FROM devices")) {
+                    " local_port, register_query, object_links, local_address FROM devices")) {
         return db_error(db_, "loading devices");
     }
     int rc;
@@ -369,6 +372,7 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
         r.local_port = static_cast<std::uint16_t>(port);
         r.register_query = st.col_text(8);
         r.object_links = st.col_blob(9);
+        r.local_address = st.col_text(10);
         auto endpoint = r.endpoint;
         devices.emplace(std::move(endpoint), std::move(r));
     }

@@ -189,6 +189,7 @@ void CoreLink::process() {
 
 std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string endpoint,
                                           const std::optional<UpstreamPsk>& psk,
+                                          const std::string& local_address,
                                           std::uint16_t local_port) {
     auto* server = reinterpret_cast<coap_address_t*>(server_address_.data());
     coap_address_t local;
@@ -202,14 +203,15 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         local.addr.sin.sin_port = htons(local_port);
         local.size = sizeof(sockaddr_in);
     }
-    if (!config_.bind_address.empty()) {
-        if (inet_pton(AF_INET6, config_.bind_address.c_str(), &local.addr.sin6.sin6_addr) == 1) {
+    if (!local_address.empty()) {
+        if (inet_pton(AF_INET6, local_address.c_str(), &local.addr.sin6.sin6_addr) == 1) {
             local.addr.sin6.sin6_family = AF_INET6;
             local.size = sizeof(sockaddr_in6);
-        } else if (inet_pton(AF_INET, config_.bind_address.c_str(), &local.addr.sin.sin_addr) ==
-                   1) {
+        } else if (inet_pton(AF_INET, local_address.c_str(), &local.addr.sin.sin_addr) == 1) {
             local.addr.sin.sin_family = AF_INET;
             local.size = sizeof(sockaddr_in);
+        } else {
+            return "bad local address '" + local_address + "'";
         }
     }
     coap_session_t* s = nullptr;
@@ -257,6 +259,7 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
     session.session_ = s;
     const coap_address_t* bound = coap_session_get_addr_local(s);
     session.local_port_ = bound ? coap_address_get_port(bound) : local_port;
+    session.local_address_ = local_address;
     coap_session_set_app_data(s, &session);
     need_prepare_ = true;  // a DTLS handshake has timers of its own
     schedule();

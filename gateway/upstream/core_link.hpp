@@ -76,6 +76,7 @@ class UpstreamSession {
   public:
     const std::string& endpoint() const { return endpoint_; }
     std::uint16_t local_port() const { return local_port_; }
+    const std::string& local_address() const { return local_address_; }  // as configured
     std::size_t pending_core_requests() const { return asyncs_.size(); }
 
   private:
@@ -83,6 +84,7 @@ class UpstreamSession {
     std::string endpoint_;
     coap_session_t* session_ = nullptr;
     std::uint16_t local_port_ = 0;
+    std::string local_address_;
     struct Held {
         coap_async_t* async;
         std::uint16_t message_id;
@@ -110,10 +112,12 @@ class CoreLink {
     // Creates the libcoap context and resolves the core's address.
     std::optional<std::string> start();
 
-    // A client session for one device. local_port 0 lets the kernel choose (stable for as long
-    // as the session lives). With a PSK the session uses DTLS (upstream.uri coaps://).
+    // A client session for one device, bound to local_address (empty: any) and local_port (0:
+    // the kernel chooses; stable for as long as the session lives). With a PSK the session uses
+    // DTLS (upstream.uri coaps://).
     std::optional<std::string> open(UpstreamSession& session, std::string endpoint,
                                     const std::optional<UpstreamPsk>& psk,
+                                    const std::string& local_address = {},
                                     std::uint16_t local_port = 0);
     void close(UpstreamSession& session);
     bool secure() const { return secure_; }

@@ -484,6 +484,38 @@ TEST_F(BridgeTest, UpstreamBindAddressAndPortRange) {
     EXPECT_EQ(core.last_source("urn:imei:113"), "127.0.0.1:" + std::to_string(port));
 }
 
+// upstream.bind with several addresses: each adds the whole port range (how one lwgate goes past
+// 64k devices toward one core).
+TEST_F(BridgeTest, UpstreamBindSeveralAddressesEachAddTheRange) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const auto port = std::to_string(ntohs(addr.sin_port));
+    ::close(fd);
+
+    config.threads = 1;
+    upstream_extra =
+        "  bind: { address: [127.0.0.1, 127.0.0.2], ports: " + port + "-" + port + " }\n";
+    start_all();
+    auto first = registered_device("urn:imei:121");
+    auto second = registered_device("urn:imei:122");
+    EXPECT_EQ(core.last_source("urn:imei:121"), "127.0.0.1:" + port);
+    EXPECT_EQ(core.last_source("urn:imei:122"), "127.0.0.2:" + port);
+    auto read = core.read("urn:imei:122", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+    // Both addresses' single port are taken: a third device gets 5.02.
+    DeviceSimulator third(device_options("urn:imei:123"));
+    auto r = third.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::bad_gateway);
+}
+
 // Over TLS the identity names the device: after a reconnection held requests go out at once,
 // before the device sends anything.
 TEST_F(BridgeTest, TlsQueueModeDeviceGetsHeldRequestsOnReconnect) {

@@ -328,6 +328,32 @@ TEST_F(PersistenceTest, ATakenStoredPortMovesTheDeviceAndTellsTheCore) {
     EXPECT_EQ(read->code.raw, code::content);
 }
 
+// With several upstream.bind addresses, a restart binds each device's stored address and port.
+TEST_F(PersistenceTest, RestartKeepsTheUpstreamAddressAmongSeveral) {
+    config.extra_yaml += "  bind: { address: [127.0.0.2, 127.0.0.3] }\n";
+    start();
+    auto d1 = registered(device_options("urn:imei:addr-1"));
+    auto d2 = registered(device_options("urn:imei:addr-2"));
+    const auto s1 = core.last_source("urn:imei:addr-1");
+    const auto s2 = core.last_source("urn:imei:addr-2");
+    ASSERT_TRUE(s1 && s2);
+    EXPECT_EQ(s1->substr(0, 10), "127.0.0.2:");
+    EXPECT_EQ(s2->substr(0, 10), "127.0.0.3:");
+    ASSERT_TRUE(wait_stored("endpoint=urn:imei:addr-2 stored"));
+    kill9();
+    start();
+    for (auto* d : {d1.get(), d2.get()}) {
+        ASSERT_TRUE(d->reconnect(5s).ok());
+        auto u = d->update({}, 5s);
+        ASSERT_TRUE(u.ok()) << u.detail;
+        EXPECT_EQ(u.code(), code::changed);
+    }
+    ASSERT_TRUE(core.wait_update("urn:imei:addr-2", 1, 5s));
+    EXPECT_EQ(core.last_source("urn:imei:addr-1"), s1);
+    EXPECT_EQ(core.last_source("urn:imei:addr-2"), s2);
+    EXPECT_EQ(registers("urn:imei:addr-1") + registers("urn:imei:addr-2"), 2u);
+}
+
 // DTLS toward a core that ignores a new ClientHello from an address it still holds a session
 // for (the core simulator is libcoap 4.3.1, which does): the restored session cannot resume on
 // the stored port. After upstream.dtls_resume_timeout lwgate moves it to a new port and sends an

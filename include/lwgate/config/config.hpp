@@ -67,9 +67,10 @@ struct UpstreamConfig {
     // device's behalf (some cores ignore a new ClientHello from an address they hold a session
     // for; see README "What survives a restart"). 0: never give up the stored port.
     Duration dtls_resume_timeout = 5s;
-    // Local side of the per-device UDP sockets toward the core. Empty address: any. Ports 0-0:
-    // the kernel picks (stable for a registration's life, not across restarts).
-    std::string bind_address;
+    // Local side of the per-device UDP sockets toward the core. No address: any. Several
+    // addresses: each one adds the port range (a device takes one address:port). Ports 0-0:
+    // the kernel picks (stable for a registration's life; a restart binds the stored one again).
+    std::vector<std::string> bind_addresses;
     std::uint16_t bind_port_first = 0;
     std::uint16_t bind_port_last = 0;
 };

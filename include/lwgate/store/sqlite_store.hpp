@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace lwgate::store {
 
-inline constexpr int sqlite_schema_version = 2;
+inline constexpr int sqlite_schema_version = 3;
 
 struct SqliteOptions {
     // Fault injection for crash tests: on the Nth batch (1-based), after writing the first record

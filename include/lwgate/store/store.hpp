@@ -53,7 +53,8 @@ struct DeviceRecord {
     std::string version;         // lwm2m=
     std::string register_query;  // the Register's Uri-Query as relayed ("ep=..&lt=..&b=U")
     Bytes object_links;          // the Register's payload (link format)
-    // Upstream.
+    // Upstream: the local address ("" = any) and port of the device's socket toward the core.
+    std::string local_address;
     std::uint16_t local_port = 0;
     std::vector<ObservationRecord> observations;
     std::vector<QueuedRecord> queued;  // in delivery order

@@ -124,6 +124,13 @@ TEST(LoadConfig, EmptySectionsKeepDefaults) {
     expect_defaults(expect_ok("listeners: []\ncredentials: []\nkeepalive: {}\n"));
 }
 
+TEST(LoadConfig, UpstreamBindTakesSeveralAddresses) {
+    const Config c =
+        expect_ok("upstream:\n  bind: { address: [127.0.0.2, 127.0.0.3], ports: 40000-40009 }\n");
+    EXPECT_EQ(c.upstream.bind_addresses, (std::vector<std::string>{"127.0.0.2", "127.0.0.3"}));
+    EXPECT_TRUE(expect_ok("").upstream.bind_addresses.empty()) << "default: any address";
+}
+
 TEST(LoadConfig, EveryKeyWithoutFiles) {
     // TLS files are covered in config_files_test.cpp; here a PSK-only TLS listener.
     const Config c = expect_ok(R"(listeners:
@@ -237,7 +244,7 @@ threads: 8
     EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
     EXPECT_EQ(c.upstream.dtls_resume_timeout, 0ms);
-    EXPECT_EQ(c.upstream.bind_address, "127.0.0.1");
+    EXPECT_EQ(c.upstream.bind_addresses, std::vector<std::string>{"127.0.0.1"});
     EXPECT_EQ(c.upstream.bind_port_first, 40000);
     EXPECT_EQ(c.upstream.bind_port_last, 40999);
 
@@ -304,6 +311,15 @@ TEST(LoadConfig, BadDurations) {
     EXPECT_THAT(
         only_error("upstream:\n  bind:\n    address: core.example\n"),
         Err("upstream.bind.address", 3, "expected an IPv4 or IPv6 address, got 'core.example'"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: [127.0.0.2, 'x']\n"),
+                Err("upstream.bind.address[1]", 3, "expected an IPv4 or IPv6 address, got 'x'"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: [127.0.0.2, 127.0.0.2]\n"),
+                Err("upstream.bind.address[1]", 3, "'127.0.0.2' is listed twice"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: [127.0.0.2, '::1']\n"),
+                Err("upstream.bind.address[1]", 3,
+                    "mixes IPv4 and IPv6: the core is reached over one of them"));
+    EXPECT_THAT(only_error("upstream:\n  bind:\n    address: []\n"),
+                Err("upstream.bind.address", 3, "expected at least one address"));
     EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
                 ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),

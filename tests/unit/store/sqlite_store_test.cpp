@@ -93,6 +93,7 @@ DeviceRecord device(const std::string& ep, std::size_t observations = 2, std::si
     r.register_query = "ep=" + ep + "&lt=300&lwm2m=1.1&b=U&Q";
     r.object_links = {'<', '/', '3', '/', '0', '>'};
     r.local_port = 40123;
+    r.local_address = "127.0.0.2";
     for (std::size_t i = 0; i < observations; ++i) {
         r.observations.push_back({Bytes{0xC0, static_cast<std::uint8_t>(i)},
                                   "/3/0/" + std::to_string(i), 0xfffff0u + static_cast<unsigned>(i),
@@ -212,10 +213,11 @@ TEST_F(TempDb, UpgradesAVersion1Database) {
     EXPECT_EQ(loaded[0].location, (std::vector<std::string>{"rd", "1"}));
     EXPECT_EQ(loaded[0].local_port, 41000);
     EXPECT_EQ(loaded[0].register_query, "") << "columns added by version 2 get their defaults";
+    EXPECT_EQ(loaded[0].local_address, "") << "and by version 3: any address";
     EXPECT_TRUE(loaded[0].object_links.empty());
     ASSERT_EQ(loaded[0].observations.size(), 1u);
     EXPECT_EQ(loaded[0].observations[0].observe, 9u);
-    // The upgraded file takes version-2 records.
+    // The upgraded file takes current records.
     store->put(device("new"));
     store->flush();
     EXPECT_EQ(load(*store).size(), 2u);
