@@ -4,7 +4,10 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -69,6 +72,21 @@ coap_response_t on_response(coap_session_t* s, const coap_pdu_t* sent, const coa
 void on_nack(coap_session_t* s, const coap_pdu_t* sent, const coap_nack_reason_t reason,
              const coap_mid_t) {
     if (CoreLink* link = link_of(s)) link->handle_nack(s, sent, static_cast<int>(reason));
+}
+
+// A free port on `local`'s address (written into it): the kernel's choice for a socket bound
+// without SO_REUSEADDR, which avoids every port in use.
+std::optional<std::string> probe_port(coap_address_t& local) {
+    const int fd = ::socket(local.addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+    socklen_t len = local.size;
+    std::optional<std::string> error;
+    if (::bind(fd, &local.addr.sa, local.size) != 0 ||
+        ::getsockname(fd, &local.addr.sa, &len) != 0) {
+        error = std::string("cannot bind a local port: ") + std::strerror(errno);
+    }
+    ::close(fd);
+    return error;
 }
 
 std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
@@ -214,6 +232,17 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
             return "bad local address '" + local_address + "'";
         }
     }
+    // libcoap binds a given local address with SO_REUSEADDR, and Linux then hands out port 0
+    // binds that share a port with another SO_REUSEADDR socket: two devices' sockets connected to
+    // the same core would have one address (measured: 1 in 7 sockets at 9,000). So the kernel's
+    // choice comes from a bind without SO_REUSEADDR: connect() itself (no local address), or a
+    // probe socket (an address without a port; closed before libcoap binds the port it got).
+    const coap_address_t* local_if = &local;
+    if (local_port == 0 && local_address.empty()) {
+        local_if = nullptr;
+    } else if (local_port == 0) {
+        if (auto error = probe_port(local)) return *error;
+    }
     coap_session_t* s = nullptr;
     std::optional<UpstreamPsk> gateway_psk;
     if (secure_ && !psk && !config_.gateway_psk_identity.empty()) {
@@ -233,7 +262,7 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         setup.pki_key.key.pem.public_cert = config_.gateway_certificate.c_str();
         setup.pki_key.key.pem.private_key = config_.gateway_private_key.c_str();
         setup.pki_key.key.pem.ca_file = verify ? config_.gateway_ca.c_str() : nullptr;
-        s = coap_new_client_session_pki(context_, &local, server, COAP_PROTO_DTLS, &setup);
+        s = coap_new_client_session_pki(context_, local_if, server, COAP_PROTO_DTLS, &setup);
     } else if (secure_) {
         if (!psk && !gateway_psk) {
             return "no PSK for the DTLS session of " + endpoint +
@@ -246,9 +275,9 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
         setup.psk_info.identity.length = key.identity.size();
         setup.psk_info.key.s = key.key.data();
         setup.psk_info.key.length = key.key.size();
-        s = coap_new_client_session_psk2(context_, &local, server, COAP_PROTO_DTLS, &setup);
+        s = coap_new_client_session_psk2(context_, local_if, server, COAP_PROTO_DTLS, &setup);
     } else {
-        s = coap_new_client_session(context_, &local, server, COAP_PROTO_UDP);
+        s = coap_new_client_session(context_, local_if, server, COAP_PROTO_UDP);
     }
     if (!s) return "cannot create the upstream session for " + endpoint;
     const auto ack_ms = config_.ack_timeout.count();
