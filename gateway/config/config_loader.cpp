@@ -1036,7 +1036,14 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                               error(v.path, v.line, "must be at least 1s (libcoap limit)");
                           }
                       }},
-                     {"max_retransmit", [&](const Item& v) { whole(v, up.max_retransmit, 0, 20); }},
+                     {"max_retransmit",
+                      [&](const Item& v) {
+                          // libcoap 4.3.1 ignores 0 (coap_session_set_max_retransmit keeps its
+                          // default of 4), so a 0 would silently mean 4.
+                          if (whole(v, up.max_retransmit, 0, 20) && up.max_retransmit == 0) {
+                              error(v.path, v.line, "must be at least 1 (libcoap ignores 0)");
+                          }
+                      }},
                      {"dtls_resume_timeout",
                       [&](const Item& v) { duration(v, up.dtls_resume_timeout, false, 1h); }},
                      {"bind", [&](const Item& v) { upstream_bind(v, up); }},

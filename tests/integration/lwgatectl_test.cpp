@@ -125,7 +125,7 @@ TEST_F(LwgatectlTest, StatusExitsNonZeroWhenTheCoreIsDown) {
     core.start();
     const auto core_uri = core.uri();
     core.stop();
-    start_with_core(core_uri, "  ack_timeout: 1s\n  max_retransmit: 0\n");
+    start_with_core(core_uri, "  ack_timeout: 1s\n  max_retransmit: 1\n");
     auto before = ctl({"status"});
     EXPECT_EQ(before.exit_code, 0) << before.out << before.err << "no failure yet";
 

@@ -320,6 +320,8 @@ TEST(LoadConfig, BadDurations) {
                     "mixes IPv4 and IPv6: the core is reached over one of them"));
     EXPECT_THAT(only_error("upstream:\n  bind:\n    address: []\n"),
                 Err("upstream.bind.address", 3, "expected at least one address"));
+    EXPECT_THAT(only_error("upstream:\n  max_retransmit: 0\n"),
+                Err("upstream.max_retransmit", 2, "must be at least 1 (libcoap ignores 0)"));
     EXPECT_THAT(only_error("upstream:\n  max_retransmit: 21\n"),
                 ::testing::Field(&ConfigError::key, "upstream.max_retransmit"));
     EXPECT_THAT(only_error("connections:\n  write_timeout:\n"),
