@@ -421,8 +421,8 @@ void Bridge::run(Device& device) {
         arm(device);
         return;
     }
-    const auto location =
-        device.relay.registered() ? device.relay.location() : std::vector<std::string>{};
+    static const std::vector<std::string> none;
+    const auto& location = device.relay.registered() ? device.relay.location() : none;
     if (location != device.published_location) {
         if (!device.published_location.empty()) {
             directory_.erase_location(join(device.published_location));
@@ -550,7 +550,7 @@ void Bridge::forget(const std::string& endpoint) {
         metrics_.registered_devices.add(-1);
     }
     spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
-    unpersist(endpoint);  // persistence
+    unpersist(device);  // persistence
     by_upstream_.erase(&device.upstream);
     ports_.release(local_of(device.upstream));
     core_link_.close(device.upstream);

@@ -127,6 +127,15 @@ class Bridge final : public upstream::CoreLinkHandler {
     // ---- end of SIGHUP reload ----------------------------------------------------------------
 
   private:
+    // What the store holds for a device (persistence; bridge_persistence.cpp).
+    struct Persisted {
+        std::uint64_t generation = 0;
+        std::uint16_t local_port = 0;  // written with the record: a new port is a change too
+        std::string local_address;
+        bool stored = false;
+        std::string register_query;  // of the Register relayed to the core (b=U)
+        coap::Bytes object_links;
+    };
     struct Device {
         explicit Device(std::string endpoint, const RelayParams& params, asio::io_context& io,
                         std::uint64_t seed)
@@ -148,6 +157,7 @@ class Bridge final : public upstream::CoreLinkHandler {
         bool bootstrap = false;
         TimePoint bootstrap_until = never;
         std::optional<CoreRequestId> finish_id;
+        Persisted persisted;  // persistence: what the store holds (no lookup per event)
     };
     struct Binding {
         std::string endpoint;
@@ -220,7 +230,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     // responses with the stored core token (CoreLink::respond_separately).
     std::optional<std::string> restore_devices();
     void persist(Device& device);
-    void unpersist(const std::string& endpoint);
+    void unpersist(Device& device);
     void remember_register(Device& device, const coap::Message& request, Uplink kind);
     void respond_core(Device& device, CoreRequestId id, coap::Message&& response);
     // DTLS after a restart: each restored session re-handshakes from its stored port. Those not
@@ -230,17 +240,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void replace_upstream(Device& device, std::string_view why);
     std::vector<std::string> resuming_;  // endpoints restored on DTLS, not yet checked
     std::optional<asio::steady_timer> resume_timer_;
-    struct Persisted {
-        std::uint64_t generation = 0;
-        std::uint16_t local_port = 0;  // written with the record: a new port is a change too
-        std::string local_address;
-        bool stored = false;
-        std::string register_query;  // of the Register relayed to the core (b=U)
-        coap::Bytes object_links;
-    };
     store::Store* store_ = nullptr;
     std::shared_ptr<const std::vector<store::DeviceRecord>> loaded_;
-    std::unordered_map<std::string, Persisted> persisted_;         // by endpoint
     std::unordered_map<CoreRequestId, coap::Token> restored_ids_;  // restored held requests
     CoreRequestId next_restored_id_ = CoreRequestId{1} << 63;      // apart from CoreLink's ids
     // ---- end of persistence ----------------------------------------------------------------

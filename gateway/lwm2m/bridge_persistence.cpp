@@ -151,7 +151,7 @@ std::optional<std::string> Bridge::restore_devices() {
         Device* d = device.get();
         by_upstream_[&d->upstream] = d;
         devices_.emplace(r.endpoint, std::move(device));
-        auto& p = persisted_[r.endpoint];
+        auto& p = d->persisted;
         p.stored = true;
         p.register_query = r.register_query;
         p.object_links = r.object_links;
@@ -238,7 +238,7 @@ void Bridge::replace_upstream(Device& device, std::string_view why) {
 void Bridge::persist(Device& device) {
     if (!store_) return;
     const auto& endpoint = device.relay.endpoint();
-    auto& p = persisted_[endpoint];
+    auto& p = device.persisted;
     if (!device.relay.registered()) {
         if (p.stored) {
             spdlog::debug("endpoint={} stored: erased", endpoint);
@@ -285,19 +285,17 @@ void Bridge::persist(Device& device) {
     p.local_address = address;
 }
 
-void Bridge::unpersist(const std::string& endpoint) {
-    auto it = persisted_.find(endpoint);
-    if (it == persisted_.end()) return;
-    if (store_ && it->second.stored) {
-        spdlog::debug("endpoint={} stored: erased", endpoint);
-        store_->erase(endpoint);
+void Bridge::unpersist(Device& device) {
+    if (store_ && device.persisted.stored) {
+        spdlog::debug("endpoint={} stored: erased", device.relay.endpoint());
+        store_->erase(device.relay.endpoint());
     }
-    persisted_.erase(it);
+    device.persisted.stored = false;
 }
 
 void Bridge::remember_register(Device& device, const Message& request, Uplink kind) {
     if (!store_ || kind != Uplink::register_) return;
-    auto& p = persisted_[device.relay.endpoint()];
+    auto& p = device.persisted;
     p.register_query = query_string(request);
     p.object_links = request.payload();
 }
