@@ -141,8 +141,11 @@ std::string AdminServer::url() const {
 void AdminServer::serve(const httplib::Request& req, httplib::Response& res) {
     Reply reply;
     try {
-        reply = handle(req.method, req.path, req.params, req.get_header_value("Authorization"),
-                       req.body);
+        // The raw path: cpp-httplib's req.path is decoded, which would turn an endpoint's %2F
+        // into a path separator.
+        const auto raw = std::string_view(req.target).substr(0, req.target.find('?'));
+        reply = handle(req.method, std::string(raw.empty() ? req.path : raw), req.params,
+                       req.get_header_value("Authorization"), req.body);
     } catch (const std::exception& e) {
         spdlog::error("admin {} {}: {}", req.method, req.path, e.what());
         reply = error_reply(500, std::string("internal error: ") + e.what());

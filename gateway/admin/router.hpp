@@ -26,6 +26,8 @@ struct Route {
     std::string allow;   // for 405: the methods the path takes
 };
 
+// `path` as sent (percent-encoded, without the query): the endpoint segment is decoded after
+// the split, so an endpoint name may contain '/' (%2F).
 Route route(std::string_view method, std::string_view path);
 
 }  // namespace lwgate::admin

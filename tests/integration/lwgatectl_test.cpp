@@ -90,6 +90,24 @@ TEST_F(LwgatectlTest, ConnectionsShowsTheDeviceAndPingMeasuresARoundTrip) {
     EXPECT_THAT(status.out, HasSubstr(": ok"));
 }
 
+// An endpoint name may contain '/': lwgatectl sends it as %2F and the admin API decodes it only
+// after splitting the path.
+TEST_F(LwgatectlTest, EndpointNamesWithASlash) {
+    core.start();
+    start_with_core(core.uri());
+    auto dev = device("site-7/meter/3");
+    auto r = dev->register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_EQ(r.code(), code::created);
+    auto show = ctl({"show", "site-7/meter/3"});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_THAT(show.out, HasSubstr("site-7/meter/3"));
+    auto ping = ctl({"ping", "site-7/meter/3", "--timeout", "3s"});
+    EXPECT_EQ(ping.exit_code, 0) << ping.err;
+    EXPECT_THAT(ping.out, HasSubstr("pong from site-7/meter/3"));
+    EXPECT_EQ(ctl({"show", "site-7/meter"}).exit_code, 1) << "no prefix match";
+}
+
 TEST_F(LwgatectlTest, RefusedRequestsExit1) {
     core.start();
     start_with_core(core.uri());

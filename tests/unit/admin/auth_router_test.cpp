@@ -37,6 +37,22 @@ TEST(AdminRouter, Routes) {
     EXPECT_EQ(route("POST", "/v1/connections/dev/close").op, Op::close);
 }
 
+TEST(AdminRouter, EndpointNamesArePercentDecodedAfterTheSplit) {
+    auto r = route("GET", "/v1/connections/urn%3Adev%2Fa%2Fb");
+    EXPECT_EQ(r.op, Op::connection);
+    EXPECT_EQ(r.target, "urn:dev/a/b");
+    r = route("POST", "/v1/connections/dev%2F1/ping");
+    EXPECT_EQ(r.op, Op::ping);
+    EXPECT_EQ(r.target, "dev/1");
+    r = route("POST", "/v1/connections/caf%C3%a9/close");
+    EXPECT_EQ(r.target, "caf\xc3\xa9");
+    for (const char* path : {"/v1/connections/bad%2", "/v1/connections/bad%zz",
+                             "/v1/connections/%/ping", "/v1/connections/%2/close"}) {
+        EXPECT_EQ(route("GET", path).op, Op::not_found) << path;
+        EXPECT_EQ(route("POST", path).op, Op::not_found) << path;
+    }
+}
+
 TEST(AdminRouter, WrongMethodAndUnknownPaths) {
     auto r = route("POST", "/v1/health");
     EXPECT_EQ(r.op, Op::method_not_allowed);
