@@ -157,7 +157,10 @@ void Block2Cache::evict_to(std::size_t limit) {
 
 std::optional<Block1Upload> Block1Upload::start(const coap::Message& request,
                                                 std::size_t max_payload) {
-    if (request.payload().size() <= max_payload) return std::nullopt;
+    // A BERT block (SZX 7) is re-sliced even when it fits: UDP has no BERT (RFC 8323 §6).
+    const auto block = coap::block_option(request, option::block1);
+    const bool bert = block && block->szx == 7;
+    if (!bert && request.payload().size() <= max_payload) return std::nullopt;
     return Block1Upload(request, block_szx_for(max_payload));
 }
 

@@ -60,6 +60,25 @@ std::optional<std::string> Directory::endpoint_for(const std::string& location) 
     return it->second;
 }
 
+unsigned Directory::claim(const std::string& endpoint, unsigned shard) {
+    std::lock_guard lock(mutex_);
+    return owners_.try_emplace(endpoint, shard).first->second;
+}
+
+std::optional<unsigned> Directory::owner(const std::string& endpoint) const {
+    std::lock_guard lock(mutex_);
+    auto it = owners_.find(endpoint);
+    if (it == owners_.end()) return std::nullopt;
+    return it->second;
+}
+
+void Directory::release(const std::string& endpoint, unsigned shard) {
+    std::lock_guard lock(mutex_);
+    if (auto it = owners_.find(endpoint); it != owners_.end() && it->second == shard) {
+        owners_.erase(it);
+    }
+}
+
 // ---- Bridge --------------------------------------------------------------------------------
 
 Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
@@ -104,6 +123,31 @@ std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session)
 
 unsigned Bridge::owner_of(const std::string& endpoint) const {
     return static_cast<unsigned>(std::hash<std::string>{}(endpoint) % shard_count_);
+}
+
+unsigned Bridge::route_owner(const std::string& endpoint) const {
+    return directory_.owner(endpoint).value_or(shard_);
+}
+
+std::optional<unsigned> Bridge::owned_elsewhere(const std::string& endpoint) const {
+    auto owner = directory_.owner(endpoint);
+    if (owner && *owner != shard_) return owner;
+    return std::nullopt;
+}
+
+void Bridge::forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
+                     const std::string& endpoint, Message&& message) {
+    // The message first, then the rebind: whatever the connection sends after the rebind
+    // reaches the owner after this message.
+    run_on_(owner, [peer = peers_.at(owner), conn_shard, conn, endpoint,
+                    m = std::move(message)]() mutable {
+        peer->handle(conn_shard, conn, endpoint, std::move(m));
+    });
+    run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, owner] { peer->rebind(conn, owner); });
+}
+
+void Bridge::rebind(ConnectionId conn, unsigned owner) {
+    if (auto it = bindings_.find(conn); it != bindings_.end()) it->second.owner = owner;
 }
 
 std::optional<std::string> Bridge::identity_endpoint(const session::ConnectionInfo& info) const {
@@ -197,7 +241,7 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
                    "this listener does not accept registrations over plain TCP");
             return;
         }
-        bound = bindings_.emplace(info.id, Binding{*endpoint, owner_of(*endpoint)}).first;
+        bound = bindings_.emplace(info.id, Binding{*endpoint, route_owner(*endpoint)}).first;
     }
     metrics_.uplinks.add();
     const unsigned here = shard_;
@@ -213,7 +257,7 @@ void Bridge::on_session_established(session::SessionBase& session) {
     if (info.transport != session::Transport::tls) return;
     const auto endpoint = identity_endpoint(info);
     if (!endpoint) return;
-    const unsigned owner = owner_of(*endpoint);
+    const unsigned owner = route_owner(*endpoint);
     bindings_.emplace(info.id, Binding{*endpoint, owner, true});
     Bridge* peer = peers_.at(owner);
     run_on_(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
@@ -246,6 +290,12 @@ Bridge::Device* Bridge::find(upstream::UpstreamSession& session) {
 void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                     Message&& message) {
     const bool request = coap::is_request(message.code());
+    if (!find(endpoint) && !find_bootstrap(endpoint)) {
+        if (auto owner = owned_elsewhere(endpoint)) {
+            forward(*owner, conn_shard, conn, endpoint, std::move(message));
+            return;
+        }
+    }
     const Device* bootstrap = find_bootstrap(endpoint);
     if (request ? classify_uplink(message) == Uplink::bootstrap_request
                 : bootstrap && bootstrap->relay.expects_device_token(message.token())) {
@@ -269,9 +319,15 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             });
             return;
         }
+        // This shard creates the endpoint's state, unless another one did meanwhile.
+        if (const unsigned owner = directory_.claim(endpoint, shard_); owner != shard_) {
+            forward(owner, conn_shard, conn, endpoint, std::move(message));
+            return;
+        }
         auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
         token_seed_ += 1u << 20;
         if (auto error = open_upstream(created->upstream, endpoint)) {
+            if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
             spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
@@ -298,6 +354,16 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
 }
 
 void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
+    if (!find(endpoint) && !find_bootstrap(endpoint)) {
+        if (auto owner = owned_elsewhere(endpoint)) {
+            run_on_(*owner, [peer = peers_.at(*owner), conn_shard, conn, endpoint] {
+                peer->handle_connect(conn_shard, conn, endpoint);
+            });
+            run_on_(conn_shard,
+                    [peer = peers_.at(conn_shard), conn, o = *owner] { peer->rebind(conn, o); });
+        }
+        return;
+    }
     if (Device* bs = find_bootstrap(endpoint)) {
         bs->connection_shard[conn] = conn_shard;
         bs->relay.on_device_connected(conn, Clock::now());
@@ -311,6 +377,14 @@ void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::s
 }
 
 void Bridge::handle_disconnect(ConnectionId conn, const std::string& endpoint) {
+    if (!find(endpoint) && !find_bootstrap(endpoint)) {
+        if (auto owner = owned_elsewhere(endpoint)) {
+            run_on_(*owner, [peer = peers_.at(*owner), conn, endpoint] {
+                peer->handle_disconnect(conn, endpoint);
+            });
+        }
+        return;
+    }
     if (Device* bs = find_bootstrap(endpoint)) {
         bs->relay.on_device_disconnected(conn, Clock::now());
         bs->connection_shard.erase(conn);
@@ -479,6 +553,10 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
     const bool request = coap::is_request(message.code());
     if (!device) {
         if (!request) return;
+        if (const unsigned owner = directory_.claim(endpoint, shard_); owner != shard_) {
+            forward(owner, conn_shard, conn, endpoint, std::move(message));
+            return;
+        }
         auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
         token_seed_ += 1u << 20;
         created->link = bootstrap_link_.get();
@@ -489,6 +567,7 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
         if (auto error =
                 bootstrap_link_->open(created->upstream, endpoint, psk, bind_address(0), 0)) {
             spdlog::error("endpoint={} cannot open bootstrap session: {}", endpoint, *error);
+            if (!find(endpoint)) directory_.release(endpoint, shard_);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
             run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
@@ -520,6 +599,7 @@ void Bridge::forget_bootstrap(const std::string& endpoint) {
     spdlog::info("endpoint={} bootstrap ended; session closed", endpoint);
     by_upstream_.erase(&device.upstream);
     bootstrap_link_->close(device.upstream);
+    if (!find(endpoint)) directory_.release(endpoint, shard_);
     bootstraps_.erase(it);
 }
 
@@ -554,6 +634,8 @@ void Bridge::forget(const std::string& endpoint) {
     by_upstream_.erase(&device.upstream);
     ports_.release(local_of(device.upstream));
     core_link_.close(device.upstream);
+    // `endpoint` may be the device's own name: release before the device goes.
+    if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
     devices_.erase(it);
 }
 

@@ -44,16 +44,24 @@
 namespace lwgate::lwm2m {
 
 // Process-wide: registration location -> endpoint, so a device that reconnects and sends an
-// Update can be bound to its endpoint on any shard.
+// Update can be bound to its endpoint on any shard; and endpoint -> the shard that owns its
+// state. Taken only when a connection binds or an endpoint's state is created or forgotten.
 class Directory {
   public:
     void set_location(const std::string& location, const std::string& endpoint);
     void erase_location(const std::string& location);
     std::optional<std::string> endpoint_for(const std::string& location) const;
 
+    // The owner of `endpoint`, which becomes `shard` if there is none.
+    unsigned claim(const std::string& endpoint, unsigned shard);
+    std::optional<unsigned> owner(const std::string& endpoint) const;
+    // Ends `shard`'s ownership (a no-op when another shard owns the endpoint).
+    void release(const std::string& endpoint, unsigned shard);
+
   private:
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::string> by_location_;
+    std::unordered_map<std::string, unsigned> owners_;
 };
 
 struct BridgeMetrics {
@@ -165,7 +173,18 @@ class Bridge final : public upstream::CoreLinkHandler {
         bool from_handshake = false;  // bound by the TLS identity before any request
     };
 
+    // Restore's partition of the stored endpoints (a hash; no connection exists yet).
     unsigned owner_of(const std::string& endpoint) const;
+    // Connection side: where a connection's messages for `endpoint` go: its owner, or this
+    // shard, which then becomes the owner when it creates the endpoint's state.
+    unsigned route_owner(const std::string& endpoint) const;
+    // Owner side: the endpoint is owned by another shard (ownership moved while a connection
+    // still pointed here): pass the message on and point the connection at the owner.
+    void forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
+                 const std::string& endpoint, coap::Message&& message);
+    void rebind(ConnectionId conn, unsigned owner);  // connection side
+    // Owner side: the owner of an endpoint this shard has no state for, when it is another.
+    std::optional<unsigned> owned_elsewhere(const std::string& endpoint) const;
     std::optional<std::string> identity_endpoint(const session::ConnectionInfo& info) const;
     // May this connection speak for `endpoint`? PSK: the credentials entry; certificate: the CN
     // or a DNS/URI subjectAltName.

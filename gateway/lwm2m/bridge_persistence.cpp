@@ -148,6 +148,7 @@ std::optional<std::string> Bridge::restore_devices() {
             store_->erase(r.endpoint);
             continue;
         }
+        directory_.claim(r.endpoint, shard_);  // restore partitions by hash: nobody else has it
         Device* d = device.get();
         by_upstream_[&d->upstream] = d;
         devices_.emplace(r.endpoint, std::move(device));

@@ -7,7 +7,10 @@ namespace lwgate::lwm2m {
 PortPool::PortPool(std::size_t addresses, std::uint16_t first, std::uint16_t last, unsigned shard,
                    unsigned shard_count)
     : ranged_(first != 0), addresses_(std::max<std::size_t>(1, addresses)) {
-    if (!ranged_) return;
+    if (!ranged_) {
+        next_ = shard % addresses_;  // shards start on different addresses
+        return;
+    }
     shard_count = std::max(1u, shard_count);
     for (std::uint32_t p = first; p <= last; ++p) {
         if (p % shard_count == shard % shard_count) ports_.push_back(static_cast<std::uint16_t>(p));

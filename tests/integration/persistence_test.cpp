@@ -330,6 +330,7 @@ TEST_F(PersistenceTest, ATakenStoredPortMovesTheDeviceAndTellsTheCore) {
 
 // With several upstream.bind addresses, a restart binds each device's stored address and port.
 TEST_F(PersistenceTest, RestartKeepsTheUpstreamAddressAmongSeveral) {
+    config.threads = 1;  // one shard hands out the addresses in turn
     config.extra_yaml += "  bind: { address: [127.0.0.2, 127.0.0.3] }\n";
     start();
     auto d1 = registered(device_options("urn:imei:addr-1"));

@@ -245,6 +245,16 @@ TEST(Block1Upload, LastBertBlockGetsTheCoresFinalAnswer) {
     EXPECT_EQ(coap::block_option(done, option::block1), (BlockOption{2, false, 7}));
 }
 
+TEST(Block1Upload, BertBlockThatFitsADatagramIsStillResliced) {
+    // 1,124 bytes fit a 1,152-byte datagram, but SZX 7 means nothing over UDP.
+    auto bert = post(body_of(1124));
+    coap::set_block_option(bert, option::block1, BlockOption{2, false, 7});
+    auto upload = Block1Upload::start(bert, 1130);
+    ASSERT_TRUE(upload);
+    EXPECT_EQ(coap::block_option(upload->current(), option::block1), (BlockOption{2, true, 6}));
+    EXPECT_EQ(upload->current().payload().size(), 1024u);
+}
+
 TEST(Block1Upload, SendsEveryBlockAfterContinueAndReturnsTheFinalAnswer) {
     const auto body = body_of(64 * 1024 + 5);
     auto upload = Block1Upload::start(post(body), 1100);
