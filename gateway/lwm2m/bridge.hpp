@@ -245,8 +245,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     // stored device's upstream session on its stored local port and loads its relay.
     // persist(): after every run(), writes the device's record when the relay's
     // persistent_generation() moved (or erases it once unregistered). respond_core(): held
-    // requests restored from the store have no libcoap async: their answers go as separate
-    // responses with the stored core token (CoreLink::respond_separately).
+    // requests restored from the store are not held by this process's CoreLink: their answers
+    // go as separate responses with the stored core token (CoreLink::respond_separately).
     std::optional<std::string> restore_devices();
     void persist(Device& device);
     void unpersist(Device& device);

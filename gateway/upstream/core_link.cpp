@@ -45,7 +45,7 @@ void init_libcoap() {
 }
 
 // libcoap 4.3.1 has no per-context user pointer. Its callbacks only run inside
-// coap_io_process()/coap_io_prepare_epoll(), which CoreLink::process() calls on the shard's
+// coap_io_do_epoll()/coap_io_prepare_epoll(), which CoreLink::process() calls on the shard's
 // thread after setting this.
 thread_local CoreLink* current_link = nullptr;
 
@@ -184,9 +184,9 @@ void CoreLink::process() {
     if (n > 0) coap_io_do_epoll(context_, events, static_cast<std::size_t>(n));
     // A full batch may leave events behind, and the descriptor is edge-triggered: go again.
     if (n == max_events) schedule();
-    // libcoap's timeout pass (retransmissions, triggered asyncs, DTLS timers, session expiry)
-    // runs when something asked for it (a send, a triggered answer, a new session, the timer)
-    // and at most every prepare_interval otherwise.
+    // libcoap's timeout pass (retransmissions, DTLS timers, session expiry) runs when something
+    // asked for it (a new or closed session, the timer) and at most every prepare_interval
+    // otherwise.
     coap_tick_t now;
     coap_ticks(&now);
     const auto now_ms = static_cast<std::uint64_t>(now) * 1000 / COAP_TICKS_PER_SECOND;
@@ -300,7 +300,7 @@ void CoreLink::close(UpstreamSession& session) {
     coap_session_set_app_data(session.session_, nullptr);
     coap_session_release(session.session_);
     session.session_ = nullptr;
-    session.asyncs_.clear();  // freed with the session
+    session.held_.clear();  // never answered: the core's retransmissions run out
     need_prepare_ = true;
     schedule();
 }
@@ -345,16 +345,15 @@ std::size_t CoreLink::max_payload(const UpstreamSession& session,
 }
 
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
-    auto it = session.asyncs_.find(id);
-    if (it == session.asyncs_.end() || !session.session_) return;
-    coap_async_t* async = it->second.async;
-    session.answered_.remember(it->second.message_id, it->second.token, response,
+    auto held = session.held_.release(id);
+    if (!held || !session.session_) return;
+    session.answered_.remember(held->message_id, held->token, response,
                                std::chrono::steady_clock::now());
-    session.asyncs_.erase(it);
-    coap_async_set_app_data(async, new coap::Message(std::move(response)));
-    coap_async_trigger(async);  // libcoap calls the request handler again, then frees the async
-    need_prepare_ = true;       // triggered asyncs run in libcoap's timeout pass
-    schedule();
+    if (id == answering_) {
+        immediate_ = std::move(response);  // handle_request() piggybacks it on the ACK
+        return;
+    }
+    send_separately(session, held->token, std::move(response), held->confirmable);
 }
 
 void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* response_ptr) {
@@ -366,43 +365,37 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         return;
     }
     const coap_bin_const_t token = coap_pdu_get_token(request);
-    coap_async_t* triggered = coap_find_async(s, token);
     const coap::Token request_token(coap::ByteView(token.s, token.length));
     const auto message_id = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
-    if (!triggered) {
-        if (auto again = session->answered_.find(message_id, request_token,
-                                                 std::chrono::steady_clock::now())) {
-            ++stats_.duplicates_answered;
-            fill_response(response, *again);
-            return;
-        }
-        if (auto answer = handler_.answer_locally(*session, from_pdu(request))) {
-            fill_response(response, *answer);
-            return;
-        }
-    }
-    if (coap_async_t* async = triggered) {
-        // A triggered async: the bridge's answer is ready.
-        std::unique_ptr<coap::Message> answer(
-            static_cast<coap::Message*>(coap_async_get_app_data(async)));
-        coap_async_set_app_data(async, nullptr);
-        if (answer) {
-            fill_response(response, *answer);
-        } else {
-            coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
-        }
+    if (session->held_.find(message_id, request_token)) {
+        // The core retransmitted a request we hold: leaving the response empty acknowledges it
+        // again (an empty ACK; nothing for a NON), and the bridge already has it.
+        ++stats_.duplicates_held;
         return;
     }
-    coap_async_t* async = coap_register_async(s, request, 0);
-    if (!async) {
-        coap_pdu_set_code(response, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
+    const auto now = std::chrono::steady_clock::now();
+    if (auto again = session->answered_.find(message_id, request_token, now)) {
+        ++stats_.duplicates_answered;
+        fill_response(response, *again);
+        return;
+    }
+    if (auto answer = handler_.answer_locally(*session, from_pdu(request))) {
+        fill_response(response, *answer);
         return;
     }
     const CoreRequestId id = next_id_++;
-    session->asyncs_.emplace(id, UpstreamSession::Held{async, message_id, request_token});
+    session->held_.hold(id, message_id, request_token,
+                        coap_pdu_get_type(request) == COAP_MESSAGE_CON);
     ++stats_.requests_received;
-    // Leave `response` without a code: libcoap sends an empty ACK, the answer follows later.
+    answering_ = id;
     handler_.on_core_request(*session, id, from_pdu(request));
+    answering_ = 0;
+    if (immediate_) {
+        fill_response(response, *immediate_);
+        immediate_.reset();
+    }
+    // Otherwise `response` stays without a code: libcoap sends an empty ACK for a CON (nothing
+    // for a NON), and respond() sends the answer later.
 }
 
 int CoreLink::handle_response(coap_session_t* s, const void*, const void* received_ptr) {
@@ -444,13 +437,21 @@ void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) 
 
 bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& core_token,
                                   coap::Message response) {
-    if (!session.session_) return false;
-    response.set_token(core_token);
-    coap_pdu_t* pdu = to_pdu(session.session_, response, COAP_MESSAGE_CON);
-    if (!pdu) return false;
-    const bool ok = coap_send(session.session_, pdu) != COAP_INVALID_MID;
+    const bool ok = send_separately(session, core_token, std::move(response), true);
     schedule();
     return ok;
+}
+
+bool CoreLink::send_separately(UpstreamSession& session, const coap::Token& core_token,
+                               coap::Message response, bool confirmable) {
+    if (!session.session_) return false;
+    response.set_token(core_token);
+    coap_pdu_t* pdu =
+        to_pdu(session.session_, response, confirmable ? COAP_MESSAGE_CON : COAP_MESSAGE_NON);
+    if (!pdu) return false;
+    // coap_send() writes the datagram now (or queues it behind an unacknowledged CON, NSTART 1,
+    // until that ACK arrives): no timeout pass is needed to send it.
+    return coap_send(session.session_, pdu) != COAP_INVALID_MID;
 }
 
 }  // namespace lwgate::upstream

@@ -6,17 +6,23 @@
 // asio::posix::stream_descriptor::async_wait(wait_read). Asio registers it edge-triggered, so the
 // wait is re-armed in the same handler before processing. Processing reads up to 256 events with
 // our own epoll_wait and hands them to coap_io_do_epoll(); a full batch posts another round
-// instead of waiting for an edge that will not come. Timers (retransmissions, triggered async
-// responses, DTLS) come from coap_io_prepare_epoll(), which walks every session, so it runs only
-// when something needs it or every 10 ms; one steady_timer sleeps until libcoap's next deadline.
-// libcoap is never called from inside one of its own callbacks: work requested from callbacks
-// (responding to the core, sending) is done directly with coap_send / coap_async_trigger, and the
-// processing round that makes it go out is posted.
+// instead of waiting for an edge that will not come. Timers (retransmissions, DTLS) come from
+// coap_io_prepare_epoll(), which walks every session, so it runs only when something needs it or
+// every 10 ms; one steady_timer sleeps until libcoap's next deadline. Sending (requests,
+// notifications, answers) is a direct coap_send(), which writes the datagram at once.
 //
 // Requests from the core arrive on the device's client session and reach the "unknown resource"
-// handler (all methods). Each is registered as an async (coap_register_async, delay 0): libcoap
-// answers the core with an empty ACK at once and de-duplicates retransmissions; the bridge answers
-// later with respond(), which stores the response on the async and triggers it.
+// handler (all methods). An answer at hand (a late retransmission of an answered request,
+// AnsweredRequests; a Block2 continuation, answer_locally; an answer the bridge gives while
+// handling the request) goes back piggybacked. Otherwise the request is held (HeldRequests,
+// keyed by the id the bridge answers with) and the handler leaves libcoap's response without a
+// code: libcoap 4.3.1 then sends an empty ACK for a CON (token stripped) and nothing for a NON
+// (no_response() drops an empty NON). respond() sends the answer as a separate response carrying
+// the core's token: CON for a CON request (RFC 7252 §5.2.2), NON for a NON one (§5.2.3). A copy of
+// a held request (same Message ID and token: the core retransmitted it) is acknowledged again
+// the same way and never reaches the bridge. We do not use libcoap's async API
+// (coap_register_async): it keeps one linked list per context, searched on every request, and a
+// triggered async only leaves in the timeout pass that walks every session.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +30,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -34,10 +39,10 @@
 #include "lwgate/coap/message.hpp"
 #include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/answered_requests.hpp"
+#include "lwgate/lwm2m/held_requests.hpp"
 
 struct coap_context_t;
 struct coap_session_t;
-struct coap_async_t;
 struct coap_resource_t;
 
 namespace lwgate::upstream {
@@ -77,7 +82,7 @@ class UpstreamSession {
     const std::string& endpoint() const { return endpoint_; }
     std::uint16_t local_port() const { return local_port_; }
     const std::string& local_address() const { return local_address_; }  // as configured
-    std::size_t pending_core_requests() const { return asyncs_.size(); }
+    std::size_t pending_core_requests() const { return held_.size(); }
 
   private:
     friend class CoreLink;
@@ -85,12 +90,7 @@ class UpstreamSession {
     coap_session_t* session_ = nullptr;
     std::uint16_t local_port_ = 0;
     std::string local_address_;
-    struct Held {
-        coap_async_t* async;
-        std::uint16_t message_id;
-        coap::Token token;
-    };
-    std::unordered_map<CoreRequestId, Held> asyncs_;
+    lwm2m::HeldRequests held_;          // acknowledged, answer pending
     lwm2m::AnsweredRequests answered_;  // late retransmissions get the same answer
 };
 
@@ -100,6 +100,7 @@ struct CoreLinkStats {
     std::uint64_t requests_received = 0;
     std::uint64_t failures = 0;
     std::uint64_t duplicates_answered = 0;  // retransmitted core requests answered from memory
+    std::uint64_t duplicates_held = 0;      // retransmissions of held requests, acknowledged again
 };
 
 class CoreLink {
@@ -131,8 +132,8 @@ class CoreLink {
     // A notification: a new confirmable message carrying the core's token.
     bool notify(UpstreamSession& session, const coap::Message& notification);
     // Persistence (issue #5): answers a request of the core that was acknowledged before a
-    // restart, whose libcoap async is gone: a separate response (RFC 7252 §5.2.2), confirmable,
-    // carrying the core's stored token. False if it cannot be sent.
+    // restart (no longer held): a separate response (RFC 7252 §5.2.2), confirmable, carrying the
+    // core's stored token. False if it cannot be sent.
     bool respond_separately(UpstreamSession& session, const coap::Token& core_token,
                             coap::Message response);
     // How many payload bytes a message with these options (its payload ignored) may carry in
@@ -151,6 +152,9 @@ class CoreLink {
     void process();
     void schedule();
     static UpstreamSession* session_of(coap_session_t* s);
+    // A separate response: a new CON or NON message carrying the core's token.
+    bool send_separately(UpstreamSession& session, const coap::Token& core_token,
+                         coap::Message response, bool confirmable);
 
     asio::io_context& io_;
     config::UpstreamConfig config_;
@@ -168,6 +172,10 @@ class CoreLink {
     bool secure_ = false;
     std::vector<std::uint8_t> server_address_;  // coap_address_t storage
     CoreRequestId next_id_ = 1;
+    // While handle_request() has the bridge handle request `answering_`, an answer the bridge
+    // gives at once lands in `immediate_` and goes back piggybacked.
+    CoreRequestId answering_ = 0;
+    std::optional<coap::Message> immediate_;
     CoreLinkStats stats_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

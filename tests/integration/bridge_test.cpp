@@ -13,6 +13,7 @@
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
 #include "lwgate/harness/test_certificates.hpp"
+#include "lwgate/harness/udp_relay.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -739,6 +740,55 @@ TEST_F(BridgeTest, PlainCoapClientIsRefusedClearly) {
     EXPECT_NE(all.find("4.03 no LwM2M registration"), std::string::npos) << all;
     EXPECT_NE(all.find("no LwM2M registration"), std::string::npos) << all;
     EXPECT_EQ(core.messages_received(), 0u);
+}
+
+// The core retransmits its requests while lwgate holds them (a relay on the UDP path delivers
+// each confirmable request of the core twice, as when the core's ACK_TIMEOUT ran out before our
+// empty ACK arrived): every copy is acknowledged, and the device gets each request once.
+class BridgeRetransmissionTest : public BridgeTest {
+  protected:
+    void start_through_relay() {
+        config.log_level = "debug";
+        core.start();
+        relay.emplace(core.port());
+        config.extra_yaml += "upstream:\n  uri: " + relay->uri() + "\n";
+        start_gateway();
+    }
+    std::optional<harness::UdpRelay> relay;  // outlives the gateway (stopped in TearDown)
+};
+
+TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
+    start_through_relay();
+    const std::string ep = "urn:imei:dup";
+    auto device = registered_device(ep);
+    const auto before = device->request_count();
+
+    relay->set_duplicate_requests(true);
+    auto exec = core.execute(ep, "/3/0/4");
+    ASSERT_TRUE(exec);
+    EXPECT_EQ(exec->code.raw, code::changed);
+    auto write = core.write(ep, "/3/0/13", 0, coresim::Bytes{'4', '2'});
+    ASSERT_TRUE(write);
+    EXPECT_EQ(write->code.raw, code::changed);
+    auto read = core.read(ep, "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(read->text(), "lwgate");
+    EXPECT_EQ(relay->duplicated(), 3u);
+
+    // A last request, not copied: the device's requests are relayed in order, so a copy that
+    // wrongly reached the bridge would have been relayed before this one is answered.
+    relay->set_duplicate_requests(false);
+    auto last = core.read(ep, "/3/0/1");
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->code.raw, code::content);
+
+    std::vector<std::string> paths;
+    for (const auto& r : device->requests()) {
+        if (r.index >= before) paths.push_back(r.path);
+    }
+    EXPECT_EQ(paths, (std::vector<std::string>{"/3/0/4", "/3/0/13", "/3/0/0", "/3/0/1"}));
+    EXPECT_EQ(device->executions().size(), 1u) << "the Execute ran once";
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+#include "lwgate/lwm2m/held_requests.hpp"
+
+#include <algorithm>
+
+namespace lwgate::lwm2m {
+
+const HeldRequests::Held* HeldRequests::find(std::uint16_t message_id,
+                                             const coap::Token& token) const {
+    for (const auto& h : held_) {
+        if (h.message_id == message_id && h.token == token) return &h;
+    }
+    return nullptr;
+}
+
+void HeldRequests::hold(Id id, std::uint16_t message_id, const coap::Token& token,
+                        bool confirmable) {
+    held_.push_back(Held{id, message_id, token, confirmable});
+}
+
+std::optional<HeldRequests::Held> HeldRequests::release(Id id) {
+    const auto it =
+        std::find_if(held_.begin(), held_.end(), [id](const Held& h) { return h.id == id; });
+    if (it == held_.end()) return std::nullopt;
+    Held held = *it;
+    held_.erase(it);  // keeps arrival order; the list is short
+    return held;
+}
+
+}  // namespace lwgate::lwm2m

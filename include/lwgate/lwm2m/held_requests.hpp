@@ -1,0 +1,52 @@
+// Requests of the core that lwgate acknowledged and will answer later, per upstream session.
+//
+// CoAP over UDP (RFC 7252 §5.2.2): a confirmable request the bridge cannot answer at once gets an
+// empty ACK, and the answer follows as a separate response carrying the request's token. Until
+// then the core may retransmit the request (its copy of our ACK was lost, or it crossed it): a
+// copy has the same Message ID and token, must be acknowledged again and must not reach the
+// device a second time (an Execute run twice). This list says which requests are held, by the
+// id the bridge answers with, and recognises their copies. Once answered, a request moves to
+// AnsweredRequests (answered_requests.hpp), which answers later copies from memory.
+//
+// A flat vector searched linearly: a session holds a handful of requests (the relay's queue
+// bounds them: beyond max_queued the bridge answers at once and nothing stays held), and this
+// runs for every request of the core, where a hash map's allocation per entry would cost more.
+// Sans-I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "lwgate/coap/message.hpp"
+
+namespace lwgate::lwm2m {
+
+class HeldRequests {
+  public:
+    using Id = std::uint64_t;
+
+    struct Held {
+        Id id = 0;
+        std::uint16_t message_id = 0;
+        coap::Token token;
+        bool confirmable = true;  // the answer goes as CON (else NON, RFC 7252 §5.2.3)
+    };
+
+    // The held request this one repeats (same Message ID and token), if any.
+    const Held* find(std::uint16_t message_id, const coap::Token& token) const;
+    // Holds a new request until release(id). Ids are unique (the caller's counter).
+    void hold(Id id, std::uint16_t message_id, const coap::Token& token, bool confirmable);
+    // The request answered with `id`, no longer held; nullopt if it is not held (already
+    // answered, or its session was closed).
+    std::optional<Held> release(Id id);
+
+    std::size_t size() const { return held_.size(); }
+    void clear() { held_.clear(); }
+
+  private:
+    std::vector<Held> held_;  // arrival order
+};
+
+}  // namespace lwgate::lwm2m
