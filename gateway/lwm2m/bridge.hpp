@@ -1,13 +1,16 @@
 // The LwM2M bridge of one shard: binds device connections to endpoints, checks identities, and
 // runs the DeviceRelay of every endpoint this shard owns against the shard's CoreLink.
 //
-// Ownership: the state of endpoint E (relay + upstream session) lives on shard
-// hash(E) % threads, whatever shard the device's current TCP connection was accepted on. A
-// connection learns its endpoint from its first LwM2M request (Register: `ep`; Update or
-// De-register: the registration location, looked up in the process-wide Directory; on TLS also
-// from the identity). Messages then go to the owner shard by posting; answers come back the same
-// way. Nothing is locked on the per-message path: the Directory's mutex is only taken when a
-// connection binds or a registration starts or ends.
+// Ownership: the state of endpoint E (relay + upstream session) lives on the shard that created
+// it, normally the shard of the connection that registered, so a device's messages stay on one
+// thread (inline, no post). The Directory records the owner: a shard claims E when it creates
+// E's state and releases it when it forgets it; restored endpoints are claimed at start by
+// hash(E) % threads. A connection learns its endpoint from its first LwM2M request (Register:
+// `ep`; Update or De-register: the registration location, looked up in the Directory; on TLS
+// also from the identity) and routes to E's owner, or to its own shard when E has none. A
+// message that reaches a shard which no longer (or not yet) owns E is forwarded to the owner and
+// the connection is re-pointed there. Nothing is locked on the per-message path: the
+// Directory's mutex is only taken when a connection binds or E's state is created or forgotten.
 //
 // Identity (TLS): the endpoint name must belong to the TLS identity: the PSK identity's entry in
 // the credentials table, or the client certificate's CN or one of its DNS/URI subjectAltNames
