@@ -19,19 +19,25 @@ int fd_of(BIO* bio) {
 }
 
 bool is_retry(int err) {
-    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+    return err == EAGAIN || err == EWOULDBLOCK;
 }
 
 int socket_write(BIO* bio, const char* data, int size) {
     BIO_clear_retry_flags(bio);
-    const ssize_t n = ::send(fd_of(bio), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    ssize_t n;
+    do {  // retried at once: after EINTR an edge-triggered wait might not fire again
+        n = ::send(fd_of(bio), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
     if (n < 0 && is_retry(errno)) BIO_set_retry_write(bio);
     return static_cast<int>(n);
 }
 
 int socket_read(BIO* bio, char* data, int size) {
     BIO_clear_retry_flags(bio);
-    const ssize_t n = ::recv(fd_of(bio), data, static_cast<std::size_t>(size), 0);
+    ssize_t n;
+    do {
+        n = ::recv(fd_of(bio), data, static_cast<std::size_t>(size), 0);
+    } while (n < 0 && errno == EINTR);
     if (n < 0 && is_retry(errno)) BIO_set_retry_read(bio);
     // OpenSSL asks BIO_eof() to tell a TCP close from an error (unexpected EOF).
     if (n == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
