@@ -92,6 +92,8 @@ std::optional<std::string> Gateway::start() {
         spdlog::info("listening on {}", l->bound_uri());
     }
     if (auto error = start_admin()) return error;
+    heap_trimmer_ = std::make_unique<HeapTrimmer>(control_, [this] { return connection_events(); });
+    heap_trimmer_->start();
 
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -211,6 +213,17 @@ void Gateway::finish() {
         shard->stop_and_join();
     log_summary();
     control_.stop();
+}
+
+std::uint64_t Gateway::connection_events() const {
+    std::uint64_t n = accept_metrics_.accepted.get();
+    for (const auto& shard : shards_) {
+        const auto& m = shard->metrics();
+        n += m.tls_handshakes.get() + m.tls_failures.get();
+        for (const auto& closes : m.closes)
+            n += closes.get();
+    }
+    return n;
 }
 
 void Gateway::log_summary() const {

@@ -21,6 +21,7 @@
 
 #include "admin/admin_server.hpp"
 #include "app/admin_backend.hpp"
+#include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
 #include "lwgate/config/config.hpp"
@@ -99,7 +100,9 @@ class Gateway {
     void reload();           // SIGHUP: re-read config_path_, apply what can change at run time
     void probe_shards(std::function<void()> done);  // `done` once every shard ran a no-op
     std::string config_path_;
-    std::unique_ptr<ServiceNotifier> service_;  // after control_: its timer lives on control_
+    std::unique_ptr<ServiceNotifier> service_;   // after control_: its timer lives on control_
+    std::unique_ptr<HeapTrimmer> heap_trimmer_;  // after control_ too
+    std::uint64_t connection_events() const;     // churn for heap_trimmer_
     // ---- end of service integration -------------------------------------------------------
 
     // ---- admin API (gateway/app/gateway_admin.cpp) -----------------------------------------

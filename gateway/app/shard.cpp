@@ -81,7 +81,8 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
                       info.local, session::to_string(info.transport), index_);
         if (tls) {
             auto s = std::make_shared<session::TlsSession>(
-                *this, session::TlsStream(std::move(socket), tls->context()), std::move(info));
+                *this, session::TlsStream(std::move(socket), tls->context().native_handle()),
+                std::move(info));
             s->set_handshake_timeout(tls->handshake_timeout());
             sessions_.emplace(id, s);
             s->start();

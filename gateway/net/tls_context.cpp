@@ -124,6 +124,10 @@ std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Release idle read/write buffers: most device connections are idle most of the time.
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    // OpenSSL reads the socket itself (TlsStream): read as much as the record buffer takes in one
+    // recv() instead of a header and then a body per record. The buffer is still released once a
+    // read finds the socket empty and nothing left over.
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     // Needed whenever client verification meets a resumed or PSK session (TLS 1.3 PSK looks
     // like a resumption to OpenSSL): without it such handshakes fail with an internal error.

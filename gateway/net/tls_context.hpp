@@ -1,4 +1,5 @@
-// Server-side TLS for coaps+tcp listeners, on asio::ssl over OpenSSL 3:
+// Server-side TLS for coaps+tcp listeners on OpenSSL 3 (asio::ssl::context holds the SSL_CTX;
+// each connection is a net::TlsStream):
 //  - certificate + private key (optional when the listener is PSK-only),
 //  - client certificates verified against `ca` (required when require_client_certificate),
 //  - TLS-PSK with identities from the credentials table: TLS 1.2 PSK suites (PSK-AES128-CCM8,

@@ -89,10 +89,9 @@ void DownstreamSession<Stream>::start() {
         handshaking_ = true;
         handshake_deadline_ = Clock::now() + handshake_timeout_;
         arm_timer();
-        stream_.async_handshake(asio::ssl::stream_base::server,
-                                [self = this->shared_from_this()](const std::error_code& ec) {
-                                    self->on_handshake(ec);
-                                });
+        stream_.async_handshake([self = this->shared_from_this()](const std::error_code& ec) {
+            self->on_handshake(ec);
+        });
     } else {
         begin_protocol();
     }
@@ -120,7 +119,6 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
         info_.psk_identity = net::psk_identity_of(ssl);
         info_.peer_certificate = certificate_common_name(ssl);
         info_.peer_certificate_names = certificate_alt_names(ssl);
-        tls_read_buffer_ = std::make_unique<std::array<std::uint8_t, 2048>>();
         spdlog::debug("conn={} tls established version={} cipher={} psk_identity='{}' cert_cn='{}'",
                       info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl), info_.psk_identity,
                       info_.peer_certificate);
@@ -149,15 +147,21 @@ template <class Stream>
 void DownstreamSession<Stream>::read() {
     if (reading_ || closed_ || handshaking_ || reading_paused()) return;
     reading_ = true;
-    auto self = this->shared_from_this();
+    // Try first: bytes may already wait in the kernel or in OpenSSL (e.g. after a pause), and
+    // an edge-triggered wait would not report them again.
+    asio::post(host_.io(), [self = this->shared_from_this()] { self->on_readable({}); });
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::wait_readable() {
+    reading_ = true;
+    auto handler = [self = this->shared_from_this()](const std::error_code& e) {
+        self->on_readable(e);
+    };
     if constexpr (is_tls) {
-        stream_.async_read_some(
-            asio::buffer(*tls_read_buffer_),
-            [self](const std::error_code& ec, std::size_t n) { self->on_tls_read(ec, n); });
+        stream_.async_wait_readable(std::move(handler));  // OpenSSL may need to write first
     } else {
-        // Try first: bytes may already wait in the kernel (e.g. after a pause), and an
-        // edge-triggered wait would not report them again.
-        asio::post(host_.io(), [self] { self->on_readable({}); });
+        socket().async_wait(asio::socket_base::wait_read, std::move(handler));
     }
 }
 
@@ -169,43 +173,24 @@ void DownstreamSession<Stream>::on_readable(const std::error_code& ec) {
         on_read_error(ec);
         return;
     }
-    if constexpr (!is_tls) {
-        const auto buffer = host_.read_buffer();
-        // Bounded loop for fairness between the shard's connections.
-        for (int round = 0; round < 16; ++round) {
-            std::error_code rec;
-            const std::size_t n =
-                socket().read_some(asio::buffer(buffer.data(), buffer.size()), rec);
-            if (is_would_block(rec)) {
-                reading_ = true;
-                socket().async_wait(asio::socket_base::wait_read,
-                                    [self = this->shared_from_this()](const std::error_code& e) {
-                                        self->on_readable(e);
-                                    });
-                return;
-            }
-            if (rec) {
-                on_read_error(rec);
-                return;
-            }
-            reading_ = true;  // consume() may call read(); we are still reading
-            consume({buffer.data(), n});
-            reading_ = false;
-            if (closed_ || reading_paused()) return;  // after_activity()/on_written() resume
+    const auto buffer = host_.read_buffer();
+    // Bounded loop for fairness between the shard's connections.
+    for (int round = 0; round < 16; ++round) {
+        std::error_code rec;
+        const std::size_t n = stream_.read_some(asio::buffer(buffer.data(), buffer.size()), rec);
+        if (is_would_block(rec)) {
+            wait_readable();
+            return;
         }
-        read();
+        if (rec) {
+            on_read_error(rec);
+            return;
+        }
+        reading_ = true;  // consume() may call read(); we are still reading
+        consume({buffer.data(), n});
+        reading_ = false;
+        if (closed_ || reading_paused()) return;  // after_activity()/on_written() resume
     }
-}
-
-template <class Stream>
-void DownstreamSession<Stream>::on_tls_read(const std::error_code& ec, std::size_t n) {
-    reading_ = false;
-    if (closed_) return;
-    if (ec) {
-        on_read_error(ec);
-        return;
-    }
-    consume({tls_read_buffer_->data(), n});
     read();
 }
 
@@ -252,6 +237,19 @@ void DownstreamSession<Stream>::after_activity() {
             return;
         }
         flush();
+        if constexpr (is_tls) {
+            // Everything is out: close_notify first (as a write, under write_timeout), so the
+            // device can tell our close from a truncation.
+            if (!writing_ && !close_notify_sent_) {
+                close_notify_sent_ = true;
+                writing_ = true;
+                write_started_ = Clock::now();
+                stream_.async_shutdown(
+                    [self = this->shared_from_this()](const std::error_code& ec) {
+                        self->on_close_notify_sent(ec);
+                    });
+            }
+        }
         if (!writing_) {
             // Everything is out: send FIN and linger until the device closes too, so that unread
             // input does not turn our close into an RST that could destroy the Abort/Release.
@@ -318,10 +316,14 @@ void DownstreamSession<Stream>::flush() {
     writing_ = true;
     write_started_ = Clock::now();
     last_tx_ = write_started_;
-    asio::async_write(stream_, asio::buffer(write_buffer_),
-                      [self = this->shared_from_this()](const std::error_code& ec, std::size_t n) {
-                          self->on_written(ec, n);
-                      });
+    auto handler = [self = this->shared_from_this()](const std::error_code& ec, std::size_t n) {
+        self->on_written(ec, n);
+    };
+    if constexpr (is_tls) {
+        stream_.async_write(asio::buffer(write_buffer_), std::move(handler));
+    } else {
+        asio::async_write(stream_, asio::buffer(write_buffer_), std::move(handler));
+    }
 }
 
 template <class Stream>
@@ -335,6 +337,19 @@ void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_
         return;
     }
     write_buffer_.clear();
+    after_activity();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_close_notify_sent(const std::error_code& ec) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) {  // the device is gone already: the close it was getting is done
+        auto decision = *protocol_.close_decision();
+        decision.mode = CloseMode::immediate;
+        finish_close(decision);
+        return;
+    }
     after_activity();
 }
 

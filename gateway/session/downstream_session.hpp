@@ -6,8 +6,8 @@
 //
 // Reading: plain TCP uses the reactor style (async_wait + non-blocking read into the shard's
 // shared buffer, draining the socket until EAGAIN because Asio's epoll is edge-triggered), so an
-// idle connection owns no read buffer. TLS reads through asio::ssl::stream into a small buffer of
-// the session's own, because OpenSSL may hold decrypted bytes the socket no longer shows.
+// idle connection owns no read buffer. TLS reads the same way through net::TlsStream, in which
+// OpenSSL reads the socket itself and frees its buffers when idle (SSL_MODE_RELEASE_BUFFERS).
 //
 // Writing: DownstreamProtocol accumulates outgoing frames; whenever no write is in flight the
 // session takes everything accumulated and writes it in one call (natural batching). Beyond
@@ -16,20 +16,19 @@
 // half the limit the session stops reading, so a device cannot make us queue without bound.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <vector>
 
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "net/tls_stream.hpp"
 #include "session/session_host.hpp"
 
 namespace lwgate::session {
 
 using TcpSocket = asio::ip::tcp::socket;
-using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+using TlsStream = net::TlsStream;
 
 template <class Stream>
 class DownstreamSession final : public SessionBase,
@@ -64,12 +63,13 @@ class DownstreamSession final : public SessionBase,
     void begin_protocol();
     void read();
     void on_readable(const std::error_code& ec);
-    void on_tls_read(const std::error_code& ec, std::size_t n);
+    void wait_readable();
     void consume(coap::ByteView bytes);
     void on_read_error(const std::error_code& ec);
     void after_activity();
     void flush();
     void on_written(const std::error_code& ec, std::size_t n);
+    void on_close_notify_sent(const std::error_code& ec);
     void arm_timer();
     void on_timer(const std::error_code& ec);
     void deliver_inbound();
@@ -97,7 +97,7 @@ class DownstreamSession final : public SessionBase,
     bool closed_ = false;
     bool draining_ = false;
     bool fin_sent_ = false;
-    std::unique_ptr<std::array<std::uint8_t, 2048>> tls_read_buffer_;
+    bool close_notify_sent_ = false;  // TLS: the orderly close sends close_notify before the FIN
     std::optional<std::pair<CloseReason, std::uint32_t>> refusal_;
     // Operator Pings waiting for any Pong (libcoap's lack the token) or their timeout.
     struct AdminPing {

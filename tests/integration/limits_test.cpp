@@ -81,6 +81,20 @@ TEST_F(LimitsTest, ConnectionLimitRefusesWithReleaseAndFreesSlotsOnClose) {
     EXPECT_EQ(second.wait_closed(0ms), CloseState::still_open);
 }
 
+// A burst of connections (accepts and closes) is followed by one heap trim once it is over, and
+// the gateway goes on serving.
+TEST_F(LimitsTest, BurstOfConnectionsIsFollowedByOneHeapTrim) {
+    start_gateway();
+    for (int i = 0; i < 140; ++i) {  // 280 connection events, above the trim threshold of 256
+        DeviceClient device = connect();
+        ASSERT_TRUE(device.handshake_csm(3s).has_value());
+    }
+    EXPECT_TRUE(gateway.wait_for_log("heap trim after", 5s)) << gateway.log();
+    DeviceClient after = connect();
+    expect_admitted(after);
+    EXPECT_EQ(gateway.count_in_log("heap trim after"), 1u) << gateway.log();
+}
+
 TEST_F(LimitsTest, AcceptRateRefusesBurstBeyondBucket) {
     config.accept_rate = "1/s";
     config.accept_burst = 2;

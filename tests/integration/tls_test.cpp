@@ -2,10 +2,22 @@
 // `coap-client-openssl` and `openssl s_client`). Throw-away certificates are generated per test
 // suite with the openssl command-line tool: a CA, a server certificate for 127.0.0.1, a client
 // certificate signed by the CA (CN = the device's endpoint name) and a self-signed client
-// certificate the gateway must refuse.
+// certificate the gateway must refuse. RawTlsClient puts the bytes on the wire itself: one per
+// segment, half a handshake, a close at any point.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "gateway_fixture.hpp"
+#include "lwgate/coap/tcp_codec.hpp"
 #include "lwgate/harness/test_certificates.hpp"
 
 namespace lwgate::integration {
@@ -16,6 +28,194 @@ constexpr const char* kCoapClient = "coap-client-openssl";
 constexpr const char* kPskIdentity = "dev123";
 constexpr const char* kPskText = "secret123";
 constexpr const char* kPskHex = "736563726574313233";
+
+// A TLS 1.2 PSK client (dev123, PSK-AES128-CCM8) on memory BIOs over a blocking TCP socket: the
+// test decides how OpenSSL's output goes onto the wire.
+class RawTlsClient {
+  public:
+    explicit RawTlsClient(std::uint16_t port) {
+        ctx_ = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
+        SSL_CTX_set_cipher_list(ctx_, "PSK-AES128-CCM8");
+        SSL_CTX_set_psk_client_callback(ctx_, psk);
+        ssl_ = SSL_new(ctx_);
+        in_ = BIO_new(BIO_s_mem());
+        out_ = BIO_new(BIO_s_mem());
+        SSL_set_bio(ssl_, in_, out_);
+        SSL_set_connect_state(ssl_);
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    }
+    ~RawTlsClient() {
+        SSL_free(ssl_);
+        SSL_CTX_free(ctx_);
+        if (fd_ >= 0) ::close(fd_);
+        ERR_clear_error();
+    }
+    RawTlsClient(const RawTlsClient&) = delete;
+    RawTlsClient& operator=(const RawTlsClient&) = delete;
+
+    bool connected() const { return connected_; }
+
+    // The client's next handshake flight (the ClientHello first), not sent yet.
+    std::string next_flight() {
+        SSL_do_handshake(ssl_);
+        return take_output();
+    }
+
+    // Sends `bytes` in `chunk`-byte segments, `pace` apart (so the gateway reads most of them
+    // on their own; the outcome does not depend on it).
+    bool send_raw(const std::string& bytes, std::size_t chunk, std::chrono::microseconds pace) {
+        for (std::size_t at = 0; at < bytes.size(); at += chunk) {
+            const std::size_t n = std::min(chunk, bytes.size() - at);
+            if (::send(fd_, bytes.data() + at, n, MSG_NOSIGNAL) != static_cast<ssize_t>(n)) {
+                return false;
+            }
+            if (pace.count() > 0) std::this_thread::sleep_for(pace);
+        }
+        return true;
+    }
+
+    bool handshake(std::size_t chunk, std::chrono::microseconds pace, Millis timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        for (;;) {
+            ERR_clear_error();
+            const int r = SSL_do_handshake(ssl_);
+            if (!send_raw(take_output(), chunk, pace)) return false;
+            if (r == 1) return true;
+            if (SSL_get_error(ssl_, r) != SSL_ERROR_WANT_READ) return false;
+            if (!receive_some(until(deadline))) return false;
+        }
+    }
+
+    bool send(const coap::Message& m, std::size_t chunk, std::chrono::microseconds pace) {
+        const auto frame = coap::encode(m);
+        std::size_t n = 0;
+        if (SSL_write_ex(ssl_, frame.data(), frame.size(), &n) != 1) return false;
+        return send_raw(take_output(), chunk, pace);
+    }
+
+    // The gateway's next CoAP message.
+    std::optional<coap::Message> receive(Millis timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        for (;;) {
+            while (!plain_.empty()) {
+                const auto step = decoder_.feed(
+                    {reinterpret_cast<const std::uint8_t*>(plain_.data()), plain_.size()});
+                plain_.erase(0, step.consumed);
+                if (step.result) {
+                    auto* m = std::get_if<coap::Message>(&*step.result);
+                    if (!m) return std::nullopt;
+                    return std::move(*m);
+                }
+                if (step.consumed == 0) break;
+            }
+            if (closed_ || !decrypt(deadline)) return std::nullopt;
+        }
+    }
+
+    // Reads until the gateway's close_notify (true) or anything else ends the stream (false).
+    bool wait_close_notify(Millis timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (!closed_ && decrypt(deadline)) {
+        }
+        return close_notify_;
+    }
+
+    // True once the gateway closed TCP too (EOF after everything it sent).
+    bool wait_eof(Millis timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (!eof_ && receive_some(until(deadline))) {
+        }
+        return eof_;
+    }
+
+    void close_notify_and_fin() {
+        SSL_shutdown(ssl_);
+        send_raw(take_output(), 1 << 20, {});
+        ::shutdown(fd_, SHUT_WR);
+    }
+    void fin() { ::shutdown(fd_, SHUT_WR); }
+    void reset() {
+        const linger l{1, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+  private:
+    static unsigned int psk(SSL*, const char*, char* identity, unsigned int max_identity,
+                            unsigned char* key, unsigned int max_key) {
+        if (max_identity <= std::strlen(kPskIdentity) || max_key < std::strlen(kPskText)) return 0;
+        std::strcpy(identity, kPskIdentity);
+        std::memcpy(key, kPskText, std::strlen(kPskText));
+        return static_cast<unsigned int>(std::strlen(kPskText));
+    }
+
+    std::string take_output() {
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(out_, &data);
+        std::string bytes(data, static_cast<std::size_t>(size));
+        (void)BIO_reset(out_);
+        return bytes;
+    }
+
+    // Waits for bytes from the gateway and hands them to OpenSSL. False on timeout or EOF.
+    bool receive_some(Millis timeout) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+        char buf[4096];
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+            eof_ = true;
+            return false;
+        }
+        BIO_write(in_, buf, static_cast<int>(n));
+        return true;
+    }
+
+    // Decrypts what arrived, waiting for more when there is nothing. False when the stream ended
+    // or the deadline passed.
+    bool decrypt(SteadyClock::time_point deadline) {
+        for (;;) {
+            ERR_clear_error();
+            char buf[4096];
+            std::size_t n = 0;
+            if (SSL_read_ex(ssl_, buf, sizeof buf, &n) == 1) {
+                plain_.append(buf, n);
+                return true;
+            }
+            const int err = SSL_get_error(ssl_, 0);
+            if (err == SSL_ERROR_ZERO_RETURN) close_notify_ = true;
+            if (err != SSL_ERROR_WANT_READ) {
+                closed_ = true;
+                return false;
+            }
+            if (!receive_some(until(deadline))) {
+                if (eof_) closed_ = true;
+                return false;
+            }
+        }
+    }
+
+    SSL_CTX* ctx_ = nullptr;
+    SSL* ssl_ = nullptr;
+    BIO* in_ = nullptr;
+    BIO* out_ = nullptr;
+    int fd_ = -1;
+    bool connected_ = false;
+    bool closed_ = false;
+    bool close_notify_ = false;
+    bool eof_ = false;
+    std::string plain_;
+    coap::TcpDecoder decoder_{64 * 1024};
+};
 
 std::string dump(const harness::ProcessResult& r) {
     return "exit=" + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out +
@@ -43,7 +243,8 @@ class TlsTest : public GatewayTest {
 
     std::string cert(const char* name) const { return (*certs_ / name).string(); }
 
-    void start_tls_gateway(bool require_client_certificate = false) {
+    void start_tls_gateway(bool require_client_certificate = false,
+                           const std::string& unregistered_idle = "1h") {
         std::string yaml =
             "listeners:\n"
             "  - uri: coaps+tcp://127.0.0.1:0\n"
@@ -71,7 +272,9 @@ class TlsTest : public GatewayTest {
             "    psk_key_hex: " +
             kPskHex +
             "\n"
-            "connections: { unregistered_idle: 1h }\n"
+            "connections: { unregistered_idle: " +
+            unregistered_idle +
+            " }\n"
             "shutdown: { drain_timeout: 2s, hold_off_min: 1s, hold_off_max: 2s }\n"
             "admin: { listen: '127.0.0.1:0' }\n"  // never the default 8484: tests run in parallel
             "log: { level: debug }\n";
@@ -226,6 +429,75 @@ TEST_F(TlsTest, SlowHandshakeClosesOnlyThatConnection) {
     EXPECT_GE(elapsed, 900ms);
     EXPECT_LE(elapsed, 2500ms);
     EXPECT_TRUE(gateway.wait_for_log("reason=handshake_timeout", 2s)) << gateway.log();
+}
+
+// Every TLS record cut into one-byte TCP segments (handshake, CSM, Ping): the gateway keeps the
+// partial records and answers once they are whole.
+TEST_F(TlsTest, RecordsArrivingOneBytePerSegmentAreReassembled) {
+    start_tls_gateway();
+    RawTlsClient client(gateway.port(0));
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.handshake(1, 100us, 5s)) << gateway.log();
+    ASSERT_TRUE(client.send(coap::make_csm(1152, false), 1, 100us));
+    const auto csm = client.receive(3s);
+    ASSERT_TRUE(csm.has_value());
+    EXPECT_EQ(csm->code(), code::csm);
+    ASSERT_TRUE(client.send(coap::make_ping(coap::Token::from_u64(0x42)), 1, 100us));
+    const auto pong = client.receive(3s);
+    ASSERT_TRUE(pong.has_value());
+    EXPECT_EQ(pong->code(), code::pong);
+    EXPECT_EQ(pong->token(), coap::Token::from_u64(0x42));
+    EXPECT_TRUE(gateway.wait_for_log("psk_identity='dev123'", 3s)) << gateway.log();
+}
+
+// A device that goes away in the middle of its ClientHello, with a FIN or with an RST, is a
+// failed handshake of its own connection (not a handshake timeout); the next device is served.
+TEST_F(TlsTest, PeerClosingMidHandshakeFailsOnlyThatConnection) {
+    start_tls_gateway();
+    {
+        RawTlsClient fin(gateway.port(0));
+        const std::string hello = fin.next_flight();
+        ASSERT_GT(hello.size(), 20u);
+        ASSERT_TRUE(fin.send_raw(hello.substr(0, hello.size() / 2), 1, 100us));
+        fin.fin();
+        EXPECT_TRUE(fin.wait_eof(3s)) << "the gateway kept the half-closed connection";
+    }
+    EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s)) << gateway.log();
+    {
+        RawTlsClient rst(gateway.port(0));
+        const std::string hello = rst.next_flight();
+        ASSERT_TRUE(rst.send_raw(hello.substr(0, hello.size() / 2), 1, 100us));
+        ASSERT_TRUE(gateway.wait_for_log("accepted remote", 3s, 2)) << gateway.log();
+        rst.reset();
+    }
+    EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s, 2)) << gateway.log();
+    EXPECT_EQ(gateway.count_in_log("reason=handshake_timeout"), 0u) << gateway.log();
+
+    RawTlsClient good(gateway.port(0));
+    ASSERT_TRUE(good.handshake(1 << 20, 0us, 5s));
+    ASSERT_TRUE(good.send(coap::make_csm(1152, false), 1 << 20, 0us));
+    const auto csm = good.receive(3s);
+    ASSERT_TRUE(csm.has_value());
+    EXPECT_EQ(csm->code(), code::csm);
+}
+
+// An orderly close by the gateway (here: no registration within connections.unregistered_idle)
+// sends close_notify before its FIN, so the device can tell it from a truncation, and lingers
+// until the device closes too.
+TEST_F(TlsTest, OrderlyCloseSendsCloseNotifyThenFinAndLingers) {
+    start_tls_gateway(false, "1s");
+    RawTlsClient client(gateway.port(0));
+    ASSERT_TRUE(client.handshake(1 << 20, 0us, 5s));
+    ASSERT_TRUE(client.send(coap::make_csm(1152, false), 1 << 20, 0us));
+    ASSERT_TRUE(client.receive(3s).has_value());
+    EXPECT_TRUE(client.wait_close_notify(5s)) << "no close_notify from the gateway";
+    EXPECT_TRUE(client.wait_eof(3s)) << "no FIN after the close_notify";
+    EXPECT_EQ(gateway.count_in_log("reason=unregistered_idle"), 0u)
+        << "the gateway did not linger for the device's close\n"
+        << gateway.log();
+    client.close_notify_and_fin();
+    EXPECT_TRUE(gateway.wait_for_log("reason=unregistered_idle", 3s)) << gateway.log();
+    EXPECT_EQ(gateway.count_in_log("reason=tls_failure"), 0u) << gateway.log();
 }
 
 }  // namespace
