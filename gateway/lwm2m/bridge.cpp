@@ -1,6 +1,7 @@
 #include "lwm2m/bridge.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
@@ -90,8 +91,7 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       directory_(directory),
       core_link_(io, config.upstream, *this),
       ports_(config.upstream.bind_addresses.size(), config.upstream.bind_port_first,
-             config.upstream.bind_port_last, shard, std::max(1u, shard_count)),
-      token_seed_((static_cast<std::uint64_t>(shard) << 48) | 1) {
+             config.upstream.bind_port_last, shard, std::max(1u, shard_count)) {
     relay_params_.max_queued = config.queue_mode.max_queued;
     relay_params_.max_age = config.queue_mode.max_age;
     relay_params_.device_timeout = config.connections.request_timeout;
@@ -123,6 +123,14 @@ std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session)
 
 unsigned Bridge::owner_of(const std::string& endpoint) const {
     return static_cast<unsigned>(std::hash<std::string>{}(endpoint) % shard_count_);
+}
+
+std::uint64_t Bridge::token_seed() {
+    // Where a device's relay tokens start: unpredictable, because a response from the core is
+    // matched by its token alone (RFC 7252 §5.3.1: an off-path attacker on plain UDP must not
+    // guess it), and far apart for two relays sharing one connection (bootstrap, then register).
+    std::random_device random;  // the kernel's CSPRNG (getrandom); once per new device
+    return (std::uint64_t{random()} << 32) | random();
 }
 
 unsigned Bridge::route_owner(const std::string& endpoint) const {
@@ -324,8 +332,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             forward(owner, conn_shard, conn, endpoint, std::move(message));
             return;
         }
-        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
-        token_seed_ += 1u << 20;
+        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
         if (auto error = open_upstream(created->upstream, endpoint)) {
             if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
             spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
@@ -557,8 +564,7 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
             forward(owner, conn_shard, conn, endpoint, std::move(message));
             return;
         }
-        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed_);
-        token_seed_ += 1u << 20;
+        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
         created->link = bootstrap_link_.get();
         created->bootstrap = true;
         std::optional<upstream::UpstreamPsk> psk;

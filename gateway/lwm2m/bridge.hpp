@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -240,7 +241,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::unordered_map<std::string, std::unique_ptr<Device>> devices_;
     std::unordered_map<std::string, std::unique_ptr<Device>> bootstraps_;
     std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
-    std::uint64_t token_seed_;
+    std::uint64_t token_seed();  // where a new device's relay tokens start (random)
     BridgeMetrics metrics_;
 
     // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------

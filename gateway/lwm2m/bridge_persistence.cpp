@@ -118,8 +118,7 @@ std::optional<std::string> Bridge::restore_devices() {
             s.queued.push_back({id, std::move(*request), now.to_steady(q.enqueued_at)});
         }
 
-        auto device = std::make_unique<Device>(r.endpoint, relay_params_, io_, token_seed_);
-        token_seed_ += 1u << 20;
+        auto device = std::make_unique<Device>(r.endpoint, relay_params_, io_, token_seed());
         std::optional<upstream::UpstreamPsk> psk;
         if (auto it = psk_by_endpoint_.find(r.endpoint); it != psk_by_endpoint_.end())
             psk = it->second;

@@ -517,6 +517,30 @@ TEST_F(BridgeTest, KernelChosenUpstreamPortsNeverCollide) {
     EXPECT_EQ(gateway.count_in_log("duplicate"), 0u);
 }
 
+// The tokens lwgate uses toward the core are what an off-path attacker on plain UDP would need
+// to forge a response (RFC 7252 §5.3.1): each device's start at a random 64-bit value.
+TEST_F(BridgeTest, UpstreamTokensAreUnpredictable) {
+    start_all();
+    std::vector<std::unique_ptr<DeviceSimulator>> devices;
+    for (int i = 0; i < 4; ++i)
+        devices.push_back(registered_device("urn:imei:tok" + std::to_string(i)));
+    std::vector<std::uint64_t> tokens;
+    for (const auto& e : core.events(coresim::EventKind::register_)) {
+        EXPECT_GE(e.token.size(), 4u) << "at least 32 random bits";
+        std::uint64_t v = 0;
+        for (auto b : e.token)
+            v = (v << 8) | b;
+        tokens.push_back(v);
+    }
+    ASSERT_EQ(tokens.size(), 4u);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        for (std::size_t j = i + 1; j < tokens.size(); ++j) {
+            const auto gap = tokens[i] > tokens[j] ? tokens[i] - tokens[j] : tokens[j] - tokens[i];
+            EXPECT_GT(gap, std::uint64_t{1} << 32) << "devices " << i << " and " << j;
+        }
+    }
+}
+
 // upstream.bind with several addresses: each adds the whole port range (how one lwgate goes past
 // 64k devices toward one core).
 TEST_F(BridgeTest, UpstreamBindSeveralAddressesEachAddTheRange) {

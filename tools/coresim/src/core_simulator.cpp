@@ -451,6 +451,7 @@ struct CoreSimulator::Impl {
             ev.content_format = static_cast<std::uint16_t>(*cf);
         }
         ev.payload = body_of(request);
+        ev.token = token_of(request);
         return ev;
     }
 

@@ -176,6 +176,7 @@ struct Event {
     std::vector<std::string> query;  // raw Uri-Query options, in order, exactly as received
     std::optional<std::uint16_t> content_format;
     Bytes payload;  // full body (Block1 reassembled)
+    Bytes token;    // the request's (or notification's) token
     Code response;  // what the simulator answered; for a notification, its own code
     std::optional<std::uint32_t> observe;  // notifications
     SteadyClock::time_point at{};
