@@ -8,7 +8,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
 #include <unistd.h>
+#include <chrono>
+#include <thread>
 
 #include "gateway_fixture.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
@@ -38,6 +41,23 @@ std::uint16_t free_udp_port_pair() {
         if (ok) return port;
     }
     throw std::runtime_error("no free UDP port pair");
+}
+
+// True once something holds UDP 127.0.0.1:port (our own bind of it fails): coap-server is up.
+bool wait_udp_bound(std::uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+        const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        const bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0;
+        ::close(fd);
+        if (taken) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling, with a deadline
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
 }
 
 class CoapServerProcess {
@@ -82,6 +102,9 @@ class DtlsPkiTest : public GatewayTest {
                 certs_.server_certificate.string(), "-j", certs_.server_key.string(), "-C",
                 certs_.ca.string(), "-v", "6"},
             dir_ / "coap-server.log");
+        // lwgate must not send its ClientHello before coap-server listens (ICMP refused: 5.04).
+        ASSERT_TRUE(wait_udp_bound(static_cast<std::uint16_t>(port_ + 1), 10s))
+            << "coap-server-openssl did not bind its DTLS port";
     }
 
     void start_with(const std::filesystem::path& cert, const std::filesystem::path& key) {
