@@ -165,6 +165,14 @@ std::string metrics_text(const Snapshot& s) {
              "Uplinks the core did not answer (retransmissions exhausted, DTLS failure, Reset).");
     w.sample("lwgate_upstream_failures_total", "",
              sum(s, [](const C& c) { return c.upstream_failures; }));
+    w.family("lwgate_upstream_duplicates_total", "counter",
+             "Requests the core sent again (it missed our ACK) that were not relayed twice: "
+             "state=held while the device's answer was pending (acknowledged again), "
+             "state=answered after it (answered again from memory).");
+    w.sample("lwgate_upstream_duplicates_total", "state=\"held\"",
+             sum(s, [](const C& c) { return c.duplicates_held; }));
+    w.sample("lwgate_upstream_duplicates_total", "state=\"answered\"",
+             sum(s, [](const C& c) { return c.duplicates_answered; }));
     w.family("lwgate_store_operations_total", "counter",
              "Operations on the state store: device records saved and deleted by the shards, "
              "saves replaced by a newer one before reaching disk, transactions committed "

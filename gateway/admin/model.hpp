@@ -129,6 +129,8 @@ struct ShardCounters {
     std::uint64_t upstream_sessions = 0;
     std::uint64_t upstream_failures = 0;
     std::uint64_t upstream_responses = 0;
+    std::uint64_t duplicates_held = 0;      // core retransmissions of a request being answered
+    std::uint64_t duplicates_answered = 0;  // ... of one already answered (from memory)
     std::optional<TimePoint> last_core_response;
     std::optional<TimePoint> last_core_failure;
     std::int64_t registered_devices = 0;

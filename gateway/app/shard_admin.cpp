@@ -63,6 +63,8 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     const auto& link = bridge_->core_link().stats();
     c.upstream_failures = link.failures;
     c.upstream_responses = link.responses_received;
+    c.duplicates_held = link.duplicates_held;
+    c.duplicates_answered = link.duplicates_answered;
     c.registered_devices = bridge_->metrics().registered_devices.get();
     c.half_open_last_minute = close_history_.half_open_since(now - std::chrono::minutes(1));
     return out;

@@ -12,6 +12,7 @@
 #include "lwgate/coap/block.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
+#include "lwgate/harness/admin_client.hpp"
 #include "lwgate/harness/test_certificates.hpp"
 #include "lwgate/harness/udp_relay.hpp"
 
@@ -813,6 +814,18 @@ TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
     }
     EXPECT_EQ(paths, (std::vector<std::string>{"/3/0/4", "/3/0/13", "/3/0/0", "/3/0/1"}));
     EXPECT_EQ(device->executions().size(), 1u) << "the Execute ran once";
+
+    // Each copy is counted in /metrics, whether it came while the answer was pending or after.
+    const auto metrics = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
+    auto value = [&](const std::string& sample) -> long long {
+        const auto at = metrics.find("\n" + sample + " ");
+        return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + sample.size() + 2));
+    };
+    const auto held = value("lwgate_upstream_duplicates_total{state=\"held\"}");
+    const auto answered = value("lwgate_upstream_duplicates_total{state=\"answered\"}");
+    ASSERT_GE(held, 0) << metrics;
+    ASSERT_GE(answered, 0) << metrics;
+    EXPECT_EQ(held + answered, 3);
 }
 
 }  // namespace
