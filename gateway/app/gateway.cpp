@@ -33,6 +33,7 @@ session::SessionSettings session_settings_from(const config::Config& c) {
     s.protocol.keepalive.unregistered_idle = c.connections.unregistered_idle;
     s.write_queue_limit = c.connections.write_queue_limit;
     s.write_timeout = c.connections.write_timeout;
+    s.max_tls_handshakes = c.connections.max_tls_handshakes;
     return s;
 }
 

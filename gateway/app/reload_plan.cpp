@@ -118,6 +118,8 @@ ReloadPlan plan_reload(const config::Config& a, const config::Config& b) {
                          config::to_string(cb.csm_mode));
     session |= apply("connections.unregistered_idle", ca.unregistered_idle, cb.unregistered_idle);
     session |= apply("connections.max_message_size", ca.max_message_size, cb.max_message_size);
+    session |=
+        apply("connections.max_tls_handshakes", ca.max_tls_handshakes, cb.max_tls_handshakes);
     session |= apply("connections.write_queue_limit", ca.write_queue_limit, cb.write_queue_limit);
     session |= apply("connections.write_timeout", ca.write_timeout, cb.write_timeout);
     plan.session_settings = session;

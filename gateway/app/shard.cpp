@@ -151,4 +151,27 @@ void Shard::check_drained() {
     if (on_drained_ && sessions_.empty()) std::exchange(on_drained_, nullptr)();
 }
 
+void Shard::acquire_handshake_slot(std::function<bool()> begin) {
+    const unsigned limit = settings_.max_tls_handshakes;
+    if (limit == 0 || handshakes_ < limit) {
+        ++handshakes_;  // before begin(): a handshake that fails at once releases inside it
+        if (!begin()) --handshakes_;
+        return;
+    }
+    spdlog::debug("shard={} TLS handshake waits: {} in progress (connections.max_tls_handshakes)",
+                  index_, handshakes_);
+    handshake_waiting_.push_back(std::move(begin));
+}
+
+void Shard::release_handshake_slot() {
+    if (handshakes_ > 0) --handshakes_;
+    const unsigned limit = settings_.max_tls_handshakes;
+    while (!handshake_waiting_.empty() && (limit == 0 || handshakes_ < limit)) {
+        auto begin = std::move(handshake_waiting_.front());
+        handshake_waiting_.pop_front();
+        ++handshakes_;
+        if (!begin()) --handshakes_;  // it closed while waiting
+    }
+}
+
 }  // namespace lwgate::app

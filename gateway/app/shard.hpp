@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -53,6 +54,8 @@ class Shard final : public session::SessionHost {
     void on_session_established(session::SessionBase& session) override;
     void on_device_message(session::SessionBase& session, coap::Message&& message) override;
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
+    void acquire_handshake_slot(std::function<bool()> begin) override;
+    void release_handshake_slot() override;
 
     unsigned index() const { return index_; }
     lwm2m::Bridge& bridge() { return *bridge_; }
@@ -99,6 +102,9 @@ class Shard final : public session::SessionHost {
     std::mt19937 rng_;
     std::function<void()> on_drained_;
     std::unique_ptr<lwm2m::Bridge> bridge_;
+    // TLS handshakes in progress and the sessions waiting for a slot (acquire_handshake_slot).
+    unsigned handshakes_ = 0;
+    std::deque<std::function<bool()>> handshake_waiting_;
 };
 
 using ShardPtr = std::unique_ptr<Shard>;

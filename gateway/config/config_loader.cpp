@@ -755,6 +755,8 @@ void Loader::connections(const Item& it, ConnectionsConfig& c) {
              [&](const Item& v) { size(v, c.write_queue_limit, 1152, std::uint64_t{1} << 30); }},
             {"write_timeout", [&](const Item& v) { duration(v, c.write_timeout, true); }},
             {"request_timeout", [&](const Item& v) { duration(v, c.request_timeout, true); }},
+            {"max_tls_handshakes",
+             [&](const Item& v) { whole(v, c.max_tls_handshakes, 0, 1'000'000); }},
         });
 }
 

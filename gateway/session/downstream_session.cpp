@@ -87,10 +87,14 @@ void DownstreamSession<Stream>::start() {
     socket().non_blocking(true, ec);
     if constexpr (is_tls) {
         handshaking_ = true;
-        handshake_deadline_ = Clock::now() + handshake_timeout_;
+        handshake_deadline_ = Clock::now() + handshake_timeout_;  // the wait for a slot counts
         arm_timer();
-        stream_.async_handshake([self = this->shared_from_this()](const std::error_code& ec) {
-            self->on_handshake(ec);
+        host_.acquire_handshake_slot([self = this->shared_from_this()] {
+            if (self->closed_) return false;
+            self->holds_handshake_slot_ = true;
+            self->stream_.async_handshake(
+                [self](const std::error_code& ec) { self->on_handshake(ec); });
+            return true;
         });
     } else {
         begin_protocol();
@@ -104,7 +108,15 @@ void DownstreamSession<Stream>::start_refused(CloseReason reason, std::uint32_t 
 }
 
 template <class Stream>
+void DownstreamSession<Stream>::give_back_handshake_slot() {
+    if (!holds_handshake_slot_) return;
+    holds_handshake_slot_ = false;
+    host_.release_handshake_slot();
+}
+
+template <class Stream>
 void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
+    give_back_handshake_slot();
     if (closed_) return;
     handshaking_ = false;
     handshake_deadline_ = never;
@@ -449,6 +461,7 @@ template <class Stream>
 void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     if (closed_) return;
     closed_ = true;
+    give_back_handshake_slot();  // closed mid-handshake (timeout, drain, admin)
     close_detail_ = decision.detail;
     sync_stats();
     std::error_code ignored;

@@ -60,6 +60,7 @@ class DownstreamSession final : public SessionBase,
   private:
     asio::ip::tcp::socket& socket();
     void on_handshake(const std::error_code& ec);
+    void give_back_handshake_slot();
     void begin_protocol();
     void read();
     void on_readable(const std::error_code& ec);
@@ -92,6 +93,7 @@ class DownstreamSession final : public SessionBase,
     Duration handshake_timeout_{10'000};
     TimePoint close_deadline_ = never;  // after_flush close: give up on the peer after this
     bool handshaking_ = false;
+    bool holds_handshake_slot_ = false;  // SessionHost::acquire_handshake_slot granted one
     bool writing_ = false;
     bool reading_ = false;
     bool closed_ = false;

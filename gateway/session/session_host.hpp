@@ -60,7 +60,8 @@ struct SessionSettings {
     ProtocolParams protocol;
     std::size_t write_queue_limit = 256 * 1024;
     Duration write_timeout{30'000};
-    Duration linger{2'000};  // how long an after-flush close may wait for the last write
+    Duration linger{2'000};           // how long an after-flush close may wait for the last write
+    unsigned max_tls_handshakes = 0;  // per shard, 0 = no limit (connections.max_tls_handshakes)
 };
 
 class SessionBase;
@@ -80,6 +81,12 @@ class SessionHost {
     // A request or response from the device, for the bridge.
     virtual void on_device_message(SessionBase& session, coap::Message&& message) = 0;
     virtual void on_session_closed(SessionBase& session, CloseReason reason) = 0;
+    // TLS handshakes in progress are capped per shard (SessionSettings::max_tls_handshakes). A
+    // session asks before its handshake: `begin` runs now or once a slot frees up; it returns
+    // false when the session closed meanwhile, and the slot goes to the next one. A session
+    // that began gives its slot back with release_handshake_slot() exactly once.
+    virtual void acquire_handshake_slot(std::function<bool()> begin) = 0;
+    virtual void release_handshake_slot() = 0;
 };
 
 class SessionBase {

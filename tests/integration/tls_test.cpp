@@ -243,8 +243,11 @@ class TlsTest : public GatewayTest {
 
     std::string cert(const char* name) const { return (*certs_ / name).string(); }
 
+    // `connections` goes into the connections map as is ("1h" or "1h, key: value"); `extra` is
+    // appended at the top level.
     void start_tls_gateway(bool require_client_certificate = false,
-                           const std::string& unregistered_idle = "1h") {
+                           const std::string& unregistered_idle = "1h",
+                           const std::string& extra = "") {
         std::string yaml =
             "listeners:\n"
             "  - uri: coaps+tcp://127.0.0.1:0\n"
@@ -277,7 +280,8 @@ class TlsTest : public GatewayTest {
             " }\n"
             "shutdown: { drain_timeout: 2s, hold_off_min: 1s, hold_off_max: 2s }\n"
             "admin: { listen: '127.0.0.1:0' }\n"  // never the default 8484: tests run in parallel
-            "log: { level: debug }\n";
+            "log: { level: debug }\n" +
+            extra;
         gateway.start(LWGATE_BINARY, yaml);
         ASSERT_EQ(gateway.listener_count(), 2u);
         ASSERT_EQ(gateway.uri(0).rfind("coaps+tcp://", 0), 0u) << gateway.uri(0);
@@ -429,6 +433,23 @@ TEST_F(TlsTest, SlowHandshakeClosesOnlyThatConnection) {
     EXPECT_GE(elapsed, 900ms);
     EXPECT_LE(elapsed, 2500ms);
     EXPECT_TRUE(gateway.wait_for_log("reason=handshake_timeout", 2s)) << gateway.log();
+}
+
+// connections.max_tls_handshakes: with one slot on the one shard, a client that connects and
+// never sends its ClientHello holds the slot; the next client's handshake starts only when the
+// first one's handshake_timeout (1 s) frees it, and then completes.
+TEST_F(TlsTest, HandshakesBeyondTheCapWaitForASlot) {
+    start_tls_gateway(false, "1h, max_tls_handshakes: 1", "threads: 1\n");
+    DeviceClient silent;
+    silent.connect(kLoopback, gateway.port(0));
+    ASSERT_TRUE(gateway.wait_for_log("transport=tls", 3s)) << gateway.log();  // accepted first
+    const auto connected = SteadyClock::now();
+    const auto r = s_client({"-tls1_2", "-cipher", "PSK-AES128-CCM8"});
+    EXPECT_NE(r.out.find("Cipher is PSK-AES128-CCM8"), std::string::npos) << dump(r);
+    EXPECT_GE(ms_since(connected), 900ms) << "the second handshake waited for the slot";
+    EXPECT_GE(gateway.count_in_log("TLS handshake waits"), 1u) << gateway.log();
+    EXPECT_GE(gateway.count_in_log("reason=handshake_timeout"), 1u) << gateway.log();
+    expect_plain_listener_works();  // plain TCP is not held up by the cap
 }
 
 // Every TLS record cut into one-byte TCP segments (handshake, CSM, Ping): the gateway keeps the

@@ -107,6 +107,9 @@ struct ConnectionsConfig {
     std::size_t write_queue_limit = 256 * 1024;  // bytes queued per connection before closing it
     Duration write_timeout = 30s;    // one write may not take longer (peer stopped reading)
     Duration request_timeout = 30s;  // a request relayed to a device unanswered -> 5.04
+    // TLS handshakes in progress per shard; more wait (their handshake_timeout running) until
+    // one finishes. Bounds the CPU and memory of a reconnect storm. 0 = no limit.
+    unsigned max_tls_handshakes = 256;
 };
 
 struct ShutdownConfig {

@@ -94,6 +94,7 @@ void expect_defaults(const Config& c) {
     EXPECT_EQ(c.connections.write_queue_limit, 256u * 1024);
     EXPECT_EQ(c.connections.write_timeout, 30s);
     EXPECT_EQ(c.connections.request_timeout, 30s);
+    EXPECT_EQ(c.connections.max_tls_handshakes, 256u);
     EXPECT_EQ(c.shutdown.drain_timeout, 10s);
     EXPECT_EQ(c.shutdown.hold_off_min, 10s);
     EXPECT_EQ(c.shutdown.hold_off_max, 120s);
@@ -170,6 +171,7 @@ connections:
   write_queue_limit: 2MiB
   write_timeout: 20s
   request_timeout: 7s
+  max_tls_handshakes: 0
 shutdown:
   drain_timeout: 0
   hold_off_min: 5s
@@ -241,6 +243,7 @@ threads: 8
     EXPECT_EQ(c.connections.write_queue_limit, 2u * 1024 * 1024);
     EXPECT_EQ(c.connections.write_timeout, 20s);
     EXPECT_EQ(c.connections.request_timeout, 7s);
+    EXPECT_EQ(c.connections.max_tls_handshakes, 0u);
     EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
     EXPECT_EQ(c.upstream.dtls_resume_timeout, 0ms);
@@ -267,9 +270,9 @@ threads: 8
     EXPECT_EQ(c.credentials[0].psk_key,
               (std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
-    EXPECT_EQ(c.credentials[0].line, 51);
+    EXPECT_EQ(c.credentials[0].line, 52);
     EXPECT_EQ(c.credentials[1].psk_key, std::vector<std::uint8_t>{0x01});
-    EXPECT_EQ(c.credentials[1].line, 54);
+    EXPECT_EQ(c.credentials[1].line, 55);
     EXPECT_EQ(c.credentials_file, "");
 
     EXPECT_EQ(c.log.level, LogLevel::debug);
