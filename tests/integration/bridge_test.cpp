@@ -39,6 +39,21 @@ bool device_got_observe(const DeviceSimulator& device, const std::string& path,
         .has_value();
 }
 
+// A UDP port the kernel just handed out and released: free, and no fixed number in a test.
+// 0 if none could be had.
+std::uint16_t free_udp_port() {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    ::close(fd);
+    return ok ? ntohs(addr.sin_port) : 0;
+}
+
 class BridgeTest : public GatewayTest {
   protected:
     void start_all(coresim::Options core_options = {}) {
@@ -455,17 +470,8 @@ TEST_F(BridgeTest, PlainRegistrationRefusedWhereTheListenerForbidsIt) {
 
 // upstream.bind: the device's upstream socket uses the configured address and port.
 TEST_F(BridgeTest, UpstreamBindAddressAndPortRange) {
-    // A port the kernel just handed out and released: free, and no fixed number in the test.
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const auto port = ntohs(addr.sin_port);
-    ::close(fd);
+    const auto port = free_udp_port();
+    ASSERT_NE(port, 0);
 
     config.threads = 1;
     upstream_extra = "  bind: { address: 127.0.0.1, ports: " + std::to_string(port) + "-" +
@@ -545,16 +551,9 @@ TEST_F(BridgeTest, UpstreamTokensAreUnpredictable) {
 // upstream.bind with several addresses: each adds the whole port range (how one lwgate goes past
 // 64k devices toward one core).
 TEST_F(BridgeTest, UpstreamBindSeveralAddressesEachAddTheRange) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const auto port = std::to_string(ntohs(addr.sin_port));
-    ::close(fd);
+    const auto free_port = free_udp_port();
+    ASSERT_NE(free_port, 0);
+    const auto port = std::to_string(free_port);
 
     config.threads = 1;
     upstream_extra =
@@ -817,12 +816,9 @@ TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
 
     // Each copy is counted in /metrics, whether it came while the answer was pending or after.
     const auto metrics = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
-    auto value = [&](const std::string& sample) -> long long {
-        const auto at = metrics.find("\n" + sample + " ");
-        return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + sample.size() + 2));
-    };
-    const auto held = value("lwgate_upstream_duplicates_total{state=\"held\"}");
-    const auto answered = value("lwgate_upstream_duplicates_total{state=\"answered\"}");
+    const auto held = metric_value(metrics, "lwgate_upstream_duplicates_total{state=\"held\"}");
+    const auto answered =
+        metric_value(metrics, "lwgate_upstream_duplicates_total{state=\"answered\"}");
     ASSERT_GE(held, 0) << metrics;
     ASSERT_GE(answered, 0) << metrics;
     EXPECT_EQ(held + answered, 3);

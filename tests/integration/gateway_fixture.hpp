@@ -36,6 +36,13 @@ namespace code = coap::code;
 
 inline constexpr const char* kLoopback = "127.0.0.1";
 
+// The value of one sample line ("name{labels}") of a Prometheus text exposition, or -1.
+inline long long metric_value(const std::string& text, const std::string& sample) {
+    const auto at = text.find("\n" + sample + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + sample.size() + 2));
+}
+
 inline Millis ms_since(SteadyClock::time_point t) {
     return std::chrono::duration_cast<Millis>(SteadyClock::now() - t);
 }

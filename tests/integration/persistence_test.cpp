@@ -527,13 +527,6 @@ TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
     EXPECT_EQ(n->token, obs->token);
 }
 
-// The value of one sample line of a Prometheus text exposition, or -1.
-long long metric_value(const std::string& text, const std::string& sample) {
-    const auto at = text.find("\n" + sample + " ");
-    if (at == std::string::npos) return -1;
-    return std::stoll(text.substr(at + sample.size() + 2));
-}
-
 TEST_F(PersistenceTest, StoreOperationsShowInMetrics) {
     start();
     auto d = registered(device_options("urn:imei:m-1"));
