@@ -651,11 +651,15 @@ const std::string& Bridge::bind_address(std::uint16_t index) const {
     return index < addresses.size() ? addresses[index] : any;
 }
 
-LocalPort Bridge::local_of(const upstream::UpstreamSession& upstream) const {
-    // A session on an address that is no longer configured (a restored one) maps to no slot.
+LocalPort Bridge::local_slot(const std::string& address, std::uint16_t port) const {
+    // An address that is no longer configured (a restored session's) maps to no slot.
     const auto& addresses = config_.upstream.bind_addresses;
-    const auto it = std::find(addresses.begin(), addresses.end(), upstream.local_address());
-    return {static_cast<std::uint16_t>(it - addresses.begin()), upstream.local_port()};
+    const auto it = std::find(addresses.begin(), addresses.end(), address);
+    return {static_cast<std::uint16_t>(it - addresses.begin()), port};
+}
+
+LocalPort Bridge::local_of(const upstream::UpstreamSession& upstream) const {
+    return local_slot(upstream.local_address(), upstream.local_port());
 }
 
 // ---- core side -----------------------------------------------------------------------------

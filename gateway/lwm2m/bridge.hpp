@@ -217,6 +217,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::optional<std::string> open_upstream(upstream::UpstreamSession& upstream,
                                              const std::string& endpoint);
     const std::string& bind_address(std::uint16_t index) const;  // "" = any
+    LocalPort local_slot(const std::string& address, std::uint16_t port) const;
     LocalPort local_of(const upstream::UpstreamSession& upstream) const;
     void to_connection(Device& device, ConnectionId conn,
                        std::function<void(session::SessionBase&)> fn);

@@ -124,9 +124,7 @@ std::optional<std::string> Bridge::restore_devices() {
             psk = it->second;
         // The stored port first: the core knows the device by this address. It may lie outside
         // this shard's share of upstream.bind.ports (threads changed): bind it anyway.
-        const auto& addresses = config_.upstream.bind_addresses;
-        const auto known = std::find(addresses.begin(), addresses.end(), r.local_address);
-        const LocalPort stored{static_cast<std::uint16_t>(known - addresses.begin()), r.local_port};
+        const LocalPort stored = local_slot(r.local_address, r.local_port);
         const bool taken = r.local_port != 0 && ports_.take(stored);
         auto error = r.local_port != 0 ? core_link_.open(device->upstream, r.endpoint, psk,
                                                          r.local_address, r.local_port)

@@ -92,6 +92,16 @@ class PersistenceTest : public ::testing::Test {
         return device;
     }
 
+    // The device reconnects and sends an Update without parameters: the code it got (0 if the
+    // reconnection or the exchange failed, which is reported).
+    std::uint8_t reconnect_and_update(DeviceSimulator& device) {
+        const auto connected = device.reconnect(5s);
+        EXPECT_TRUE(connected.ok()) << connected.detail;
+        const auto u = device.update({}, 5s);
+        EXPECT_TRUE(u.ok()) << u.detail;
+        return u.ok() ? u.code() : 0;
+    }
+
     std::size_t registers(const std::string& endpoint) {
         std::size_t n = 0;
         for (const auto& e : core.events(coresim::EventKind::register_))
@@ -221,10 +231,7 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
 
     // A comes back and updates: an Update, no Register, from the same source port.
     const auto a_requests_before = a->request_count();
-    ASSERT_TRUE(a->reconnect(5s).ok());
-    auto ua = a->update({}, 5s);
-    ASSERT_TRUE(ua.ok()) << ua.detail;
-    EXPECT_EQ(ua.code(), code::changed) << coap::describe(ua.response);
+    EXPECT_EQ(reconnect_and_update(*a), code::changed);
     ASSERT_TRUE(core.wait_update("urn:imei:p-a", 1, 5s));
     EXPECT_EQ(registers("urn:imei:p-a"), 1u) << "no new Register toward the core";
     EXPECT_EQ(core.last_source("urn:imei:p-a"), source_a) << "same upstream address";
@@ -270,10 +277,7 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
     EXPECT_EQ(core.observations().size(), 2u) << "the core never re-observed";
 
     // C: its registration is gone, so its Update is refused and it would register again.
-    ASSERT_TRUE(c->reconnect(5s).ok());
-    auto uc = c->update({}, 5s);
-    ASSERT_TRUE(uc.ok()) << uc.detail;
-    EXPECT_EQ(uc.code(), code::not_found);
+    EXPECT_EQ(reconnect_and_update(*c), code::not_found);
     std::size_t deregisters = 0;
     for (const auto& e : core.events(coresim::EventKind::deregister))
         deregisters += e.endpoint == "urn:imei:p-c" ? 1 : 0;
@@ -319,10 +323,7 @@ TEST_F(PersistenceTest, ATakenStoredPortMovesTheDeviceAndTellsTheCore) {
     EXPECT_NE(*moved, *source);
     EXPECT_EQ(registers("urn:imei:moved-1"), 1u);
 
-    ASSERT_TRUE(d->reconnect(5s).ok());
-    auto u = d->update({}, 5s);
-    ASSERT_TRUE(u.ok()) << u.detail;
-    EXPECT_EQ(u.code(), code::changed);
+    EXPECT_EQ(reconnect_and_update(*d), code::changed);
     auto read = core.read("urn:imei:moved-1", "/3/0/0");
     ASSERT_TRUE(read);
     EXPECT_EQ(read->code.raw, code::content);
@@ -344,10 +345,7 @@ TEST_F(PersistenceTest, RestartKeepsTheUpstreamAddressAmongSeveral) {
     kill9();
     start();
     for (auto* d : {d1.get(), d2.get()}) {
-        ASSERT_TRUE(d->reconnect(5s).ok());
-        auto u = d->update({}, 5s);
-        ASSERT_TRUE(u.ok()) << u.detail;
-        EXPECT_EQ(u.code(), code::changed);
+        EXPECT_EQ(reconnect_and_update(*d), code::changed);
     }
     ASSERT_TRUE(core.wait_update("urn:imei:addr-2", 1, 5s));
     EXPECT_EQ(core.last_source("urn:imei:addr-1"), s1);
@@ -402,10 +400,7 @@ TEST_F(PersistenceDtlsTest, SessionMovesToANewPortWhenTheCoreIgnoresTheNewHandsh
     ASSERT_TRUE(wait_stored("endpoint=urn:imei:dtls-1 stored"));  // with the new port
 
     // The device comes back: its own Update works, its observation keeps the core's token.
-    ASSERT_TRUE(d->reconnect(5s).ok());
-    auto u = d->update({}, 5s);
-    ASSERT_TRUE(u.ok()) << u.detail;
-    EXPECT_EQ(u.code(), code::changed) << coap::describe(u.response);
+    EXPECT_EQ(reconnect_and_update(*d), code::changed);
     ASSERT_TRUE(device_got(*d, "/3/0/13", 0u, device_requests));
     d->set_resource("/3/0/13", "after");
     auto after = notification_with(core, *obs, "after");
@@ -486,16 +481,10 @@ TEST_F(PersistenceTest, CrashInsideATransactionLosesOnlyThatTransaction) {
 
     start();
     for (auto* d : {d1.get(), d2.get()}) {
-        ASSERT_TRUE(d->reconnect(5s).ok());
-        auto u = d->update({}, 5s);
-        ASSERT_TRUE(u.ok()) << u.detail;
-        EXPECT_EQ(u.code(), code::changed);
+        EXPECT_EQ(reconnect_and_update(*d), code::changed);
     }
     if (d3->is_registered()) {
-        ASSERT_TRUE(d3->reconnect(5s).ok());
-        auto u = d3->update({}, 5s);
-        ASSERT_TRUE(u.ok()) << u.detail;
-        EXPECT_EQ(u.code(), code::not_found) << "lost with the killed transaction";
+        EXPECT_EQ(reconnect_and_update(*d3), code::not_found) << "lost with the killed transaction";
     }
 }
 
@@ -516,10 +505,7 @@ TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
         << "the Register as the core saw it";
 
     start();
-    ASSERT_TRUE(d->reconnect(5s).ok());
-    auto u = d->update({}, 5s);
-    ASSERT_TRUE(u.ok()) << u.detail;
-    EXPECT_EQ(u.code(), code::changed);
+    EXPECT_EQ(reconnect_and_update(*d), code::changed);
     EXPECT_EQ(registers("urn:imei:g-1"), 1u);
     d->set_resource("/3/0/13", "g-after");
     auto n = notification_with(core, *obs, "g-after");
