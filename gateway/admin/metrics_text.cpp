@@ -173,6 +173,14 @@ std::string metrics_text(const Snapshot& s) {
              sum(s, [](const C& c) { return c.duplicates_held; }));
     w.sample("lwgate_upstream_duplicates_total", "state=\"answered\"",
              sum(s, [](const C& c) { return c.duplicates_answered; }));
+    w.family("lwgate_upstream_answers_total", "counter",
+             "Answers to the core's requests: mode=piggybacked on the request's ACK (the device "
+             "answered within upstream.piggyback_window), mode=separate (after an empty ACK, or "
+             "to a NON request).");
+    w.sample("lwgate_upstream_answers_total", "mode=\"piggybacked\"",
+             sum(s, [](const C& c) { return c.answers_piggybacked; }));
+    w.sample("lwgate_upstream_answers_total", "mode=\"separate\"",
+             sum(s, [](const C& c) { return c.answers_separate; }));
     w.family("lwgate_store_operations_total", "counter",
              "Operations on the state store: device records saved and deleted by the shards, "
              "saves replaced by a newer one before reaching disk, transactions committed "

@@ -131,6 +131,8 @@ struct ShardCounters {
     std::uint64_t upstream_responses = 0;
     std::uint64_t duplicates_held = 0;      // core retransmissions of a request being answered
     std::uint64_t duplicates_answered = 0;  // ... of one already answered (from memory)
+    std::uint64_t answers_piggybacked = 0;  // answers to the core's CON requests on their ACK
+    std::uint64_t answers_separate = 0;     // ... as separate responses after an empty ACK
     std::optional<TimePoint> last_core_response;
     std::optional<TimePoint> last_core_failure;
     std::int64_t registered_devices = 0;

@@ -65,6 +65,8 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     c.upstream_responses = link.responses_received;
     c.duplicates_held = link.duplicates_held;
     c.duplicates_answered = link.duplicates_answered;
+    c.answers_piggybacked = link.piggybacked;
+    c.answers_separate = link.separate;
     c.registered_devices = bridge_->metrics().registered_devices.get();
     c.half_open_last_minute = close_history_.half_open_since(now - std::chrono::minutes(1));
     return out;

@@ -1048,6 +1048,8 @@ void Loader::upstream(const Item& it, UpstreamConfig& up) {
                       }},
                      {"dtls_resume_timeout",
                       [&](const Item& v) { duration(v, up.dtls_resume_timeout, false, 1h); }},
+                     {"piggyback_window",
+                      [&](const Item& v) { duration(v, up.piggyback_window, false, 1s); }},
                      {"bind", [&](const Item& v) { upstream_bind(v, up); }},
                      {"dtls", [&](const Item& v) { upstream_dtls(v, up); }},
                  });

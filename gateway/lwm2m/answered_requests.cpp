@@ -3,19 +3,21 @@
 namespace lwgate::lwm2m {
 
 void AnsweredRequests::remember(std::uint16_t message_id, const coap::Token& token,
-                                const coap::Message& answer, TimePoint now) {
+                                const coap::Message& answer, TimePoint now, bool any_message_id) {
     expire(now);
     if (max_entries_ == 0) return;
     while (entries_.size() >= max_entries_)
         entries_.pop_front();
-    entries_.push_back(Entry{message_id, token, answer, now + lifetime_});
+    entries_.push_back(Entry{message_id, any_message_id, token, answer, now + lifetime_});
 }
 
 std::optional<coap::Message> AnsweredRequests::find(std::uint16_t message_id,
                                                     const coap::Token& token, TimePoint now) {
     expire(now);
     for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-        if (it->message_id == message_id && it->token == token) return it->answer;
+        if ((it->any_message_id || it->message_id == message_id) && it->token == token) {
+            return it->answer;
+        }
     }
     return std::nullopt;
 }

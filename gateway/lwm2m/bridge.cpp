@@ -680,6 +680,9 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
         }
     }
     device->relay.on_core_request(id, std::move(request), Clock::now());
+    // No connection: the request waits in the relay's queue, likely beyond the piggyback
+    // window; acknowledge it now so the core stops counting its ACK_TIMEOUT.
+    if (!device->relay.connection()) link_of(*device).acknowledge(session, id);
     run(*device);
 }
 

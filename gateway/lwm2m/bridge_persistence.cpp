@@ -146,6 +146,10 @@ std::optional<std::string> Bridge::restore_devices() {
             continue;
         }
         directory_.claim(r.endpoint, shard_);  // restore partitions by hash: nobody else has it
+        // The core may still retransmit a request it never saw acknowledged (lwgate stopped
+        // within the piggyback window): its copies must not reach the device a second time.
+        for (const auto& q : s.queued)
+            core_link_.hold_restored(device->upstream, q.id, q.request.token());
         Device* d = device.get();
         by_upstream_[&d->upstream] = d;
         devices_.emplace(r.endpoint, std::move(device));
@@ -306,6 +310,11 @@ void Bridge::respond_core(Device& device, CoreRequestId id, Message&& response) 
     }
     const coap::Token token = it->second;
     restored_ids_.erase(it);
+    if (core_link_.holds(device.upstream, id)) {
+        core_link_.respond(device.upstream, id, std::move(response));  // separate, CON
+        return;
+    }
+    // The session was re-opened on a new port since (DTLS resume, a taken port).
     if (!core_link_.respond_separately(device.upstream, token, std::move(response))) {
         spdlog::warn("endpoint={} cannot answer the core's restored request (token {})",
                      device.relay.endpoint(), token.to_hex());

@@ -4,17 +4,27 @@
 
 namespace lwgate::lwm2m {
 
-const HeldRequests::Held* HeldRequests::find(std::uint16_t message_id,
-                                             const coap::Token& token) const {
-    for (const auto& h : held_) {
-        if (h.message_id == message_id && h.token == token) return &h;
+HeldRequests::Held* HeldRequests::find(std::uint16_t message_id, const coap::Token& token) {
+    for (auto& h : held_) {
+        if ((h.any_message_id || h.message_id == message_id) && h.token == token) return &h;
+    }
+    return nullptr;
+}
+
+void HeldRequests::hold_restored(Id id, const coap::Token& token) {
+    held_.push_back(Held{id, 0, token, true, true, true});
+}
+
+HeldRequests::Held* HeldRequests::get(Id id) {
+    for (auto& h : held_) {
+        if (h.id == id) return &h;
     }
     return nullptr;
 }
 
 void HeldRequests::hold(Id id, std::uint16_t message_id, const coap::Token& token,
-                        bool confirmable) {
-    held_.push_back(Held{id, message_id, token, confirmable});
+                        bool confirmable, bool acknowledged) {
+    held_.push_back(Held{id, message_id, token, confirmable, acknowledged});
 }
 
 std::optional<HeldRequests::Held> HeldRequests::release(Id id) {

@@ -110,12 +110,13 @@ std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
 
 CoreLink::CoreLink(asio::io_context& io, const config::UpstreamConfig& config,
                    CoreLinkHandler& handler)
-    : io_(io), config_(config), handler_(handler), timer_(io) {}
+    : io_(io), config_(config), handler_(handler), timer_(io), ack_timer_(io) {}
 
 CoreLink::~CoreLink() {
     *alive_ = false;
     if (current_link == this) current_link = nullptr;  // no callbacks into a dying bridge
     timer_.cancel();
+    ack_timer_.cancel();
     if (fd_) {
         std::error_code ignored;
         fd_->cancel(ignored);
@@ -301,6 +302,10 @@ void CoreLink::close(UpstreamSession& session) {
     coap_session_release(session.session_);
     session.session_ = nullptr;
     session.held_.clear();  // never answered: the core's retransmissions run out
+    if (session.queued_acks_ > 0) {
+        std::erase_if(ack_queue_, [&](const QueuedAck& q) { return q.session == &session; });
+        session.queued_acks_ = 0;
+    }
     need_prepare_ = true;
     schedule();
 }
@@ -348,12 +353,75 @@ void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message
     auto held = session.held_.release(id);
     if (!held || !session.session_) return;
     session.answered_.remember(held->message_id, held->token, response,
-                               std::chrono::steady_clock::now());
+                               std::chrono::steady_clock::now(), held->any_message_id);
     if (id == answering_) {
         immediate_ = std::move(response);  // handle_request() piggybacks it on the ACK
         return;
     }
+    if (!held->acknowledged) {
+        // Within the window: the answer is the ACK (its ack_queue_ entry is skipped later).
+        response.set_token(held->token);
+        coap_pdu_t* pdu =
+            to_pdu(session.session_, response, COAP_MESSAGE_ACK, held->message_id);
+        if (pdu && coap_send(session.session_, pdu) != COAP_INVALID_MID) {
+            ++stats_.piggybacked;
+            return;
+        }
+        // Too large for one datagram cannot happen (the bridge slices bodies to max_payload);
+        // should the send fail anyway, acknowledge and try the separate response.
+        send_empty_ack(session, held->message_id);
+    }
+    ++stats_.separate;
     send_separately(session, held->token, std::move(response), held->confirmable);
+}
+
+void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id,
+                             const coap::Token& token) {
+    session.held_.hold_restored(id, token);
+}
+
+void CoreLink::acknowledge(UpstreamSession& session, CoreRequestId id) {
+    auto* held = session.held_.get(id);
+    if (!held || held->acknowledged) return;
+    held->acknowledged = true;
+    if (id == answering_) return;  // handle_request() lets libcoap send the empty ACK
+    send_empty_ack(session, held->message_id);
+}
+
+void CoreLink::send_empty_ack(UpstreamSession& session, std::uint16_t message_id) {
+    if (!session.session_) return;
+    if (coap_pdu_t* ack = coap_pdu_init(COAP_MESSAGE_ACK, COAP_EMPTY_CODE, message_id, 0)) {
+        coap_send(session.session_, ack);
+    }
+}
+
+void CoreLink::flush_acks() {
+    ack_timer_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (!ack_queue_.empty() && ack_queue_.front().due <= now) {
+        const QueuedAck q = ack_queue_.front();
+        ack_queue_.pop_front();
+        --q.session->queued_acks_;
+        if (auto* held = q.session->held_.get(q.id); held && !held->acknowledged) {
+            held->acknowledged = true;
+            send_empty_ack(*q.session, held->message_id);
+        }
+    }
+    arm_ack_timer();
+}
+
+void CoreLink::arm_ack_timer() {
+    if (ack_timer_armed_ || ack_queue_.empty()) return;
+    ack_timer_armed_ = true;
+    // No earlier than 5 ms from now: under load the queue's head is always close, and one wake-up
+    // per 5 ms bounds the timer's cost; an empty ACK 5 ms late is well within the core's patience.
+    ack_timer_.expires_at(std::max(ack_queue_.front().due,
+                                   std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+    ack_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
+        if (!*alive || ec) return;
+        current_link = this;
+        flush_acks();
+    });
 }
 
 void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* response_ptr) {
@@ -367,10 +435,12 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     const coap_bin_const_t token = coap_pdu_get_token(request);
     const coap::Token request_token(coap::ByteView(token.s, token.length));
     const auto message_id = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
-    if (session->held_.find(message_id, request_token)) {
+    if (auto* held = session->held_.find(message_id, request_token)) {
         // The core retransmitted a request we hold: leaving the response empty acknowledges it
-        // again (an empty ACK; nothing for a NON), and the bridge already has it.
+        // (again) with an empty ACK (nothing for a NON), and the bridge already has it. A core
+        // whose ACK_TIMEOUT is shorter than the window gets here: acknowledge now.
         ++stats_.duplicates_held;
+        held->acknowledged = true;
         return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -384,8 +454,9 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         return;
     }
     const CoreRequestId id = next_id_++;
-    session->held_.hold(id, message_id, request_token,
-                        coap_pdu_get_type(request) == COAP_MESSAGE_CON);
+    const bool confirmable = coap_pdu_get_type(request) == COAP_MESSAGE_CON;
+    const bool wait = confirmable && config_.piggyback_window.count() > 0;
+    session->held_.hold(id, message_id, request_token, confirmable, !wait);
     ++stats_.requests_received;
     answering_ = id;
     handler_.on_core_request(*session, id, from_pdu(request));
@@ -393,6 +464,16 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     if (immediate_) {
         fill_response(response, *immediate_);
         immediate_.reset();
+        return;
+    }
+    const auto* held = session->held_.get(id);
+    if (held && !held->acknowledged) {
+        // An empty NON response is dropped by libcoap: no ACK now; respond() or flush_acks()
+        // sends it.
+        coap_pdu_set_type(response, COAP_MESSAGE_NON);
+        ack_queue_.push_back({session, id, now + config_.piggyback_window});
+        ++session->queued_acks_;
+        arm_ack_timer();
     }
     // Otherwise `response` stays without a code: libcoap sends an empty ACK for a CON (nothing
     // for a NON), and respond() sends the answer later.

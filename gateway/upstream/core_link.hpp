@@ -15,17 +15,25 @@
 // handler (all methods). An answer at hand (a late retransmission of an answered request,
 // AnsweredRequests; a Block2 continuation, answer_locally; an answer the bridge gives while
 // handling the request) goes back piggybacked. Otherwise the request is held (HeldRequests,
-// keyed by the id the bridge answers with) and the handler leaves libcoap's response without a
-// code: libcoap 4.3.1 then sends an empty ACK for a CON (token stripped) and nothing for a NON
-// (no_response() drops an empty NON). respond() sends the answer as a separate response carrying
-// the core's token: CON for a CON request (RFC 7252 §5.2.2), NON for a NON one (§5.2.3). A copy of
-// a held request (same Message ID and token: the core retransmitted it) is acknowledged again
-// the same way and never reaches the bridge. We do not use libcoap's async API
-// (coap_register_async): it keeps one linked list per context, searched on every request, and a
-// triggered async only leaves in the timeout pass that walks every session.
+// keyed by the id the bridge answers with). A CON request of a device that has a connection stays
+// unacknowledged for up to upstream.piggyback_window: the handler turns libcoap's prepared
+// response into an empty NON, which libcoap drops (no_response() in 4.3.1), and respond() sends
+// the answer itself as the ACK, with the request's Message ID and token (RFC 7252 §5.2.1). When
+// the window passes first (the ack queue below, in arrival order, so its head is always the next
+// due), an empty ACK goes out and respond() later sends a separate response carrying the core's
+// token: CON for a CON request (§5.2.2), NON for a NON one (§5.2.3). Piggybacking halves the
+// datagrams per relayed request at the core (2 instead of 4) and is what CoAP servers do when
+// they can (Californium, libcoap, Leshan clients). acknowledge() skips the window (the device has
+// no connection: the request waits in the relay's queue). A copy of a held request (same Message
+// ID and token: the core retransmitted it) is acknowledged at once with an empty ACK and never
+// reaches the bridge. We do not use libcoap's async API (coap_register_async): it keeps one
+// linked list per context, searched on every request, and a triggered async only leaves in the
+// timeout pass that walks every session.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,8 +98,9 @@ class UpstreamSession {
     coap_session_t* session_ = nullptr;
     std::uint16_t local_port_ = 0;
     std::string local_address_;
-    lwm2m::HeldRequests held_;          // acknowledged, answer pending
+    lwm2m::HeldRequests held_;          // answer pending (maybe the ACK too)
     lwm2m::AnsweredRequests answered_;  // late retransmissions get the same answer
+    std::size_t queued_acks_ = 0;       // entries of CoreLink::ack_queue_ naming this session
 };
 
 struct CoreLinkStats {
@@ -101,6 +110,8 @@ struct CoreLinkStats {
     std::uint64_t failures = 0;
     std::uint64_t duplicates_answered = 0;  // retransmitted core requests answered from memory
     std::uint64_t duplicates_held = 0;      // retransmissions of held requests, acknowledged again
+    std::uint64_t piggybacked = 0;          // answers sent on the ACK of their request
+    std::uint64_t separate = 0;             // answers sent as separate responses
 };
 
 class CoreLink {
@@ -129,6 +140,18 @@ class CoreLink {
     bool send(UpstreamSession& session, const coap::Message& request);
     // The answer to a request of the core (id from on_core_request).
     void respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response);
+    // Persistence (issue #5): a request of the core held before a restart, answered later with
+    // respond(id) as a separate CON response; until then (and for EXCHANGE_LIFETIME after)
+    // the core's retransmissions of it, recognised by the token, are acknowledged and never
+    // reach the bridge again. holds(): the session still holds `id` (a re-opened session does
+    // not).
+    void hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token);
+    bool holds(UpstreamSession& session, CoreRequestId id) const {
+        return session.held_.get(id) != nullptr;
+    }
+    // Sends the empty ACK of a held CON request now instead of waiting for its answer up to
+    // upstream.piggyback_window (the answer will take long: the device is not connected).
+    void acknowledge(UpstreamSession& session, CoreRequestId id);
     // A notification: a new confirmable message carrying the core's token.
     bool notify(UpstreamSession& session, const coap::Message& notification);
     // Persistence (issue #5): answers a request of the core that was acknowledged before a
@@ -155,6 +178,11 @@ class CoreLink {
     // A separate response: a new CON or NON message carrying the core's token.
     bool send_separately(UpstreamSession& session, const coap::Token& core_token,
                          coap::Message response, bool confirmable);
+    void send_empty_ack(UpstreamSession& session, std::uint16_t message_id);
+    // Sends the empty ACK of every queued request whose window has passed (answered ones are
+    // skipped) and keeps ack_timer_ on the next one.
+    void flush_acks();
+    void arm_ack_timer();
 
     asio::io_context& io_;
     config::UpstreamConfig config_;
@@ -176,6 +204,16 @@ class CoreLink {
     // gives at once lands in `immediate_` and goes back piggybacked.
     CoreRequestId answering_ = 0;
     std::optional<coap::Message> immediate_;
+    // CON requests of the core not acknowledged yet, in arrival order (all share one window, so
+    // the head is the next due). Answered entries stay until they reach the head: no search.
+    struct QueuedAck {
+        UpstreamSession* session;
+        CoreRequestId id;
+        std::chrono::steady_clock::time_point due;
+    };
+    std::deque<QueuedAck> ack_queue_;
+    asio::steady_timer ack_timer_;
+    bool ack_timer_armed_ = false;
     CoreLinkStats stats_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -36,10 +36,12 @@ bool add_body(coap_pdu_t* pdu, const coap::Message& message) {
 
 }  // namespace
 
-coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type) {
-    coap_pdu_t* pdu =
-        coap_pdu_init(type, static_cast<coap_pdu_code_t>(message.code()),
-                      coap_new_message_id(session), coap_session_max_pdu_size(session));
+coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type,
+                   int message_id) {
+    coap_pdu_t* pdu = coap_pdu_init(
+        type, static_cast<coap_pdu_code_t>(message.code()),
+        message_id >= 0 ? static_cast<coap_mid_t>(message_id) : coap_new_message_id(session),
+        coap_session_max_pdu_size(session));
     if (!pdu) return nullptr;
     const auto token = message.token().bytes();
     if (!coap_add_token(pdu, token.size(), token.data()) || !add_body(pdu, message)) {

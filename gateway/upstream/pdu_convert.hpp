@@ -9,9 +9,11 @@
 namespace lwgate::upstream {
 
 coap::Message from_pdu(const coap_pdu_t* pdu);
-// A new PDU for `session` (new message id), or nullptr when the message does not fit the
-// session's maximum PDU size.
-coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type);
+// A new PDU for `session` (a new message id, or `message_id` when given: a piggybacked answer
+// carries its request's), or nullptr when the message does not fit the session's maximum PDU
+// size.
+coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type,
+                   int message_id = -1);
 // Fills a response PDU libcoap prepared (token and type already set).
 void fill_response(coap_pdu_t* response, const coap::Message& message);
 

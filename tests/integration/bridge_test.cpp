@@ -775,7 +775,7 @@ class BridgeRetransmissionTest : public BridgeTest {
         config.log_level = "debug";
         core.start();
         relay.emplace(core.port());
-        config.extra_yaml += "upstream:\n  uri: " + relay->uri() + "\n";
+        config.extra_yaml += "upstream:\n  uri: " + relay->uri() + "\n" + upstream_extra;
         start_gateway();
     }
     std::optional<harness::UdpRelay> relay;  // outlives the gateway (stopped in TearDown)
@@ -822,6 +822,93 @@ TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
     ASSERT_GE(held, 0) << metrics;
     ASSERT_GE(answered, 0) << metrics;
     EXPECT_EQ(held + answered, 3);
+}
+
+
+// RFC 7252 §5.2.1: a device that answers within upstream.piggyback_window has its answer sent
+// on the ACK of the core's request (2 datagrams at the core); a slower one gets an empty ACK once
+// the window has passed and a separate response (§5.2.2). The relay on the UDP path counts what
+// lwgate sends the core.
+using BridgePiggybackTest = BridgeRetransmissionTest;
+using Answers = harness::UdpRelay::Answers;
+
+TEST_F(BridgePiggybackTest, AnAnswerWithinTheWindowRidesOnTheAck) {
+    start_through_relay();
+    auto device = registered_device("urn:imei:pb1");
+    for (int i = 0; i < 3; ++i) {
+        auto read = core.read("urn:imei:pb1", "/3/0/0");
+        ASSERT_TRUE(read);
+        EXPECT_EQ(read->code.raw, code::content);
+        EXPECT_EQ(read->text(), "lwgate");
+    }
+    const auto a = relay->answers();
+    EXPECT_EQ(a.piggybacked, 3u);
+    EXPECT_EQ(a.empty_acks, 0u);
+    EXPECT_EQ(a.separate, 0u);
+    const auto metrics = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "lwgate_upstream_answers_total{mode=\"piggybacked\"}"), 3)
+        << metrics;
+    EXPECT_EQ(metric_value(metrics, "lwgate_upstream_answers_total{mode=\"separate\"}"), 0);
+}
+
+TEST_F(BridgePiggybackTest, ASlowAnswerFollowsAnEmptyAckSentWhenTheWindowEnds) {
+    upstream_extra = "  piggyback_window: 300ms\n";
+    start_through_relay();
+    auto device = registered_device("urn:imei:pb2");
+    device->set_request_hook([](const devsim::ReceivedRequest& r) {
+        return r.path == "/3/0/1" ? devsim::HookResult::ignore() : devsim::HookResult::proceed();
+    });
+    auto pending = std::async(std::launch::async,
+                              [&] { return core.read("urn:imei:pb2", "/3/0/1", {}, 10s); });
+    auto at_device = device->wait_for_request(DeviceSimulator::path_is("/3/0/1"), 5s);
+    ASSERT_TRUE(at_device);
+    const auto arrived = SteadyClock::now();
+    EXPECT_FALSE(relay->wait_answers([](const Answers& a) { return a.empty_acks > 0; }, 150ms))
+        << "no ACK before the window ends";
+    ASSERT_TRUE(relay->wait_answers([](const Answers& a) { return a.empty_acks == 1; }, 2s));
+    EXPECT_GE(ms_since(arrived).count(), 250);
+    coap::Message answer(code::content, at_device->token());
+    answer.set_payload(std::string_view("late"));
+    ASSERT_TRUE(device->send_message(answer));
+    auto read = pending.get();
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(read->text(), "late");
+    const auto a = relay->answers();
+    EXPECT_EQ(a.separate, 1u);
+    EXPECT_EQ(a.piggybacked, 0u);
+    EXPECT_EQ(a.empty_acks, 1u);
+}
+
+TEST_F(BridgePiggybackTest, AZeroWindowAcknowledgesAtOnce) {
+    upstream_extra = "  piggyback_window: 0s\n";
+    start_through_relay();
+    auto device = registered_device("urn:imei:pb3");
+    auto read = core.read("urn:imei:pb3", "/3/0/0");
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+    const auto a = relay->answers();
+    EXPECT_EQ(a.empty_acks, 1u);
+    EXPECT_EQ(a.separate, 1u);
+    EXPECT_EQ(a.piggybacked, 0u);
+}
+
+TEST_F(BridgePiggybackTest, ARequestForADeviceWithoutAConnectionIsAcknowledgedAtOnce) {
+    upstream_extra = "  piggyback_window: 1s\n";
+    start_through_relay();
+    auto device = registered_device("urn:imei:pb4", true);
+    device->sleep();
+    ASSERT_TRUE(gateway.wait_for_log("closed reason=peer_closed", 5s));
+    const auto asked = SteadyClock::now();
+    auto held = std::async(std::launch::async,
+                           [&] { return core.read("urn:imei:pb4", "/3/0/0", {}, 10s); });
+    ASSERT_TRUE(relay->wait_answers([](const Answers& a) { return a.empty_acks == 1; }, 5s));
+    EXPECT_LT(ms_since(asked).count(), 700) << "not held for the window";
+    ASSERT_TRUE(device->wake().ok());  // connect + Update: plain TCP carries no identity
+    auto read = held.get();
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->text(), "lwgate");
+    EXPECT_EQ(relay->answers().separate, 1u);
 }
 
 }  // namespace

@@ -67,6 +67,13 @@ struct UpstreamConfig {
     // device's behalf (some cores ignore a new ClientHello from an address they hold a session
     // for; see README "What survives a restart"). 0: never give up the stored port.
     Duration dtls_resume_timeout = 5s;
+    // How long lwgate keeps a confirmable request of the core unacknowledged while the device
+    // answers it: an answer within the window goes back piggybacked on the ACK (2 datagrams per
+    // request at the core instead of 4: empty ACK, separate CON response and its ACK); after it
+    // an empty ACK goes out and the answer follows as a separate response (RFC 7252 §5.2). At
+    // most 1s, below the core's ACK_TIMEOUT (2 s by default), so the core does not retransmit.
+    // 0: acknowledge every request at once.
+    Duration piggyback_window = std::chrono::milliseconds(500);
     // Local side of the per-device UDP sockets toward the core. No address: any. Several
     // addresses: each one adds the port range (a device takes one address:port). Ports 0-0:
     // the kernel picks (stable for a registration's life; a restart binds the stored one again).

@@ -26,8 +26,10 @@ class AnsweredRequests {
     explicit AnsweredRequests(std::size_t max_entries = 64, Duration lifetime = exchange_lifetime)
         : max_entries_(max_entries), lifetime_(lifetime) {}
 
+    // any_message_id: the request's Message ID is unknown (restored after a restart): any copy
+    // with the token gets this answer.
     void remember(std::uint16_t message_id, const coap::Token& token, const coap::Message& answer,
-                  TimePoint now);
+                  TimePoint now, bool any_message_id = false);
     // The answer already given to this request (same Message ID and token), if remembered.
     std::optional<coap::Message> find(std::uint16_t message_id, const coap::Token& token,
                                       TimePoint now);
@@ -36,6 +38,7 @@ class AnsweredRequests {
   private:
     struct Entry {
         std::uint16_t message_id;
+        bool any_message_id;
         coap::Token token;
         coap::Message answer;
         TimePoint expires_at;

@@ -118,6 +118,17 @@ TEST(LoadConfig, EmptyDocumentYieldsDefaults) {
     expect_defaults(expect_ok("~\n"));
 }
 
+TEST(LoadConfig, PiggybackWindow) {
+    EXPECT_EQ(expect_ok("").upstream.piggyback_window, 500ms);
+    EXPECT_EQ(expect_ok("upstream:\n  piggyback_window: 1s\n").upstream.piggyback_window, 1s);
+    EXPECT_EQ(expect_ok("upstream:\n  piggyback_window: 0s\n").upstream.piggyback_window, 0ms);
+    EXPECT_THAT(only_error("upstream:\n  piggyback_window: 2s\n"),
+                Err("upstream.piggyback_window", 2, "must be at most 1s, got '2s'"));
+    EXPECT_THAT(only_error("upstream:\n  piggyback_window: soon\n"),
+                Err("upstream.piggyback_window", 2,
+                    "expected a duration like 250ms, 30s, 5m, 2h, got 'soon'"));
+}
+
 TEST(LoadConfig, EmptySectionsKeepDefaults) {
     expect_defaults(
         expect_ok("listeners:\nupstream:\nkeepalive:\ntcp:\nconnections:\nshutdown:\nqueue_mode:\n"

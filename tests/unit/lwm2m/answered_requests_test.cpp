@@ -25,6 +25,18 @@ TEST(AnsweredRequests, ACopyGetsTheSameAnswer) {
     EXPECT_EQ(again->payload(), answer("first").payload());
 }
 
+TEST(AnsweredRequests, ARestoredRequestIsMatchedByItsTokenAlone) {
+    AnsweredRequests answered;
+    answered.remember(0, coap::Token::from_u64(7), answer("restored"), t0, true);
+    answered.remember(100, coap::Token::from_u64(8), answer("live"), t0);
+    for (std::uint16_t mid : {0, 100, 65535}) {
+        auto again = answered.find(mid, coap::Token::from_u64(7), t0);
+        ASSERT_TRUE(again) << mid;
+        EXPECT_EQ(again->payload(), answer("restored").payload());
+    }
+    EXPECT_FALSE(answered.find(101, coap::Token::from_u64(8), t0)) << "live ones need both";
+}
+
 TEST(AnsweredRequests, MessageIdAndTokenMustBothMatch) {
     AnsweredRequests answered;
     answered.remember(100, coap::Token::from_u64(7), answer("a"), t0);

@@ -41,6 +41,37 @@ TEST(HeldRequests, ReleaseReturnsWhatTheAnswerNeedsOnce) {
     EXPECT_EQ(held.size(), 1u);
 }
 
+TEST(HeldRequests, AcknowledgementStateIsKeptPerRequest) {
+    HeldRequests held;
+    held.hold(1, 100, token(7), true, false);  // within the piggyback window
+    held.hold(2, 101, token(8), true);         // acknowledged at once
+    ASSERT_NE(held.get(1), nullptr);
+    EXPECT_FALSE(held.get(1)->acknowledged);
+    EXPECT_TRUE(held.get(2)->acknowledged);
+    held.get(1)->acknowledged = true;  // the window passed: empty ACK sent
+    EXPECT_TRUE(held.find(100, token(7))->acknowledged);
+    EXPECT_EQ(held.get(3), nullptr);
+    auto released = held.release(1);
+    ASSERT_TRUE(released);
+    EXPECT_TRUE(released->acknowledged);
+    EXPECT_EQ(held.get(1), nullptr);
+}
+
+TEST(HeldRequests, ARestoredRequestIsRecognisedByItsTokenAlone) {
+    HeldRequests held;
+    held.hold_restored(1u << 30, token(7));  // its Message ID was not stored
+    for (std::uint16_t mid : {0, 1, 4711, 65535}) {
+        const auto* copy = held.find(mid, token(7));
+        ASSERT_NE(copy, nullptr) << mid;
+        EXPECT_EQ(copy->id, 1u << 30);
+        EXPECT_TRUE(copy->acknowledged);
+        EXPECT_TRUE(copy->confirmable) << "answered as a separate CON response";
+    }
+    EXPECT_EQ(held.find(4711, token(8)), nullptr);
+    ASSERT_TRUE(held.release(1u << 30));
+    EXPECT_EQ(held.find(4711, token(7)), nullptr);
+}
+
 TEST(HeldRequests, UnknownIdsAndClearedSessionsReleaseNothing) {
     HeldRequests held;
     EXPECT_FALSE(held.release(42));

@@ -68,6 +68,17 @@ UdpRelay::~UdpRelay() {
     detail::close_fd(front_);
 }
 
+UdpRelay::Answers UdpRelay::answers() const {
+    std::lock_guard lock(answers_mutex_);
+    return answers_;
+}
+
+bool UdpRelay::wait_answers(const std::function<bool(const Answers&)>& pred,
+                            std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(answers_mutex_);
+    return answers_changed_.wait_for(lock, timeout, [&] { return pred(answers_); });
+}
+
 void UdpRelay::run() {
     // lwgate's address (ip, port) -> the socket that speaks for it to the core, and back.
     std::map<std::pair<std::uint32_t, std::uint16_t>, int> back_of;
@@ -101,6 +112,17 @@ void UdpRelay::run() {
                     }
                     it = back_of.emplace(key, fd).first;
                     backs.emplace_back(fd, from);
+                }
+                if (n >= 4 && (buf[0] >> 6) == 1) {
+                    const int type = (buf[0] >> 4) & 3;  // CON 0, NON 1, ACK 2, RST 3
+                    const bool response = buf[1] >= 64;  // 2.00 and up
+                    {
+                        std::lock_guard lock(answers_mutex_);
+                        if (type == 2 && buf[1] == 0) ++answers_.empty_acks;
+                        if (type == 2 && response) ++answers_.piggybacked;
+                        if (type < 2 && response) ++answers_.separate;
+                    }
+                    answers_changed_.notify_all();
                 }
                 ::sendto(it->second, buf, static_cast<std::size_t>(n), 0,
                          reinterpret_cast<const sockaddr*>(&target), sizeof target);

@@ -8,10 +8,17 @@
 // was lost (RFC 7252 §4.2), without waiting for the core's ACK_TIMEOUT. Plain UDP only (a copied
 // DTLS record is dropped by the DTLS layer's replay protection, which tests nothing of ours).
 //
+// It also counts how lwgate answers the core's requests (RFC 7252 §5.2): empty ACKs,
+// piggybacked responses (ACK with a response code) and separate responses (CON/NON with one).
+//
 // One thread; IPv4 loopback. The destructor stops it.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -33,6 +40,17 @@ class UdpRelay {
     // Confirmable requests of the core delivered twice so far.
     std::uint64_t duplicated() const { return duplicated_; }
 
+    // Datagrams from lwgate to the core so far, by kind.
+    struct Answers {
+        std::uint64_t empty_acks = 0;
+        std::uint64_t piggybacked = 0;  // ACK carrying a response code (2.xx-5.xx)
+        std::uint64_t separate = 0;     // CON or NON carrying a response code
+    };
+    Answers answers() const;
+    // Waits until `pred` holds for the counts (true), or `timeout` passes (false).
+    bool wait_answers(const std::function<bool(const Answers&)>& pred,
+                      std::chrono::milliseconds timeout) const;
+
   private:
     void run();
 
@@ -42,6 +60,9 @@ class UdpRelay {
     std::uint16_t target_port_ = 0;
     std::atomic<bool> duplicate_requests_{false};
     std::atomic<std::uint64_t> duplicated_{0};
+    mutable std::mutex answers_mutex_;
+    mutable std::condition_variable answers_changed_;
+    Answers answers_;
     std::thread thread_;
 };
 
