@@ -522,6 +522,27 @@ TEST_F(BridgeTest, KernelChosenUpstreamPortsNeverCollide) {
     }
     EXPECT_EQ(sources.size(), static_cast<std::size_t>(count)) << "one address per device";
     EXPECT_EQ(gateway.count_in_log("duplicate"), 0u);
+
+    // One shard's sessions fill several libcoap contexts (CoreLink::sessions_per_context):
+    // devices on both sides of every boundary are reachable from the core.
+    const auto reachable = [&](int i) {
+        auto read = core.read("urn:imei:k" + std::to_string(i), "/3/0/0", {}, 5s);
+        return read && read->code.raw == code::content && read->text() == "lwgate";
+    };
+    for (int i = 0; i < count; i += 127)
+        EXPECT_TRUE(reachable(i)) << i;
+    EXPECT_TRUE(reachable(count - 1));
+    // Sessions that close leave room that new ones take (the first contexts): they work too.
+    for (int i = 0; i < 10; ++i) {
+        auto d = devices[static_cast<std::size_t>(i)]->deregister(5s);
+        ASSERT_TRUE(d.ok()) << d.detail;
+    }
+    for (int i = 0; i < 10; ++i) {
+        auto r = devices[static_cast<std::size_t>(i)]->register_device(5s);
+        ASSERT_TRUE(r.ok()) << r.detail;
+        EXPECT_EQ(r.code(), code::created);
+        EXPECT_TRUE(reachable(i)) << i;
+    }
 }
 
 // The tokens lwgate uses toward the core are what an off-path attacker on plain UDP would need

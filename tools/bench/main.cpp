@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cli.add_option("--ping-interval", o.ping_interval, "lwgate keepalive.idle")
         ->capture_default_str();
+    cli.add_option("--piggyback-window", o.piggyback_window,
+                   "lwgate upstream.piggyback_window (default: lwgate's, 500ms; 0s: empty ACK at "
+                   "once and a separate response, as before it existed)");
     cli.add_option("--gateway-threads", o.gateway_threads, "lwgate threads")->capture_default_str();
     cli.add_option("--device-threads", o.device_threads, "device simulator threads")
         ->capture_default_str();

@@ -97,6 +97,7 @@ std::string gateway_yaml(const BenchOptions& o, std::uint16_t core_port, bool tl
     }
     y << "upstream:\n  uri: coap://127.0.0.1:" << core_port << "\n"
       << "  bind: { address: [127.0.0.1, 127.0.0.2], ports: 10000-65000 }\n";  // 110k devices
+    if (!o.piggyback_window.empty()) y << "  piggyback_window: " << o.piggyback_window << "\n";
     y << "keepalive:\n  idle: " << o.ping_interval << "\n  pong_timeout: 10s\n  max_missed: 1\n";
     y << "connections:\n  max: " << o.devices + 1000 << "\n  accept_rate: " << o.accept_rate
       << "\n  csm_timeout: 10s\n  unregistered_idle: 1h\n  request_timeout: 10s\n";

@@ -21,6 +21,7 @@ struct BenchOptions {
     double connect_rate = 5000;  // device connections per second while registering
     std::string accept_rate = "20000/s";
     std::string ping_interval = "60s";  // keepalive.idle of lwgate
+    std::string piggyback_window;       // upstream.piggyback_window of lwgate (empty: default)
     unsigned gateway_threads = 2;
     unsigned device_threads = 1;
     std::string log_level = "warn";
