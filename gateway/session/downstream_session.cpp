@@ -173,7 +173,32 @@ void DownstreamSession<Stream>::wait_readable() {
     if constexpr (is_tls) {
         stream_.async_wait_readable(std::move(handler));  // OpenSSL may need to write first
     } else {
-        socket().async_wait(asio::socket_base::wait_read, std::move(handler));
+        socket().async_read_some(
+            asio::buffer(inline_read_),
+            [self = this->shared_from_this()](const std::error_code& e, std::size_t n) {
+                self->on_received(e, n);
+            });
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_received(const std::error_code& ec, std::size_t n) {
+    if constexpr (!is_tls) {
+        reading_ = false;
+        if (closed_) return;
+        if (ec) {
+            on_read_error(ec);  // end of stream included
+            return;
+        }
+        reading_ = true;  // consume() may call read(); we are still reading
+        consume({inline_read_.data(), n});
+        reading_ = false;
+        if (closed_ || reading_paused()) return;  // after_activity()/on_written() resume
+        if (n == inline_read_.size()) {
+            on_readable({});  // more may wait: drain into the shared buffer, then wait again
+        } else {
+            wait_readable();
+        }
     }
 }
 

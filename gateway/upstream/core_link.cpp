@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <random>
 
 #include <coap3/coap.h>
 #include <spdlog/spdlog.h>
@@ -22,10 +23,49 @@ namespace lwgate::upstream {
 
 namespace {
 
+// libcoap 4.3.1 draws from its PRNG for every confirmable message it sends (the randomised
+// ACK timeout) and for each session's first Message ID; its default reads getrandom(), one
+// system call per message (5% of lwgate's CPU in lwgate-bench uplink). None of these values
+// protects anything (lwgate makes the tokens the core sees itself, unpredictably, and DTLS
+// uses OpenSSL's generator): a per-thread xoshiro256** seeded from the kernel serves them.
+int fast_prng(void* out, size_t len) {
+    struct Xoshiro256 {
+        std::uint64_t s[4];
+        Xoshiro256() {
+            std::random_device seed;
+            for (auto& word : s)
+                word = (std::uint64_t{seed()} << 32) | seed();
+        }
+        static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+        std::uint64_t next() {
+            const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+            const std::uint64_t t = s[1] << 17;
+            s[2] ^= s[0];
+            s[3] ^= s[1];
+            s[1] ^= s[2];
+            s[0] ^= s[3];
+            s[2] ^= t;
+            s[3] = rotl(s[3], 45);
+            return result;
+        }
+    };
+    thread_local Xoshiro256 rng;
+    auto* bytes = static_cast<std::uint8_t*>(out);
+    while (len > 0) {
+        const std::uint64_t v = rng.next();
+        const std::size_t n = std::min(len, sizeof v);
+        std::memcpy(bytes, &v, n);
+        bytes += n;
+        len -= n;
+    }
+    return 1;
+}
+
 void init_libcoap() {
     static std::once_flag once;
     std::call_once(once, [] {
         coap_startup();
+        coap_set_prng(fast_prng);
         coap_set_log_level(LOG_WARNING);
         coap_dtls_set_log_level(LOG_WARNING);
         coap_set_log_handler([](coap_log_t level, const char* message) {
