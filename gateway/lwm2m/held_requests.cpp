@@ -22,8 +22,8 @@ HeldRequests::Held* HeldRequests::get(Id id) {
     return nullptr;
 }
 
-void HeldRequests::hold(Id id, std::uint16_t message_id, const coap::Token& token,
-                        bool confirmable, bool acknowledged) {
+void HeldRequests::hold(Id id, std::uint16_t message_id, const coap::Token& token, bool confirmable,
+                        bool acknowledged) {
     held_.push_back(Held{id, message_id, token, confirmable, acknowledged});
 }
 

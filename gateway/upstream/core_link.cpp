@@ -7,16 +7,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <random>
 
 #include <coap3/coap.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
 #include "lwgate/coap/tcp_codec.hpp"
+#include "net/keystream_prng.hpp"
 #include "upstream/pdu_convert.hpp"
 
 namespace lwgate::upstream {
@@ -25,47 +28,19 @@ namespace {
 
 // libcoap 4.3.1 draws from its PRNG for every confirmable message it sends (the randomised
 // ACK timeout) and for each session's first Message ID; its default reads getrandom(), one
-// system call per message (5% of lwgate's CPU in lwgate-bench uplink). None of these values
-// protects anything (lwgate makes the tokens the core sees itself, unpredictably, and DTLS
-// uses OpenSSL's generator): a per-thread xoshiro256** seeded from the kernel serves them.
-int fast_prng(void* out, size_t len) {
-    struct Xoshiro256 {
-        std::uint64_t s[4];
-        Xoshiro256() {
-            std::random_device seed;
-            for (auto& word : s)
-                word = (std::uint64_t{seed()} << 32) | seed();
-        }
-        static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-        std::uint64_t next() {
-            const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
-            const std::uint64_t t = s[1] << 17;
-            s[2] ^= s[0];
-            s[3] ^= s[1];
-            s[1] ^= s[2];
-            s[0] ^= s[3];
-            s[2] ^= t;
-            s[3] = rotl(s[3], 45);
-            return result;
-        }
-    };
-    thread_local Xoshiro256 rng;
-    auto* bytes = static_cast<std::uint8_t*>(out);
-    while (len > 0) {
-        const std::uint64_t v = rng.next();
-        const std::size_t n = std::min(len, sizeof v);
-        std::memcpy(bytes, &v, n);
-        bytes += n;
-        len -= n;
-    }
-    return 1;
+// system call per message (5% of lwgate's CPU in lwgate-bench uplink). net::KeystreamPrng
+// gives the same unpredictability without a system call.
+int keystream_prng(void* out, size_t len) {
+    thread_local net::KeystreamPrng prng;
+    if (prng.fill(static_cast<std::uint8_t*>(out), len)) return 1;
+    return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(len)) == 1 ? 1 : 0;
 }
 
 void init_libcoap() {
     static std::once_flag once;
     std::call_once(once, [] {
         coap_startup();
-        coap_set_prng(fast_prng);
+        coap_set_prng(keystream_prng);
         coap_set_log_level(LOG_WARNING);
         coap_dtls_set_log_level(LOG_WARNING);
         coap_set_log_handler([](coap_log_t level, const char* message) {
@@ -265,8 +240,9 @@ void CoreLink::process(CoapContext& c) {
     coap_ticks(&now);
     const auto now_ms = static_cast<std::uint64_t>(now) * 1000 / COAP_TICKS_PER_SECOND;
     if (now_ms < c.last_prepare_ms + prepare_interval_ms) {
-        const auto due = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(c.last_prepare_ms + prepare_interval_ms - now_ms);
+        const auto due =
+            std::chrono::steady_clock::now() +
+            std::chrono::milliseconds(c.last_prepare_ms + prepare_interval_ms - now_ms);
         if (c.timer.expiry() > due) arm_prepare_timer(c, due);
         return;
     }
@@ -451,8 +427,7 @@ void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message
     if (!held->acknowledged) {
         // Within the window: the answer is the ACK (its ack_queue_ entry is skipped later).
         response.set_token(held->token);
-        coap_pdu_t* pdu =
-            to_pdu(session.session_, response, COAP_MESSAGE_ACK, held->message_id);
+        coap_pdu_t* pdu = to_pdu(session.session_, response, COAP_MESSAGE_ACK, held->message_id);
         if (pdu && coap_send(session.session_, pdu) != COAP_INVALID_MID) {
             ++stats_.piggybacked;
             return;
@@ -465,8 +440,7 @@ void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message
     send_separately(session, held->token, std::move(response), held->confirmable);
 }
 
-void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id,
-                             const coap::Token& token) {
+void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token) {
     session.held_.hold_restored(id, token);
 }
 
@@ -505,8 +479,8 @@ void CoreLink::arm_ack_timer() {
     ack_timer_armed_ = true;
     // No earlier than 5 ms from now: under load the queue's head is always close, and one wake-up
     // per 5 ms bounds the timer's cost; an empty ACK 5 ms late is well within the core's patience.
-    ack_timer_.expires_at(std::max(ack_queue_.front().due,
-                                   std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+    ack_timer_.expires_at(std::max(
+        ack_queue_.front().due, std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
     ack_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
         if (!*alive || ec) return;
         current_link = this;

@@ -18,8 +18,9 @@
 // coap_io_prepare_epoll(), which walks every session, so it runs only when something needs it (a
 // session opened or closed, libcoap's next deadline), at most every 10 ms and at least every
 // 250 ms; one steady_timer sleeps until then. A CON sent between two passes has its first
-// retransmission due after ack_timeout (>= 1 s), so the next pass (<= 250 ms) still arms it. Sending (requests,
-// notifications, answers) is a direct coap_send(), which writes the datagram at once.
+// retransmission due after ack_timeout (>= 1 s), so the next pass (<= 250 ms) still arms it.
+// Sending (requests, notifications, answers) is a direct coap_send(), which writes the datagram at
+// once.
 //
 // Requests from the core arrive on the device's client session and reach the "unknown resource"
 // handler (all methods). An answer at hand (a late retransmission of an answered request,
@@ -112,9 +113,9 @@ class UpstreamSession {
     std::uint16_t local_port_ = 0;
     std::string local_address_;
     struct CoapContext* context_ = nullptr;  // the one session_ belongs to
-    lwm2m::HeldRequests held_;          // answer pending (maybe the ACK too)
-    lwm2m::AnsweredRequests answered_;  // late retransmissions get the same answer
-    std::size_t queued_acks_ = 0;       // entries of CoreLink::ack_queue_ naming this session
+    lwm2m::HeldRequests held_;               // answer pending (maybe the ACK too)
+    lwm2m::AnsweredRequests answered_;       // late retransmissions get the same answer
+    std::size_t queued_acks_ = 0;            // entries of CoreLink::ack_queue_ naming this session
 };
 
 struct CoreLinkStats {

@@ -845,7 +845,6 @@ TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
     EXPECT_EQ(held + answered, 3);
 }
 
-
 // RFC 7252 §5.2.1: a device that answers within upstream.piggyback_window has its answer sent
 // on the ACK of the core's request (2 datagrams at the core); a slower one gets an empty ACK once
 // the window has passed and a separate response (§5.2.2). The relay on the UDP path counts what

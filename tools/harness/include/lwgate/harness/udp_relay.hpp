@@ -17,9 +17,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
-#include <cstdint>
 #include <string>
 #include <thread>
 
