@@ -679,11 +679,23 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
             device->finish_id = id;
         }
     }
-    device->relay.on_core_request(id, std::move(request), Clock::now());
     // No connection: the request waits in the relay's queue, likely beyond the piggyback
     // window; acknowledge it now so the core stops counting its ACK_TIMEOUT.
-    if (!device->relay.connection()) link_of(*device).acknowledge(session, id);
+    auto& link = link_of(*device);
+    if (!device->relay.connection()) link.acknowledge(session, id);
+    // Held back for a piggybacked answer, it is not persistent state yet (the core would send
+    // it again after a restart): no store write for a request answered within the window.
+    device->relay.on_core_request(id, std::move(request), Clock::now(),
+                                  link.acknowledged(session, id));
     run(*device);
+}
+
+void Bridge::on_core_request_acknowledged(upstream::UpstreamSession& session,
+                                          upstream::CoreRequestId id) {
+    if (Device* device = find(session)) {
+        device->relay.on_core_request_acknowledged(id);
+        run(*device);  // persists it now
+    }
 }
 
 void Bridge::on_core_response(upstream::UpstreamSession& session, Message&& response) {

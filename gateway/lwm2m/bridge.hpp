@@ -108,6 +108,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_core_failure(upstream::UpstreamSession& session, const coap::Token& token,
                          std::uint8_t code_for_device, std::string_view reason) override;
     void on_core_reset(upstream::UpstreamSession& session, const coap::Token& token) override;
+    void on_core_request_acknowledged(upstream::UpstreamSession& session,
+                                      upstream::CoreRequestId id) override;
     std::optional<coap::Message> answer_locally(upstream::UpstreamSession& session,
                                                 const coap::Message& request) override;
 

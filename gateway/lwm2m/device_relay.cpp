@@ -141,13 +141,29 @@ void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, Time
 
 // ---- core side -----------------------------------------------------------------------------
 
-void DeviceRelay::on_core_request(CoreRequestId id, Message&& request, TimePoint now) {
+void DeviceRelay::on_core_request(CoreRequestId id, Message&& request, TimePoint now,
+                                  bool acknowledged) {
     if (queue_.size() >= params_.max_queued) {
         respond(id, code::service_unavailable, "queue full", params_.overflow_max_age_seconds);
         return;
     }
-    queue_.push_back(Downlink{id, std::move(request), now});
+    queue_.push_back(Downlink{id, std::move(request), now, acknowledged});
     flush(now);
+}
+
+void DeviceRelay::on_core_request_acknowledged(CoreRequestId id) {
+    for (auto& [key, f] : in_flight_) {
+        if (f.downlink.id == id) {
+            f.downlink.acknowledged = true;
+            return;
+        }
+    }
+    for (auto& d : queue_) {
+        if (d.id == id) {
+            d.acknowledged = true;
+            return;
+        }
+    }
 }
 
 void DeviceRelay::on_core_response(Message&& response, TimePoint now) {

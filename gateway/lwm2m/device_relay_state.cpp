@@ -71,11 +71,14 @@ RelaySnapshot DeviceRelay::snapshot() const {
               [](const InFlight* a, const InFlight* b) { return a->downlink.id < b->downlink.id; });
     for (const auto* f : flying) {
         // A cancel (GET Observe=1) in flight has already ended its observation here; an
-        // Observe=0 in flight has created it: both are replayed as they are.
+        // Observe=0 in flight has created it: both are replayed as they are. Requests the core
+        // has no ACK for yet are not kept: after a restart it sends them again.
+        if (!f->downlink.acknowledged) continue;
         s.queued.push_back({f->downlink.id, f->downlink.request, f->downlink.enqueued_at});
     }
-    for (const auto& d : queue_)
-        s.queued.push_back({d.id, d.request, d.enqueued_at});
+    for (const auto& d : queue_) {
+        if (d.acknowledged) s.queued.push_back({d.id, d.request, d.enqueued_at});
+    }
     return s;
 }
 
@@ -127,11 +130,14 @@ std::uint64_t DeviceRelay::persistent_generation() const {
         sum += h;
         mixed ^= h;
     };
-    for (const auto& [key, f] : in_flight_)
-        add(f.downlink.id);
-    for (const auto& q : queue_)
-        add(q.id);
-    d.value(in_flight_.size() + queue_.size()).value(sum).value(mixed);
+    std::size_t held = 0;
+    for (const auto& [key, f] : in_flight_) {
+        if (f.downlink.acknowledged) add(f.downlink.id), ++held;
+    }
+    for (const auto& q : queue_) {
+        if (q.acknowledged) add(q.id), ++held;
+    }
+    d.value(held).value(sum).value(mixed);
     return d.get();
 }
 

@@ -469,6 +469,7 @@ void CoreLink::flush_acks() {
         if (auto* held = q.session->held_.get(q.id); held && !held->acknowledged) {
             held->acknowledged = true;
             send_empty_ack(*q.session, held->message_id);
+            handler_.on_core_request_acknowledged(*q.session, q.id);
         }
     }
     arm_ack_timer();
@@ -504,7 +505,10 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         // (again) with an empty ACK (nothing for a NON), and the bridge already has it. A core
         // whose ACK_TIMEOUT is shorter than the window gets here: acknowledge now.
         ++stats_.duplicates_held;
-        held->acknowledged = true;
+        if (!held->acknowledged) {
+            held->acknowledged = true;
+            handler_.on_core_request_acknowledged(*session, held->id);
+        }
         return;
     }
     const auto now = std::chrono::steady_clock::now();

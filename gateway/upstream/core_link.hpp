@@ -84,6 +84,9 @@ class CoreLinkHandler {
     // An uplink got no answer: retransmissions exhausted (5.04) or DTLS failed (5.02).
     virtual void on_core_failure(UpstreamSession& session, const coap::Token& token,
                                  std::uint8_t code_for_device, std::string_view reason) = 0;
+    // A request held back within upstream.piggyback_window has now been acknowledged with an
+    // empty ACK (the window passed, or the core sent it again): its answer will be separate.
+    virtual void on_core_request_acknowledged(UpstreamSession& /*session*/, CoreRequestId /*id*/) {}
     // The core rejected a notification (RST) or stopped acknowledging it.
     virtual void on_core_reset(UpstreamSession& session, const coap::Token& token) = 0;
     // Asked first for every request of the core: an answer the bridge has at hand (a Block2
@@ -163,6 +166,11 @@ class CoreLink {
     void hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token);
     bool holds(UpstreamSession& session, CoreRequestId id) const {
         return session.held_.get(id) != nullptr;
+    }
+    // The core has an ACK for request `id` (or it is no longer held: answered or gone).
+    bool acknowledged(UpstreamSession& session, CoreRequestId id) const {
+        const auto* held = session.held_.get(id);
+        return !held || held->acknowledged;
     }
     // Sends the empty ACK of a held CON request now instead of waiting for its answer up to
     // upstream.piggyback_window (the answer will take long: the device is not connected).

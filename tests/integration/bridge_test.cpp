@@ -855,6 +855,13 @@ using Answers = harness::UdpRelay::Answers;
 TEST_F(BridgePiggybackTest, AnAnswerWithinTheWindowRidesOnTheAck) {
     start_through_relay();
     auto device = registered_device("urn:imei:pb1");
+    const auto saves = [&] {
+        const auto m = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
+        return metric_value(m, "lwgate_store_operations_total{op=\"save\"}");
+    };
+    ASSERT_TRUE(gateway.wait_for_log("endpoint=urn:imei:pb1 stored", 5s));
+    const auto saves_before = saves();
+    ASSERT_GE(saves_before, 1);
     for (int i = 0; i < 3; ++i) {
         auto read = core.read("urn:imei:pb1", "/3/0/0");
         ASSERT_TRUE(read);
@@ -869,6 +876,9 @@ TEST_F(BridgePiggybackTest, AnAnswerWithinTheWindowRidesOnTheAck) {
     EXPECT_EQ(metric_value(metrics, "lwgate_upstream_answers_total{mode=\"piggybacked\"}"), 3)
         << metrics;
     EXPECT_EQ(metric_value(metrics, "lwgate_upstream_answers_total{mode=\"separate\"}"), 0);
+    // Never acknowledged before its answer, a request is never state to persist: a restart in
+    // between would have the core send it again.
+    EXPECT_EQ(saves(), saves_before) << "no store write per relayed request";
 }
 
 TEST_F(BridgePiggybackTest, ASlowAnswerFollowsAnEmptyAckSentWhenTheWindowEnds) {
@@ -887,6 +897,8 @@ TEST_F(BridgePiggybackTest, ASlowAnswerFollowsAnEmptyAckSentWhenTheWindowEnds) {
         << "no ACK before the window ends";
     ASSERT_TRUE(relay->wait_answers([](const Answers& a) { return a.empty_acks == 1; }, 2s));
     EXPECT_GE(ms_since(arrived).count(), 250);
+    // Acknowledged and not answered: now it is held state, stored to survive a restart.
+    EXPECT_TRUE(gateway.wait_for_log("endpoint=urn:imei:pb2 stored: observations=0 held=1", 5s));
     coap::Message answer(code::content, at_device->token());
     answer.set_payload(std::string_view("late"));
     ASSERT_TRUE(device->send_message(answer));

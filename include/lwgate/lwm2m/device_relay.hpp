@@ -137,7 +137,12 @@ class DeviceRelay {
     void on_device_response(ConnectionId conn, coap::Message&& response, TimePoint now);
 
     // Core side.
-    void on_core_request(CoreRequestId id, coap::Message&& request, TimePoint now);
+    // `acknowledged` false: the glue holds the core's ACK back (upstream.piggyback_window), so
+    // the core would retransmit the request after a restart: it is not persistent state until
+    // on_core_request_acknowledged(id), and a request answered before that never is.
+    void on_core_request(CoreRequestId id, coap::Message&& request, TimePoint now,
+                         bool acknowledged = true);
+    void on_core_request_acknowledged(CoreRequestId id);
     void on_core_response(coap::Message&& response, TimePoint now);
     // The core did not answer an uplink (retransmissions exhausted, DTLS failure, ...).
     void on_core_failure(const coap::Token& uplink_token, std::uint8_t code_for_device,
@@ -208,6 +213,7 @@ class DeviceRelay {
         CoreRequestId id;
         coap::Message request;  // with the core's token
         TimePoint enqueued_at;
+        bool acknowledged = true;  // to the core: persistent state only once it is
     };
     struct InFlight {
         Downlink downlink;

@@ -296,6 +296,56 @@ TEST_F(RelayStateTest, GenerationChangesWithPersistentStateOnly) {
     EXPECT_NE(relay.persistent_generation(), last);
 }
 
+// upstream.piggyback_window: a request whose ACK the glue holds back is not persistent until it
+// is acknowledged (after a restart the core would send it again); one answered within the
+// window never touches the store.
+TEST_F(RelayStateTest, UnacknowledgedRequestsAreNotPersistentUntilAcknowledged) {
+    relay.on_device_connected(conn2, t0 + 5s);
+    // Answer everything (the re-observe, then the held requests one at a time: NSTART 1).
+    for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
+         out = only<ToDevice>(relay.take_actions())) {
+        for (const auto& m : out) {
+            Message answer(code::content, m.message.token());
+            if (m.message.uint_option(opt::observe)) answer.add_uint_option(opt::observe, 5);
+            relay.on_device_response(conn2, std::move(answer), t0 + 5s);
+        }
+    }
+    const auto g0 = relay.persistent_generation();
+    const auto held0 = relay.snapshot().queued.size();
+    ASSERT_EQ(held0, 0u);
+
+    // Answered within the window: no change at any point.
+    relay.on_core_request(20, make_request(code::get, Token::from_u64(0xA1), {"3", "0", "1"}),
+                          t0 + 6s, false);
+    auto fwd = only<ToDevice>(relay.take_actions());
+    ASSERT_EQ(fwd.size(), 1u);
+    EXPECT_EQ(relay.persistent_generation(), g0);
+    EXPECT_TRUE(relay.snapshot().queued.empty());
+    relay.on_device_response(conn2, Message(code::content, fwd[0].message.token()), t0 + 6s);
+    ASSERT_EQ(only<RespondCore>(relay.take_actions()).size(), 1u);
+    EXPECT_EQ(relay.persistent_generation(), g0);
+
+    // The window passes before the answer: acknowledged, it becomes persistent.
+    relay.on_core_request(21, make_request(code::get, Token::from_u64(0xA2), {"3", "0", "2"}),
+                          t0 + 7s, false);
+    fwd = only<ToDevice>(relay.take_actions());
+    ASSERT_EQ(fwd.size(), 1u);
+    EXPECT_EQ(relay.persistent_generation(), g0);
+    relay.on_core_request_acknowledged(21);
+    EXPECT_NE(relay.persistent_generation(), g0);
+    auto s = relay.snapshot();
+    ASSERT_EQ(s.queued.size(), 1u);
+    EXPECT_EQ(s.queued[0].request.token(), Token::from_u64(0xA2));
+    relay.on_core_request_acknowledged(999);  // unknown ids change nothing
+
+    // It keeps its state when the connection breaks and it goes back to the queue.
+    const auto g1 = relay.persistent_generation();
+    relay.on_device_disconnected(conn2, t0 + 8s);
+    relay.take_actions();
+    EXPECT_EQ(relay.persistent_generation(), g1);
+    EXPECT_EQ(relay.snapshot().queued.size(), 1u);
+}
+
 // Not a pass/fail test: the shard-side cost quoted in the README. After every event the glue
 // computes persistent_generation(); only when it moved does it take a snapshot (and build the
 // store record, see tests/unit/store CostPerWrite).
