@@ -58,10 +58,7 @@ RelaySnapshot DeviceRelay::snapshot() const {
     for (const auto& [key, obs] : observations_) {
         // An observation whose Observe=0 is still in flight is not established: the request is
         // replayed from the queue below and creates it again.
-        const bool pending = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& f) {
-            return f.second.observe && token_key(f.second.downlink.request.token()) == key;
-        });
-        if (!pending) s.observations.push_back({obs.request, obs.observe_number});
+        if (!observation_pending(key)) s.observations.push_back({obs.request, obs.observe_number});
     }
     // In flight first (they left the queue's head), oldest first, then the queue.
     std::vector<const InFlight*> flying;
@@ -111,6 +108,12 @@ void DeviceRelay::restore(RelaySnapshot s, TimePoint now) {
     on_tick(now);
 }
 
+bool DeviceRelay::observation_pending(const std::string& key) const {
+    return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& f) {
+        return f.second.observe && token_key(f.second.downlink.request.token()) == key;
+    });
+}
+
 std::uint64_t DeviceRelay::persistent_generation() const {
     Digest d;
     d.value(registered_).value(queue_mode_).value(lifetime_.value_or(0));
@@ -120,6 +123,9 @@ std::uint64_t DeviceRelay::persistent_generation() const {
     d.text(version_).text(binding_);
     for (const auto& [key, obs] : observations_) {
         d.token(obs.request.token()).value(obs.observe_number / observe_persist_stride);
+        // Established or not is part of the snapshot (an Observe=0 answered within the
+        // piggyback window is never held state, so nothing else would change here).
+        d.value(!in_flight_.empty() && observation_pending(key));
     }
     // Queued or in flight is the same persistent state: which requests are held is what counts,
     // so they are combined order-independently (and without allocating, this runs per event).

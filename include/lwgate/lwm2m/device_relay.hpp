@@ -237,6 +237,8 @@ class DeviceRelay {
     };
 
     coap::Token next_token();
+    // Its Observe=0 request (core token bytes `key`) is still in flight: not established.
+    bool observation_pending(const std::string& key) const;
     // An Update or De-register of the relay's own for the current location; its answer goes
     // to no device (Uplink_::on_behalf).
     void send_on_behalf(std::uint8_t method, Uplink kind);

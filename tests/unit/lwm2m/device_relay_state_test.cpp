@@ -346,6 +346,34 @@ TEST_F(RelayStateTest, UnacknowledgedRequestsAreNotPersistentUntilAcknowledged) 
     EXPECT_EQ(relay.snapshot().queued.size(), 1u);
 }
 
+// An Observe=0 answered within the piggyback window was never held state, but the observation
+// it establishes is: the generation moves when the answer arrives.
+TEST_F(RelayStateTest, AnObservationEstablishedWithinTheWindowIsPersisted) {
+    relay.on_device_connected(conn2, t0 + 5s);
+    for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
+         out = only<ToDevice>(relay.take_actions())) {
+        for (const auto& m : out) {
+            Message answer(code::content, m.message.token());
+            if (m.message.uint_option(opt::observe)) answer.add_uint_option(opt::observe, 5);
+            relay.on_device_response(conn2, std::move(answer), t0 + 5s);
+        }
+    }
+    const Token core_obs2 = Token::from_u64(0xC5C5);
+    Message obs = make_request(code::get, core_obs2, {"3", "0", "9"});
+    obs.add_uint_option(opt::observe, 0);
+    relay.on_core_request(30, std::move(obs), t0 + 6s, false);
+    auto fwd = only<ToDevice>(relay.take_actions());
+    ASSERT_EQ(fwd.size(), 1u);
+    const auto pending = relay.persistent_generation();
+    EXPECT_EQ(relay.snapshot().observations.size(), 1u) << "not established yet";
+    Message ok(code::content, fwd[0].message.token());
+    ok.add_uint_option(opt::observe, 1);
+    relay.on_device_response(conn2, std::move(ok), t0 + 6s);
+    relay.take_actions();
+    EXPECT_NE(relay.persistent_generation(), pending);
+    EXPECT_EQ(relay.snapshot().observations.size(), 2u);
+}
+
 // Not a pass/fail test: the shard-side cost quoted in the README. After every event the glue
 // computes persistent_generation(); only when it moved does it take a snapshot (and build the
 // store record, see tests/unit/store CostPerWrite).
