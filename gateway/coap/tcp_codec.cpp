@@ -205,6 +205,22 @@ Bytes encode(const Message& message) {
     return out;
 }
 
+std::optional<Message> decode_frame(ByteView bytes) {
+    TcpDecoder decoder(bytes.size() + 16, bytes.size() + 16);
+    std::size_t offset = 0;
+    while (offset < bytes.size()) {
+        auto step = decoder.feed(bytes.subspan(offset));
+        offset += step.consumed;
+        if (step.result) {
+            auto* message = std::get_if<Message>(&*step.result);
+            if (!message || offset != bytes.size()) return std::nullopt;
+            return std::move(*message);
+        }
+        if (step.consumed == 0) break;
+    }
+    return std::nullopt;
+}
+
 TcpDecoder::TcpDecoder(std::size_t max_message_size, std::uint64_t skip_limit)
     : max_message_size_(max_message_size), skip_limit_(skip_limit) {}
 

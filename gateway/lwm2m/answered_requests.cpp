@@ -1,5 +1,7 @@
 #include "lwgate/lwm2m/answered_requests.hpp"
 
+#include "lwgate/coap/tcp_codec.hpp"
+
 namespace lwgate::lwm2m {
 
 void AnsweredRequests::remember(std::uint16_t message_id, const coap::Token& token,
@@ -8,7 +10,8 @@ void AnsweredRequests::remember(std::uint16_t message_id, const coap::Token& tok
     if (max_entries_ == 0) return;
     while (entries_.size() >= max_entries_)
         entries_.pop_front();
-    entries_.push_back(Entry{message_id, any_message_id, token, answer, now + lifetime_});
+    entries_.push_back(
+        Entry{message_id, any_message_id, token, now + lifetime_, coap::encode(answer)});
 }
 
 std::optional<coap::Message> AnsweredRequests::find(std::uint16_t message_id,
@@ -16,7 +19,7 @@ std::optional<coap::Message> AnsweredRequests::find(std::uint16_t message_id,
     expire(now);
     for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
         if ((it->any_message_id || it->message_id == message_id) && it->token == token) {
-            return it->answer;
+            return coap::decode_frame(it->answer);
         }
     }
     return std::nullopt;

@@ -42,19 +42,7 @@ struct Now {
 
 // Stored messages are RFC 8323 frames: the codec we already trust, with its length caps.
 std::optional<Message> decode_message(const coap::Bytes& bytes) {
-    coap::TcpDecoder decoder(bytes.size() + 16, bytes.size() + 16);
-    std::size_t offset = 0;
-    while (offset < bytes.size()) {
-        auto step = decoder.feed(coap::ByteView(bytes).subspan(offset));
-        offset += step.consumed;
-        if (step.result) {
-            auto* message = std::get_if<Message>(&*step.result);
-            if (!message || offset != bytes.size()) return std::nullopt;
-            return std::move(*message);
-        }
-        if (step.consumed == 0) break;
-    }
-    return std::nullopt;
+    return coap::decode_frame(bytes);
 }
 
 coap::Bytes token_bytes(const coap::Token& token) {

@@ -91,5 +91,8 @@ std::variant<Message, CodecError> parse_body(std::uint8_t code, Token token, Byt
 std::size_t encoded_size(const Message& message);
 void encode_into(const Message& message, Bytes& out);
 Bytes encode(const Message& message);
+// Exactly one whole frame (as encode() writes it) back into a message; nullopt for anything
+// else (truncated, trailing bytes, a signaling message that is not a Message, bad input).
+std::optional<Message> decode_frame(ByteView bytes);
 
 }  // namespace lwgate::coap

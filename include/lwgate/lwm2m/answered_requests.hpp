@@ -40,8 +40,10 @@ class AnsweredRequests {
         std::uint16_t message_id;
         bool any_message_id;
         coap::Token token;
-        coap::Message answer;
         TimePoint expires_at;
+        // One allocation (an RFC 8323 frame), not a Message's option vectors: remember() runs
+        // for every answer to the core, find() hits only for the rare retransmission.
+        coap::Bytes answer;
     };
     void expire(TimePoint now);
 

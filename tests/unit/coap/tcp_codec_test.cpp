@@ -892,5 +892,31 @@ TEST(RoundTrip, EveryTokenLengthWithEveryFrameLengthForm) {
     }
 }
 
+// decode_frame(): one whole frame back into the message encode() wrote, nothing else.
+TEST(DecodeFrame, RoundTripsAndRefusesAnythingButOneWholeFrame) {
+    Message m(code::content, Token::from_u64(0x0102030405));
+    m.add_option(option::content_format, encode_uint(110));
+    m.set_payload(std::string_view("{\"n\":\"3/0/0\",\"vs\":\"lwgate\"}"));
+    const Bytes frame = encode(m);
+    auto back = decode_frame(frame);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->code(), m.code());
+    EXPECT_EQ(back->token(), m.token());
+    EXPECT_EQ(back->payload(), m.payload());
+    ASSERT_EQ(back->options().size(), 1u);
+    EXPECT_EQ(back->options()[0].value, m.options()[0].value);
+
+    for (std::size_t cut = 0; cut < frame.size(); ++cut) {
+        EXPECT_FALSE(decode_frame(ByteView(frame).first(cut))) << "truncated at " << cut;
+    }
+    Bytes trailing = frame;
+    trailing.push_back(0);
+    EXPECT_FALSE(decode_frame(trailing));
+    Bytes two = frame;
+    two.insert(two.end(), frame.begin(), frame.end());
+    EXPECT_FALSE(decode_frame(two));
+    EXPECT_FALSE(decode_frame(Bytes{0xFF, 0xFF, 0xFF}));
+}
+
 }  // namespace
 }  // namespace lwgate::coap
