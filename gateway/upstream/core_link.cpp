@@ -7,11 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <random>
 
 #include <coap3/coap.h>
 #include <openssl/rand.h>
