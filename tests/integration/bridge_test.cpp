@@ -852,6 +852,13 @@ TEST_F(BridgeRetransmissionTest, CopiesOfHeldCoreRequestsReachTheDeviceOnce) {
 using BridgePiggybackTest = BridgeRetransmissionTest;
 using Answers = harness::UdpRelay::Answers;
 
+void expect_answers(const Answers& a, std::uint64_t empty_acks, std::uint64_t piggybacked,
+                    std::uint64_t separate) {
+    EXPECT_EQ(a.empty_acks, empty_acks);
+    EXPECT_EQ(a.piggybacked, piggybacked);
+    EXPECT_EQ(a.separate, separate);
+}
+
 TEST_F(BridgePiggybackTest, AnAnswerWithinTheWindowRidesOnTheAck) {
     start_through_relay();
     auto device = registered_device("urn:imei:pb1");
@@ -868,10 +875,7 @@ TEST_F(BridgePiggybackTest, AnAnswerWithinTheWindowRidesOnTheAck) {
         EXPECT_EQ(read->code.raw, code::content);
         EXPECT_EQ(read->text(), "lwgate");
     }
-    const auto a = relay->answers();
-    EXPECT_EQ(a.piggybacked, 3u);
-    EXPECT_EQ(a.empty_acks, 0u);
-    EXPECT_EQ(a.separate, 0u);
+    expect_answers(relay->answers(), 0, 3, 0);
     const auto metrics = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
     EXPECT_EQ(metric_value(metrics, "lwgate_upstream_answers_total{mode=\"piggybacked\"}"), 3)
         << metrics;
@@ -906,10 +910,7 @@ TEST_F(BridgePiggybackTest, ASlowAnswerFollowsAnEmptyAckSentWhenTheWindowEnds) {
     ASSERT_TRUE(read);
     EXPECT_EQ(read->code.raw, code::content);
     EXPECT_EQ(read->text(), "late");
-    const auto a = relay->answers();
-    EXPECT_EQ(a.separate, 1u);
-    EXPECT_EQ(a.piggybacked, 0u);
-    EXPECT_EQ(a.empty_acks, 1u);
+    expect_answers(relay->answers(), 1, 0, 1);
 }
 
 TEST_F(BridgePiggybackTest, AZeroWindowAcknowledgesAtOnce) {
@@ -919,10 +920,7 @@ TEST_F(BridgePiggybackTest, AZeroWindowAcknowledgesAtOnce) {
     auto read = core.read("urn:imei:pb3", "/3/0/0");
     ASSERT_TRUE(read);
     EXPECT_EQ(read->text(), "lwgate");
-    const auto a = relay->answers();
-    EXPECT_EQ(a.empty_acks, 1u);
-    EXPECT_EQ(a.separate, 1u);
-    EXPECT_EQ(a.piggybacked, 0u);
+    expect_answers(relay->answers(), 1, 0, 1);
 }
 
 TEST_F(BridgePiggybackTest, ARequestForADeviceWithoutAConnectionIsAcknowledgedAtOnce) {

@@ -88,6 +88,20 @@ class RelayStateTest : public ::testing::Test {
         ASSERT_TRUE(relay.take_actions().empty()) << "held: the device sleeps";
     }
 
+    // The device connects again (conn2) and answers everything: the re-observe, then the held
+    // requests one at a time (NSTART 1).
+    void connect_and_answer_everything() {
+        relay.on_device_connected(conn2, t0 + 5s);
+        for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
+             out = only<ToDevice>(relay.take_actions())) {
+            for (const auto& m : out) {
+                Message answer(code::content, m.message.token());
+                if (m.message.uint_option(opt::observe)) answer.add_uint_option(opt::observe, 5);
+                relay.on_device_response(conn2, std::move(answer), t0 + 5s);
+            }
+        }
+    }
+
     DeviceRelay relay{"ep1", params(), 1000};
     std::uint32_t first_observe = 0;
 };
@@ -300,16 +314,7 @@ TEST_F(RelayStateTest, GenerationChangesWithPersistentStateOnly) {
 // is acknowledged (after a restart the core would send it again); one answered within the
 // window never touches the store.
 TEST_F(RelayStateTest, UnacknowledgedRequestsAreNotPersistentUntilAcknowledged) {
-    relay.on_device_connected(conn2, t0 + 5s);
-    // Answer everything (the re-observe, then the held requests one at a time: NSTART 1).
-    for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
-         out = only<ToDevice>(relay.take_actions())) {
-        for (const auto& m : out) {
-            Message answer(code::content, m.message.token());
-            if (m.message.uint_option(opt::observe)) answer.add_uint_option(opt::observe, 5);
-            relay.on_device_response(conn2, std::move(answer), t0 + 5s);
-        }
-    }
+    connect_and_answer_everything();
     const auto g0 = relay.persistent_generation();
     const auto held0 = relay.snapshot().queued.size();
     ASSERT_EQ(held0, 0u);
@@ -349,15 +354,7 @@ TEST_F(RelayStateTest, UnacknowledgedRequestsAreNotPersistentUntilAcknowledged) 
 // An Observe=0 answered within the piggyback window was never held state, but the observation
 // it establishes is: the generation moves when the answer arrives.
 TEST_F(RelayStateTest, AnObservationEstablishedWithinTheWindowIsPersisted) {
-    relay.on_device_connected(conn2, t0 + 5s);
-    for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
-         out = only<ToDevice>(relay.take_actions())) {
-        for (const auto& m : out) {
-            Message answer(code::content, m.message.token());
-            if (m.message.uint_option(opt::observe)) answer.add_uint_option(opt::observe, 5);
-            relay.on_device_response(conn2, std::move(answer), t0 + 5s);
-        }
-    }
+    connect_and_answer_everything();
     const Token core_obs2 = Token::from_u64(0xC5C5);
     Message obs = make_request(code::get, core_obs2, {"3", "0", "9"});
     obs.add_uint_option(opt::observe, 0);
