@@ -21,9 +21,9 @@ bool payload_starts_with(const coap::Message& m, std::string_view prefix) {
 
 }  // namespace
 
-std::string downlink_operation(const coap::Message& request) {
+std::string_view downlink_operation(const coap::Message& request) {
     constexpr std::uint32_t link_format = 40;
-    const auto depth = lwm2m::uri_path(request).size();
+    const auto depth = request.options_of(coap::option::uri_path).size();
     switch (request.code()) {
         case code::get:
         case code::fetch:
@@ -47,7 +47,7 @@ std::string downlink_operation(const coap::Message& request) {
     }
 }
 
-std::string uplink_operation(lwm2m::Uplink kind) {
+std::string_view uplink_operation(lwm2m::Uplink kind) {
     switch (kind) {
         case lwm2m::Uplink::register_:
             return "register";

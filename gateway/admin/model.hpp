@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +59,7 @@ struct DeviceSample {
 // lwgate_relayed_requests_total{direction, operation, code}
 struct RelayKey {
     bool uplink = true;
-    std::string operation;
+    std::string_view operation;  // a literal of downlink_operation() / uplink_operation()
     std::uint8_t code = 0;
     friend auto operator<=>(const RelayKey&, const RelayKey&) = default;
 };
@@ -93,8 +94,9 @@ class BridgeAdminStats {
 
   private:
     RelayCounts relayed_;
-    std::unordered_map<std::string, std::string> uplinks_;      // token bytes -> operation
-    std::unordered_map<std::uint64_t, std::string> downlinks_;  // core request -> operation
+    // Operations are static literals: no string built or copied per relayed request.
+    std::unordered_map<std::string, std::string_view> uplinks_;      // token bytes -> operation
+    std::unordered_map<std::uint64_t, std::string_view> downlinks_;  // core request -> operation
     std::optional<TimePoint> last_core_response_;
     std::optional<TimePoint> last_core_failure_;
     std::uint64_t queue_overflow_ = 0;
@@ -104,8 +106,8 @@ class BridgeAdminStats {
 
 // The LwM2M operation of a request from the core (Core §6.3/6.4, by method, path depth and
 // options): read, write, execute, create, delete, discover, observe or other.
-std::string downlink_operation(const coap::Message& request);
-std::string uplink_operation(lwm2m::Uplink kind);
+std::string_view downlink_operation(const coap::Message& request);
+std::string_view uplink_operation(lwm2m::Uplink kind);
 
 // Counters of one shard (copied from its atomics or plain per-shard state, on its thread).
 struct ShardCounters {

@@ -97,7 +97,9 @@ std::string Token::to_hex() const {
     return out;
 }
 
-void Message::add_option(std::uint16_t number, Bytes value) {
+void Message::add_option(std::uint16_t number, OptionValue value) {
+    // Most messages carry 1-4 options: one allocation instead of growing 1, 2, 4.
+    if (options_.empty()) options_.reserve(4);
     // upper_bound keeps repeated options in insertion order, which carries meaning (Uri-Path).
     auto pos = std::upper_bound(options_.begin(), options_.end(), number,
                                 [](std::uint16_t n, const Option& o) { return n < o.number; });
@@ -105,11 +107,18 @@ void Message::add_option(std::uint16_t number, Bytes value) {
 }
 
 void Message::add_option(std::uint16_t number, std::string_view value) {
-    add_option(number, Bytes(value.begin(), value.end()));
+    add_option(number, OptionValue(std::span(reinterpret_cast<const std::uint8_t*>(value.data()),
+                                             value.size())));
 }
 
 void Message::add_uint_option(std::uint16_t number, std::uint32_t value) {
-    add_option(number, encode_uint(value));
+    std::uint8_t bytes[4];
+    std::size_t n = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        const auto b = static_cast<std::uint8_t>(value >> shift);
+        if (b != 0 || n != 0) bytes[n++] = b;
+    }
+    add_option(number, OptionValue(std::span<const std::uint8_t>(bytes, n)));
 }
 
 void Message::remove_options(std::uint16_t number) {
@@ -124,11 +133,18 @@ const Option* Message::find_option(std::uint16_t number) const {
 
 std::vector<const Option*> Message::find_options(std::uint16_t number) const {
     std::vector<const Option*> found;
-    auto it = std::lower_bound(options_.begin(), options_.end(), number,
-                               [](const Option& o, std::uint16_t n) { return o.number < n; });
-    for (; it != options_.end() && it->number == number; ++it)
-        found.push_back(&*it);
+    for (const Option& o : options_of(number))
+        found.push_back(&o);
     return found;
+}
+
+std::span<const Option> Message::options_of(std::uint16_t number) const {
+    const auto less = [](const Option& o, std::uint16_t n) { return o.number < n; };
+    const auto first = std::lower_bound(options_.begin(), options_.end(), number, less);
+    auto last = first;
+    while (last != options_.end() && last->number == number)
+        ++last;
+    return {first, last};
 }
 
 std::optional<std::uint32_t> Message::uint_option(std::uint16_t number) const {

@@ -44,18 +44,18 @@ Verdict take_first(std::optional<T>& slot, const Option& option, Decode decode) 
     return Verdict::accepted;
 }
 
-std::optional<std::uint32_t> as_uint32(const Bytes& value) {
+std::optional<std::uint32_t> as_uint32(ByteView value) {
     return decode_uint(value);
 }
 
-std::optional<std::uint16_t> as_uint16(const Bytes& value) {
+std::optional<std::uint16_t> as_uint16(ByteView value) {
     const auto v = decode_uint(value);
     if (!v || *v > std::numeric_limits<std::uint16_t>::max()) return std::nullopt;
     return static_cast<std::uint16_t>(*v);
 }
 
 // RFC 8323 §5.5.1: Alternative-Address is a string of 1-255 bytes.
-std::optional<std::string> as_address(const Bytes& value) {
+std::optional<std::string> as_address(ByteView value) {
     if (value.empty() || value.size() > 255) return std::nullopt;
     return std::string(value.begin(), value.end());
 }

@@ -132,8 +132,7 @@ std::variant<Message, CodecError> parse_body(std::uint8_t code, Token token, Byt
             return CodecError::option_number_overflow;
         }
         if (body.size() - pos < length) return CodecError::invalid_option;
-        const auto first = body.begin() + static_cast<std::ptrdiff_t>(pos);
-        message.add_option(static_cast<std::uint16_t>(number), Bytes(first, first + length));
+        message.add_option(static_cast<std::uint16_t>(number), body.subspan(pos, length));
         pos += length;
     }
     return message;

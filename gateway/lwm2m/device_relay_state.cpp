@@ -1,5 +1,6 @@
 // DeviceRelay persistence: snapshot, restore and the persistent-state digest (issue #5).
 #include <algorithm>
+#include <cstring>
 
 #include "lwgate/lwm2m/device_relay.hpp"
 
@@ -9,26 +10,42 @@ namespace {
 
 constexpr std::uint32_t observe_mask = 0xffffff;  // RFC 7641: 24-bit sequence numbers
 
-// FNV-1a, 64 bit: cheap, and a collision only delays one write until the next change.
+// A word-at-a-time multiply-xorshift hash: persist() computes it after every event of every
+// device (byte-wise FNV-1a was 5% of lwgate's user CPU per relayed Read). A collision only
+// delays one write until the next change.
 class Digest {
   public:
+    Digest& word(std::uint64_t w) {
+        h_ = (h_ ^ w) * 0x9e3779b97f4a7c15ULL;
+        h_ ^= h_ >> 29;
+        return *this;
+    }
     Digest& bytes(const void* data, std::size_t size) {
         const auto* p = static_cast<const std::uint8_t*>(data);
-        for (std::size_t i = 0; i < size; ++i) {
-            h_ ^= p[i];
-            h_ *= 0x100000001b3ULL;
+        word(size);
+        for (; size >= 8; p += 8, size -= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            word(w);
+        }
+        if (size != 0) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, p, size);
+            word(w);
         }
         return *this;
     }
     template <class T>
     Digest& value(const T& v) {
-        static_assert(std::is_trivially_copyable_v<T>);
-        return bytes(&v, sizeof v);
+        static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8);
+        std::uint64_t w = 0;
+        std::memcpy(&w, &v, sizeof v);
+        return word(w);
     }
-    Digest& text(const std::string& s) { return value(s.size()).bytes(s.data(), s.size()); }
+    Digest& text(const std::string& s) { return bytes(s.data(), s.size()); }
     Digest& token(const coap::Token& t) {
         const auto b = t.bytes();
-        return value(b.size()).bytes(b.data(), b.size());
+        return bytes(b.data(), b.size());
     }
     std::uint64_t get() const { return h_; }
 

@@ -6,7 +6,7 @@ namespace lwgate::lwm2m {
 
 namespace {
 
-std::string as_string(const coap::Bytes& bytes) {
+std::string as_string(coap::ByteView bytes) {
     return {bytes.begin(), bytes.end()};
 }
 
@@ -43,16 +43,20 @@ const char* to_string(Uplink u) {
 }
 
 std::vector<std::string> uri_path(const coap::Message& message) {
+    const auto segments = message.options_of(coap::option::uri_path);
     std::vector<std::string> out;
-    for (const auto* o : message.find_options(coap::option::uri_path))
-        out.push_back(as_string(o->value));
+    out.reserve(segments.size());
+    for (const auto& o : segments)
+        out.push_back(as_string(o.value));
     return out;
 }
 
 std::string uri_path_string(const coap::Message& message) {
     std::string out;
-    for (const auto& segment : uri_path(message))
-        out += "/" + segment;
+    for (const auto& o : message.options_of(coap::option::uri_path)) {
+        out.push_back('/');
+        out.append(o.value.begin(), o.value.end());
+    }
     return out.empty() ? "/" : out;
 }
 

@@ -11,7 +11,7 @@ coap::Message from_pdu(const coap_pdu_t* pdu) {
     while (coap_opt_t* opt = coap_option_next(&it)) {
         const std::uint8_t* value = coap_opt_value(opt);
         m.add_option(static_cast<std::uint16_t>(it.number),
-                     coap::Bytes(value, value + coap_opt_length(opt)));
+                     coap::ByteView(value, coap_opt_length(opt)));
     }
     size_t length = 0;
     const std::uint8_t* data = nullptr;

@@ -13,6 +13,7 @@
 
 #include "lwgate/coap/code.hpp"
 #include "lwgate/coap/option.hpp"
+#include "lwgate/coap/option_value.hpp"
 
 namespace lwgate::coap {
 
@@ -45,7 +46,7 @@ class Token {
 
 struct Option {
     std::uint16_t number = 0;
-    Bytes value;
+    OptionValue value;
 
     friend bool operator==(const Option&, const Option&) = default;
 };
@@ -63,12 +64,16 @@ class Message {
 
     const std::vector<Option>& options() const { return options_; }
     // Inserts after any existing options with the same number.
-    void add_option(std::uint16_t number, Bytes value);
+    void add_option(std::uint16_t number, OptionValue value);
     void add_option(std::uint16_t number, std::string_view value);
     void add_uint_option(std::uint16_t number, std::uint32_t value);  // minimal-length encoding
     void remove_options(std::uint16_t number);
     const Option* find_option(std::uint16_t number) const;
     std::vector<const Option*> find_options(std::uint16_t number) const;
+    // The options with this number, in order, without allocating (they are adjacent).
+    std::span<const Option> options_of(std::uint16_t number) const;
+    // Capacity for n options, for decoders that know the count up front.
+    void reserve_options(std::size_t n) { options_.reserve(n); }
     std::optional<std::uint32_t> uint_option(std::uint16_t number) const;
 
     const Bytes& payload() const { return payload_; }

@@ -102,7 +102,7 @@ Bytes ref_encode(const Message& m) {
     Bytes body;
     std::uint32_t previous = 0;
     for (const Option& o : m.options()) {
-        const Bytes opt = ref_option(o.number - previous, o.value);
+        const Bytes opt = ref_option(o.number - previous, o.value.to_bytes());
         body.insert(body.end(), opt.begin(), opt.end());
         previous = o.number;
     }

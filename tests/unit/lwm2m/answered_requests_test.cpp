@@ -63,5 +63,23 @@ TEST(AnsweredRequests, BoundedKeepsTheNewest) {
     EXPECT_TRUE(answered.find(3, coap::Token::from_u64(3), t0));
 }
 
+// find() skips entries by their Message ID unless a restored (token-only) entry is present;
+// once that entry is evicted, a live entry needs its Message ID again.
+TEST(AnsweredRequests, TokenOnlyMatchingEndsWithTheRestoredEntry) {
+    AnsweredRequests answered(3);
+    answered.remember(0, coap::Token::from_u64(7), answer("restored"), t0, true);
+    answered.remember(10, coap::Token::from_u64(9), answer("live"), t0);
+    EXPECT_TRUE(answered.find(55, coap::Token::from_u64(7), t0));
+    EXPECT_FALSE(answered.find(55, coap::Token::from_u64(9), t0));
+    for (std::uint16_t mid = 20; mid < 22; ++mid)  // evicts the restored entry, keeps "live"
+        answered.remember(mid, coap::Token::from_u64(mid), answer("x"), t0);
+    EXPECT_FALSE(answered.find(55, coap::Token::from_u64(7), t0));
+    EXPECT_FALSE(answered.find(0, coap::Token::from_u64(7), t0));
+    auto live = answered.find(10, coap::Token::from_u64(9), t0);
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->payload(), answer("live").payload());
+    EXPECT_TRUE(answered.find(21, coap::Token::from_u64(21), t0));
+}
+
 }  // namespace
 }  // namespace lwgate::lwm2m
