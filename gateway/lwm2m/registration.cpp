@@ -75,16 +75,19 @@ std::vector<std::pair<std::string, std::string>> query_params(const coap::Messag
 }
 
 Uplink classify_uplink(const coap::Message& request) {
-    const auto path = uri_path(request);
+    // Runs for every device request: views of the option values, no strings built.
+    const auto path = request.options_of(coap::option::uri_path);
     if (path.empty()) return Uplink::other;
     const auto method = request.code();
-    if (path[0] == "rd") {
+    const std::string_view first(reinterpret_cast<const char*>(path[0].value.data()),
+                                 path[0].value.size());
+    if (first == "rd") {
         if (path.size() == 1 && method == coap::code::post) return Uplink::register_;
         if (path.size() > 1 && method == coap::code::post) return Uplink::update;
         if (path.size() > 1 && method == coap::code::del) return Uplink::deregister;
-    } else if (path[0] == "bs" && path.size() == 1 && method == coap::code::post) {
+    } else if (first == "bs" && path.size() == 1 && method == coap::code::post) {
         return Uplink::bootstrap_request;
-    } else if (path[0] == "dp" && path.size() == 1 &&
+    } else if (first == "dp" && path.size() == 1 &&
                (method == coap::code::post || method == coap::code::put)) {
         return Uplink::send;
     }

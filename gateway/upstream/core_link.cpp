@@ -515,7 +515,8 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         fill_response(response, *again);
         return;
     }
-    if (auto answer = handler_.answer_locally(*session, from_pdu(request))) {
+    coap::Message message = from_pdu(request);
+    if (auto answer = handler_.answer_locally(*session, message)) {
         fill_response(response, *answer);
         return;
     }
@@ -525,7 +526,7 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     session->held_.hold(id, message_id, request_token, confirmable, !wait);
     ++stats_.requests_received;
     answering_ = id;
-    handler_.on_core_request(*session, id, from_pdu(request));
+    handler_.on_core_request(*session, id, std::move(message));
     answering_ = 0;
     if (immediate_) {
         fill_response(response, *immediate_);

@@ -14,11 +14,13 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "callgrind_window.hpp"
 #include "fleet.hpp"
 #include "lwgate/harness/gateway_process.hpp"
 #include "proc_stats.hpp"
@@ -119,6 +121,7 @@ std::unique_ptr<harness::GatewayProcess> start_gateway(const BenchOptions& o,
     auto gw = std::make_unique<harness::GatewayProcess>();
     harness::GatewayOptions go;
     go.ready_timeout = harness::Millis(60'000);
+    if (!o.callgrind.empty()) go.wrapper = CallgrindWindow(o.callgrind).wrapper();
     gw->start(o.lwgate, gateway_yaml(o, core_port, tls), go);
     return gw;
 }
@@ -166,6 +169,7 @@ struct Phase {
     double gw_cpu = 0;     // seconds of lwgate CPU during the phase
     double bench_cpu = 0;  // seconds of this process's CPU (core + devices)
     double gw_wait = 0;    // seconds lwgate's threads were runnable but had no CPU
+    std::optional<std::uint64_t> gw_instructions;  // lwgate user space (--callgrind)
     double throughput() const { return core.seconds > 0 ? core.answered / core.seconds : 0; }
 };
 
@@ -176,12 +180,15 @@ Phase measure_reads(const BenchOptions& o, UdpCore& core, UdpCore::Load load, do
         static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 256));
     core.set_load(load, load == UdpCore::Load::closed ? window : 0, rate);
     sleep_for(o.warmup);
+    const CallgrindWindow callgrind(gw_pid > 0 ? o.callgrind : "");
+    callgrind.begin(gw_pid);
     core.take_stats();
     const auto before = gw_pid > 0 ? sample_process(gw_pid) : ProcSample{};
     const auto self_before = sample_process(getpid());
     sleep_for(o.duration);
     Phase p;
     p.core = core.take_stats();
+    p.gw_instructions = callgrind.end(gw_pid);
     if (gw_pid > 0) {
         const auto after = sample_process(gw_pid);
         p.gw_cpu = after.cpu_seconds - before.cpu_seconds;
@@ -211,6 +218,10 @@ void print_phase(const char* label, const Phase& p) {
     if (p.gw_cpu > 0) {
         std::printf("  lwgate threads waited for a CPU %.0f%% of the phase",
                     p.gw_wait / c.seconds * 100);
+    }
+    if (p.gw_instructions) {
+        std::printf("  lwgate user-space instructions %.0f per rt (callgrind)",
+                    static_cast<double>(*p.gw_instructions) / n);
     }
     std::printf("\n");
     std::fflush(stdout);
@@ -414,13 +425,16 @@ bool run_uplink(const BenchOptions& o) {
                " sending back to back",
            o);
     UdpCore core(o.devices, prefix, "/3/0/0", "/3/0/13", 10s);
-    auto measure = [&](Fleet& fleet, pid_t pid, const char* label) {
+    auto measure = [&](Fleet& fleet, pid_t pid, const char* label, bool is_lwgate) {
         fleet.set_uplink_window(window);
         sleep_for(o.warmup);
+        const CallgrindWindow callgrind(is_lwgate ? o.callgrind : "");
+        callgrind.begin(pid);
         fleet.take_uplink_stats();
         const auto before = sample_process(pid);
         sleep_for(o.duration);
         UplinkStats s = fleet.take_uplink_stats();
+        const auto instructions = callgrind.end(pid);
         const auto after = sample_process(pid);
         const double cpu = after.cpu_seconds - before.cpu_seconds;
         const double wait = after.wait_seconds - before.wait_seconds;
@@ -432,6 +446,10 @@ bool run_uplink(const BenchOptions& o) {
             label, thr, latency_line(s.latency).c_str(), "", static_cast<unsigned long long>(s.ok),
             static_cast<unsigned long long>(s.failed), cpu / s.seconds,
             s.ok ? cpu * 1e6 / static_cast<double>(s.ok) : 0.0, wait / s.seconds * 100);
+        if (instructions && s.ok) {
+            std::printf("  %-34s lwgate user-space instructions %.0f per req (callgrind)\n", "",
+                        static_cast<double>(*instructions) / static_cast<double>(s.ok));
+        }
         std::fflush(stdout);
         return thr;
     };
@@ -441,7 +459,7 @@ bool run_uplink(const BenchOptions& o) {
         auto gw = start_gateway(o, core.port(), false);
         Fleet fleet(fleet_options(o, DeviceTransport::tcp, gw->port()));
         ok = register_all(o, fleet, core, "through lwgate") && ok;
-        gw_thr = measure(fleet, gw->pid(), "through lwgate");
+        gw_thr = measure(fleet, gw->pid(), "through lwgate", true);
         print_errors(fleet.counters());
         ok = ok && gw_thr > 0;
     }
@@ -487,7 +505,7 @@ bool run_uplink(const BenchOptions& o) {
         std::printf("  %s -P: %llu/%zu devices connected%s\n", o.coap_server.c_str(),
                     static_cast<unsigned long long>(fleet.counters().connected), o.devices,
                     up ? "" : "  TIMEOUT");
-        proxy_thr = measure(fleet, proxy.pid(), "through coap-server -P");
+        proxy_thr = measure(fleet, proxy.pid(), "through coap-server -P", false);
         print_errors(fleet.counters());
     }
     std::printf("  ratio lwgate/coap-server -P: %.2f\n", proxy_thr > 0 ? gw_thr / proxy_thr : 0);

@@ -28,6 +28,9 @@ struct BenchOptions {
     std::size_t half_open = 0;  // hold: devices that go half-open after the idle phase
     double settle_timeout = 0;  // seconds to wait for registrations; 0: derived from N
     bool smoke = false;         // fail (exit 1) when a scenario does not work at all
+    // Non-empty: lwgate runs under callgrind (dumps in this directory) and the relay and uplink
+    // phases through lwgate report its user-space instructions per operation.
+    std::string callgrind;
 };
 
 // Each returns true when the scenario worked (every device registered, traffic flowed).

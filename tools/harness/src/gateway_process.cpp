@@ -70,7 +70,8 @@ void GatewayProcess::start(const std::string& binary, std::string_view yaml_text
     }
 
     detail::SpawnSpec spec;
-    spec.argv = {binary, "--config", config.string()};
+    spec.argv = options.wrapper;
+    spec.argv.insert(spec.argv.end(), {binary, "--config", config.string()});
     spec.argv.insert(spec.argv.end(), options.extra_args.begin(), options.extra_args.end());
     spec.extra_env = options.extra_env;
     spec.stdout_fd = out_pipe[1];
