@@ -535,7 +535,7 @@ TEST_F(PersistenceTest, UnusableStoreIsAStartupErrorNamingStoreUri) {
     config.store_uri = "sqlite:///proc/lwgate-cannot-create/state.db";
     harness::GatewayProcess g;
     try {
-        g.start(LWGATE_BINARY, config.yaml(), {{}, {}, Millis{5000}});
+        g.start(LWGATE_BINARY, config.yaml(), {.ready_timeout = Millis{5000}});
         FAIL() << "lwgate started with an unusable store";
     } catch (const harness::HarnessError&) {
     }

@@ -29,10 +29,10 @@ namespace lwgate::harness {
 struct GatewayOptions {
     std::vector<std::string> extra_args;  // appended after `--config FILE`
     std::vector<std::string> extra_env;   // "NAME=value" entries added to the environment
+    Millis ready_timeout{15'000};
     // Runs `wrapper... binary --config FILE` instead, e.g. {"valgrind", "--tool=callgrind"}; the
     // wrapper must exec the binary in the same process (pid() stays the gateway's).
     std::vector<std::string> wrapper;
-    Millis ready_timeout{15'000};
 };
 
 class GatewayProcess {
