@@ -534,8 +534,10 @@ TEST_F(PersistenceTest, StoreOperationsShowInMetrics) {
 TEST_F(PersistenceTest, UnusableStoreIsAStartupErrorNamingStoreUri) {
     config.store_uri = "sqlite:///proc/lwgate-cannot-create/state.db";
     harness::GatewayProcess g;
+    harness::GatewayOptions options;
+    options.ready_timeout = Millis{5000};
     try {
-        g.start(LWGATE_BINARY, config.yaml(), {.ready_timeout = Millis{5000}});
+        g.start(LWGATE_BINARY, config.yaml(), options);
         FAIL() << "lwgate started with an unusable store";
     } catch (const harness::HarnessError&) {
     }
