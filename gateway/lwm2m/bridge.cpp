@@ -418,12 +418,12 @@ void Bridge::send_to_core(Device& device, Message&& request) {
                                  "does not fit the core's transport");
 }
 
-void Bridge::to_connection(Device& device, ConnectionId conn,
-                           std::function<void(session::SessionBase&)> fn) {
+template <class Fn>
+void Bridge::to_connection(Device& device, ConnectionId conn, Fn&& fn) {
     auto it = device.connection_shard.find(conn);
     if (it == device.connection_shard.end()) return;
     const unsigned shard = it->second;
-    run_on_(shard, [peer = peers_.at(shard), conn, fn = std::move(fn)] {
+    run_on_(shard, [peer = peers_.at(shard), conn, fn = std::forward<Fn>(fn)]() mutable {
         if (auto* s = peer->find_session_(conn)) fn(*s);
     });
 }
