@@ -79,7 +79,8 @@ struct BridgeMetrics {
 
 class Bridge final : public upstream::CoreLinkHandler {
   public:
-    // run_on(shard, fn): run fn on that shard's thread (inline when it is this one).
+    // run_on(shard, fn): run fn on that shard's thread, posted even when it is this one (so one
+    // loop turn's answers leave in one TCP write; README, "What limits", item 4).
     using RunOn = std::function<void(unsigned shard, std::function<void()>)>;
     // find_session(id): the session with this id on THIS shard, or null.
     using FindSession = std::function<session::SessionBase*(std::uint64_t id)>;
