@@ -38,11 +38,7 @@ std::optional<std::string> Shard::start_bridge(const std::vector<Shard*>& shards
     for (auto* s : shards)
         peers.push_back(&s->bridge());
     bridge_->set_peers(std::move(peers));
-    return bridge_->start(
-        [shards](unsigned target, std::function<void()> fn) {
-            asio::post(shards.at(target)->io(), std::move(fn));
-        },
-        [this](std::uint64_t id) { return find_session(id); });
+    return bridge_->start([this](std::uint64_t id) { return find_session(id); });
 }
 
 session::SessionBase* Shard::find_session(std::uint64_t id) {

@@ -111,8 +111,7 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
 
 Bridge::~Bridge() = default;
 
-std::optional<std::string> Bridge::start(RunOn run_on, FindSession find_session) {
-    run_on_ = std::move(run_on);
+std::optional<std::string> Bridge::start(FindSession find_session) {
     find_session_ = std::move(find_session);
     if (auto error = core_link_.start()) return error;
     if (bootstrap_link_) {
@@ -147,11 +146,11 @@ void Bridge::forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
                      const std::string& endpoint, Message&& message) {
     // The message first, then the rebind: whatever the connection sends after the rebind
     // reaches the owner after this message.
-    run_on_(owner, [peer = peers_.at(owner), conn_shard, conn, endpoint,
-                    m = std::move(message)]() mutable {
-        peer->handle(conn_shard, conn, endpoint, std::move(m));
-    });
-    run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, owner] { peer->rebind(conn, owner); });
+    run_on(owner,
+           [peer = peers_.at(owner), conn_shard, conn, endpoint, m = std::move(message)]() mutable {
+               peer->handle(conn_shard, conn, endpoint, std::move(m));
+           });
+    run_on(conn_shard, [peer = peers_.at(conn_shard), conn, owner] { peer->rebind(conn, owner); });
 }
 
 void Bridge::rebind(ConnectionId conn, unsigned owner) {
@@ -228,7 +227,7 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
         }
         // The handshake guessed the certificate's CN; the device names one of its SANs.
         Bridge* old = peers_.at(bound->second.owner);
-        run_on_(bound->second.owner, [old, conn = info.id, ep = bound->second.endpoint] {
+        run_on(bound->second.owner, [old, conn = info.id, ep = bound->second.endpoint] {
             old->handle_disconnect(conn, ep);
         });
         bindings_.erase(bound);
@@ -255,7 +254,7 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     const unsigned here = shard_;
     const unsigned owner = bound->second.owner;
     Bridge* peer = peers_.at(owner);
-    run_on_(owner, [peer, here, conn = info.id, ep = *endpoint, m = std::move(message)]() mutable {
+    run_on(owner, [peer, here, conn = info.id, ep = *endpoint, m = std::move(message)]() mutable {
         peer->handle(here, conn, ep, std::move(m));
     });
 }
@@ -268,7 +267,7 @@ void Bridge::on_session_established(session::SessionBase& session) {
     const unsigned owner = route_owner(*endpoint);
     bindings_.emplace(info.id, Binding{*endpoint, owner, true});
     Bridge* peer = peers_.at(owner);
-    run_on_(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
+    run_on(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
         peer->handle_connect(here, conn, ep);
     });
 }
@@ -277,7 +276,7 @@ void Bridge::on_session_closed(session::SessionBase& session) {
     auto it = bindings_.find(session.info().id);
     if (it == bindings_.end()) return;
     Bridge* peer = peers_.at(it->second.owner);
-    run_on_(it->second.owner, [peer, conn = it->first, ep = it->second.endpoint] {
+    run_on(it->second.owner, [peer, conn = it->first, ep = it->second.endpoint] {
         peer->handle_disconnect(conn, ep);
     });
     bindings_.erase(it);
@@ -322,7 +321,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             answer.set_payload(lwm2m
                                    ? std::string_view("registration not found: register again")
                                    : std::string_view("no LwM2M registration on this connection"));
-            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
                 if (auto* s = peer->find_session_(conn)) s->send(answer);
             });
             return;
@@ -338,7 +337,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
-            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
                 if (auto* s = peer->find_session_(conn)) s->send(answer);
             });
             return;
@@ -363,11 +362,11 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
 void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
     if (!find(endpoint) && !find_bootstrap(endpoint)) {
         if (auto owner = owned_elsewhere(endpoint)) {
-            run_on_(*owner, [peer = peers_.at(*owner), conn_shard, conn, endpoint] {
+            run_on(*owner, [peer = peers_.at(*owner), conn_shard, conn, endpoint] {
                 peer->handle_connect(conn_shard, conn, endpoint);
             });
-            run_on_(conn_shard,
-                    [peer = peers_.at(conn_shard), conn, o = *owner] { peer->rebind(conn, o); });
+            run_on(conn_shard,
+                   [peer = peers_.at(conn_shard), conn, o = *owner] { peer->rebind(conn, o); });
         }
         return;
     }
@@ -386,7 +385,7 @@ void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::s
 void Bridge::handle_disconnect(ConnectionId conn, const std::string& endpoint) {
     if (!find(endpoint) && !find_bootstrap(endpoint)) {
         if (auto owner = owned_elsewhere(endpoint)) {
-            run_on_(*owner, [peer = peers_.at(*owner), conn, endpoint] {
+            run_on(*owner, [peer = peers_.at(*owner), conn, endpoint] {
                 peer->handle_disconnect(conn, endpoint);
             });
         }
@@ -423,7 +422,7 @@ void Bridge::to_connection(Device& device, ConnectionId conn, Fn&& fn) {
     auto it = device.connection_shard.find(conn);
     if (it == device.connection_shard.end()) return;
     const unsigned shard = it->second;
-    run_on_(shard, [peer = peers_.at(shard), conn, fn = std::forward<Fn>(fn)]() mutable {
+    run_on(shard, [peer = peers_.at(shard), conn, fn = std::forward<Fn>(fn)]() mutable {
         if (auto* s = peer->find_session_(conn)) fn(*s);
     });
 }
@@ -576,7 +575,7 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
             if (!find(endpoint)) directory_.release(endpoint, shard_);
             Message answer(code::bad_gateway, message.token());
             answer.set_payload(*error);
-            run_on_(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
+            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
                 if (auto* s = peer->find_session_(conn)) s->send(answer);
             });
             return;

@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "admin/model.hpp"  // admin API snapshots (bridge_admin.cpp)
@@ -79,9 +80,6 @@ struct BridgeMetrics {
 
 class Bridge final : public upstream::CoreLinkHandler {
   public:
-    // run_on(shard, fn): run fn on that shard's thread, posted even when it is this one (so one
-    // loop turn's answers leave in one TCP write; README, "What limits", item 4).
-    using RunOn = std::function<void(unsigned shard, std::function<void()>)>;
     // find_session(id): the session with this id on THIS shard, or null.
     using FindSession = std::function<session::SessionBase*(std::uint64_t id)>;
 
@@ -89,7 +87,7 @@ class Bridge final : public upstream::CoreLinkHandler {
            Directory& directory);
     ~Bridge() override;
 
-    std::optional<std::string> start(RunOn run_on, FindSession find_session);
+    std::optional<std::string> start(FindSession find_session);
     void set_peers(std::vector<Bridge*> peers) { peers_ = std::move(peers); }
 
     // Device side, on the connection's shard.
@@ -236,7 +234,13 @@ class Bridge final : public upstream::CoreLinkHandler {
     upstream::CoreLink core_link_;
     std::unique_ptr<upstream::CoreLink> bootstrap_link_;  // when upstream.bootstrap_uri is set
     PortPool ports_;
-    RunOn run_on_;
+    // Runs fn on `shard`'s thread: posted to that shard's io_context, also when it is this one
+    // (one loop turn's answers then leave in one TCP write; README, "What limits", item 4).
+    // A template, so the lambda goes into asio's handler storage without a std::function.
+    template <class Fn>
+    void run_on(unsigned shard, Fn&& fn) {
+        asio::post(peers_.at(shard)->io_, std::forward<Fn>(fn));
+    }
     FindSession find_session_;
     std::vector<Bridge*> peers_;
     std::unordered_map<std::string, std::string> endpoint_by_psk_identity_;
