@@ -223,6 +223,17 @@ coap::Bytes DownstreamProtocol::take_output() {
     return std::exchange(output_, {});
 }
 
+void DownstreamProtocol::take_output_into(coap::Bytes& buffer) {
+    buffer.clear();
+    buffer.swap(output_);
+}
+
+void DownstreamProtocol::recycle_output(coap::Bytes&& buffer) {
+    if (!output_.empty()) return;
+    buffer.clear();
+    output_ = std::move(buffer);
+}
+
 std::vector<Message> DownstreamProtocol::take_inbound() {
     return std::exchange(inbound_, {});
 }

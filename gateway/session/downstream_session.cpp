@@ -349,7 +349,7 @@ void DownstreamSession<Stream>::sync_stats() {
 template <class Stream>
 void DownstreamSession<Stream>::flush() {
     if (writing_ || closed_ || handshaking_ || !protocol_.has_output()) return;
-    write_buffer_ = protocol_.take_output();
+    protocol_.take_output_into(write_buffer_);
     writing_ = true;
     write_started_ = Clock::now();
     last_tx_ = write_started_;
@@ -373,7 +373,8 @@ void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_
         finish_close({CloseReason::reset, CloseMode::immediate, "write: " + ec.message()});
         return;
     }
-    write_buffer_.clear();
+    protocol_.recycle_output(std::move(write_buffer_));
+    write_buffer_ = {};
     after_activity();
 }
 

@@ -103,6 +103,12 @@ class DownstreamProtocol {
     bool has_output() const { return !output_.empty(); }
     std::size_t output_size() const { return output_.size(); }
     coap::Bytes take_output();
+    // The session's write buffer goes back and forth instead of one allocation per write:
+    // take_output_into() swaps the pending output into `buffer` (emptied first), and
+    // recycle_output() returns the buffer once written, so its capacity serves the next frames
+    // (kept only when no output is pending, so a connection holds one buffer while idle).
+    void take_output_into(coap::Bytes& buffer);
+    void recycle_output(coap::Bytes&& buffer);
 
     std::vector<coap::Message> take_inbound();
     bool has_inbound() const { return !inbound_.empty(); }

@@ -346,6 +346,34 @@ TEST_F(Protocol, RefuseSendsReleaseAndDecidesClose) {
     EXPECT_EQ(p.close_decision()->reason, CloseReason::limit_connections);
 }
 
+// The write buffer travels between session and protocol: a recycled buffer's capacity carries
+// the next frames (no allocation per write), and recycling never mixes in or drops output.
+TEST_F(Protocol, RecycledWriteBufferCarriesTheNextFrames) {
+    auto p = started();
+    Message m(code::content, Token::from_u64(1));
+    m.set_payload(Bytes(100, 7));
+    ASSERT_TRUE(p.send(m));
+    Bytes write_buffer;
+    p.take_output_into(write_buffer);
+    EXPECT_FALSE(p.has_output());
+    ASSERT_EQ(decode_all(write_buffer).size(), 1u);
+    const auto* storage = write_buffer.data();
+    p.recycle_output(std::move(write_buffer));  // written: back to the protocol
+    ASSERT_TRUE(p.send(m));
+    Bytes next;
+    p.take_output_into(next);
+    EXPECT_EQ(next.data(), storage) << "the recycled buffer was reused";
+    ASSERT_EQ(decode_all(next).size(), 1u);
+
+    // Output queued while a write was in flight stays; the returned buffer is dropped.
+    ASSERT_TRUE(p.send(m));
+    Bytes written(50, 9);
+    p.recycle_output(std::move(written));
+    const auto pending = decode_all(p.take_output());
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0], m);
+}
+
 TEST_F(Protocol, SendRespectsPeerMaxMessageSize) {
     auto p = started();
     p.on_bytes(concat({coap::make_csm(1152, false)}), t0);
