@@ -254,9 +254,9 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     const unsigned here = shard_;
     const unsigned owner = bound->second.owner;
     Bridge* peer = peers_.at(owner);
-    run_on(owner, [peer, here, conn = info.id, ep = *endpoint, m = std::move(message)]() mutable {
-        peer->handle(here, conn, ep, std::move(m));
-    });
+    run_on(owner,
+           [peer, here, conn = info.id, ep = std::move(*endpoint),
+            m = std::move(message)]() mutable { peer->handle(here, conn, ep, std::move(m)); });
 }
 
 void Bridge::on_session_established(session::SessionBase& session) {
