@@ -35,8 +35,8 @@ class HeldRequests {
         std::uint16_t message_id = 0;
         coap::Token token;
         bool confirmable = true;  // the answer goes as CON (else NON, RFC 7252 §5.2.3)
-        bool acknowledged =
-            true;  // false: a CON whose ACK (and maybe answer) is still ours to send
+        // false: a CON whose ACK (and maybe answer) is still ours to send
+        bool acknowledged = true;
         // Restored after a restart (issue #5): the Message ID was not stored, so any copy with
         // the token is this request (a core never reuses a token while its request is open).
         bool any_message_id = false;
