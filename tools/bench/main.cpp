@@ -6,10 +6,23 @@
 #include <exception>
 #include <string>
 
+#include "src/floor_forwarder.hpp"
 #include "src/scenarios.hpp"
 
 int main(int argc, char** argv) {
     using namespace lwgate::bench;
+    // The floor forwarder's own process, started by the relay and uplink scenarios.
+    if (argc == 5 && std::string(argv[1]) == "--floor-forwarder") {
+        try {
+            return run_floor_forwarder(static_cast<std::uint16_t>(std::stoul(argv[2])),
+                                       static_cast<std::uint16_t>(std::stoul(argv[3])),
+                                       static_cast<unsigned>(std::stoul(argv[4])));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "lwgate-bench --floor-forwarder PORT CORE_PORT THREADS: %s\n",
+                         e.what());
+            return 2;
+        }
+    }
     BenchOptions o;
     std::string scenario;
     CLI::App cli{
@@ -18,13 +31,17 @@ int main(int argc, char** argv) {
         "  hold    N devices registered and idle with keepalive running: lwgate RSS per device, "
         "idle CPU\n"
         "  relay   core -> device Reads through lwgate vs the same core and devices over plain UDP "
-        "(ratio), peak and at half of the peak rate\n"
+        "(ratio), peak and at half of the peak rate; and through the floor forwarder\n"
         "  uplink  device -> core POST /dp through lwgate vs libcoap's coap-server -P forwarding "
-        "proxy (ratio)\n"
+        "proxy (ratio); and through the floor forwarder\n"
         "  storm   N registered and observed devices reset and reconnect at once: time until all "
         "are updated and re-observed, refusals\n"
         "  tls     hold and relay with TLS-PSK devices\n"
-        "  all     every scenario in turn (with --smoke: exit 1 if one does not work)\n",
+        "  all     every scenario in turn (with --smoke: exit 1 if one does not work)\n"
+        "The floor forwarder is the least a TCP<->UDP CoAP gateway must do (framing translation, "
+        "Message IDs, CSM/Ping; no retransmission, state or TLS) on plain epoll: what any gateway "
+        "could reach on this machine. It runs as its own process with --gateway-threads "
+        "threads.\n",
         "lwgate-bench"};
     cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | all")
         ->required()
@@ -63,6 +80,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cli.add_option("--settle-timeout", o.settle_timeout,
                    "seconds to wait for registrations (0: derived from the device count)");
+    cli.add_flag("--no-floor", o.skip_floor,
+                 "relay, uplink: skip the phases through the floor forwarder");
     cli.add_flag("--smoke", o.smoke, "exit 1 when a scenario does not work at all");
     cli.add_option("--callgrind", o.callgrind,
                    "run lwgate under valgrind's callgrind (dumps go to this directory) and report "

@@ -41,6 +41,7 @@ bool next_option(const std::uint8_t*& p, const std::uint8_t* end, std::uint16_t&
 }  // namespace detail
 
 bool parse_body(Span body, MessageView& out) {
+    out.body = body;
     const std::uint8_t* p = body.data();
     const std::uint8_t* end = p + body.size();
     std::uint16_t number = 0;
@@ -241,6 +242,10 @@ void Builder::payload(Span bytes) {
     const std::uint8_t marker = 0xff;
     put(&marker, 1);
     put(bytes.data(), bytes.size());
+}
+
+void Builder::encoded_body(Span body) {
+    put(body.data(), body.size());
 }
 
 std::size_t Builder::finish() {

@@ -34,6 +34,7 @@ struct MessageView {
     Span token;
     Span options;  // the raw option bytes (validated)
     Span payload;
+    Span body;  // options, payload marker and payload as received
 
     // Calls f(OptionView) for each option in order.
     template <class F>
@@ -69,6 +70,9 @@ class Builder {
     void option(std::uint16_t number, std::string_view value);
     void uint_option(std::uint16_t number, std::uint32_t value);
     void payload(Span bytes);
+    // Options, marker and payload already encoded (a MessageView's body): copied as they are.
+    // Nothing may be added after it.
+    void encoded_body(Span body);
     // Returns the message's length (0 if it did not fit the buffer).
     std::size_t finish();
 

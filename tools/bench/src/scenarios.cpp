@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -165,6 +166,7 @@ bool register_all(const BenchOptions& o, Fleet& fleet, UdpCore& core, const char
 }
 
 struct Phase {
+    const char* gateway = "lwgate";  // what the devices talked through
     CoreStats core;
     double gw_cpu = 0;     // seconds of lwgate CPU during the phase
     double bench_cpu = 0;  // seconds of this process's CPU (core + devices)
@@ -173,20 +175,23 @@ struct Phase {
     double throughput() const { return core.seconds > 0 ? core.answered / core.seconds : 0; }
 };
 
-// One measured phase of downlink Reads: warm-up, then `duration` seconds.
+// One measured phase of downlink Reads: warm-up, then `duration` seconds. gw_pid: the process
+// in between (lwgate, or the floor forwarder when `gateway` says so), 0 for none.
 Phase measure_reads(const BenchOptions& o, UdpCore& core, UdpCore::Load load, double rate,
-                    pid_t gw_pid) {
+                    pid_t gw_pid, const char* gateway = "lwgate") {
     const unsigned window =
         static_cast<unsigned>(o.window ? o.window : std::min<std::size_t>(o.devices, 256));
     core.set_load(load, load == UdpCore::Load::closed ? window : 0, rate);
     sleep_for(o.warmup);
-    const CallgrindWindow callgrind(gw_pid > 0 ? o.callgrind : "");
+    const bool is_lwgate = gw_pid > 0 && std::string_view(gateway) == "lwgate";
+    const CallgrindWindow callgrind(is_lwgate ? o.callgrind : "");
     callgrind.begin(gw_pid);
     core.take_stats();
     const auto before = gw_pid > 0 ? sample_process(gw_pid) : ProcSample{};
     const auto self_before = sample_process(getpid());
     sleep_for(o.duration);
     Phase p;
+    p.gateway = gateway;
     p.core = core.take_stats();
     p.gw_instructions = callgrind.end(gw_pid);
     if (gw_pid > 0) {
@@ -210,13 +215,13 @@ void print_phase(const char* label, const Phase& p) {
         static_cast<unsigned long long>(c.saturated));
     const double n = c.answered ? static_cast<double>(c.answered) : 1.0;
     if (p.gw_cpu > 0) {
-        std::printf("  lwgate CPU %.2f cores (%.1f us/rt)", p.gw_cpu / c.seconds,
+        std::printf("  %s CPU %.2f cores (%.1f us/rt)", p.gateway, p.gw_cpu / c.seconds,
                     p.gw_cpu * 1e6 / n);
     }
     std::printf("  bench CPU %.2f cores (%.1f us/rt)", p.bench_cpu / c.seconds,
                 p.bench_cpu * 1e6 / n);
     if (p.gw_cpu > 0) {
-        std::printf("  lwgate threads waited for a CPU %.0f%% of the phase",
+        std::printf("  %s threads waited for a CPU %.0f%% of the phase", p.gateway,
                     p.gw_wait / c.seconds * 100);
     }
     if (p.gw_instructions) {
@@ -225,6 +230,22 @@ void print_phase(const char* label, const Phase& p) {
     }
     std::printf("\n");
     std::fflush(stdout);
+}
+
+// True once something accepts TCP connections on 127.0.0.1:port.
+bool wait_listening(std::uint16_t port, double timeout) {
+    return wait_until(
+        [&] {
+            const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            a.sin_port = htons(port);
+            const bool ok = ::connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            ::close(t);
+            return ok;
+        },
+        timeout);
 }
 
 bool port_free_pick(std::uint16_t& port) {
@@ -275,6 +296,28 @@ class ChildProcess {
   private:
     pid_t pid_ = -1;
 };
+
+// The floor forwarder (floor_forwarder.hpp): this binary again, as its own process.
+struct FloorProcess {
+    std::unique_ptr<ChildProcess> child;
+    std::uint16_t port = 0;
+};
+
+std::optional<FloorProcess> start_floor(const BenchOptions& o, std::uint16_t core_port) {
+    char self[4096];
+    const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    FloorProcess f;
+    if (len <= 0 || !port_free_pick(f.port)) return std::nullopt;
+    self[len] = 0;
+    f.child = std::make_unique<ChildProcess>(
+        std::vector<std::string>{self, "--floor-forwarder", std::to_string(f.port),
+                                 std::to_string(core_port), std::to_string(o.gateway_threads)});
+    if (f.child->pid() <= 0 || !wait_listening(f.port, 10)) {
+        std::printf("  the floor forwarder did not start: its phases are skipped\n");
+        return std::nullopt;
+    }
+    return f;
+}
 
 }  // namespace
 
@@ -364,7 +407,7 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
                " devices, closed loop with " + std::to_string(window) + " in flight",
            o);
     UdpCore core(o.devices, prefix, "/3/0/0", "/3/0/13", 10s);
-    Phase gw_peak, gw_half, base_peak, base_half;
+    Phase gw_peak, gw_half, floor_peak, floor_half, base_peak, base_half;
     double half_rate = o.rate;
     bool ok = true;
     {
@@ -381,6 +424,24 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
         print_phase(label, gw_half);
         print_errors(fleet.counters());
         ok = ok && gw_peak.core.answered > 0;
+    }
+    bool have_floor = false;
+    if (!tls && !o.skip_floor) {
+        core.reset_registrations();
+        if (auto floor = start_floor(o, core.port())) {
+            Fleet fleet(fleet_options(o, DeviceTransport::tcp, floor->port));
+            ok = register_all(o, fleet, core, "floor forwarder") && ok;
+            const pid_t pid = floor->child->pid();
+            floor_peak = measure_reads(o, core, UdpCore::Load::closed, 0, pid, "floor");
+            print_phase("floor forwarder, peak", floor_peak);
+            floor_half = measure_reads(o, core, UdpCore::Load::rate, half_rate, pid, "floor");
+            char label[64];
+            std::snprintf(label, sizeof label, "floor forwarder at %.0f/s", half_rate);
+            print_phase(label, floor_half);
+            print_errors(fleet.counters());
+            have_floor = floor_peak.core.answered > 0;
+            ok = ok && have_floor;
+        }
     }
     if (with_baseline) {
         core.reset_registrations();
@@ -404,11 +465,23 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
             "  ratio lwgate/baseline peak: %.2f;  added latency at %.0f/s: p50 %.3f ms, "
             "p99 %.3f ms\n",
             ratio, half_rate, added_p50, added_p99);
+        double floor_ratio = 0, vs_floor = 0;
+        if (have_floor) {
+            floor_ratio = floor_peak.throughput() / std::max(1.0, base_peak.throughput());
+            vs_floor = gw_peak.throughput() / floor_peak.throughput();
+            const double floor_p99 = (static_cast<double>(floor_half.core.latency.quantile(0.99)) -
+                                      static_cast<double>(base_half.core.latency.quantile(0.99))) /
+                                     1e6;
+            std::printf(
+                "  floor forwarder: ratio floor/baseline peak %.2f (the most a TCP<->UDP gateway "
+                "reaches here), lwgate/floor %.2f;  its added p99 at %.0f/s: %.3f ms\n",
+                floor_ratio, vs_floor, half_rate, floor_p99);
+        }
         std::printf(
             "RESULT relay transport=%s devices=%zu peak=%.0f baseline=%.0f ratio=%.2f "
-            "added_p99_ms=%.3f\n",
+            "added_p99_ms=%.3f floor=%.0f floor_ratio=%.2f lwgate_vs_floor=%.2f\n",
             tls ? "tls" : "tcp", o.devices, gw_peak.throughput(), base_peak.throughput(), ratio,
-            added_p99);
+            added_p99, floor_peak.throughput(), floor_ratio, vs_floor);
         ok = ok && base_peak.core.answered > 0;
     } else {
         std::printf("RESULT relay transport=%s devices=%zu peak=%.0f p99_half_ms=%s\n",
@@ -453,7 +526,7 @@ bool run_uplink(const BenchOptions& o) {
         std::fflush(stdout);
         return thr;
     };
-    double gw_thr = 0, proxy_thr = 0;
+    double gw_thr = 0, proxy_thr = 0, floor_thr = 0;
     bool ok = true;
     {
         auto gw = start_gateway(o, core.port(), false);
@@ -462,6 +535,16 @@ bool run_uplink(const BenchOptions& o) {
         gw_thr = measure(fleet, gw->pid(), "through lwgate", true);
         print_errors(fleet.counters());
         ok = ok && gw_thr > 0;
+    }
+    if (!o.skip_floor) {
+        core.reset_registrations();
+        if (auto floor = start_floor(o, core.port())) {
+            Fleet fleet(fleet_options(o, DeviceTransport::tcp, floor->port));
+            ok = register_all(o, fleet, core, "floor forwarder") && ok;
+            floor_thr = measure(fleet, floor->child->pid(), "through the floor forwarder", false);
+            print_errors(fleet.counters());
+            ok = ok && floor_thr > 0;
+        }
     }
     std::uint16_t port = 0;
     if (!port_free_pick(port)) {
@@ -477,19 +560,7 @@ bool run_uplink(const BenchOptions& o) {
         std::printf("  cannot start %s: comparison skipped\n", o.coap_server.c_str());
         return ok;
     }
-    const bool listening = wait_until(
-        [&] {
-            const int t = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            a.sin_port = htons(port);
-            const bool ok = ::connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-            ::close(t);
-            return ok;
-        },
-        10);
-    if (!listening) {
+    if (!wait_listening(port, 10)) {
         std::printf("  %s does not listen on port %u: comparison skipped\n", o.coap_server.c_str(),
                     port);
         return ok;
@@ -509,8 +580,14 @@ bool run_uplink(const BenchOptions& o) {
         print_errors(fleet.counters());
     }
     std::printf("  ratio lwgate/coap-server -P: %.2f\n", proxy_thr > 0 ? gw_thr / proxy_thr : 0);
-    std::printf("RESULT uplink devices=%zu lwgate=%.0f proxy=%.0f ratio=%.2f\n", o.devices, gw_thr,
-                proxy_thr, proxy_thr > 0 ? gw_thr / proxy_thr : 0);
+    if (floor_thr > 0 && proxy_thr > 0) {
+        std::printf(
+            "  ratio floor forwarder/coap-server -P: %.2f (the most a TCP<->UDP gateway reaches "
+            "here), lwgate/floor %.2f\n",
+            floor_thr / proxy_thr, gw_thr / floor_thr);
+    }
+    std::printf("RESULT uplink devices=%zu lwgate=%.0f proxy=%.0f ratio=%.2f floor=%.0f\n",
+                o.devices, gw_thr, proxy_thr, proxy_thr > 0 ? gw_thr / proxy_thr : 0, floor_thr);
     return ok;
 }
 

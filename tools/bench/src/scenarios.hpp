@@ -27,6 +27,7 @@ struct BenchOptions {
     std::string log_level = "warn";
     std::size_t half_open = 0;  // hold: devices that go half-open after the idle phase
     double settle_timeout = 0;  // seconds to wait for registrations; 0: derived from N
+    bool skip_floor = false;    // relay, uplink: no phases through the floor forwarder
     bool smoke = false;         // fail (exit 1) when a scenario does not work at all
     // Non-empty: lwgate runs under callgrind (dumps in this directory) and the relay and uplink
     // phases through lwgate report its user-space instructions per operation.
