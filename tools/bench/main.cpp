@@ -1,4 +1,4 @@
-// lwgate-bench: load generator and measurement for lwgate (see tools/bench/README.md).
+// lwgate-bench: load generator and measurement for lwgate (README.md, "Benchmarks").
 #include <CLI/CLI.hpp>
 
 #include <csignal>
