@@ -159,7 +159,7 @@ void Builder::put(const void* data, std::size_t size) {
         overflow_ = true;
         return;
     }
-    std::memcpy(buf_ + len_, data, size);
+    if (size > 0) std::memcpy(buf_ + len_, data, size);  // data may be null when size is 0
     len_ += size;
 }
 
@@ -179,7 +179,7 @@ void Builder::udp(Type type, std::uint8_t code, std::uint16_t mid, Span token) {
     last_option_ = 0;
     overflow_ = false;
     token_len_ = static_cast<std::uint8_t>(std::min<std::size_t>(token.size(), 8));
-    std::memcpy(token_, token.data(), token_len_);
+    std::copy_n(token.data(), token_len_, token_);  // an empty span's data() may be null
     const std::uint8_t head[4] = {
         static_cast<std::uint8_t>(0x40 | (static_cast<unsigned>(type) << 4) | token_len_), code,
         static_cast<std::uint8_t>(mid >> 8), static_cast<std::uint8_t>(mid)};
@@ -196,7 +196,7 @@ void Builder::tcp(std::uint8_t code, Span token) {
     last_option_ = 0;
     code_ = code;
     token_len_ = static_cast<std::uint8_t>(std::min<std::size_t>(token.size(), 8));
-    std::memcpy(token_, token.data(), token_len_);
+    std::copy_n(token.data(), token_len_, token_);  // an empty span's data() may be null
 }
 
 void Builder::option(std::uint16_t number, Span value) {

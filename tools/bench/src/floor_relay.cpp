@@ -1,7 +1,6 @@
 #include "floor_relay.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "lwgate/coap/code.hpp"
 
@@ -74,8 +73,7 @@ bool FloorRelay::frame_from_device(lite::Span frame, Sink& sink) {
         mid = next_mid_++;
     } else {
         const auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
-            return p.token_len == m->token.size() &&
-                   std::memcmp(p.token, m->token.data(), p.token_len) == 0;
+            return std::equal(m->token.begin(), m->token.end(), p.token, p.token + p.token_len);
         });
         if (it != pending_.end()) {
             type = lite::Type::ack;
@@ -105,7 +103,7 @@ void FloorRelay::from_core(lite::Span datagram, Sink& sink) {
             if (pending_.size() >= max_pending) pending_.erase(pending_.begin());
             Pending p;
             p.token_len = static_cast<std::uint8_t>(m->token.size());
-            std::memcpy(p.token, m->token.data(), m->token.size());
+            std::copy(m->token.begin(), m->token.end(), p.token);
             p.mid = m->mid;
             pending_.push_back(p);
         } else {

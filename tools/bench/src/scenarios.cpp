@@ -435,7 +435,9 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
     bool have_floor = false;
     if (!tls && !o.skip_floor) {
         core.reset_registrations();
-        if (auto floor = start_floor(o, core.port())) {
+        auto floor = start_floor(o, core.port());
+        ok = ok && floor.has_value();  // ours: it has to work
+        if (floor) {
             Fleet fleet(fleet_options(o, DeviceTransport::tcp, floor->port));
             ok = register_all(o, fleet, core, "floor forwarder") && ok;
             const pid_t pid = floor->child->pid();
@@ -539,7 +541,9 @@ bool run_uplink(const BenchOptions& o) {
     }
     if (!o.skip_floor) {
         core.reset_registrations();
-        if (auto floor = start_floor(o, core.port())) {
+        auto floor = start_floor(o, core.port());
+        ok = ok && floor.has_value();
+        if (floor) {
             Fleet fleet(fleet_options(o, DeviceTransport::tcp, floor->port));
             ok = register_all(o, fleet, core, "floor forwarder") && ok;
             floor_thr = measure(fleet, floor->child->pid(), "through the floor forwarder", false);
