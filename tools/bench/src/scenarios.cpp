@@ -168,9 +168,9 @@ bool register_all(const BenchOptions& o, Fleet& fleet, UdpCore& core, const char
 struct Phase {
     const char* gateway = "lwgate";  // what the devices talked through
     CoreStats core;
-    double gw_cpu = 0;     // seconds of lwgate CPU during the phase
+    double gw_cpu = 0;     // seconds of the gateway's CPU (lwgate or the floor) in the phase
     double bench_cpu = 0;  // seconds of this process's CPU (core + devices)
-    double gw_wait = 0;    // seconds lwgate's threads were runnable but had no CPU
+    double gw_wait = 0;    // seconds the gateway's threads were runnable but had no CPU
     std::optional<std::uint64_t> gw_instructions;  // lwgate user space (--callgrind)
     double throughput() const { return core.seconds > 0 ? core.answered / core.seconds : 0; }
 };
