@@ -39,6 +39,8 @@ struct Endpoint {
 };
 
 struct Connection final : FloorRelay::Sink {
+    static constexpr std::size_t max_unwritten = 1 << 20;
+
     int epoll = -1;
     int tcp = -1;
     int udp = -1;
@@ -54,7 +56,14 @@ struct Connection final : FloorRelay::Sink {
         if (udp >= 0) ::close(udp);
     }
 
-    void to_device(lite::Span frame) override { out.insert(out.end(), frame.begin(), frame.end()); }
+    void to_device(lite::Span frame) override {
+        // A device that stops reading is dropped rather than queued for without bound.
+        if (out.size() + frame.size() > max_unwritten) {
+            closed = true;
+            return;
+        }
+        out.insert(out.end(), frame.begin(), frame.end());
+    }
     void to_core(lite::Span datagram) override {
         // Connected UDP socket; a full send buffer drops the datagram, as UDP may.
         (void)::send(udp, datagram.data(), datagram.size(), MSG_DONTWAIT);
@@ -99,7 +108,7 @@ struct Connection final : FloorRelay::Sink {
         const ssize_t n = ::recv(udp, buffer, size, MSG_DONTWAIT);
         if (n <= 0) return;
         relay.from_core(lite::Span(buffer, static_cast<std::size_t>(n)), *this);
-        flush();
+        if (!closed) flush();
     }
 };
 
