@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
         "  tls     hold and relay with TLS-PSK devices\n"
         "  all     every scenario in turn (with --smoke: exit 1 if one does not work)\n"
         "The floor forwarder is the least a TCP<->UDP CoAP gateway must do (framing translation, "
-        "Message IDs, CSM/Ping; no retransmission, state or TLS) on plain epoll: what any gateway "
-        "could reach on this machine. It runs as its own process with --gateway-threads "
-        "threads.\n",
+        "Message IDs, CSM/Ping; no retransmission, state or TLS) on plain epoll: an estimate of "
+        "what any gateway could reach on this machine. It runs as its own process with "
+        "--gateway-threads threads.\n",
         "lwgate-bench"};
     cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | all")
         ->required()

@@ -70,7 +70,7 @@ TEST(FloorRelayTest, DeviceRequestsBecomeConWithFreshMessageIdsAtEverySplit) {
     reg.set_payload(std::string_view("</1/0>,</3/0>"));
     coap::Message send(code::post, coap::Token::from_u64(7));
     send.add_option(coap::option::uri_path, "dp");
-    send.set_payload(std::string(300, 'x'));  // 1-byte... 2-byte extended length
+    send.set_payload(std::string(300, 'x'));  // Len >= 269: a 2-byte extended length
     Bytes stream = tcp_frame(reg);
     const Bytes second = tcp_frame(send);
     stream.insert(stream.end(), second.begin(), second.end());
@@ -178,7 +178,7 @@ TEST(FloorRelayTest, SignalingStaysOnTheTcpSide) {
     FloorRelay relay;
     Recorder r;
     coap::Message csm(code::csm);
-    csm.add_uint_option(2, 1152);  // Max-Message-Size
+    csm.add_uint_option(coap::signal_option::max_message_size, 1152);
     ASSERT_TRUE(relay.from_device(tcp_frame(csm), r));
     ASSERT_TRUE(
         relay.from_device(tcp_frame(coap::Message(code::ping, coap::Token::from_u64(3))), r));
