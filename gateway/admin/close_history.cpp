@@ -39,7 +39,7 @@ std::unordered_map<std::string, unsigned> CloseHistory::recent_counts(TimePoint 
     for (const auto& [endpoint, entry] : by_endpoint_) {
         unsigned n = 0;
         for (const auto& r : entry.records)
-            if (r.steady + window >= now) ++n;
+            if (!r.expected && r.steady + window >= now) ++n;
         if (n) out[endpoint] = n;
     }
     return out;

@@ -27,6 +27,7 @@ Health evaluate_health(const Snapshot& s) {
             last_failure = c.last_core_failure;
     }
     if (last_response) h.last_response_seconds_ago = seconds_between(*last_response, s.now);
+    h.core_reachable = last_response.has_value();
     if (last_failure && (!last_response || *last_failure > *last_response)) {
         h.core_reachable = false;
         std::string why = "core unreachable: uplink failed " +

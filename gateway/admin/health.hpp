@@ -23,7 +23,9 @@ inline constexpr unsigned half_open_degraded_percent = 10;
 struct Health {
     std::string status = "ok";  // ok | degraded | failing
     std::vector<std::string> reasons;
-    bool core_reachable = true;
+    // An answer of the core was seen and no uplink failed after it: a core that was never
+    // heard from (nothing relayed yet, or a core that does not exist) is not "reachable".
+    bool core_reachable = false;
     std::optional<double> last_response_seconds_ago;
     std::uint64_t core_failures = 0;
     std::size_t connections = 0;

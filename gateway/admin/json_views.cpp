@@ -321,7 +321,8 @@ std::optional<json> connection_detail_json(const Snapshot& s, const std::string&
     for (const auto* r : closes) {
         recent.push_back({{"at", iso8601(r->at)},
                           {"reason", std::string(session::to_string(r->reason))},
-                          {"detail", r->detail}});
+                          {"detail", r->detail},
+                          {"expected", r->expected}});
     }
     j["recent_closes"] = std::move(recent);
     return j;

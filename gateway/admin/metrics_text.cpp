@@ -80,9 +80,16 @@ std::string metrics_text(const Snapshot& s) {
 
     w.family("lwgate_accepted_total", "counter", "Accepted device connections.");
     w.sample("lwgate_accepted_total", "", s.gateway.accepted);
-    w.family("lwgate_refused_total", "counter", "Connections refused by a limit.");
+    w.family("lwgate_refused_total", "counter",
+             "Connections refused by a limit, and device messages refused by the identity and "
+             "registration rules, by reason.");
     w.sample("lwgate_refused_total", "reason=\"limit_connections\"", s.gateway.refused_limit);
     w.sample("lwgate_refused_total", "reason=\"limit_rate\"", s.gateway.refused_rate);
+    for (std::size_t r = 0; r < lwm2m::refusal_count; ++r) {
+        w.sample("lwgate_refused_total",
+                 fmt::format("reason=\"{}\"", lwm2m::to_string(static_cast<lwm2m::Refusal>(r))),
+                 sum(s, [r](const C& c) { return c.refused[r]; }));
+    }
 
     w.family("lwgate_closes_total", "counter", "Closed device connections by reason.");
     for (std::size_t r = 0; r < session::close_reason_count; ++r) {

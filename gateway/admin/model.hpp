@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
+#include "lwgate/lwm2m/admission.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/registration.hpp"
 #include "lwgate/session/close_reason.hpp"
@@ -31,6 +32,9 @@ struct CloseRecord {
     TimePoint steady;          // for "in the last 10 minutes"
     session::CloseReason reason = session::CloseReason::peer_closed;
     std::string detail;
+    // Part of the device's normal cycle (a queue-mode device going to sleep) or our own doing
+    // (drain, operator): not counted toward "flapping".
+    bool expected = false;
 };
 
 struct ConnectionSample {
@@ -139,11 +143,22 @@ struct ShardCounters {
     std::optional<TimePoint> last_core_failure;
     std::int64_t registered_devices = 0;
     std::uint64_t half_open_last_minute = 0;
+    std::array<std::uint64_t, lwm2m::refusal_count> refused{};  // by lwm2m::Refusal
 };
 
-// "flapping": at least flapping_closes closes of one endpoint within flapping_window.
+// "flapping": at least flapping_closes unexpected closes of one endpoint within flapping_window.
 inline constexpr Duration flapping_window{10 * 60 * 1000};
 inline constexpr unsigned flapping_closes = 3;
+
+// Whether a close is expected: what lwgate or its operator did (drain, admin), or an orderly
+// close by a device that sleeps between exchanges (LwM2M queue mode) - a queue-mode device
+// closes its connection on every wake cycle by design.
+inline bool close_expected(session::CloseReason reason, bool queue_mode_device) {
+    using session::CloseReason;
+    if (reason == CloseReason::shutdown || reason == CloseReason::admin) return true;
+    return queue_mode_device &&
+           (reason == CloseReason::peer_closed || reason == CloseReason::release_received);
+}
 
 struct ShardSample {
     unsigned index = 0;

@@ -96,10 +96,6 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
     });
 }
 
-void Shard::on_session_established(session::SessionBase& session) {
-    bridge_->on_session_established(session);
-}
-
 void Shard::on_device_message(session::SessionBase& session, coap::Message&& message) {
     bridge_->on_device_message(session, std::move(message));
 }

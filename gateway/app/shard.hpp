@@ -51,7 +51,6 @@ class Shard final : public session::SessionHost {
     session::ShardMetrics& metrics() override { return metrics_; }
     const session::SessionSettings& settings() const override { return settings_; }
     std::span<std::uint8_t> read_buffer() override { return read_buffer_; }
-    void on_session_established(session::SessionBase& session) override;
     void on_device_message(session::SessionBase& session, coap::Message&& message) override;
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
     void acquire_handshake_slot(std::function<bool()> begin) override;

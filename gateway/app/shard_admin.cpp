@@ -68,6 +68,8 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     c.answers_piggybacked = link.piggybacked;
     c.answers_separate = link.separate;
     c.registered_devices = bridge_->metrics().registered_devices.get();
+    for (std::size_t r = 0; r < c.refused.size(); ++r)
+        c.refused[r] = bridge_->metrics().refused[r].get();
     c.half_open_last_minute = close_history_.half_open_since(now - std::chrono::minutes(1));
     return out;
 }
@@ -102,10 +104,13 @@ bool Shard::admin_close(std::uint64_t id) {
 void Shard::admin_record_close(session::SessionBase& session, CloseReason reason) {
     const TimePoint now = Clock::now();
     if (reason == CloseReason::half_open) close_history_.record_half_open(now);
-    const auto endpoint = bridge_->admin_endpoint_of(session.info().id);
+    const auto id = session.info().id;
+    const auto endpoint = bridge_->admin_endpoint_of(id);
     if (!endpoint) return;
-    close_history_.record(*endpoint, admin::CloseRecord{admin::WallClock::now(), now, reason,
-                                                        session.close_detail()});
+    close_history_.record(
+        *endpoint,
+        admin::CloseRecord{admin::WallClock::now(), now, reason, session.close_detail(),
+                           admin::close_expected(reason, bridge_->admin_close_expected(id))});
 }
 
 }  // namespace lwgate::app

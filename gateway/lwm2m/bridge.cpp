@@ -32,53 +32,17 @@ std::string join(const std::vector<std::string>& segments) {
 constexpr Duration bootstrap_timeout{300'000};
 constexpr Duration bootstrap_linger{5'000};
 
-std::optional<std::string> bootstrap_endpoint(const Message& request) {
-    for (const auto* q : request.find_options(coap::option::uri_query)) {
-        const std::string_view v(reinterpret_cast<const char*>(q->value.data()), q->value.size());
-        if (v.starts_with("ep=") && v.size() > 3) return std::string(v.substr(3));
-    }
-    return std::nullopt;
+// Refusals logged per shard: a burst of this many, then this many per second.
+constexpr double refusal_log_rate = 10;
+constexpr double refusal_log_burst = 20;
+
+PeerIdentity peer_identity(const session::ConnectionInfo& info) {
+    return PeerIdentity{info.transport == session::Transport::tls, info.psk_identity,
+                        info.peer_certificate, info.peer_certificate_names,
+                        info.allow_plain_registration};
 }
 
 }  // namespace
-
-// ---- Directory -----------------------------------------------------------------------------
-
-void Directory::set_location(const std::string& location, const std::string& endpoint) {
-    std::lock_guard lock(mutex_);
-    by_location_[location] = endpoint;
-}
-
-void Directory::erase_location(const std::string& location) {
-    std::lock_guard lock(mutex_);
-    by_location_.erase(location);
-}
-
-std::optional<std::string> Directory::endpoint_for(const std::string& location) const {
-    std::lock_guard lock(mutex_);
-    auto it = by_location_.find(location);
-    if (it == by_location_.end()) return std::nullopt;
-    return it->second;
-}
-
-unsigned Directory::claim(const std::string& endpoint, unsigned shard) {
-    std::lock_guard lock(mutex_);
-    return owners_.try_emplace(endpoint, shard).first->second;
-}
-
-std::optional<unsigned> Directory::owner(const std::string& endpoint) const {
-    std::lock_guard lock(mutex_);
-    auto it = owners_.find(endpoint);
-    if (it == owners_.end()) return std::nullopt;
-    return it->second;
-}
-
-void Directory::release(const std::string& endpoint, unsigned shard) {
-    std::lock_guard lock(mutex_);
-    if (auto it = owners_.find(endpoint); it != owners_.end() && it->second == shard) {
-        owners_.erase(it);
-    }
-}
 
 // ---- Bridge --------------------------------------------------------------------------------
 
@@ -91,16 +55,14 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       directory_(directory),
       core_link_(io, config.upstream, *this),
       ports_(config.upstream.bind_addresses.size(), config.upstream.bind_port_first,
-             config.upstream.bind_port_last, shard, std::max(1u, shard_count)) {
+             config.upstream.bind_port_last, shard, std::max(1u, shard_count)),
+      refusal_log_budget_(refusal_log_rate, refusal_log_burst, Clock::now()) {
     relay_params_.max_queued = config.queue_mode.max_queued;
     relay_params_.max_age = config.queue_mode.max_age;
     relay_params_.device_timeout = config.connections.request_timeout;
     relay_params_.overflow_max_age_seconds = static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::seconds>(config.queue_mode.max_age).count());
-    for (const auto& c : config.credentials) {
-        if (!c.psk_identity.empty()) endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
-        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
-    }
+    set_credentials(config.credentials);
     if (config.upstream.bootstrap) {
         config::UpstreamConfig bs = config.upstream;
         bs.endpoint = *config.upstream.bootstrap;
@@ -143,13 +105,13 @@ std::optional<unsigned> Bridge::owned_elsewhere(const std::string& endpoint) con
 }
 
 void Bridge::forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
-                     const std::string& endpoint, Message&& message) {
+                     const std::string& endpoint, bool authenticated, Message&& message) {
     // The message first, then the rebind: whatever the connection sends after the rebind
     // reaches the owner after this message.
-    run_on(owner,
-           [peer = peers_.at(owner), conn_shard, conn, endpoint, m = std::move(message)]() mutable {
-               peer->handle(conn_shard, conn, endpoint, std::move(m));
-           });
+    run_on(owner, [peer = peers_.at(owner), conn_shard, conn, endpoint, authenticated,
+                   m = std::move(message)]() mutable {
+        peer->handle(conn_shard, conn, endpoint, authenticated, std::move(m));
+    });
     run_on(conn_shard, [peer = peers_.at(conn_shard), conn, owner] { peer->rebind(conn, owner); });
 }
 
@@ -157,119 +119,73 @@ void Bridge::rebind(ConnectionId conn, unsigned owner) {
     if (auto it = bindings_.find(conn); it != bindings_.end()) it->second.owner = owner;
 }
 
-std::optional<std::string> Bridge::identity_endpoint(const session::ConnectionInfo& info) const {
-    if (!info.psk_identity.empty()) {
-        auto it = endpoint_by_psk_identity_.find(info.psk_identity);
-        if (it == endpoint_by_psk_identity_.end()) return std::nullopt;
-        return it->second;
+void Bridge::set_credentials(const std::vector<config::Credential>& credentials) {
+    identities_ = IdentityTable{};
+    psk_by_endpoint_.clear();
+    for (const auto& c : credentials) {
+        identities_.add(c.endpoint, c.psk_identity);
+        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
     }
-    if (!info.peer_certificate.empty()) return info.peer_certificate;
-    return std::nullopt;
 }
 
-bool Bridge::identity_allows(const session::ConnectionInfo& info,
-                             const std::string& endpoint) const {
-    if (const auto identity = identity_endpoint(info); identity && *identity == endpoint) {
-        return true;
+void Bridge::refuse(session::SessionBase& session, const Message& message, const Refused& refusal) {
+    metrics_.refused[static_cast<std::size_t>(refusal.reason)].add();
+    if (refusal.reason != Refusal::unroutable_response) {
+        const auto& info = session.info();
+        if (refusal_log_budget_.try_take(Clock::now())) {
+            spdlog::warn("conn={} remote={} refused ({}): endpoint='{}' psk='{}' cn='{}' {}{}",
+                         info.id, info.remote, to_string(refusal.reason), refusal.endpoint,
+                         info.psk_identity, info.peer_certificate, refusal.diagnostic,
+                         refusal_log_suppressed_ == 0
+                             ? std::string()
+                             : fmt::format(" ({} more refusals not logged)",
+                                           std::exchange(refusal_log_suppressed_, 0)));
+        } else {
+            ++refusal_log_suppressed_;
+        }
     }
-    const auto& alt = info.peer_certificate_names;
-    return info.psk_identity.empty() && std::find(alt.begin(), alt.end(), endpoint) != alt.end();
-}
-
-void Bridge::refuse(session::SessionBase& session, const Message& request,
-                    std::uint8_t response_code, std::string_view diagnostic) {
-    if (!coap::is_request(request.code())) return;
-    Message answer(response_code, request.token());
-    answer.set_payload(diagnostic);
+    if (refusal.code == 0 || !coap::is_request(message.code())) return;
+    Message answer(refusal.code, message.token());
+    answer.set_payload(refusal.diagnostic);
     session.send(answer);
 }
 
 void Bridge::on_device_message(session::SessionBase& session, Message&& message) {
     const auto& info = session.info();
     auto bound = bindings_.find(info.id);
-    const auto kind = coap::is_request(message.code()) ? classify_uplink(message) : Uplink::other;
-    std::optional<std::string> endpoint;
-    if (kind == Uplink::register_) {
-        auto params = parse_register(message);
-        if (!params) {
-            refuse(session, message, code::bad_request, "Register needs ep and a numeric lt");
-            return;
-        }
-        endpoint = params->endpoint;
-    } else if (bound != bindings_.end()) {
-        endpoint = bound->second.endpoint;
-    } else if (kind == Uplink::update || kind == Uplink::deregister) {
-        // Keyed by the full Location-Path the core gave ("/rd/<id>").
-        endpoint = directory_.endpoint_for(join(uri_path(message)));
-        if (!endpoint) {
-            refuse(session, message, code::not_found, "unknown registration");
-            return;
-        }
-    } else if (kind == Uplink::bootstrap_request) {
-        if (!bootstrap_link_) {
-            refuse(session, message, code::not_implemented, "no upstream.bootstrap_uri configured");
-            return;
-        }
-        endpoint = bootstrap_endpoint(message);
-        if (!endpoint) {
-            refuse(session, message, code::bad_request, "Bootstrap-Request needs ep");
-            return;
-        }
-    } else {
-        metrics_.refused_unbound.add();
-        refuse(session, message, code::forbidden, "no LwM2M registration on this connection");
+    const bool request = coap::is_request(message.code());
+    const auto kind = request ? classify_uplink(message) : Uplink::other;
+    const std::optional<std::string> bound_endpoint =
+        bound == bindings_.end() ? std::nullopt : std::optional(bound->second.endpoint);
+    auto admission = admit(peer_identity(info), bound_endpoint, message, kind,
+                           AdmissionContext{identities_, directory_, bootstrap_link_ != nullptr});
+    if (auto* refusal = std::get_if<Refused>(&admission)) {
+        refuse(session, message, *refusal);
         return;
     }
-    if (bound != bindings_.end() && bound->second.endpoint != *endpoint) {
-        if (!bound->second.from_handshake || !identity_allows(info, *endpoint)) {
-            refuse(session, message, code::forbidden, "connection belongs to another endpoint");
-            return;
-        }
-        // The handshake guessed the certificate's CN; the device names one of its SANs.
-        Bridge* old = peers_.at(bound->second.owner);
-        run_on(bound->second.owner, [old, conn = info.id, ep = bound->second.endpoint] {
-            old->handle_disconnect(conn, ep);
-        });
-        bindings_.erase(bound);
-        bound = bindings_.end();
-    }
+    auto& admitted = std::get<Admitted>(admission);
     if (bound == bindings_.end()) {
-        if (info.transport == session::Transport::tls) {
-            if (!identity_allows(info, *endpoint)) {
-                metrics_.refused_identity.add();
-                spdlog::warn("conn={} endpoint '{}' does not match TLS identity (psk='{}' cn='{}')",
-                             info.id, *endpoint, info.psk_identity, info.peer_certificate);
-                refuse(session, message, code::forbidden, "endpoint does not match TLS identity");
-                return;
-            }
-        } else if (!info.allow_plain_registration) {
-            metrics_.refused_identity.add();
-            refuse(session, message, code::forbidden,
-                   "this listener does not accept registrations over plain TCP");
-            return;
-        }
-        bound = bindings_.emplace(info.id, Binding{*endpoint, route_owner(*endpoint)}).first;
+        bound = bindings_
+                    .emplace(info.id, Binding{admitted.endpoint, route_owner(admitted.endpoint),
+                                              admitted.authenticated})
+                    .first;
     }
     metrics_.uplinks.add();
     const unsigned here = shard_;
     const unsigned owner = bound->second.owner;
     Bridge* peer = peers_.at(owner);
-    run_on(owner,
-           [peer, here, conn = info.id, ep = std::move(*endpoint),
-            m = std::move(message)]() mutable { peer->handle(here, conn, ep, std::move(m)); });
+    run_on(owner, [peer, here, conn = info.id, ep = std::move(admitted.endpoint),
+                   authenticated = admitted.authenticated, m = std::move(message)]() mutable {
+        peer->handle(here, conn, ep, authenticated, std::move(m));
+    });
 }
 
-void Bridge::on_session_established(session::SessionBase& session) {
-    const auto& info = session.info();
-    if (info.transport != session::Transport::tls) return;
-    const auto endpoint = identity_endpoint(info);
-    if (!endpoint) return;
-    const unsigned owner = route_owner(*endpoint);
-    bindings_.emplace(info.id, Binding{*endpoint, owner, true});
-    Bridge* peer = peers_.at(owner);
-    run_on(owner, [peer, here = shard_, conn = info.id, ep = *endpoint] {
-        peer->handle_connect(here, conn, ep);
-    });
+void Bridge::mark_registered(ConnectionId conn, const Registered& registered) {
+    auto it = bindings_.find(conn);
+    if (it == bindings_.end()) return;
+    it->second.registered = registered.registered;
+    it->second.queue_mode = registered.queue_mode;
+    if (auto* session = find_session_(conn)) session->set_registered(registered.registered);
 }
 
 void Bridge::on_session_closed(session::SessionBase& session) {
@@ -295,18 +211,18 @@ Bridge::Device* Bridge::find(upstream::UpstreamSession& session) {
 }
 
 void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                    Message&& message) {
+                    bool authenticated, Message&& message) {
     const bool request = coap::is_request(message.code());
     if (!find(endpoint) && !find_bootstrap(endpoint)) {
         if (auto owner = owned_elsewhere(endpoint)) {
-            forward(*owner, conn_shard, conn, endpoint, std::move(message));
+            forward(*owner, conn_shard, conn, endpoint, authenticated, std::move(message));
             return;
         }
     }
     const Device* bootstrap = find_bootstrap(endpoint);
     if (request ? classify_uplink(message) == Uplink::bootstrap_request
                 : bootstrap && bootstrap->relay.expects_device_token(message.token())) {
-        handle_bootstrap(conn_shard, conn, endpoint, std::move(message));
+        handle_bootstrap(conn_shard, conn, endpoint, authenticated, std::move(message));
         return;
     }
     Device* device = find(endpoint);
@@ -328,7 +244,7 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
         }
         // This shard creates the endpoint's state, unless another one did meanwhile.
         if (const unsigned owner = directory_.claim(endpoint, shard_); owner != shard_) {
-            forward(owner, conn_shard, conn, endpoint, std::move(message));
+            forward(owner, conn_shard, conn, endpoint, authenticated, std::move(message));
             return;
         }
         auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
@@ -352,33 +268,10 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
     device->connection_shard[conn] = conn_shard;
     const TimePoint now = Clock::now();
     if (request) {
-        device->relay.on_device_request(conn, std::move(message), now);
+        device->relay.on_device_request(conn, std::move(message), now, authenticated);
     } else {
         device->relay.on_device_response(conn, std::move(message), now);
     }
-    run(*device);
-}
-
-void Bridge::handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint) {
-    if (!find(endpoint) && !find_bootstrap(endpoint)) {
-        if (auto owner = owned_elsewhere(endpoint)) {
-            run_on(*owner, [peer = peers_.at(*owner), conn_shard, conn, endpoint] {
-                peer->handle_connect(conn_shard, conn, endpoint);
-            });
-            run_on(conn_shard,
-                   [peer = peers_.at(conn_shard), conn, o = *owner] { peer->rebind(conn, o); });
-        }
-        return;
-    }
-    if (Device* bs = find_bootstrap(endpoint)) {
-        bs->connection_shard[conn] = conn_shard;
-        bs->relay.on_device_connected(conn, Clock::now());
-        run(*bs);
-    }
-    Device* device = find(endpoint);
-    if (!device || !device->relay.registered()) return;  // nothing to resume yet
-    device->connection_shard[conn] = conn_shard;
-    device->relay.on_device_connected(conn, Clock::now());
     run(*device);
 }
 
@@ -477,8 +370,11 @@ void Bridge::run(Device& device) {
                                link_of(device).notify(device.upstream, a.notification);
                            },
                            [&](Registered& a) {
-                               to_connection(device, a.conn,
-                                             [v = a.registered](auto& s) { s.set_registered(v); });
+                               const auto it = device.connection_shard.find(a.conn);
+                               if (it == device.connection_shard.end()) return;
+                               run_on(it->second, [peer = peers_.at(it->second), a] {
+                                   peer->mark_registered(a.conn, a);
+                               });
                            },
                            [&](CloseDevice& a) {
                                to_connection(device, a.conn, [](auto& s) {
@@ -503,16 +399,19 @@ void Bridge::run(Device& device) {
     }
     static const std::vector<std::string> none;
     const auto& location = device.relay.registered() ? device.relay.location() : none;
-    if (location != device.published_location) {
+    if (location != device.published_location ||
+        device.published_authenticated != device.relay.authenticated()) {
         if (!device.published_location.empty()) {
-            directory_.erase_location(join(device.published_location));
+            directory_.erase_registration(join(device.published_location));
             metrics_.registered_devices.add(-1);
         }
         if (!location.empty()) {
-            directory_.set_location(join(location), device.relay.endpoint());
+            directory_.set_registration(
+                {device.relay.endpoint(), join(location), device.relay.authenticated()});
             metrics_.registered_devices.add(1);
         }
         device.published_location = location;
+        device.published_authenticated = device.relay.authenticated();
     }
     persist(device);  // persistence: write the relay's state if it changed
     if (forget_device || device.relay.idle()) {
@@ -554,13 +453,13 @@ bool Bridge::alive(const std::string& endpoint, const Device* device) {
 // of its own, and the server's Write/Read/Discover/Delete/Bootstrap-Finish reach the device like
 // the core's requests do. It ends after Bootstrap-Finish or bootstrap_timeout of silence.
 void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                              Message&& message) {
+                              bool authenticated, Message&& message) {
     Device* device = find_bootstrap(endpoint);
     const bool request = coap::is_request(message.code());
     if (!device) {
         if (!request) return;
         if (const unsigned owner = directory_.claim(endpoint, shard_); owner != shard_) {
-            forward(owner, conn_shard, conn, endpoint, std::move(message));
+            forward(owner, conn_shard, conn, endpoint, authenticated, std::move(message));
             return;
         }
         auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
@@ -590,7 +489,7 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
     const TimePoint now = Clock::now();
     device->bootstrap_until = now + bootstrap_timeout;
     if (request) {
-        device->relay.on_device_request(conn, std::move(message), now);
+        device->relay.on_device_request(conn, std::move(message), now, authenticated);
     } else {
         device->relay.on_device_response(conn, std::move(message), now);
     }
@@ -631,7 +530,7 @@ void Bridge::forget(const std::string& endpoint) {
     if (it == devices_.end()) return;
     Device& device = *it->second;
     if (!device.published_location.empty()) {
-        directory_.erase_location(join(device.published_location));
+        directory_.erase_registration(join(device.published_location));
         metrics_.registered_devices.add(-1);
     }
     spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);

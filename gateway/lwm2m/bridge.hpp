@@ -12,16 +12,11 @@
 // the connection is re-pointed there. Nothing is locked on the per-message path: the
 // Directory's mutex is only taken when a connection binds or E's state is created or forgotten.
 //
-// Identity (TLS): the endpoint name must belong to the TLS identity: the PSK identity's entry in
-// the credentials table, or the client certificate's CN or one of its DNS/URI subjectAltNames
-// (a connection is bound at the handshake by the CN). Otherwise the device gets 4.03 and
-// nothing reaches the core. Plain TCP carries no identity and is accepted where the listener
-// allows it (allow_plain_registration; otherwise 4.03).
-//
-// A request on a connection that is not bound to a registration (no Register yet, or a plain
-// CoAP client that is not an LwM2M device) is refused with 4.03 and a diagnostic: lwgate relays
-// LwM2M devices, not arbitrary CoAP traffic, because the upstream address the core sees belongs
-// to a registration.
+// Admission (lwm2m/admission.hpp, pure and unit-tested) decides for every message which
+// endpoint it speaks for, or refuses it (counted by reason in lwgate_refused_total and logged,
+// rate-limited). The relay (DeviceRelay) decides which admitted connection carries the
+// endpoint's downlinks: the newest one on which the core accepted a Register or Update. A TLS
+// handshake alone binds nothing.
 #pragma once
 
 #include <cstdint>
@@ -39,42 +34,23 @@
 
 #include "admin/model.hpp"  // admin API snapshots (bridge_admin.cpp)
 #include "lwgate/config/config.hpp"
+#include "lwgate/lwm2m/admission.hpp"
 #include "lwgate/lwm2m/block_transfer.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
+#include "lwgate/lwm2m/directory.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
 #include "lwgate/store/store.hpp"
+#include "lwgate/util/token_bucket.hpp"
 #include "session/session_host.hpp"
 #include "upstream/core_link.hpp"
 
 namespace lwgate::lwm2m {
 
-// Process-wide: registration location -> endpoint, so a device that reconnects and sends an
-// Update can be bound to its endpoint on any shard; and endpoint -> the shard that owns its
-// state. Taken only when a connection binds or an endpoint's state is created or forgotten.
-class Directory {
-  public:
-    void set_location(const std::string& location, const std::string& endpoint);
-    void erase_location(const std::string& location);
-    std::optional<std::string> endpoint_for(const std::string& location) const;
-
-    // The owner of `endpoint`, which becomes `shard` if there is none.
-    unsigned claim(const std::string& endpoint, unsigned shard);
-    std::optional<unsigned> owner(const std::string& endpoint) const;
-    // Ends `shard`'s ownership (a no-op when another shard owns the endpoint).
-    void release(const std::string& endpoint, unsigned shard);
-
-  private:
-    mutable std::mutex mutex_;
-    std::unordered_map<std::string, std::string> by_location_;
-    std::unordered_map<std::string, unsigned> owners_;
-};
-
 struct BridgeMetrics {
     Counter uplinks;
     Counter downlinks;
     Counter notifications;
-    Counter refused_identity;
-    Counter refused_unbound;
+    std::array<Counter, refusal_count> refused{};  // by Refusal
     Gauge registered_devices;
 };
 
@@ -93,9 +69,6 @@ class Bridge final : public upstream::CoreLinkHandler {
     // Device side, on the connection's shard.
     void on_device_message(session::SessionBase& session, coap::Message&& message);
     void on_session_closed(session::SessionBase& session);
-    // TLS: the identity names the endpoint, so a device that reconnects is recognised before it
-    // sends anything, and its held downlinks and observations resume at once.
-    void on_session_established(session::SessionBase& session);
 
     const BridgeMetrics& metrics() const { return metrics_; }
     const upstream::CoreLink& core_link() const { return core_link_; }
@@ -114,8 +87,12 @@ class Bridge final : public upstream::CoreLinkHandler {
 
     // ---- admin API (gateway/lwm2m/bridge_admin.cpp) -------------------------------------
     // Read on this shard's thread only, when the admin API collects a snapshot.
-    // Connection side: the endpoint a connection of this shard is bound to, if any.
+    // Connection side: the endpoint whose registration a connection of this shard carries (a
+    // Register or Update on it was accepted), if any.
     std::optional<std::string> admin_endpoint_of(ConnectionId conn) const;
+    // Connection side: whether closing this connection is part of the device's normal cycle
+    // (a queue-mode device sleeps between exchanges), not a sign of trouble.
+    bool admin_close_expected(ConnectionId conn) const;
     // Owner side: the devices this shard owns (all, or only `endpoint`).
     std::vector<admin::DeviceSample> admin_devices(
         const std::optional<std::string>& endpoint) const;
@@ -158,7 +135,8 @@ class Bridge final : public upstream::CoreLinkHandler {
         asio::steady_timer timer;
         TimePoint timer_at = never;
         std::unordered_map<ConnectionId, unsigned> connection_shard;  // where each conn lives
-        std::vector<std::string> published_location;
+        std::vector<std::string> published_location;                  // in the Directory
+        bool published_authenticated = false;
         // Block-wise toward the core (block_transfer.hpp): bodies being served in Block2,
         // uploads in Block1.
         Block2Cache block2;
@@ -172,10 +150,14 @@ class Bridge final : public upstream::CoreLinkHandler {
         std::optional<CoreRequestId> finish_id;
         Persisted persisted;  // persistence: what the store holds (no lookup per event)
     };
+    // Connection side: what a connection of this shard speaks for (admission.hpp) and whether
+    // it carries the endpoint's registration (the relay's Registered action).
     struct Binding {
         std::string endpoint;
         unsigned owner;
-        bool from_handshake = false;  // bound by the TLS identity before any request
+        bool authenticated = false;  // its TLS identity names the endpoint
+        bool registered = false;
+        bool queue_mode = false;
     };
 
     // Restore's partition of the stored endpoints (a hash; no connection exists yet).
@@ -186,28 +168,26 @@ class Bridge final : public upstream::CoreLinkHandler {
     // Owner side: the endpoint is owned by another shard (ownership moved while a connection
     // still pointed here): pass the message on and point the connection at the owner.
     void forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
-                 const std::string& endpoint, coap::Message&& message);
+                 const std::string& endpoint, bool authenticated, coap::Message&& message);
     void rebind(ConnectionId conn, unsigned owner);  // connection side
     // Owner side: the owner of an endpoint this shard has no state for, when it is another.
     std::optional<unsigned> owned_elsewhere(const std::string& endpoint) const;
-    std::optional<std::string> identity_endpoint(const session::ConnectionInfo& info) const;
-    // May this connection speak for `endpoint`? PSK: the credentials entry; certificate: the CN
-    // or a DNS/URI subjectAltName.
-    bool identity_allows(const session::ConnectionInfo& info, const std::string& endpoint) const;
-    void refuse(session::SessionBase& session, const coap::Message& request, std::uint8_t code,
-                std::string_view diagnostic);
+    void refuse(session::SessionBase& session, const coap::Message& message,
+                const Refused& refusal);
+    void set_credentials(const std::vector<config::Credential>& credentials);
+    // Connection side: the relay's Registered action for one of this shard's connections.
+    void mark_registered(ConnectionId conn, const Registered& registered);
 
     // Owner side.
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                coap::Message&& message);
+                bool authenticated, coap::Message&& message);
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
-    void handle_connect(unsigned conn_shard, ConnectionId conn, const std::string& endpoint);
     Device* find(const std::string& endpoint);
     Device* find_bootstrap(const std::string& endpoint);
     upstream::CoreLink& link_of(Device& device) { return device.link ? *device.link : core_link_; }
     bool alive(const std::string& endpoint, const Device* device);
     void handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                          coap::Message&& message);
+                          bool authenticated, coap::Message&& message);
     void forget_bootstrap(const std::string& endpoint);
     Device* find(upstream::UpstreamSession& session);
     void run(Device& device);  // execute the relay's actions, re-arm its timer
@@ -243,8 +223,11 @@ class Bridge final : public upstream::CoreLinkHandler {
     }
     FindSession find_session_;
     std::vector<Bridge*> peers_;
-    std::unordered_map<std::string, std::string> endpoint_by_psk_identity_;
+    IdentityTable identities_;
     std::unordered_map<std::string, std::optional<upstream::UpstreamPsk>> psk_by_endpoint_;
+    // Refusals are logged, but a flood of them must not fill the disk.
+    TokenBucket refusal_log_budget_;
+    std::uint64_t refusal_log_suppressed_ = 0;
     // Connection side: connections of this shard bound to an endpoint.
     std::unordered_map<ConnectionId, Binding> bindings_;
     // Owner side: endpoints this shard owns.

@@ -6,8 +6,13 @@ namespace lwgate::lwm2m {
 
 std::optional<std::string> Bridge::admin_endpoint_of(ConnectionId conn) const {
     auto it = bindings_.find(conn);
-    if (it == bindings_.end()) return std::nullopt;
+    if (it == bindings_.end() || !it->second.registered) return std::nullopt;
     return it->second.endpoint;
+}
+
+bool Bridge::admin_close_expected(ConnectionId conn) const {
+    auto it = bindings_.find(conn);
+    return it != bindings_.end() && it->second.registered && it->second.queue_mode;
 }
 
 std::vector<admin::DeviceSample> Bridge::admin_devices(

@@ -6,12 +6,7 @@ namespace lwgate::lwm2m {
 void Bridge::reload_credentials(const std::vector<config::Credential>& credentials) {
     // Identity checks of connections that bind from now on use the new table; bound
     // connections and the PSKs of existing upstream DTLS sessions stay as they are.
-    endpoint_by_psk_identity_.clear();
-    psk_by_endpoint_.clear();
-    for (const auto& c : credentials) {
-        if (!c.psk_identity.empty()) endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
-        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
-    }
+    set_credentials(credentials);
 }
 
 void Bridge::reload_relay_params(const RelayParams& params) {

@@ -53,44 +53,38 @@ coap::Token DeviceRelay::next_token() {
 
 // ---- device side ---------------------------------------------------------------------------
 
-void DeviceRelay::on_device_connected(ConnectionId conn, TimePoint now) {
-    if (conn_ == conn) return;
-    if (conn_) on_device_disconnected(*conn_, now);  // a new connection supersedes the old one
-    conn_ = conn;
-    if (registered_) actions_.push_back(Registered{conn, true});
-    reobserve(now);
-    flush(now);
+void DeviceRelay::on_device_disconnected(ConnectionId conn, TimePoint now) {
+    for (auto& [key, uplink] : uplinks_) {
+        if (uplink.conn == conn) uplink.conn_open = false;
+    }
+    const auto it = std::find(accepted_.begin(), accepted_.end(), conn);
+    if (it == accepted_.end()) return;
+    const bool was_active = is_active(conn);
+    if (was_active) deactivate(conn, false);
+    accepted_.erase(it);
+    if (was_active) activate_newest(now);
 }
 
-void DeviceRelay::on_device_disconnected(ConnectionId conn, TimePoint) {
-    if (conn_ != conn) return;
-    conn_.reset();
-    // Requests the device never answered go back to the head of the queue, oldest first: they
-    // were acknowledged to the core and must not be lost.
-    std::vector<InFlight> pending;
-    for (auto& [key, f] : in_flight_)
-        pending.push_back(std::move(f));
-    in_flight_.clear();
-    std::sort(pending.begin(), pending.end(),
-              [](const InFlight& a, const InFlight& b) { return a.downlink.id > b.downlink.id; });
-    for (auto& f : pending) {
-        // flush() recreates the observation when the Observe=0 request goes out again.
-        if (f.observe) observations_.erase(token_key(f.downlink.request.token()));
-        queue_.push_front(std::move(f.downlink));
-    }
-    for (auto& [key, obs] : observations_) {
-        obs.active = false;
-        obs.gateway_token.reset();
-    }
-    swallow_.clear();
-}
-
-void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePoint now) {
-    if (conn_ != conn) on_device_connected(conn, now);
+void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePoint now,
+                                    bool authenticated) {
     // Uri-Host/Uri-Port name the server the device talked to (lwgate), not the core.
     request.remove_options(coap::option::uri_host);
     request.remove_options(coap::option::uri_port);
     Uplink_ uplink{conn, request.token(), classify_uplink(request), std::nullopt, std::nullopt};
+    uplink.authenticated = authenticated;
+    uplink.registration = registration_seq_;
+    if (registered_ && authenticated_ && !authenticated) {
+        answer_device(conn, request.token(), code::forbidden,
+                      "this endpoint authenticates: connect over TLS");
+        return;
+    }
+    if (uplink.kind == Uplink::update || uplink.kind == Uplink::deregister) {
+        if (!names_current_registration(request)) {
+            answer_device(conn, request.token(), code::not_found,
+                          "registration not found: register again");
+            return;
+        }
+    }
     if (uplink.kind == Uplink::register_) {
         uplink.register_params = parse_register(request);
         rewrite_binding_for_udp(request);
@@ -100,13 +94,14 @@ void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePo
     }
     const auto token = next_token();
     request.set_token(token);
+    const Uplink kind = uplink.kind;
     uplinks_.emplace(token_key(token), std::move(uplink));
-    actions_.push_back(ToCore{std::move(request), uplinks_.at(token_key(token)).kind});
-    flush(now);  // any uplink means the device is awake
+    actions_.push_back(ToCore{std::move(request), kind});
+    if (is_active(conn)) flush(now);  // any uplink means the device is awake
 }
 
 void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, TimePoint now) {
-    if (conn_ != conn) return;  // an answer on a connection we no longer use
+    if (!is_active(conn)) return;  // an answer on a connection we no longer use
     const auto key = token_key(response.token());
     if (swallow_.erase(key) != 0) return;
 
@@ -177,25 +172,30 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
             registration_deadline_ =
                 now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
         } else if (registered_ && response.code() == code::not_found) {
-            if (conn_) actions_.push_back(CloseDevice{*conn_});
+            for (const auto conn : accepted_)
+                actions_.push_back(CloseDevice{conn});
             end_registration();
             actions_.push_back(Forget{});
         }
         return;
     }
     bool forget = false;
+    bool accepted = false;
     if (success && uplink.kind == Uplink::register_ && uplink.register_params) {
         if (registered_) drop_observations();  // a new Register replaces the old registration
         const auto& p = *uplink.register_params;
         registered_ = true;
+        authenticated_ = uplink.authenticated;
+        ++registration_seq_;
         location_ = location_of(response);
         lifetime_ = p.lifetime.value_or(default_lifetime_seconds);
         registration_deadline_ = now + std::chrono::seconds(*lifetime_);
         queue_mode_ = p.queue_mode;
         version_ = p.version;
         binding_ = p.binding;
-        actions_.push_back(Registered{uplink.conn, true});
-    } else if (success && uplink.kind == Uplink::update && registered_) {
+        accepted = true;
+    } else if (success && uplink.kind == Uplink::update && registered_ &&
+               uplink.registration == registration_seq_) {
         const auto& p = *uplink.update_params;
         if (p.lifetime) lifetime_ = p.lifetime;
         if (p.binding) {
@@ -206,13 +206,94 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
         }
         registration_deadline_ =
             now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
-    } else if (success && uplink.kind == Uplink::deregister) {
+        accepted = uplink.authenticated || !authenticated_;
+    } else if (success && uplink.kind == Uplink::bootstrap_request) {
+        accepted = true;
+    } else if (success && uplink.kind == Uplink::deregister &&
+               uplink.registration == registration_seq_) {
         end_registration();
         forget = true;
     }
     response.set_token(uplink.device_token);
     actions_.push_back(ToDevice{uplink.conn, std::move(response)});
+    // After the answer: the device learns its Register/Update succeeded before the downlinks
+    // and re-observations that the acceptance sends.
+    if (accepted) on_uplink_accepted(uplink, now);
     if (forget) actions_.push_back(Forget{});
+}
+
+void DeviceRelay::on_uplink_accepted(const Uplink_& uplink, TimePoint now) {
+    if (!uplink.conn_open) return;
+    if (uplink.kind != Uplink::register_) {
+        accept(uplink.conn, now);
+        return;
+    }
+    // A new registration: connections of the previous one carry nothing any more.
+    for (const auto conn : accepted_) {
+        if (conn == uplink.conn) continue;
+        if (is_active(conn)) deactivate(conn, true);
+        actions_.push_back(Registered{conn, false});
+    }
+    accepted_.assign(1, uplink.conn);
+    actions_.push_back(Registered{uplink.conn, true, queue_mode_});
+    flush(now);
+}
+
+void DeviceRelay::accept(ConnectionId conn, TimePoint now) {
+    const bool newest = is_active(conn);
+    if (!newest) {
+        if (const auto current = active()) deactivate(*current, true);
+        accepted_.erase(std::remove(accepted_.begin(), accepted_.end(), conn), accepted_.end());
+        accepted_.push_back(conn);
+    }
+    if (registered_) actions_.push_back(Registered{conn, true, queue_mode_});
+    if (!newest) reobserve(now);
+    flush(now);
+}
+
+void DeviceRelay::deactivate(ConnectionId conn, bool still_open) {
+    // Requests the device never answered go back to the head of the queue, oldest first: they
+    // were acknowledged to the core and must not be lost.
+    std::vector<InFlight> pending;
+    for (auto& [key, f] : in_flight_)
+        pending.push_back(std::move(f));
+    in_flight_.clear();
+    std::sort(pending.begin(), pending.end(),
+              [](const InFlight& a, const InFlight& b) { return a.downlink.id > b.downlink.id; });
+    for (auto& f : pending) {
+        // flush() recreates the observation when the Observe=0 request goes out again; the
+        // device may have accepted it on `conn` meanwhile.
+        if (f.observe) {
+            auto obs = observations_.find(token_key(f.downlink.request.token()));
+            if (still_open && obs != observations_.end()) cancel_on_device(conn, obs->second);
+            if (obs != observations_.end()) observations_.erase(obs);
+        }
+        queue_.push_front(std::move(f.downlink));
+    }
+    for (auto& [key, obs] : observations_) {
+        if (still_open) cancel_on_device(conn, obs);
+        obs.active = false;
+        obs.gateway_token.reset();
+    }
+    swallow_.clear();
+}
+
+void DeviceRelay::activate_newest(TimePoint now) {
+    const auto conn = active();
+    if (!conn) return;
+    reobserve(now);
+    flush(now);
+}
+
+void DeviceRelay::answer_device(ConnectionId conn, const coap::Token& token,
+                                std::uint8_t response_code, std::string_view diagnostic) {
+    Message answer(response_code, token);
+    answer.set_payload(diagnostic);
+    actions_.push_back(ToDevice{conn, std::move(answer)});
+}
+
+bool DeviceRelay::names_current_registration(const Message& request) const {
+    return registered_ && uri_path(request) == location_;
 }
 
 void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t code_for_device,
@@ -232,12 +313,9 @@ void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t 
 void DeviceRelay::on_core_reset(const coap::Token& core_token) {
     auto obs = observations_.find(token_key(core_token));
     if (obs == observations_.end()) return;
-    if (conn_ && obs->second.gateway_token) {
-        Message cancel = obs->second.request;
-        cancel.set_token(*obs->second.gateway_token);
-        set_observe(cancel, 1);
-        swallow_.insert(token_key(*obs->second.gateway_token));
-        actions_.push_back(ToDevice{*conn_, std::move(cancel)});
+    if (const auto conn = active()) {
+        cancel_on_device(*conn, obs->second);
+        if (obs->second.gateway_token) swallow_.insert(token_key(*obs->second.gateway_token));
     }
     observations_.erase(obs);
 }
@@ -261,8 +339,9 @@ void DeviceRelay::send_on_behalf(std::uint8_t method, Uplink kind) {
         request.add_option(coap::option::uri_path, segment);
     const auto token = next_token();
     request.set_token(token);
-    Uplink_ uplink{conn_.value_or(0), token, kind, std::nullopt, std::nullopt};
+    Uplink_ uplink{active().value_or(0), token, kind, std::nullopt, std::nullopt};
     uplink.on_behalf = true;
+    uplink.registration = registration_seq_;
     uplinks_.emplace(token_key(token), std::move(uplink));
     actions_.push_back(ToCore{std::move(request), kind});
 }
@@ -289,7 +368,8 @@ void DeviceRelay::on_tick(TimePoint now) {
         }
     }
     if (registered_ && now >= registration_deadline_) {
-        if (conn_) actions_.push_back(CloseDevice{*conn_});
+        for (const auto conn : accepted_)
+            actions_.push_back(CloseDevice{conn});
         end_registration();
         actions_.push_back(Forget{});
         return;
@@ -310,7 +390,8 @@ TimePoint DeviceRelay::next_deadline() const {
 
 void DeviceRelay::flush(TimePoint now) {
     // NSTART = 1: one request at a time toward the device, in arrival order.
-    while (conn_ && in_flight_.empty() && !queue_.empty()) {
+    const auto conn = active();
+    while (conn && in_flight_.empty() && !queue_.empty()) {
         Downlink d = std::move(queue_.front());
         queue_.pop_front();
         auto token = next_token();
@@ -334,19 +415,20 @@ void DeviceRelay::flush(TimePoint now) {
         }
         in_flight_.emplace(token_key(token),
                            InFlight{std::move(d), now + params_.device_timeout, observe});
-        actions_.push_back(ToDevice{*conn_, std::move(message)});
+        actions_.push_back(ToDevice{*conn, std::move(message)});
     }
 }
 
 void DeviceRelay::reobserve(TimePoint) {
-    if (!conn_) return;
+    const auto conn = active();
+    if (!conn) return;
     for (auto& [key, obs] : observations_) {
         const auto token = next_token();
         obs.gateway_token = token;
         obs.active = false;
         Message message = obs.request;
         message.set_token(token);
-        actions_.push_back(ToDevice{*conn_, std::move(message)});
+        actions_.push_back(ToDevice{*conn, std::move(message)});
     }
 }
 
@@ -375,15 +457,33 @@ void DeviceRelay::respond(CoreRequestId id, std::uint8_t response_code, std::str
 }
 
 void DeviceRelay::drop_observations() {
+    const auto conn = active();
     for (auto& [key, obs] : observations_) {
-        if (obs.gateway_token) swallow_.insert(token_key(*obs.gateway_token));
+        if (!obs.gateway_token) continue;
+        swallow_.insert(token_key(*obs.gateway_token));
+        if (conn) cancel_on_device(*conn, obs);
     }
     observations_.clear();
 }
 
+void DeviceRelay::cancel_on_device(ConnectionId conn, const Observation& obs) {
+    // RFC 7641 §3.6 (over TCP, RFC 8323 §7.2 keeps it): a GET with Observe=1 and the
+    // observation's token ends it; over TCP there is no RST the device could get instead.
+    if (!obs.gateway_token) return;
+    Message cancel = obs.request;
+    cancel.set_token(*obs.gateway_token);
+    set_observe(cancel, 1);
+    actions_.push_back(ToDevice{conn, std::move(cancel)});
+}
+
 void DeviceRelay::end_registration() {
-    if (registered_ && conn_) actions_.push_back(Registered{*conn_, false});
+    if (registered_) {
+        for (const auto conn : accepted_)
+            actions_.push_back(Registered{conn, false});
+    }
     registered_ = false;
+    authenticated_ = false;
+    ++registration_seq_;
     location_.clear();
     registration_deadline_ = never;
     drop_observations();
@@ -395,6 +495,7 @@ void DeviceRelay::end_registration() {
     for (auto& d : queue_)
         respond(d.id, code::not_found, "registration ended");
     queue_.clear();
+    accepted_.clear();  // a connection carries a registration, and this one is over
 }
 
 bool DeviceRelay::expects_device_token(const coap::Token& token) const {

@@ -66,6 +66,7 @@ RelaySnapshot DeviceRelay::snapshot() const {
     RelaySnapshot s;
     s.endpoint = endpoint_;
     s.registered = registered_;
+    s.authenticated = authenticated_;
     s.location = location_;
     s.lifetime = lifetime_.value_or(0);
     s.deadline = registration_deadline_;
@@ -98,6 +99,7 @@ RelaySnapshot DeviceRelay::snapshot() const {
 
 void DeviceRelay::restore(RelaySnapshot s, TimePoint now) {
     registered_ = s.registered;
+    authenticated_ = s.registered && s.authenticated;
     location_ = std::move(s.location);
     lifetime_ = s.registered ? std::optional<std::uint32_t>(s.lifetime) : std::nullopt;
     registration_deadline_ = s.registered ? s.deadline : never;
@@ -133,7 +135,7 @@ bool DeviceRelay::observation_pending(const std::string& key) const {
 
 std::uint64_t DeviceRelay::persistent_generation() const {
     Digest d;
-    d.value(registered_).value(queue_mode_).value(lifetime_.value_or(0));
+    d.value(registered_).value(authenticated_).value(queue_mode_).value(lifetime_.value_or(0));
     d.value(registration_deadline_.time_since_epoch().count());
     for (const auto& segment : location_)
         d.text(segment);

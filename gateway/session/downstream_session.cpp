@@ -143,8 +143,6 @@ void DownstreamSession<Stream>::begin_protocol() {
     protocol_.start(Clock::now());  // our CSM goes out at once, without waiting for the device's
     if (refusal_) {
         protocol_.refuse(refusal_->first, refusal_->second, "connection limit, retry later");
-    } else {
-        host_.on_session_established(*this);
     }
     after_activity();
 }

@@ -76,8 +76,6 @@ class SessionHost {
     // A read buffer shared by all plain-TCP sessions of the shard: sessions read into it and
     // decode at once, so an idle connection holds no read buffer of its own.
     virtual std::span<std::uint8_t> read_buffer() = 0;
-    // The connection is up (after TLS, if any) and our CSM is on its way.
-    virtual void on_session_established(SessionBase& session) = 0;
     // A request or response from the device, for the bridge.
     virtual void on_device_message(SessionBase& session, coap::Message&& message) = 0;
     virtual void on_session_closed(SessionBase& session, CloseReason reason) = 0;

@@ -14,18 +14,13 @@
 #include <memory>
 #include <thread>
 
-#include "gateway_fixture.hpp"
-#include "lwgate/coresim/core_simulator.hpp"
-#include "lwgate/devsim/device_simulator.hpp"
+#include "bridge_fixture.hpp"
 #include "lwgate/harness/admin_client.hpp"
 #include "lwgate/store/sqlite_store.hpp"
 
 namespace lwgate::integration {
 namespace {
 
-using coresim::CoreSimulator;
-using devsim::DeviceOptions;
-using devsim::DeviceSimulator;
 
 class PersistenceTest : public ::testing::Test {
   protected:
@@ -83,14 +78,7 @@ class PersistenceTest : public ::testing::Test {
         return o;
     }
 
-    std::unique_ptr<DeviceSimulator> registered(DeviceOptions o) {
-        auto device = std::make_unique<DeviceSimulator>(o);
-        auto r = device->register_device(5s);
-        EXPECT_TRUE(r.ok()) << r.detail;
-        EXPECT_EQ(r.code(), code::created) << coap::describe(r.response);
-        EXPECT_TRUE(core.wait_registration(o.endpoint, 5s));
-        return device;
-    }
+    std::unique_ptr<DeviceSimulator> registered(DeviceOptions o) { return register_at(core, o); }
 
     // The device reconnects and sends an Update without parameters: the code it got (0 if the
     // reconnection or the exchange failed, which is reported).

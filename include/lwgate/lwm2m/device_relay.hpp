@@ -13,14 +13,25 @@
 // a new Register replaces the registration and drops its observations (LwM2M: observations end with
 // a new registration).
 //
+// Which connection carries downlinks: the newest one on which the core accepted a Register or an
+// Update (or the bootstrap server a Bootstrap-Request) and which is still open. A connection
+// that only connected, or whose Register/Update was refused, changes nothing: the device's
+// established connection keeps its downlinks and observations. When a newer connection is
+// accepted, the observations live on the older one are cancelled there (GET Observe=1) and
+// re-established on the newer one; when the newest closes, the next newest (if still open) takes
+// over. An Update or De-register must name this relay's current registration (4.04 otherwise,
+// nothing reaches the core). A registration made over an authenticated (TLS) connection takes
+// nothing from an unauthenticated one (4.03).
+//
 // Downlinks (core -> device): the glue acknowledges each request to the core at once and hands
 // it over with a CoreRequestId. The relay forwards it with a gateway token on the device's
 // current connection, or holds it in a bounded queue while the device has no connection (queue
 // mode, or an always-reachable device whose connection just broke). Queued requests go out one at
-// a time in order (NSTART = 1) as soon as the device connects or sends anything; each answer goes
-// back to the core as a separate response. Overflow: 5.03 with Max-Age; older than max_age: 5.04;
-// no answer from the device within device_timeout: 5.04. A request that was in flight when the
-// connection broke is put back at the head of the queue: nothing acknowledged is silently lost.
+// a time in order (NSTART = 1) as soon as a connection is accepted or the current one sends
+// anything; each answer goes back to the core as a separate response. Overflow: 5.03 with Max-Age;
+// older than max_age: 5.04; no answer from the device within device_timeout: 5.04. A request that
+// was in flight when the connection broke is put back at the head of the queue: nothing
+// acknowledged is silently lost.
 //
 // Observe: a GET with Observe=0 creates an observation keyed by the core's token. Notifications
 // from the device go to the core with that token and an Observe number of the relay's own that
@@ -28,6 +39,8 @@
 // the connection, LwM2M expects them to live as long as the registration: when the device
 // connects again, the relay re-sends every observation request on the new connection and keeps
 // feeding the core's original token. The core cancels with RST (on_core_reset) or GET Observe=1.
+// Observations the relay drops (a new Register, the end of the registration, a core RST) are
+// cancelled on the device too, so no device keeps notifying into the void.
 #pragma once
 
 #include <cstdint>
@@ -76,9 +89,10 @@ struct RespondCore {  // answer a held request of the core (glue puts the core's
 struct NotifyCore {  // a notification for an observation of the core (token = core's)
     coap::Message notification;
 };
-struct Registered {  // a registration was created or ended: the connection limit hook
+struct Registered {  // the connection now carries (or no longer carries) the registration
     ConnectionId conn;
     bool registered;
+    bool queue_mode = false;  // closes of a queue-mode device's connections are expected
 };
 struct CloseDevice {  // the registration expired: close the device's connection
     ConnectionId conn;
@@ -115,6 +129,7 @@ struct RelaySnapshot {
     };
     std::string endpoint;
     bool registered = false;
+    bool authenticated = false;  // registered over a TLS connection authenticated as endpoint
     std::vector<std::string> location;
     std::uint32_t lifetime = 0;
     TimePoint deadline = never;
@@ -130,10 +145,10 @@ class DeviceRelay {
   public:
     DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed = 1);
 
-    // Device side.
-    void on_device_connected(ConnectionId conn, TimePoint now);
+    // Device side. `authenticated`: the connection's TLS identity names this endpoint.
     void on_device_disconnected(ConnectionId conn, TimePoint now);
-    void on_device_request(ConnectionId conn, coap::Message&& request, TimePoint now);
+    void on_device_request(ConnectionId conn, coap::Message&& request, TimePoint now,
+                           bool authenticated = false);
     void on_device_response(ConnectionId conn, coap::Message&& response, TimePoint now);
 
     // Core side.
@@ -167,11 +182,18 @@ class DeviceRelay {
     // Introspection for the glue, logs and the admin API.
     const std::string& endpoint() const { return endpoint_; }
     bool registered() const { return registered_; }
+    bool authenticated() const { return authenticated_; }
     const std::vector<std::string>& location() const { return location_; }
     bool queue_mode() const { return queue_mode_; }
     std::optional<std::uint32_t> lifetime() const { return lifetime_; }
     TimePoint registration_deadline() const { return registration_deadline_; }
-    std::optional<ConnectionId> connection() const { return conn_; }
+    // The connection that carries downlinks, if any (the newest accepted one).
+    std::optional<ConnectionId> connection() const {
+        if (accepted_.empty()) return std::nullopt;
+        return accepted_.back();
+    }
+    // Every accepted connection still open, oldest first.
+    const std::vector<ConnectionId>& accepted_connections() const { return accepted_; }
     std::size_t queued() const { return queue_.size(); }
     std::size_t in_flight() const { return in_flight_.size(); }
     std::vector<ObservationInfo> observations() const;
@@ -226,7 +248,10 @@ class DeviceRelay {
         Uplink kind;
         std::optional<RegisterParams> register_params;
         std::optional<UpdateParams> update_params;
-        bool on_behalf = false;  // the relay's own Update (on_upstream_replaced)
+        bool on_behalf = false;          // the relay's own Update (on_upstream_replaced)
+        bool authenticated = false;      // sent on a connection authenticated as the endpoint
+        bool conn_open = true;           // its connection has not closed since
+        std::uint64_t registration = 0;  // registration_seq_ when it was sent
     };
     struct Observation {
         coap::Message request;  // the core's GET Observe=0, core's token
@@ -237,6 +262,21 @@ class DeviceRelay {
     };
 
     coap::Token next_token();
+    std::optional<ConnectionId> active() const { return connection(); }
+    bool is_active(ConnectionId conn) const {
+        return !accepted_.empty() && accepted_.back() == conn;
+    }
+    // A Register/Update/Bootstrap-Request on `conn` was accepted: it becomes the newest.
+    void accept(ConnectionId conn, TimePoint now);
+    // `conn` stops carrying downlinks: in-flight requests go back to the queue, observations
+    // wait to be re-established (and are cancelled on `conn` when it stays open).
+    void deactivate(ConnectionId conn, bool still_open);
+    void activate_newest(TimePoint now);
+    // A request on `conn` that the relay answers itself, without the core.
+    void answer_device(ConnectionId conn, const coap::Token& token, std::uint8_t code,
+                       std::string_view diagnostic);
+    bool names_current_registration(const coap::Message& request) const;
+    void on_uplink_accepted(const Uplink_& uplink, TimePoint now);
     // Its Observe=0 request (core token bytes `key`) is still in flight: not established.
     bool observation_pending(const std::string& key) const;
     // An Update or De-register of the relay's own for the current location; its answer goes
@@ -248,6 +288,7 @@ class DeviceRelay {
                  std::optional<std::uint32_t> max_age = std::nullopt);
     void end_registration();
     void drop_observations();
+    void cancel_on_device(ConnectionId conn, const Observation& obs);
     void forward_notification(Observation& obs, coap::Message&& message);
     std::map<std::string, Observation>::iterator find_observation_by_gateway_token(
         const coap::Token& token);
@@ -255,9 +296,11 @@ class DeviceRelay {
     std::string endpoint_;
     RelayParams params_;
     std::uint64_t next_token_;
-    std::optional<ConnectionId> conn_;
+    std::vector<ConnectionId> accepted_;  // open connections with an accepted Register/Update
 
     bool registered_ = false;
+    bool authenticated_ = false;
+    std::uint64_t registration_seq_ = 0;  // counts registrations: an Update answers one of them
     std::vector<std::string> location_;
     std::optional<std::uint32_t> lifetime_;
     TimePoint registration_deadline_ = never;

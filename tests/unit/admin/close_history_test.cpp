@@ -36,6 +36,31 @@ TEST(CloseHistory, EvictsTheEndpointClosedLongestAgo) {
     EXPECT_NE(h.find("c"), nullptr);
 }
 
+TEST(CloseHistory, ExpectedClosesAreKeptButDoNotCountTowardFlapping) {
+    CloseHistory h;
+    for (int i = 0; i < 5; ++i) {
+        auto r = at(t0 + std::chrono::seconds(i));
+        r.expected = true;
+        h.record("sleeper", r);
+    }
+    h.record("sleeper", at(t0 + 10s, CloseReason::half_open));
+    EXPECT_EQ(h.find("sleeper")->size(), 6u);
+    EXPECT_EQ(h.recent_counts(t0 + 20s, flapping_window).at("sleeper"), 1u);
+}
+
+TEST(CloseHistory, WhichClosesAreExpected) {
+    // A queue-mode device closes its connection on every wake cycle by design.
+    EXPECT_TRUE(close_expected(CloseReason::peer_closed, true));
+    EXPECT_TRUE(close_expected(CloseReason::release_received, true));
+    EXPECT_FALSE(close_expected(CloseReason::peer_closed, false));
+    EXPECT_FALSE(close_expected(CloseReason::half_open, true));
+    EXPECT_FALSE(close_expected(CloseReason::reset, true));
+    // What lwgate or its operator did.
+    EXPECT_TRUE(close_expected(CloseReason::shutdown, false));
+    EXPECT_TRUE(close_expected(CloseReason::admin, false));
+    EXPECT_FALSE(close_expected(CloseReason::registration_expired, false));
+}
+
 TEST(CloseHistory, RecentCountsAndHalfOpenWindow) {
     CloseHistory h;
     h.record("a", at(t0 - 11min));

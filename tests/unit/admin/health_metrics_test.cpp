@@ -26,7 +26,10 @@ TEST(AdminHealth, OkWithNothingWrong) {
     EXPECT_EQ(j["registered"], 1);
     EXPECT_EQ(j["uptime_seconds"], 12);
     EXPECT_TRUE(j["core"]["last_response_seconds_ago"].is_null());
-    EXPECT_EQ(j["core"]["reachable"], true);
+    // Nothing was ever heard from the core: healthy (nothing failed), but not "reachable".
+    EXPECT_EQ(j["core"]["reachable"], false);
+    s.shards[0].counters.last_core_response = t0 - 2s;
+    EXPECT_EQ(health_json(s, evaluate_health(s))["core"]["reachable"], true);
 }
 
 TEST(AdminHealth, CoreUnreachableUntilItAnswersAgain) {
@@ -43,6 +46,7 @@ TEST(AdminHealth, CoreUnreachableUntilItAnswersAgain) {
     s.shards[0].counters.last_core_response = t0 - 1s;  // answered since
     h = evaluate_health(s);
     EXPECT_EQ(h.status, "ok");
+    EXPECT_TRUE(h.core_reachable);
     EXPECT_DOUBLE_EQ(*h.last_response_seconds_ago, 1.0);
 }
 

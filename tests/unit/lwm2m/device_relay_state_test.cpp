@@ -47,6 +47,24 @@ std::vector<T> only(const std::vector<RelayAction>& actions) {
     return out;
 }
 
+// The device continues its registration at `location` on `conn`: an Update there, accepted by
+// the core. Returns what the acceptance caused, without the Update's own answer.
+std::vector<RelayAction> continue_on(DeviceRelay& relay, ConnectionId conn, TimePoint now) {
+    Message update(code::post, dev_tok);
+    for (const auto& segment : relay.location())
+        update.add_option(opt::uri_path, segment);
+    relay.on_device_request(conn, std::move(update), now);
+    auto up = only<ToCore>(relay.take_actions());
+    if (up.size() != 1) return {};
+    relay.on_core_response(Message(code::changed, up[0].request.token()), now);
+    auto actions = relay.take_actions();
+    std::erase_if(actions, [](const RelayAction& a) {
+        const auto* d = std::get_if<ToDevice>(&a);
+        return d && d->message.token() == dev_tok;
+    });
+    return actions;
+}
+
 RelayParams params() {
     RelayParams p;
     p.max_queued = 8;
@@ -60,7 +78,6 @@ RelayParams params() {
 class RelayStateTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        relay.on_device_connected(conn1, t0);
         relay.on_device_request(
             conn1, make_request(code::post, dev_tok, {"rd"}, {"ep=ep1", "lt=300", "b=T", "Q"}), t0);
         auto up = only<ToCore>(relay.take_actions());
@@ -91,8 +108,7 @@ class RelayStateTest : public ::testing::Test {
     // The device connects again (conn2) and answers everything: the re-observe, then the held
     // requests one at a time (NSTART 1).
     void connect_and_answer_everything() {
-        relay.on_device_connected(conn2, t0 + 5s);
-        for (auto out = only<ToDevice>(relay.take_actions()); !out.empty();
+        for (auto out = only<ToDevice>(continue_on(relay, conn2, t0 + 5s)); !out.empty();
              out = only<ToDevice>(relay.take_actions())) {
             for (const auto& m : out) {
                 Message answer(code::content, m.message.token());
@@ -140,24 +156,27 @@ TEST_F(RelayStateTest, RestoredRelayReobservesAndDeliversHeldRequestsOnce) {
     EXPECT_EQ(restored.queued(), 2u);
 
     // The device reconnects and sends an Update: it goes to the core as an Update (not a
-    // Register), the observation is re-established, the first held request goes out.
+    // Register); once the core accepts it, the observation is re-established and the first
+    // held request goes out.
     restored.on_device_request(conn2, make_request(code::post, dev_tok, {"rd", "5"}), later);
     auto actions = restored.take_actions();
     auto up = only<ToCore>(actions);
     ASSERT_EQ(up.size(), 1u);
     EXPECT_EQ(up[0].kind, Uplink::update);
-    auto down = only<ToDevice>(actions);
-    ASSERT_EQ(down.size(), 2u);
-    EXPECT_EQ(down[0].message.uint_option(opt::observe), 0u) << "re-observe";
-    EXPECT_EQ(down[1].message.code(), code::get);
-    EXPECT_NE(down[1].message.token(), core_read) << "gateway token toward the device";
-    const Token reobserve_tok = down[0].message.token();
-    const Token read_tok = down[1].message.token();
+    EXPECT_TRUE(only<ToDevice>(actions).empty());
 
     Message changed(code::changed, up[0].request.token());
     restored.on_core_response(std::move(changed), later);
     EXPECT_EQ(restored.registration_deadline(), later + 300s) << "the registration continues";
-    restored.take_actions();
+    actions = restored.take_actions();
+    auto down = only<ToDevice>(actions);
+    ASSERT_EQ(down.size(), 3u);
+    EXPECT_EQ(down[0].message.token(), dev_tok) << "the Update's answer";
+    EXPECT_EQ(down[1].message.uint_option(opt::observe), 0u) << "re-observe";
+    EXPECT_EQ(down[2].message.code(), code::get);
+    EXPECT_NE(down[2].message.token(), core_read) << "gateway token toward the device";
+    const Token reobserve_tok = down[1].message.token();
+    const Token read_tok = down[2].message.token();
 
     // Re-observe answer: the core did not ask, so it is a notification with a larger number.
     Message reobs(code::content, reobserve_tok);
@@ -189,8 +208,7 @@ TEST_F(RelayStateTest, RestoredRelayReobservesAndDeliversHeldRequestsOnce) {
 
     // A second reconnection delivers nothing again.
     restored.on_device_disconnected(conn2, later + 1s);
-    restored.on_device_connected(conn1, later + 2s);
-    actions = restored.take_actions();
+    actions = continue_on(restored, conn1, later + 2s);
     EXPECT_TRUE(only<RespondCore>(actions).empty());
     down = only<ToDevice>(actions);
     ASSERT_EQ(down.size(), 1u) << "only the observation is re-established";
@@ -251,8 +269,7 @@ TEST_F(RelayStateTest, HeldRequestsPastMaxAgeExpireOnRestore) {
 }
 
 TEST_F(RelayStateTest, RequestInFlightIsStoredAsHeld) {
-    relay.on_device_connected(conn2, t0 + 5s);
-    relay.take_actions();
+    continue_on(relay, conn2, t0 + 5s);
     EXPECT_EQ(relay.in_flight(), 1u);
     const auto s = relay.snapshot();
     ASSERT_EQ(s.queued.size(), 2u) << "in flight counts as held";
@@ -263,10 +280,17 @@ TEST_F(RelayStateTest, GenerationChangesWithPersistentStateOnly) {
     const auto g0 = relay.persistent_generation();
     EXPECT_EQ(relay.persistent_generation(), g0) << "stable";
 
-    // A held request going out to the device is not a persistent change.
-    relay.on_device_connected(conn2, t0 + 5s);
-    auto out = only<ToDevice>(relay.take_actions());
-    EXPECT_EQ(relay.persistent_generation(), g0);
+    // An accepted Update is a change (a new deadline); a held request going out to the device
+    // and back into the queue is not.
+    auto out = only<ToDevice>(continue_on(relay, conn2, t0 + 5s));
+    EXPECT_NE(relay.persistent_generation(), g0);
+    {
+        DeviceRelay copy = relay;
+        const auto flying = copy.persistent_generation();
+        copy.on_device_disconnected(conn2, t0 + 5s);
+        EXPECT_EQ(copy.in_flight(), 0u);
+        EXPECT_EQ(copy.persistent_generation(), flying);
+    }
 
     // Re-observe answer + notifications: only every observe_persist_stride-th one counts.
     ASSERT_EQ(out.size(), 2u);

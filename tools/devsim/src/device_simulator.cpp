@@ -320,7 +320,17 @@ Result DeviceSimulator::reconnect(Millis timeout) {
         if (s.conn) {
             s.close_connection(*s.conn, CloseReason::local_disconnect, Impl::CloseMode::graceful);
         }
-        s.start_connect(deadline, std::move(done));
+        if (!s.opts.register_on_connect) {
+            s.start_connect(deadline, std::move(done));
+            return;
+        }
+        s.start_connect(deadline, [&s, deadline, done = std::move(done)](Result r) mutable {
+            if (!r.ok()) {
+                done(std::move(r));
+                return;
+            }
+            s.do_register(deadline, std::move(done));
+        });
     });
     return wait_result(f, timeout);
 }
@@ -340,7 +350,11 @@ Result DeviceSimulator::wake(Millis timeout) {
                 done(std::move(r));
                 return;
             }
-            s.do_update({}, deadline, std::move(done));
+            if (s.opts.register_on_connect) {
+                s.do_register(deadline, std::move(done));
+            } else {
+                s.do_update({}, deadline, std::move(done));
+            }
         });
     });
     return wait_result(f, timeout);

@@ -139,6 +139,9 @@ struct DeviceOptions {
     bool queue_mode = false;
     // Register payload (Content-Format 40). Default: ObjectModel::register_links().
     std::optional<std::string> object_links;
+    // Like many LwM2M clients over TCP: every new connection starts a new registration, so
+    // reconnect() and wake() send a Register (instead of nothing / an Update).
+    bool register_on_connect = false;
 
     // RFC 8323.
     bool send_csm = true;  // false emulates Californium clients, which never send one
@@ -344,11 +347,12 @@ class DeviceSimulator {
     // no answers, no notifications; requests fail with bad_state). resume() undoes it.
     void go_silent();
     void resume();
-    // A new connection (orderly close of the current one first). Does NOT re-register: an LwM2M
-    // queue-mode device reconnects and sends an Update or waits for downlinks.
+    // A new connection (orderly close of the current one first). Does NOT re-register (unless
+    // register_on_connect): an LwM2M queue-mode device reconnects and sends an Update.
     Result reconnect();
     Result reconnect(Millis timeout);
-    // Queue mode: sleep() = disconnect(); wake() = connect + Update (returns the Update's result).
+    // Queue mode: sleep() = disconnect(); wake() = connect + Update (returns the Update's result;
+    // a Register's with register_on_connect).
     void sleep();
     Result wake();
     Result wake(Millis timeout);

@@ -1,0 +1,49 @@
+// Process-wide facts about endpoints that every shard needs when a connection binds: which
+// registration location belongs to which endpoint (a device that reconnects and sends an Update
+// names only its location), whether that registration was made over an authenticated (TLS)
+// connection, and which shard owns an endpoint's state.
+//
+// Thread-safe; the mutex is taken only when a connection binds or an endpoint's state is
+// created, registered, or forgotten: never per relayed message.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace lwgate::lwm2m {
+
+// A live registration as the admission rules see it.
+struct RegistrationFacts {
+    std::string endpoint;
+    std::string location;  // "/rd/5a3f"
+    // Made over a connection authenticated as the endpoint (TLS identity): only such a
+    // connection may continue it.
+    bool authenticated = false;
+};
+
+class Directory {
+  public:
+    // Records (or replaces) the live registration of `facts.endpoint`.
+    void set_registration(RegistrationFacts facts);
+    // Forgets the registration at `location` (a no-op if another one replaced it).
+    void erase_registration(const std::string& location);
+    std::optional<RegistrationFacts> registration_at(const std::string& location) const;
+    std::optional<RegistrationFacts> registration_of(const std::string& endpoint) const;
+    std::size_t registrations() const;
+
+    // The owner of `endpoint`, which becomes `shard` if there is none.
+    unsigned claim(const std::string& endpoint, unsigned shard);
+    std::optional<unsigned> owner(const std::string& endpoint) const;
+    // Ends `shard`'s ownership (a no-op when another shard owns the endpoint).
+    void release(const std::string& endpoint, unsigned shard);
+
+  private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, RegistrationFacts> by_location_;
+    std::unordered_map<std::string, std::string> location_of_;  // endpoint -> location
+    std::unordered_map<std::string, unsigned> owners_;
+};
+
+}  // namespace lwgate::lwm2m
