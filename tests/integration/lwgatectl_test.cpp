@@ -162,6 +162,22 @@ TEST_F(LwgatectlTest, StatusExitsNonZeroWhenTheCoreIsDown) {
     EXPECT_THAT(status.out, HasSubstr("UNREACHABLE"));
 }
 
+// The installed binary as users type it: --json anywhere, a mistyped command named.
+TEST_F(LwgatectlTest, JsonBeforeTheCommandAndAnUnknownCommand) {
+    core.start();
+    start_with_core(core.uri());
+    auto status = ctl({"--json", "status"});
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    EXPECT_EQ(nlohmann::json::parse(status.out, nullptr, false).value("status", ""), "ok")
+        << status.out;
+    auto first = harness::run_process({LWGATECTL_BINARY, "--json", "--admin", admin, "conns"}, 20s);
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(nlohmann::json::parse(first.out, nullptr, false).value("count", -1), 0) << first.out;
+    auto bogus = ctl({"bogus"});
+    EXPECT_EQ(bogus.exit_code, 2);
+    EXPECT_THAT(bogus.err, HasSubstr("lwgatectl: unknown command 'bogus'"));
+}
+
 TEST_F(LwgatectlTest, UnreachableAfterTheGatewayStopped) {
     core.start();
     start_with_core(core.uri());

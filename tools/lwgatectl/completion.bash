@@ -1,20 +1,43 @@
 # bash completion for lwgatectl (installed as share/bash-completion/completions/lwgatectl).
+
+# cur, prev, words and cword as _init_completion sets them, for a shell without
+# bash-completion: the words of the line up to the cursor, split at blanks only (bash's own
+# COMP_WORDS also split at ':', which would cut urn:imei:... and HOST:PORT apart).
+_lwgatectl_words() {
+    local line=${COMP_LINE:0:COMP_POINT}
+    read -ra words <<<"$line"
+    [[ -z $line || $line == *[[:space:]] ]] && words+=("")
+    cword=$((${#words[@]} - 1))
+    cur=${words[cword]}
+    prev=${words[cword - 1]:-}
+}
+
+# Readline replaces only the text after the last ':' (a word break), so the candidates must
+# not repeat what comes before it.
+_lwgatectl_ltrim_colons() {
+    [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]] || return 0
+    local prefix=${cur%"${cur##*:}"} i
+    for i in "${!COMPREPLY[@]}"; do
+        COMPREPLY[i]=${COMPREPLY[i]#"$prefix"}
+    done
+}
+
 _lwgatectl() {
     local cur prev words cword
-    _init_completion 2>/dev/null || {
-        cur=${COMP_WORDS[COMP_CWORD]}
-        prev=${COMP_WORDS[COMP_CWORD - 1]}
-        words=("${COMP_WORDS[@]}")
-        cword=$COMP_CWORD
-    }
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -n : || return
+    else
+        _lwgatectl_words
+    fi
     local commands="status connections show ping release close drain watch"
-    local global="--admin --token --help --version"
+    local global="--admin --token --json --help --version"
     local command="" i
+    local -a admin=()  # --admin/--token as typed, for the endpoint lookup
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --admin | --token) ((i++)) ;;
+            --admin | --token) admin+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
             -*) ;;
-            *) command=${words[i]}; break ;;
+            *) command=${command:-${words[i]}} ;;
         esac
     done
     case $prev in
@@ -28,20 +51,21 @@ _lwgatectl() {
     local options
     case $command in
         "") COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;
-        status | drain | show | close) options="--json" ;;
-        connections | conns) options="--state --endpoint --transport --remote --json" ;;
-        ping) options="--timeout --json" ;;
-        release) options="--alt --hold-off --json" ;;
-        watch) options="--interval --count --json" ;;
+        status | drain | show | close) options="" ;;
+        connections | conns) options="--state --endpoint --transport --remote" ;;
+        ping) options="--timeout" ;;
+        release) options="--alt --hold-off" ;;
+        watch) options="--interval --count" ;;
     esac
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$options --help $global" -- "$cur"))
+        COMPREPLY=($(compgen -W "$options $global" -- "$cur"))
     elif [[ $command =~ ^(show|ping|release|close)$ ]] && command -v lwgatectl >/dev/null; then
         # Endpoint names from the running gateway (quietly nothing when it is unreachable).
         local endpoints
-        endpoints=$(lwgatectl connections --json 2>/dev/null |
+        endpoints=$(lwgatectl "${admin[@]}" connections --json 2>/dev/null |
             grep -o '"endpoint": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')
         COMPREPLY=($(compgen -W "$endpoints" -- "$cur"))
+        _lwgatectl_ltrim_colons
     fi
 }
 complete -F _lwgatectl lwgatectl

@@ -107,6 +107,23 @@ TEST_F(CliTest, StatusJsonIsTheRawBody) {
     EXPECT_EQ(nlohmann::json::parse(r.out)["status"], "ok");
 }
 
+// --json is global: before the command, after it, or before the other global options.
+TEST_F(CliTest, JsonBeforeOrAfterTheCommand) {
+    admin.set("GET /v1/health", 200, health("degraded"));
+    admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_ms":0.38})");
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--json", "status"}, {"status", "--json"}, {"--json", "status", "--json"}}) {
+        auto r = ctl(args);
+        EXPECT_EQ(r.code, 1) << args.front() << ": " << r.err;
+        EXPECT_EQ(r.out, health("degraded") + "\n") << args.front();
+    }
+    auto first = run_ctl({"--json", "--admin", admin.address(), "status"});
+    EXPECT_EQ(first.out, health("degraded") + "\n") << first.err;
+    auto ping = ctl({"--json", "ping", "dev-1", "--timeout", "2s"});
+    EXPECT_EQ(ping.code, 0) << ping.err;
+    EXPECT_EQ(ping.out, "{\"rtt_ms\":0.38}\n");
+}
+
 TEST_F(CliTest, StatusWithoutAStatusFieldIsFailing) {
     admin.set("GET /v1/health", 200, "<html>not lwgate</html>");
     auto r = ctl({"status"});
@@ -170,6 +187,22 @@ TEST(CliUsage, BadArgumentsExit2) {
     EXPECT_EQ(timeout.code, 2);
     EXPECT_THAT(timeout.err, HasSubstr("not a duration"));
     EXPECT_EQ(run_ctl({"connections", "--transport", "udp"}).code, 2);
+}
+
+TEST(CliUsage, AnUnknownCommandIsNamedNotMissing) {
+    const std::string expected =
+        "lwgatectl: unknown command 'bogus' (commands: status, connections, show, ping, release, "
+        "close, drain, watch; see lwgatectl --help)\n";
+    auto r = run_ctl({"bogus"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, expected);
+    EXPECT_EQ(r.out, "");
+    auto after_options = run_ctl({"--admin", "127.0.0.1:1", "--json", "bogus", "dev-1"});
+    EXPECT_EQ(after_options.code, 2);
+    EXPECT_EQ(after_options.err, expected);
+    auto none = run_ctl({"--json"});
+    EXPECT_EQ(none.code, 2);
+    EXPECT_THAT(none.err, HasSubstr("A subcommand is required"));
 }
 
 TEST(CliUsage, Version) {

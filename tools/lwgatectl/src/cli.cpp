@@ -260,124 +260,202 @@ struct DurationValidator : CLI::Validator {
     }
 };
 
+// CLI11 transform: a connection state as the user may write it, normalised for the API.
+CLI::Validator state_validator() {
+    return CLI::Validator(
+        [](std::string& s) {
+            auto n = normalize_state(s);
+            if (!n) return "unknown state '" + s + "'";
+            s = *n;
+            return std::string();
+        },
+        "STATE");
+}
+
+// Every command and option of the command line, and what it was given.
+class CommandLine {
+  public:
+    CommandLine();
+    // nullopt: a command to run. Otherwise parsing ended the run (--help, --version or a usage
+    // error, already printed) with this exit code.
+    std::optional<int> parse(int argc, const char* const* argv, std::ostream& out,
+                             std::ostream& err);
+    const Common& common() const { return common_; }
+    int dispatch(Runner& runner) const;
+
+  private:
+    void add_globals();
+    void add_listings();          // status, connections
+    void add_device_commands();   // show, ping, release, close
+    void add_gateway_commands();  // drain, watch
+    CLI::App* add_command(const char* name, const char* description);
+    void add_endpoint(CLI::App* command);
+    std::optional<std::string> unknown_command() const;
+    std::string command_names() const;
+
+    CLI::App app_;
+    Common common_;
+    const DurationValidator duration_;
+    std::string state_, endpoint_prefix_, transport_, remote_;
+    std::string endpoint_;
+    std::string ping_timeout_ = "5s";
+    std::string alt_, hold_off_;
+    std::string interval_ = "2s";
+    unsigned count_ = 0;
+    CLI::App* status_ = nullptr;
+    CLI::App* connections_ = nullptr;
+    CLI::App* show_ = nullptr;
+    CLI::App* ping_ = nullptr;
+    CLI::App* release_ = nullptr;
+    CLI::App* close_ = nullptr;
+    CLI::App* drain_ = nullptr;
+    CLI::App* watch_ = nullptr;
+};
+
+CommandLine::CommandLine()
+    : app_(
+          "lwgatectl: connection health of a running lwgate (admin API).\n"
+          "Exit codes: status: 0 ok, 1 degraded, 2 failing or unreachable; other commands: 0 "
+          "done, 1 refused by the gateway, 2 unreachable or bad usage.",
+          "lwgatectl") {
+    app_.require_subcommand(1);
+    app_.fallthrough();  // the global options may follow the command too
+    add_globals();
+    add_listings();
+    add_device_commands();
+    add_gateway_commands();
+}
+
+void CommandLine::add_globals() {
+    app_.set_version_flag("--version", std::string("lwgatectl ") + LWGATE_VERSION);
+    app_.add_option("--admin", common_.admin, "admin API address HOST:PORT")
+        ->envname("LWGATE_ADMIN")
+        ->capture_default_str();
+    app_.add_option("--token", common_.token,
+                    "bearer token of the admin API (prefer LWGATE_TOKEN: arguments are visible "
+                    "in ps)")
+        ->envname("LWGATE_TOKEN");
+    app_.add_flag("--json", common_.json,
+                  "print the API's JSON instead of a table (before or after the command)");
+}
+
+// A command with its own --json too, so that `COMMAND --help` shows it.
+CLI::App* CommandLine::add_command(const char* name, const char* description) {
+    auto* command = app_.add_subcommand(name, description);
+    command->add_flag("--json", common_.json, "print the API's JSON instead of a table");
+    return command;
+}
+
+void CommandLine::add_endpoint(CLI::App* command) {
+    command
+        ->add_option("endpoint", endpoint_,
+                     "the device's endpoint name (or id:N for a connection id)")
+        ->required();
+}
+
+void CommandLine::add_listings() {
+    status_ =
+        add_command("status", "overall health; exit 0 ok, 1 degraded, 2 failing or unreachable");
+    connections_ =
+        add_command("connections", "one row per connection and per registered device without one");
+    connections_->alias("conns");
+    connections_
+        ->add_option("--state", state_,
+                     "only this state: active, idle, pinging, half-open, unregistered, closing, "
+                     "sleeping, away")
+        ->transform(state_validator());
+    connections_->add_option("--endpoint", endpoint_prefix_, "only endpoints starting with PREFIX");
+    connections_->add_option("--transport", transport_, "only tcp or tls")
+        ->check(CLI::IsMember({"tcp", "tls"}));
+    connections_->add_option("--remote", remote_, "only remote addresses starting with PREFIX");
+}
+
+void CommandLine::add_device_commands() {
+    show_ = add_command("show", "everything known about one device");
+    add_endpoint(show_);
+    ping_ = add_command("ping", "send a CoAP Ping now and print the round trip");
+    add_endpoint(ping_);
+    ping_->add_option("--timeout", ping_timeout_, "how long to wait for the Pong")
+        ->check(duration_)
+        ->capture_default_str();
+    release_ =
+        add_command("release", "send 7.04 Release (the device should reconnect, maybe elsewhere)");
+    add_endpoint(release_);
+    release_->add_option("--alt", alt_, "Alternative-Address URI to offer the device");
+    release_->add_option("--hold-off", hold_off_, "Hold-Off before the device may come back")
+        ->check(duration_);
+    close_ = add_command("close", "send 7.05 Abort and close the connection");
+    add_endpoint(close_);
+}
+
+void CommandLine::add_gateway_commands() {
+    drain_ =
+        add_command("drain", "stop accepting, Release every device, exit when empty (as SIGTERM)");
+    watch_ = add_command("watch", "refreshing health and connection table");
+    watch_->add_option("--interval", interval_, "time between refreshes")
+        ->check(duration_)
+        ->capture_default_str();
+    watch_->add_option("--count", count_, "stop after N refreshes (0: until Ctrl-C)");
+}
+
+std::optional<int> CommandLine::parse(int argc, const char* const* argv, std::ostream& out,
+                                      std::ostream& err) {
+    try {
+        app_.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::ParseError& e) {
+        if (auto word = unknown_command()) {
+            err << "lwgatectl: unknown command '" << *word << "' (commands: " << command_names()
+                << "; see lwgatectl --help)\n";
+            return exit_usage;
+        }
+        const int code = app_.exit(e, out, err);
+        return code == 0 ? exit_ok : exit_usage;
+    }
+}
+
+// CLI11 takes a word that names no command for a missing command; this finds that word.
+std::optional<std::string> CommandLine::unknown_command() const {
+    if (!app_.get_subcommands().empty()) return std::nullopt;
+    const auto rest = app_.remaining();
+    if (rest.empty() || rest.front().empty() || rest.front()[0] == '-') return std::nullopt;
+    return rest.front();
+}
+
+std::string CommandLine::command_names() const {
+    std::string names;
+    for (const auto* command : app_.get_subcommands([](const CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + command->get_name();
+    return names;
+}
+
+int CommandLine::dispatch(Runner& runner) const {
+    if (status_->parsed()) return runner.status();
+    if (connections_->parsed())
+        return runner.connections(state_, endpoint_prefix_, transport_, remote_);
+    if (show_->parsed()) return runner.show(endpoint_);
+    if (ping_->parsed()) return runner.ping(endpoint_, *parse_cli_duration(ping_timeout_));
+    if (release_->parsed())
+        return runner.release(endpoint_, alt_,
+                              hold_off_.empty() ? std::nullopt : parse_cli_duration(hold_off_));
+    if (close_->parsed()) return runner.close(endpoint_);
+    if (drain_->parsed()) return runner.drain();
+    if (watch_->parsed()) {
+        auto every = *parse_cli_duration(interval_);
+        if (every < 100ms) every = 100ms;
+        return runner.watch(every, count_);
+    }
+    return exit_usage;
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, bool terminal) {
-    CLI::App app{
-        "lwgatectl: connection health of a running lwgate (admin API).\n"
-        "Exit codes: status: 0 ok, 1 degraded, 2 failing or unreachable; other commands: 0 done, "
-        "1 refused by the gateway, 2 unreachable or bad usage.",
-        "lwgatectl"};
-    app.require_subcommand(1);
-    app.fallthrough();
-    app.set_version_flag("--version", std::string("lwgatectl ") + LWGATE_VERSION);
-    Common common;
-    app.add_option("--admin", common.admin, "admin API address HOST:PORT")
-        ->envname("LWGATE_ADMIN")
-        ->capture_default_str();
-    app.add_option("--token", common.token,
-                   "bearer token of the admin API (prefer LWGATE_TOKEN: arguments are visible "
-                   "in ps)")
-        ->envname("LWGATE_TOKEN");
-    const DurationValidator duration;
-    auto add_json = [&common](CLI::App* cmd) {
-        cmd->add_flag("--json", common.json, "print the API's JSON instead of a table");
-    };
-
-    auto* status = app.add_subcommand(
-        "status", "overall health; exit 0 ok, 1 degraded, 2 failing or unreachable");
-    add_json(status);
-
-    std::string state, endpoint_prefix, transport, remote;
-    auto* connections = app.add_subcommand(
-        "connections", "one row per connection and per registered device without one");
-    connections->alias("conns");
-    connections
-        ->add_option("--state", state,
-                     "only this state: active, idle, pinging, half-open, unregistered, closing, "
-                     "sleeping, away")
-        ->transform(CLI::Validator(
-            [](std::string& s) {
-                auto n = normalize_state(s);
-                if (!n) return "unknown state '" + s + "'";
-                s = *n;
-                return std::string();
-            },
-            "STATE"));
-    connections->add_option("--endpoint", endpoint_prefix, "only endpoints starting with PREFIX");
-    connections->add_option("--transport", transport, "only tcp or tls")
-        ->check(CLI::IsMember({"tcp", "tls"}));
-    connections->add_option("--remote", remote, "only remote addresses starting with PREFIX");
-    add_json(connections);
-
-    std::string endpoint;
-    auto add_endpoint = [&endpoint](CLI::App* cmd) {
-        cmd->add_option("endpoint", endpoint,
-                        "the device's endpoint name (or id:N for a connection id)")
-            ->required();
-    };
-    auto* show = app.add_subcommand("show", "everything known about one device");
-    add_endpoint(show);
-    add_json(show);
-
-    std::string ping_timeout = "5s";
-    auto* ping = app.add_subcommand("ping", "send a CoAP Ping now and print the round trip");
-    add_endpoint(ping);
-    ping->add_option("--timeout", ping_timeout, "how long to wait for the Pong")
-        ->check(duration)
-        ->capture_default_str();
-    add_json(ping);
-
-    std::string alt, hold_off;
-    auto* release = app.add_subcommand(
-        "release", "send 7.04 Release (the device should reconnect, maybe elsewhere)");
-    add_endpoint(release);
-    release->add_option("--alt", alt, "Alternative-Address URI to offer the device");
-    release->add_option("--hold-off", hold_off, "Hold-Off before the device may come back")
-        ->check(duration);
-    add_json(release);
-
-    auto* close = app.add_subcommand("close", "send 7.05 Abort and close the connection");
-    add_endpoint(close);
-    add_json(close);
-
-    auto* drain = app.add_subcommand(
-        "drain", "stop accepting, Release every device, exit when empty (as SIGTERM)");
-    add_json(drain);
-
-    std::string interval = "2s";
-    unsigned count = 0;
-    auto* watch = app.add_subcommand("watch", "refreshing health and connection table");
-    watch->add_option("--interval", interval, "time between refreshes")
-        ->check(duration)
-        ->capture_default_str();
-    watch->add_option("--count", count, "stop after N refreshes (0: until Ctrl-C)");
-    add_json(watch);
-
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e, out, err);
-        return code == 0 ? exit_ok : exit_usage;
-    }
-
-    Runner runner(common, out, err, terminal);
+    CommandLine command_line;
+    if (auto done = command_line.parse(argc, argv, out, err)) return *done;
+    Runner runner(command_line.common(), out, err, terminal);
     if (!runner.connect()) return exit_usage;
-    if (status->parsed()) return runner.status();
-    if (connections->parsed()) return runner.connections(state, endpoint_prefix, transport, remote);
-    if (show->parsed()) return runner.show(endpoint);
-    if (ping->parsed()) return runner.ping(endpoint, *parse_cli_duration(ping_timeout));
-    if (release->parsed())
-        return runner.release(endpoint, alt,
-                              hold_off.empty() ? std::nullopt : parse_cli_duration(hold_off));
-    if (close->parsed()) return runner.close(endpoint);
-    if (drain->parsed()) return runner.drain();
-    if (watch->parsed()) {
-        auto every = *parse_cli_duration(interval);
-        if (every < 100ms) every = 100ms;
-        return runner.watch(every, count);
-    }
-    return exit_usage;
+    return command_line.dispatch(runner);
 }
 
 }  // namespace lwgate::ctl
