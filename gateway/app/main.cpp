@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -71,6 +72,18 @@ void raise_descriptor_limit(std::uint64_t max_connections) {
     }
 }
 
+// nullopt: go on. Otherwise the exit code: 0 after --help, 2 after a usage error, as other
+// command-line tools (and lwgatectl) do; CLI11's own codes (above 100) would tell a script or
+// systemd nothing. CLI11 prints the help to stdout and the error to stderr.
+std::optional<int> parse_command_line(CLI::App& cli, int argc, char** argv) {
+    try {
+        cli.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e) == 0 ? 0 : 2;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,7 +96,7 @@ int main(int argc, char** argv) {
                    "validate a configuration file, print every error with key and line, exit 1 "
                    "if it has errors");
     cli.add_flag("--version", version, "print the version and exit");
-    CLI11_PARSE(cli, argc, argv);
+    if (auto code = parse_command_line(cli, argc, argv)) return *code;
 
     if (version) {
         std::cout << "lwgate " << LWGATE_VERSION << "\n";
