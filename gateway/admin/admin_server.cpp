@@ -53,6 +53,95 @@ std::optional<std::uint64_t> unsigned_field(const json& body, const char* key, s
     return it->get<std::uint64_t>();
 }
 
+// The arguments of ping and release in the body, checked before the device is looked up: a bad
+// request is 400 whatever state the device is in.
+struct DeviceArgs {
+    Duration timeout = default_ping_timeout;
+    std::optional<std::string> alternative;
+    std::optional<std::uint32_t> hold_off;
+};
+
+std::variant<DeviceArgs, Reply> device_args(Op op, const std::string& body) {
+    const auto parsed = parse_body(body);
+    if (!parsed) return error_reply(400, "the body must be a JSON object");
+    const auto& args = *parsed;
+    DeviceArgs out;
+    std::string error;
+    const auto timeout_ms = unsigned_field(
+        args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error);
+    if (op == Op::ping && timeout_ms && *timeout_ms > 0) out.timeout = Duration(*timeout_ms);
+    if (op == Op::release) {
+        if (auto it = args.find("alternative_address"); it != args.end() && !it->is_null()) {
+            if (!it->is_string() || it->get<std::string>().empty() ||
+                it->get<std::string>().size() > 255)
+                return error_reply(400, "alternative_address must be a URI of 1 to 255 bytes");
+            out.alternative = it->get<std::string>();
+        }
+        if (auto v = unsigned_field(args, "hold_off_seconds", 0xffffffffu, error))
+            out.hold_off = static_cast<std::uint32_t>(*v);
+    }
+    if (!error.empty()) return error_reply(400, error);
+    return out;
+}
+
+// POST /v1/connections/{target}/ping, /release or /close.
+Reply device_action(Backend& backend, const Route& r, const std::string& body) {
+    auto checked = device_args(r.op, body);
+    if (auto* reply = std::get_if<Reply>(&checked)) return *reply;
+    const auto& args = std::get<DeviceArgs>(checked);
+    auto snapshot = backend.collect({true, true, false, std::nullopt});
+    auto found = find_connection(snapshot, r.target);
+    if (auto* lookup = std::get_if<LookupError>(&found)) {
+        if (*lookup == LookupError::no_connection)
+            return error_reply(409, r.target + " has no connection");
+        return error_reply(404, "no connection or registration for " + r.target);
+    }
+    const auto ref = std::get<ConnectionRef>(found);
+    if (r.op == Op::ping) {
+        auto result = backend.ping(ref.shard, ref.id, args.timeout);
+        if (!result || result->outcome == session::AdminPingResult::Outcome::closed)
+            return error_reply(409, r.target + " has no connection");
+        if (result->outcome == session::AdminPingResult::Outcome::timeout) {
+            return error_reply(504,
+                               "no Pong within " + std::to_string(args.timeout.count()) + " ms");
+        }
+        const double rtt_ms = rounded(static_cast<double>(result->rtt.count()) / 1000.0);
+        return json_reply(200, json{{"rtt_ms", rtt_ms}, {"id", ref.id}});
+    }
+    if (r.op == Op::release) {
+        if (!backend.release(ref.shard, ref.id, args.alternative, args.hold_off))
+            return error_reply(409, r.target + " has no connection");
+        return json_reply(202, json{{"released", true}, {"id", ref.id}});
+    }
+    if (!backend.close(ref.shard, ref.id)) return error_reply(409, r.target + " has no connection");
+    return json_reply(202, json{{"closed", true}, {"id", ref.id}});
+}
+
+// GET /v1/connections/{target}: an endpoint name, or id:N.
+Reply connection_detail(Backend& backend, const std::string& target) {
+    std::optional<std::string> endpoint;
+    if (target.rfind("id:", 0) == 0) {
+        // The endpoint of a connection is known only after a first look.
+        auto first = backend.collect({true, false, false, std::nullopt});
+        for (const auto& shard : first.shards)
+            for (const auto& c : shard.connections)
+                if ("id:" + std::to_string(c.session.info.id) == target) endpoint = c.endpoint;
+    } else {
+        endpoint = target;
+    }
+    auto snapshot = backend.collect({true, true, endpoint.has_value(), endpoint});
+    auto detail = connection_detail_json(snapshot, target);
+    if (!detail) return error_reply(404, "no connection or registration for " + target);
+    return json_reply(200, *detail);
+}
+
+// "127.0.0.1:54321" or "[::1]:54321".
+std::string client_address(const httplib::Request& req) {
+    const bool v6 = req.remote_addr.find(':') != std::string::npos;
+    return (v6 ? "[" + req.remote_addr + "]" : req.remote_addr) + ":" +
+           std::to_string(req.remote_port);
+}
+
 }  // namespace
 
 AdminServer::AdminServer(const config::AdminConfig& config, Backend& backend)
@@ -80,13 +169,23 @@ std::optional<std::string> AdminServer::start() {
     server_->Patch(".*", handler);
     server_->Delete(".*", handler);
     server_->Options(".*", handler);
-    // Errors httplib produces itself (e.g. 400 for a POST without Content-Length, 413) carry no
-    // body: give them the API's JSON error too.
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3),
+    // e.g. `curl -X POST URL`. httplib 0.11 would read a POST's body until the client closes,
+    // which it does not while it waits for the answer: a read timeout and a 400.
+    server_->set_pre_routing_handler(
+        [handler](const httplib::Request& req, httplib::Response& res) {
+            if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
+                return httplib::Server::HandlerResponse::Unhandled;
+            handler(req, res);
+            return httplib::Server::HandlerResponse::Handled;
+        });
+    // Errors httplib produces itself (e.g. 400 for a malformed request, 413) carry no body: give
+    // them the API's JSON error too.
     server_->set_error_handler(
         httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
             if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
             std::string message = "HTTP " + std::to_string(res.status);
-            if (res.status == 400) message += ": malformed request (a POST needs Content-Length)";
+            if (res.status == 400) message += ": malformed request";
             if (res.status == 413) message += ": body too large";
             res.set_content(json{{"error", message}}.dump(), "application/json");
             return httplib::Server::HandlerResponse::Handled;
@@ -145,7 +244,7 @@ void AdminServer::serve(const httplib::Request& req, httplib::Response& res) {
         // into a path separator.
         const auto raw = std::string_view(req.target).substr(0, req.target.find('?'));
         reply = handle(req.method, std::string(raw.empty() ? req.path : raw), req.params,
-                       req.get_header_value("Authorization"), req.body);
+                       req.get_header_value("Authorization"), req.body, client_address(req));
     } catch (const std::exception& e) {
         spdlog::error("admin {} {}: {}", req.method, req.path, e.what());
         reply = error_reply(500, std::string("internal error: ") + e.what());
@@ -158,7 +257,8 @@ void AdminServer::serve(const httplib::Request& req, httplib::Response& res) {
 
 Reply AdminServer::handle(const std::string& method, const std::string& path,
                           const std::multimap<std::string, std::string>& query,
-                          const std::string& authorization, const std::string& body) {
+                          const std::string& authorization, const std::string& body,
+                          const std::string& client) {
     if (!authorized(authorization, config_.token)) {
         auto reply =
             error_reply(401, authorization.empty() ? "missing bearer token" : "wrong bearer token");
@@ -192,82 +292,19 @@ Reply AdminServer::handle(const std::string& method, const std::string& path,
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
             return json_reply(200, connections_json(snapshot, std::get<Filter>(filter)));
         }
-        case Op::connection: {
-            std::optional<std::string> endpoint;
-            if (r.target.rfind("id:", 0) == 0) {
-                // The endpoint of a connection is known only after a first look.
-                auto first = backend_.collect({true, false, false, std::nullopt});
-                for (const auto& shard : first.shards)
-                    for (const auto& c : shard.connections)
-                        if ("id:" + std::to_string(c.session.info.id) == r.target)
-                            endpoint = c.endpoint;
-            } else {
-                endpoint = r.target;
-            }
-            auto snapshot = backend_.collect({true, true, endpoint.has_value(), endpoint});
-            auto detail = connection_detail_json(snapshot, r.target);
-            if (!detail) return error_reply(404, "no connection or registration for " + r.target);
-            return json_reply(200, *detail);
-        }
+        case Op::connection:
+            return connection_detail(backend_, r.target);
         case Op::drain:
+            // The gateway stops: the log must say why, and on whose request.
+            spdlog::warn("drain requested through the admin API by {}: stopping", client);
             backend_.drain();
             return json_reply(202, json{{"draining", true}});
         case Op::ping:
         case Op::release:
         case Op::close:
-            break;
+            return device_action(backend_, r, body);
     }
-
-    const auto parsed = parse_body(body);
-    if (!parsed) return error_reply(400, "the body must be a JSON object");
-    const auto& args = *parsed;
-    // Arguments first: a bad request is 400 whatever state the device is in.
-    std::string error;
-    const auto timeout_ms = unsigned_field(
-        args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error);
-    const Duration timeout = r.op == Op::ping && timeout_ms && *timeout_ms > 0
-                                 ? Duration(*timeout_ms)
-                                 : default_ping_timeout;
-    std::optional<std::string> alternative;
-    std::optional<std::uint32_t> hold_off;
-    if (r.op == Op::release) {
-        if (auto it = args.find("alternative_address"); it != args.end() && !it->is_null()) {
-            if (!it->is_string() || it->get<std::string>().empty() ||
-                it->get<std::string>().size() > 255)
-                return error_reply(400, "alternative_address must be a URI of 1 to 255 bytes");
-            alternative = it->get<std::string>();
-        }
-        if (auto v = unsigned_field(args, "hold_off_seconds", 0xffffffffu, error))
-            hold_off = static_cast<std::uint32_t>(*v);
-    }
-    if (!error.empty()) return error_reply(400, error);
-
-    auto snapshot = backend_.collect({true, true, false, std::nullopt});
-    auto found = find_connection(snapshot, r.target);
-    if (auto* lookup = std::get_if<LookupError>(&found)) {
-        if (*lookup == LookupError::no_connection)
-            return error_reply(409, r.target + " has no connection");
-        return error_reply(404, "no connection or registration for " + r.target);
-    }
-    const auto ref = std::get<ConnectionRef>(found);
-    if (r.op == Op::ping) {
-        auto result = backend_.ping(ref.shard, ref.id, timeout);
-        if (!result || result->outcome == session::AdminPingResult::Outcome::closed)
-            return error_reply(409, r.target + " has no connection");
-        if (result->outcome == session::AdminPingResult::Outcome::timeout) {
-            return error_reply(504, "no Pong within " + std::to_string(timeout.count()) + " ms");
-        }
-        const double rtt_ms = rounded(static_cast<double>(result->rtt.count()) / 1000.0);
-        return json_reply(200, json{{"rtt_ms", rtt_ms}, {"id", ref.id}});
-    }
-    if (r.op == Op::release) {
-        if (!backend_.release(ref.shard, ref.id, alternative, hold_off))
-            return error_reply(409, r.target + " has no connection");
-        return json_reply(202, json{{"released", true}, {"id", ref.id}});
-    }
-    if (!backend_.close(ref.shard, ref.id))
-        return error_reply(409, r.target + " has no connection");
-    return json_reply(202, json{{"closed", true}, {"id", ref.id}});
+    return error_reply(404, "no such resource: " + path);
 }
 
 }  // namespace lwgate::admin

@@ -32,7 +32,8 @@ class AdminServer {
     void stop();
     std::string url() const;  // "http://127.0.0.1:8484"
 
-    // One request, independent of HTTP plumbing (the handler of every route).
+    // One request, independent of HTTP plumbing (the handler of every route). `client`: the
+    // peer's address ("127.0.0.1:54321"), for the log.
     struct Reply {
         int status = 200;
         std::string body;
@@ -42,7 +43,8 @@ class AdminServer {
     };
     Reply handle(const std::string& method, const std::string& path,
                  const std::multimap<std::string, std::string>& query,
-                 const std::string& authorization, const std::string& body);
+                 const std::string& authorization, const std::string& body,
+                 const std::string& client);
 
   private:
     void serve(const httplib::Request& request, httplib::Response& response);

@@ -1,6 +1,10 @@
 // The admin API end to end: the real lwgate with its admin server on port 0, devices from
 // tools/devsim in known states, the core simulator, and the harness's HTTP client.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -19,6 +23,44 @@ using harness::AdminClient;
 using harness::HttpReply;
 using nlohmann::json;
 using ::testing::HasSubstr;
+
+// One HTTP/1.1 request written by hand, as `curl -X POST URL` sends it: no Content-Length and
+// no body. The reply is read to the server's close (Connection: close) within a 10 s timeout.
+struct RawHttp {
+    std::string reply;           // status line, headers and body as received
+    std::uint16_t local_port{};  // the client's port, as the gateway sees it
+};
+
+RawHttp raw_post_without_length(std::uint16_t port, const std::string& path) {
+    RawHttp result;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    const timeval timeout{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        ADD_FAILURE() << "connect to the admin port failed";
+        ::close(fd);
+        return result;
+    }
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    result.local_port = ntohs(local.sin_port);
+    const std::string request = "POST " + path +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\n"
+                                "Accept: */*\r\nConnection: close\r\n\r\n";
+    EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+        result.reply.append(buffer, static_cast<std::size_t>(n));
+    ::close(fd);
+    return result;
+}
 
 class AdminApiTest : public GatewayTest {
   protected:
@@ -297,6 +339,24 @@ TEST_F(AdminApiTest, ThreeClosesInTenMinutesMakeAnEndpointFlapping) {
     EXPECT_TRUE(detail["connection"].value("last_tx_seconds", json()).is_number());
 }
 
+// A queue-mode device closes its connection on every wake cycle: that is not flapping.
+TEST_F(AdminApiTest, AQueueModeDeviceSleepingAndWakingIsNotFlapping) {
+    start_all();
+    auto device = registered("dev-nap", true);
+    for (int i = 0; i < 4; ++i) {
+        device->sleep();
+        ASSERT_TRUE(gateway.wait_for_log("closed reason=peer_closed", 5s, i + 1)) << i;
+        auto u = device->wake(5s);
+        ASSERT_TRUE(u.ok()) << u.detail;
+        ASSERT_EQ(u.code(), code::changed);
+    }
+    const auto detail = get_json("/v1/connections/dev-nap");
+    EXPECT_EQ(detail["flapping"], false) << detail.dump(2);
+    ASSERT_EQ(detail["recent_closes"].size(), 4u) << detail.dump(2);
+    EXPECT_EQ(detail["recent_closes"][0]["expected"], true);
+    EXPECT_EQ(rows_of("dev-nap").at(0)["flapping"], false);
+}
+
 TEST_F(AdminApiTest, DrainReleasesEveryoneAndExits) {
     start_all();
     DeviceClient stubborn = connect_ready();  // does not close on Release: waits for the timeout
@@ -312,6 +372,28 @@ TEST_F(AdminApiTest, DrainReleasesEveryoneAndExits) {
     EXPECT_EQ(health.json()["status"], "degraded");
     EXPECT_EQ(health.json()["listeners"][0]["up"], false);
     EXPECT_EQ(gateway.wait_exit(10s), 0);
+}
+
+// curl -X POST sends neither a body nor Content-Length: that is an empty body, not a 400. An
+// API drain says in the log why the gateway stops and who asked.
+TEST_F(AdminApiTest, PostWithoutContentLengthIsAnEmptyBodyAndDrainIsLogged) {
+    start_all();
+    const auto ping = raw_post_without_length(gateway.admin_port(), "/v1/connections/nobody/ping");
+    EXPECT_THAT(ping.reply, ::testing::StartsWith("HTTP/1.1 404")) << ping.reply;
+    const auto drain = raw_post_without_length(gateway.admin_port(), "/v1/drain");
+    EXPECT_THAT(drain.reply, ::testing::StartsWith("HTTP/1.1 202")) << drain.reply;
+    EXPECT_THAT(drain.reply, HasSubstr(R"({"draining":true})"));
+    const std::string line =
+        "drain requested through the admin API by 127.0.0.1:" + std::to_string(drain.local_port) +
+        ": stopping";
+    EXPECT_TRUE(gateway.wait_for_log(line, 5s)) << gateway.log();
+    EXPECT_EQ(gateway.wait_exit(10s), 0);
+    const auto log = gateway.log();
+    const auto at = log.find(line);
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto start = log.rfind('\n', at) + 1;
+    EXPECT_THAT(log.substr(start, at - start), HasSubstr(" warning ")) << "logged at warning level";
+    EXPECT_EQ(gateway.count_in_log(line), 1u);
 }
 
 TEST_F(AdminApiTest, BearerTokenIsRequiredWhenConfigured) {
