@@ -1,8 +1,12 @@
 #include "lwgate/store/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -132,6 +136,32 @@ std::optional<std::string> upgrade(sqlite3* db) {
     return std::nullopt;
 }
 
+// faccessat(2)'s errno, 0 when allowed. Effective IDs (AT_EACCESS): the user lwgate runs as.
+int access_error(const std::string& file, int mode) {
+    return ::faccessat(AT_FDCWD, file.c_str(), mode, AT_EACCESS) == 0 ? 0 : errno;
+}
+
+// What SQLite alone reports when it may not write is "unable to open database file" or "disk
+// I/O error" (the WAL journal and its index are created next to the database), which does not
+// say what to fix.
+std::optional<std::string> unwritable(const std::filesystem::path& path) {
+    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    if (const int e = access_error(dir.string(), W_OK | X_OK)) {
+        return "cannot write " + dir.string() + " (" + std::strerror(e) +
+               "): the directory must be writable by the user lwgate runs as (the WAL journal "
+               "lives next to the database)";
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        const std::string file = path.string() + suffix;
+        if (const int e = access_error(file, R_OK | W_OK); e != 0 && e != ENOENT) {
+            return "cannot write " + file + " (" + std::strerror(e) +
+                   "): the database and its -wal and -shm files must be readable and writable by "
+                   "the user lwgate runs as";
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 struct SqliteStore::Statements {
@@ -172,6 +202,7 @@ std::variant<std::unique_ptr<SqliteStore>, std::string> SqliteStore::open(
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) return "cannot create " + path.parent_path().string() + ": " + ec.message();
     }
+    if (auto error = unwritable(path)) return *error;
     sqlite3* db = nullptr;
     const int rc =
         sqlite3_open_v2(path.c_str(), &db,

@@ -3,6 +3,7 @@
 // an unclean close, bad files. No sockets; the store's own thread is the only concurrency.
 #include "lwgate/store/sqlite_store.hpp"
 
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -313,6 +314,80 @@ TEST_F(TempDb, ReopensAfterAnUncleanClose) {
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0], device("kept", 1, 1));
     EXPECT_EQ(store->check(), "");
+}
+
+// SqliteStore::open(file) in a child process that runs as an unprivileged user (nobody when
+// the test runs as root, as in CI); its error, or "opened".
+std::string open_unprivileged(const fs::path& file) {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(fds[0]);
+        constexpr uid_t nobody = 65534;
+        if (::geteuid() == 0 &&
+            (::setgroups(0, nullptr) != 0 || ::setgid(nobody) != 0 || ::setuid(nobody) != 0))
+            ::_exit(3);
+        auto opened = SqliteStore::open(file);
+        const std::string text =
+            std::holds_alternative<std::string>(opened) ? std::get<std::string>(opened) : "opened";
+        const bool written =
+            ::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        ::_exit(written ? 0 : 4);
+    }
+    ::close(fds[1]);
+    std::string text;
+    char buffer[512];
+    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+    return text;
+}
+
+// Alone, SQLite says "unable to open database file" or, for an existing database, "enabling
+// WAL: disk I/O error" (it cannot create the journal next to it): the error must name the
+// directory or file and the permission instead.
+TEST_F(TempDb, UnwritableDirectoryOrFileIsNamed) {
+    const auto x = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+    const auto r = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read;
+    const auto rw = fs::perms::all & ~x;
+    fs::permissions(dir, fs::perms::owner_all | x);
+    const auto locked = dir / "locked";
+    fs::create_directory(locked);
+    path = locked / "existing.db";
+    raw("PRAGMA journal_mode=WAL; CREATE TABLE t(x)");  // as lwgate left it, run as root before
+    fs::permissions(path, rw);
+    // root's directory, read-only to others; or our own, read-only to us.
+    fs::permissions(locked, ::geteuid() == 0 ? r | x | fs::perms::owner_write : r | x);
+    const std::string in_locked =
+        "cannot write " + locked.string() +
+        " (Permission denied): the directory must be writable by the user lwgate runs as (the "
+        "WAL journal lives next to the database)";
+    EXPECT_EQ(open_unprivileged(locked / "state.db"), in_locked) << "a new database";
+    EXPECT_EQ(open_unprivileged(path), in_locked) << "a WAL database the user may write";
+
+    // A writable directory: a database file the user may only read, then a writable one whose
+    // WAL journal an earlier run as another user left (empty: a valid journal).
+    const auto open = dir / "open";
+    fs::create_directory(open);
+    fs::permissions(open, fs::perms::all);
+    const std::string must =
+        " (Permission denied): the database and its -wal and -shm files must be readable and "
+        "writable by the user lwgate runs as";
+    path = open / "state.db";
+    raw("CREATE TABLE t(x)");
+    fs::permissions(path, r);
+    EXPECT_EQ(open_unprivileged(path), "cannot write " + path.string() + must);
+    path = open / "other.db";
+    raw("CREATE TABLE t(x)");
+    fs::permissions(path, rw);
+    std::ofstream(open / "other.db-wal").flush();
+    fs::permissions(open / "other.db-wal", r);
+    EXPECT_EQ(open_unprivileged(path), "cannot write " + path.string() + "-wal" + must);
+    fs::permissions(locked, fs::perms::owner_all);  // so that TearDown can remove it
 }
 
 TEST(OpenStore, ParsesUris) {
