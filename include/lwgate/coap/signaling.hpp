@@ -14,6 +14,11 @@
 namespace lwgate::coap {
 
 inline constexpr std::uint32_t base_max_message_size = 1152;  // RFC 8323 §5.3.1
+// The smallest Max-Message-Size a receiver of our CSMs accepts from its peer. RFC 8323 sets no
+// lower bound, but a peer that takes less cannot be sent a response carrying the smallest
+// RFC 7959 block (16 bytes, SZX 0) with an 8-byte token, an ETag, Content-Format and Block2
+// (48 bytes framed): nothing could ever be answered to it, not even block-wise.
+inline constexpr std::uint32_t min_peer_max_message_size = 64;
 
 struct Csm {
     std::optional<std::uint32_t> max_message_size;

@@ -146,6 +146,37 @@ TEST(Csm, PayloadIsIgnored) {
     EXPECT_EQ(parse_signal(m), ok(Csm{1500, false}));
 }
 
+// Max-Message-Size 0 is an option with an empty value: the codec reports the 0 as sent, at every
+// split of the stream; refusing it is the receiver's business (min_peer_max_message_size).
+TEST(Csm, MaxMessageSizeZeroParsesAtEverySplit) {
+    const Bytes wire = encode(make_csm(0, false));
+    for (std::size_t split = 0; split <= wire.size(); ++split) {
+        TcpDecoder decoder(1u << 20);
+        DecodeStep first = decoder.feed(ByteView(wire).first(split));
+        std::optional<DecodeResult> result = first.result;
+        if (!result) {
+            DecodeStep second = decoder.feed(ByteView(wire).subspan(first.consumed));
+            EXPECT_EQ(first.consumed + second.consumed, wire.size()) << "split " << split;
+            result = second.result;
+        }
+        ASSERT_TRUE(result && std::holds_alternative<Message>(*result)) << "split " << split;
+        EXPECT_EQ(parse_signal(std::get<Message>(*result)), ok(Csm{0, false})) << "split " << split;
+    }
+}
+
+// The floor is what it claims: a response with the smallest RFC 7959 block (16 bytes), an 8-byte
+// token, an 8-byte ETag, Content-Format and a Block2 with a 3-byte number fits in it.
+TEST(Csm, FloorCarriesAResponseWithTheSmallestBlock) {
+    Message response(code::content, Token::from_u64(0x0102030405060708));
+    response.add_option(option::etag, bytes({1, 2, 3, 4, 5, 6, 7, 8}));
+    response.add_uint_option(option::content_format, 11543);
+    response.add_uint_option(option::block2, (0xfffffu << 4) | 0x8);  // more blocks, SZX 0
+    response.set_payload(Bytes(16, 0x42));
+    EXPECT_LE(encoded_size(response), min_peer_max_message_size);
+    EXPECT_GT(encoded_size(response), min_peer_max_message_size / 2)
+        << "the floor is not far above what it must carry";
+}
+
 TEST(PeerCapabilities, DefaultsToBaseValues) {
     PeerCapabilities caps;
     EXPECT_EQ(caps.max_message_size, 1152u);
