@@ -226,6 +226,25 @@ TEST_F(DeviceSimulatorTest, ConnectRefusedIsReported) {
     EXPECT_EQ(dev.state(), ConnectionState::closed);
 }
 
+// DeviceOptions::local_address: the connection comes from that address (the gateway's limits
+// per source address are tested with it); one that cannot be bound fails the connect.
+TEST_F(DeviceSimulatorTest, ConnectsFromTheLocalAddressAsked) {
+    auto o = options();
+    o.local_address = "127.0.0.2";
+    DeviceSimulator dev(o);
+    auto connected = std::async(std::launch::async, [&] { return dev.connect(3s); });
+    auto conn = gw.accept();
+    ASSERT_TRUE(conn);
+    EXPECT_EQ(conn->peer_address(), "127.0.0.2");
+    EXPECT_TRUE(connected.get().ok());
+
+    o.local_address = "not-an-address";
+    DeviceSimulator bad(o);
+    const Result r = bad.connect(2s);
+    EXPECT_EQ(r.status, Status::connect_failed);
+    EXPECT_NE(r.detail.find("not-an-address"), std::string::npos) << r.detail;
+}
+
 // ---- requests from the gateway --------------------------------------------------------------
 
 TEST_F(DeviceSimulatorTest, ReadAndDiscover) {

@@ -137,6 +137,18 @@ class FakeConnection {
     }
     void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
+    // The device's IPv4 source address ("127.0.0.2"), empty if unknown.
+    std::string peer_address() const {
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        char text[INET_ADDRSTRLEN] = {};
+        if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text) == nullptr) {
+            return {};
+        }
+        return text;
+    }
+
   private:
     // One read (after waiting for readability); decodes into the inbox. False on timeout,
     // close or decode failure.

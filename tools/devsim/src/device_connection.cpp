@@ -1,4 +1,5 @@
 // Sockets, TLS, reading and writing, closing, and RFC 8323 signaling.
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <variant>
 
 #include "device_impl.hpp"
@@ -23,6 +26,30 @@ namespace {
 
 std::string errno_text(int err) {
     return std::strerror(err);
+}
+
+// Binds `fd` to `address` (an IP literal of `family`), any port. An error text, or nullopt
+// when bound or when no address was asked for.
+std::optional<std::string> bind_local(int fd, int family, const std::string& address) {
+    if (address.empty()) return std::nullopt;
+    sockaddr_storage local{};
+    socklen_t length = 0;
+    if (family == AF_INET) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&local);
+        v4->sin_family = AF_INET;
+        if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) length = sizeof *v4;
+    } else if (family == AF_INET6) {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&local);
+        v6->sin6_family = AF_INET6;
+        if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) length = sizeof *v6;
+    }
+    if (length == 0) {
+        return "local_address " + address + ": not an IP literal of the server's family";
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), length) != 0) {
+        return "bind " + address + ": " + errno_text(errno);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -72,6 +99,12 @@ void DeviceSimulator::Impl::start_connect(SteadyClock::time_point deadline, Resu
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (auto error = bind_local(fd, res->ai_family, opts.local_address)) {
+        ::freeaddrinfo(res);
+        ::close(fd);
+        fail_now(Status::connect_failed, CloseReason::connect_failed, 0, *error);
+        return;
+    }
     int rc2 = ::connect(fd, res->ai_addr, res->ai_addrlen);
     const int err = errno;
     ::freeaddrinfo(res);

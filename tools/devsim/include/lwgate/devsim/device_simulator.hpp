@@ -128,6 +128,9 @@ struct DeviceOptions {
     // briefly): tests use literals.
     std::string host = "127.0.0.1";
     std::uint16_t port = 5683;
+    // Source address (IP literal) to bind before connecting, any port; empty: the kernel's
+    // choice. Tests use it to connect from another loopback address (127.0.0.2).
+    std::string local_address;
     Transport transport = Transport::tcp;
     TlsOptions tls;
 
