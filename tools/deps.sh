@@ -13,6 +13,7 @@ packages=(
   libcoap3-dev libcoap3-bin
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
   libcpp-httplib-dev nlohmann-json3-dev libsystemd-dev
+  libboost-dev  # Boost.Beast/Asio (header-only): the admin API's HTTP server
   # cpack -G DEB: dpkg-shlibdeps computes Depends, and CPackDeb refuses to run without `file`
   # (absent from a minimal Debian).
   dpkg-dev file

@@ -1,148 +1,130 @@
 #include "admin/admin_server.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <variant>
+#include <thread>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
-#include <nlohmann/json.hpp>
-
-#include "admin/auth.hpp"
-#include "admin/health.hpp"
-#include "admin/json_views.hpp"
-#include "admin/metrics_text.hpp"
-#include "admin/router.hpp"
+#include "admin/api.hpp"
+#include "admin/http_connection.hpp"
+#include "admin/http_limits.hpp"
 
 namespace lwgate::admin {
 
-using nlohmann::json;
-using Reply = AdminServer::Reply;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
 
-namespace {
+struct AdminServer::Impl {
+    Impl(const std::string& token, Backend& backend)
+        : api(token, backend),
+          mailbox(std::make_shared<Mailbox>(io)),
+          context{api, probes, operators, mailbox, std::make_shared<std::atomic<std::size_t>>(0),
+                  std::make_shared<std::atomic<std::size_t>>(0)} {}
 
-constexpr Duration default_ping_timeout{5'000};
-constexpr Duration max_ping_timeout{60'000};
+    std::optional<std::string> bind(const std::string& host, std::uint16_t port);
+    void accept();
+    void admit(tcp::socket socket);
+    void shut_down();
+    void let_answers_out();
 
-Reply json_reply(int status, const json& body) {
-    return {status, body.dump(), "application/json", false, {}};
-}
-
-Reply error_reply(int status, std::string message) {
-    return json_reply(status, json{{"error", std::move(message)}});
-}
-
-// An optional JSON object body; nullopt when it is something else.
-std::optional<json> parse_body(const std::string& body) {
-    if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-    auto parsed = json::parse(body, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
-    return parsed;
-}
-
-std::optional<std::uint64_t> unsigned_field(const json& body, const char* key, std::uint64_t max,
-                                            std::string& error) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max) {
-        error = std::string(key) + " must be an integer from 0 to " + std::to_string(max);
-        return std::nullopt;
-    }
-    return it->get<std::uint64_t>();
-}
-
-// The arguments of ping and release in the body, checked before the device is looked up: a bad
-// request is 400 whatever state the device is in.
-struct DeviceArgs {
-    Duration timeout = default_ping_timeout;
-    std::optional<std::string> alternative;
-    std::optional<std::uint32_t> hold_off;
+    // In this order so that, after shut_down(), the pools' dropped requests (which hold
+    // connections, whose sockets belong to `io`) go before `io`, and `io` before `api`.
+    Api api;
+    net::io_context io;
+    // While a worker prepares an answer no operation is pending on `io`: without this it would
+    // run out of work and return, and the answer would never be written.
+    net::executor_work_guard<net::io_context::executor_type> busy{io.get_executor()};
+    std::shared_ptr<Mailbox> mailbox;
+    net::thread_pool probes{http_limits::probe_threads};
+    net::thread_pool operators{http_limits::operator_threads};
+    ServerContext context;
+    tcp::acceptor acceptor{io};
+    net::steady_timer retry{io};
+    std::chrono::steady_clock::time_point last_refusal_log{};
+    std::size_t refused_since_log = 0;
+    std::thread thread;
 };
 
-std::variant<DeviceArgs, Reply> device_args(Op op, const std::string& body) {
-    const auto parsed = parse_body(body);
-    if (!parsed) return error_reply(400, "the body must be a JSON object");
-    const auto& args = *parsed;
-    DeviceArgs out;
-    std::string error;
-    const auto timeout_ms = unsigned_field(
-        args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error);
-    if (op == Op::ping && timeout_ms && *timeout_ms > 0) out.timeout = Duration(*timeout_ms);
-    if (op == Op::release) {
-        if (auto it = args.find("alternative_address"); it != args.end() && !it->is_null()) {
-            if (!it->is_string() || it->get<std::string>().empty() ||
-                it->get<std::string>().size() > 255)
-                return error_reply(400, "alternative_address must be a URI of 1 to 255 bytes");
-            out.alternative = it->get<std::string>();
+std::optional<std::string> AdminServer::Impl::bind(const std::string& host, std::uint16_t port) {
+    boost::system::error_code ec;
+    tcp::resolver resolver(io);
+    const auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+    if (ec) return ec.message();
+    for (const auto& entry : found) {
+        acceptor.close(ec);
+        acceptor.open(entry.endpoint().protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(entry.endpoint(), ec);
+        if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+        if (!ec) return std::nullopt;
+    }
+    acceptor.close();
+    return ec ? ec.message() : "no address";
+}
+
+void AdminServer::Impl::accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+        if (!acceptor.is_open()) return;
+        if (!ec) {
+            admit(std::move(socket));
+            return accept();
         }
-        if (auto v = unsigned_field(args, "hold_off_seconds", 0xffffffffu, error))
-            out.hold_off = static_cast<std::uint32_t>(*v);
-    }
-    if (!error.empty()) return error_reply(400, error);
-    return out;
+        // Out of descriptors (EMFILE) leaves the connection in the backlog: accepting again at
+        // once would spin.
+        spdlog::warn("admin API: accept failed: {}", ec.message());
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](boost::system::error_code) { accept(); });
+    });
 }
 
-// POST /v1/connections/{target}/ping, /release or /close.
-Reply device_action(Backend& backend, const Route& r, const std::string& body) {
-    auto checked = device_args(r.op, body);
-    if (auto* reply = std::get_if<Reply>(&checked)) return *reply;
-    const auto& args = std::get<DeviceArgs>(checked);
-    auto snapshot = backend.collect({true, true, false, std::nullopt});
-    auto found = find_connection(snapshot, r.target);
-    if (auto* lookup = std::get_if<LookupError>(&found)) {
-        if (*lookup == LookupError::no_connection)
-            return error_reply(409, r.target + " has no connection");
-        return error_reply(404, "no connection or registration for " + r.target);
+// Beyond the cap a connection is closed before anything is read from it: it costs one accept.
+void AdminServer::Impl::admit(tcp::socket socket) {
+    if (context.open->load() < http_limits::max_connections) {
+        std::make_shared<HttpConnection>(std::move(socket), context)->start();
+        return;
     }
-    const auto ref = std::get<ConnectionRef>(found);
-    if (r.op == Op::ping) {
-        auto result = backend.ping(ref.shard, ref.id, args.timeout);
-        if (!result || result->outcome == session::AdminPingResult::Outcome::closed)
-            return error_reply(409, r.target + " has no connection");
-        if (result->outcome == session::AdminPingResult::Outcome::timeout) {
-            return error_reply(504,
-                               "no Pong within " + std::to_string(args.timeout.count()) + " ms");
-        }
-        const double rtt_ms = rounded(static_cast<double>(result->rtt.count()) / 1000.0);
-        return json_reply(200, json{{"rtt_ms", rtt_ms}, {"id", ref.id}});
-    }
-    if (r.op == Op::release) {
-        if (!backend.release(ref.shard, ref.id, args.alternative, args.hold_off))
-            return error_reply(409, r.target + " has no connection");
-        return json_reply(202, json{{"released", true}, {"id", ref.id}});
-    }
-    if (!backend.close(ref.shard, ref.id)) return error_reply(409, r.target + " has no connection");
-    return json_reply(202, json{{"closed", true}, {"id", ref.id}});
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    ++refused_since_log;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log < std::chrono::minutes(1)) return;
+    spdlog::warn("admin API: {} connection(s) refused: {} open, the limit", refused_since_log,
+                 http_limits::max_connections);
+    last_refusal_log = now;
+    refused_since_log = 0;
 }
 
-// GET /v1/connections/{target}: an endpoint name, or id:N.
-Reply connection_detail(Backend& backend, const std::string& target) {
-    std::optional<std::string> endpoint;
-    if (target.rfind("id:", 0) == 0) {
-        // The endpoint of a connection is known only after a first look.
-        auto first = backend.collect({true, false, false, std::nullopt});
-        for (const auto& shard : first.shards)
-            for (const auto& c : shard.connections)
-                if ("id:" + std::to_string(c.session.info.id) == target) endpoint = c.endpoint;
-    } else {
-        endpoint = target;
-    }
-    auto snapshot = backend.collect({true, true, endpoint.has_value(), endpoint});
-    auto detail = connection_detail_json(snapshot, target);
-    if (!detail) return error_reply(404, "no connection or registration for " + target);
-    return json_reply(200, *detail);
+// A drain stops the process right after its request is taken; its 202 (and any other answer
+// under way) should still reach the client. Nothing new is accepted meanwhile.
+void AdminServer::Impl::let_answers_out() {
+    net::post(io, [this] {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        retry.cancel();
+    });
+    const auto give_up = std::chrono::steady_clock::now() + http_limits::shutdown_grace;
+    while (context.answering->load() > 0 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-// "127.0.0.1:54321" or "[::1]:54321".
-std::string client_address(const httplib::Request& req) {
-    const bool v6 = req.remote_addr.find(':') != std::string::npos;
-    return (v6 ? "[" + req.remote_addr + "]" : req.remote_addr) + ":" +
-           std::to_string(req.remote_port);
+void AdminServer::Impl::shut_down() {
+    let_answers_out();
+    busy.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+    // Requests still running finish their collection (2 s at most); queued ones are dropped.
+    probes.stop();
+    operators.stop();
+    probes.join();
+    operators.join();
+    mailbox->close();
 }
-
-}  // namespace
 
 AdminServer::AdminServer(const config::AdminConfig& config, Backend& backend)
     : config_(config), backend_(backend) {}
@@ -152,159 +134,26 @@ AdminServer::~AdminServer() {
 }
 
 std::optional<std::string> AdminServer::start() {
-    server_ = std::make_unique<httplib::Server>();
-    // A few workers: a Ping waiting for its Pong must not hold up health checks and scrapes.
-    server_->new_task_queue = [] { return new httplib::ThreadPool(4); };
-    server_->set_keep_alive_timeout(1);
-    server_->set_read_timeout(5, 0);
-    server_->set_write_timeout(5, 0);
-    server_->set_payload_max_length(64 * 1024);
-    const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-        serve(req, res);
-    };
-    // One handler for everything: routing (404 vs 405) is ours, see router.hpp.
-    server_->Get(".*", handler);
-    server_->Post(".*", handler);
-    server_->Put(".*", handler);
-    server_->Patch(".*", handler);
-    server_->Delete(".*", handler);
-    server_->Options(".*", handler);
-    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3),
-    // e.g. `curl -X POST URL`. httplib 0.11 would read a POST's body until the client closes,
-    // which it does not while it waits for the answer: a read timeout and a 400.
-    server_->set_pre_routing_handler(
-        [handler](const httplib::Request& req, httplib::Response& res) {
-            if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
-                return httplib::Server::HandlerResponse::Unhandled;
-            handler(req, res);
-            return httplib::Server::HandlerResponse::Handled;
-        });
-    // Errors httplib produces itself (e.g. 400 for a malformed request, 413) carry no body: give
-    // them the API's JSON error too.
-    server_->set_error_handler(
-        httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-            std::string message = "HTTP " + std::to_string(res.status);
-            if (res.status == 400) message += ": malformed request";
-            if (res.status == 413) message += ": body too large";
-            res.set_content(json{{"error", message}}.dump(), "application/json");
-            return httplib::Server::HandlerResponse::Handled;
-        }));
-    if (config_.port == 0) {
-        port_ = server_->bind_to_any_port(config_.host);
-    } else {
-        port_ = server_->bind_to_port(config_.host, config_.port) ? config_.port : -1;
+    impl_ = std::make_unique<Impl>(config_.token, backend_);
+    if (auto error = impl_->bind(config_.host, config_.port)) {
+        impl_.reset();
+        return "cannot bind admin.listen " + config_.listen + ": " + *error;
     }
-    if (port_ <= 0) {
-        server_.reset();
-        return "cannot bind admin.listen " + config_.listen + ": " + std::strerror(errno);
-    }
-    thread_ = std::thread([this] {
-        server_->listen_after_bind();
-        listen_returned_ = true;
-    });
-    // httplib's stop() does nothing until listen_after_bind() has marked the server running, so
-    // a stop that came earlier (SIGTERM right after start) would leave the thread listening
-    // forever and shutdown hanging in join(). Return only once the server runs.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!server_->is_running() && !listen_returned_ &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (!server_->is_running()) {
-        if (listen_returned_) {
-            thread_.join();
-            server_.reset();
-        } else {
-            // Not running and not returned after 5 s: nothing can stop it; leave it be.
-            thread_.detach();
-            (void)server_.release();
-        }
-        return "admin API on " + config_.listen + " did not start";
-    }
+    port_ = impl_->acceptor.local_endpoint().port();
+    impl_->accept();
+    impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
     return std::nullopt;
 }
 
 void AdminServer::stop() {
-    if (!server_) return;
-    server_->stop();
-    if (thread_.joinable()) thread_.join();
-    server_.reset();
+    if (!impl_) return;
+    impl_->shut_down();
+    impl_.reset();
 }
 
 std::string AdminServer::url() const {
     const bool v6 = config_.host.find(':') != std::string::npos;
     return "http://" + (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(port_);
-}
-
-void AdminServer::serve(const httplib::Request& req, httplib::Response& res) {
-    Reply reply;
-    try {
-        // The raw path: cpp-httplib's req.path is decoded, which would turn an endpoint's %2F
-        // into a path separator.
-        const auto raw = std::string_view(req.target).substr(0, req.target.find('?'));
-        reply = handle(req.method, std::string(raw.empty() ? req.path : raw), req.params,
-                       req.get_header_value("Authorization"), req.body, client_address(req));
-    } catch (const std::exception& e) {
-        spdlog::error("admin {} {}: {}", req.method, req.path, e.what());
-        reply = error_reply(500, std::string("internal error: ") + e.what());
-    }
-    res.status = reply.status;
-    if (reply.challenge) res.set_header("WWW-Authenticate", "Bearer");
-    if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
-    res.set_content(reply.body, reply.content_type.c_str());
-}
-
-Reply AdminServer::handle(const std::string& method, const std::string& path,
-                          const std::multimap<std::string, std::string>& query,
-                          const std::string& authorization, const std::string& body,
-                          const std::string& client) {
-    if (!authorized(authorization, config_.token)) {
-        auto reply =
-            error_reply(401, authorization.empty() ? "missing bearer token" : "wrong bearer token");
-        reply.challenge = true;
-        return reply;
-    }
-    const Route r = route(method, path);
-    switch (r.op) {
-        case Op::not_found:
-            return error_reply(404, "no such resource: " + path);
-        case Op::method_not_allowed: {
-            auto reply = error_reply(405, method + " is not allowed on " + path);
-            reply.allow = r.allow;
-            return reply;
-        }
-        case Op::health: {
-            // Counts only: a health check must stay cheap for the shards with many devices.
-            auto snapshot = backend_.collect({false, false, false, std::nullopt});
-            const auto health = evaluate_health(snapshot);
-            return json_reply(health.status == "failing" ? 503 : 200,
-                              health_json(snapshot, health));
-        }
-        case Op::metrics: {
-            auto snapshot = backend_.collect({true, true, false, std::nullopt});
-            return {
-                200, metrics_text(snapshot), "text/plain; version=0.0.4; charset=utf-8", false, {}};
-        }
-        case Op::connections: {
-            auto filter = parse_filter(query);
-            if (auto* error = std::get_if<std::string>(&filter)) return error_reply(400, *error);
-            auto snapshot = backend_.collect({true, true, false, std::nullopt});
-            return json_reply(200, connections_json(snapshot, std::get<Filter>(filter)));
-        }
-        case Op::connection:
-            return connection_detail(backend_, r.target);
-        case Op::drain:
-            // The gateway stops: the log must say why, and on whose request.
-            spdlog::warn("drain requested through the admin API by {}: stopping", client);
-            backend_.drain();
-            return json_reply(202, json{{"draining", true}});
-        case Op::ping:
-        case Op::release:
-        case Op::close:
-            return device_action(backend_, r, body);
-    }
-    return error_reply(404, "no such resource: " + path);
 }
 
 }  // namespace lwgate::admin

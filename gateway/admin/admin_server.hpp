@@ -1,22 +1,15 @@
-// The admin API's HTTP server (cpp-httplib) on a thread of its own. Requests are answered by a
-// small worker pool; collecting data never blocks a shard (see Backend). Every response is JSON
-// except /metrics; every error is {"error": "..."}.
+// The admin API's HTTP server: Boost.Beast on an io_context and a thread of its own, so slow,
+// idle or waiting clients cost timers rather than threads; requests run on two small worker
+// pools (health and metrics apart), and collecting data never blocks a shard (see Backend).
+// Limits: http_limits.hpp. What each request does: Api.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "admin/backend.hpp"
 #include "lwgate/config/config.hpp"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace lwgate::admin {
 
@@ -32,28 +25,12 @@ class AdminServer {
     void stop();
     std::string url() const;  // "http://127.0.0.1:8484"
 
-    // One request, independent of HTTP plumbing (the handler of every route). `client`: the
-    // peer's address ("127.0.0.1:54321"), for the log.
-    struct Reply {
-        int status = 200;
-        std::string body;
-        std::string content_type = "application/json";
-        bool challenge = false;  // 401: add WWW-Authenticate: Bearer
-        std::string allow;       // 405: the Allow header
-    };
-    Reply handle(const std::string& method, const std::string& path,
-                 const std::multimap<std::string, std::string>& query,
-                 const std::string& authorization, const std::string& body,
-                 const std::string& client);
-
   private:
-    void serve(const httplib::Request& request, httplib::Response& response);
+    struct Impl;
 
     config::AdminConfig config_;
     Backend& backend_;
-    std::unique_ptr<httplib::Server> server_;
-    std::thread thread_;
-    std::atomic<bool> listen_returned_{false};
+    std::unique_ptr<Impl> impl_;
     int port_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,9 +18,12 @@ class Backend {
     // Blocks the calling (HTTP) thread until every shard answered or the deadline passed
     // (then Snapshot::complete is false).
     virtual Snapshot collect(const CollectScope& scope) = 0;
-    // nullopt: the connection is gone (or its shard did not answer).
-    virtual std::optional<session::AdminPingResult> ping(unsigned shard, std::uint64_t id,
-                                                         Duration timeout) = 0;
+    // nullopt: the connection is gone.
+    using PingDone = std::function<void(std::optional<session::AdminPingResult>)>;
+    // Sends a CoAP Ping and returns at once, so no thread waits for the device: `done` runs
+    // once, on any thread, by `timeout` at the latest, or never when the shard does not answer
+    // (the caller keeps a deadline of its own).
+    virtual void start_ping(unsigned shard, std::uint64_t id, Duration timeout, PingDone done) = 0;
     virtual bool release(unsigned shard, std::uint64_t id,
                          std::optional<std::string> alternative_address,
                          std::optional<std::uint32_t> hold_off_seconds) = 0;

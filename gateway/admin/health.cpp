@@ -55,6 +55,15 @@ Health evaluate_health(const Snapshot& s) {
                            " half-open connection(s) in the last minute");
     }
     if (!s.complete) degraded.push_back("a shard did not answer in time");
+    const auto& g = s.gateway;
+    if (g.descriptor_limit != 0 && g.open_descriptors * 10 >= g.descriptor_limit * 9) {
+        degraded.push_back("descriptors: " + std::to_string(g.open_descriptors) + " of " +
+                           std::to_string(g.descriptor_limit) + " open");
+    }
+    if (g.max_registrations != 0 && g.upstream_sessions >= g.max_registrations) {
+        degraded.push_back("registration limit reached: " + std::to_string(g.upstream_sessions) +
+                           " (connections.max_registrations)");
+    }
 
     h.status = !failing.empty() ? "failing" : !degraded.empty() ? "degraded" : "ok";
     h.reasons = std::move(failing);

@@ -1,5 +1,5 @@
 // The JSON documents of the admin API (see helpers' admin-api-contract.md, mirrored in
-// README "Admin API"), built from a Snapshot. Pure: tests/unit/admin/json_views_test.cpp.
+// docs/operations.md, "Admin API"), built from a Snapshot. Pure: tests/unit/admin/json_views_test.cpp.
 #pragma once
 
 #include <cstdint>

@@ -78,6 +78,16 @@ std::string metrics_text(const Snapshot& s) {
                  n);
     }
 
+    w.family("process_open_fds", "gauge", "Open file descriptors.");
+    w.sample("process_open_fds", "", s.gateway.open_descriptors);
+    if (s.gateway.descriptor_limit != 0) {
+        w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        w.sample("process_max_fds", "", s.gateway.descriptor_limit);
+    }
+    w.family("lwgate_upstream_sessions", "gauge",
+             "Upstream sessions (one UDP socket each) across the process.");
+    w.sample("lwgate_upstream_sessions", "", s.gateway.upstream_sessions);
+
     w.family("lwgate_accepted_total", "counter", "Accepted device connections.");
     w.sample("lwgate_accepted_total", "", s.gateway.accepted);
     w.family("lwgate_refused_total", "counter",
@@ -85,11 +95,22 @@ std::string metrics_text(const Snapshot& s) {
              "registration rules, by reason.");
     w.sample("lwgate_refused_total", "reason=\"limit_connections\"", s.gateway.refused_limit);
     w.sample("lwgate_refused_total", "reason=\"limit_rate\"", s.gateway.refused_rate);
+    w.sample("lwgate_refused_total", "reason=\"limit_handshakes_per_address\"",
+             s.gateway.refused_handshakes_per_address);
+    w.sample("lwgate_refused_total", "reason=\"limit_descriptors\"", s.gateway.refused_descriptors);
     for (std::size_t r = 0; r < lwm2m::refusal_count; ++r) {
         w.sample("lwgate_refused_total",
                  fmt::format("reason=\"{}\"", lwm2m::to_string(static_cast<lwm2m::Refusal>(r))),
                  sum(s, [r](const C& c) { return c.refused[r]; }));
     }
+
+    w.family("lwgate_device_limited_total", "counter",
+             "What device_limits held back: requests answered 5.03 (uplinks), notifications "
+             "replaced by a newer one (notifications).");
+    w.sample("lwgate_device_limited_total", "what=\"uplinks\"",
+             sum(s, [](const C& c) { return c.device_limits.uplinks_refused_busy; }));
+    w.sample("lwgate_device_limited_total", "what=\"notifications\"",
+             sum(s, [](const C& c) { return c.device_limits.notifications_coalesced; }));
 
     w.family("lwgate_closes_total", "counter", "Closed device connections by reason.");
     for (std::size_t r = 0; r < session::close_reason_count; ++r) {
@@ -137,6 +158,10 @@ std::string metrics_text(const Snapshot& s) {
              sum(s, [](const C& c) { return c.messages_in; }));
     w.family("lwgate_messages_sent_total", "counter", "CoAP messages sent to devices.");
     w.sample("lwgate_messages_sent_total", "", sum(s, [](const C& c) { return c.messages_out; }));
+    w.family("lwgate_messages_dropped_total", "counter",
+             "Messages for devices dropped unsent, by reason.");
+    w.sample("lwgate_messages_dropped_total", "reason=\"device_max_message_size\"",
+             sum(s, [](const C& c) { return c.too_large_for_device; }));
 
     w.family("lwgate_relayed_requests_total", "counter",
              "Requests relayed between devices and the core, by operation and result code.");

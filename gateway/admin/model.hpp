@@ -126,6 +126,7 @@ struct ShardCounters {
     std::uint64_t bytes_out = 0;
     std::uint64_t messages_in = 0;
     std::uint64_t messages_out = 0;
+    std::uint64_t too_large_for_device = 0;  // not sent: over the device's Max-Message-Size
     std::vector<std::pair<double, std::uint64_t>> rtt_buckets;  // (upper bound s, cumulative)
     std::uint64_t rtt_count = 0;
     double rtt_sum_seconds = 0;
@@ -144,6 +145,7 @@ struct ShardCounters {
     std::int64_t registered_devices = 0;
     std::uint64_t half_open_last_minute = 0;
     std::array<std::uint64_t, lwm2m::refusal_count> refused{};  // by lwm2m::Refusal
+    lwm2m::RelayCounters device_limits;                         // device_limits.* in action
 };
 
 // "flapping": at least flapping_closes unexpected closes of one endpoint within flapping_window.
@@ -196,7 +198,14 @@ struct GatewayFacts {
     std::uint64_t accepted = 0;
     std::uint64_t refused_limit = 0;
     std::uint64_t refused_rate = 0;
+    std::uint64_t refused_handshakes_per_address = 0;
+    std::uint64_t refused_descriptors = 0;
     Duration idle{60'000};  // keepalive.idle, for the idle state
+    // Open descriptors and their limit (RLIMIT_NOFILE; 0 = none), read at collection.
+    std::uint64_t open_descriptors = 0;
+    std::uint64_t descriptor_limit = 0;
+    std::uint64_t upstream_sessions = 0;  // process-wide, against max_registrations
+    std::uint64_t max_registrations = 0;
 };
 
 // The state store's counters (store::StoreStats), zero with `store.uri: memory:` writes.

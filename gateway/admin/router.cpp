@@ -6,6 +6,31 @@ namespace lwgate::admin {
 
 namespace {
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// One side of a query pair, decoded as the cpp-httplib server did before, so lwgatectl's
+// filters mean what they meant: '+' is a space (form encoding), a stray '%' stays as text.
+std::string decode_query_component(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const int hi = text[i] == '%' && i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+        const int lo = hi >= 0 ? hex_digit(text[i + 2]) : -1;
+        if (lo >= 0) {
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            out += text[i] == '+' ? ' ' : text[i];
+        }
+    }
+    return out;
+}
+
 Route only(std::string_view method, std::string_view wanted, Op op, std::string target = {}) {
     if (method == wanted) return {op, std::move(target), {}};
     return {Op::method_not_allowed, {}, std::string(wanted)};
@@ -13,12 +38,7 @@ Route only(std::string_view method, std::string_view wanted, Op op, std::string 
 
 // RFC 3986 percent-decoding of one path segment; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
+    const auto hex = hex_digit;
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -65,6 +85,21 @@ Route route(std::string_view method, std::string_view path) {
     if (action == "release") return targeted(method, "POST", Op::release, target);
     if (action == "close") return targeted(method, "POST", Op::close, target);
     return {};
+}
+
+std::multimap<std::string, std::string> parse_query(std::string_view query) {
+    std::multimap<std::string, std::string> out;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        const auto eq = pair.find('=');
+        const auto key = pair.substr(0, eq);
+        if (key.empty()) continue;
+        const auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        out.emplace(decode_query_component(key), decode_query_component(value));
+    }
+    return out;
 }
 
 }  // namespace lwgate::admin

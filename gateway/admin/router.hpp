@@ -2,6 +2,7 @@
 // known path with the wrong method -> method_not_allowed.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,10 @@ struct Route {
 // `path` as sent (percent-encoded, without the query): the endpoint segment is decoded after
 // the split, so an endpoint name may contain '/' (%2F).
 Route route(std::string_view method, std::string_view path);
+
+// The query of a request target (after '?'): key=value pairs split at '&', each side
+// percent-decoded with '+' as a space; a malformed escape stays as it was, a pair without a key
+// is left out.
+std::multimap<std::string, std::string> parse_query(std::string_view query);
 
 }  // namespace lwgate::admin

@@ -1,5 +1,8 @@
 #include "app/admin_backend.hpp"
 
+#include <sys/resource.h>
+
+#include <filesystem>
 #include <future>
 #include <memory>
 
@@ -8,6 +11,23 @@
 #include "app/gateway.hpp"
 
 namespace lwgate::app {
+
+std::uint64_t open_descriptors() {
+    // One directory listing per admin request: cheap next to the JSON it feeds (20,000 entries
+    // take about a millisecond).
+    std::error_code ec;
+    std::uint64_t n = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return n > 0 ? n - 1 : 0;  // the listing's own descriptor
+}
+
+std::uint64_t descriptor_limit_now() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+    return limit.rlim_cur;
+}
 
 AdminBackend::AdminBackend(const std::vector<ShardPtr>& shards,
                            const std::vector<net::ListenerPtr>& listeners,
@@ -45,6 +65,14 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     s.gateway.accepted = accept_.accepted.get();
     s.gateway.refused_limit = accept_.refused_limit.get();
     s.gateway.refused_rate = accept_.refused_rate.get();
+    s.gateway.refused_handshakes_per_address = accept_.refused_handshakes_per_address.get();
+    s.gateway.refused_descriptors = accept_.refused_descriptors.get();
+    s.gateway.open_descriptors = open_descriptors();
+    s.gateway.descriptor_limit = descriptor_limit_now();
+    if (directory_) {
+        s.gateway.upstream_sessions = directory_->sessions();
+        s.gateway.max_registrations = directory_->session_limit();
+    }
     s.gateway.listeners.clear();
     for (const auto& l : listeners_)
         s.gateway.listeners.push_back({l->bound_uri(), l->up()});
@@ -70,20 +98,16 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     return s;
 }
 
-std::optional<session::AdminPingResult> AdminBackend::ping(unsigned shard, std::uint64_t id,
-                                                           Duration timeout) {
-    auto promise = std::make_shared<std::promise<session::AdminPingResult>>();
-    auto future = promise->get_future();
-    auto started = on_shard<bool>(shard, deadline, [promise, id, timeout](Shard& s) {
-        return s.admin_ping(id, timeout,
-                            [promise](session::AdminPingResult r) { promise->set_value(r); });
+void AdminBackend::start_ping(unsigned shard, std::uint64_t id, Duration timeout, PingDone done) {
+    if (shard >= shards_.size()) return done(std::nullopt);
+    Shard& s = *shards_[shard];
+    asio::post(s.io(), [&s, id, timeout, done = std::move(done)]() mutable {
+        // admin_ping() takes the callback even when it has no such connection: shared, so
+        // that a refusal still answers.
+        auto once = std::make_shared<PingDone>(std::move(done));
+        if (!s.admin_ping(id, timeout, [once](session::AdminPingResult r) { (*once)(r); }))
+            (*once)(std::nullopt);
     });
-    if (!started || !*started) return std::nullopt;
-    // The session answers by the timeout at the latest; the margin covers a busy shard.
-    if (future.wait_for(timeout + deadline) != std::future_status::ready) {
-        return session::AdminPingResult{session::AdminPingResult::Outcome::timeout, {}};
-    }
-    return future.get();
 }
 
 bool AdminBackend::release(unsigned shard, std::uint64_t id,

@@ -24,8 +24,7 @@ class AdminBackend final : public admin::Backend {
                  admin::GatewayFacts facts, std::function<void()> drain);
 
     admin::Snapshot collect(const admin::CollectScope& scope) override;
-    std::optional<session::AdminPingResult> ping(unsigned shard, std::uint64_t id,
-                                                 Duration timeout) override;
+    void start_ping(unsigned shard, std::uint64_t id, Duration timeout, PingDone done) override;
     bool release(unsigned shard, std::uint64_t id, std::optional<std::string> alternative_address,
                  std::optional<std::uint32_t> hold_off_seconds) override;
     bool close(unsigned shard, std::uint64_t id) override;
@@ -34,6 +33,8 @@ class AdminBackend final : public admin::Backend {
     void set_draining() { draining_.store(true, std::memory_order_relaxed); }
     // The state store whose counters /metrics shows (thread-safe stats(); may be null).
     void set_store(const store::Store* store) { store_ = store; }
+    // Upstream sessions and their limit (atomics of the Directory; may be null).
+    void set_directory(const lwm2m::Directory* directory) { directory_ = directory; }
 
     static constexpr Duration deadline{2'000};
 
@@ -49,6 +50,11 @@ class AdminBackend final : public admin::Backend {
     std::function<void()> drain_;
     std::atomic<bool> draining_{false};
     const store::Store* store_ = nullptr;
+    const lwm2m::Directory* directory_ = nullptr;
 };
+
+// Descriptors open in this process now (/proc/self/fd) and RLIMIT_NOFILE (0: none).
+std::uint64_t open_descriptors();
+std::uint64_t descriptor_limit_now();
 
 }  // namespace lwgate::app

@@ -2,6 +2,8 @@
 
 #include "net/socket_options.hpp"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <random>
@@ -19,6 +21,21 @@ std::uint32_t whole_seconds(config::Duration d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
+std::uint64_t random_seed() {
+    std::random_device random;
+    return (std::uint64_t{random()} << 32) | random();
+}
+
+std::optional<session::AddressCounts::Address> source_address(const asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    const auto address = socket.remote_endpoint(ec).address();
+    if (ec) return std::nullopt;
+    // IPv4 as IPv4-mapped IPv6: on a dual-stack listener an address counts once either way.
+    return address.is_v4()
+               ? asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes()
+               : address.to_v6().to_bytes();
+}
+
 }  // namespace
 
 session::SessionSettings session_settings_from(const config::Config& c) {
@@ -34,11 +51,16 @@ session::SessionSettings session_settings_from(const config::Config& c) {
     s.write_queue_limit = c.connections.write_queue_limit;
     s.write_timeout = c.connections.write_timeout;
     s.max_tls_handshakes = c.connections.max_tls_handshakes;
+    // Room for the device's whole uplink bound, and some: beyond it the relay answers 5.03
+    // itself, beyond this the connection is not read until answers have gone out.
+    s.protocol.max_unanswered_requests =
+        std::size_t{c.device_limits.uplinks_in_flight} + c.device_limits.uplinks_queued + 32;
     return s;
 }
 
 Gateway::Gateway(config::Config config)
     : config_(std::move(config)),
+      pending_handshakes_(random_seed()),
       signals_(control_),
       drain_timer_(control_),
       accept_bucket_(config_.connections.accept_rate.per_second,
@@ -52,8 +74,29 @@ Gateway::~Gateway() {
         shard->stop_and_join();
 }
 
+namespace {
+
+// RLIMIT_NOFILE as main() left it (soft raised to hard).
+std::uint64_t descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+        return DescriptorBudget::unlimited;
+    }
+    return limit.rlim_cur;
+}
+
+}  // namespace
+
 std::optional<std::string> Gateway::start() {
     const auto settings = session_settings_from(config_);
+    descriptor_budget_ = DescriptorBudget(descriptor_limit());
+    directory_.set_session_limit(
+        descriptor_budget_.registrations(config_.connections.max_registrations));
+    spdlog::info("descriptor limit {}: at most {} registrations",
+                 descriptor_budget_.limit() == DescriptorBudget::unlimited
+                     ? std::string("none")
+                     : std::to_string(descriptor_budget_.limit()),
+                 directory_.session_limit());
     const auto psk = net::PskTable::from(config_.credentials);
     const unsigned threads = std::max(1u, config_.threads);
     for (unsigned i = 0; i < threads; ++i) {
@@ -138,11 +181,22 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
     if (!target || draining_) return;  // socket closes as it goes out of scope
 
     std::optional<std::pair<CloseReason, std::uint32_t>> refusal;
-    if (open_connections_.load(std::memory_order_relaxed) >=
-        static_cast<std::int64_t>(config_.connections.max)) {
+    session::PendingHandshakes::Ticket ticket;
+    const auto open = open_connections_.load(std::memory_order_relaxed);
+    if (open >= static_cast<std::int64_t>(config_.connections.max)) {
         accept_metrics_.refused_limit.add();
         refusal.emplace(CloseReason::limit_connections, 0);
-    } else if (!accept_bucket_.try_take(Clock::now())) {
+    } else if (!descriptor_budget_.accepts(static_cast<std::uint64_t>(open),
+                                           directory_.sessions())) {
+        accept_metrics_.refused_descriptors.add();
+        refusal.emplace(CloseReason::limit_connections, 0);
+    } else if (listener.is_tls()) {
+        // Before the rate: connections refused here take no token from the devices behind.
+        auto admitted = admit_handshake(listener, socket);
+        if (!admitted) return;
+        ticket = std::move(*admitted);
+    }
+    if (!refusal && !accept_bucket_.try_take(Clock::now())) {
         accept_metrics_.refused_rate.add();
         refusal.emplace(CloseReason::limit_rate, 0);
     }
@@ -161,7 +215,7 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
             socket.close(ignored);
             return;
         }
-        target->adopt(std::move(socket), nullptr, next_id_++, true, refusal);
+        target->adopt(std::move(socket), nullptr, next_id_++, true, refusal, {});
         return;
     }
     accept_metrics_.accepted.add();
@@ -171,7 +225,24 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
         spdlog::warn("setting TCP options: {}", ec.message());
     }
     target->adopt(std::move(socket), listener.tls(), next_id_++,
-                  listener.config().allow_plain_registration, std::nullopt);
+                  listener.config().allow_plain_registration, std::nullopt, std::move(ticket));
+}
+
+std::optional<session::PendingHandshakes::Ticket> Gateway::admit_handshake(
+    net::Listener& listener, asio::ip::tcp::socket& socket) {
+    const unsigned limit = config_.connections.max_tls_handshakes_per_address;
+    const auto address = source_address(socket);
+    // A peer already gone has no address; its handshake fails on its own.
+    if (limit == 0 || !address) return session::PendingHandshakes::Ticket{};
+    auto admitted = pending_handshakes_.admit(*address, limit);
+    if (!admitted) {
+        accept_metrics_.refused_handshakes_per_address.add();
+        spdlog::debug("refusing connection on {}: connections.max_tls_handshakes_per_address",
+                      listener.bound_uri());
+        std::error_code ignored;
+        socket.close(ignored);  // before any handshake: a FIN is all it costs
+    }
+    return admitted;
 }
 
 void Gateway::request_shutdown() {
@@ -239,9 +310,12 @@ void Gateway::log_summary() const {
             closes += "=" + std::to_string(n);
         }
     }
-    spdlog::info("stopped: accepted={} refused_limit={} refused_rate={} closes:{}",
-                 accept_metrics_.accepted.get(), accept_metrics_.refused_limit.get(),
-                 accept_metrics_.refused_rate.get(), closes.empty() ? " none" : closes);
+    spdlog::info(
+        "stopped: accepted={} refused_limit={} refused_rate={} refused_handshakes_per_address={} "
+        "closes:{}",
+        accept_metrics_.accepted.get(), accept_metrics_.refused_limit.get(),
+        accept_metrics_.refused_rate.get(), accept_metrics_.refused_handshakes_per_address.get(),
+        closes.empty() ? " none" : closes);
 }
 
 int Gateway::run() {

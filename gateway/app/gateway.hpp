@@ -1,8 +1,10 @@
 // The process: control thread (signals, listeners, drain) plus N shards.
 //
-// Accepting happens on the control thread, which also enforces connections.max and
-// connections.accept_rate before a socket reaches a shard (one place decides, so the limits are
-// exact without locks on the shards). Accepted sockets go to shards round-robin.
+// Accepting happens on the control thread, which also enforces connections.max,
+// connections.accept_rate and connections.max_tls_handshakes_per_address before a socket reaches
+// a shard (one place decides, so the limits are exact; only the pending handshakes per address
+// take a lock, which their shards take again when a handshake ends). Accepted sockets go to
+// shards round-robin.
 //
 // SIGTERM/SIGINT: stop accepting, send 7.04 Release with a Hold-Off drawn per connection from
 // [shutdown.hold_off_min, shutdown.hold_off_max] so the fleet does not come back at once, wait
@@ -21,10 +23,12 @@
 
 #include "admin/admin_server.hpp"
 #include "app/admin_backend.hpp"
+#include "app/descriptor_budget.hpp"
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/session/address_counts.hpp"
 #include "lwgate/store/store.hpp"
 #include "lwgate/util/counter.hpp"
 #include "lwgate/util/token_bucket.hpp"
@@ -37,6 +41,8 @@ struct AcceptMetrics {
     Counter accepted;
     Counter refused_limit;
     Counter refused_rate;
+    Counter refused_handshakes_per_address;  // connections.max_tls_handshakes_per_address
+    Counter refused_descriptors;             // the descriptor budget (DescriptorBudget)
 };
 
 class Gateway {
@@ -56,6 +62,11 @@ class Gateway {
 
   private:
     void on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket);
+    // connections.max_tls_handshakes_per_address: a ticket for the connection's handshake, or
+    // nullopt when its source address has too many pending already (then the socket is closed
+    // and the refusal counted).
+    std::optional<session::PendingHandshakes::Ticket> admit_handshake(
+        net::Listener& listener, asio::ip::tcp::socket& socket);
     asio::io_context& next_shard_context();
     void wait_for_signal();
     void begin_drain();
@@ -66,7 +77,9 @@ class Gateway {
     // Declared before control_ so they are destroyed after it: operations still queued in
     // control_ (a cancelled accept) own sockets of a shard's io_context.
     lwm2m::Directory directory_;
-    // ---- persistence (issue #5; gateway/app/gateway_store.cpp) -------------------------------
+    // Before shards_: the sessions' tickets give their counts back when the shards go.
+    session::PendingHandshakes pending_handshakes_;
+    // ---- persistence (gateway/app/gateway_store.cpp) -------------------------------
     // Opens store.uri, loads it, hands both to every shard's bridge. Before shards_: the store
     // outlives the bridges and commits what they left pending when it is destroyed.
     std::optional<std::string> open_store();
@@ -79,6 +92,7 @@ class Gateway {
     std::vector<net::TlsServerContextPtr> tls_contexts_;
     std::vector<net::ListenerPtr> listeners_;
     std::atomic<std::int64_t> open_connections_{0};
+    DescriptorBudget descriptor_budget_{DescriptorBudget::unlimited};
     TokenBucket accept_bucket_;
     AcceptMetrics accept_metrics_;
     std::uint64_t next_id_ = 1;

@@ -16,6 +16,7 @@ std::optional<std::string> Gateway::start_admin() {
     admin_backend_ = std::make_unique<AdminBackend>(
         shards_, listeners_, accept_metrics_, std::move(facts), [this] { request_shutdown(); });
     admin_backend_->set_store(store_.get());
+    admin_backend_->set_directory(&directory_);
     admin_server_ = std::make_unique<admin::AdminServer>(config_.admin, *admin_backend_);
     if (auto error = admin_server_->start()) return error;
     spdlog::info("admin API on {}", admin_server_->url());

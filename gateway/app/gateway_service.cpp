@@ -104,15 +104,21 @@ void Gateway::reload() {
         accept_bucket_ =
             TokenBucket(rate.per_second, rate.burst ? rate.burst : rate.per_second, Clock::now());
     }
-    if (plan.credentials || plan.relay_params) {
+    if (plan.registration_limits) {
+        directory_.set_session_limit(
+            descriptor_budget_.registrations(config_.connections.max_registrations));
+    }
+    if (plan.credentials || plan.relay_params || plan.registration_limits) {
         auto credentials =
             plan.credentials
                 ? std::make_shared<const std::vector<config::Credential>>(config_.credentials)
                 : nullptr;
         std::optional<lwm2m::RelayParams> relay;
         if (plan.relay_params) relay = lwm2m::relay_params_from(config_);
+        std::optional<config::RateLimit> registration_rate;
+        if (plan.registration_limits) registration_rate = config_.registration.rate_per_address;
         for (auto& shard : shards_)
-            shard->reload_bridge(credentials, relay);
+            shard->reload_bridge(credentials, relay, registration_rate);
     }
     if (plan.credentials) {
         const auto table = net::PskTable::from(config_.credentials);

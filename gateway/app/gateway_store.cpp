@@ -1,6 +1,7 @@
-// Gateway persistence (issue #5): store.uri is opened and read once, before any shard starts;
+// Gateway persistence: store.uri is opened and read once, before any shard starts;
 // each shard's bridge restores the endpoints it owns from the loaded records.
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include "app/gateway.hpp"
 
@@ -18,6 +19,16 @@ std::optional<std::string> Gateway::open_store() {
     if (!records->empty()) spdlog::info("store {}: {} device(s) to restore", uri, records->size());
     for (auto& shard : shards_)
         shard->bridge().set_store(store_.get(), records);
+    if (config_.store.ack_after_commit) {
+        // From the store's thread: each shard learns of the commit on its own thread.
+        store_->set_commit_listener([this](std::uint64_t committed) {
+            for (auto& shard : shards_) {
+                asio::post(shard->io(), [bridge = &shard->bridge(), committed] {
+                    bridge->on_store_committed(committed);
+                });
+            }
+        });
+    }
     return std::nullopt;
 }
 

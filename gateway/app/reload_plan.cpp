@@ -132,9 +132,32 @@ ReloadPlan plan_reload(const config::Config& a, const config::Config& b) {
     bool relay = apply("connections.request_timeout", ca.request_timeout, cb.request_timeout);
     relay |= apply("queue_mode.max_queued", a.queue_mode.max_queued, b.queue_mode.max_queued);
     relay |= apply("queue_mode.max_age", a.queue_mode.max_age, b.queue_mode.max_age);
+    const auto& da = a.device_limits;
+    const auto& db = b.device_limits;
+    const bool uplinks =
+        apply("device_limits.uplinks_in_flight", da.uplinks_in_flight, db.uplinks_in_flight) |
+        apply("device_limits.uplinks_queued", da.uplinks_queued, db.uplinks_queued);
+    relay |= uplinks;
+    plan.session_settings |= uplinks;  // how many unanswered requests a connection may have
+    relay |= apply.raw("device_limits.notifications_per_second",
+                       rate_text({da.notifications_per_second, 0}),
+                       rate_text({db.notifications_per_second, 0}));
+    relay |=
+        apply("device_limits.notification_burst", da.notification_burst, db.notification_burst);
+    relay |= apply("registration.max_lifetime", a.registration.max_lifetime,
+                   b.registration.max_lifetime);
     plan.relay_params = relay;
 
+    bool registration =
+        apply("connections.max_registrations", ca.max_registrations, cb.max_registrations);
+    registration |=
+        apply.raw("registration.rate_per_address", rate_text(a.registration.rate_per_address),
+                  rate_text(b.registration.rate_per_address));
+    plan.registration_limits = registration;
+
     // Read by the control thread at each accept and at drain: nothing to push anywhere.
+    apply("connections.max_tls_handshakes_per_address", ca.max_tls_handshakes_per_address,
+          cb.max_tls_handshakes_per_address);
     apply("tcp.nodelay", a.tcp.nodelay, b.tcp.nodelay);
     apply("tcp.keepalive", a.tcp.keepalive, b.tcp.keepalive);
     apply("tcp.keepalive_idle", a.tcp.keepalive_idle, b.tcp.keepalive_idle);
@@ -182,6 +205,7 @@ ReloadPlan plan_reload(const config::Config& a, const config::Config& b) {
         plan.needs_restart.push_back({"upstream.dtls", "(hidden)", "(changed)"});
     restart("threads", a.threads, b.threads);
     restart("store.uri", a.store.uri, b.store.uri);
+    restart("store.ack_after_commit", a.store.ack_after_commit, b.store.ack_after_commit);
     restart("admin.listen", a.admin.listen, b.admin.listen);
     if (a.admin.token != b.admin.token)
         plan.needs_restart.push_back({"admin.token", "(hidden)", "(hidden)"});

@@ -5,7 +5,9 @@
 // Applied at run time: log.level; keepalive.*, connections.*, tcp.* (connections opened after the
 // reload; existing connections keep their settings and are never dropped); connections.max and
 // accept_rate (the control thread's limits, at once); queue_mode.* and connections.request_timeout
-// (devices whose relay state is created after the reload); shutdown.*; credentials (TLS-PSK
+// (devices whose relay state is created after the reload), and so are device_limits.* and
+// registration.max_lifetime; connections.max_registrations and registration.rate_per_address (new
+// registrations from now on); shutdown.*; credentials (TLS-PSK
 // handshakes and the bridge's identity checks from the next handshake/registration on).
 // Needs a restart: listeners, upstream, threads, store, admin.
 #pragma once
@@ -31,8 +33,10 @@ struct ReloadPlan {
     bool log_level = false;
     bool session_settings = false;  // keepalive.*, connections.* of sessions -> every shard
     bool accept_limits = false;     // connections.max, connections.accept_rate
-    bool relay_params = false;      // queue_mode.*, connections.request_timeout -> bridges
-    bool credentials = false;       // -> bridges and TLS PSK tables
+    bool relay_params = false;      // queue_mode.*, device_limits.*, connections.request_timeout,
+                                    // registration.max_lifetime -> bridges (new relays)
+    bool registration_limits = false;  // connections.max_registrations, registration.rate_*
+    bool credentials = false;          // -> bridges and TLS PSK tables
 
     bool nothing_changed() const { return applied.empty() && needs_restart.empty(); }
 };

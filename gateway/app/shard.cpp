@@ -63,9 +63,10 @@ void Shard::stop_and_join() {
 
 void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
                   bool allow_plain_registration,
-                  std::optional<std::pair<CloseReason, std::uint32_t>> refusal) {
-    asio::post(io_, [this, socket = std::move(socket), tls, id, allow_plain_registration,
-                     refusal]() mutable {
+                  std::optional<std::pair<CloseReason, std::uint32_t>> refusal,
+                  session::PendingHandshakes::Ticket ticket) {
+    asio::post(io_, [this, socket = std::move(socket), tls, id, allow_plain_registration, refusal,
+                     ticket = std::move(ticket)]() mutable {
         session::ConnectionInfo info;
         info.id = id;
         info.remote = endpoint_text(socket, true);
@@ -80,6 +81,7 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
                 *this, session::TlsStream(std::move(socket), tls->context().native_handle()),
                 std::move(info));
             s->set_handshake_timeout(tls->handshake_timeout());
+            s->set_handshake_ticket(std::move(ticket));
             sessions_.emplace(id, s);
             s->start();
         } else {

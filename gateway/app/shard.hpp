@@ -38,9 +38,11 @@ class Shard final : public session::SessionHost {
     void stop_and_join();
 
     // Called from the control thread: the socket already belongs to this shard's io_context.
+    // `ticket` (TLS) counts the handshake against its source address until the handshake ends.
     void adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
                bool allow_plain_registration,
-               std::optional<std::pair<session::CloseReason, std::uint32_t>> refusal);
+               std::optional<std::pair<session::CloseReason, std::uint32_t>> refusal,
+               session::PendingHandshakes::Ticket ticket);
     // Graceful drain; `on_empty` is posted back by the caller's choice once no session is left.
     void drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
                std::function<void()> on_empty);
@@ -76,9 +78,11 @@ class Shard final : public session::SessionHost {
     // ---- SIGHUP reload (gateway/app/shard_reload.cpp); callable from any thread (posts) -----
     // New session settings for connections opened from now on.
     void apply_settings(session::SessionSettings settings);
-    // New credentials (null: unchanged) and relay parameters (nullopt: unchanged) for the bridge.
+    // New credentials (null: unchanged), relay parameters and registration rate per address
+    // (nullopt: unchanged) for the bridge.
     void reload_bridge(std::shared_ptr<const std::vector<config::Credential>> credentials,
-                       std::optional<lwm2m::RelayParams> relay);
+                       std::optional<lwm2m::RelayParams> relay,
+                       std::optional<config::RateLimit> registration_rate);
     // ---- end of SIGHUP reload ----------------------------------------------------------------
 
   private:

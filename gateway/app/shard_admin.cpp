@@ -47,6 +47,7 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     c.bytes_out = m.bytes_out.get();
     c.messages_in = m.messages_in.get();
     c.messages_out = m.messages_out.get();
+    c.too_large_for_device = m.too_large_for_peer.get();
     for (std::size_t i = 0; i < m.rtt_buckets_us.size(); ++i) {
         c.rtt_buckets.emplace_back(static_cast<double>(m.rtt_buckets_us[i]) / 1e6,
                                    m.rtt_bucket[i].get());
@@ -70,6 +71,7 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     c.registered_devices = bridge_->metrics().registered_devices.get();
     for (std::size_t r = 0; r < c.refused.size(); ++r)
         c.refused[r] = bridge_->metrics().refused[r].get();
+    c.device_limits = bridge_->relay_counters();
     c.half_open_last_minute = close_history_.half_open_since(now - std::chrono::minutes(1));
     return out;
 }

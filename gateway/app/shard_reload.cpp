@@ -1,7 +1,7 @@
 // SIGHUP reload, the shard's part (declared in shard.hpp).
-#include <asio/post.hpp>
-
 #include "app/shard.hpp"
+
+#include <asio/post.hpp>
 
 namespace lwgate::app {
 
@@ -18,10 +18,13 @@ void Shard::apply_settings(session::SessionSettings settings) {
 }
 
 void Shard::reload_bridge(std::shared_ptr<const std::vector<config::Credential>> credentials,
-                          std::optional<lwm2m::RelayParams> relay) {
-    asio::post(io_, [this, credentials = std::move(credentials), relay = std::move(relay)] {
+                          std::optional<lwm2m::RelayParams> relay,
+                          std::optional<config::RateLimit> registration_rate) {
+    asio::post(io_, [this, credentials = std::move(credentials), relay = std::move(relay),
+                     registration_rate] {
         if (credentials) bridge_->reload_credentials(*credentials);
         if (relay) bridge_->reload_relay_params(*relay);
+        if (registration_rate) bridge_->reload_registration_rate(*registration_rate);
     });
 }
 

@@ -404,6 +404,8 @@ class Loader {
     void connections(const Item& it, ConnectionsConfig& c);
     void shutdown(const Item& it, ShutdownConfig& s);
     void queue_mode(const Item& it, QueueModeConfig& q);
+    void device_limits(const Item& it, DeviceLimitsConfig& d);
+    void registration(const Item& it, RegistrationConfig& r);
     void store(const Item& it, StoreConfig& st);
     void admin(const Item& it, AdminConfig& a);
     void log(const Item& it, LogConfig& l);
@@ -658,25 +660,28 @@ void Loader::load(const YAML::Node& root, Config& cfg) {
     }
     std::optional<Item> credentials_file_item;
     bool have_credentials = false;
-    walk_map(top, {
-                      {"listeners", [&](const Item& it) { listeners(it, cfg); }},
-                      {"upstream", [&](const Item& it) { upstream(it, cfg.upstream); }},
-                      {"keepalive", [&](const Item& it) { keepalive(it, cfg.keepalive); }},
-                      {"tcp", [&](const Item& it) { tcp(it, cfg.tcp); }},
-                      {"connections", [&](const Item& it) { connections(it, cfg.connections); }},
-                      {"shutdown", [&](const Item& it) { shutdown(it, cfg.shutdown); }},
-                      {"queue_mode", [&](const Item& it) { queue_mode(it, cfg.queue_mode); }},
-                      {"store", [&](const Item& it) { store(it, cfg.store); }},
-                      {"admin", [&](const Item& it) { admin(it, cfg.admin); }},
-                      {"credentials",
-                       [&](const Item& it) {
-                           have_credentials = true;
-                           credentials_list(it, cfg.credentials);
-                       }},
-                      {"credentials_file", [&](const Item& it) { credentials_file_item = it; }},
-                      {"log", [&](const Item& it) { log(it, cfg.log); }},
-                      {"threads", [&](const Item& it) { whole(it, cfg.threads, 1, 256); }},
-                  });
+    walk_map(top,
+             {
+                 {"listeners", [&](const Item& it) { listeners(it, cfg); }},
+                 {"upstream", [&](const Item& it) { upstream(it, cfg.upstream); }},
+                 {"keepalive", [&](const Item& it) { keepalive(it, cfg.keepalive); }},
+                 {"tcp", [&](const Item& it) { tcp(it, cfg.tcp); }},
+                 {"connections", [&](const Item& it) { connections(it, cfg.connections); }},
+                 {"shutdown", [&](const Item& it) { shutdown(it, cfg.shutdown); }},
+                 {"queue_mode", [&](const Item& it) { queue_mode(it, cfg.queue_mode); }},
+                 {"device_limits", [&](const Item& it) { device_limits(it, cfg.device_limits); }},
+                 {"registration", [&](const Item& it) { registration(it, cfg.registration); }},
+                 {"store", [&](const Item& it) { store(it, cfg.store); }},
+                 {"admin", [&](const Item& it) { admin(it, cfg.admin); }},
+                 {"credentials",
+                  [&](const Item& it) {
+                      have_credentials = true;
+                      credentials_list(it, cfg.credentials);
+                  }},
+                 {"credentials_file", [&](const Item& it) { credentials_file_item = it; }},
+                 {"log", [&](const Item& it) { log(it, cfg.log); }},
+                 {"threads", [&](const Item& it) { whole(it, cfg.threads, 1, 256); }},
+             });
 
     if (credentials_file_item) {
         if (have_credentials) {
@@ -742,6 +747,10 @@ void Loader::connections(const Item& it, ConnectionsConfig& c) {
         {
             {"max",
              [&](const Item& v) { whole(v, c.max, 1, std::numeric_limits<std::uint64_t>::max()); }},
+            {"max_registrations",
+             [&](const Item& v) {
+                 whole(v, c.max_registrations, 0, std::numeric_limits<std::uint64_t>::max());
+             }},
             {"accept_rate", [&](const Item& v) { rate(v, c.accept_rate); }},
             {"accept_burst", [&](const Item& v) { whole(v, c.accept_rate.burst, 0, 100000000); }},
             {"csm_timeout", [&](const Item& v) { duration(v, c.csm_timeout, true); }},
@@ -757,6 +766,8 @@ void Loader::connections(const Item& it, ConnectionsConfig& c) {
             {"request_timeout", [&](const Item& v) { duration(v, c.request_timeout, true); }},
             {"max_tls_handshakes",
              [&](const Item& v) { whole(v, c.max_tls_handshakes, 0, 1'000'000); }},
+            {"max_tls_handshakes_per_address",
+             [&](const Item& v) { whole(v, c.max_tls_handshakes_per_address, 0, 1'000'000); }},
         });
 }
 
@@ -772,6 +783,35 @@ void Loader::queue_mode(const Item& it, QueueModeConfig& q) {
     walk_map(it, {
                      {"max_queued", [&](const Item& v) { whole(v, q.max_queued, 0, 65536); }},
                      {"max_age", [&](const Item& v) { duration(v, q.max_age, true); }},
+                 });
+}
+
+void Loader::device_limits(const Item& it, DeviceLimitsConfig& d) {
+    walk_map(
+        it,
+        {
+            {"uplinks_in_flight", [&](const Item& v) { whole(v, d.uplinks_in_flight, 1, 1024); }},
+            {"uplinks_queued", [&](const Item& v) { whole(v, d.uplinks_queued, 0, 65536); }},
+            {"notifications_per_second",
+             [&](const Item& v) {
+                 RateLimit r{d.notifications_per_second, 0};
+                 rate(v, r);
+                 d.notifications_per_second = r.per_second;
+             }},
+            {"notification_burst",
+             [&](const Item& v) { whole(v, d.notification_burst, 1, 1'000'000); }},
+        });
+}
+
+void Loader::registration(const Item& it, RegistrationConfig& r) {
+    walk_map(it, {
+                     {"max_lifetime",
+                      [&](const Item& v) {
+                          whole_seconds(v, r.max_lifetime, std::chrono::seconds(60), kMaxDuration);
+                      }},
+                     {"rate_per_address", [&](const Item& v) { rate(v, r.rate_per_address); }},
+                     {"burst_per_address",
+                      [&](const Item& v) { whole(v, r.rate_per_address.burst, 0, 100000000); }},
                  });
 }
 
@@ -795,6 +835,7 @@ void Loader::store(const Item& it, StoreConfig& st) {
                            "expected memory: or sqlite:///absolute/path.db, got '" + *s + "'");
                  }
              }},
+            {"ack_after_commit", [&](const Item& v) { boolean(v, st.ack_after_commit); }},
         });
 }
 

@@ -41,6 +41,10 @@ const char* to_string(Refusal refusal) {
             return "credentials_required";
         case Refusal::unroutable_response:
             return "unroutable_response";
+        case Refusal::registration_rate:
+            return "registration_rate";
+        case Refusal::registration_limit:
+            return "registration_limit";
         case Refusal::count_:
             break;
     }
@@ -136,6 +140,14 @@ AdmissionResult admit(const PeerIdentity& peer, const std::optional<std::string>
                 return refused(Refusal::bad_request, code::bad_request,
                                kind == Uplink::register_ ? "Register needs ep and a numeric lt"
                                                          : "Bootstrap-Request needs ep");
+            }
+            if (!valid_endpoint_name(params->endpoint)) {
+                return refused(Refusal::bad_request, code::bad_request,
+                               "ep must be 1 to 255 bytes of UTF-8 without control characters");
+            }
+            if (params->lifetime == 0u) {
+                return refused(Refusal::bad_request, code::bad_request,
+                               "lt must be at least 1 second", std::move(params->endpoint));
             }
             auto registration = context.directory.registration_of(params->endpoint);
             return claim(peer, bound, std::move(params->endpoint), registration, context);

@@ -32,6 +32,9 @@ std::string join(const std::vector<std::string>& segments) {
 constexpr Duration bootstrap_timeout{300'000};
 constexpr Duration bootstrap_linger{5'000};
 
+// Max-Age of the 5.03 for a Register beyond the registration budgets.
+constexpr std::uint32_t registration_retry_seconds = 60;
+
 // Refusals logged per shard: a burst of this many, then this many per second.
 constexpr double refusal_log_rate = 10;
 constexpr double refusal_log_burst = 20;
@@ -53,15 +56,13 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       io_(io),
       config_(config),
       directory_(directory),
+      relay_params_(relay_params_from(config)),
       core_link_(io, config.upstream, *this),
       ports_(config.upstream.bind_addresses.size(), config.upstream.bind_port_first,
              config.upstream.bind_port_last, shard, std::max(1u, shard_count)),
-      refusal_log_budget_(refusal_log_rate, refusal_log_burst, Clock::now()) {
-    relay_params_.max_queued = config.queue_mode.max_queued;
-    relay_params_.max_age = config.queue_mode.max_age;
-    relay_params_.device_timeout = config.connections.request_timeout;
-    relay_params_.overflow_max_age_seconds = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(config.queue_mode.max_age).count());
+      refusal_log_budget_(refusal_log_rate, refusal_log_burst, Clock::now()),
+      register_rate_(config.registration.rate_per_address.per_second,
+                     config.registration.rate_per_address.burst) {
     set_credentials(config.credentials);
     if (config.upstream.bootstrap) {
         config::UpstreamConfig bs = config.upstream;
@@ -146,6 +147,7 @@ void Bridge::refuse(session::SessionBase& session, const Message& message, const
     }
     if (refusal.code == 0 || !coap::is_request(message.code())) return;
     Message answer(refusal.code, message.token());
+    if (refusal.max_age) answer.add_uint_option(coap::option::max_age, *refusal.max_age);
     answer.set_payload(refusal.diagnostic);
     session.send(answer);
 }
@@ -164,6 +166,13 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
         return;
     }
     auto& admitted = std::get<Admitted>(admission);
+    if (kind == Uplink::register_ && !register_rate_.allow(address_of(info.remote), Clock::now())) {
+        refuse(session, message,
+               Refused{Refusal::registration_rate, code::service_unavailable,
+                       "too many registrations from this address; retry later",
+                       std::move(admitted.endpoint), registration_retry_seconds});
+        return;
+    }
     if (bound == bindings_.end()) {
         bound = bindings_
                     .emplace(info.id, Binding{admitted.endpoint, route_owner(admitted.endpoint),
@@ -233,13 +242,10 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             // Update/De-register of a registration that ended while the device was away: 4.04
             // makes an LwM2M client register again. Anything else has no registration to go to.
             const bool lwm2m = kind == Uplink::update || kind == Uplink::deregister;
-            Message answer(lwm2m ? code::not_found : code::forbidden, message.token());
-            answer.set_payload(lwm2m
-                                   ? std::string_view("registration not found: register again")
-                                   : std::string_view("no LwM2M registration on this connection"));
-            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
-                if (auto* s = peer->find_session_(conn)) s->send(answer);
-            });
+            answer_connection(conn_shard, conn, message.token(),
+                              lwm2m ? code::not_found : code::forbidden,
+                              lwm2m ? "registration not found: register again"
+                                    : "no LwM2M registration on this connection");
             return;
         }
         // This shard creates the endpoint's state, unless another one did meanwhile.
@@ -247,23 +253,8 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
             forward(owner, conn_shard, conn, endpoint, authenticated, std::move(message));
             return;
         }
-        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
-        if (auto error = open_upstream(created->upstream, endpoint)) {
-            if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
-            spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
-            Message answer(code::bad_gateway, message.token());
-            answer.set_payload(*error);
-            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
-                if (auto* s = peer->find_session_(conn)) s->send(answer);
-            });
-            return;
-        }
-        admin_stats.upstream_opened();
-        spdlog::info("endpoint={} upstream session local_port={}", endpoint,
-                     created->upstream.local_port());
-        device = created.get();
-        by_upstream_[&device->upstream] = device;
-        devices_.emplace(endpoint, std::move(created));
+        device = create_device(conn_shard, conn, endpoint, message.token());
+        if (!device) return;
     }
     device->connection_shard[conn] = conn_shard;
     const TimePoint now = Clock::now();
@@ -273,6 +264,59 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
         device->relay.on_device_response(conn, std::move(message), now);
     }
     run(*device);
+}
+
+Bridge::Device* Bridge::create_device(unsigned conn_shard, ConnectionId conn,
+                                      const std::string& endpoint, const coap::Token& token) {
+    if (!directory_.try_open_session()) {
+        if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
+        refuse_over_limit(conn_shard, conn, endpoint, token);
+        return nullptr;
+    }
+    auto created =
+        std::make_unique<Device>(endpoint, relay_params_, io_, token_seed(), &relay_counters_);
+    if (auto error = open_upstream(created->upstream, endpoint)) {
+        directory_.close_session();
+        if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
+        spdlog::error("endpoint={} cannot open upstream session: {}", endpoint, *error);
+        answer_connection(conn_shard, conn, token, code::bad_gateway, *error);
+        return nullptr;
+    }
+    admin_stats.upstream_opened();
+    spdlog::info("endpoint={} upstream session local_port={}", endpoint,
+                 created->upstream.local_port());
+    Device* device = created.get();
+    by_upstream_[&device->upstream] = device;
+    devices_.emplace(endpoint, std::move(created));
+    return device;
+}
+
+void Bridge::refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                               const coap::Token& token) {
+    // Every new endpoint holds a UDP socket toward the core: beyond the budget, new work is
+    // refused and what exists goes on (no EMFILE for the devices already here).
+    metrics_.refused[static_cast<std::size_t>(Refusal::registration_limit)].add();
+    if (refusal_log_budget_.try_take(Clock::now())) {
+        spdlog::warn("endpoint={} refused (registration_limit): {} upstream sessions open",
+                     endpoint, directory_.sessions());
+    }
+    Message answer(code::service_unavailable, token);
+    answer.add_uint_option(coap::option::max_age, registration_retry_seconds);
+    answer.set_payload("registration limit reached; retry later");
+    answer_connection(conn_shard, conn, std::move(answer));
+}
+
+void Bridge::answer_connection(unsigned conn_shard, ConnectionId conn, Message&& answer) {
+    run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer = std::move(answer)] {
+        if (auto* s = peer->find_session_(conn)) s->send(answer);
+    });
+}
+
+void Bridge::answer_connection(unsigned conn_shard, ConnectionId conn, const coap::Token& token,
+                               std::uint8_t response_code, std::string_view diagnostic) {
+    Message answer(response_code, token);
+    answer.set_payload(diagnostic);
+    answer_connection(conn_shard, conn, std::move(answer));
 }
 
 void Bridge::handle_disconnect(ConnectionId conn, const std::string& endpoint) {
@@ -462,7 +506,13 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
             forward(owner, conn_shard, conn, endpoint, authenticated, std::move(message));
             return;
         }
-        auto created = std::make_unique<Device>(endpoint, relay_params_, io_, token_seed());
+        if (!directory_.try_open_session()) {
+            if (!find(endpoint)) directory_.release(endpoint, shard_);
+            refuse_over_limit(conn_shard, conn, endpoint, message.token());
+            return;
+        }
+        auto created =
+            std::make_unique<Device>(endpoint, relay_params_, io_, token_seed(), &relay_counters_);
         created->link = bootstrap_link_.get();
         created->bootstrap = true;
         std::optional<upstream::UpstreamPsk> psk;
@@ -471,12 +521,9 @@ void Bridge::handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std:
         if (auto error =
                 bootstrap_link_->open(created->upstream, endpoint, psk, bind_address(0), 0)) {
             spdlog::error("endpoint={} cannot open bootstrap session: {}", endpoint, *error);
+            directory_.close_session();
             if (!find(endpoint)) directory_.release(endpoint, shard_);
-            Message answer(code::bad_gateway, message.token());
-            answer.set_payload(*error);
-            run_on(conn_shard, [peer = peers_.at(conn_shard), conn, answer] {
-                if (auto* s = peer->find_session_(conn)) s->send(answer);
-            });
+            answer_connection(conn_shard, conn, message.token(), code::bad_gateway, *error);
             return;
         }
         spdlog::info("endpoint={} bootstrap session local_port={}", endpoint,
@@ -503,6 +550,7 @@ void Bridge::forget_bootstrap(const std::string& endpoint) {
     spdlog::info("endpoint={} bootstrap ended; session closed", endpoint);
     by_upstream_.erase(&device.upstream);
     bootstrap_link_->close(device.upstream);
+    directory_.close_session();
     if (!find(endpoint)) directory_.release(endpoint, shard_);
     bootstraps_.erase(it);
 }
@@ -538,6 +586,7 @@ void Bridge::forget(const std::string& endpoint) {
     by_upstream_.erase(&device.upstream);
     ports_.release(local_of(device.upstream));
     core_link_.close(device.upstream);
+    directory_.close_session();
     // `endpoint` may be the device's own name: release before the device goes.
     if (!find_bootstrap(endpoint)) directory_.release(endpoint, shard_);
     devices_.erase(it);
@@ -578,21 +627,43 @@ void Bridge::on_core_request(upstream::UpstreamSession& session, upstream::CoreR
         }
     }
     // No connection: the request waits in the relay's queue, likely beyond the piggyback
-    // window; acknowledge it now so the core stops counting its ACK_TIMEOUT.
+    // window; acknowledge it now so the core stops counting its ACK_TIMEOUT (with
+    // store.ack_after_commit: as soon as the store has it).
     auto& link = link_of(*device);
-    if (!device->relay.connection()) link.acknowledge(session, id);
+    bool persistent = false;
+    if (!device->relay.connection()) {
+        if (link.ack_after_commit()) {
+            link.defer_ack(session, id);
+            device->awaiting_commit.push_back(id);
+            persistent = true;
+        } else {
+            link.acknowledge(session, id);
+        }
+    }
     // Held back for a piggybacked answer, it is not persistent state yet (the core would send
     // it again after a restart): no store write for a request answered within the window.
     device->relay.on_core_request(id, std::move(request), Clock::now(),
-                                  link.acknowledged(session, id));
+                                  persistent || link.acknowledged(session, id));
     run(*device);
 }
 
 void Bridge::on_core_request_acknowledged(upstream::UpstreamSession& session,
                                           upstream::CoreRequestId id) {
     if (Device* device = find(session)) {
+        if (link_of(*device).ack_after_commit()) device->awaiting_commit.push_back(id);
         device->relay.on_core_request_acknowledged(id);
         run(*device);  // persists it now
+    }
+}
+
+void Bridge::on_store_committed(std::uint64_t committed) {
+    while (!commit_waits_.empty() && commit_waits_.front().sequence <= committed) {
+        const auto wait = std::move(commit_waits_.front());
+        commit_waits_.pop_front();
+        if (Device* device = find(wait.endpoint)) {
+            for (const auto id : wait.ids)
+                link_of(*device).release_ack(device->upstream, id);
+        }
     }
 }
 

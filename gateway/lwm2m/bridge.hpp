@@ -40,6 +40,7 @@
 #include "lwgate/lwm2m/directory.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
 #include "lwgate/store/store.hpp"
+#include "lwgate/util/address_rate_limiter.hpp"
 #include "lwgate/util/token_bucket.hpp"
 #include "session/session_host.hpp"
 #include "upstream/core_link.hpp"
@@ -71,6 +72,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_session_closed(session::SessionBase& session);
 
     const BridgeMetrics& metrics() const { return metrics_; }
+    const RelayCounters& relay_counters() const { return relay_counters_; }
     const upstream::CoreLink& core_link() const { return core_link_; }
 
     // CoreLinkHandler (owner side).
@@ -101,12 +103,15 @@ class Bridge final : public upstream::CoreLinkHandler {
     admin::BridgeAdminStats admin_stats;
     // ---- end of admin API ----------------------------------------------------------------
 
-    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
+    // ---- persistence (gateway/lwm2m/bridge_persistence.cpp) -----------------------
     // The store every shard writes to (owned by the Gateway, outlives the bridges) and the
     // records it held at start-up; start() restores the endpoints this shard owns from them.
     // Without a call the bridge persists nothing (unit tests, tools).
     void set_store(store::Store* store,
                    std::shared_ptr<const std::vector<store::DeviceRecord>> loaded);
+    // The store committed every write up to `committed` (store.ack_after_commit): the ACKs that
+    // waited for it go out. On this shard's thread.
+    void on_store_committed(std::uint64_t committed);
     // ---- end of persistence ----------------------------------------------------------------
 
     // ---- SIGHUP reload (gateway/lwm2m/bridge_reload.cpp); on this shard's thread ----------
@@ -114,12 +119,15 @@ class Bridge final : public upstream::CoreLinkHandler {
     void reload_credentials(const std::vector<config::Credential>& credentials);
     // Devices whose relay state is created from now on use these parameters.
     void reload_relay_params(const RelayParams& params);
+    // New registrations per source address from now on.
+    void reload_registration_rate(const config::RateLimit& rate);
     // ---- end of SIGHUP reload ----------------------------------------------------------------
 
   private:
     // What the store holds for a device (persistence; bridge_persistence.cpp).
     struct Persisted {
         std::uint64_t generation = 0;
+        std::uint64_t sequence = 0;    // the store's number for the last write of the record
         std::uint16_t local_port = 0;  // written with the record: a new port is a change too
         std::string local_address;
         bool stored = false;
@@ -128,8 +136,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     };
     struct Device {
         explicit Device(std::string endpoint, const RelayParams& params, asio::io_context& io,
-                        std::uint64_t seed)
-            : relay(std::move(endpoint), params, seed), timer(io) {}
+                        std::uint64_t seed, RelayCounters* counters)
+            : relay(std::move(endpoint), params, seed, counters), timer(io) {}
         DeviceRelay relay;
         upstream::UpstreamSession upstream;
         asio::steady_timer timer;
@@ -149,6 +157,8 @@ class Bridge final : public upstream::CoreLinkHandler {
         TimePoint bootstrap_until = never;
         std::optional<CoreRequestId> finish_id;
         Persisted persisted;  // persistence: what the store holds (no lookup per event)
+        // store.ack_after_commit: held requests whose ACK waits for the next record's commit.
+        std::vector<CoreRequestId> awaiting_commit;
     };
     // Connection side: what a connection of this shard speaks for (admission.hpp) and whether
     // it carries the endpoint's registration (the relay's Registered action).
@@ -182,6 +192,15 @@ class Bridge final : public upstream::CoreLinkHandler {
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                 bool authenticated, coap::Message&& message);
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
+    // A new endpoint's state and upstream session (within connections.max_registrations); on
+    // failure the connection is answered and nullptr returned.
+    Device* create_device(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                          const coap::Token& token);
+    void refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                           const coap::Token& token);
+    void answer_connection(unsigned conn_shard, ConnectionId conn, coap::Message&& answer);
+    void answer_connection(unsigned conn_shard, ConnectionId conn, const coap::Token& token,
+                           std::uint8_t code, std::string_view diagnostic);
     Device* find(const std::string& endpoint);
     Device* find_bootstrap(const std::string& endpoint);
     upstream::CoreLink& link_of(Device& device) { return device.link ? *device.link : core_link_; }
@@ -215,7 +234,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::unique_ptr<upstream::CoreLink> bootstrap_link_;  // when upstream.bootstrap_uri is set
     PortPool ports_;
     // Runs fn on `shard`'s thread: posted to that shard's io_context, also when it is this one
-    // (one loop turn's answers then leave in one TCP write; README, "What limits", item 4).
+    // (one loop turn's answers then leave in one TCP write; docs/performance.md, "What limits each scenario").
     // A template, so the lambda goes into asio's handler storage without a std::function.
     template <class Fn>
     void run_on(unsigned shard, Fn&& fn) {
@@ -236,8 +255,11 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
     std::uint64_t token_seed();  // where a new device's relay tokens start (random)
     BridgeMetrics metrics_;
+    RelayCounters relay_counters_;  // the relays of this shard add to them
+    // Connection side: new registrations per source address (registration.rate_per_address).
+    AddressRateLimiter register_rate_;
 
-    // ---- persistence (issue #5; gateway/lwm2m/bridge_persistence.cpp) -----------------------
+    // ---- persistence (gateway/lwm2m/bridge_persistence.cpp) -----------------------
     // Owner side. restore_devices(): at start, before the shard thread runs: re-opens each
     // stored device's upstream session on its stored local port and loads its relay.
     // persist(): after every run(), writes the device's record when the relay's
@@ -246,6 +268,14 @@ class Bridge final : public upstream::CoreLinkHandler {
     // go as separate responses with the stored core token (CoreLink::respond_separately).
     std::optional<std::string> restore_devices();
     void persist(Device& device);
+    void write_record(Device& device);
+    // store.ack_after_commit: requests acknowledged once the write `sequence` is committed.
+    struct CommitWait {
+        std::uint64_t sequence;
+        std::string endpoint;
+        std::vector<CoreRequestId> ids;
+    };
+    std::deque<CommitWait> commit_waits_;
     void unpersist(Device& device);
     void remember_register(Device& device, const coap::Message& request, Uplink kind);
     void respond_core(Device& device, CoreRequestId id, coap::Message&& response);

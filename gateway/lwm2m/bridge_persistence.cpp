@@ -1,6 +1,6 @@
-// Bridge persistence (issue #5): restoring this shard's devices from the store at start-up and
+// Bridge persistence: restoring this shard's devices from the store at start-up and
 // writing each device's record when its relay's persistent state changes. See bridge.hpp
-// ("persistence") and README "What survives a restart".
+// ("persistence") and docs/bridge.md "What survives a restart".
 //
 // Time: the relay works in steady-clock TimePoints, which mean nothing after a reboot; records
 // hold wall-clock milliseconds. Conversions go through one (steady, wall) pair of "now".
@@ -64,6 +64,8 @@ std::string query_string(const Message& request) {
 void Bridge::set_store(store::Store* store,
                        std::shared_ptr<const std::vector<store::DeviceRecord>> loaded) {
     store_ = store;
+    // Only with a store: without one there is no commit to wait for.
+    core_link_.set_ack_after_commit(store != nullptr && config_.store.ack_after_commit);
     loaded_ = std::move(loaded);
 }
 
@@ -82,6 +84,7 @@ std::optional<std::string> Bridge::restore_devices() {
         s.lifetime = r.lifetime;
         s.deadline = now.to_steady(r.deadline);
         s.queue_mode = r.queue_mode;
+        s.authenticated = r.authenticated;
         s.version = r.version;
         s.binding = r.binding;
         for (const auto& o : r.observations) {
@@ -106,7 +109,8 @@ std::optional<std::string> Bridge::restore_devices() {
             s.queued.push_back({id, std::move(*request), now.to_steady(q.enqueued_at)});
         }
 
-        auto device = std::make_unique<Device>(r.endpoint, relay_params_, io_, token_seed());
+        auto device = std::make_unique<Device>(r.endpoint, relay_params_, io_, token_seed(),
+                                               &relay_counters_);
         std::optional<upstream::UpstreamPsk> psk;
         if (auto it = psk_by_endpoint_.find(r.endpoint); it != psk_by_endpoint_.end())
             psk = it->second;
@@ -134,6 +138,7 @@ std::optional<std::string> Bridge::restore_devices() {
             continue;
         }
         directory_.claim(r.endpoint, shard_);  // restore partitions by hash: nobody else has it
+        directory_.try_open_session(true);     // known to the core already: never refused
         // The core may still retransmit a request it never saw acknowledged (lwgate stopped
         // within the piggyback window): its copies must not reach the device a second time.
         for (const auto& q : s.queued)
@@ -226,6 +231,16 @@ void Bridge::replace_upstream(Device& device, std::string_view why) {
 }
 
 void Bridge::persist(Device& device) {
+    write_record(device);
+    if (device.awaiting_commit.empty()) return;
+    // The record written last (now, or earlier when nothing changed since) holds these requests:
+    // their ACKs wait for its commit. Sequences only grow, so a wait queued behind a later one
+    // is released at the latest with it.
+    commit_waits_.push_back({device.persisted.sequence, device.relay.endpoint(),
+                             std::exchange(device.awaiting_commit, {})});
+}
+
+void Bridge::write_record(Device& device) {
     if (!store_) return;
     const auto& endpoint = device.relay.endpoint();
     auto& p = device.persisted;
@@ -252,6 +267,7 @@ void Bridge::persist(Device& device) {
     r.lifetime = s.lifetime;
     r.deadline = now.to_wall(s.deadline);
     r.queue_mode = s.queue_mode;
+    r.authenticated = s.authenticated;
     r.binding = std::move(s.binding);
     r.version = std::move(s.version);
     r.register_query = p.register_query;
@@ -268,7 +284,7 @@ void Bridge::persist(Device& device) {
     }
     spdlog::debug("endpoint={} stored: observations={} held={}", endpoint, r.observations.size(),
                   r.queued.size());
-    store_->put(std::move(r));
+    p.sequence = store_->put(std::move(r));
     p.stored = true;
     p.generation = generation;
     p.local_port = port;

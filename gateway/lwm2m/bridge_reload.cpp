@@ -14,6 +14,10 @@ void Bridge::reload_relay_params(const RelayParams& params) {
     relay_params_ = params;
 }
 
+void Bridge::reload_registration_rate(const config::RateLimit& rate) {
+    register_rate_ = AddressRateLimiter(rate.per_second, rate.burst);
+}
+
 RelayParams relay_params_from(const config::Config& config) {
     RelayParams p;
     p.max_queued = config.queue_mode.max_queued;
@@ -21,6 +25,13 @@ RelayParams relay_params_from(const config::Config& config) {
     p.device_timeout = config.connections.request_timeout;
     p.overflow_max_age_seconds = static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::seconds>(config.queue_mode.max_age).count());
+    const auto& d = config.device_limits;
+    p.uplinks_in_flight = d.uplinks_in_flight;
+    p.uplinks_queued = d.uplinks_queued;
+    p.notifications_per_second = d.notifications_per_second;
+    p.notification_burst = d.notification_burst;
+    p.max_lifetime_seconds = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(config.registration.max_lifetime).count());
     return p;
 }
 

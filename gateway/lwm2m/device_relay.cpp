@@ -42,10 +42,13 @@ std::string token_key(const coap::Token& token) {
     return {b.begin(), b.end()};
 }
 
-DeviceRelay::DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed)
+DeviceRelay::DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed,
+                         RelayCounters* counters)
     : endpoint_(std::move(endpoint)),
       params_(params),
-      next_token_(std::max<std::uint64_t>(1, token_seed)) {}
+      next_token_(std::max<std::uint64_t>(1, token_seed)),
+      notification_budget_(params.notifications_per_second, params.notification_burst, TimePoint{}),
+      counters_(counters) {}
 
 coap::Token DeviceRelay::next_token() {
     return coap::Token::from_u64(next_token_++);
@@ -70,34 +73,85 @@ void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePo
     // Uri-Host/Uri-Port name the server the device talked to (lwgate), not the core.
     request.remove_options(coap::option::uri_host);
     request.remove_options(coap::option::uri_port);
-    Uplink_ uplink{conn, request.token(), classify_uplink(request), std::nullopt, std::nullopt};
+    Uplink_ uplink{.conn = conn, .device_token = request.token(), .kind = classify_uplink(request)};
     uplink.authenticated = authenticated;
     uplink.registration = registration_seq_;
-    if (registered_ && authenticated_ && !authenticated) {
-        answer_device(conn, request.token(), code::forbidden,
-                      "this endpoint authenticates: connect over TLS");
-        return;
-    }
-    if (uplink.kind == Uplink::update || uplink.kind == Uplink::deregister) {
-        if (!names_current_registration(request)) {
-            answer_device(conn, request.token(), code::not_found,
-                          "registration not found: register again");
-            return;
-        }
-    }
+    if (refused_locally(uplink, request)) return;
     if (uplink.kind == Uplink::register_) {
+        cap_lifetime(request, params_.max_lifetime_seconds,
+                     default_lifetime_seconds > params_.max_lifetime_seconds);
         uplink.register_params = parse_register(request);
         rewrite_binding_for_udp(request);
     } else if (uplink.kind == Uplink::update) {
+        cap_lifetime(request, params_.max_lifetime_seconds, false);
         uplink.update_params = parse_update(request);
         rewrite_binding_for_udp(request);
     }
     const auto token = next_token();
     request.set_token(token);
     const Uplink kind = uplink.kind;
-    uplinks_.emplace(token_key(token), std::move(uplink));
-    actions_.push_back(ToCore{std::move(request), kind});
+    auto key = token_key(token);
+    if (uplinks_at_core_ < params_.uplinks_in_flight) {
+        ++uplinks_at_core_;
+        uplink.at_core = true;
+        actions_.push_back(ToCore{std::move(request), kind});
+    } else {
+        uplink.waiting = std::move(request);
+        uplinks_waiting_.push_back(key);
+    }
+    uplinks_.emplace(std::move(key), std::move(uplink));
     if (is_active(conn)) flush(now);  // any uplink means the device is awake
+}
+
+bool DeviceRelay::refused_locally(const Uplink_& uplink, const Message& request) {
+    if (registered_ && authenticated_ && !uplink.authenticated) {
+        answer_device(uplink.conn, request.token(), code::forbidden,
+                      "this endpoint authenticates: connect over TLS");
+        return true;
+    }
+    if (uplink.kind == Uplink::register_ || uplink.kind == Uplink::update) {
+        // lt=0 would leave a registration at the core that lwgate forgets at once. (A Register
+        // carries lt like an Update does: parse_update reads it for both.)
+        if (parse_update(request).lifetime == 0u) {
+            answer_device(uplink.conn, request.token(), code::bad_request,
+                          "lt must be at least 1 second");
+            return true;
+        }
+    }
+    if ((uplink.kind == Uplink::update || uplink.kind == Uplink::deregister) &&
+        !names_current_registration(request)) {
+        answer_device(uplink.conn, request.token(), code::not_found,
+                      "registration not found: register again");
+        return true;
+    }
+    // One device's burst waits here, bounded, instead of in libcoap's context-wide
+    // retransmission queue, whose cost every device of the context would pay.
+    if (uplinks_at_core_ >= params_.uplinks_in_flight &&
+        uplinks_waiting_.size() >= params_.uplinks_queued) {
+        answer_device(uplink.conn, request.token(), code::service_unavailable,
+                      "too many requests in flight; retry later", params_.busy_max_age_seconds);
+        if (counters_) ++counters_->uplinks_refused_busy;
+        return true;
+    }
+    return false;
+}
+
+void DeviceRelay::uplink_done(const Uplink_& uplink) {
+    if (!uplink.at_core) return;
+    --uplinks_at_core_;
+    send_waiting_uplinks();
+}
+
+void DeviceRelay::send_waiting_uplinks() {
+    while (uplinks_at_core_ < params_.uplinks_in_flight && !uplinks_waiting_.empty()) {
+        auto it = uplinks_.find(uplinks_waiting_.front());
+        uplinks_waiting_.pop_front();
+        if (it == uplinks_.end() || !it->second.waiting) continue;
+        ++uplinks_at_core_;
+        it->second.at_core = true;
+        actions_.push_back(ToCore{std::move(*it->second.waiting), it->second.kind});
+        it->second.waiting.reset();
+    }
 }
 
 void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, TimePoint now) {
@@ -129,7 +183,7 @@ void DeviceRelay::on_device_response(ConnectionId conn, Message&& response, Time
     auto obs = find_observation_by_gateway_token(response.token());
     if (obs != observations_.end()) {
         const bool continues = coap::code_class(response.code()) == 2 && has_observe(response);
-        forward_notification(obs->second, std::move(response));
+        forward_notification(obs->second, std::move(response), now, !continues);
         if (!continues) observations_.erase(obs);  // an error or plain answer ends it
     }
 }
@@ -166,6 +220,7 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
     if (it == uplinks_.end()) return;  // late or duplicate
     Uplink_ uplink = std::move(it->second);
     uplinks_.erase(it);
+    uplink_done(uplink);
     const bool success = coap::code_class(response.code()) == 2;
     if (uplink.on_behalf) {
         if (success && registered_) {
@@ -286,8 +341,10 @@ void DeviceRelay::activate_newest(TimePoint now) {
 }
 
 void DeviceRelay::answer_device(ConnectionId conn, const coap::Token& token,
-                                std::uint8_t response_code, std::string_view diagnostic) {
+                                std::uint8_t response_code, std::string_view diagnostic,
+                                std::optional<std::uint32_t> max_age) {
     Message answer(response_code, token);
+    if (max_age) answer.add_uint_option(coap::option::max_age, *max_age);
     answer.set_payload(diagnostic);
     actions_.push_back(ToDevice{conn, std::move(answer)});
 }
@@ -304,10 +361,12 @@ void DeviceRelay::on_core_failure(const coap::Token& uplink_token, std::uint8_t 
         uplinks_.erase(it);  // the registration stands until its lifetime says otherwise
         return;
     }
-    Message answer(code_for_device, it->second.device_token);
-    if (!diagnostic.empty()) answer.set_payload(diagnostic);
-    actions_.push_back(ToDevice{it->second.conn, std::move(answer)});
+    const Uplink_ uplink = std::move(it->second);
     uplinks_.erase(it);
+    Message answer(code_for_device, uplink.device_token);
+    if (!diagnostic.empty()) answer.set_payload(diagnostic);
+    actions_.push_back(ToDevice{uplink.conn, std::move(answer)});
+    uplink_done(uplink);
 }
 
 void DeviceRelay::on_core_reset(const coap::Token& core_token) {
@@ -329,6 +388,8 @@ void DeviceRelay::on_upstream_replaced(TimePoint) {
         }
         it = uplinks_.erase(it);
     }
+    uplinks_at_core_ = 0;
+    uplinks_waiting_.clear();
     if (!registered_ || location_.empty()) return;
     send_on_behalf(code::post, Uplink::update);
 }
@@ -339,7 +400,7 @@ void DeviceRelay::send_on_behalf(std::uint8_t method, Uplink kind) {
         request.add_option(coap::option::uri_path, segment);
     const auto token = next_token();
     request.set_token(token);
-    Uplink_ uplink{active().value_or(0), token, kind, std::nullopt, std::nullopt};
+    Uplink_ uplink{.conn = active().value_or(0), .device_token = token, .kind = kind};
     uplink.on_behalf = true;
     uplink.registration = registration_seq_;
     uplinks_.emplace(token_key(token), std::move(uplink));
@@ -374,11 +435,18 @@ void DeviceRelay::on_tick(TimePoint now) {
         actions_.push_back(Forget{});
         return;
     }
+    send_pending_notifications(now);
     flush(now);
 }
 
 TimePoint DeviceRelay::next_deadline() const {
     TimePoint next = registered_ ? registration_deadline_ : never;
+    for (const auto& [key, obs] : observations_) {
+        if (obs.pending) {
+            next = std::min(next, notification_budget_.next_token_at());
+            break;
+        }
+    }
     for (const auto& [key, f] : in_flight_)
         next = std::min(next, f.deadline);
     for (const auto& d : queue_)
@@ -432,8 +500,34 @@ void DeviceRelay::reobserve(TimePoint) {
     }
 }
 
-void DeviceRelay::forward_notification(Observation& obs, Message&& message) {
+void DeviceRelay::forward_notification(Observation& obs, Message&& message, TimePoint now,
+                                       bool final) {
     obs.active = true;
+    // A device notifying faster than its budget: only the newest state of each observation
+    // matters (RFC 7641 §4.5.2), so it replaces the one waiting. The last notification of an
+    // observation (an error, or an answer without Observe) always goes out.
+    if (!final && !notification_budget_.try_take(now)) {
+        if (obs.pending && counters_) ++counters_->notifications_coalesced;
+        obs.pending = std::move(message);
+        return;
+    }
+    if (obs.pending) {
+        if (counters_) ++counters_->notifications_coalesced;
+        obs.pending.reset();
+    }
+    send_notification(obs, std::move(message));
+}
+
+void DeviceRelay::send_pending_notifications(TimePoint now) {
+    for (auto& [key, obs] : observations_) {
+        if (!obs.pending) continue;
+        if (!notification_budget_.try_take(now)) return;
+        send_notification(obs, std::move(*obs.pending));
+        obs.pending.reset();
+    }
+}
+
+void DeviceRelay::send_notification(Observation& obs, Message&& message) {
     ++obs.notifications;
     obs.observe_number = (obs.observe_number + 1) & observe_mask;
     message.set_token(obs.request.token());

@@ -1,4 +1,4 @@
-// DeviceRelay persistence: snapshot, restore and the persistent-state digest (issue #5).
+// DeviceRelay persistence: snapshot, restore and the persistent-state digest.
 #include <algorithm>
 #include <cstring>
 

@@ -69,4 +69,12 @@ void Directory::release(const std::string& endpoint, unsigned shard) {
     }
 }
 
+bool Directory::try_open_session(bool force) {
+    auto n = sessions_.load();
+    do {
+        if (!force && n >= session_limit_.load()) return false;
+    } while (!sessions_.compare_exchange_weak(n, n + 1));
+    return true;
+}
+
 }  // namespace lwgate::lwm2m

@@ -169,4 +169,68 @@ std::optional<std::string> rewrite_binding_for_udp(coap::Message& request) {
     return rewritten;
 }
 
+namespace {
+
+// The length of the UTF-8 sequence `s` starts with (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 if it is not one.
+std::size_t utf8_sequence(std::string_view s) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
+    const unsigned char c = b(0);
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (!cont(1) || !cont(2)) return 0;
+        if ((c == 0xe0 && b(1) < 0xa0) || (c == 0xed && b(1) > 0x9f)) return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (!cont(1) || !cont(2) || !cont(3)) return 0;
+        if ((c == 0xf0 && b(1) < 0x90) || (c == 0xf4 && b(1) > 0x8f)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool valid_endpoint_name(std::string_view name) {
+    if (name.empty() || name.size() > max_endpoint_name) return false;
+    while (!name.empty()) {
+        const auto n = utf8_sequence(name);
+        if (n == 0) return false;
+        if (n == 1 && (static_cast<unsigned char>(name[0]) < 0x20 || name[0] == 0x7f)) return false;
+        name.remove_prefix(n);
+    }
+    return true;
+}
+
+bool cap_lifetime(coap::Message& request, std::uint32_t max_lifetime, bool add_when_absent) {
+    std::vector<coap::Bytes> queries;
+    bool changed = false;
+    bool present = false;
+    for (const auto* o : request.find_options(coap::option::uri_query)) {
+        std::string q = as_string(o->value);
+        if (q.rfind("lt=", 0) == 0) {
+            present = true;
+            const auto lt = parse_u32(q.substr(3));
+            if (lt && *lt > max_lifetime) {
+                q = "lt=" + std::to_string(max_lifetime);
+                changed = true;
+            }
+        }
+        queries.emplace_back(q.begin(), q.end());
+    }
+    if (!present && add_when_absent) {
+        const std::string q = "lt=" + std::to_string(max_lifetime);
+        queries.emplace_back(q.begin(), q.end());
+        changed = true;
+    }
+    if (!changed) return false;
+    request.remove_options(coap::option::uri_query);
+    for (auto& q : queries)
+        request.add_option(coap::option::uri_query, std::move(q));
+    return true;
+}
+
 }  // namespace lwgate::lwm2m

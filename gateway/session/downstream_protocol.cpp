@@ -84,6 +84,7 @@ void DownstreamProtocol::handle(Message&& message, TimePoint now) {
         return;
     }
     if (coap::is_request(message.code()) || coap::is_response(message.code())) {
+        if (coap::is_request(message.code())) ++unanswered_requests_;
         inbound_.push_back(std::move(message));
         return;
     }
@@ -104,6 +105,15 @@ void DownstreamProtocol::handle_signal(const Message& message, TimePoint now) {
     }
     auto& signal = std::get<coap::Signal>(parsed);
     if (auto* csm = std::get_if<coap::Csm>(&signal)) {
+        if (csm->max_message_size && *csm->max_message_size < coap::min_peer_max_message_size) {
+            // Accepting it would drop every answer to this device unsent (RFC 8323 §5.6.1: a
+            // parameter problem with the value of an elective CSM option).
+            abort_with(CloseReason::abort_sent, coap::signal_option::max_message_size,
+                       "Max-Message-Size " + std::to_string(*csm->max_message_size) +
+                           " is below the minimum of " +
+                           std::to_string(coap::min_peer_max_message_size) + " bytes");
+            return;
+        }
         peer_.apply(*csm);
         if (!peer_csm_received_) {
             peer_csm_received_ = true;
@@ -170,7 +180,13 @@ TimePoint DownstreamProtocol::next_deadline() const {
 
 bool DownstreamProtocol::send(const Message& message) {
     if (close_) return false;
-    if (coap::encoded_size(message) > peer_.max_message_size) return false;
+    // A response lwgate sends a device answers one of its requests (lwgate's own requests to a
+    // device are answered by the device); counted even when it is too large to go out.
+    if (coap::is_response(message.code()) && unanswered_requests_ > 0) --unanswered_requests_;
+    if (coap::encoded_size(message) > peer_.max_message_size) {
+        ++stats_.too_large_for_peer;
+        return false;
+    }
     queue(message);
     return true;
 }

@@ -109,6 +109,7 @@ void DownstreamSession<Stream>::start_refused(CloseReason reason, std::uint32_t 
 
 template <class Stream>
 void DownstreamSession<Stream>::give_back_handshake_slot() {
+    if constexpr (is_tls) handshake_ticket_.release();
     if (!holds_handshake_slot_) return;
     holds_handshake_slot_ = false;
     host_.release_handshake_slot();
@@ -150,7 +151,8 @@ void DownstreamSession<Stream>::begin_protocol() {
 template <class Stream>
 bool DownstreamSession<Stream>::reading_paused() const {
     const std::size_t pending = protocol_.output_size() + (writing_ ? write_buffer_.size() : 0);
-    return pending > host_.settings().write_queue_limit / 2;
+    // The answers to what was read come later (the bridge posts them): count the requests too.
+    return pending > host_.settings().write_queue_limit / 2 || protocol_.too_many_unanswered();
 }
 
 template <class Stream>
@@ -341,6 +343,7 @@ void DownstreamSession<Stream>::sync_stats() {
     m.pings_received.add(s.pings_received - reported_.pings_received);
     m.missed_pongs.add(s.missed_pongs - reported_.missed_pongs);
     m.error_responses.add(s.error_responses - reported_.error_responses);
+    m.too_large_for_peer.add(s.too_large_for_peer - reported_.too_large_for_peer);
     reported_ = s;
 }
 
@@ -459,11 +462,15 @@ template <class Stream>
 void DownstreamSession<Stream>::send(const coap::Message& message) {
     if (closed_) return;
     if (!protocol_.send(message)) {
+        if (protocol_.close_decision()) return;  // closing: nothing more goes out anyway
+        sync_stats();                            // the drop shows in /metrics at once
         spdlog::warn("conn={} dropped {}: larger than the device's Max-Message-Size {}", info_.id,
                      coap::describe(message), protocol_.peer().max_message_size);
+        read();  // it answered a request all the same: reading may resume
         return;
     }
     flush();
+    read();  // an answer may have ended a pause (too many requests unanswered)
     arm_timer();
 }
 

@@ -65,11 +65,15 @@ class DownstreamSession final : public SessionBase,
     const DownstreamProtocol& protocol() const { return protocol_; }
     // Per listener (TLS only); set before start().
     void set_handshake_timeout(Duration timeout) { handshake_timeout_ = timeout; }
+    // TLS only; set before start(). Given back when the handshake is over, whatever its end.
+    void set_handshake_ticket(PendingHandshakes::Ticket ticket) {
+        if constexpr (is_tls) handshake_ticket_ = std::move(ticket);
+    }
 
   private:
     asio::ip::tcp::socket& socket();
     void on_handshake(const std::error_code& ec);
-    void give_back_handshake_slot();
+    void give_back_handshake_slot();  // and the handshake's ticket
     void begin_protocol();
     void read();
     void on_readable(const std::error_code& ec);
@@ -104,6 +108,9 @@ class DownstreamSession final : public SessionBase,
     TimePoint close_deadline_ = never;  // after_flush close: give up on the peer after this
     bool handshaking_ = false;
     bool holds_handshake_slot_ = false;  // SessionHost::acquire_handshake_slot granted one
+    struct NoTicket {};
+    [[no_unique_address]] std::conditional_t<is_tls, PendingHandshakes::Ticket, NoTicket>
+        handshake_ticket_;
     bool writing_ = false;
     bool reading_ = false;
     bool closed_ = false;

@@ -14,6 +14,7 @@
 #include <asio/io_context.hpp>
 
 #include "lwgate/coap/message.hpp"
+#include "lwgate/session/address_counts.hpp"
 #include "lwgate/session/close_reason.hpp"
 #include "lwgate/session/downstream_protocol.hpp"
 #include "lwgate/util/clock.hpp"
@@ -39,6 +40,7 @@ struct ShardMetrics {
     Counter messages_in;
     Counter messages_out;
     Counter error_responses;
+    Counter too_large_for_peer;  // messages for a device over its Max-Message-Size, not sent
     // Round trips of our Pings (lwgate_rtt_seconds): cumulative buckets, upper bounds in
     // rtt_buckets_us.
     static constexpr std::array<std::uint64_t, 12> rtt_buckets_us{

@@ -10,19 +10,34 @@ std::variant<std::vector<DeviceRecord>, std::string> MemoryStore::load_all() {
     return out;
 }
 
-void MemoryStore::put(DeviceRecord record) {
-    std::lock_guard lock(mutex_);
-    ++stats_.puts;
-    ++stats_.rows_written;
-    auto endpoint = record.endpoint;
-    records_[endpoint] = std::move(record);
+std::uint64_t MemoryStore::put(DeviceRecord record) {
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.puts;
+        ++stats_.rows_written;
+        auto endpoint = record.endpoint;
+        records_[endpoint] = std::move(record);
+        seq = ++seq_;
+    }
+    return committed(seq);
 }
 
-void MemoryStore::erase(const std::string& endpoint) {
-    std::lock_guard lock(mutex_);
-    ++stats_.erases;
-    ++stats_.rows_written;
-    records_.erase(endpoint);
+std::uint64_t MemoryStore::erase(const std::string& endpoint) {
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.erases;
+        ++stats_.rows_written;
+        records_.erase(endpoint);
+        seq = ++seq_;
+    }
+    return committed(seq);
+}
+
+std::uint64_t MemoryStore::committed(std::uint64_t seq) {
+    if (listener_) listener_(seq);
+    return seq;
 }
 
 StoreStats MemoryStore::stats() const {

@@ -32,6 +32,9 @@ constexpr const char* migrations[] = {
     "ALTER TABLE devices ADD COLUMN object_links BLOB NOT NULL DEFAULT x'';",
     // 2 -> 3: upstream.bind may list several local addresses (more than 64k devices).
     "ALTER TABLE devices ADD COLUMN local_address TEXT NOT NULL DEFAULT '';",
+    // 3 -> 4: whether the registration was made over a connection authenticated as the
+    // endpoint (TLS): plain TCP may not continue it after a restart either.
+    "ALTER TABLE devices ADD COLUMN authenticated INTEGER NOT NULL DEFAULT 0;",
 };
 static_assert(std::size(migrations) == sqlite_schema_version);
 
@@ -179,8 +182,8 @@ struct SqliteStore::Statements {
             {&del_queued, "DELETE FROM queued WHERE endpoint=?1"},
             {&ins_device,
              "INSERT INTO devices(endpoint, location, lifetime, deadline, queue_mode, binding,"
-             " version, local_port, register_query, object_links, local_address)"
-             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+             " version, local_port, register_query, object_links, local_address, authenticated)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
             {&ins_observation,
              "INSERT INTO observations(endpoint, core_token, path, observe, request)"
              " VALUES(?1, ?2, ?3, ?4, ?5)"},
@@ -252,28 +255,32 @@ SqliteStore::~SqliteStore() {
     sqlite3_close(db_);
 }
 
-void SqliteStore::put(DeviceRecord record) {
+std::uint64_t SqliteStore::put(DeviceRecord record) {
+    std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
         ++stats_.puts;
-        ++queued_seq_;
+        seq = ++queued_seq_;
         auto [it, inserted] = pending_.try_emplace(record.endpoint);
         if (!inserted) ++stats_.coalesced;
         it->second = std::move(record);
     }
     wake_.notify_one();
+    return seq;
 }
 
-void SqliteStore::erase(const std::string& endpoint) {
+std::uint64_t SqliteStore::erase(const std::string& endpoint) {
+    std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
         ++stats_.erases;
-        ++queued_seq_;
+        seq = ++queued_seq_;
         auto [it, inserted] = pending_.try_emplace(endpoint);
         if (!inserted) ++stats_.coalesced;
         it->second.reset();
     }
     wake_.notify_one();
+    return seq;
 }
 
 void SqliteStore::flush() {
@@ -311,6 +318,12 @@ void SqliteStore::run() {
         }
         done_seq_ = seq;
         done_.notify_all();
+        if (ok && listener_) {
+            // Every write up to `seq` is in this or an earlier batch: durable now.
+            lock.unlock();
+            listener_(seq);
+            lock.lock();
+        }
         if (!ok && stop_) return;  // cannot write, and asked to go: give up
     }
 }
@@ -341,6 +354,7 @@ bool SqliteStore::write_batch(const std::map<std::string, std::optional<DeviceRe
                      .text(9, record->register_query)
                      .blob(10, record->object_links)
                      .text(11, record->local_address)
+                     .integer(12, record->authenticated ? 1 : 0)
                      .run();
             for (const auto& o : record->observations) {
                 ok = ok && s.ins_observation.text(1, endpoint)
@@ -381,7 +395,8 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
     Stmt st;
     if (!st.prepare(db_,
                     "SELECT endpoint, location, lifetime, deadline, queue_mode, binding, version,"
-                    " local_port, register_query, object_links, local_address FROM devices")) {
+                    " local_port, register_query, object_links, local_address, authenticated"
+                    " FROM devices")) {
         return db_error(db_, "loading devices");
     }
     int rc;
@@ -404,6 +419,7 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
         r.register_query = st.col_text(8);
         r.object_links = st.col_blob(9);
         r.local_address = st.col_text(10);
+        r.authenticated = st.col_int(11) != 0;
         auto endpoint = r.endpoint;
         devices.emplace(std::move(endpoint), std::move(r));
     }

@@ -222,7 +222,7 @@ void CoreLink::process(CoapContext& c) {
     current_link = this;
     // Our own epoll_wait with a large batch instead of coap_io_process(), which takes 10 events
     // per call and walks every session of the shard (coap_io_prepare_io) each time: measured with
-    // tools/bench, that walk dominated lwgate's CPU at 10k devices (README "Benchmarks").
+    // tools/bench, that walk dominated lwgate's CPU at 10k devices (docs/performance.md).
     epoll_event events[max_events];
     const int n = ::epoll_wait(coap_context_get_coap_fd(c.ctx), events, max_events, 0);
     if (n > 0) coap_io_do_epoll(c.ctx, events, static_cast<std::size_t>(n));
@@ -442,9 +442,22 @@ void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id, const c
     session.held_.hold_restored(id, token);
 }
 
+void CoreLink::defer_ack(UpstreamSession& session, CoreRequestId id) {
+    if (auto* held = session.held_.get(id); held && !held->acknowledged) {
+        held->ack_after_commit = true;
+    }
+}
+
+void CoreLink::release_ack(UpstreamSession& session, CoreRequestId id) {
+    auto* held = session.held_.get(id);
+    if (!held || !held->ack_after_commit) return;
+    held->ack_after_commit = false;
+    acknowledge(session, id);
+}
+
 void CoreLink::acknowledge(UpstreamSession& session, CoreRequestId id) {
     auto* held = session.held_.get(id);
-    if (!held || held->acknowledged) return;
+    if (!held || held->acknowledged || held->ack_after_commit) return;
     held->acknowledged = true;
     if (id == answering_) return;  // handle_request() lets libcoap send the empty ACK
     send_empty_ack(session, held->message_id);
@@ -464,11 +477,17 @@ void CoreLink::flush_acks() {
         const QueuedAck q = ack_queue_.front();
         ack_queue_.pop_front();
         --q.session->queued_acks_;
-        if (auto* held = q.session->held_.get(q.id); held && !held->acknowledged) {
-            held->acknowledged = true;
-            send_empty_ack(*q.session, held->message_id);
+        auto* held = q.session->held_.get(q.id);
+        if (!held || held->acknowledged || held->ack_after_commit) continue;
+        if (ack_after_commit_) {
+            // The bridge writes it now and releases the ACK once the store has it.
+            held->ack_after_commit = true;
             handler_.on_core_request_acknowledged(*q.session, q.id);
+            continue;
         }
+        held->acknowledged = true;
+        send_empty_ack(*q.session, held->message_id);
+        handler_.on_core_request_acknowledged(*q.session, q.id);
     }
     arm_ack_timer();
 }
@@ -503,6 +522,10 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         // (again) with an empty ACK (nothing for a NON), and the bridge already has it. A core
         // whose ACK_TIMEOUT is shorter than the window gets here: acknowledge now.
         ++stats_.duplicates_held;
+        if (held->ack_after_commit) {
+            coap_pdu_set_type(response, COAP_MESSAGE_NON);  // no ACK before the commit
+            return;
+        }
         if (!held->acknowledged) {
             held->acknowledged = true;
             handler_.on_core_request_acknowledged(*session, held->id);
@@ -522,7 +545,7 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     }
     const CoreRequestId id = next_id_++;
     const bool confirmable = coap_pdu_get_type(request) == COAP_MESSAGE_CON;
-    const bool wait = confirmable && config_.piggyback_window.count() > 0;
+    const bool wait = confirmable && (config_.piggyback_window.count() > 0 || ack_after_commit_);
     session->held_.hold(id, message_id, request_token, confirmable, !wait);
     ++stats_.requests_received;
     answering_ = id;
@@ -581,7 +604,7 @@ void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) 
     }
 }
 
-// ---- persistence (issue #5) ----------------------------------------------------------------
+// ---- persistence ----------------------------------------------------------------
 
 bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& core_token,
                                   coap::Message response) {

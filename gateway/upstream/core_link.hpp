@@ -158,7 +158,7 @@ class CoreLink {
     bool send(UpstreamSession& session, const coap::Message& request);
     // The answer to a request of the core (id from on_core_request).
     void respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response);
-    // Persistence (issue #5): a request of the core held before a restart, answered later with
+    // Persistence: a request of the core held before a restart, answered later with
     // respond(id) as a separate CON response; until then (and for EXCHANGE_LIFETIME after)
     // the core's retransmissions of it, recognised by the token, are acknowledged and never
     // reach the bridge again. holds(): the session still holds `id` (a re-opened session does
@@ -175,9 +175,17 @@ class CoreLink {
     // Sends the empty ACK of a held CON request now instead of waiting for its answer up to
     // upstream.piggyback_window (the answer will take long: the device is not connected).
     void acknowledge(UpstreamSession& session, CoreRequestId id);
+    // store.ack_after_commit: no empty ACK for held requests until the store has them. With it
+    // on, a request the bridge would acknowledge at once, or whose window passes, is
+    // acknowledged only by release_ack() (after the commit) or by its answer: a crash before
+    // the commit leaves the core retransmitting it into the restarted lwgate.
+    void set_ack_after_commit(bool on) { ack_after_commit_ = on; }
+    bool ack_after_commit() const { return ack_after_commit_; }
+    void defer_ack(UpstreamSession& session, CoreRequestId id);
+    void release_ack(UpstreamSession& session, CoreRequestId id);
     // A notification: a new confirmable message carrying the core's token.
     bool notify(UpstreamSession& session, const coap::Message& notification);
-    // Persistence (issue #5): answers a request of the core that was acknowledged before a
+    // Persistence: answers a request of the core that was acknowledged before a
     // restart (no longer held): a separate response (RFC 7252 §5.2.2), confirmable, carrying the
     // core's stored token. False if it cannot be sent.
     bool respond_separately(UpstreamSession& session, const coap::Token& core_token,
@@ -221,6 +229,7 @@ class CoreLink {
     static constexpr unsigned prepare_interval_ms = 10;
     static constexpr unsigned idle_prepare_ms = 250;
     bool secure_ = false;
+    bool ack_after_commit_ = false;
     std::vector<std::uint8_t> server_address_;  // coap_address_t storage
     CoreRequestId next_id_ = 1;
     // While handle_request() has the bridge handle request `answering_`, an answer the bridge

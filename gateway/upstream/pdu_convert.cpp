@@ -34,12 +34,23 @@ bool add_body(coap_pdu_t* pdu, const coap::Message& message) {
     return true;
 }
 
+// libcoap 4.3.1's coap_send() treats every 5.08 (Hop Limit Reached, RFC 8768) as a proxy's
+// answer: it writes a NUL after the payload, checking the PDU's maximum size rather than its
+// allocation, and runs strstr() over the payload, past the buffer: a device that answered a
+// request with a 5.08 and a payload of 256 bytes or more corrupted lwgate's heap. lwgate is no
+// proxy that counts hops, and a device has no hops to report: the core gets 5.02 Bad Gateway,
+// with the device's payload, instead.
+coap_pdu_code_t code_toward_core(std::uint8_t code) {
+    constexpr std::uint8_t hop_limit_reached = (5 << 5) | 8;
+    return static_cast<coap_pdu_code_t>(code == hop_limit_reached ? coap::code::bad_gateway : code);
+}
+
 }  // namespace
 
 coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_pdu_type_t type,
                    int message_id) {
     coap_pdu_t* pdu = coap_pdu_init(
-        type, static_cast<coap_pdu_code_t>(message.code()),
+        type, code_toward_core(message.code()),
         message_id >= 0 ? static_cast<coap_mid_t>(message_id) : coap_new_message_id(session),
         coap_session_max_pdu_size(session));
     if (!pdu) return nullptr;
@@ -52,7 +63,7 @@ coap_pdu_t* to_pdu(coap_session_t* session, const coap::Message& message, coap_p
 }
 
 void fill_response(coap_pdu_t* response, const coap::Message& message) {
-    coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(message.code()));
+    coap_pdu_set_code(response, code_toward_core(message.code()));
     if (!add_body(response, message)) {
         coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
     }

@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "gateway_fixture.hpp"
@@ -60,6 +63,77 @@ RawHttp raw_post_without_length(std::uint16_t port, const std::string& path) {
         result.reply.append(buffer, static_cast<std::size_t>(n));
     ::close(fd);
     return result;
+}
+
+// A hand-driven connection to the admin port, for what no well-behaved client sends: requests
+// that stall, trickle, never end or are too large.
+class RawClient {
+  public:
+    explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+            ADD_FAILURE() << "connect to the admin port failed: " << std::strerror(errno);
+    }
+    ~RawClient() { ::close(fd_); }
+    RawClient(const RawClient&) = delete;
+    RawClient& operator=(const RawClient&) = delete;
+
+    // False once the gateway closed the connection, or when nothing could be written for 2 s
+    // (the gateway neither reads nor closes).
+    bool send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            pollfd p{fd_, POLLOUT, 0};
+            if (::poll(&p, 1, 2000) != 1) return false;
+            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (n <= 0) return false;
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+
+    // What arrives until the gateway closes the connection or `timeout` passes.
+    std::string read_until_close(Millis timeout) {
+        const auto deadline = SteadyClock::now() + timeout;
+        while (!closed_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(until(deadline).count())) != 1) break;
+            char buffer[4096];
+            const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (n <= 0) {
+                closed_ = true;
+            } else {
+                received_.append(buffer, static_cast<std::size_t>(n));
+            }
+        }
+        return received_;
+    }
+    bool closed_within(Millis timeout) {
+        read_until_close(timeout);
+        return closed_;
+    }
+    bool closed() const { return closed_; }
+
+  private:
+    int fd_;
+    bool closed_ = false;
+    std::string received_;
+};
+
+std::string chunked_post(const std::string& path, const std::string& extra_headers = {}) {
+    return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers +
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+// Resident memory of a process, in KiB (VmRSS).
+long resident_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
 }
 
 class AdminApiTest : public GatewayTest {
@@ -463,6 +537,202 @@ TEST_F(AdminApiTest, HealthFailsWhileTheCoreDoesNotAnswer) {
     auto u = first->update();
     ASSERT_TRUE(u.ok()) << u.detail;
     EXPECT_EQ(get_json("/v1/health")["status"], "ok");
+}
+
+// The token is checked on the headers: a request without it never has its body read, however
+// the body comes, and its connection is closed after the 401.
+TEST_F(AdminApiTest, AnUnauthorisedRequestIsRefusedBeforeItsBody) {
+    token = "s3cret-token";
+    config.admin_token = token;
+    start_all();
+    RawClient waiting(gateway.admin_port());
+    ASSERT_TRUE(waiting.send(chunked_post("/v1/drain", "Authorization: Bearer wrong\r\n")));
+    const auto reply = waiting.read_until_close(2s);
+    EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 401")) << reply;
+    EXPECT_THAT(reply, HasSubstr("wrong bearer token"));
+    EXPECT_TRUE(waiting.closed()) << "closed, its body unread";
+
+    // 1 MiB chunks, up to 128 MiB: the gateway must close long before, its memory unmoved.
+    const long before = resident_kib(gateway.pid());
+    RawClient flood(gateway.admin_port());
+    const std::string chunk = "100000\r\n" + std::string(1 << 20, '{') + "\r\n";
+    std::size_t sent = 0;
+    if (flood.send(chunked_post("/v1/drain", "Authorization: Bearer wrong\r\n"))) {
+        while (sent < (128u << 20) && flood.send(chunk))
+            sent += chunk.size();
+    }
+    EXPECT_LT(sent, 32u << 20) << "the gateway kept reading an unauthorised body";
+    EXPECT_LT(resident_kib(gateway.pid()) - before, 16 * 1024);
+    EXPECT_EQ(gateway.wait_exit(100ms), std::nullopt) << "an unauthorised drain did nothing";
+    EXPECT_EQ(admin->get("/v1/health").status, 200);
+}
+
+// A chunked body counts against the limit (64 KiB) as it arrives, not once it is complete.
+TEST_F(AdminApiTest, AChunkedBodyIsBoundedWhileItStreams) {
+    start_all();
+    RawClient streaming(gateway.admin_port());
+    ASSERT_TRUE(streaming.send(chunked_post("/v1/connections/dev/ping")));
+    const std::string chunk = "1000\r\n" + std::string(4096, ' ') + "\r\n";
+    for (int i = 0; i < 20 && streaming.send(chunk); ++i) {
+    }  // 80 KiB, and never the last chunk
+    auto reply = streaming.read_until_close(2s);
+    EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 413")) << reply;
+    EXPECT_THAT(reply, HasSubstr("65536 bytes"));
+    EXPECT_TRUE(streaming.closed());
+
+    // A chunk announced larger than the limit is refused on its size line, before its data.
+    RawClient announced(gateway.admin_port());
+    ASSERT_TRUE(announced.send(chunked_post("/v1/connections/dev/ping") + "40000000\r\n"));
+    reply = announced.read_until_close(2s);
+    EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 413")) << reply;
+    EXPECT_TRUE(announced.closed());
+    EXPECT_EQ(admin->get("/v1/health").status, 200);
+}
+
+// Request line and headers together are bounded (8 KiB): 431, however many lines they take.
+TEST_F(AdminApiTest, HeadersAreBoundedInAll) {
+    start_all();
+    RawClient many(gateway.admin_port());
+    std::string request = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    for (int i = 0; i < 100; ++i)
+        request += "X-Pad-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+    many.send(request + "\r\n");
+    auto reply = many.read_until_close(2s);
+    EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 431")) << reply.substr(0, 200);
+    EXPECT_TRUE(many.closed());
+
+    RawClient endless(gateway.admin_port());
+    const long before = resident_kib(gateway.pid());
+    std::size_t sent = 0;
+    if (endless.send("GET /v1/health HTTP/1.1\r\nX-Endless: ")) {
+        const std::string piece(1 << 20, 'a');  // one header line that never ends
+        while (sent < (64u << 20) && endless.send(piece))
+            sent += piece.size();
+    }
+    EXPECT_LT(sent, 32u << 20) << "the gateway kept reading one header line";
+    reply = endless.read_until_close(2s);
+    EXPECT_TRUE(endless.closed());
+    EXPECT_LT(resident_kib(gateway.pid()) - before, 16 * 1024);
+    EXPECT_EQ(admin->get("/v1/health").status, 200);
+}
+
+// Each read of a slow client is quick, but the whole request must arrive within 5 s.
+TEST_F(AdminApiTest, ARequestThatTricklesIsCutOff) {
+    start_all();
+    const auto start = SteadyClock::now();
+    RawClient slow(gateway.admin_port());
+    ASSERT_TRUE(slow.send("GET /v1/health HTTP/1.1\r\nX-Slow: "));
+    // The attack's own pace, a byte every 200 ms, until the gateway closes or 10 s pass.
+    while (ms_since(start) < 10s && slow.send("a") && !slow.closed_within(200ms)) {
+    }
+    const auto lasted = ms_since(start);
+    EXPECT_TRUE(slow.closed()) << "still open after " << lasted.count() << " ms";
+    EXPECT_GE(lasted, 4500ms);
+    EXPECT_LT(lasted, 7s);
+}
+
+// Stalled clients and Pings to a device that does not answer hold no thread: health and
+// metrics answer at once meanwhile, and the Pings still get their 504.
+TEST_F(AdminApiTest, HealthAnswersWhileClientsStallAndPingsWait) {
+    start_all();
+    auto mute = registered("dev-mute");
+    mute->go_silent();
+    std::vector<std::unique_ptr<RawClient>> stalled;
+    for (int i = 0; i < 8; ++i) {
+        stalled.push_back(std::make_unique<RawClient>(gateway.admin_port()));
+        stalled.back()->send("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    }
+    const std::string body = R"({"timeout_ms": 3000})";
+    std::vector<std::unique_ptr<RawClient>> pings;
+    for (int i = 0; i < 6; ++i) {
+        pings.push_back(std::make_unique<RawClient>(gateway.admin_port()));
+        pings.back()->send(
+            "POST /v1/connections/dev-mute/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body);
+    }
+    auto prompt = [&](const char* path) {
+        const auto start = SteadyClock::now();
+        EXPECT_EQ(admin->get(path).status, 200) << path;
+        EXPECT_LT(ms_since(start), 1s) << path;
+    };
+    prompt("/v1/health");
+    // Every Ping is out (the device's connection counts them), and none answered yet.
+    const auto deadline = SteadyClock::now() + 2s;
+    while (get_json("/v1/connections/dev-mute")["keepalive"]["pings_sent"] < 6 &&
+           SteadyClock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(get_json("/v1/connections/dev-mute")["keepalive"]["pings_sent"], 6);
+    prompt("/v1/health");
+    prompt("/metrics");
+    for (auto& ping : pings)
+        EXPECT_EQ(ping->read_until_close(0ms), "") << "a Ping answered before its timeout";
+    for (auto& ping : pings) {
+        const auto reply = ping->read_until_close(6s);
+        EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 504")) << reply;
+        EXPECT_THAT(reply, HasSubstr("no Pong within 3000 ms"));
+    }
+}
+
+// Connections beyond 64 are closed as soon as they are accepted, before they cost a read.
+TEST_F(AdminApiTest, ConnectionsBeyondTheCapAreClosedAtOnce) {
+    start_all();
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 64; ++i)
+        idle.push_back(std::make_unique<RawClient>(gateway.admin_port()));
+    RawClient extra(gateway.admin_port());
+    EXPECT_TRUE(extra.closed_within(1s)) << "the 65th connection stays open";
+    EXPECT_TRUE(gateway.wait_for_log("admin API: 1 connection(s) refused: 64 open, the limit", 2s));
+    idle.clear();
+    // The slots come back as the gateway sees those connections go.
+    const auto deadline = SteadyClock::now() + 3s;
+    while (admin->get("/v1/health").status != 200 && SteadyClock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(admin->get("/v1/health").status, 200);
+}
+
+// Kept alive between requests (pipelined ones too), then closed after 1 s without one.
+TEST_F(AdminApiTest, AnIdleKeptAliveConnectionIsClosed) {
+    start_all();
+    RawClient client(gateway.admin_port());
+    const std::string get = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ASSERT_TRUE(client.send(get + get));
+    const auto start = SteadyClock::now();
+    const auto reply = client.read_until_close(4s);
+    const auto lasted = ms_since(start);
+    EXPECT_TRUE(client.closed());
+    EXPECT_GE(lasted, 900ms) << "closed with the answer, not kept alive";
+    EXPECT_LT(lasted, 3s);
+    const auto second = reply.find("HTTP/1.1 200", 1);
+    EXPECT_THAT(reply, ::testing::StartsWith("HTTP/1.1 200")) << reply;
+    EXPECT_NE(second, std::string::npos) << "the pipelined request was answered: " << reply;
+}
+
+// curl sends Expect: 100-continue before a large body; the body follows the interim answer.
+TEST_F(AdminApiTest, ExpectContinueIsAnsweredBeforeTheBody) {
+    start_all();
+    RawClient client(gateway.admin_port());
+    ASSERT_TRUE(
+        client.send("POST /v1/connections/nobody/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Expect: 100-continue\r\nContent-Length: 2\r\n"
+                    "Connection: close\r\n\r\n"));
+    EXPECT_FALSE(client.closed_within(300ms));
+    ASSERT_THAT(client.read_until_close(0ms), ::testing::StartsWith("HTTP/1.1 100 Continue"));
+    ASSERT_TRUE(client.send("{}"));
+    EXPECT_THAT(client.read_until_close(2s), HasSubstr("HTTP/1.1 404"));
+}
+
+// An answer that names something not UTF-8 (here a percent-decoded path) is still JSON.
+TEST_F(AdminApiTest, AnswersNamingInvalidUtf8AreStillJson) {
+    start_all();
+    auto r = admin->get("/v1/connections/dev-%FF");
+    EXPECT_EQ(r.status, 404) << r.body;
+    const auto j = r.json();
+    ASSERT_FALSE(j.is_discarded()) << r.body;
+    EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("dev-\xef\xbf\xbd"));
+    r = admin->post("/v1/connections/%C3%28/ping");
+    EXPECT_EQ(r.status, 404) << r.body;
 }
 
 TEST(AdminConfigTest, NonLoopbackWithoutTokenIsRefusedAtLoad) {

@@ -428,6 +428,7 @@ TEST_F(BridgeTest, UpstreamBindAddressAndPortRange) {
 // devices' sessions collide ("session duplicate" in libcoap, a failed registration).
 TEST_F(BridgeTest, KernelChosenUpstreamPortsNeverCollide) {
     config.threads = 1;
+    config.extra_yaml += "registration:\n  burst_per_address: 1000\n";  // all from 127.0.0.1
     start_all();
     constexpr int count = 800;
     auto loop = std::make_shared<devsim::EventLoop>("devices");

@@ -86,7 +86,7 @@ inline std::string describe(const std::optional<coap::Message>& m) {
 
 class GatewayTest : public ::testing::Test {
   protected:
-    void start_gateway() { gateway.start(LWGATE_BINARY, config.yaml()); }
+    void start_gateway() { gateway.start(LWGATE_BINARY, config.yaml(), options); }
 
     // A connected device that has not sent anything yet.
     DeviceClient connect(harness::DeviceOptions options = {}) {
@@ -121,6 +121,7 @@ class GatewayTest : public ::testing::Test {
     }
 
     harness::GatewayConfig config;
+    harness::GatewayOptions options;
     harness::GatewayProcess gateway;
 };
 

@@ -1,4 +1,4 @@
-// Persistence end to end (issue #5): the real lwgate with `store.uri: sqlite://` in the test's
+// Persistence end to end: the real lwgate with `store.uri: sqlite://` in the test's
 // TempDir, between the core simulator and device simulators, killed with SIGKILL and started
 // again with the same configuration. The core must notice nothing but the silence: the same
 // source port per device, Updates (no new Register), its observations fed with its own tokens
@@ -20,7 +20,6 @@
 
 namespace lwgate::integration {
 namespace {
-
 
 class PersistenceTest : public ::testing::Test {
   protected:
@@ -130,10 +129,6 @@ class PersistenceTest : public ::testing::Test {
     std::uint16_t port = 0;
     CoreSimulator core;
 };
-
-std::string text(const coap::Bytes& b) {
-    return {b.begin(), b.end()};
-}
 
 bool device_got(const DeviceSimulator& d, const std::string& path, std::optional<std::uint32_t> obs,
                 std::size_t from) {
@@ -474,6 +469,41 @@ TEST_F(PersistenceTest, CrashInsideATransactionLosesOnlyThatTransaction) {
     if (d3->is_registered()) {
         EXPECT_EQ(reconnect_and_update(*d3), code::not_found) << "lost with the killed transaction";
     }
+}
+
+// store.ack_after_commit: a request held for a sleeping device is acknowledged only once it is on
+// disk. lwgate dies inside the transaction that writes it: the core, never acknowledged,
+// retransmits it into the restarted lwgate, which delivers it once when the device wakes. (With
+// the default, the ACK goes out before the commit and the crash loses the request.)
+TEST_F(PersistenceTest, AckAfterCommitLosesNothingToACrashBeforeTheCommit) {
+    config.store_extra = {"ack_after_commit: true"};
+    start({"LWGATE_STORE_CRASH_IN_BATCH=2"});
+    auto o = device_options("urn:imei:c-1");
+    o.queue_mode = true;
+    auto d = registered(o);
+    ASSERT_TRUE(wait_stored("endpoint=urn:imei:c-1 stored"));  // batch 1
+    d->sleep();
+    ASSERT_TRUE(gateway().wait_for_log("closed reason=peer_closed", 5s));
+    auto read = std::async(std::launch::async,
+                           [&] { return core.read("urn:imei:c-1", "/3/0/0", {}, 60s); });
+    auto status = gateway().wait_exit(10s);  // batch 2 holds the Read: killed inside it
+    ASSERT_TRUE(status) << "the injected crash happened";
+    EXPECT_EQ(*status, 128 + SIGKILL);
+
+    start();
+    ASSERT_TRUE(gateway().wait_for_log("urn:imei:c-1 stored: observations=0 held=1", 30s))
+        << "the core's retransmission reached the restarted lwgate";
+    const auto before = d->request_count();
+    auto woke = d->wake(5s);
+    ASSERT_TRUE(woke.ok()) << woke.detail;
+    EXPECT_EQ(woke.code(), code::changed);
+    auto answer = read.get();
+    ASSERT_TRUE(answer) << "the core's Read was lost";
+    EXPECT_EQ(text(answer->payload), "lwgate");
+    std::size_t reads = 0;
+    for (const auto& r : d->requests())
+        reads += r.index >= before && r.path == "/3/0/0";
+    EXPECT_EQ(reads, 1u) << "delivered once";
 }
 
 // A graceful stop (SIGTERM: drain, exit 0) commits whatever was still pending: the store's

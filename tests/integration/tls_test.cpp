@@ -18,6 +18,8 @@
 
 #include "gateway_fixture.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/devsim/device_simulator.hpp"
+#include "lwgate/harness/admin_client.hpp"
 #include "lwgate/harness/test_certificates.hpp"
 
 namespace lwgate::integration {
@@ -247,7 +249,8 @@ class TlsTest : public GatewayTest {
     // appended at the top level.
     void start_tls_gateway(bool require_client_certificate = false,
                            const std::string& unregistered_idle = "1h",
-                           const std::string& extra = "") {
+                           const std::string& extra = "",
+                           const std::string& handshake_timeout = "1s") {
         std::string yaml =
             "listeners:\n"
             "  - uri: coaps+tcp://127.0.0.1:0\n"
@@ -265,7 +268,9 @@ class TlsTest : public GatewayTest {
             (require_client_certificate ? "true" : "false") +
             "\n"
             "      psk: true\n"
-            "      handshake_timeout: 1s\n"
+            "      handshake_timeout: " +
+            handshake_timeout +
+            "\n"
             "  - uri: coap+tcp://127.0.0.1:0\n"
             "credentials:\n"
             "  - endpoint: urn:imei:123\n"
@@ -450,6 +455,62 @@ TEST_F(TlsTest, HandshakesBeyondTheCapWaitForASlot) {
     EXPECT_GE(gateway.count_in_log("TLS handshake waits"), 1u) << gateway.log();
     EXPECT_GE(gateway.count_in_log("reason=handshake_timeout"), 1u) << gateway.log();
     expect_plain_listener_works();  // plain TCP is not held up by the cap
+}
+
+// connections.max_tls_handshakes_per_address: one address opens 40 connections that never finish
+// their ClientHello (most send nothing, some half of one). Only 4 of them wait for a handshake
+// slot; the others are closed at once, before any handshake, and counted. So the 8 slots of
+// the one shard are not all taken, and a TLS-PSK device connecting from another address
+// (127.0.0.2) completes its handshake at once, not when the stalled ones time out (10 s). Once
+// the stalled ones are gone, their address is admitted again: its count went back to zero.
+TEST_F(TlsTest, StalledHandshakesFromOneAddressLeaveSlotsForOthers) {
+    start_tls_gateway(false, "1h, max_tls_handshakes: 8, max_tls_handshakes_per_address: 4",
+                      "threads: 1\n", "10s");
+    constexpr long long stalled = 40;
+    std::vector<DeviceClient> silent;
+    std::vector<std::unique_ptr<RawTlsClient>> half_hello;
+    for (long long i = 0; i < stalled; ++i) {
+        if (i % 5 == 0) {
+            half_hello.push_back(std::make_unique<RawTlsClient>(gateway.port(0)));
+            ASSERT_TRUE(half_hello.back()->connected());
+            const std::string hello = half_hello.back()->next_flight();
+            half_hello.back()->send_raw(hello.substr(0, hello.size() / 2), 1 << 20, 0us);
+        } else {
+            silent.emplace_back().connect(kLoopback, gateway.port(0));
+        }
+    }
+    // Every stalled connection went through the accepting thread: 4 admitted, the rest refused.
+    EXPECT_TRUE(gateway.wait_for_log("connections.max_tls_handshakes_per_address", 2s, stalled - 4))
+        << gateway.log();
+    EXPECT_TRUE(gateway.wait_for_log("accepted remote=127.0.0.1", 2s, 4)) << gateway.log();
+    const harness::AdminClient admin(gateway.admin_url());
+    const std::string refused_sample =
+        "lwgate_refused_total{reason=\"limit_handshakes_per_address\"}";
+    const auto metrics = admin.get("/metrics").body;
+    EXPECT_EQ(metric_value(metrics, refused_sample), stalled - 4) << metrics;
+    EXPECT_EQ(metric_value(metrics, "lwgate_accepted_total"), 4) << metrics;
+    EXPECT_NE(silent.back().wait_closed(1s), CloseState::still_open)
+        << "a refused connection waits instead of being closed";
+
+    devsim::DeviceOptions o;
+    o.port = gateway.port(0);
+    o.local_address = "127.0.0.2";
+    o.transport = devsim::Transport::tls;
+    o.tls.psk_identity = kPskIdentity;
+    o.tls.psk_key.assign(kPskText, kPskText + std::strlen(kPskText));
+    devsim::DeviceSimulator device(o);
+    const auto connecting = SteadyClock::now();
+    const auto r = device.connect(3s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_LT(ms_since(connecting), 500ms) << "the device waited behind the stalled handshakes";
+    EXPECT_TRUE(gateway.wait_for_log("remote=127.0.0.2", 1s)) << gateway.log();
+
+    silent.clear();  // the stalled ones go away mid-handshake
+    half_hello.clear();
+    ASSERT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s, 4)) << gateway.log();
+    RawTlsClient again(gateway.port(0));
+    ASSERT_TRUE(again.handshake(1 << 20, 0us, 3s)) << "127.0.0.1 is still refused";
+    EXPECT_EQ(metric_value(admin.get("/metrics").body, refused_sample), stalled - 4);
 }
 
 // Every TLS record cut into one-byte TCP segments (handshake, CSM, Ping): the gateway keeps the

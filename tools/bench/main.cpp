@@ -1,4 +1,4 @@
-// lwgate-bench: load generator and measurement for lwgate (README.md, "Benchmarks").
+// lwgate-bench: load generator and measurement for lwgate (docs/performance.md).
 #include <CLI/CLI.hpp>
 
 #include <csignal>

@@ -65,7 +65,7 @@ struct UpstreamConfig {
     // After a restart, how long a device's DTLS session may take to resume from its stored port
     // before lwgate gives that port up, opens a session on a new one and sends an Update on the
     // device's behalf (some cores ignore a new ClientHello from an address they hold a session
-    // for; see README "What survives a restart"). 0: never give up the stored port.
+    // for; see docs/bridge.md "What survives a restart"). 0: never give up the stored port.
     Duration dtls_resume_timeout = 5s;
     // How long lwgate keeps a confirmable request of the core unacknowledged while the device
     // answers it: an answer within the window goes back piggybacked on the ACK (2 datagrams per
@@ -106,6 +106,9 @@ enum class CsmMode { strict, lenient };
 
 struct ConnectionsConfig {
     std::uint64_t max = 100000;
+    // Live registrations at most (each holds a UDP socket toward the core); beyond, a new
+    // Register gets 5.03. 0: derived from the descriptor limit at start (RLIMIT_NOFILE).
+    std::uint64_t max_registrations = 0;
     RateLimit accept_rate;
     Duration csm_timeout = 5s;
     CsmMode csm_mode = CsmMode::strict;
@@ -117,6 +120,10 @@ struct ConnectionsConfig {
     // TLS handshakes in progress per shard; more wait (their handshake_timeout running) until
     // one finishes. Bounds the CPU and memory of a reconnect storm. 0 = no limit.
     unsigned max_tls_handshakes = 256;
+    // TLS handshakes pending (waiting for a slot or running) from one source IP address, over
+    // all shards; beyond, a new TLS connection from it is closed at once, so that one address
+    // cannot keep the slots busy with stalled ClientHellos. 0 = no limit.
+    unsigned max_tls_handshakes_per_address = 32;
 };
 
 struct ShutdownConfig {
@@ -130,10 +137,30 @@ struct QueueModeConfig {
     Duration max_age = 300s;
 };
 
+// What one device may have lwgate do, so that no device takes more than its share of a shard.
+struct DeviceLimitsConfig {
+    unsigned uplinks_in_flight = 8;        // its requests at the core at once
+    unsigned uplinks_queued = 32;          // waiting behind those; beyond: 5.03 with Max-Age
+    double notifications_per_second = 20;  // toward the core; beyond: coalesced per observation
+    unsigned notification_burst = 40;
+};
+
+struct RegistrationConfig {
+    // Lifetimes above this are lowered to it toward the core (and in lwgate): a device that
+    // asks for "forever" re-registers after it. LwM2M devices do.
+    Duration max_lifetime = 24h;
+    // New registrations per second from one source address (per thread); beyond: 5.03.
+    RateLimit rate_per_address{100, 1000};
+};
+
 struct StoreConfig {
     // "memory:" or "sqlite:///absolute/path.db". The loader also takes a bare "memory" (YAML needs
     // quotes around a value ending in ':') and stores it as "memory:".
     std::string uri = "memory:";
+    // Acknowledge a request of the core that lwgate holds for a device only once the store has
+    // committed it (else right away, and a crash within the commit latency loses it). Costs the
+    // core the commit latency (one fsync) before its ACK.
+    bool ack_after_commit = false;
 };
 
 struct AdminConfig {
@@ -167,6 +194,8 @@ struct Config {
     ConnectionsConfig connections;
     ShutdownConfig shutdown;
     QueueModeConfig queue_mode;
+    DeviceLimitsConfig device_limits;
+    RegistrationConfig registration;
     StoreConfig store;
     AdminConfig admin;
     std::vector<Credential> credentials;  // inline or read from credentials_file

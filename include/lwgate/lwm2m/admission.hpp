@@ -76,6 +76,8 @@ enum class Refusal : std::uint8_t {
     plain_not_allowed,     // plain TCP on a listener with allow_plain_registration: false
     credentials_required,  // plain TCP for an endpoint that authenticates (credentials / TLS)
     unroutable_response,   // a response on a connection that speaks for no endpoint: dropped
+    registration_rate,     // Register beyond registration.rate_per_address (5.03)
+    registration_limit,    // Register beyond connections.max_registrations (5.03)
     count_
 };
 inline constexpr std::size_t refusal_count = static_cast<std::size_t>(Refusal::count_);
@@ -90,6 +92,7 @@ struct Refused {
     std::uint8_t code;            // the answer to the device; 0: send nothing
     std::string_view diagnostic;  // its payload (static text)
     std::string endpoint;         // the endpoint the message named, if any (for the log)
+    std::optional<std::uint32_t> max_age = std::nullopt;  // when to try again (5.03)
 };
 using AdmissionResult = std::variant<Admitted, Refused>;
 

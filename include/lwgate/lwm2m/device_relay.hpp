@@ -56,6 +56,7 @@
 #include "lwgate/coap/message.hpp"
 #include "lwgate/lwm2m/registration.hpp"
 #include "lwgate/util/clock.hpp"
+#include "lwgate/util/token_bucket.hpp"
 
 namespace lwgate::lwm2m {
 
@@ -67,6 +68,23 @@ struct RelayParams {
     Duration max_age{300'000};
     Duration device_timeout{30'000};  // a forwarded request unanswered this long -> 5.04
     std::uint32_t overflow_max_age_seconds = 60;
+    // What one device may have lwgate do toward the core (device_limits.*): its requests at the
+    // core at once, and waiting behind those; beyond both, 5.03 with Max-Age busy_max_age.
+    unsigned uplinks_in_flight = 8;
+    unsigned uplinks_queued = 32;
+    std::uint32_t busy_max_age_seconds = 5;
+    // Notifications per second (and burst) toward the core; beyond, only the newest pending
+    // notification of each observation is kept (RFC 7641 §4.5.2). rate <= 0: no limit.
+    double notifications_per_second = 20;
+    unsigned notification_burst = 40;
+    // registration.max_lifetime: a Register/Update asking for more gets this, toward the core too.
+    std::uint32_t max_lifetime_seconds = 86400;
+};
+
+// Shard-wide counters a relay adds to (owned by the glue, outlives the relays).
+struct RelayCounters {
+    std::uint64_t uplinks_refused_busy = 0;     // 5.03: the device's uplink bound was reached
+    std::uint64_t notifications_coalesced = 0;  // replaced by a newer one before they went out
 };
 
 // ---- actions -------------------------------------------------------------------------------
@@ -110,7 +128,7 @@ struct ObservationInfo {
     std::uint64_t notifications = 0;
 };
 
-// ---- persistence (issue #5; definitions in gateway/lwm2m/device_relay_state.cpp) -----------
+// ---- persistence (definitions in gateway/lwm2m/device_relay_state.cpp) -----------
 // What a relay must remember across a gateway restart: the registration, the observations of
 // the core (its request, hence its token and the device-side options, and the last Observe
 // number) and the requests of the core that were acknowledged and not answered yet. Requests in
@@ -143,7 +161,8 @@ struct RelaySnapshot {
 
 class DeviceRelay {
   public:
-    DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed = 1);
+    DeviceRelay(std::string endpoint, const RelayParams& params, std::uint64_t token_seed = 1,
+                RelayCounters* counters = nullptr);
 
     // Device side. `authenticated`: the connection's TLS identity names this endpoint.
     void on_device_disconnected(ConnectionId conn, TimePoint now);
@@ -196,6 +215,9 @@ class DeviceRelay {
     const std::vector<ConnectionId>& accepted_connections() const { return accepted_; }
     std::size_t queued() const { return queue_.size(); }
     std::size_t in_flight() const { return in_flight_.size(); }
+    // Device requests at the core / waiting for room there (RelayParams::uplinks_*).
+    std::size_t uplinks_at_core() const { return uplinks_at_core_; }
+    std::size_t uplinks_waiting() const { return uplinks_waiting_.size(); }
     std::vector<ObservationInfo> observations() const;
     // True when a message from the device with this token answers something this relay sent
     // (a forwarded request or an observation): routes a device's responses to the right relay
@@ -210,7 +232,7 @@ class DeviceRelay {
         return !registered_ && uplinks_.empty() && queue_.empty() && in_flight_.empty();
     }
 
-    // ---- persistence (issue #5; definitions in gateway/lwm2m/device_relay_state.cpp) -------
+    // ---- persistence (definitions in gateway/lwm2m/device_relay_state.cpp) -------
     // The persistent state now (RelaySnapshot above).
     RelaySnapshot snapshot() const;
     // Loads a snapshot into a relay that has seen no event yet. The device is not connected:
@@ -243,15 +265,17 @@ class DeviceRelay {
         bool observe = false;  // Observe=0 request: may establish an observation
     };
     struct Uplink_ {
-        ConnectionId conn;
-        coap::Token device_token;
-        Uplink kind;
-        std::optional<RegisterParams> register_params;
-        std::optional<UpdateParams> update_params;
+        ConnectionId conn = 0;
+        coap::Token device_token{};
+        Uplink kind = Uplink::other;
+        std::optional<RegisterParams> register_params{};
+        std::optional<UpdateParams> update_params{};
         bool on_behalf = false;          // the relay's own Update (on_upstream_replaced)
         bool authenticated = false;      // sent on a connection authenticated as the endpoint
         bool conn_open = true;           // its connection has not closed since
         std::uint64_t registration = 0;  // registration_seq_ when it was sent
+        bool at_core = false;            // counts toward RelayParams::uplinks_in_flight
+        std::optional<coap::Message> waiting{};  // not sent yet: no room at the core
     };
     struct Observation {
         coap::Message request;  // the core's GET Observe=0, core's token
@@ -259,9 +283,14 @@ class DeviceRelay {
         std::optional<coap::Token> gateway_token;  // on the current connection, once sent
         bool active = false;
         std::uint64_t notifications = 0;
+        std::optional<coap::Message> pending;  // the newest notification not sent yet (pacing)
     };
 
     coap::Token next_token();
+    // An uplink left the core (answered, failed): room for the next waiting one.
+    void uplink_done(const Uplink_& uplink);
+    void send_waiting_uplinks();
+    void send_pending_notifications(TimePoint now);
     std::optional<ConnectionId> active() const { return connection(); }
     bool is_active(ConnectionId conn) const {
         return !accepted_.empty() && accepted_.back() == conn;
@@ -274,7 +303,10 @@ class DeviceRelay {
     void activate_newest(TimePoint now);
     // A request on `conn` that the relay answers itself, without the core.
     void answer_device(ConnectionId conn, const coap::Token& token, std::uint8_t code,
-                       std::string_view diagnostic);
+                       std::string_view diagnostic,
+                       std::optional<std::uint32_t> max_age = std::nullopt);
+    // A request the relay answers itself (identity, stale location, no room): true if it did.
+    bool refused_locally(const Uplink_& uplink, const coap::Message& request);
     bool names_current_registration(const coap::Message& request) const;
     void on_uplink_accepted(const Uplink_& uplink, TimePoint now);
     // Its Observe=0 request (core token bytes `key`) is still in flight: not established.
@@ -289,7 +321,8 @@ class DeviceRelay {
     void end_registration();
     void drop_observations();
     void cancel_on_device(ConnectionId conn, const Observation& obs);
-    void forward_notification(Observation& obs, coap::Message&& message);
+    void forward_notification(Observation& obs, coap::Message&& message, TimePoint now, bool final);
+    void send_notification(Observation& obs, coap::Message&& message);
     std::map<std::string, Observation>::iterator find_observation_by_gateway_token(
         const coap::Token& token);
 
@@ -309,6 +342,10 @@ class DeviceRelay {
     std::string binding_;
 
     std::unordered_map<std::string, Uplink_> uplinks_;  // by upstream token bytes
+    std::deque<std::string> uplinks_waiting_;           // upstream token bytes, arrival order
+    std::size_t uplinks_at_core_ = 0;
+    TokenBucket notification_budget_;
+    RelayCounters* counters_;
     std::deque<Downlink> queue_;
     std::unordered_map<std::string, InFlight> in_flight_;  // by gateway token bytes
     std::map<std::string, Observation> observations_;      // by core token bytes

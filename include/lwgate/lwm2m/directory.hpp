@@ -7,6 +7,8 @@
 // created, registered, or forgotten: never per relayed message.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,11 +41,23 @@ class Directory {
     // Ends `shard`'s ownership (a no-op when another shard owns the endpoint).
     void release(const std::string& endpoint, unsigned shard);
 
+    // Upstream sessions across the process (each holds a UDP socket toward the core), against
+    // connections.max_registrations: the budget that keeps registrations from exhausting the
+    // process's descriptors. Lock-free; taken once per new endpoint, not per message.
+    void set_session_limit(std::uint64_t max) { session_limit_.store(max); }
+    std::uint64_t session_limit() const { return session_limit_.load(); }
+    // False at the limit (nothing taken). `force`: restoring stored sessions at start.
+    bool try_open_session(bool force = false);
+    void close_session() { sessions_.fetch_sub(1); }
+    std::uint64_t sessions() const { return sessions_.load(); }
+
   private:
     mutable std::mutex mutex_;
     std::unordered_map<std::string, RegistrationFacts> by_location_;
     std::unordered_map<std::string, std::string> location_of_;  // endpoint -> location
     std::unordered_map<std::string, unsigned> owners_;
+    std::atomic<std::uint64_t> session_limit_{UINT64_MAX};
+    std::atomic<std::uint64_t> sessions_{0};
 };
 
 }  // namespace lwgate::lwm2m

@@ -37,9 +37,12 @@ class HeldRequests {
         bool confirmable = true;  // the answer goes as CON (else NON, RFC 7252 §5.2.3)
         // false: a CON whose ACK (and maybe answer) is still ours to send
         bool acknowledged = true;
-        // Restored after a restart (issue #5): the Message ID was not stored, so any copy with
-        // the token is this request (a core never reuses a token while its request is open).
+        // Restored after a restart: the Message ID was not stored, so any copy with the token
+        // is this request (a core never reuses a token while its request is open).
         bool any_message_id = false;
+        // store.ack_after_commit: its empty ACK waits until the store has committed it; until
+        // then neither the piggyback window nor a retransmitted copy acknowledges it.
+        bool ack_after_commit = false;
     };
 
     // The held request this one repeats (same Message ID and token), if any.

@@ -33,7 +33,7 @@ class PortPool {
     // range; nullopt when every pair of this shard is taken.
     std::optional<LocalPort> acquire();
     void release(LocalPort local);
-    // Marks a specific pair as used (a restored device keeps its stored one, issue #5). False
+    // Marks a specific pair as used (a restored device keeps its stored one). False
     // when it is not one of this shard's pairs or is already taken; without a range, true.
     bool take(LocalPort local);
     std::size_t free_count() const;

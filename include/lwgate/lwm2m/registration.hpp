@@ -60,6 +60,16 @@ std::vector<std::string> registration_location(const coap::Message& request);
 std::optional<std::string> rewrite_binding_for_udp(coap::Message& request);
 std::string udp_binding(std::string_view binding);
 
+// Endpoint names end up in logs, JSON, the store and metrics labels: they must be valid UTF-8
+// without control characters (no forged log lines), 1 to max_endpoint_name bytes.
+inline constexpr std::size_t max_endpoint_name = 255;
+bool valid_endpoint_name(std::string_view name);
+
+// Lowers the `lt` query parameter to `max_lifetime` when it asks for more (order kept); with
+// `add_when_absent`, adds lt=max_lifetime when there is none (a Register without lt means
+// 86400 s). True if the request changed.
+bool cap_lifetime(coap::Message& request, std::uint32_t max_lifetime, bool add_when_absent);
+
 // Query parameters in order; a parameter without '=' has an empty value.
 std::vector<std::pair<std::string, std::string>> query_params(const coap::Message& request);
 std::vector<std::string> uri_path(const coap::Message& message);

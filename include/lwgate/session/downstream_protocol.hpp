@@ -15,6 +15,8 @@
 //  - signaling that is oversize/malformed, unknown critical signaling option, unknown signal:
 //    7.05 Abort (Bad-CSM-Option for CSM), close                           -> abort_sent
 //  - strict CSM mode and the first message is not a CSM: 7.05 Abort       -> abort_sent
+//  - CSM whose Max-Message-Size is below coap::min_peer_max_message_size: 7.05 Abort with
+//    Bad-CSM-Option 2, close                                              -> abort_sent
 #pragma once
 
 #include <array>
@@ -35,6 +37,10 @@ struct ProtocolParams {
     std::uint32_t max_message_size = 16384;  // advertised in our CSM, enforced on input
     bool block_wise_transfer = true;         // advertised in our CSM
     KeepaliveParams keepalive;
+    // The I/O layer stops reading from a device that has more requests than this unanswered
+    // (unanswered_requests()): a burst then waits in the device's own socket buffers, not in
+    // lwgate's memory. Every request gets an answer (from the core, or lwgate's 4.xx/5.xx).
+    std::size_t max_unanswered_requests = 64;
 };
 
 enum class CloseMode {
@@ -59,6 +65,9 @@ struct ProtocolStats {
     std::uint64_t missed_pongs = 0;
     std::uint64_t error_responses = 0;  // 4.00 / 4.13 we generated for bad requests
     std::uint64_t dropped = 0;          // bad responses dropped
+    // Messages send() refused: larger than the peer's Max-Message-Size (a later CSM may lower
+    // it below a message the bridge already holds for the device).
+    std::uint64_t too_large_for_peer = 0;
     std::optional<Rtt> last_rtt;
     std::uint64_t rtt_samples = 0;  // Pongs that answered our outstanding Ping (with an RTT)
 };
@@ -77,7 +86,8 @@ class DownstreamProtocol {
     TimePoint next_deadline() const;
 
     // Application messages (requests toward the device, responses to its requests).
-    // Returns false if the message exceeds the peer's Max-Message-Size.
+    // Returns false if the message exceeds the peer's Max-Message-Size (counted in
+    // stats().too_large_for_peer) or a close is decided.
     bool send(const coap::Message& message);
 
     // Operator/drain actions.
@@ -102,6 +112,11 @@ class DownstreamProtocol {
     // Bytes ready to be written; the caller takes ownership of everything queued so far.
     bool has_output() const { return !output_.empty(); }
     std::size_t output_size() const { return output_.size(); }
+    // Requests of the device handed to take_inbound() that no response answered yet.
+    std::size_t unanswered_requests() const { return unanswered_requests_; }
+    bool too_many_unanswered() const {
+        return unanswered_requests_ >= params_.max_unanswered_requests;
+    }
     coap::Bytes take_output();
     // The session's write buffer goes back and forth instead of one allocation per write:
     // take_output_into() swaps the pending output into `buffer` (emptied first), and
@@ -141,6 +156,7 @@ class DownstreamProtocol {
     coap::PeerCapabilities peer_;
     coap::Bytes output_;
     std::vector<coap::Message> inbound_;
+    std::size_t unanswered_requests_ = 0;
     std::optional<CloseDecision> close_;
     ProtocolStats stats_;
     std::array<Rtt, rtt_history> rtts_{};  // ring, indexed by stats_.rtt_samples

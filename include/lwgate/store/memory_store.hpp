@@ -12,15 +12,23 @@ namespace lwgate::store {
 class MemoryStore final : public Store {
   public:
     std::variant<std::vector<DeviceRecord>, std::string> load_all() override;
-    void put(DeviceRecord record) override;
-    void erase(const std::string& endpoint) override;
+    std::uint64_t put(DeviceRecord record) override;
+    std::uint64_t erase(const std::string& endpoint) override;
+    // Memory is "durable" at once: the listener runs inside put()/erase().
+    void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
+        listener_ = std::move(listener);
+    }
     void flush() override {}
     StoreStats stats() const override;
 
   private:
+    std::uint64_t committed(std::uint64_t seq);
+
     mutable std::mutex mutex_;
     std::map<std::string, DeviceRecord> records_;
     StoreStats stats_;
+    std::uint64_t seq_ = 0;
+    std::function<void(std::uint64_t)> listener_;
 };
 
 }  // namespace lwgate::store

@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace lwgate::store {
 
-inline constexpr int sqlite_schema_version = 3;
+inline constexpr int sqlite_schema_version = 4;
 
 struct SqliteOptions {
     // Fault injection for crash tests: on the Nth batch (1-based), after writing the first record
@@ -45,8 +45,12 @@ class SqliteStore final : public Store {
     ~SqliteStore() override;  // commits what is pending, then closes
 
     std::variant<std::vector<DeviceRecord>, std::string> load_all() override;
-    void put(DeviceRecord record) override;
-    void erase(const std::string& endpoint) override;
+    std::uint64_t put(DeviceRecord record) override;
+    std::uint64_t erase(const std::string& endpoint) override;
+    // Set before the first write (the store thread reads it without a lock).
+    void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
+        listener_ = std::move(listener);
+    }
     void flush() override;
     StoreStats stats() const override;
 
@@ -71,6 +75,7 @@ class SqliteStore final : public Store {
     std::map<std::string, std::optional<DeviceRecord>> pending_;  // nullopt: erase
     std::uint64_t queued_seq_ = 0;                                // writes queued so far
     std::uint64_t done_seq_ = 0;  // writes attempted so far (flush waits on it)
+    std::function<void(std::uint64_t)> listener_;
     bool stop_ = false;
     StoreStats stats_;
     std::thread thread_;

@@ -1,5 +1,5 @@
 // Persistent bridge state: what lwgate must remember across a restart or crash so that neither
-// the devices nor the core pay for it (see README "What survives a restart").
+// the devices nor the core pay for it (see docs/bridge.md "What survives a restart").
 //
 // One DeviceRecord per endpoint holds everything at once (registration, upstream port,
 // observations, queued downlinks). A write replaces the endpoint's whole record: the record is
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ struct DeviceRecord {
     std::string binding;         // as the device sent it
     std::string version;         // lwm2m=
     std::string register_query;  // the Register's Uri-Query as relayed ("ep=..&lt=..&b=U")
+    bool authenticated = false;  // registered over TLS as the endpoint: plain TCP may not continue
     Bytes object_links;          // the Register's payload (link format)
     // Upstream: the local address ("" = any) and port of the device's socket toward the core.
     std::string local_address;
@@ -76,9 +78,14 @@ class Store {
 
     // Every record, for start-up. Error text on failure.
     virtual std::variant<std::vector<DeviceRecord>, std::string> load_all() = 0;
-    // Queue a replacement of the endpoint's record / its removal. Never blocks on I/O.
-    virtual void put(DeviceRecord record) = 0;
-    virtual void erase(const std::string& endpoint) = 0;
+    // Queue a replacement of the endpoint's record / its removal. Never blocks on I/O. Returns
+    // the write's sequence number (see set_commit_listener).
+    virtual std::uint64_t put(DeviceRecord record) = 0;
+    virtual std::uint64_t erase(const std::string& endpoint) = 0;
+    // Called after each commit with the sequence number up to which every write is durable, on
+    // the store's own thread (or inside put() for a store without one): keep it short, post the
+    // work to where it belongs. store.ack_after_commit waits for it before acknowledging.
+    virtual void set_commit_listener(std::function<void(std::uint64_t committed)> listener) = 0;
     // Waits until every write queued before the call is committed (or failed). Shutdown, tests.
     virtual void flush() = 0;
     virtual StoreStats stats() const = 0;

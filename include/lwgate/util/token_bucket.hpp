@@ -1,4 +1,5 @@
-// Token bucket for accept-rate limiting; pure, time passed in.
+// Token bucket (accept rate, per-device notification pacing, logging budgets); pure, time passed
+// in.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +22,15 @@ class TokenBucket {
         tokens_ -= 1.0;
         return true;
     }
+
+    // When try_take() succeeds next (now or earlier when a token is there already).
+    TimePoint next_token_at() const {
+        if (rate_ <= 0 || tokens_ >= 1.0) return last_;
+        const auto wait = std::chrono::duration<double>((1.0 - tokens_) / rate_);
+        return last_ + std::chrono::ceil<Clock::duration>(wait);
+    }
+
+    TimePoint last_refill() const { return last_; }
 
   private:
     void refill(TimePoint now) {

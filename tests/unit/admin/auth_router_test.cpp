@@ -67,5 +67,20 @@ TEST(AdminRouter, WrongMethodAndUnknownPaths) {
     }
 }
 
+// The query as cpp-httplib decoded it before (lwgatectl sends the filters this way): '+' is a
+// space, a stray '%' stays, repeated keys are kept.
+TEST(AdminRouter, QueryIsSplitAndDecoded) {
+    using Query = std::multimap<std::string, std::string>;
+    EXPECT_EQ(parse_query(""), Query{});
+    EXPECT_EQ(parse_query("state=idle&endpoint=urn%3Aimei%3A4"),
+              (Query{{"state", "idle"}, {"endpoint", "urn:imei:4"}}));
+    EXPECT_EQ(parse_query("remote=1.2.3.4&remote=::1"),
+              (Query{{"remote", "1.2.3.4"}, {"remote", "::1"}}));
+    EXPECT_EQ(parse_query("endpoint=a+b%2Bc"), (Query{{"endpoint", "a b+c"}}));
+    EXPECT_EQ(parse_query("endpoint=50%&x=%zz%4"), (Query{{"endpoint", "50%"}, {"x", "%zz%4"}}));
+    EXPECT_EQ(parse_query("flag&=nokey&&e="), (Query{{"flag", ""}, {"e", ""}}));
+    EXPECT_EQ(parse_query("k=%FF"), (Query{{"k", "\xff"}}));
+}
+
 }  // namespace
 }  // namespace lwgate::admin

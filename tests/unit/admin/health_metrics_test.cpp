@@ -86,6 +86,7 @@ TEST(AdminMetrics, TextExposition) {
     auto s = snapshot(2);
     s.gateway.accepted = 7;
     s.gateway.refused_rate = 2;
+    s.gateway.refused_handshakes_per_address = 6;
     auto pinging = connection(1, "a");
     pinging.session.keepalive.awaiting_pong = true;
     s.shards[0].connections = {pinging, connection(2, "b")};
@@ -106,6 +107,8 @@ TEST(AdminMetrics, TextExposition) {
     c1.relayed[{false, "read", coap::code::content}] = 5;
     c0.registered_devices = 2;
     c1.queue_overflow = 1;
+    c0.too_large_for_device = 2;
+    c1.too_large_for_device = 1;
     s.store.puts = 11;
     s.store.batches = 4;
     const auto text = metrics_text(s);
@@ -115,6 +118,10 @@ TEST(AdminMetrics, TextExposition) {
     EXPECT_THAT(text, HasSubstr("lwgate_connections{state=\"active\",transport=\"tls\"} 0\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_accepted_total 7\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"limit_rate\"} 2\n"));
+    EXPECT_THAT(text,
+                HasSubstr("lwgate_refused_total{reason=\"limit_handshakes_per_address\"} 6\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_messages_dropped_total{reason=\"device_max_message_size\"} "
+                                "3\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_closes_total{reason=\"half_open\"} 3\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_closes_total{reason=\"admin\"} 4\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_half_open_detected_total 3\n"));
@@ -135,11 +142,12 @@ TEST(AdminMetrics, TextExposition) {
     EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"save\"} 11\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"commit\"} 4\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_store_operations_total{op=\"error\"} 0\n"));
-    // Every sample line belongs to a family declared with # TYPE, names are lwgate_*.
+    // Every sample line belongs to a family declared with # TYPE, names are lwgate_* (or the
+    // standard process_* of Prometheus client libraries).
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
         if (line.empty() || line[0] == '#') continue;
-        EXPECT_EQ(line.rfind("lwgate_", 0), 0u) << line;
+        EXPECT_TRUE(line.rfind("lwgate_", 0) == 0 || line.rfind("process_", 0) == 0) << line;
         EXPECT_THAT(line, Not(HasSubstr("  "))) << line;
     }
 }

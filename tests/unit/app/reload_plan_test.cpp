@@ -66,7 +66,7 @@ TEST(ReloadPlan, SameConfigChangesNothing) {
     const auto plan = plan_reload(load(kBase), load(kBase));
     EXPECT_TRUE(plan.nothing_changed());
     EXPECT_FALSE(plan.log_level || plan.session_settings || plan.accept_limits ||
-                 plan.relay_params || plan.credentials);
+                 plan.relay_params || plan.credentials || plan.registration_limits);
 }
 
 TEST(ReloadPlan, LogLevelKeepaliveAndLimitsApplyAtRunTime) {
@@ -95,6 +95,44 @@ shutdown:
     EXPECT_EQ(describe(*find(plan.applied, "connections.accept_rate")),
               "connections.accept_rate 2000/s -> 5/s");
     EXPECT_EQ(describe(*find(plan.applied, "connections.max")), "connections.max 100000 -> 10");
+}
+
+// Read by the accepting thread for every TLS connection: nothing to push to the shards.
+TEST(ReloadPlan, HandshakesPerAddressApplyAtOnce) {
+    const auto plan = plan_reload(load(kBase), load(std::string(kBase) + R"(
+connections:
+  max_tls_handshakes_per_address: 4
+)"));
+    EXPECT_TRUE(plan.needs_restart.empty());
+    ASSERT_EQ(plan.applied.size(), 1u);
+    EXPECT_EQ(describe(plan.applied[0]), "connections.max_tls_handshakes_per_address 32 -> 4");
+    EXPECT_FALSE(plan.session_settings || plan.accept_limits || plan.relay_params ||
+                 plan.credentials || plan.log_level);
+}
+
+TEST(ReloadPlan, DeviceLimitsAndRegistrationSettingsApplyAtRunTime) {
+    const auto plan = plan_reload(load(kBase), load(std::string(kBase) + R"(
+connections:
+  max_registrations: 500
+device_limits:
+  uplinks_in_flight: 2
+  notifications_per_second: 5/s
+registration:
+  max_lifetime: 1h
+  rate_per_address: 10/s
+)"));
+    EXPECT_TRUE(plan.needs_restart.empty());
+    EXPECT_EQ(keys(plan.applied),
+              (std::vector<std::string>{
+                  "device_limits.uplinks_in_flight", "device_limits.notifications_per_second",
+                  "registration.max_lifetime", "connections.max_registrations",
+                  "registration.rate_per_address"}));
+    EXPECT_TRUE(plan.relay_params);
+    EXPECT_TRUE(plan.registration_limits);
+    EXPECT_TRUE(plan.session_settings) << "the unanswered-request bound follows the uplinks";
+    EXPECT_EQ(describe(*find(plan.applied, "registration.max_lifetime")),
+              "registration.max_lifetime 24h -> 1h");
+    EXPECT_FALSE(plan.accept_limits || plan.credentials);
 }
 
 TEST(ReloadPlan, LogLevelAndKeepaliveIdle) {

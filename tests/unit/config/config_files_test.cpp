@@ -130,6 +130,7 @@ connections:
   max_message_size: 2048
   write_queue_limit: 64KiB
   write_timeout: 5s
+  max_tls_handshakes_per_address: 8
 shutdown: {drain_timeout: 3s, hold_off_min: 1s, hold_off_max: 2s}
 queue_mode: {max_queued: 4, max_age: 1m}
 store: {uri: 'sqlite:///var/lib/lwgate/state.db'}
@@ -170,6 +171,7 @@ threads: 1
     EXPECT_EQ(c.connections.max_message_size, 2048u);
     EXPECT_EQ(c.connections.write_queue_limit, 65536u);
     EXPECT_EQ(c.connections.write_timeout, 5s);
+    EXPECT_EQ(c.connections.max_tls_handshakes_per_address, 8u);
     EXPECT_EQ(c.shutdown.drain_timeout, 3s);
     EXPECT_EQ(c.shutdown.hold_off_min, 1s);
     EXPECT_EQ(c.shutdown.hold_off_max, 2s);
@@ -407,6 +409,9 @@ TEST(ExampleConfig, ConfGatewayYamlLoads) {
     EXPECT_EQ(c.connections.max_message_size, d.connections.max_message_size);
     EXPECT_EQ(c.connections.write_queue_limit, d.connections.write_queue_limit);
     EXPECT_EQ(c.connections.write_timeout, d.connections.write_timeout);
+    EXPECT_EQ(c.connections.max_tls_handshakes, d.connections.max_tls_handshakes);
+    EXPECT_EQ(c.connections.max_tls_handshakes_per_address,
+              d.connections.max_tls_handshakes_per_address);
     EXPECT_EQ(c.shutdown.drain_timeout, d.shutdown.drain_timeout);
     EXPECT_EQ(c.shutdown.hold_off_min, d.shutdown.hold_off_min);
     EXPECT_EQ(c.shutdown.hold_off_max, d.shutdown.hold_off_max);

@@ -95,6 +95,7 @@ void expect_defaults(const Config& c) {
     EXPECT_EQ(c.connections.write_timeout, 30s);
     EXPECT_EQ(c.connections.request_timeout, 30s);
     EXPECT_EQ(c.connections.max_tls_handshakes, 256u);
+    EXPECT_EQ(c.connections.max_tls_handshakes_per_address, 32u);
     EXPECT_EQ(c.shutdown.drain_timeout, 10s);
     EXPECT_EQ(c.shutdown.hold_off_min, 10s);
     EXPECT_EQ(c.shutdown.hold_off_max, 120s);
@@ -132,7 +133,7 @@ TEST(LoadConfig, PiggybackWindow) {
 TEST(LoadConfig, EmptySectionsKeepDefaults) {
     expect_defaults(
         expect_ok("listeners:\nupstream:\nkeepalive:\ntcp:\nconnections:\nshutdown:\nqueue_mode:\n"
-                  "store:\nadmin:\ncredentials:\nlog:\n"));
+                  "device_limits:\nregistration:\nstore:\nadmin:\ncredentials:\nlog:\n"));
     expect_defaults(expect_ok("listeners: []\ncredentials: []\nkeepalive: {}\n"));
 }
 
@@ -183,6 +184,7 @@ connections:
   write_timeout: 20s
   request_timeout: 7s
   max_tls_handshakes: 0
+  max_tls_handshakes_per_address: 0
 shutdown:
   drain_timeout: 0
   hold_off_min: 5s
@@ -255,6 +257,7 @@ threads: 8
     EXPECT_EQ(c.connections.write_timeout, 20s);
     EXPECT_EQ(c.connections.request_timeout, 7s);
     EXPECT_EQ(c.connections.max_tls_handshakes, 0u);
+    EXPECT_EQ(c.connections.max_tls_handshakes_per_address, 0u);
     EXPECT_EQ(c.upstream.ack_timeout, 1500ms);
     EXPECT_EQ(c.upstream.max_retransmit, 2u);
     EXPECT_EQ(c.upstream.dtls_resume_timeout, 0ms);
@@ -281,9 +284,9 @@ threads: 8
     EXPECT_EQ(c.credentials[0].psk_key,
               (std::vector<std::uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
-    EXPECT_EQ(c.credentials[0].line, 52);
+    EXPECT_EQ(c.credentials[0].line, 53);
     EXPECT_EQ(c.credentials[1].psk_key, std::vector<std::uint8_t>{0x01});
-    EXPECT_EQ(c.credentials[1].line, 55);
+    EXPECT_EQ(c.credentials[1].line, 56);
     EXPECT_EQ(c.credentials_file, "");
 
     EXPECT_EQ(c.log.level, LogLevel::debug);
@@ -394,6 +397,10 @@ TEST(LoadConfig, WrongTypesAndRanges) {
     EXPECT_THAT(only_error("keepalive:\n  max_missed: 0\n"), Err("keepalive.max_missed", 2));
     EXPECT_THAT(only_error("tcp:\n  keepalive_count: 128\n"), Err("tcp.keepalive_count", 2));
     EXPECT_THAT(only_error("connections:\n  max: 0\n"), Err("connections.max", 2));
+    EXPECT_THAT(only_error("connections:\n  max_tls_handshakes_per_address: 1000001\n"),
+                Err("connections.max_tls_handshakes_per_address", 2, "between 0 and 1000000"));
+    EXPECT_THAT(only_error("connections:\n  max_tls_handshakes_per_address: -1\n"),
+                Err("connections.max_tls_handshakes_per_address", 2));
     EXPECT_THAT(only_error("queue_mode:\n  max_queued: 65537\n"), Err("queue_mode.max_queued", 2));
     EXPECT_THAT(only_error("tcp:\n  nodelay: maybe\n"),
                 Err("tcp.nodelay", 2, "expected true or false, got 'maybe'"));
@@ -408,6 +415,44 @@ TEST(LoadConfig, WrongTypesAndRanges) {
     EXPECT_THAT(only_error("upstream:\n  uri: [coap://a]\n"), Err("upstream.uri", 2, "got a list"));
     EXPECT_THAT(only_error("- a\n- b\n"), Err("", 1, "expected a map of settings"));
     EXPECT_THAT(only_error("just text\n"), Err("", 1, "expected a map of settings"));
+}
+
+TEST(LoadConfig, DeviceLimitsAndRegistration) {
+    const Config d = expect_ok("");
+    EXPECT_EQ(d.connections.max_registrations, 0u) << "0: from the descriptor limit";
+    EXPECT_EQ(d.device_limits.uplinks_in_flight, 8u);
+    EXPECT_EQ(d.device_limits.uplinks_queued, 32u);
+    EXPECT_DOUBLE_EQ(d.device_limits.notifications_per_second, 20);
+    EXPECT_EQ(d.device_limits.notification_burst, 40u);
+    EXPECT_EQ(d.registration.max_lifetime, 24h);
+    EXPECT_DOUBLE_EQ(d.registration.rate_per_address.per_second, 100);
+    EXPECT_EQ(d.registration.rate_per_address.burst, 1000u);
+
+    const Config c = expect_ok(
+        "connections:\n  max_registrations: 5000\n"
+        "device_limits:\n  uplinks_in_flight: 1\n  uplinks_queued: 0\n"
+        "  notifications_per_second: 120/m\n  notification_burst: 3\n"
+        "registration:\n  max_lifetime: 2h\n  rate_per_address: 5/s\n  burst_per_address: 7\n");
+    EXPECT_EQ(c.connections.max_registrations, 5000u);
+    EXPECT_EQ(c.device_limits.uplinks_in_flight, 1u);
+    EXPECT_EQ(c.device_limits.uplinks_queued, 0u);
+    EXPECT_DOUBLE_EQ(c.device_limits.notifications_per_second, 2);
+    EXPECT_EQ(c.device_limits.notification_burst, 3u);
+    EXPECT_EQ(c.registration.max_lifetime, 2h);
+    EXPECT_DOUBLE_EQ(c.registration.rate_per_address.per_second, 5);
+    EXPECT_EQ(c.registration.rate_per_address.burst, 7u);
+
+    EXPECT_THAT(only_error("device_limits:\n  uplinks_in_flight: 0\n"),
+                Err("device_limits.uplinks_in_flight", 2, "between 1 and 1024"));
+    EXPECT_THAT(only_error("device_limits:\n  notifications_per_second: 0/s\n"),
+                Err("device_limits.notifications_per_second", 2, "greater than 0"));
+    EXPECT_THAT(only_error("registration:\n  max_lifetime: 30s\n"),
+                Err("registration.max_lifetime", 2, "between 1m and 8760h"));
+    EXPECT_THAT(only_error("registration:\n  max_lifetime: 90500ms\n"),
+                Err("registration.max_lifetime", 2, "whole seconds"));
+    EXPECT_THAT(only_error("registration:\n  rate_per_address: fast\n"),
+                Err("registration.rate_per_address", 2, "a rate like"));
+    EXPECT_THAT(only_error("registration:\n  lifetime: 1h\n"), Err("registration.lifetime", 2));
 }
 
 TEST(LoadConfig, BooleansAcceptYamlSpellings) {

@@ -201,6 +201,28 @@ TEST_F(AdmissionTest, BadRegisterAndBootstrapRequests) {
     expect_refused(admit_msg(plain(), bs_no_ep), Refusal::bad_request, code::bad_request);
 }
 
+// Endpoint names reach logs, JSON and the store: a CR/LF would forge log lines, invalid UTF-8
+// would break every JSON answer that lists it.
+TEST_F(AdmissionTest, EndpointNamesMustBePrintableUtf8) {
+    for (std::string bad :
+         {std::string("dev\r\nlevel=error forged"), std::string("a\x00b", 3),
+          std::string("\xff\xfe"), std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
+          std::string(256, 'a'), std::string("tab\there")}) {
+        expect_refused(admit_msg(plain(), register_of(bad)), Refusal::bad_request,
+                       code::bad_request);
+    }
+    expect_admitted(admit_msg(plain(), register_of("urn:imei:49015420323751")),
+                    "urn:imei:49015420323751", false);
+    expect_admitted(admit_msg(plain(), register_of("gerät-ü-€-𝄞")), "gerät-ü-€-𝄞", false);
+    expect_admitted(admit_msg(plain(), register_of(std::string(255, 'a'))), std::string(255, 'a'),
+                    false);
+}
+
+TEST_F(AdmissionTest, ARegisterWithLifetimeZeroIsBad) {
+    auto zero = make_request(code::post, token, {"rd"}, {"ep=x", "lt=0"});
+    expect_refused(admit_msg(plain(), zero), Refusal::bad_request, code::bad_request);
+}
+
 TEST_F(AdmissionTest, BootstrapWithoutABootstrapServerIs501ForEveryConnection) {
     expect_refused(admit_msg(plain(), bootstrap_of("x")), Refusal::no_bootstrap_server,
                    code::not_implemented);
@@ -239,6 +261,19 @@ TEST(DirectoryTest, RegistrationsByLocationAndEndpoint) {
     d.erase_registration("/rd/2");
     EXPECT_FALSE(d.registration_of("b"));
     EXPECT_EQ(d.registrations(), 0u);
+}
+
+TEST(DirectoryTest, UpstreamSessionsStopAtTheLimitExceptForRestoredOnes) {
+    Directory d;
+    d.set_session_limit(2);
+    EXPECT_TRUE(d.try_open_session());
+    EXPECT_TRUE(d.try_open_session());
+    EXPECT_FALSE(d.try_open_session());
+    EXPECT_EQ(d.sessions(), 2u);
+    EXPECT_TRUE(d.try_open_session(true)) << "restored at start: already known to the core";
+    d.close_session();
+    d.close_session();
+    EXPECT_TRUE(d.try_open_session());
 }
 
 TEST(DirectoryTest, OwnershipIsClaimedOnceAndReleasedByItsOwnerOnly) {

@@ -70,6 +70,7 @@ RelayParams params() {
     p.max_queued = 8;
     p.max_age = 300s;
     p.device_timeout = 30s;
+    p.notifications_per_second = 0;  // no pacing: these tests count every notification
     return p;
 }
 
@@ -395,7 +396,7 @@ TEST_F(RelayStateTest, AnObservationEstablishedWithinTheWindowIsPersisted) {
     EXPECT_EQ(relay.snapshot().observations.size(), 2u);
 }
 
-// Not a pass/fail test: the shard-side cost quoted in the README. After every event the glue
+// Not a pass/fail test: the shard-side cost quoted in docs/bridge.md. After every event the glue
 // computes persistent_generation(); only when it moved does it take a snapshot (and build the
 // store record, see tests/unit/store CostPerWrite).
 TEST_F(RelayStateTest, CostOfGenerationAndSnapshot) {
@@ -413,6 +414,29 @@ TEST_F(RelayStateTest, CostOfGenerationAndSnapshot) {
     std::cout << "[ COST     ] persistent_generation(): " << gen_ns
               << " ns; snapshot(): " << snap_ns << " ns (1 observation, 2 held requests)\n";
     EXPECT_NE(sink, 0u);
+}
+
+// A registration made over TLS stays closed to plain TCP across a restart.
+TEST(RelayRestore, AnAuthenticatedRegistrationStaysAuthenticated) {
+    RelaySnapshot s;
+    s.endpoint = "ep";
+    s.registered = true;
+    s.authenticated = true;
+    s.location = {"rd", "1"};
+    s.lifetime = 60;
+    s.deadline = t0 + 60s;
+    DeviceRelay r("ep", params(), 1);
+    r.restore(s, t0);
+    EXPECT_TRUE(r.authenticated());
+    EXPECT_TRUE(r.snapshot().authenticated);
+    r.on_device_request(conn1, make_request(code::post, dev_tok, {"rd", "1"}), t0);
+    auto actions = r.take_actions();
+    EXPECT_TRUE(only<ToCore>(actions).empty());
+    auto answers = only<ToDevice>(actions);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].message.code(), code::forbidden);
+    r.on_device_request(conn2, make_request(code::post, dev_tok, {"rd", "1"}), t0, true);
+    EXPECT_EQ(only<ToCore>(r.take_actions()).size(), 1u) << "over TLS it continues";
 }
 
 TEST(RelayRestore, ObserveNumbersWrapAt24Bits) {

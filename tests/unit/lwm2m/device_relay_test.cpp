@@ -1342,6 +1342,181 @@ TEST_F(DeviceRelayTest, AnAuthenticatedRegistrationRefusesUnauthenticatedConnect
     EXPECT_TRUE(relay().snapshot().authenticated);
 }
 
+// ---- what one device may have lwgate do (device_limits) --------------------------------------
+
+TEST_F(DeviceRelayTest, UplinksBeyondTheWindowWaitAndBeyondTheQueueGet503WithMaxAge) {
+    RelayParams p = params_;
+    p.uplinks_in_flight = 2;
+    p.uplinks_queued = 3;
+    p.busy_max_age_seconds = 7;
+    RelayCounters counters;
+    relay_ = std::make_unique<DeviceRelay>("urn:imei:123", p, 1000, &counters);
+    register_device(conn1, t0);
+    for (std::uint64_t i = 0; i < 6; ++i)
+        relay().on_device_request(conn1, make_request(code::post, tok(0xE0 + i), {"dp"}), t0);
+    auto actions = take();
+    auto up = only<ToCore>(actions);
+    ASSERT_EQ(up.size(), 2u) << describe(actions);
+    EXPECT_EQ(relay().uplinks_at_core(), 2u);
+    EXPECT_EQ(relay().uplinks_waiting(), 3u);
+    Message busy = single_to_device(actions, conn1);
+    EXPECT_EQ(busy.token(), tok(0xE5));
+    EXPECT_EQ(busy.code(), code::service_unavailable);
+    EXPECT_EQ(busy.uint_option(opt::max_age), 7u);
+    EXPECT_EQ(counters.uplinks_refused_busy, 1u);
+
+    // Each answer or failure makes room for the next one, in arrival order.
+    relay().on_core_response(Message(code::changed, up[0].request.token()), t0 + 1s);
+    auto next = only<ToCore>(take());
+    ASSERT_EQ(next.size(), 1u);
+    relay().on_core_failure(up[1].request.token(), code::gateway_timeout, "no answer");
+    auto after = only<ToCore>(take());
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(relay().uplinks_waiting(), 1u);
+    // The answers come back to the device with its own tokens.
+    relay().on_core_response(Message(code::changed, next[0].request.token()), t0 + 2s);
+    auto answered = only<ToDevice>(take());
+    ASSERT_FALSE(answered.empty());
+    EXPECT_EQ(answered[0].message.token(), tok(0xE2));
+
+    // A replaced upstream session answers what it carried and what waited, and starts empty.
+    relay().on_upstream_replaced(t0 + 3s);
+    actions = take();
+    EXPECT_EQ(only<ToDevice>(actions).size(), 2u) << describe(actions);
+    EXPECT_EQ(relay().uplinks_at_core(), 0u);
+    EXPECT_EQ(relay().uplinks_waiting(), 0u);
+}
+
+// One device sends 50,000 requests in one burst: the relay holds at most its window and queue,
+// everything beyond is answered at once, and the work per request stays constant.
+TEST_F(DeviceRelayTest, ARequestFloodIsBoundedPerDevice) {
+    RelayCounters counters;
+    relay_ = std::make_unique<DeviceRelay>("urn:imei:123", RelayParams{}, 1000, &counters);
+    register_device(conn1, t0);
+    std::size_t to_core = 0;
+    std::size_t busy = 0;
+    for (std::uint64_t i = 0; i < 50'000; ++i) {
+        relay().on_device_request(conn1, make_request(code::post, tok(0x100000 + i), {"dp"}), t0);
+        for (const auto& a : relay().take_actions()) {
+            to_core += std::holds_alternative<ToCore>(a);
+            busy += std::holds_alternative<ToDevice>(a);
+        }
+    }
+    const RelayParams defaults;
+    EXPECT_EQ(to_core, defaults.uplinks_in_flight);
+    EXPECT_EQ(relay().uplinks_waiting(), defaults.uplinks_queued);
+    EXPECT_EQ(busy, 50'000 - defaults.uplinks_in_flight - defaults.uplinks_queued);
+    EXPECT_EQ(counters.uplinks_refused_busy, busy);
+}
+
+TEST_F(DeviceRelayTest, NotificationsBeyondTheBudgetAreCoalescedToTheNewest) {
+    RelayParams p = params_;
+    p.notifications_per_second = 10;
+    p.notification_burst = 2;
+    RelayCounters counters;
+    relay_ = std::make_unique<DeviceRelay>("urn:imei:123", p, 1000, &counters);
+    register_device(conn1, t0);
+    const Token g = establish_observation(1, conn1, t0);
+    const TimePoint t = t0 + 10s;
+    std::vector<NotifyCore> sent;
+    for (std::uint32_t i = 1; i <= 5; ++i) {
+        relay().on_device_response(
+            conn1, make_response(code::content, g, "v" + std::to_string(i), 10 + i), t);
+        for (auto& n : only<NotifyCore>(take()))
+            sent.push_back(n);
+    }
+    ASSERT_EQ(sent.size(), 2u) << "the burst";
+    EXPECT_EQ(payload_of(sent[1].notification), "v2");
+    EXPECT_EQ(counters.notifications_coalesced, 2u) << "v3 and v4 were replaced";
+    EXPECT_EQ(relay().next_deadline(), t + 100ms) << "the next token";
+
+    relay().on_tick(t + 100ms);
+    auto later = only<NotifyCore>(take());
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_EQ(payload_of(later[0].notification), "v5") << "only the newest state matters";
+    EXPECT_EQ(later[0].notification.token(), core_tok);
+    EXPECT_GT(observe_of(later[0].notification).value_or(0),
+              observe_of(sent[1].notification).value_or(0));
+    EXPECT_NE(relay().next_deadline(), t + 100ms);
+
+    // Out of budget again; the observation's last notification (an error) still goes out at
+    // once and takes the place of the one waiting.
+    relay().on_device_response(conn1, make_response(code::content, g, "v6", 20), t + 100ms);
+    relay().on_device_response(conn1, make_response(code::not_found, g), t + 100ms);
+    auto last = only<NotifyCore>(take());
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].notification.code(), code::not_found);
+    EXPECT_TRUE(relay().observations().empty());
+    relay().on_tick(t + 1s);
+    EXPECT_TRUE(only<NotifyCore>(take()).empty());
+}
+
+TEST_F(DeviceRelayTest, ANotificationFloodCostsOnePendingNotificationPerObservation) {
+    RelayCounters counters;
+    relay_ = std::make_unique<DeviceRelay>("urn:imei:123", RelayParams{}, 1000, &counters);
+    register_device(conn1, t0);
+    const Token g = establish_observation(1, conn1, t0);
+    std::size_t sent = 0;
+    for (std::uint32_t i = 0; i < 50'000; ++i) {
+        relay().on_device_response(conn1, make_response(code::content, g, "x", 100 + i), t0 + 1s);
+        sent += only<NotifyCore>(relay().take_actions()).size();
+    }
+    EXPECT_EQ(sent, RelayParams{}.notification_burst);
+    EXPECT_EQ(counters.notifications_coalesced, 50'000 - sent - 1);
+}
+
+// ---- registration.max_lifetime -----------------------------------------------------------
+
+// A device asking for "forever" gets registration.max_lifetime, toward the core too, so lwgate and
+// the core end the registration together and the device registers again.
+TEST_F(DeviceRelayTest, LifetimesAboveTheCeilingAreLoweredTowardTheCore) {
+    RelayParams p = params_;
+    p.max_lifetime_seconds = 3600;
+    make(p);
+    relay().on_device_request(
+        conn1, register_message(dev_tok, {"ep=urn:imei:123", "lt=4294967295", "b=T"}), t0);
+    auto up = only<ToCore>(take());
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_THAT(strings_of(up[0].request, opt::uri_query),
+                ElementsAre("ep=urn:imei:123", "lt=3600", "b=U"));
+    Message created(code::created, up[0].request.token());
+    created.add_option(opt::location_path, "rd");
+    created.add_option(opt::location_path, "5a3f");
+    relay().on_core_response(std::move(created), t0);
+    take();
+    EXPECT_EQ(relay().lifetime(), 3600u);
+    EXPECT_EQ(relay().registration_deadline(), t0 + 3600s);
+
+    relay().on_device_request(
+        conn1, make_request(code::post, dev_tok2, {"rd", "5a3f"}, {"lt=99999"}), t0 + 1s);
+    up = only<ToCore>(take());
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_THAT(strings_of(up[0].request, opt::uri_query), ElementsAre("lt=3600"));
+    // Without lt a Register means 86400 s (LwM2M): above the ceiling, so lt is added.
+    RelayParams q = params_;
+    q.max_lifetime_seconds = 600;
+    make(q);
+    relay().on_device_request(conn1, register_message(dev_tok, {"ep=urn:imei:123", "b=T"}), t0);
+    up = only<ToCore>(take());
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_THAT(strings_of(up[0].request, opt::uri_query),
+                ElementsAre("ep=urn:imei:123", "b=U", "lt=600"));
+}
+
+TEST_F(DeviceRelayTest, ALifetimeOfZeroIsRefused) {
+    relay().on_device_request(conn1, register_message(dev_tok, {"ep=urn:imei:123", "lt=0"}), t0);
+    auto actions = take();
+    EXPECT_TRUE(only<ToCore>(actions).empty()) << describe(actions);
+    EXPECT_EQ(single_to_device(actions, conn1).code(), code::bad_request);
+    register_device(conn1, t0);
+    relay().on_device_request(conn1, make_request(code::post, dev_tok2, {"rd", "5a3f"}, {"lt=0"}),
+                              t0);
+    actions = take();
+    EXPECT_TRUE(only<ToCore>(actions).empty()) << describe(actions);
+    EXPECT_EQ(single_to_device(actions, conn1).code(), code::bad_request);
+    EXPECT_TRUE(relay().registered());
+}
+
 // ---- observe -----------------------------------------------------------------------------------
 
 TEST_F(DeviceRelayTest, ObserveForwardsNotificationsWithTheCoreTokenAndGrowingNumbers) {

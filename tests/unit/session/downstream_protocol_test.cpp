@@ -279,6 +279,76 @@ TEST_F(Protocol, UnknownCriticalCsmOptionAbortsWithBadCsmOption) {
     EXPECT_EQ(out[0].uint_option(coap::signal_option::bad_csm_option), 9u);
 }
 
+// A Max-Message-Size below the floor would make every answer to the device too large to send:
+// bad input, at every split of the stream, and the request behind the CSM is not served.
+TEST_F(Protocol, CsmMaxMessageSizeBelowTheFloorAbortsNamingOptionAndFloor) {
+    for (std::uint32_t size : {0u, 1u, coap::min_peer_max_message_size - 1}) {
+        const Bytes input = concat({coap::make_csm(size, false), request(code::get, 7, "3")});
+        for (std::size_t split = 0; split <= input.size(); ++split) {
+            auto p = started();
+            p.on_bytes(coap::ByteView(input).first(split), t0);
+            p.on_bytes(coap::ByteView(input).subspan(split), t0);
+            ASSERT_TRUE(p.close_decision()) << size << " split " << split;
+            EXPECT_EQ(p.close_decision()->reason, CloseReason::abort_sent);
+            EXPECT_EQ(p.close_decision()->mode, CloseMode::after_flush);
+            EXPECT_TRUE(p.take_inbound().empty()) << size << " split " << split;
+            auto out = decode_all(p.take_output());
+            ASSERT_EQ(out.size(), 1u) << size << " split " << split;
+            EXPECT_EQ(out[0].code(), code::abort);
+            EXPECT_EQ(out[0].uint_option(coap::signal_option::bad_csm_option),
+                      std::optional<std::uint32_t>(coap::signal_option::max_message_size));
+            const std::string diagnostic(out[0].payload().begin(), out[0].payload().end());
+            EXPECT_EQ(diagnostic, "Max-Message-Size " + std::to_string(size) +
+                                      " is below the minimum of 64 bytes");
+        }
+    }
+}
+
+TEST_F(Protocol, CsmMaxMessageSizeAtTheFloorIsAccepted) {
+    auto p = started();
+    p.on_bytes(concat({coap::make_csm(coap::min_peer_max_message_size, false)}), t0);
+    EXPECT_FALSE(p.close_decision());
+    EXPECT_EQ(p.peer().max_message_size, 64u);
+}
+
+// CSM values accumulate, so a later CSM is held to the same floor; the value it carried never
+// takes effect.
+TEST_F(Protocol, LaterCsmBelowTheFloorAborts) {
+    auto p = started();
+    p.on_bytes(concat({coap::make_csm(1152, false)}), t0);
+    ASSERT_FALSE(p.close_decision());
+    p.on_bytes(concat({coap::make_csm(10, false)}), t0);
+    ASSERT_TRUE(p.close_decision());
+    EXPECT_EQ(p.close_decision()->reason, CloseReason::abort_sent);
+    EXPECT_EQ(p.peer().max_message_size, 1152u);
+    auto out = decode_all(p.take_output());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].code(), code::abort);
+}
+
+// A later CSM that lowers Max-Message-Size (above the floor): what was queued before it goes out
+// as it is (it was valid when queued); what comes after and no longer fits is refused and
+// counted, never dropped without a trace. A refusal because the connection is closing is not
+// a size problem and is not counted.
+TEST_F(Protocol, LoweredMaxMessageSizeCountsWhatNoLongerFits) {
+    auto p = started();
+    p.on_bytes(concat({coap::make_csm(1152, false)}), t0);
+    Message big(code::content, Token::from_u64(1));
+    big.set_payload(Bytes(500, 1));
+    ASSERT_TRUE(p.send(big));
+    p.on_bytes(concat({coap::make_csm(128, false)}), t0);
+    EXPECT_EQ(p.peer().max_message_size, 128u);
+    EXPECT_FALSE(p.send(big));
+    EXPECT_EQ(p.stats().too_large_for_peer, 1u);
+    auto out = decode_all(p.take_output());
+    ASSERT_EQ(out.size(), 1u) << "the frame queued before the CSM is still written";
+    EXPECT_EQ(out[0], big);
+
+    p.abort(CloseReason::admin, "bye");
+    EXPECT_FALSE(p.send(big));
+    EXPECT_EQ(p.stats().too_large_for_peer, 1u);
+}
+
 TEST_F(Protocol, UnknownElectiveCsmOptionIgnored) {
     auto p = started();
     Message csm = coap::make_csm(3000, false);
@@ -384,6 +454,34 @@ TEST_F(Protocol, SendRespectsPeerMaxMessageSize) {
     big.set_payload(Bytes(2000, 1));
     EXPECT_FALSE(p.send(big));
     EXPECT_EQ(decode_all(p.take_output()).size(), 1u);
+}
+
+// The I/O layer stops reading a device with too many requests unanswered: a burst waits in the
+// device's socket, not in lwgate's memory. Signals and the device's own responses do not count.
+TEST_F(Protocol, UnansweredRequestsAreCountedUntilAnswered) {
+    params.max_unanswered_requests = 3;
+    auto p = started();
+    p.on_bytes(concat({coap::make_csm(1152, false), request(code::post, 1, "dp"),
+                       Message(code::content, Token::from_u64(9)),
+                       coap::make_ping(Token::from_u64(8)), request(code::post, 2, "dp")}),
+               t0);
+    EXPECT_EQ(p.unanswered_requests(), 2u);
+    EXPECT_FALSE(p.too_many_unanswered());
+    p.on_bytes(concat({request(code::post, 3, "dp")}), t0);
+    EXPECT_TRUE(p.too_many_unanswered());
+    // lwgate's own requests to the device are not answers.
+    EXPECT_TRUE(p.send(request(code::get, 50, "3")));
+    EXPECT_TRUE(p.too_many_unanswered());
+    EXPECT_TRUE(p.send(Message(code::changed, Token::from_u64(1))));
+    EXPECT_FALSE(p.too_many_unanswered());
+    // An answer too large for the device still answers its request.
+    Message big(code::content, Token::from_u64(2));
+    big.set_payload(std::string(4000, 'x'));
+    EXPECT_FALSE(p.send(big));
+    EXPECT_EQ(p.unanswered_requests(), 1u);
+    EXPECT_TRUE(p.send(Message(code::changed, Token::from_u64(3))));
+    EXPECT_TRUE(p.send(Message(code::changed, Token::from_u64(4))));
+    EXPECT_EQ(p.unanswered_requests(), 0u) << "never below zero";
 }
 
 TEST_F(Protocol, ResponsesFromDeviceAreDelivered) {

@@ -95,6 +95,7 @@ DeviceRecord device(const std::string& ep, std::size_t observations = 2, std::si
     r.object_links = {'<', '/', '3', '/', '0', '>'};
     r.local_port = 40123;
     r.local_address = "127.0.0.2";
+    r.authenticated = true;
     for (std::size_t i = 0; i < observations; ++i) {
         r.observations.push_back({Bytes{0xC0, static_cast<std::uint8_t>(i)},
                                   "/3/0/" + std::to_string(i), 0xfffff0u + static_cast<unsigned>(i),
@@ -215,6 +216,7 @@ TEST_F(TempDb, UpgradesAVersion1Database) {
     EXPECT_EQ(loaded[0].local_port, 41000);
     EXPECT_EQ(loaded[0].register_query, "") << "columns added by version 2 get their defaults";
     EXPECT_EQ(loaded[0].local_address, "") << "and by version 3: any address";
+    EXPECT_FALSE(loaded[0].authenticated) << "and by version 4: made over plain TCP";
     EXPECT_TRUE(loaded[0].object_links.empty());
     ASSERT_EQ(loaded[0].observations.size(), 1u);
     EXPECT_EQ(loaded[0].observations[0].observe, 9u);
@@ -398,17 +400,49 @@ TEST(OpenStore, ParsesUris) {
     EXPECT_EQ(sqlite_path("sqlite:///"), std::nullopt);
 }
 
+// store.ack_after_commit acknowledges the core's requests only once the listener says the write
+// holding them is durable: it must never report a sequence number before its commit.
+TEST_F(TempDb, TheCommitListenerReportsOnlyCommittedWrites) {
+    auto store = open_ok();
+    ASSERT_TRUE(store);
+    std::mutex m;
+    std::uint64_t committed = 0;
+    store->set_commit_listener([&](std::uint64_t seq) {
+        std::lock_guard lock(m);
+        EXPECT_GE(seq, committed) << "never goes back";
+        committed = seq;
+    });
+    const auto first = store->put(device("a"));
+    const auto second = store->erase("b");
+    const auto third = store->put(device("c"));
+    EXPECT_LT(first, second);
+    EXPECT_LT(second, third);
+    store->flush();
+    {
+        std::lock_guard lock(m);
+        EXPECT_GE(committed, third);
+    }
+    // What the listener reported is on disk: a second connection to the file sees it.
+    store.reset();
+    auto reopened = open_ok();
+    ASSERT_TRUE(reopened);
+    EXPECT_EQ(load(*reopened).size(), 2u);
+}
+
 TEST(MemoryStoreTest, RoundTripAndErase) {
     MemoryStore store;
+    std::uint64_t committed = 0;
+    store.set_commit_listener([&](std::uint64_t seq) { committed = seq; });
     store.put(device("a"));
     store.put(device("b"));
-    store.erase("a");
+    EXPECT_EQ(store.erase("a"), 3u);
+    EXPECT_EQ(committed, 3u) << "memory is durable at once";
     auto loaded = std::get<std::vector<DeviceRecord>>(store.load_all());
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0], device("b"));
 }
 
-// Not a pass/fail test: the cost numbers quoted in the README. The shard pays put() (a lock and
+// Not a pass/fail test: the cost numbers quoted in docs/bridge.md. The shard pays put() (a lock and
 // a map insert); the store thread pays the transaction.
 TEST_F(TempDb, CostPerWrite) {
     auto store = open_ok();

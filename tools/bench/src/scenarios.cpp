@@ -103,8 +103,11 @@ std::string gateway_yaml(const BenchOptions& o, std::uint16_t core_port, bool tl
     if (!o.piggyback_window.empty()) y << "  piggyback_window: " << o.piggyback_window << "\n";
     y << "keepalive:\n  idle: " << o.ping_interval << "\n  pong_timeout: 10s\n  max_missed: 1\n";
     y << "connections:\n  max: " << o.devices + 1000 << "\n  accept_rate: " << o.accept_rate
-      << "\n  csm_timeout: 10s\n  unregistered_idle: 1h\n  request_timeout: 10s\n";
+      << "\n  csm_timeout: 10s\n  unregistered_idle: 1h\n  request_timeout: 10s\n"
+      << "  max_tls_handshakes_per_address: 0\n";  // the whole fleet connects from 127.0.0.1
     y << "shutdown:\n  drain_timeout: 2s\n  hold_off_min: 1s\n  hold_off_max: 3s\n";
+    // The whole fleet registers from 127.0.0.1 at once.
+    y << "registration:\n  rate_per_address: 1000000/s\n  burst_per_address: 1000000\n";
     y << "store:\n  uri: \"memory:\"\nadmin:\n  listen: 127.0.0.1:0\n";
     y << "log:\n  level: " << o.log_level << "\nthreads: " << o.gateway_threads << "\n";
     if (tls) {

@@ -22,11 +22,15 @@ std::string GatewayConfig::yaml() const {
       << "  csm_mode: " << csm_mode << "\n"
       << "  unregistered_idle: " << unregistered_idle << "\n"
       << "  max_message_size: " << max_message_size << "\n";
+    for (const auto& line : connections_extra)
+        y << "  " << line << "\n";
     y << "shutdown:\n"
       << "  drain_timeout: " << drain_timeout << "\n"
       << "  hold_off_min: " << hold_off_min << "\n"
       << "  hold_off_max: " << hold_off_max << "\n";
     y << "store:\n  uri: \"" << store_uri << "\"\n";
+    for (const auto& line : store_extra)
+        y << "  " << line << "\n";
     y << "admin:\n  listen: '" << admin_listen << "'\n";
     if (!admin_token.empty()) y << "  token: '" << admin_token << "'\n";
     y << "log:\n  level: " << log_level << "\n";

@@ -28,13 +28,16 @@ struct GatewayConfig {
     std::string csm_mode = "strict";
     std::string unregistered_idle = "1h";
     std::string max_message_size = "16KiB";
+    // More connections.* keys, one "key: value" per line (indented for you).
+    std::vector<std::string> connections_extra;
 
     // shutdown.*
     std::string drain_timeout = "2s";
     std::string hold_off_min = "1s";
     std::string hold_off_max = "5s";
 
-    std::string store_uri = "memory:";  // store.uri (sqlite:///path for persistence tests)
+    std::string store_uri = "memory:";     // store.uri (sqlite:///path for persistence tests)
+    std::vector<std::string> store_extra;  // more store.* keys, "key: value" per line
     // admin.*: never the default 8484, so parallel tests never collide. "off" disables it.
     std::string admin_listen = "127.0.0.1:0";
     std::string admin_token;  // empty: no token

@@ -1,0 +1,234 @@
+#include "admin/api.hpp"
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "admin/auth.hpp"
+#include "admin/health.hpp"
+#include "admin/json_views.hpp"
+#include "admin/metrics_text.hpp"
+#include "admin/router.hpp"
+
+namespace lwgate::admin {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr Duration default_ping_timeout{5'000};
+constexpr Duration max_ping_timeout{60'000};
+// How long a shard may take to start a Ping or hand back its answer, past the Ping's own
+// timeout (a busy shard), as AdminBackend waits for a collection.
+constexpr Duration shard_margin{2'000};
+
+// An optional JSON object body; nullopt when it is something else.
+std::optional<json> parse_body(const std::string& body) {
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+    auto parsed = json::parse(body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
+    return parsed;
+}
+
+std::optional<std::uint64_t> unsigned_field(const json& body, const char* key, std::uint64_t max,
+                                            std::string& error) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max) {
+        error = std::string(key) + " must be an integer from 0 to " + std::to_string(max);
+        return std::nullopt;
+    }
+    return it->get<std::uint64_t>();
+}
+
+// The arguments of ping and release in the body, checked before the device is looked up: a bad
+// request is 400 whatever state the device is in.
+struct DeviceArgs {
+    Duration timeout = default_ping_timeout;
+    std::optional<std::string> alternative;
+    std::optional<std::uint32_t> hold_off;
+};
+
+std::variant<DeviceArgs, Reply> device_args(Op op, const std::string& body) {
+    const auto parsed = parse_body(body);
+    if (!parsed) return error_reply(400, "the body must be a JSON object");
+    const auto& args = *parsed;
+    DeviceArgs out;
+    std::string error;
+    const auto timeout_ms = unsigned_field(
+        args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error);
+    if (op == Op::ping && timeout_ms && *timeout_ms > 0) out.timeout = Duration(*timeout_ms);
+    if (op == Op::release) {
+        if (auto it = args.find("alternative_address"); it != args.end() && !it->is_null()) {
+            if (!it->is_string() || it->get<std::string>().empty() ||
+                it->get<std::string>().size() > 255)
+                return error_reply(400, "alternative_address must be a URI of 1 to 255 bytes");
+            out.alternative = it->get<std::string>();
+        }
+        if (auto v = unsigned_field(args, "hold_off_seconds", 0xffffffffu, error))
+            out.hold_off = static_cast<std::uint32_t>(*v);
+    }
+    if (!error.empty()) return error_reply(400, error);
+    return out;
+}
+
+Reply ping_timed_out(Duration timeout) {
+    return error_reply(504, "no Pong within " + std::to_string(timeout.count()) + " ms");
+}
+
+Reply ping_reply(const std::string& target, const ConnectionRef& ref, Duration timeout,
+                 const std::optional<session::AdminPingResult>& result) {
+    using Outcome = session::AdminPingResult::Outcome;
+    if (!result || result->outcome == Outcome::closed)
+        return error_reply(409, target + " has no connection");
+    if (result->outcome == Outcome::timeout) return ping_timed_out(timeout);
+    const double rtt_ms = rounded(static_cast<double>(result->rtt.count()) / 1000.0);
+    return json_reply(200, json{{"rtt_ms", rtt_ms}, {"id", ref.id}});
+}
+
+// The arguments and the connection of a per-connection operation, or the error answer.
+using Located = std::variant<std::pair<DeviceArgs, ConnectionRef>, Reply>;
+
+Located locate(Backend& backend, const Route& r, const std::string& body) {
+    auto checked = device_args(r.op, body);
+    if (auto* reply = std::get_if<Reply>(&checked)) return *reply;
+    auto snapshot = backend.collect({true, true, false, std::nullopt});
+    auto found = find_connection(snapshot, r.target);
+    if (auto* lookup = std::get_if<LookupError>(&found)) {
+        if (*lookup == LookupError::no_connection)
+            return error_reply(409, r.target + " has no connection");
+        return error_reply(404, "no connection or registration for " + r.target);
+    }
+    return std::pair{std::get<DeviceArgs>(checked), std::get<ConnectionRef>(found)};
+}
+
+// POST /v1/connections/{target}/ping answers later: no thread waits for the device.
+std::variant<Reply, Deferred> ping(Backend& backend, const Route& r, const std::string& body,
+                                   std::function<void(Reply)> later) {
+    auto located = locate(backend, r, body);
+    if (auto* reply = std::get_if<Reply>(&located)) return *reply;
+    const auto [args, ref] = std::get<std::pair<DeviceArgs, ConnectionRef>>(located);
+    backend.start_ping(ref.shard, ref.id, args.timeout,
+                       [later = std::move(later), target = r.target, ref = ref,
+                        timeout = args.timeout](std::optional<session::AdminPingResult> result) {
+                           later(ping_reply(target, ref, timeout, result));
+                       });
+    return Deferred{args.timeout + shard_margin, ping_timed_out(args.timeout)};
+}
+
+// POST /v1/connections/{target}/release or /close.
+Reply release_or_close(Backend& backend, const Route& r, const std::string& body) {
+    auto located = locate(backend, r, body);
+    if (auto* reply = std::get_if<Reply>(&located)) return *reply;
+    const auto& [args, ref] = std::get<std::pair<DeviceArgs, ConnectionRef>>(located);
+    if (r.op == Op::release) {
+        if (!backend.release(ref.shard, ref.id, args.alternative, args.hold_off))
+            return error_reply(409, r.target + " has no connection");
+        return json_reply(202, json{{"released", true}, {"id", ref.id}});
+    }
+    if (!backend.close(ref.shard, ref.id)) return error_reply(409, r.target + " has no connection");
+    return json_reply(202, json{{"closed", true}, {"id", ref.id}});
+}
+
+// GET /v1/connections/{target}: an endpoint name, or id:N.
+Reply connection_detail(Backend& backend, const std::string& target) {
+    std::optional<std::string> endpoint;
+    if (target.rfind("id:", 0) == 0) {
+        // The endpoint of a connection is known only after a first look.
+        auto first = backend.collect({true, false, false, std::nullopt});
+        for (const auto& shard : first.shards)
+            for (const auto& c : shard.connections)
+                if ("id:" + std::to_string(c.session.info.id) == target) endpoint = c.endpoint;
+    } else {
+        endpoint = target;
+    }
+    auto snapshot = backend.collect({true, true, endpoint.has_value(), endpoint});
+    auto detail = connection_detail_json(snapshot, target);
+    if (!detail) return error_reply(404, "no connection or registration for " + target);
+    return json_reply(200, *detail);
+}
+
+}  // namespace
+
+std::string dump_json(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Reply json_reply(int status, const json& body) {
+    return {status, dump_json(body), "application/json", false, {}};
+}
+
+Reply error_reply(int status, std::string message) {
+    return json_reply(status, json{{"error", std::move(message)}});
+}
+
+std::optional<Reply> Api::refuse(std::string_view authorization) const {
+    if (authorized(authorization, token_)) return std::nullopt;
+    auto reply =
+        error_reply(401, authorization.empty() ? "missing bearer token" : "wrong bearer token");
+    reply.challenge = true;
+    return reply;
+}
+
+bool Api::is_probe(std::string_view method, std::string_view path) {
+    const auto op = route(method, path).op;
+    return op == Op::health || op == Op::metrics;
+}
+
+std::variant<Reply, Deferred> Api::handle(const ApiRequest& request,
+                                          std::function<void(Reply)> later) {
+    try {
+        const Route r = route(request.method, request.path);
+        if (r.op == Op::ping) return ping(backend_, r, request.body, std::move(later));
+        return operation(request, r);
+    } catch (const std::exception& e) {
+        spdlog::error("admin {} {}: {}", request.method, request.path, e.what());
+        return error_reply(500, std::string("internal error: ") + e.what());
+    }
+}
+
+Reply Api::operation(const ApiRequest& request, const Route& r) {
+    const auto& path = request.path;
+    switch (r.op) {
+        case Op::not_found:
+            return error_reply(404, "no such resource: " + path);
+        case Op::method_not_allowed: {
+            auto reply = error_reply(405, request.method + " is not allowed on " + path);
+            reply.allow = r.allow;
+            return reply;
+        }
+        case Op::health: {
+            // Counts only: a health check must stay cheap for the shards with many devices.
+            auto snapshot = backend_.collect({false, false, false, std::nullopt});
+            const auto health = evaluate_health(snapshot);
+            return json_reply(health.status == "failing" ? 503 : 200,
+                              health_json(snapshot, health));
+        }
+        case Op::metrics: {
+            auto snapshot = backend_.collect({true, true, false, std::nullopt});
+            return {
+                200, metrics_text(snapshot), "text/plain; version=0.0.4; charset=utf-8", false, {}};
+        }
+        case Op::connections: {
+            auto filter = parse_filter(request.query);
+            if (auto* error = std::get_if<std::string>(&filter)) return error_reply(400, *error);
+            auto snapshot = backend_.collect({true, true, false, std::nullopt});
+            return json_reply(200, connections_json(snapshot, std::get<Filter>(filter)));
+        }
+        case Op::connection:
+            return connection_detail(backend_, r.target);
+        case Op::drain:
+            // The gateway stops: the log must say why, and on whose request.
+            spdlog::warn("drain requested through the admin API by {}: stopping", request.client);
+            backend_.drain();
+            return json_reply(202, json{{"draining", true}});
+        case Op::release:
+        case Op::close:
+            return release_or_close(backend_, r, request.body);
+        case Op::ping:  // answered by handle(), later
+            break;
+    }
+    return error_reply(404, "no such resource: " + path);
+}
+
+}  // namespace lwgate::admin
