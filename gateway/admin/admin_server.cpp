@@ -24,7 +24,11 @@ struct AdminServer::Impl {
     Impl(const std::string& token, Backend& backend)
         : api(token, backend),
           mailbox(std::make_shared<Mailbox>(io)),
-          context{api, probes, operators, mailbox, std::make_shared<std::atomic<std::size_t>>(0),
+          context{api,
+                  probes,
+                  operators,
+                  mailbox,
+                  std::make_shared<std::atomic<std::size_t>>(0),
                   std::make_shared<std::atomic<std::size_t>>(0)} {}
 
     std::optional<std::string> bind(const std::string& host, std::uint16_t port);
