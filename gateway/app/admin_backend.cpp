@@ -32,12 +32,13 @@ std::uint64_t descriptor_limit_now() {
 AdminBackend::AdminBackend(const std::vector<ShardPtr>& shards,
                            const std::vector<net::ListenerPtr>& listeners,
                            const AcceptMetrics& accept, admin::GatewayFacts facts,
-                           std::function<void()> drain)
+                           std::function<void()> drain, const TimeSource& time)
     : shards_(shards),
       listeners_(listeners),
       accept_(accept),
       facts_(std::move(facts)),
-      drain_(std::move(drain)) {}
+      drain_(std::move(drain)),
+      time_(time) {}
 
 template <class T>
 std::optional<T> AdminBackend::on_shard(unsigned index, Duration wait,
@@ -85,6 +86,7 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
             promise->set_value(s->admin_sample(scope));
         });
     }
+    // A real wait on real futures: the real clock, whatever the snapshot is stamped with.
     const auto until = Clock::now() + deadline;
     for (auto& f : futures) {
         if (f.wait_until(until) == std::future_status::ready) {
@@ -93,8 +95,8 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
             s.complete = false;
         }
     }
-    s.now = Clock::now();
-    s.wall_now = admin::WallClock::now();
+    s.now = time_.now();
+    s.wall_now = time_.wall_now();
     return s;
 }
 

@@ -21,7 +21,7 @@ class AdminBackend final : public admin::Backend {
   public:
     AdminBackend(const std::vector<ShardPtr>& shards,
                  const std::vector<net::ListenerPtr>& listeners, const AcceptMetrics& accept,
-                 admin::GatewayFacts facts, std::function<void()> drain);
+                 admin::GatewayFacts facts, std::function<void()> drain, const TimeSource& time);
 
     admin::Snapshot collect(const admin::CollectScope& scope) override;
     void start_ping(unsigned shard, std::uint64_t id, Duration timeout, PingDone done) override;
@@ -48,6 +48,7 @@ class AdminBackend final : public admin::Backend {
     const AcceptMetrics& accept_;
     admin::GatewayFacts facts_;
     std::function<void()> drain_;
+    const TimeSource& time_;  // what the snapshot is stamped with
     std::atomic<bool> draining_{false};
     const store::Store* store_ = nullptr;
     const lwm2m::Directory* directory_ = nullptr;

@@ -58,8 +58,9 @@ session::SessionSettings session_settings_from(const config::Config& c) {
     return s;
 }
 
-Gateway::Gateway(config::Config config)
+Gateway::Gateway(config::Config config, const TimeSource& time)
     : config_(std::move(config)),
+      time_(time),
       pending_handshakes_(random_seed()),
       signals_(control_),
       drain_timer_(control_),
@@ -67,11 +68,15 @@ Gateway::Gateway(config::Config config)
                      config_.connections.accept_rate.burst
                          ? config_.connections.accept_rate.burst
                          : config_.connections.accept_rate.per_second,
-                     Clock::now()) {}
+                     time_.now()) {}
 
 Gateway::~Gateway() {
     for (auto& shard : shards_)
         shard->stop_and_join();
+    // The store commits what is pending as it closes, and its commit listener reaches into the
+    // shards: it must go while they still exist (their loops have stopped; what it posts is
+    // never run).
+    store_.reset();
 }
 
 namespace {
@@ -100,8 +105,8 @@ std::optional<std::string> Gateway::start() {
     const auto psk = net::PskTable::from(config_.credentials);
     const unsigned threads = std::max(1u, config_.threads);
     for (unsigned i = 0; i < threads; ++i) {
-        shards_.push_back(
-            std::make_unique<Shard>(i, threads, settings, open_connections_, config_, directory_));
+        shards_.push_back(std::make_unique<Shard>(i, threads, settings, open_connections_, config_,
+                                                  directory_, time_));
     }
     std::vector<Shard*> all;
     for (auto& s : shards_)
@@ -196,7 +201,7 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
         if (!admitted) return;
         ticket = std::move(*admitted);
     }
-    if (!refusal && !accept_bucket_.try_take(Clock::now())) {
+    if (!refusal && !accept_bucket_.try_take(time_.now())) {
         accept_metrics_.refused_rate.add();
         refusal.emplace(CloseReason::limit_rate, 0);
     }

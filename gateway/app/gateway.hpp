@@ -21,7 +21,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
-#include "admin/admin_server.hpp"
+#include "admin_http/admin_server.hpp"
 #include "app/admin_backend.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/heap_trimmer.hpp"
@@ -47,7 +47,8 @@ struct AcceptMetrics {
 
 class Gateway {
   public:
-    explicit Gateway(config::Config config);
+    // `time`: what every shard and session reads the time from (tests may pass their own).
+    explicit Gateway(config::Config config, const TimeSource& time = RealTimeSource::instance());
     ~Gateway();
 
     // Builds TLS contexts, binds listeners and starts shards. Returns an error message on failure.
@@ -74,6 +75,7 @@ class Gateway {
     void log_summary() const;
 
     config::Config config_;
+    const TimeSource& time_;
     // Declared before control_ so they are destroyed after it: operations still queued in
     // control_ (a cancelled accept) own sockets of a shard's io_context.
     lwm2m::Directory directory_;

@@ -10,11 +10,12 @@ std::optional<std::string> Gateway::start_admin() {
     if (!config_.admin.enabled) return std::nullopt;
     admin::GatewayFacts facts;
     facts.version = LWGATE_VERSION;
-    facts.started = Clock::now();
+    facts.started = time_.now();
     facts.core_uri = config_.upstream.uri;
     facts.idle = config_.keepalive.idle;
     admin_backend_ = std::make_unique<AdminBackend>(
-        shards_, listeners_, accept_metrics_, std::move(facts), [this] { request_shutdown(); });
+        shards_, listeners_, accept_metrics_, std::move(facts), [this] { request_shutdown(); },
+        time_);
     admin_backend_->set_store(store_.get());
     admin_backend_->set_directory(&directory_);
     admin_server_ = std::make_unique<admin::AdminServer>(config_.admin, *admin_backend_);

@@ -8,6 +8,7 @@
 #include "app/gateway.hpp"
 #include "app/reload_plan.hpp"
 #include "lwgate/config/config_loader.hpp"
+#include "lwgate/config/keys.hpp"
 
 namespace lwgate::app {
 
@@ -79,14 +80,7 @@ void Gateway::reload() {
 
     // What the control thread reads itself (limits at accept, TCP options, drain) changes in
     // place; shards get copies by posting. Nothing that needs a restart is touched.
-    config_.log = next.log;
-    config_.keepalive = next.keepalive;
-    config_.connections = next.connections;
-    config_.tcp = next.tcp;
-    config_.shutdown = next.shutdown;
-    config_.queue_mode = next.queue_mode;
-    config_.credentials = next.credentials;
-    config_.credentials_file = next.credentials_file;
+    config::copy_reloadable(next, config_);
 
     if (plan.log_level)
         spdlog::set_level(spdlog::level::from_str(config::to_string(config_.log.level)));
@@ -102,7 +96,7 @@ void Gateway::reload() {
     if (plan.accept_limits) {
         const auto& rate = config_.connections.accept_rate;
         accept_bucket_ =
-            TokenBucket(rate.per_second, rate.burst ? rate.burst : rate.per_second, Clock::now());
+            TokenBucket(rate.per_second, rate.burst ? rate.burst : rate.per_second, time_.now());
     }
     if (plan.registration_limits) {
         directory_.set_session_limit(

@@ -10,12 +10,12 @@ namespace lwgate::app {
 std::optional<std::string> Gateway::open_store() {
     const auto& uri = config_.store.uri;
     auto opened = store::open_store(uri);
-    if (auto* error = std::get_if<std::string>(&opened)) return "store.uri " + uri + ": " + *error;
-    store_ = std::move(std::get<std::unique_ptr<store::Store>>(opened));
+    if (!opened) return "store.uri " + uri + ": " + opened.error().detail;
+    store_ = std::move(opened).value();
     auto loaded = store_->load_all();
-    if (auto* error = std::get_if<std::string>(&loaded)) return "store.uri " + uri + ": " + *error;
-    auto records = std::make_shared<const std::vector<store::DeviceRecord>>(
-        std::move(std::get<std::vector<store::DeviceRecord>>(loaded)));
+    if (!loaded) return "store.uri " + uri + ": " + loaded.error().detail;
+    auto records =
+        std::make_shared<const std::vector<store::DeviceRecord>>(std::move(loaded).value());
     if (!records->empty()) spdlog::info("store {}: {} device(s) to restore", uri, records->size());
     for (auto& shard : shards_)
         shard->bridge().set_store(store_.get(), records);

@@ -2,14 +2,11 @@
 // and says, key by key, what changes and whether it can be applied to the running process.
 // Pure (no I/O, no logging) so every rule is unit-tested; Gateway::reload() does the applying.
 //
-// Applied at run time: log.level; keepalive.*, connections.*, tcp.* (connections opened after the
-// reload; existing connections keep their settings and are never dropped); connections.max and
-// accept_rate (the control thread's limits, at once); queue_mode.* and connections.request_timeout
-// (devices whose relay state is created after the reload), and so are device_limits.* and
-// registration.max_lifetime; connections.max_registrations and registration.rate_per_address (new
-// registrations from now on); shutdown.*; credentials (TLS-PSK
-// handshakes and the bridge's identity checks from the next handshake/registration on).
-// Needs a restart: listeners, upstream, threads, store, admin.
+// What applies at run time, and through which applier, or needs a restart, is declared per key
+// in the key table (lwgate/config/keys.hpp, Reload). In short: log, keepalive, connections, tcp,
+// shutdown, queue_mode, device_limits, registration and credentials apply (existing connections
+// keep their settings, but keepalive, and are never dropped); listeners, upstream, threads,
+// store and admin need a restart.
 #pragma once
 
 #include <string>

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "connection/downstream_session.hpp"
 #include "net/tls_context.hpp"
-#include "session/downstream_session.hpp"
 
 namespace lwgate::app {
 
@@ -24,14 +24,15 @@ std::string endpoint_text(const asio::ip::tcp::socket& socket, bool remote) {
 
 Shard::Shard(unsigned index, unsigned shard_count, session::SessionSettings settings,
              std::atomic<std::int64_t>& open_connections, const config::Config& config,
-             lwm2m::Directory& directory)
+             lwm2m::Directory& directory, const TimeSource& time)
     : index_(index),
+      time_(time),
       settings_(std::move(settings)),
       open_connections_(open_connections),
       work_(asio::make_work_guard(io_)),
       read_buffer_(64 * 1024),
       rng_(std::random_device{}()),
-      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory)) {}
+      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)) {}
 
 std::optional<std::string> Shard::start_bridge(const std::vector<Shard*>& shards) {
     std::vector<lwm2m::Bridge*> peers;
@@ -72,7 +73,7 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
         info.remote = endpoint_text(socket, true);
         info.local = endpoint_text(socket, false);
         info.transport = tls ? session::Transport::tls : session::Transport::tcp;
-        info.connected_since = Clock::now();
+        info.connected_since = time_.now();
         info.allow_plain_registration = allow_plain_registration;
         spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id, info.remote,
                       info.local, session::to_string(info.transport), index_);

@@ -18,8 +18,8 @@
 #include <asio/ip/tcp.hpp>
 
 #include "admin/close_history.hpp"
-#include "lwm2m/bridge.hpp"
-#include "session/session_host.hpp"
+#include "bridge/bridge.hpp"
+#include "connection/session_host.hpp"
 
 namespace lwgate::net {
 class TlsServerContext;
@@ -31,7 +31,7 @@ class Shard final : public session::SessionHost {
   public:
     Shard(unsigned index, unsigned shard_count, session::SessionSettings settings,
           std::atomic<std::int64_t>& open_connections, const config::Config& config,
-          lwm2m::Directory& directory);
+          lwm2m::Directory& directory, const TimeSource& time);
     ~Shard() override;
 
     void start_thread();
@@ -52,6 +52,7 @@ class Shard final : public session::SessionHost {
     asio::io_context& io() override { return io_; }
     session::ShardMetrics& metrics() override { return metrics_; }
     const session::SessionSettings& settings() const override { return settings_; }
+    const TimeSource& time() const override { return time_; }
     std::span<std::uint8_t> read_buffer() override { return read_buffer_; }
     void on_device_message(session::SessionBase& session, coap::Message&& message) override;
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
@@ -93,6 +94,7 @@ class Shard final : public session::SessionHost {
     void check_drained();
 
     unsigned index_;
+    const TimeSource& time_;
     session::SessionSettings settings_;
     std::atomic<std::int64_t>& open_connections_;
     asio::io_context io_{1};

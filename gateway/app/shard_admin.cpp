@@ -2,7 +2,7 @@
 // the shard's own thread: the HTTP thread posts these and waits for the copies.
 #include "app/shard.hpp"
 
-#include "session/downstream_session.hpp"
+#include "connection/downstream_session.hpp"
 
 namespace lwgate::app {
 
@@ -12,7 +12,7 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     admin::ShardSample out;
     out.index = index_;
     out.connection_count = sessions_.size();
-    const TimePoint now = Clock::now();
+    const TimePoint now = time_.now();
     if (scope.connections) {
         out.connections.reserve(sessions_.size());
         for (const auto& [id, s] : sessions_) {
@@ -104,14 +104,14 @@ bool Shard::admin_close(std::uint64_t id) {
 }
 
 void Shard::admin_record_close(session::SessionBase& session, CloseReason reason) {
-    const TimePoint now = Clock::now();
+    const TimePoint now = time_.now();
     if (reason == CloseReason::half_open) close_history_.record_half_open(now);
     const auto id = session.info().id;
     const auto endpoint = bridge_->admin_endpoint_of(id);
     if (!endpoint) return;
     close_history_.record(
         *endpoint,
-        admin::CloseRecord{admin::WallClock::now(), now, reason, session.close_detail(),
+        admin::CloseRecord{time_.wall_now(), now, reason, session.close_detail(),
                            admin::close_expected(reason, bridge_->admin_close_expected(id))});
 }
 

@@ -33,6 +33,8 @@ void DownstreamProtocol::on_bytes(coap::ByteView bytes, TimePoint now) {
             break;  // decoder failed earlier; nothing more is accepted
         }
     }
+    if (admin_pings_.waiting() > 0)
+        admin_pings_.on_pongs(now, stats_.pongs_received, stats_.rtt_samples, stats_.last_rtt);
 }
 
 void DownstreamProtocol::handle_failure(const coap::DecodeFailure& failure) {
@@ -144,6 +146,7 @@ void DownstreamProtocol::handle_signal(const Message& message, TimePoint now) {
 }
 
 void DownstreamProtocol::on_tick(TimePoint now) {
+    admin_pings_.on_tick(now);
     while (!close_) {
         const auto missed_before = keepalive_.missed();
         switch (keepalive_.on_tick(now)) {
@@ -175,7 +178,7 @@ void DownstreamProtocol::on_tick(TimePoint now) {
 }
 
 TimePoint DownstreamProtocol::next_deadline() const {
-    return close_ ? never : keepalive_.next_deadline();
+    return close_ ? never : std::min(keepalive_.next_deadline(), admin_pings_.next_deadline());
 }
 
 bool DownstreamProtocol::send(const Message& message) {
@@ -197,6 +200,16 @@ void DownstreamProtocol::send_ping(TimePoint now) {
     keepalive_.on_ping_sent(now);
     ++stats_.pings_sent;
     queue(coap::make_ping(outstanding_ping_));
+}
+
+std::uint64_t DownstreamProtocol::start_admin_ping(TimePoint now, Duration timeout) {
+    const auto id = admin_pings_.start(now, timeout, stats_.pongs_received, stats_.rtt_samples);
+    if (close_) {
+        admin_pings_.close();
+    } else {
+        send_ping(now);
+    }
+    return id;
 }
 
 void DownstreamProtocol::release(std::optional<std::string> alternative_address,
@@ -271,6 +284,7 @@ void DownstreamProtocol::error_response(const coap::Token& token, std::uint8_t r
 
 void DownstreamProtocol::decide_close(CloseReason reason, CloseMode mode, std::string detail) {
     if (!close_) close_ = CloseDecision{reason, mode, std::move(detail)};
+    admin_pings_.close();  // nothing is read once a close is decided
 }
 
 void DownstreamProtocol::abort_with(CloseReason reason, std::optional<std::uint16_t> bad_option,

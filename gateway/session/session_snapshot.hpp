@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lwgate/session/admin_pings.hpp"
 #include "lwgate/session/close_reason.hpp"
 #include "lwgate/session/keepalive_fsm.hpp"
 #include "lwgate/util/clock.hpp"
@@ -55,13 +56,6 @@ struct SessionSnapshot {
     std::uint64_t bytes_out = 0;
     std::uint64_t messages_in = 0;
     std::uint64_t messages_out = 0;
-};
-
-// The outcome of a Ping an operator asked for.
-struct AdminPingResult {
-    enum class Outcome { pong, timeout, closed };
-    Outcome outcome = Outcome::timeout;
-    Rtt rtt{};
 };
 
 }  // namespace lwgate::session

@@ -2,7 +2,7 @@
 
 namespace lwgate::store {
 
-std::variant<std::vector<DeviceRecord>, std::string> MemoryStore::load_all() {
+Result<std::vector<DeviceRecord>, Error> MemoryStore::load_all() {
     std::lock_guard lock(mutex_);
     std::vector<DeviceRecord> out;
     for (const auto& [endpoint, record] : records_)

@@ -13,17 +13,19 @@ std::optional<std::filesystem::path> sqlite_path(const std::string& uri) {
     return path;
 }
 
-std::variant<std::unique_ptr<Store>, std::string> open_store(const std::string& uri) {
+Result<std::unique_ptr<Store>, Error> open_store(const std::string& uri) {
     if (uri == "memory:" || uri == "memory") return std::make_unique<MemoryStore>();
     auto path = sqlite_path(uri);
-    if (!path) return "expected memory: or sqlite:///absolute/path.db";
+    if (!path) {
+        return fail(Error{StoreErrc::bad_uri, "expected memory: or sqlite:///absolute/path.db"});
+    }
     SqliteOptions options;
     if (const char* crash = std::getenv("LWGATE_STORE_CRASH_IN_BATCH")) {
         options.crash_in_batch = std::strtoull(crash, nullptr, 10);
     }
     auto opened = SqliteStore::open(*path, options);
-    if (auto* error = std::get_if<std::string>(&opened)) return *error;
-    return std::unique_ptr<Store>(std::move(std::get<std::unique_ptr<SqliteStore>>(opened)));
+    if (!opened) return fail(std::move(opened).error());
+    return std::unique_ptr<Store>(std::move(opened).value());
 }
 
 }  // namespace lwgate::store

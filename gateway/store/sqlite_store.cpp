@@ -42,6 +42,17 @@ std::string db_error(sqlite3* db, std::string_view what) {
     return std::string(what) + ": " + sqlite3_errmsg(db);
 }
 
+// Busy or locked means another connection holds the file (in practice a second lwgate on the same
+// database): worth its own code, whatever step ran into it.
+StoreErrc classify(sqlite3* db, StoreErrc otherwise) {
+    const int rc = sqlite3_errcode(db) & 0xff;  // primary code, extended codes or not
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? StoreErrc::locked : otherwise;
+}
+
+Error db_failure(sqlite3* db, StoreErrc otherwise, std::string_view what) {
+    return {classify(db, otherwise), db_error(db, what)};
+}
+
 bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
     char* message = nullptr;
     const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
@@ -112,31 +123,38 @@ std::vector<std::string> split_location(const std::string& text) {
     return out;
 }
 
-std::optional<std::string> upgrade(sqlite3* db) {
+Result<void, Error> upgrade(sqlite3* db) {
     int version = 0;
     {
         Stmt st;
-        if (!st.prepare(db, "PRAGMA user_version")) return db_error(db, "reading schema version");
-        if (sqlite3_step(st.s) != SQLITE_ROW) return db_error(db, "reading schema version");
+        if (!st.prepare(db, "PRAGMA user_version") || sqlite3_step(st.s) != SQLITE_ROW) {
+            return fail(db_failure(db, StoreErrc::schema, "reading schema version"));
+        }
         version = static_cast<int>(st.col_int(0));
     }
     if (version > sqlite_schema_version) {
-        return "schema version " + std::to_string(version) + " is newer than this lwgate's (" +
-               std::to_string(sqlite_schema_version) + "): refusing to touch it";
+        return fail(Error{StoreErrc::schema, "schema version " + std::to_string(version) +
+                                                 " is newer than this lwgate's (" +
+                                                 std::to_string(sqlite_schema_version) +
+                                                 "): refusing to touch it"});
     }
-    if (version < 0) return "bad schema version " + std::to_string(version);
+    if (version < 0) {
+        return fail(Error{StoreErrc::schema, "bad schema version " + std::to_string(version)});
+    }
     const int found = version;
     for (int v = version; v < sqlite_schema_version; ++v) {
         std::string error;
         const std::string step = std::string("BEGIN IMMEDIATE;") + migrations[v] +
                                  "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
         if (!exec(db, step.c_str(), &error)) {
+            const auto code = classify(db, StoreErrc::schema);  // before ROLLBACK replaces it
             exec(db, "ROLLBACK");
-            return "upgrading the schema from version " + std::to_string(v) + ": " + error;
+            return fail(Error{
+                code, "upgrading the schema from version " + std::to_string(v) + ": " + error});
         }
         if (found > 0) spdlog::info("store: schema upgraded from version {} to {}", v, v + 1);
     }
-    return std::nullopt;
+    return {};
 }
 
 // faccessat(2)'s errno, 0 when allowed. Effective IDs (AT_EACCESS): the user lwgate runs as.
@@ -147,22 +165,24 @@ int access_error(const std::string& file, int mode) {
 // What SQLite alone reports when it may not write is "unable to open database file" or "disk
 // I/O error" (the WAL journal and its index are created next to the database), which does not
 // say what to fix.
-std::optional<std::string> unwritable(const std::filesystem::path& path) {
+Result<void, Error> check_writable(const std::filesystem::path& path) {
     const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     if (const int e = access_error(dir.string(), W_OK | X_OK)) {
-        return "cannot write " + dir.string() + " (" + std::strerror(e) +
-               "): the directory must be writable by the user lwgate runs as (the WAL journal "
-               "lives next to the database)";
+        return fail(Error{StoreErrc::permission_denied,
+                          "cannot write " + dir.string() + " (" + std::strerror(e) +
+                              "): the directory must be writable by the user lwgate runs as (the "
+                              "WAL journal lives next to the database)"});
     }
     for (const char* suffix : {"", "-wal", "-shm"}) {
         const std::string file = path.string() + suffix;
         if (const int e = access_error(file, R_OK | W_OK); e != 0 && e != ENOENT) {
-            return "cannot write " + file + " (" + std::strerror(e) +
-                   "): the database and its -wal and -shm files must be readable and writable by "
-                   "the user lwgate runs as";
+            return fail(Error{StoreErrc::permission_denied,
+                              "cannot write " + file + " (" + std::strerror(e) +
+                                  "): the database and its -wal and -shm files must be readable "
+                                  "and writable by the user lwgate runs as"});
         }
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -172,7 +192,7 @@ struct SqliteStore::Statements {
     Stmt del_device, del_observations, del_queued;
     Stmt ins_device, ins_observation, ins_queued;
 
-    std::optional<std::string> prepare(sqlite3* db) {
+    Result<void, Error> prepare(sqlite3* db) {
         const std::pair<Stmt*, const char*> all[] = {
             {&begin, "BEGIN IMMEDIATE"},
             {&commit, "COMMIT"},
@@ -192,50 +212,64 @@ struct SqliteStore::Statements {
              " VALUES(?1, ?2, ?3, ?4, ?5)"},
         };
         for (const auto& [stmt, sql] : all) {
-            if (!stmt->prepare(db, sql)) return db_error(db, "preparing statements");
+            if (!stmt->prepare(db, sql)) {
+                return fail(db_failure(db, StoreErrc::schema, "preparing statements"));
+            }
         }
-        return std::nullopt;
+        return {};
     }
 };
 
-std::variant<std::unique_ptr<SqliteStore>, std::string> SqliteStore::open(
-    const std::filesystem::path& path, SqliteOptions options) {
+Result<std::unique_ptr<SqliteStore>, Error> SqliteStore::open(const std::filesystem::path& path,
+                                                              SqliteOptions options) {
     std::error_code ec;
     if (path.has_parent_path()) {
         std::filesystem::create_directories(path.parent_path(), ec);
-        if (ec) return "cannot create " + path.parent_path().string() + ": " + ec.message();
+        if (ec) {
+            return fail(
+                Error{StoreErrc::cannot_create,
+                      "cannot create " + path.parent_path().string() + ": " + ec.message()});
+        }
     }
-    if (auto error = unwritable(path)) return *error;
+    if (auto writable = check_writable(path); !writable) return fail(std::move(writable).error());
     sqlite3* db = nullptr;
     const int rc =
         sqlite3_open_v2(path.c_str(), &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-        std::string error =
-            "cannot open " + path.string() + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        Error error{StoreErrc::cannot_open, "cannot open " + path.string() + ": " +
+                                                (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
         sqlite3_close(db);
-        return error;
+        return fail(std::move(error));
     }
-    auto fail = [&](std::string error) {
+    auto close_with = [&](Error error) {
         sqlite3_close(db);
-        return path.string() + ": " + error;
+        error.detail = path.string() + ": " + error.detail;
+        return fail(std::move(error));
+    };
+    auto exec_error = [&](std::string text) {
+        return Error{classify(db, StoreErrc::cannot_open), std::move(text)};
     };
     sqlite3_busy_timeout(db, 2000);
     std::string error;
     // Exclusive: one lwgate per database file. A second process fails here instead of two
     // gateways overwriting each other's devices.
-    if (!exec(db, "PRAGMA locking_mode=EXCLUSIVE", &error)) return fail(error);
+    if (!exec(db, "PRAGMA locking_mode=EXCLUSIVE", &error)) return close_with(exec_error(error));
     {
         Stmt wal;
         if (!wal.prepare(db, "PRAGMA journal_mode=WAL") || sqlite3_step(wal.s) != SQLITE_ROW) {
-            return fail(db_error(db, "enabling WAL"));
+            return close_with(db_failure(db, StoreErrc::cannot_open, "enabling WAL"));
         }
-        if (wal.col_text(0) != "wal") return fail("the file does not support WAL mode");
+        if (wal.col_text(0) != "wal") {
+            return close_with({StoreErrc::cannot_open, "the file does not support WAL mode"});
+        }
     }
-    if (!exec(db, "PRAGMA synchronous=FULL", &error)) return fail(error);
-    if (auto upgrade_error = upgrade(db)) return fail(*upgrade_error);
+    if (!exec(db, "PRAGMA synchronous=FULL", &error)) return close_with(exec_error(error));
+    if (auto upgraded = upgrade(db); !upgraded) return close_with(std::move(upgraded).error());
     auto statements = std::make_unique<Statements>();
-    if (auto prepare_error = statements->prepare(db)) return fail(*prepare_error);
+    if (auto prepared = statements->prepare(db); !prepared) {
+        return close_with(std::move(prepared).error());
+    }
     return std::unique_ptr<SqliteStore>(new SqliteStore(db, std::move(statements), options));
 }
 
@@ -389,7 +423,7 @@ bool SqliteStore::write_batch(const std::map<std::string, std::optional<DeviceRe
     return false;
 }
 
-std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
+Result<std::vector<DeviceRecord>, Error> SqliteStore::load_all() {
     std::lock_guard db_lock(db_mutex_);
     std::map<std::string, DeviceRecord> devices;
     Stmt st;
@@ -397,7 +431,7 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
                     "SELECT endpoint, location, lifetime, deadline, queue_mode, binding, version,"
                     " local_port, register_query, object_links, local_address, authenticated"
                     " FROM devices")) {
-        return db_error(db_, "loading devices");
+        return fail(db_failure(db_, StoreErrc::io, "loading devices"));
     }
     int rc;
     while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
@@ -423,13 +457,13 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
         auto endpoint = r.endpoint;
         devices.emplace(std::move(endpoint), std::move(r));
     }
-    if (rc != SQLITE_DONE) return db_error(db_, "loading devices");
+    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading devices"));
 
     Stmt obs;
     if (!obs.prepare(db_,
                      "SELECT endpoint, core_token, path, observe, request FROM observations"
                      " ORDER BY endpoint, core_token")) {
-        return db_error(db_, "loading observations");
+        return fail(db_failure(db_, StoreErrc::io, "loading observations"));
     }
     while ((rc = sqlite3_step(obs.s)) == SQLITE_ROW) {
         auto it = devices.find(obs.col_text(0));
@@ -438,20 +472,20 @@ std::variant<std::vector<DeviceRecord>, std::string> SqliteStore::load_all() {
                                            static_cast<std::uint32_t>(obs.col_int(3) & 0xffffff),
                                            obs.col_blob(4)});
     }
-    if (rc != SQLITE_DONE) return db_error(db_, "loading observations");
+    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading observations"));
 
     Stmt q;
     if (!q.prepare(db_,
                    "SELECT endpoint, core_token, request, enqueued_at FROM queued"
                    " ORDER BY endpoint, seq")) {
-        return db_error(db_, "loading queued requests");
+        return fail(db_failure(db_, StoreErrc::io, "loading queued requests"));
     }
     while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
         auto it = devices.find(q.col_text(0));
         if (it == devices.end()) continue;
         it->second.queued.push_back({q.col_blob(1), q.col_blob(2), q.col_int(3)});
     }
-    if (rc != SQLITE_DONE) return db_error(db_, "loading queued requests");
+    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading queued requests"));
 
     std::vector<DeviceRecord> out;
     out.reserve(devices.size());

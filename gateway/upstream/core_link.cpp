@@ -1,69 +1,24 @@
 #include "upstream/core_link.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <poll.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <mutex>
+#include <algorithm>
 
 #include <coap3/coap.h>
-#include <openssl/rand.h>
-#include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
 #include "lwgate/coap/tcp_codec.hpp"
-#include "net/keystream_prng.hpp"
+#include "upstream/libcoap_setup.hpp"
 #include "upstream/pdu_convert.hpp"
 
 namespace lwgate::upstream {
 
 namespace {
 
-// libcoap 4.3.1 draws from its PRNG for every confirmable message it sends (the randomised
-// ACK timeout) and for each session's first Message ID; its default reads getrandom(), one
-// system call per message (5% of lwgate's CPU in lwgate-bench uplink). net::KeystreamPrng
-// gives the same unpredictability without a system call.
-int keystream_prng(void* out, size_t len) {
-    thread_local net::KeystreamPrng prng;
-    if (prng.fill(static_cast<std::uint8_t*>(out), len)) return 1;
-    return RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(len)) == 1 ? 1 : 0;
-}
-
-void init_libcoap() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        coap_startup();
-        coap_set_prng(keystream_prng);
-        coap_set_log_level(LOG_WARNING);
-        coap_dtls_set_log_level(LOG_WARNING);
-        coap_set_log_handler([](coap_log_t level, const char* message) {
-            std::string_view text(message);
-            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-                text.remove_suffix(1);
-            }
-            if (level <= LOG_ERR) {
-                spdlog::error("libcoap: {}", text);
-            } else if (level <= LOG_WARNING) {
-                spdlog::warn("libcoap: {}", text);
-            } else {
-                spdlog::debug("libcoap: {}", text);
-            }
-        });
-    });
-}
-
-// libcoap 4.3.1 has no per-context user pointer. Its callbacks only run inside
-// coap_io_do_epoll()/coap_io_prepare_epoll(), which CoreLink::process() calls on the shard's
-// thread after setting this.
-thread_local CoreLink* current_link = nullptr;
-
-CoreLink* link_of(coap_session_t*) {
-    return current_link;
+// The shard owns several CoreLinks (the core's, the bootstrap server's): each callback finds
+// its own through the app data of the session's context, set when the context was made.
+CoreLink* link_of(coap_session_t* s) {
+    return static_cast<CoreLink*>(coap_get_app_data(coap_session_get_context(s)));
 }
 
 void on_request(coap_resource_t*, coap_session_t* s, const coap_pdu_t* request,
@@ -87,38 +42,6 @@ void on_nack(coap_session_t* s, const coap_pdu_t* sent, const coap_nack_reason_t
     if (CoreLink* link = link_of(s)) link->handle_nack(s, sent, static_cast<int>(reason));
 }
 
-// A free port on `local`'s address (written into it): the kernel's choice for a socket bound
-// without SO_REUSEADDR, which avoids every port in use.
-std::optional<std::string> probe_port(coap_address_t& local) {
-    const int fd = ::socket(local.addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::string("socket: ") + std::strerror(errno);
-    socklen_t len = local.size;
-    std::optional<std::string> error;
-    if (::bind(fd, &local.addr.sa, local.size) != 0 ||
-        ::getsockname(fd, &local.addr.sa, &len) != 0) {
-        error = std::string("cannot bind a local port: ") + std::strerror(errno);
-    }
-    ::close(fd);
-    return error;
-}
-
-std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
-                                   coap_address_t& out) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* result = nullptr;
-    const std::string service = std::to_string(port);
-    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &result); rc != 0) {
-        return std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
-    }
-    coap_address_init(&out);
-    std::memcpy(&out.addr, result->ai_addr, result->ai_addrlen);
-    out.size = result->ai_addrlen;
-    freeaddrinfo(result);
-    return std::nullopt;
-}
-
 }  // namespace
 
 struct CoapContext {
@@ -134,11 +57,14 @@ struct CoapContext {
 
 CoreLink::CoreLink(asio::io_context& io, const config::UpstreamConfig& config,
                    CoreLinkHandler& handler)
-    : io_(io), config_(config), handler_(handler), ack_timer_(io) {}
+    : io_(io),
+      config_(config),
+      handler_(handler),
+      exchange_(ExchangeParams{config.piggyback_window, false}),
+      ack_timer_(io) {}
 
 CoreLink::~CoreLink() {
     *alive_ = false;
-    if (current_link == this) current_link = nullptr;  // no callbacks into a dying bridge
     ack_timer_.cancel();
     for (auto& c : contexts_) {
         c->timer.cancel();
@@ -147,7 +73,9 @@ CoreLink::~CoreLink() {
             c->fd->cancel(ignored);
             c->fd->release();  // libcoap owns the descriptor
         }
-        if (c->ctx) coap_free_context(c->ctx);
+        if (!c->ctx) continue;
+        coap_set_app_data(c->ctx, nullptr);  // no callbacks into a dying bridge
+        coap_free_context(c->ctx);
     }
 }
 
@@ -174,6 +102,7 @@ CoapContext* CoreLink::context_with_room(std::string& error) {
         error = "coap_new_context failed";
         return nullptr;
     }
+    coap_set_app_data(c->ctx, this);
     // Block options pass through untouched: the bridge relays them end to end.
     coap_context_set_block_mode(c->ctx, 0);
     coap_resource_t* unknown = coap_resource_unknown_init2(on_request, 0);
@@ -219,7 +148,6 @@ void CoreLink::schedule(CoapContext& c) {
 }
 
 void CoreLink::process(CoapContext& c) {
-    current_link = this;
     // Our own epoll_wait with a large batch instead of coap_io_process(), which takes 10 events
     // per call and walks every session of the shard (coap_io_prepare_io) each time: measured with
     // tools/bench, that walk dominated lwgate's CPU at 10k devices (docs/performance.md).
@@ -267,84 +195,15 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
                                           const std::optional<UpstreamPsk>& psk,
                                           const std::string& local_address,
                                           std::uint16_t local_port) {
-    auto* server = reinterpret_cast<coap_address_t*>(server_address_.data());
-    coap_address_t local;
-    coap_address_init(&local);
-    if (server->addr.sa.sa_family == AF_INET6) {
-        local.addr.sin6.sin6_family = AF_INET6;
-        local.addr.sin6.sin6_port = htons(local_port);
-        local.size = sizeof(sockaddr_in6);
-    } else {
-        local.addr.sin.sin_family = AF_INET;
-        local.addr.sin.sin_port = htons(local_port);
-        local.size = sizeof(sockaddr_in);
-    }
-    if (!local_address.empty()) {
-        if (inet_pton(AF_INET6, local_address.c_str(), &local.addr.sin6.sin6_addr) == 1) {
-            local.addr.sin6.sin6_family = AF_INET6;
-            local.size = sizeof(sockaddr_in6);
-        } else if (inet_pton(AF_INET, local_address.c_str(), &local.addr.sin.sin_addr) == 1) {
-            local.addr.sin.sin_family = AF_INET;
-            local.size = sizeof(sockaddr_in);
-        } else {
-            return "bad local address '" + local_address + "'";
-        }
-    }
-    // libcoap binds a given local address with SO_REUSEADDR, and Linux then hands out port 0
-    // binds that share a port with another SO_REUSEADDR socket: two devices' sockets connected to
-    // the same core would have one address (measured: 1 in 7 sockets at 9,000). So the kernel's
-    // choice comes from a bind without SO_REUSEADDR: connect() itself (no local address), or a
-    // probe socket (an address without a port; closed before libcoap binds the port it got).
-    const coap_address_t* local_if = &local;
-    if (local_port == 0 && local_address.empty()) {
-        local_if = nullptr;
-    } else if (local_port == 0) {
-        if (auto error = probe_port(local)) return *error;
-    }
-    std::string context_error;
-    CoapContext* c = context_with_room(context_error);
-    if (!c) return context_error;
-    coap_session_t* s = nullptr;
-    std::optional<UpstreamPsk> gateway_psk;
-    if (secure_ && !psk && !config_.gateway_psk_identity.empty()) {
-        gateway_psk = UpstreamPsk{config_.gateway_psk_identity, config_.gateway_psk_key};
-    }
-    if (secure_ && !psk && !gateway_psk && !config_.gateway_certificate.empty()) {
-        // The gateway's certificate: one identity for every device without credentials.
-        coap_dtls_pki_t setup{};
-        setup.version = COAP_DTLS_PKI_SETUP_VERSION;
-        const bool verify = !config_.gateway_ca.empty();
-        setup.verify_peer_cert = verify;
-        setup.check_common_ca = verify;
-        setup.allow_self_signed = !verify;
-        setup.cert_chain_validation = verify;
-        setup.cert_chain_verify_depth = 3;
-        setup.pki_key.key_type = COAP_PKI_KEY_PEM;
-        setup.pki_key.key.pem.public_cert = config_.gateway_certificate.c_str();
-        setup.pki_key.key.pem.private_key = config_.gateway_private_key.c_str();
-        setup.pki_key.key.pem.ca_file = verify ? config_.gateway_ca.c_str() : nullptr;
-        s = coap_new_client_session_pki(c->ctx, local_if, server, COAP_PROTO_DTLS, &setup);
-    } else if (secure_) {
-        if (!psk && !gateway_psk) {
-            return "no PSK for the DTLS session of " + endpoint +
-                   " (no credentials entry and no upstream.dtls identity)";
-        }
-        const UpstreamPsk& key = psk ? *psk : *gateway_psk;
-        coap_dtls_cpsk_t setup{};
-        setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
-        setup.psk_info.identity.s = reinterpret_cast<const uint8_t*>(key.identity.data());
-        setup.psk_info.identity.length = key.identity.size();
-        setup.psk_info.key.s = key.key.data();
-        setup.psk_info.key.length = key.key.size();
-        s = coap_new_client_session_psk2(c->ctx, local_if, server, COAP_PROTO_DTLS, &setup);
-    } else {
-        s = coap_new_client_session(c->ctx, local_if, server, COAP_PROTO_UDP);
-    }
-    if (!s) return "cannot create the upstream session for " + endpoint;
-    const auto ack_ms = config_.ack_timeout.count();
-    coap_session_set_ack_timeout(s, coap_fixed_point_t{static_cast<std::uint16_t>(ack_ms / 1000),
-                                                       static_cast<std::uint16_t>(ack_ms % 1000)});
-    coap_session_set_max_retransmit(s, config_.max_retransmit);
+    const auto& server = *reinterpret_cast<const coap_address_t*>(server_address_.data());
+    LocalBinding local;
+    if (auto error = local_binding(server, local_address, local_port, local)) return error;
+    std::string error;
+    CoapContext* c = context_with_room(error);
+    if (!c) return error;
+    coap_session_t* s =
+        new_client_session(c->ctx, local, server, {config_, secure_, psk, endpoint}, error);
+    if (!s) return error;
     session.endpoint_ = std::move(endpoint);
     session.session_ = s;
     const coap_address_t* bound = coap_session_get_addr_local(s);
@@ -366,11 +225,7 @@ void CoreLink::close(UpstreamSession& session) {
     CoapContext& c = *session.context_;
     session.context_ = nullptr;
     --c.sessions;
-    session.held_.clear();  // never answered: the core's retransmissions run out
-    if (session.queued_acks_ > 0) {
-        std::erase_if(ack_queue_, [&](const QueuedAck& q) { return q.session == &session; });
-        session.queued_acks_ = 0;
-    }
+    exchange_.forget(session);
     c.need_prepare = true;
     schedule(c);
 }
@@ -414,94 +269,81 @@ std::size_t CoreLink::max_payload(const UpstreamSession& session,
 }
 
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
-    auto held = session.held_.release(id);
-    if (!held || !session.session_) return;
-    session.answered_.remember(held->message_id, held->token, response,
-                               std::chrono::steady_clock::now(), held->any_message_id);
-    if (id == answering_) {
-        immediate_ = std::move(response);  // handle_request() piggybacks it on the ACK
-        return;
-    }
-    if (!held->acknowledged) {
-        // Within the window: the answer is the ACK (its ack_queue_ entry is skipped later).
-        response.set_token(held->token);
-        coap_pdu_t* pdu = to_pdu(session.session_, response, COAP_MESSAGE_ACK, held->message_id);
-        if (pdu && coap_send(session.session_, pdu) != COAP_INVALID_MID) {
-            ++stats_.piggybacked;
+    // A closed session holds nothing: the exchange routes the answer nowhere.
+    send_answer(session, exchange_.on_answer(session, id, std::move(response), Clock::now()));
+}
+
+void CoreLink::send_answer(UpstreamSession& session, AnswerRoute&& route) {
+    if (!session.session_) return;
+    switch (route.kind) {
+        case AnswerRoute::Kind::none:
+        case AnswerRoute::Kind::in_reply:  // handle_request() piggybacks it on the ACK
             return;
+        case AnswerRoute::Kind::piggyback: {
+            coap_pdu_t* pdu =
+                to_pdu(session.session_, route.message, COAP_MESSAGE_ACK, route.message_id);
+            if (pdu && coap_send(session.session_, pdu) != COAP_INVALID_MID) {
+                ++stats_.piggybacked;
+                return;
+            }
+            // Too large for one datagram cannot happen (the bridge slices bodies to
+            // max_payload); should the send fail anyway, acknowledge and try the separate
+            // response.
+            send_empty_ack(session, route.message_id);
+            break;
         }
-        // Too large for one datagram cannot happen (the bridge slices bodies to max_payload);
-        // should the send fail anyway, acknowledge and try the separate response.
-        send_empty_ack(session, held->message_id);
+        case AnswerRoute::Kind::separate:
+            break;
     }
     ++stats_.separate;
-    send_separately(session, held->token, std::move(response), held->confirmable);
+    send_separately(session, route.message, route.confirmable);
 }
 
 void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token) {
-    session.held_.hold_restored(id, token);
+    exchange_.hold_restored(session, id, token);
 }
 
 void CoreLink::defer_ack(UpstreamSession& session, CoreRequestId id) {
-    if (auto* held = session.held_.get(id); held && !held->acknowledged) {
-        held->ack_after_commit = true;
-    }
+    exchange_.defer_ack(session, id);
 }
 
 void CoreLink::release_ack(UpstreamSession& session, CoreRequestId id) {
-    auto* held = session.held_.get(id);
-    if (!held || !held->ack_after_commit) return;
-    held->ack_after_commit = false;
-    acknowledge(session, id);
+    send_empty_ack(session, exchange_.release_ack(session, id));
 }
 
 void CoreLink::acknowledge(UpstreamSession& session, CoreRequestId id) {
-    auto* held = session.held_.get(id);
-    if (!held || held->acknowledged || held->ack_after_commit) return;
-    held->acknowledged = true;
-    if (id == answering_) return;  // handle_request() lets libcoap send the empty ACK
-    send_empty_ack(session, held->message_id);
+    // Nothing to send for the request being handled: its response is the empty ACK.
+    send_empty_ack(session, exchange_.acknowledge(session, id));
 }
 
-void CoreLink::send_empty_ack(UpstreamSession& session, std::uint16_t message_id) {
-    if (!session.session_) return;
-    if (coap_pdu_t* ack = coap_pdu_init(COAP_MESSAGE_ACK, COAP_EMPTY_CODE, message_id, 0)) {
+void CoreLink::send_empty_ack(UpstreamSession& session, std::optional<std::uint16_t> message_id) {
+    if (!message_id || !session.session_) return;
+    if (coap_pdu_t* ack = coap_pdu_init(COAP_MESSAGE_ACK, COAP_EMPTY_CODE, *message_id, 0)) {
         coap_send(session.session_, ack);
     }
 }
 
 void CoreLink::flush_acks() {
     ack_timer_armed_ = false;
-    const auto now = std::chrono::steady_clock::now();
-    while (!ack_queue_.empty() && ack_queue_.front().due <= now) {
-        const QueuedAck q = ack_queue_.front();
-        ack_queue_.pop_front();
-        --q.session->queued_acks_;
-        auto* held = q.session->held_.get(q.id);
-        if (!held || held->acknowledged || held->ack_after_commit) continue;
-        if (ack_after_commit_) {
-            // The bridge writes it now and releases the ACK once the store has it.
-            held->ack_after_commit = true;
-            handler_.on_core_request_acknowledged(*q.session, q.id);
-            continue;
-        }
-        held->acknowledged = true;
-        send_empty_ack(*q.session, held->message_id);
-        handler_.on_core_request_acknowledged(*q.session, q.id);
+    const auto now = Clock::now();
+    // One at a time: the bridge may close sessions that later entries name.
+    while (auto due = exchange_.on_timer(now)) {
+        auto& session = static_cast<UpstreamSession&>(*due->session);
+        send_empty_ack(session, due->ack_message_id);  // none yet with ack_after_commit
+        handler_.on_core_request_acknowledged(session, due->id);
     }
     arm_ack_timer();
 }
 
 void CoreLink::arm_ack_timer() {
-    if (ack_timer_armed_ || ack_queue_.empty()) return;
+    const TimePoint deadline = exchange_.next_deadline();
+    if (ack_timer_armed_ || deadline == never) return;
     ack_timer_armed_ = true;
     // No earlier than 5 ms from now: under load the queue's head is always close, and one wake-up
     // per 5 ms bounds the timer's cost; an empty ACK 5 ms late is well within the core's patience.
-    ack_timer_.expires_at(std::max(
-        ack_queue_.front().due, std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+    ack_timer_.expires_at(std::max(deadline, Clock::now() + std::chrono::milliseconds(5)));
     ack_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
         if (!*alive || ec) return;
-        current_link = this;
         flush_acks();
     });
 }
@@ -515,58 +357,67 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
         return;
     }
     const coap_bin_const_t token = coap_pdu_get_token(request);
-    const coap::Token request_token(coap::ByteView(token.s, token.length));
-    const auto message_id = static_cast<std::uint16_t>(coap_pdu_get_mid(request));
-    if (auto* held = session->held_.find(message_id, request_token)) {
-        // The core retransmitted a request we hold: leaving the response empty acknowledges it
-        // (again) with an empty ACK (nothing for a NON), and the bridge already has it. A core
-        // whose ACK_TIMEOUT is shorter than the window gets here: acknowledge now.
-        ++stats_.duplicates_held;
-        if (held->ack_after_commit) {
+    const RequestHeader header{static_cast<std::uint16_t>(coap_pdu_get_mid(request)),
+                               coap::Token(coap::ByteView(token.s, token.length)),
+                               coap_pdu_get_type(request) == COAP_MESSAGE_CON};
+    const auto now = Clock::now();
+    auto decision = exchange_.on_request(*session, header, now);
+    if (decision.kind == RequestDecision::Kind::fresh) {
+        hand_over(*session, header, request, response, now);
+    } else {
+        reply_to_copy(*session, std::move(decision), response);
+    }
+}
+
+void CoreLink::reply_to_copy(UpstreamSession& session, RequestDecision&& decision,
+                             coap_pdu_t* response) {
+    switch (decision.kind) {
+        case RequestDecision::Kind::answer:
+            ++stats_.duplicates_answered;
+            fill_response(response, *decision.answer);
+            return;
+        case RequestDecision::Kind::no_ack:
+            ++stats_.duplicates_held;
             coap_pdu_set_type(response, COAP_MESSAGE_NON);  // no ACK before the commit
             return;
-        }
-        if (!held->acknowledged) {
-            held->acknowledged = true;
-            handler_.on_core_request_acknowledged(*session, held->id);
-        }
-        return;
+        case RequestDecision::Kind::ack_again:
+            // Leaving the response empty acknowledges it (again) with an empty ACK.
+            ++stats_.duplicates_held;
+            if (decision.acknowledged) {
+                handler_.on_core_request_acknowledged(session, *decision.acknowledged);
+            }
+            return;
+        case RequestDecision::Kind::fresh:
+            return;
     }
-    const auto now = std::chrono::steady_clock::now();
-    if (auto again = session->answered_.find(message_id, request_token, now)) {
-        ++stats_.duplicates_answered;
-        fill_response(response, *again);
-        return;
-    }
+}
+
+void CoreLink::hand_over(UpstreamSession& session, const RequestHeader& header,
+                         const coap_pdu_t* request, coap_pdu_t* response, TimePoint now) {
     coap::Message message = from_pdu(request);
-    if (auto answer = handler_.answer_locally(*session, message)) {
+    if (auto answer = handler_.answer_locally(session, message)) {
         fill_response(response, *answer);
         return;
     }
-    const CoreRequestId id = next_id_++;
-    const bool confirmable = coap_pdu_get_type(request) == COAP_MESSAGE_CON;
-    const bool wait = confirmable && (config_.piggyback_window.count() > 0 || ack_after_commit_);
-    session->held_.hold(id, message_id, request_token, confirmable, !wait);
+    const CoreRequestId id = exchange_.hold(session, header);
     ++stats_.requests_received;
-    answering_ = id;
-    handler_.on_core_request(*session, id, std::move(message));
-    answering_ = 0;
-    if (immediate_) {
-        fill_response(response, *immediate_);
-        immediate_.reset();
-        return;
+    handler_.on_core_request(session, id, std::move(message));
+    auto outcome = exchange_.finish_arrival(session, id, now);
+    switch (outcome.kind) {
+        case ArrivalOutcome::Kind::answer:
+            fill_response(response, *outcome.answer);
+            return;
+        case ArrivalOutcome::Kind::wait:
+            // An empty NON response is dropped by libcoap: no ACK now; respond() or
+            // flush_acks() sends it.
+            coap_pdu_set_type(response, COAP_MESSAGE_NON);
+            arm_ack_timer();
+            return;
+        case ArrivalOutcome::Kind::ack:
+            // `response` stays without a code: libcoap sends an empty ACK for a CON (nothing
+            // for a NON), and respond() sends the answer later.
+            return;
     }
-    const auto* held = session->held_.get(id);
-    if (held && !held->acknowledged) {
-        // An empty NON response is dropped by libcoap: no ACK now; respond() or flush_acks()
-        // sends it.
-        coap_pdu_set_type(response, COAP_MESSAGE_NON);
-        ack_queue_.push_back({session, id, now + config_.piggyback_window});
-        ++session->queued_acks_;
-        arm_ack_timer();
-    }
-    // Otherwise `response` stays without a code: libcoap sends an empty ACK for a CON (nothing
-    // for a NON), and respond() sends the answer later.
 }
 
 int CoreLink::handle_response(coap_session_t* s, const void*, const void* received_ptr) {
@@ -608,13 +459,13 @@ void CoreLink::handle_nack(coap_session_t* s, const void* sent_ptr, int reason) 
 
 bool CoreLink::respond_separately(UpstreamSession& session, const coap::Token& core_token,
                                   coap::Message response) {
-    return send_separately(session, core_token, std::move(response), true);
+    response.set_token(core_token);
+    return send_separately(session, response, true);
 }
 
-bool CoreLink::send_separately(UpstreamSession& session, const coap::Token& core_token,
-                               coap::Message response, bool confirmable) {
+bool CoreLink::send_separately(UpstreamSession& session, const coap::Message& response,
+                               bool confirmable) {
     if (!session.session_) return false;
-    response.set_token(core_token);
     coap_pdu_t* pdu =
         to_pdu(session.session_, response, confirmable ? COAP_MESSAGE_CON : COAP_MESSAGE_NON);
     if (!pdu) return false;

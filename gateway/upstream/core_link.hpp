@@ -23,28 +23,24 @@
 // once.
 //
 // Requests from the core arrive on the device's client session and reach the "unknown resource"
-// handler (all methods). An answer at hand (a late retransmission of an answered request,
-// AnsweredRequests; a Block2 continuation, answer_locally; an answer the bridge gives while
-// handling the request) goes back piggybacked. Otherwise the request is held (HeldRequests,
-// keyed by the id the bridge answers with). A CON request of a device that has a connection stays
-// unacknowledged for up to upstream.piggyback_window: the handler turns libcoap's prepared
-// response into an empty NON, which libcoap drops (no_response() in 4.3.1), and respond() sends
-// the answer itself as the ACK, with the request's Message ID and token (RFC 7252 §5.2.1). When
-// the window passes first (the ack queue below, in arrival order, so its head is always the next
-// due), an empty ACK goes out and respond() later sends a separate response carrying the core's
-// token: CON for a CON request (§5.2.2), NON for a NON one (§5.2.3). Piggybacking halves the
-// datagrams per relayed request at the core (2 instead of 4) and is what CoAP servers do when
-// they can (Californium, libcoap, Leshan clients). acknowledge() skips the window (the device has
-// no connection: the request waits in the relay's queue). A copy of a held request (same Message
-// ID and token: the core retransmitted it) is acknowledged at once with an empty ACK and never
-// reaches the bridge. We do not use libcoap's async API (coap_register_async): it keeps one
-// linked list per context, searched on every request, and a triggered async only leaves in the
-// timeout pass that walks every session.
+// handler (all methods), which asks the shard's UpstreamExchange (upstream_exchange.hpp: copies,
+// held and answered requests, the piggyback window, the ack queue) and carries out its decisions.
+// The handler's response PDU, which libcoap sends when the handler returns, is the request's
+// ACK: left empty it is the empty ACK (nothing for a NON), filled it is the piggybacked answer,
+// and an ACK held back for the window turns it into an empty NON, which libcoap drops
+// (no_response() in 4.3.1); respond() later sends the answer itself as the ACK, or after the
+// window an empty ACK and then a separate response. The bridge may answer or acknowledge a
+// request from inside on_core_request: the exchange keeps that answer until the handler returns,
+// and CoreLink puts it into the response. We do not use libcoap's async API
+// (coap_register_async): it keeps one linked list per context, searched on every request, and a
+// triggered async only leaves in the timeout pass that walks every session.
+//
+// libcoap's callbacks find their CoreLink through the context's app data (coap_set_app_data) and
+// their UpstreamSession through the session's (coap_session_set_app_data).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,16 +53,14 @@
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/config/config.hpp"
-#include "lwgate/lwm2m/answered_requests.hpp"
-#include "lwgate/lwm2m/held_requests.hpp"
+#include "upstream/upstream_exchange.hpp"
 
 struct coap_context_t;
 struct coap_session_t;
 struct coap_resource_t;
+struct coap_pdu_t;
 
 namespace lwgate::upstream {
-
-using CoreRequestId = std::uint64_t;
 
 class UpstreamSession;
 
@@ -74,7 +68,8 @@ class UpstreamSession;
 struct CoapContext;
 
 // Implemented by the bridge. Every call happens on the shard's thread, from inside a libcoap
-// callback: implementations may call CoreLink::send/respond/notify but must not block.
+// callback: implementations may call CoreLink::send/respond/acknowledge/notify (an answer to the
+// request being handled goes back piggybacked, see above) but must not block.
 class CoreLinkHandler {
   public:
     virtual ~CoreLinkHandler() = default;
@@ -102,12 +97,14 @@ struct UpstreamPsk {
     std::vector<std::uint8_t> key;
 };
 
-class UpstreamSession {
+// One device's libcoap client session; its exchange state (held and answered requests of the
+// core) is the ExchangeSession it derives from.
+class UpstreamSession : public ExchangeSession {
   public:
     const std::string& endpoint() const { return endpoint_; }
     std::uint16_t local_port() const { return local_port_; }
     const std::string& local_address() const { return local_address_; }  // as configured
-    std::size_t pending_core_requests() const { return held_.size(); }
+    std::size_t pending_core_requests() const { return held_requests(); }
 
   private:
     friend class CoreLink;
@@ -116,9 +113,6 @@ class UpstreamSession {
     std::uint16_t local_port_ = 0;
     std::string local_address_;
     struct CoapContext* context_ = nullptr;  // the one session_ belongs to
-    lwm2m::HeldRequests held_;               // answer pending (maybe the ACK too)
-    lwm2m::AnsweredRequests answered_;       // late retransmissions get the same answer
-    std::size_t queued_acks_ = 0;            // entries of CoreLink::ack_queue_ naming this session
 };
 
 struct CoreLinkStats {
@@ -156,7 +150,8 @@ class CoreLink {
 
     // A confirmable request toward the core (token already set). False if it does not fit.
     bool send(UpstreamSession& session, const coap::Message& request);
-    // The answer to a request of the core (id from on_core_request).
+    // The answer to a request of the core (id from on_core_request). Given inside
+    // on_core_request, it goes back piggybacked in the request's own reply.
     void respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response);
     // Persistence: a request of the core held before a restart, answered later with
     // respond(id) as a separate CON response; until then (and for EXCHANGE_LIFETIME after)
@@ -164,13 +159,12 @@ class CoreLink {
     // reach the bridge again. holds(): the session still holds `id` (a re-opened session does
     // not).
     void hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token);
-    bool holds(UpstreamSession& session, CoreRequestId id) const {
-        return session.held_.get(id) != nullptr;
+    bool holds(const UpstreamSession& session, CoreRequestId id) const {
+        return exchange_.holds(session, id);
     }
     // The core has an ACK for request `id` (or it is no longer held: answered or gone).
-    bool acknowledged(UpstreamSession& session, CoreRequestId id) const {
-        const auto* held = session.held_.get(id);
-        return !held || held->acknowledged;
+    bool acknowledged(const UpstreamSession& session, CoreRequestId id) const {
+        return exchange_.acknowledged(session, id);
     }
     // Sends the empty ACK of a held CON request now instead of waiting for its answer up to
     // upstream.piggyback_window (the answer will take long: the device is not connected).
@@ -179,8 +173,8 @@ class CoreLink {
     // on, a request the bridge would acknowledge at once, or whose window passes, is
     // acknowledged only by release_ack() (after the commit) or by its answer: a crash before
     // the commit leaves the core retransmitting it into the restarted lwgate.
-    void set_ack_after_commit(bool on) { ack_after_commit_ = on; }
-    bool ack_after_commit() const { return ack_after_commit_; }
+    void set_ack_after_commit(bool on) { exchange_.set_ack_after_commit(on); }
+    bool ack_after_commit() const { return exchange_.ack_after_commit(); }
     void defer_ack(UpstreamSession& session, CoreRequestId id);
     void release_ack(UpstreamSession& session, CoreRequestId id);
     // A notification: a new confirmable message carrying the core's token.
@@ -212,12 +206,16 @@ class CoreLink {
     void schedule(CoapContext& c);
     void arm_prepare_timer(CoapContext& c, std::chrono::steady_clock::time_point at);
     static UpstreamSession* session_of(coap_session_t* s);
-    // A separate response: a new CON or NON message carrying the core's token.
-    bool send_separately(UpstreamSession& session, const coap::Token& core_token,
-                         coap::Message response, bool confirmable);
-    void send_empty_ack(UpstreamSession& session, std::uint16_t message_id);
-    // Sends the empty ACK of every queued request whose window has passed (answered ones are
-    // skipped) and keeps ack_timer_ on the next one.
+    // Sends what a decision of the exchange asks for.
+    void reply_to_copy(UpstreamSession& session, RequestDecision&& decision, coap_pdu_t* response);
+    void hand_over(UpstreamSession& session, const RequestHeader& header, const coap_pdu_t* request,
+                   coap_pdu_t* response, TimePoint now);
+    void send_answer(UpstreamSession& session, AnswerRoute&& route);
+    // A separate response: a new CON or NON message (its token already the core's).
+    bool send_separately(UpstreamSession& session, const coap::Message& response, bool confirmable);
+    void send_empty_ack(UpstreamSession& session, std::optional<std::uint16_t> message_id);
+    // Sends the empty ACK of every held request whose window has passed and keeps ack_timer_ on
+    // the next one.
     void flush_acks();
     void arm_ack_timer();
 
@@ -229,21 +227,8 @@ class CoreLink {
     static constexpr unsigned prepare_interval_ms = 10;
     static constexpr unsigned idle_prepare_ms = 250;
     bool secure_ = false;
-    bool ack_after_commit_ = false;
     std::vector<std::uint8_t> server_address_;  // coap_address_t storage
-    CoreRequestId next_id_ = 1;
-    // While handle_request() has the bridge handle request `answering_`, an answer the bridge
-    // gives at once lands in `immediate_` and goes back piggybacked.
-    CoreRequestId answering_ = 0;
-    std::optional<coap::Message> immediate_;
-    // CON requests of the core not acknowledged yet, in arrival order (all share one window, so
-    // the head is the next due). Answered entries stay until they reach the head: no search.
-    struct QueuedAck {
-        UpstreamSession* session;
-        CoreRequestId id;
-        std::chrono::steady_clock::time_point due;
-    };
-    std::deque<QueuedAck> ack_queue_;
+    UpstreamExchange exchange_;
     asio::steady_timer ack_timer_;
     bool ack_timer_armed_ = false;
     CoreLinkStats stats_;

@@ -42,11 +42,11 @@
 #include <spdlog/spdlog.h>
 #include <asio/io_context.hpp>
 
+#include "bridge/bridge.hpp"
+#include "connection/session_host.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
 #include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/directory.hpp"
-#include "lwm2m/bridge.hpp"
-#include "session/session_host.hpp"
 
 using namespace lwgate;
 using namespace std::chrono_literals;
@@ -563,7 +563,8 @@ class World {
     World(std::uint8_t knobs, ScriptedCore& core)
         : config_(make_config(knobs, core.port())), core_(core) {
         if (knobs & 16) directory_.set_session_limit(2);
-        bridge_ = std::make_unique<lwm2m::Bridge>(0, 1, io_, config_, directory_);
+        bridge_ = std::make_unique<lwm2m::Bridge>(0, 1, io_, config_, directory_,
+                                                  RealTimeSource::instance());
         bridge_->set_peers({bridge_.get()});
         auto error = bridge_->start([this](std::uint64_t id) -> session::SessionBase* {
             auto it = open_.find(id);

@@ -99,14 +99,18 @@ class PersistenceTest : public ::testing::Test {
     // The store as the last run left it (no lwgate may hold it).
     std::vector<store::DeviceRecord> stored(std::string* problems = nullptr) {
         auto opened = store::SqliteStore::open(dir / "state" / "lwgate.db");
-        if (auto* e = std::get_if<std::string>(&opened)) {
-            ADD_FAILURE() << *e;
+        if (!opened) {
+            ADD_FAILURE() << opened.error().message();
             return {};
         }
-        auto& s = *std::get<std::unique_ptr<store::SqliteStore>>(opened);
+        auto& s = **opened;
         if (problems) *problems = s.check();
         auto loaded = s.load_all();
-        return std::get<std::vector<store::DeviceRecord>>(loaded);
+        if (!loaded) {
+            ADD_FAILURE() << loaded.error().message();
+            return {};
+        }
+        return std::move(loaded).value();
     }
 
     void TearDown() override {

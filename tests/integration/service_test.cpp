@@ -115,7 +115,8 @@ class ReloadTest : public GatewayTest {
         write_extra();
     }
     void write_extra() {
-        config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\ncredentials:\n" + credentials;
+        config.extra_yaml =
+            "upstream:\n  uri: " + core.uri() + "\ncredentials:\n" + credentials + more_yaml;
     }
     void rewrite_config() {
         write_extra();
@@ -133,6 +134,7 @@ class ReloadTest : public GatewayTest {
     }
 
     std::string credentials;
+    std::string more_yaml;  // top-level sections after the credentials
     coresim::CoreSimulator core;
 };
 
@@ -216,6 +218,37 @@ TEST_F(ReloadTest, ConfigWithErrorsChangesNothing) {
     ASSERT_TRUE(gateway.signal(SIGHUP));
     ASSERT_TRUE(gateway.wait_for_log("reload: applied keepalive.idle 1m -> 45s", 5s))
         << gateway.log();
+}
+
+// The per-device limits and the registration rules are applied at run time: a Register after
+// the reload is held to the new lifetime ceiling, at the core too.
+TEST_F(ReloadTest, RegistrationLimitsApplyToTheNextRegister) {
+    start_gateway();
+    auto options = [&](const std::string& endpoint) {
+        devsim::DeviceOptions o;
+        o.endpoint = endpoint;
+        o.port = gateway.port(0);
+        o.lifetime = 7200;
+        return o;
+    };
+    devsim::DeviceSimulator before(options("dev-before"));
+    ASSERT_EQ(before.register_device(5s).code(), code::created);
+    auto reg = core.wait_registration("dev-before", 5s);
+    ASSERT_TRUE(reg);
+    EXPECT_EQ(reg->lifetime, 7200u);
+
+    more_yaml = "registration:\n  max_lifetime: 1h\ndevice_limits:\n  uplinks_queued: 2\n";
+    rewrite_config();
+    ASSERT_TRUE(gateway.signal(SIGHUP));
+    ASSERT_TRUE(gateway.wait_for_log("SIGHUP: reloaded", 5s)) << gateway.log();
+    EXPECT_THAT(gateway.log(),
+                ::testing::HasSubstr("reload: applied registration.max_lifetime 24h -> 1h"));
+
+    devsim::DeviceSimulator after(options("dev-after"));
+    ASSERT_EQ(after.register_device(5s).code(), code::created);
+    reg = core.wait_registration("dev-after", 5s);
+    ASSERT_TRUE(reg);
+    EXPECT_EQ(reg->lifetime, 3600u) << "the new ceiling is in force";
 }
 
 TEST_F(ReloadTest, UnchangedFileReportsNothing) {

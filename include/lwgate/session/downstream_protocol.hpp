@@ -28,6 +28,7 @@
 #include "lwgate/coap/message.hpp"
 #include "lwgate/coap/signaling.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/session/admin_pings.hpp"
 #include "lwgate/session/close_reason.hpp"
 #include "lwgate/session/keepalive_fsm.hpp"
 
@@ -92,6 +93,16 @@ class DownstreamProtocol {
 
     // Operator/drain actions.
     void send_ping(TimePoint now);
+    // An operator's Ping (admin API), sent at once. Its outcome comes out of
+    // take_admin_ping_outcomes() once a Pong arrives, `timeout` passes (on_tick) or the
+    // connection closes (a close decided here, or close_admin_pings() from the I/O layer).
+    // Returns the Ping's id; a connection that is closing settles it as `closed` at once.
+    std::uint64_t start_admin_ping(TimePoint now, Duration timeout);
+    void close_admin_pings() { admin_pings_.close(); }
+    bool has_admin_ping_outcomes() const { return admin_pings_.has_outcomes(); }
+    std::vector<AdminPingOutcome> take_admin_ping_outcomes() {
+        return admin_pings_.take_outcomes();
+    }
     void release(std::optional<std::string> alternative_address,
                  std::optional<std::uint32_t> hold_off_seconds, std::string_view diagnostic);
     void abort(CloseReason reason, std::string_view diagnostic);
@@ -160,6 +171,7 @@ class DownstreamProtocol {
     std::optional<CloseDecision> close_;
     ProtocolStats stats_;
     std::array<Rtt, rtt_history> rtts_{};  // ring, indexed by stats_.rtt_samples
+    AdminPings admin_pings_;
     std::uint32_t next_ping_token_ = 1;
     coap::Token outstanding_ping_;
     bool peer_csm_received_ = false;

@@ -11,7 +11,7 @@ namespace lwgate::store {
 
 class MemoryStore final : public Store {
   public:
-    std::variant<std::vector<DeviceRecord>, std::string> load_all() override;
+    Result<std::vector<DeviceRecord>, Error> load_all() override;
     std::uint64_t put(DeviceRecord record) override;
     std::uint64_t erase(const std::string& endpoint) override;
     // Memory is "durable" at once: the listener runs inside put()/erase().

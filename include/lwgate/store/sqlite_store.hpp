@@ -39,12 +39,13 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
   public:
     // Opens or creates the database (and its parent directory), upgrades the schema, starts the
-    // store thread. Error text on failure.
-    static std::variant<std::unique_ptr<SqliteStore>, std::string> open(
-        const std::filesystem::path& path, SqliteOptions options = {});
+    // store thread. On failure a StoreErrc, and in detail what is wrong in words (names the
+    // directory or file, and the permission it lacks).
+    static Result<std::unique_ptr<SqliteStore>, Error> open(const std::filesystem::path& path,
+                                                            SqliteOptions options = {});
     ~SqliteStore() override;  // commits what is pending, then closes
 
-    std::variant<std::vector<DeviceRecord>, std::string> load_all() override;
+    Result<std::vector<DeviceRecord>, Error> load_all() override;
     std::uint64_t put(DeviceRecord record) override;
     std::uint64_t erase(const std::string& endpoint) override;
     // Set before the first write (the store thread reads it without a lock).

@@ -16,8 +16,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "lwgate/store/store_error.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::store {
 
@@ -76,8 +78,8 @@ class Store {
   public:
     virtual ~Store() = default;
 
-    // Every record, for start-up. Error text on failure.
-    virtual std::variant<std::vector<DeviceRecord>, std::string> load_all() = 0;
+    // Every record, for start-up. On failure StoreErrc::io (or locked), the cause in detail.
+    virtual Result<std::vector<DeviceRecord>, Error> load_all() = 0;
     // Queue a replacement of the endpoint's record / its removal. Never blocks on I/O. Returns
     // the write's sequence number (see set_commit_listener).
     virtual std::uint64_t put(DeviceRecord record) = 0;
@@ -91,8 +93,8 @@ class Store {
     virtual StoreStats stats() const = 0;
 };
 
-// "memory:" or "sqlite:///absolute/path.db". Error text (naming the problem, not the key: the
-// caller adds "store.uri") when the store cannot be opened or created.
-std::variant<std::unique_ptr<Store>, std::string> open_store(const std::string& uri);
+// "memory:" or "sqlite:///absolute/path.db". On failure a StoreErrc, and in detail the problem in
+// words (not the key: the caller adds "store.uri") when the store cannot be opened or created.
+Result<std::unique_ptr<Store>, Error> open_store(const std::string& uri);
 
 }  // namespace lwgate::store

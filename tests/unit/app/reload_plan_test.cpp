@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <type_traits>
 #include <variant>
 
 #include "lwgate/config/config_loader.hpp"
+#include "lwgate/config/keys.hpp"
 
 namespace lwgate::app {
 namespace {
@@ -172,7 +175,7 @@ TEST(ReloadPlan, ListenersUpstreamThreadsStoreAdminNeedARestart) {
     EXPECT_TRUE(plan.applied.empty()) << describe(plan.applied.front());
     EXPECT_EQ(keys(plan.needs_restart),
               (std::vector<std::string>{"listeners", "upstream.uri", "upstream.ack_timeout",
-                                        "threads", "admin.listen", "admin.token"}));
+                                        "admin.listen", "admin.token", "threads"}));
     EXPECT_EQ(describe(*find(plan.needs_restart, "listeners")),
               "listeners coap+tcp://127.0.0.1:5683 -> coap+tcp://127.0.0.1:5693");
     EXPECT_THAT(describe(*find(plan.needs_restart, "admin.token")), Not(HasSubstr("new-secret")));
@@ -212,6 +215,57 @@ TEST(ReloadPlan, StoreAndUpstreamBind) {
     b.upstream.bind_port_last = 40100;
     EXPECT_EQ(keys(plan_reload(a, b).needs_restart),
               (std::vector<std::string>{"upstream.bind", "store.uri"}));
+}
+
+// A different value of the same type, whatever the key.
+void change(const config::ValueRef& ref) {
+    std::visit(
+        [](auto* value) {
+            using T = std::remove_pointer_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, bool>) {
+                *value = !*value;
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                *value += "x";
+            } else if constexpr (std::is_same_v<T, config::Duration>) {
+                *value += std::chrono::seconds(1);
+            } else if constexpr (std::is_enum_v<T>) {
+                *value = static_cast<T>(static_cast<int>(*value) == 0 ? 1 : 0);
+            } else {
+                *value += 1;
+            }
+        },
+        ref);
+}
+
+// Every key with a place in Config is reported when it changes, on the side the table says,
+// under its own name or the key it is shown with; none is silently ignored.
+TEST(ReloadPlan, EveryKeyOfTheTableIsReportedWhereTheTableSays) {
+    const config::Config a = load(kBase);
+    for (const auto& key : config::key_table()) {
+        if (!key.access) continue;
+        config::Config b = a;
+        change(key.access.ref(b));
+        const auto plan = plan_reload(a, b);
+        const std::string name(key.shown_with.empty() ? key.path : key.shown_with);
+        const bool restart = key.reload == config::Reload::restart;
+        const auto& side = restart ? plan.needs_restart : plan.applied;
+        ASSERT_EQ(keys(side), std::vector<std::string>{name}) << key.path;
+        EXPECT_TRUE((restart ? plan.applied : plan.needs_restart).empty()) << key.path;
+        const auto* shown = config::find_key(key.shown_with);
+        if (key.secret || (shown && shown->secret)) {
+            EXPECT_EQ(side[0].from, "(hidden)") << key.path;
+        }
+    }
+}
+
+TEST(ReloadPlan, PiggybackWindowAndDtlsResumeNeedARestart) {
+    config::Config a = load(kBase);
+    config::Config b = a;
+    b.upstream.piggyback_window = std::chrono::milliseconds(100);
+    b.upstream.dtls_resume_timeout = std::chrono::seconds(0);
+    EXPECT_EQ(
+        keys(plan_reload(a, b).needs_restart),
+        (std::vector<std::string>{"upstream.dtls_resume_timeout", "upstream.piggyback_window"}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// What DownstreamProtocol offers the admin API: the RTT history (microseconds, last 16) and an
-// operator's Release with Alternative-Address and Hold-Off followed by a close.
+// What DownstreamProtocol offers the admin API: the RTT history (microseconds, last 16), an
+// operator's Release with Alternative-Address and Hold-Off followed by a close, and operator
+// Pings with an id that end with a Pong, a timeout or the close.
 #include <gtest/gtest.h>
 
 #include "lwgate/coap/signaling.hpp"
@@ -55,6 +56,95 @@ TEST(AdminProtocol, RttHistoryKeepsTheLastSixteenInMicroseconds) {
     EXPECT_EQ(rtts.front(), Rtt(500)) << "oldest kept: the 5th";
     EXPECT_EQ(rtts.back(), Rtt(2000));
     EXPECT_EQ(*p.stats().last_rtt, Rtt(2000));
+}
+
+using Outcome = AdminPingResult::Outcome;
+
+TEST(AdminProtocol, AnOperatorPingEndsWithItsPongAndTheExactRtt) {
+    auto p = started();
+    const auto id = p.start_admin_ping(t0 + 1s, 5s);
+    const auto out = decode_all(p.take_output());
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].code(), coap::code::ping);
+    EXPECT_EQ(p.next_deadline(), std::min(t0 + 1s + 5s, p.keepalive().next_deadline()));
+    EXPECT_FALSE(p.has_admin_ping_outcomes());
+    const auto pong = coap::encode(coap::make_pong(out[0]));
+    // Split at every byte: the outcome comes only with the whole Pong.
+    for (std::size_t i = 0; i + 1 < pong.size(); ++i) {
+        p.on_bytes(coap::ByteView(pong).subspan(i, 1), t0 + 1s + 250ms);
+        EXPECT_FALSE(p.has_admin_ping_outcomes()) << "after byte " << i;
+    }
+    p.on_bytes(coap::ByteView(pong).subspan(pong.size() - 1), t0 + 1s + 250ms);
+    const auto outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].id, id);
+    EXPECT_EQ(outcomes[0].result.outcome, Outcome::pong);
+    EXPECT_EQ(outcomes[0].result.rtt, Rtt(250'000));
+    EXPECT_FALSE(p.has_admin_ping_outcomes()) << "taken once";
+}
+
+// libcoap answers with a Pong that does not echo the Ping's token: it still ends every wait,
+// measured from when each Ping left.
+TEST(AdminProtocol, APongWithoutOurTokenEndsEveryWait) {
+    auto p = started();
+    const auto first = p.start_admin_ping(t0 + 1s, 5s);
+    const auto second = p.start_admin_ping(t0 + 2s, 5s);
+    p.take_output();
+    p.on_bytes(coap::encode(coap::make_pong(Message(coap::code::ping))), t0 + 3s);
+    const auto outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(outcomes[0].id, first);
+    EXPECT_EQ(outcomes[0].result.rtt, Rtt(2'000'000));
+    EXPECT_EQ(outcomes[1].id, second);
+    EXPECT_EQ(outcomes[1].result.rtt, Rtt(1'000'000));
+}
+
+TEST(AdminProtocol, AnUnansweredOperatorPingTimesOutAtItsDeadline) {
+    auto p = started();
+    const auto id = p.start_admin_ping(t0 + 1s, 2s);
+    p.take_output();
+    p.on_tick(t0 + 2s);
+    EXPECT_FALSE(p.has_admin_ping_outcomes());
+    EXPECT_EQ(p.next_deadline(), t0 + 3s);
+    p.on_tick(t0 + 3s);
+    const auto outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].id, id);
+    EXPECT_EQ(outcomes[0].result.outcome, Outcome::timeout);
+    EXPECT_NE(p.next_deadline(), t0 + 3s) << "no deadline left for it";
+}
+
+TEST(AdminProtocol, OperatorPingsEndWhenTheConnectionCloses) {
+    auto p = started();
+    const auto id = p.start_admin_ping(t0 + 1s, 60s);
+    p.abort(CloseReason::admin, "closed by an operator");
+    auto outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].id, id);
+    EXPECT_EQ(outcomes[0].result.outcome, Outcome::closed);
+    // One asked for after the close decision ends at once, without a Ping on the wire.
+    p.take_output();
+    const auto late = p.start_admin_ping(t0 + 2s, 60s);
+    EXPECT_FALSE(p.has_output());
+    outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].id, late);
+    EXPECT_EQ(outcomes[0].result.outcome, Outcome::closed);
+}
+
+// An operator (or a script gone wrong) asking for Pings faster than the device answers does not
+// grow what the connection holds: beyond the bound the oldest wait ends as a timeout.
+TEST(AdminProtocol, WaitingOperatorPingsAreBounded) {
+    auto p = started();
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < AdminPings::max_waiting + 3; ++i)
+        ids.push_back(p.start_admin_ping(t0 + 1s, 60s));
+    const auto outcomes = p.take_admin_ping_outcomes();
+    ASSERT_EQ(outcomes.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(outcomes[i].id, ids[i]);
+        EXPECT_EQ(outcomes[i].result.outcome, Outcome::timeout);
+    }
 }
 
 TEST(AdminProtocol, ReleaseWithAlternativeAddressAndHoldOffThenClose) {

@@ -38,20 +38,20 @@ class TempDb : public ::testing::Test {
 
     std::unique_ptr<SqliteStore> open_ok(SqliteOptions options = {}) {
         auto opened = SqliteStore::open(path, options);
-        if (auto* e = std::get_if<std::string>(&opened)) {
-            ADD_FAILURE() << *e;
+        if (!opened) {
+            ADD_FAILURE() << opened.error().message();
             return nullptr;
         }
-        return std::move(std::get<std::unique_ptr<SqliteStore>>(opened));
+        return std::move(opened).value();
     }
 
     static std::vector<DeviceRecord> load(Store& store) {
         auto loaded = store.load_all();
-        if (auto* e = std::get_if<std::string>(&loaded)) {
-            ADD_FAILURE() << *e;
+        if (!loaded) {
+            ADD_FAILURE() << loaded.error().message();
             return {};
         }
-        return std::get<std::vector<DeviceRecord>>(loaded);
+        return std::move(loaded).value();
     }
 
     // Raw SQL on the file while no store holds it.
@@ -232,18 +232,20 @@ TEST_F(TempDb, RefusesANewerSchemaAndGarbageFiles) {
     fs::create_directories(path.parent_path());
     raw("PRAGMA user_version=99;");
     auto opened = SqliteStore::open(path);
-    ASSERT_TRUE(std::holds_alternative<std::string>(opened));
-    EXPECT_NE(std::get<std::string>(opened).find("newer"), std::string::npos)
-        << std::get<std::string>(opened);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, StoreErrc::schema);
+    EXPECT_NE(opened.error().detail.find("newer"), std::string::npos) << opened.error().detail;
 
     const auto garbage = dir / "garbage.db";
     std::ofstream(garbage) << "this is not a database, it is a text file that is long enough";
     opened = SqliteStore::open(garbage);
-    ASSERT_TRUE(std::holds_alternative<std::string>(opened));
-    EXPECT_NE(std::get<std::string>(opened).find(garbage.string()), std::string::npos);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, StoreErrc::cannot_open) << opened.error().detail;
+    EXPECT_NE(opened.error().detail.find(garbage.string()), std::string::npos);
 
     opened = SqliteStore::open("/proc/lwgate-cannot-be-here/state.db");
-    EXPECT_TRUE(std::holds_alternative<std::string>(opened));
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().code, StoreErrc::cannot_create) << opened.error().detail;
 }
 
 TEST_F(TempDb, ASecondProcessCannotOpenTheSameFile) {
@@ -252,9 +254,9 @@ TEST_F(TempDb, ASecondProcessCannotOpenTheSameFile) {
     store->put(device("ep"));
     store->flush();
     auto second = SqliteStore::open(path);
-    ASSERT_TRUE(std::holds_alternative<std::string>(second));
-    EXPECT_NE(std::get<std::string>(second).find("locked"), std::string::npos)
-        << std::get<std::string>(second);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, StoreErrc::locked) << second.error().detail;
+    EXPECT_NE(second.error().detail.find("locked"), std::string::npos) << second.error().detail;
 }
 
 // A child process writes records in batches and is SIGKILLed inside its 3rd transaction (fault
@@ -269,8 +271,8 @@ TEST_F(TempDb, KillInsideATransactionLeavesWholeEarlierBatches) {
     ASSERT_GE(child, 0);
     if (child == 0) {
         auto opened = SqliteStore::open(path, SqliteOptions{3});
-        if (!std::holds_alternative<std::unique_ptr<SqliteStore>>(opened)) ::_exit(2);
-        auto& store = *std::get<std::unique_ptr<SqliteStore>>(opened);
+        if (!opened) ::_exit(2);
+        auto& store = **opened;
         for (int i = 0; i < total; ++i) {
             store.put(device(name(i), 3, 3));
             if (i % 4 == 3) store.flush();
@@ -301,8 +303,8 @@ TEST_F(TempDb, ReopensAfterAnUncleanClose) {
     ASSERT_GE(child, 0);
     if (child == 0) {
         auto opened = SqliteStore::open(path);
-        if (!std::holds_alternative<std::unique_ptr<SqliteStore>>(opened)) ::_exit(2);
-        auto& store = *std::get<std::unique_ptr<SqliteStore>>(opened);
+        if (!opened) ::_exit(2);
+        auto& store = **opened;
         store.put(device("kept", 1, 1));
         store.flush();
         std::raise(SIGKILL);
@@ -319,7 +321,8 @@ TEST_F(TempDb, ReopensAfterAnUncleanClose) {
 }
 
 // SqliteStore::open(file) in a child process that runs as an unprivileged user (nobody when
-// the test runs as root, as in CI); its error, or "opened".
+// the test runs as root, as in CI); its error's detail (prefixed by "permission_denied: " when
+// that is its code), or "opened".
 std::string open_unprivileged(const fs::path& file) {
     int fds[2];
     if (::pipe(fds) != 0) return "pipe failed";
@@ -331,8 +334,11 @@ std::string open_unprivileged(const fs::path& file) {
             (::setgroups(0, nullptr) != 0 || ::setgid(nobody) != 0 || ::setuid(nobody) != 0))
             ::_exit(3);
         auto opened = SqliteStore::open(file);
-        const std::string text =
-            std::holds_alternative<std::string>(opened) ? std::get<std::string>(opened) : "opened";
+        std::string text = "opened";
+        if (!opened) {
+            const bool denied = opened.error().code == StoreErrc::permission_denied;
+            text = (denied ? "permission_denied: " : "") + opened.error().detail;
+        }
         const bool written =
             ::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
         ::_exit(written ? 0 : 4);
@@ -365,7 +371,7 @@ TEST_F(TempDb, UnwritableDirectoryOrFileIsNamed) {
     // root's directory, read-only to others; or our own, read-only to us.
     fs::permissions(locked, ::geteuid() == 0 ? r | x | fs::perms::owner_write : r | x);
     const std::string in_locked =
-        "cannot write " + locked.string() +
+        "permission_denied: cannot write " + locked.string() +
         " (Permission denied): the directory must be writable by the user lwgate runs as (the "
         "WAL journal lives next to the database)";
     EXPECT_EQ(open_unprivileged(locked / "state.db"), in_locked) << "a new database";
@@ -382,20 +388,27 @@ TEST_F(TempDb, UnwritableDirectoryOrFileIsNamed) {
     path = open / "state.db";
     raw("CREATE TABLE t(x)");
     fs::permissions(path, r);
-    EXPECT_EQ(open_unprivileged(path), "cannot write " + path.string() + must);
+    EXPECT_EQ(open_unprivileged(path), "permission_denied: cannot write " + path.string() + must);
     path = open / "other.db";
     raw("CREATE TABLE t(x)");
     fs::permissions(path, rw);
     std::ofstream(open / "other.db-wal").flush();
     fs::permissions(open / "other.db-wal", r);
-    EXPECT_EQ(open_unprivileged(path), "cannot write " + path.string() + "-wal" + must);
+    EXPECT_EQ(open_unprivileged(path),
+              "permission_denied: cannot write " + path.string() + "-wal" + must);
     fs::permissions(locked, fs::perms::owner_all);  // so that TearDown can remove it
 }
 
 TEST(OpenStore, ParsesUris) {
-    EXPECT_TRUE(std::holds_alternative<std::unique_ptr<Store>>(open_store("memory:")));
-    EXPECT_TRUE(std::holds_alternative<std::string>(open_store("sqlite://relative.db")));
-    EXPECT_TRUE(std::holds_alternative<std::string>(open_store("redis://x")));
+    auto memory = open_store("memory:");
+    ASSERT_TRUE(memory);
+    EXPECT_NE(dynamic_cast<MemoryStore*>(memory->get()), nullptr);
+    for (const char* uri : {"sqlite://relative.db", "redis://x"}) {
+        auto bad = open_store(uri);
+        ASSERT_FALSE(bad) << uri;
+        EXPECT_EQ(bad.error().code, StoreErrc::bad_uri) << uri;
+        EXPECT_EQ(bad.error().detail, "expected memory: or sqlite:///absolute/path.db");
+    }
     EXPECT_EQ(sqlite_path("sqlite:///var/lib/x.db"), fs::path("/var/lib/x.db"));
     EXPECT_EQ(sqlite_path("sqlite:///"), std::nullopt);
 }
@@ -437,7 +450,7 @@ TEST(MemoryStoreTest, RoundTripAndErase) {
     store.put(device("b"));
     EXPECT_EQ(store.erase("a"), 3u);
     EXPECT_EQ(committed, 3u) << "memory is durable at once";
-    auto loaded = std::get<std::vector<DeviceRecord>>(store.load_all());
+    auto loaded = store.load_all().value();
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0], device("b"));
 }

@@ -1,0 +1,64 @@
+// Everything one shard's bridge asks of another. Shards share nothing on the per-message path:
+// an endpoint's state lives on its owner shard, a connection on the shard that accepted it, and
+// the two talk only through these events, posted to the other shard's io_context (nghttp2's
+// WorkerEvent is the model). Every cross-shard call is one of the alternatives below, so what
+// crosses threads can be read here, and nothing reaches into another shard's private state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwgate/session/close_reason.hpp"
+
+namespace lwgate::lwm2m {
+
+// ---- to the shard that owns an endpoint ------------------------------------------------------
+
+// An admitted message of a device connection, for the endpoint's relay.
+struct DeviceMessageEvent {
+    unsigned conn_shard;  // where the connection lives: answers go back there
+    ConnectionId conn;
+    std::string endpoint;
+    bool authenticated;
+    coap::Message message;
+};
+
+// A connection bound to the endpoint closed.
+struct ConnectionClosedEvent {
+    ConnectionId conn;
+    std::string endpoint;
+};
+
+// ---- to the shard that holds a connection -----------------------------------------------------
+
+// The endpoint of this connection is owned by `owner` now: route its messages there.
+struct RebindEvent {
+    ConnectionId conn;
+    unsigned owner;
+};
+
+// A message for the device on this connection (a downlink, or an answer to its request).
+struct SendEvent {
+    ConnectionId conn;
+    coap::Message message;
+};
+
+// The connection now carries (or no longer carries) the endpoint's registration.
+struct RegisteredEvent {
+    Registered registered;
+};
+
+// Close the connection (its registration expired).
+struct CloseConnectionEvent {
+    ConnectionId conn;
+    session::CloseReason reason;
+    const char* detail;  // a literal: events carry no owned text they do not need
+};
+
+using ShardEvent = std::variant<DeviceMessageEvent, ConnectionClosedEvent, RebindEvent, SendEvent,
+                                RegisteredEvent, CloseConnectionEvent>;
+
+}  // namespace lwgate::lwm2m

@@ -1,0 +1,76 @@
+// Rules across keys, judged once the whole document is read.
+#include "config/reader.hpp"
+#include "config/uri.hpp"
+
+namespace lwgate::config {
+
+namespace {
+
+void listeners_differ(Reader& r, const Config& cfg) {
+    for (std::size_t j = 0; j < cfg.listeners.size(); ++j) {
+        const auto& b = cfg.listeners[j].endpoint;
+        if (b.host.empty() || b.port == 0) continue;
+        for (std::size_t i = 0; i < j; ++i) {
+            const auto& a = cfg.listeners[i].endpoint;
+            if (a.host == b.host && a.port == b.port) {
+                const std::string path = indexed("listeners", j) + ".uri";
+                r.error(path, r.line(path),
+                        "same address as " + indexed("listeners", i) + " (line " +
+                            std::to_string(cfg.listeners[i].line) + ")");
+                break;
+            }
+        }
+    }
+}
+
+// Only when the credentials themselves had no errors: else this would be a second message about
+// the same mistake.
+void psk_listeners_have_credentials(Reader& r, const Config& cfg) {
+    if (!cfg.credentials.empty() || r.credential_errors != 0) return;
+    for (const auto& [path, psk_line] : r.psk_listeners) {
+        r.error(path, psk_line,
+                "no credentials to accept: psk: true needs entries in credentials or "
+                "credentials_file");
+    }
+}
+
+void hold_off_in_order(Reader& r, const Config& cfg) {
+    const auto& sd = cfg.shutdown;
+    if (sd.hold_off_min <= sd.hold_off_max) return;
+    const std::string path =
+        r.line("shutdown.hold_off_min") ? "shutdown.hold_off_min" : "shutdown.hold_off_max";
+    r.error(path, r.line(path),
+            "hold_off_min (" + format_duration(sd.hold_off_min) +
+                ") is greater than hold_off_max (" + format_duration(sd.hold_off_max) + ")");
+}
+
+void admin_is_safe(Reader& r, const Config& cfg) {
+    const auto& admin = cfg.admin;
+    if (!admin.enabled) return;
+    if (!is_loopback(admin.host) && admin.token.empty()) {
+        r.error("admin.listen", r.line("admin.listen"),
+                "'" + admin.host +
+                    "' is not a loopback address: set admin.token, or anyone who can reach it "
+                    "controls the gateway");
+    }
+    if (admin.port == 0) return;
+    for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
+        const auto& ep = cfg.listeners[i].endpoint;
+        if (ep.host == admin.host && ep.port == admin.port) {
+            r.error("admin.listen", r.line("admin.listen"),
+                    "same address as " + indexed("listeners", i));
+        }
+    }
+}
+
+}  // namespace
+
+void cross_checks(Reader& r, Config& cfg) {
+    if (cfg.listeners.empty()) cfg.listeners.push_back(default_listener());
+    listeners_differ(r, cfg);
+    psk_listeners_have_credentials(r, cfg);
+    hold_off_in_order(r, cfg);
+    admin_is_safe(r, cfg);
+}
+
+}  // namespace lwgate::config

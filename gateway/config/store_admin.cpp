@@ -1,0 +1,46 @@
+// store.uri and admin.listen: values with a form of their own.
+#include "config/key_readers.hpp"
+#include "config/uri.hpp"
+
+namespace lwgate::config {
+
+void read_store_uri(Reader& r, const Item& it, Config& cfg) {
+    auto s = r.scalar(it, "memory: or sqlite:///path");
+    if (!s) return;
+    constexpr std::string_view kSqlite = "sqlite://";
+    const bool sqlite =
+        s->rfind(kSqlite, 0) == 0 && s->size() > kSqlite.size() + 1 && (*s)[kSqlite.size()] == '/';
+    if (*s == "memory:" || *s == "memory") {
+        cfg.store.uri = "memory:";  // `uri: memory:` unquoted is bad YAML: take `memory` too
+    } else if (sqlite) {
+        cfg.store.uri = *s;
+    } else {
+        r.error(it.path, it.line,
+                "expected memory: or sqlite:///absolute/path.db, got '" + *s + "'");
+    }
+}
+
+// host:port, [v6]:port, or off (an empty value too) to disable the admin API.
+void read_admin_listen(Reader& r, const Item& it, Config& cfg) {
+    auto& a = cfg.admin;
+    const auto off = [&a] { a = AdminConfig{"off", a.token, "", 0, false}; };
+    if (it.node.IsNull()) return off();
+    auto s = r.scalar(it, "host:port or off");
+    if (!s) return;
+    if (s->empty() || *s == "off") return off();
+    auto parsed = parse_authority(*s);
+    if (auto* err = std::get_if<std::string>(&parsed)) {
+        r.error(it.path, it.line, *err);
+        return;
+    }
+    auto& hp = std::get<HostPort>(parsed);
+    if (!hp.port) {
+        r.error(it.path, it.line, "expected host:port, got '" + *s + "'");
+        return;
+    }
+    a.listen = *s;
+    a.host = hp.host;
+    a.port = *hp.port;
+}
+
+}  // namespace lwgate::config

@@ -1,0 +1,46 @@
+// libcoap set-up for CoreLink: the library's process-wide state, the core's address, and what a
+// device's client session needs (its local address and port; the session itself, UDP, DTLS-PSK
+// or DTLS with the gateway's certificate, with upstream.ack_timeout and max_retransmit).
+#pragma once
+
+#include <coap3/coap.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "lwgate/config/config.hpp"
+#include "upstream/core_link.hpp"
+
+namespace lwgate::upstream {
+
+// Once per process; later calls do nothing.
+void init_libcoap();
+
+std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
+                                   coap_address_t& out);
+
+// Where a device's session binds.
+struct LocalBinding {
+    coap_address_t address;
+    bool kernel_chooses = false;  // hand libcoap no local address: connect() picks one
+};
+
+// `address` (empty: any) and `port` (0: the kernel chooses a free one) in the family of
+// `server`, or an error.
+std::optional<std::string> local_binding(const coap_address_t& server, const std::string& address,
+                                         std::uint16_t port, LocalBinding& out);
+
+struct ClientSessionSpec {
+    const config::UpstreamConfig& config;
+    bool secure;                            // coaps://
+    const std::optional<UpstreamPsk>& psk;  // the device's own
+    const std::string& endpoint;            // for errors
+};
+
+// A new client session on `ctx` toward `server`; nullptr and `error` when it cannot be made.
+coap_session_t* new_client_session(coap_context_t* ctx, const LocalBinding& local,
+                                   const coap_address_t& server, const ClientSessionSpec& spec,
+                                   std::string& error);
+
+}  // namespace lwgate::upstream
