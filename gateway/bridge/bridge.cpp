@@ -340,36 +340,28 @@ void Bridge::send_to_core(Device& device, Message&& request) {
                                  "does not fit the core's transport");
 }
 
-void Bridge::to_connection(Device& device, ConnectionId conn, ShardEvent&& event) {
-    auto it = device.connection_shard.find(conn);
-    if (it == device.connection_shard.end()) return;
-    post(it->second, std::move(event));
+void Bridge::on_event(DeviceMessageEvent&& e) {
+    handle(e.conn_shard, e.conn, e.endpoint, e.authenticated, std::move(e.message));
 }
 
-void Bridge::post(unsigned shard, ShardEvent&& event) {
-    asio::post(peers_.at(shard)->io_,
-               [peer = peers_.at(shard), event = std::move(event)]() mutable {
-                   peer->on_event(std::move(event));
-               });
+void Bridge::on_event(ConnectionClosedEvent&& e) {
+    handle_disconnect(e.conn, e.endpoint);
 }
 
-void Bridge::on_event(ShardEvent&& event) {
-    std::visit(overloaded{
-                   [&](DeviceMessageEvent& e) {
-                       handle(e.conn_shard, e.conn, e.endpoint, e.authenticated,
-                              std::move(e.message));
-                   },
-                   [&](ConnectionClosedEvent& e) { handle_disconnect(e.conn, e.endpoint); },
-                   [&](RebindEvent& e) { rebind(e.conn, e.owner); },
-                   [&](SendEvent& e) {
-                       if (auto* s = find_session_(e.conn)) s->send(e.message);
-                   },
-                   [&](RegisteredEvent& e) { mark_registered(e.registered.conn, e.registered); },
-                   [&](CloseConnectionEvent& e) {
-                       if (auto* s = find_session_(e.conn)) s->close(e.reason, e.detail);
-                   },
-               },
-               event);
+void Bridge::on_event(RebindEvent&& e) {
+    rebind(e.conn, e.owner);
+}
+
+void Bridge::on_event(SendEvent&& e) {
+    if (auto* s = find_session_(e.conn)) s->send(e.message);
+}
+
+void Bridge::on_event(RegisteredEvent&& e) {
+    mark_registered(e.registered.conn, e.registered);
+}
+
+void Bridge::on_event(CloseConnectionEvent&& e) {
+    if (auto* s = find_session_(e.conn)) s->close(e.reason, e.detail);
 }
 
 void Bridge::run(Device& device) {

@@ -222,7 +222,11 @@ class Bridge final : public upstream::CoreLinkHandler {
     LocalPort local_of(const upstream::UpstreamSession& upstream) const;
     // `event` for connection `conn` of the device, posted to the shard that holds it (dropped
     // when the device no longer has that connection).
-    void to_connection(Device& device, ConnectionId conn, ShardEvent&& event);
+    template <class Event>
+    void to_connection(Device& device, ConnectionId conn, Event&& event) {
+        auto it = device.connection_shard.find(conn);
+        if (it != device.connection_shard.end()) post(it->second, std::forward<Event>(event));
+    }
     // One executor per relay action (run() takes Forget itself).
     void execute(Device& device, ToDevice& action);
     void execute(Device& device, ToCore& action);
@@ -247,8 +251,21 @@ class Bridge final : public upstream::CoreLinkHandler {
     // Hands `event` to `shard`'s bridge on that shard's thread: posted to its io_context, also
     // when it is this one (one loop turn's answers then leave in one TCP write;
     // docs/performance.md, "What limits each scenario").
-    void post(unsigned shard, ShardEvent&& event);
-    void on_event(ShardEvent&& event);
+    template <class Event>
+    void post(unsigned shard, Event&& event) {
+        static_assert(is_shard_event<std::decay_t<Event>>, "shards exchange ShardEvents only");
+        Bridge* peer = peers_.at(shard);
+        asio::post(peer->io_, [peer, e = std::forward<Event>(event)]() mutable {
+            peer->on_event(std::move(e));
+        });
+    }
+    // One handler per ShardEvent, on the receiving shard.
+    void on_event(DeviceMessageEvent&& event);
+    void on_event(ConnectionClosedEvent&& event);
+    void on_event(RebindEvent&& event);
+    void on_event(SendEvent&& event);
+    void on_event(RegisteredEvent&& event);
+    void on_event(CloseConnectionEvent&& event);
     FindSession find_session_;
     std::vector<Bridge*> peers_;
     IdentityTable identities_;

@@ -270,18 +270,19 @@ std::size_t CoreLink::max_payload(const UpstreamSession& session,
 
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
     // A closed session holds nothing: the exchange routes the answer nowhere.
-    send_answer(session, exchange_.on_answer(session, id, std::move(response), Clock::now()));
+    const auto route = exchange_.on_answer(session, id, response, Clock::now());
+    send_answer(session, route, response);
 }
 
-void CoreLink::send_answer(UpstreamSession& session, AnswerRoute&& route) {
+void CoreLink::send_answer(UpstreamSession& session, const AnswerRoute& route,
+                           const coap::Message& answer) {
     if (!session.session_) return;
     switch (route.kind) {
         case AnswerRoute::Kind::none:
         case AnswerRoute::Kind::in_reply:  // handle_request() piggybacks it on the ACK
             return;
         case AnswerRoute::Kind::piggyback: {
-            coap_pdu_t* pdu =
-                to_pdu(session.session_, route.message, COAP_MESSAGE_ACK, route.message_id);
+            coap_pdu_t* pdu = to_pdu(session.session_, answer, COAP_MESSAGE_ACK, route.message_id);
             if (pdu && coap_send(session.session_, pdu) != COAP_INVALID_MID) {
                 ++stats_.piggybacked;
                 return;
@@ -296,7 +297,7 @@ void CoreLink::send_answer(UpstreamSession& session, AnswerRoute&& route) {
             break;
     }
     ++stats_.separate;
-    send_separately(session, route.message, route.confirmable);
+    send_separately(session, answer, route.confirmable);
 }
 
 void CoreLink::hold_restored(UpstreamSession& session, CoreRequestId id, const coap::Token& token) {

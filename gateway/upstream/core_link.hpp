@@ -210,7 +210,8 @@ class CoreLink {
     void reply_to_copy(UpstreamSession& session, RequestDecision&& decision, coap_pdu_t* response);
     void hand_over(UpstreamSession& session, const RequestHeader& header, const coap_pdu_t* request,
                    coap_pdu_t* response, TimePoint now);
-    void send_answer(UpstreamSession& session, AnswerRoute&& route);
+    void send_answer(UpstreamSession& session, const AnswerRoute& route,
+                     const coap::Message& answer);
     // A separate response: a new CON or NON message (its token already the core's).
     bool send_separately(UpstreamSession& session, const coap::Message& response, bool confirmable);
     void send_empty_ack(UpstreamSession& session, std::optional<std::uint16_t> message_id);

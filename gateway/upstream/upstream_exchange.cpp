@@ -52,20 +52,20 @@ ArrivalOutcome UpstreamExchange::finish_arrival(ExchangeSession& session, CoreRe
 }
 
 AnswerRoute UpstreamExchange::on_answer(ExchangeSession& session, CoreRequestId id,
-                                        coap::Message&& response, TimePoint now) {
+                                        coap::Message& response, TimePoint now) {
     using Kind = AnswerRoute::Kind;
     auto held = session.held_.release(id);
     if (!held) return {};
     session.answered_.remember(held->message_id, held->token, response, now, held->any_message_id);
     if (id == arriving_) {
         arriving_answer_ = std::move(response);
-        return {Kind::in_reply, held->message_id, held->confirmable, {}};
+        return {Kind::in_reply, held->message_id, held->confirmable};
     }
     // Not acknowledged yet: within the window, the answer is the ACK (its ack queue entry is
     // skipped when it reaches the head).
     response.set_token(held->token);
     return {held->acknowledged ? Kind::separate : Kind::piggyback, held->message_id,
-            held->confirmable, std::move(response)};
+            held->confirmable};
 }
 
 std::optional<std::uint16_t> UpstreamExchange::acknowledge(ExchangeSession& session,

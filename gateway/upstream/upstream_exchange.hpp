@@ -105,13 +105,12 @@ struct AnswerRoute {
     enum class Kind {
         none,       // the request is not held (answered already, unknown id, session closed)
         in_reply,   // the request is arriving: finish_arrival() returns the answer
-        piggyback,  // within the window: `message` is the ACK, with Message ID `message_id`
-        separate,   // acknowledged already: `message` goes as a new CON (NON if !confirmable)
+        piggyback,  // within the window: the answer is the ACK, with Message ID `message_id`
+        separate,   // acknowledged already: the answer goes as a new CON (NON if !confirmable)
     };
     Kind kind = Kind::none;
     std::uint16_t message_id = 0;
     bool confirmable = true;
-    coap::Message message;  // piggyback, separate: the answer, with the core's token
 };
 
 // A held request whose window passed.
@@ -136,8 +135,10 @@ class UpstreamExchange {
     CoreRequestId hold(ExchangeSession& session, const RequestHeader& request);
     // The bridge has handled the arriving request `id` (received at `now`).
     ArrivalOutcome finish_arrival(ExchangeSession& session, CoreRequestId id, TimePoint now);
-    // The bridge's answer to request `id`; remembered for late retransmissions.
-    AnswerRoute on_answer(ExchangeSession& session, CoreRequestId id, coap::Message&& response,
+    // The bridge's answer to request `id`; remembered for late retransmissions. `response` is
+    // changed in place, not copied (the relayed-Read path): for piggyback and separate it then
+    // carries the core's token; for in_reply it has been taken for finish_arrival().
+    AnswerRoute on_answer(ExchangeSession& session, CoreRequestId id, coap::Message& response,
                           TimePoint now);
 
     // The Message ID of the empty ACK to send now (none when it is not held, acknowledged

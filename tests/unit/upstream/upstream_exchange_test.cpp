@@ -45,16 +45,23 @@ class ExchangeTest : public ::testing::Test {
     ExchangeSession session;
 };
 
+// The bridge's answer, given as a temporary (the exchange changes it in place).
+AnswerRoute answer_to(UpstreamExchange& exchange, ExchangeSession& session, CoreRequestId id,
+                      coap::Message answer, TimePoint now) {
+    return exchange.on_answer(session, id, answer, now);
+}
+
 TEST_F(ExchangeTest, AnAnswerWithinTheWindowIsTheAck) {
     const auto id = arrive(session, con(100, 7), t0);
     EXPECT_FALSE(exchange.acknowledged(session, id));
     EXPECT_EQ(exchange.next_deadline(), t0 + window);
 
-    auto route = exchange.on_answer(session, id, content("21.5"), t0 + 100ms);
+    auto answer = content("21.5");
+    auto route = exchange.on_answer(session, id, answer, t0 + 100ms);
     EXPECT_EQ(route.kind, Route::piggyback);
     EXPECT_EQ(route.message_id, 100);
-    EXPECT_EQ(route.message.token(), coap::Token::from_u64(7)) << "the core's token";
-    EXPECT_EQ(route.message.payload(), content("21.5").payload());
+    EXPECT_EQ(answer.token(), coap::Token::from_u64(7)) << "the core's token";
+    EXPECT_EQ(answer.payload(), content("21.5").payload());
     EXPECT_FALSE(exchange.holds(session, id));
 
     EXPECT_FALSE(exchange.on_timer(t0 + window)) << "an answered request needs no empty ACK";
@@ -73,16 +80,17 @@ TEST_F(ExchangeTest, WhenTheWindowPassesAnEmptyAckGoesAndTheAnswerIsSeparate) {
     EXPECT_FALSE(exchange.on_timer(t0 + window)) << "one empty ACK";
     EXPECT_TRUE(exchange.acknowledged(session, id));
 
-    auto route = exchange.on_answer(session, id, content("x"), t0 + 2s);
+    auto answer = content("x");
+    auto route = exchange.on_answer(session, id, answer, t0 + 2s);
     EXPECT_EQ(route.kind, Route::separate);
     EXPECT_TRUE(route.confirmable) << "CON for a CON request";
-    EXPECT_EQ(route.message.token(), coap::Token::from_u64(7));
+    EXPECT_EQ(answer.token(), coap::Token::from_u64(7));
 }
 
 TEST_F(ExchangeTest, ANonRequestIsNeverAcknowledgedAndAnsweredWithANon) {
     const auto id = arrive(session, non(100, 7), t0, Outcome::ack);
     EXPECT_EQ(exchange.next_deadline(), never) << "nothing to acknowledge";
-    auto route = exchange.on_answer(session, id, content("x"), t0 + 10ms);
+    auto route = answer_to(exchange, session, id, content("x"), t0 + 10ms);
     EXPECT_EQ(route.kind, Route::separate);
     EXPECT_FALSE(route.confirmable);
 }
@@ -93,14 +101,14 @@ TEST_F(ExchangeTest, WithoutAWindowEveryConIsAcknowledgedAtOnce) {
     const auto id = no_window.hold(session, con(1, 1));
     EXPECT_EQ(no_window.finish_arrival(session, id, t0).kind, Outcome::ack);
     EXPECT_EQ(no_window.next_deadline(), never);
-    EXPECT_EQ(no_window.on_answer(session, id, content("x"), t0).kind, Route::separate);
+    EXPECT_EQ(answer_to(no_window, session, id, content("x"), t0).kind, Route::separate);
 }
 
 TEST_F(ExchangeTest, AnAnswerGivenWhileTheRequestArrivesGoesInItsReply) {
     const auto header = con(100, 7);
     EXPECT_EQ(exchange.on_request(session, header, t0).kind, Decision::fresh);
     const auto id = exchange.hold(session, header);
-    EXPECT_EQ(exchange.on_answer(session, id, content("now"), t0).kind, Route::in_reply);
+    EXPECT_EQ(answer_to(exchange, session, id, content("now"), t0).kind, Route::in_reply);
 
     auto outcome = exchange.finish_arrival(session, id, t0);
     EXPECT_EQ(outcome.kind, Outcome::answer);
@@ -121,7 +129,7 @@ TEST_F(ExchangeTest, AnAckGivenWhileTheRequestArrivesIsItsReply) {
     EXPECT_EQ(exchange.finish_arrival(session, id, t0).kind, Outcome::ack);
     EXPECT_TRUE(exchange.acknowledged(session, id));
     EXPECT_EQ(exchange.next_deadline(), never);
-    EXPECT_EQ(exchange.on_answer(session, id, content("later"), t0 + 1min).kind, Route::separate);
+    EXPECT_EQ(answer_to(exchange, session, id, content("later"), t0 + 1min).kind, Route::separate);
 }
 
 TEST_F(ExchangeTest, AcknowledgeSkipsTheWindowOnce) {
@@ -140,7 +148,7 @@ TEST_F(ExchangeTest, ACopyOfAHeldRequestIsAcknowledgedAndNeverReachesTheBridge) 
     EXPECT_EQ(second.kind, Decision::ack_again);
     EXPECT_EQ(second.acknowledged, std::nullopt) << "told once";
     EXPECT_FALSE(exchange.on_timer(t0 + window));
-    EXPECT_EQ(exchange.on_answer(session, id, content("x"), t0 + 1s).kind, Route::separate);
+    EXPECT_EQ(answer_to(exchange, session, id, content("x"), t0 + 1s).kind, Route::separate);
 }
 
 TEST_F(ExchangeTest, MessageIdAndTokenMustBothMatchACopy) {
@@ -151,7 +159,7 @@ TEST_F(ExchangeTest, MessageIdAndTokenMustBothMatchACopy) {
 
 TEST_F(ExchangeTest, AnAnsweredRequestIsForgottenAfterTheExchangeLifetime) {
     const auto id = arrive(session, con(100, 7), t0);
-    exchange.on_answer(session, id, content("x"), t0);
+    answer_to(exchange, session, id, content("x"), t0);
     EXPECT_EQ(exchange.on_request(session, con(100, 7), t0 + 246s).kind, Decision::answer);
     EXPECT_EQ(exchange.on_request(session, con(100, 7), t0 + 247s).kind, Decision::fresh);
 }
@@ -168,7 +176,7 @@ TEST_F(ExchangeTest, ACoreRetransmittingOneRequestManyTimesReachesTheBridgeOnce)
     EXPECT_EQ(told, 1);
     EXPECT_EQ(session.held_requests(), 1u) << "copies hold nothing";
 
-    exchange.on_answer(session, id, content("once"), t0 + 2s);
+    answer_to(exchange, session, id, content("once"), t0 + 2s);
     for (int i = 0; i < 1000; ++i) {
         auto copy = exchange.on_request(session, header, t0 + 3s + i * 1ms);
         ASSERT_EQ(copy.kind, Decision::answer);
@@ -189,7 +197,7 @@ TEST_F(ExchangeTest, AFloodBeyondTheBridgesBoundHoldsNoMoreThanTheBound) {
         const auto id = exchange.hold(session, header);
         if (session.held_requests() > bound) {
             ASSERT_EQ(
-                exchange.on_answer(session, id, coap::Message(code::service_unavailable), t0).kind,
+                answer_to(exchange, session, id, coap::Message(code::service_unavailable), t0).kind,
                 Route::in_reply);
         }
         if (exchange.finish_arrival(session, id, t0).kind == Outcome::answer) ++piggybacked;
@@ -204,7 +212,7 @@ TEST_F(ExchangeTest, AFloodBeyondTheBridgesBoundHoldsNoMoreThanTheBound) {
 }
 
 TEST_F(ExchangeTest, AnswersForUnknownIdsGoNowhere) {
-    EXPECT_EQ(exchange.on_answer(session, 42, content("x"), t0).kind, Route::none);
+    EXPECT_EQ(answer_to(exchange, session, 42, content("x"), t0).kind, Route::none);
     EXPECT_EQ(exchange.acknowledge(session, 42), std::nullopt);
     EXPECT_EQ(exchange.release_ack(session, 42), std::nullopt);
     exchange.defer_ack(session, 42);
@@ -212,8 +220,8 @@ TEST_F(ExchangeTest, AnswersForUnknownIdsGoNowhere) {
     EXPECT_TRUE(exchange.acknowledged(session, 42)) << "not held: nothing left to acknowledge";
 
     const auto id = arrive(session, con(100, 7), t0);
-    EXPECT_EQ(exchange.on_answer(session, id, content("x"), t0).kind, Route::piggyback);
-    EXPECT_EQ(exchange.on_answer(session, id, content("y"), t0).kind, Route::none)
+    EXPECT_EQ(answer_to(exchange, session, id, content("x"), t0).kind, Route::piggyback);
+    EXPECT_EQ(answer_to(exchange, session, id, content("y"), t0).kind, Route::none)
         << "answered once";
     EXPECT_EQ(exchange.on_request(session, con(100, 7), t0).answer->payload(),
               content("x").payload())
@@ -226,7 +234,7 @@ TEST_F(ExchangeTest, AClosedSessionAnswersNothingAndLeavesTheAckQueue) {
     const auto other_id = arrive(other, con(100, 7), t0 + 1ms);
     exchange.forget(session);
     EXPECT_FALSE(exchange.holds(session, id));
-    EXPECT_EQ(exchange.on_answer(session, id, content("x"), t0).kind, Route::none);
+    EXPECT_EQ(answer_to(exchange, session, id, content("x"), t0).kind, Route::none);
     EXPECT_EQ(exchange.next_deadline(), t0 + 1ms + window);
     const auto due = exchange.on_timer(t0 + 1s);
     ASSERT_TRUE(due);
@@ -279,10 +287,11 @@ TEST_F(ExchangeTest, ARestoredRequestIsRecognisedByItsTokenAndAnsweredSeparately
     EXPECT_TRUE(exchange.holds(session, restored));
     EXPECT_EQ(exchange.on_request(session, con(555, 7), t0).kind, Decision::ack_again)
         << "any Message ID: it was not stored";
-    auto route = exchange.on_answer(session, restored, content("x"), t0);
+    auto answer = content("x");
+    auto route = exchange.on_answer(session, restored, answer, t0);
     EXPECT_EQ(route.kind, Route::separate);
     EXPECT_TRUE(route.confirmable);
-    EXPECT_EQ(route.message.token(), coap::Token::from_u64(7));
+    EXPECT_EQ(answer.token(), coap::Token::from_u64(7));
     EXPECT_EQ(exchange.on_request(session, con(556, 7), t0).kind, Decision::answer);
 }
 
