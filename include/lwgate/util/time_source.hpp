@@ -1,7 +1,7 @@
 // Where glue code reads the time. The sans-I/O cores take `now` as a parameter; the glue that
 // drives them (sessions, the bridge) asks an injected TimeSource instead of a clock, so that
 // everything above the cores can be run on a time a test controls (Envoy's TimeSource is the
-// model). Only main() and tests pick an implementation.
+// model). The process uses RealTimeSource; a test of glue code passes a TimeSource of its own.
 #pragma once
 
 #include <chrono>
@@ -31,24 +31,6 @@ class RealTimeSource final : public TimeSource {
         static const RealTimeSource real;
         return real;
     }
-};
-
-// A time that moves only when told to, for tests of glue code.
-class ManualTimeSource final : public TimeSource {
-  public:
-    explicit ManualTimeSource(TimePoint start = TimePoint{} + std::chrono::hours(1),
-                              WallTimePoint wall_start = WallTimePoint{} + std::chrono::hours(1))
-        : now_(start), wall_(wall_start) {}
-    TimePoint now() const override { return now_; }
-    WallTimePoint wall_now() const override { return wall_; }
-    void advance(Duration by) {
-        now_ += by;
-        wall_ += by;
-    }
-
-  private:
-    TimePoint now_;
-    WallTimePoint wall_;
 };
 
 }  // namespace lwgate
