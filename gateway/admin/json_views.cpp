@@ -217,94 +217,100 @@ json connections_json(const Snapshot& s, const Filter& filter) {
     return out;
 }
 
-std::optional<json> connection_detail_json(const Snapshot& s, const std::string& target) {
-    const auto devices = devices_by_endpoint(s);
-    const ConnectionSample* c = nullptr;
-    const DeviceSample* d = nullptr;
-    std::optional<std::string> endpoint;
-    if (auto id = parse_id(target)) {
-        c = connection_by_id(s, *id);
-        if (!c) return std::nullopt;
-        endpoint = c->endpoint;
-        if (endpoint) {
-            if (auto it = devices.find(*endpoint); it != devices.end()) d = it->second;
-        }
-    } else {
-        endpoint = target;
-        if (auto it = devices.find(target); it != devices.end()) d = it->second;
-        c = connection_of(s, target, d);
-        if (!c && !(d && d->registered)) return std::nullopt;
-    }
+namespace {
 
-    json j;
-    j["endpoint"] = endpoint ? json(*endpoint) : json(nullptr);
-    j["state"] = to_string(c ? classify(c->session, registered_on(*c, d), s.now)
-                             : classify_absent(d && d->queue_mode));
-    j["flapping"] = endpoint && recent_closes(s, *endpoint) >= flapping_closes;
-    if (c) {
-        const auto& info = c->session.info;
-        j["connection"] = {
-            {"id", info.id},
-            {"transport", session::to_string(info.transport)},
-            {"remote", info.remote},
-            {"local", info.local},
-            {"connected_seconds", seconds_between(info.connected_since, s.now)},
-            {"idle_seconds", seconds_between(c->session.last_rx, s.now)},
-            {"last_tx_seconds", c->session.last_tx == TimePoint{}
-                                    ? json(nullptr)
-                                    : json(seconds_between(c->session.last_tx, s.now))},
-            {"psk_identity", info.psk_identity},
-            {"certificate_cn", info.peer_certificate},
-            {"bytes_in", c->session.bytes_in},
-            {"bytes_out", c->session.bytes_out},
-            {"messages_in", c->session.messages_in},
-            {"messages_out", c->session.messages_out},
-            {"shard", c->shard},
-        };
-        const auto& k = c->session.keepalive;
-        json rtts = json::array();
-        for (auto r : k.recent_rtts)
-            rtts.push_back(ms_of(r));
-        j["keepalive"] = {
-            {"idle_ms", k.idle.count()},          {"pong_timeout_ms", k.pong_timeout.count()},
-            {"max_missed", k.max_missed},         {"pings_sent", k.pings_sent},
-            {"pongs_received", k.pongs_received}, {"missed", k.missed_total},
-            {"missed_in_a_row", k.missed},        {"awaiting_pong", k.awaiting_pong},
-            {"last_rtts_ms", std::move(rtts)},
-        };
-    } else {
-        j["connection"] = nullptr;
-        j["keepalive"] = nullptr;
-    }
-    if (d && d->registered) {
-        json expires = nullptr;
-        if (d->registration_deadline != never)
-            expires = std::max(0.0, seconds_between(s.now, d->registration_deadline));
-        j["registration"] = {
-            {"location", d->location},
-            {"lifetime_seconds", d->lifetime ? json(*d->lifetime) : json(nullptr)},
-            {"expires_in_seconds", expires},
-            {"binding", d->binding},
-            {"lwm2m_version", d->version},
-            {"queue_mode", d->queue_mode},
-            {"upstream_local_port", d->upstream_local_port},
-            {"shard", d->shard},
-        };
-    } else {
-        j["registration"] = nullptr;
-    }
-    j["queue"] = {{"queued", d ? d->queued : 0}, {"in_flight", d ? d->in_flight : 0}};
-    json observations = json::array();
-    if (d) {
-        for (const auto& o : d->observations) {
-            observations.push_back({{"path", o.path},
-                                    {"core_token", hex(o.core_token)},
-                                    {"observe_number", o.observe_number},
-                                    {"active", o.active},
-                                    {"notifications", o.notifications}});
+// What GET /v1/connections/{target} describes: a connection, the device's record, or both.
+struct DetailTarget {
+    const ConnectionSample* connection = nullptr;
+    const DeviceSample* device = nullptr;
+    std::optional<std::string> endpoint;
+};
+
+std::optional<DetailTarget> resolve_detail_target(const Snapshot& s, const std::string& target) {
+    const auto devices = devices_by_endpoint(s);
+    DetailTarget t;
+    if (auto id = parse_id(target)) {
+        t.connection = connection_by_id(s, *id);
+        if (!t.connection) return std::nullopt;
+        t.endpoint = t.connection->endpoint;
+        if (t.endpoint) {
+            if (auto it = devices.find(*t.endpoint); it != devices.end()) t.device = it->second;
         }
+        return t;
     }
-    j["observations"] = std::move(observations);
+    t.endpoint = target;
+    if (auto it = devices.find(target); it != devices.end()) t.device = it->second;
+    t.connection = connection_of(s, target, t.device);
+    if (!t.connection && !(t.device && t.device->registered)) return std::nullopt;
+    return t;
+}
+
+json connection_part_json(const ConnectionSample& c, const Snapshot& s) {
+    const auto& info = c.session.info;
+    return {
+        {"id", info.id},
+        {"transport", session::to_string(info.transport)},
+        {"remote", info.remote},
+        {"local", info.local},
+        {"connected_seconds", seconds_between(info.connected_since, s.now)},
+        {"idle_seconds", seconds_between(c.session.last_rx, s.now)},
+        {"last_tx_seconds", c.session.last_tx == TimePoint{}
+                                ? json(nullptr)
+                                : json(seconds_between(c.session.last_tx, s.now))},
+        {"psk_identity", info.psk_identity},
+        {"certificate_cn", info.peer_certificate},
+        {"bytes_in", c.session.bytes_in},
+        {"bytes_out", c.session.bytes_out},
+        {"messages_in", c.session.messages_in},
+        {"messages_out", c.session.messages_out},
+        {"shard", c.shard},
+    };
+}
+
+json keepalive_json(const session::KeepaliveSnapshot& k) {
+    json rtts = json::array();
+    for (auto r : k.recent_rtts)
+        rtts.push_back(ms_of(r));
+    return {
+        {"idle_ms", k.idle.count()},          {"pong_timeout_ms", k.pong_timeout.count()},
+        {"max_missed", k.max_missed},         {"pings_sent", k.pings_sent},
+        {"pongs_received", k.pongs_received}, {"missed", k.missed_total},
+        {"missed_in_a_row", k.missed},        {"awaiting_pong", k.awaiting_pong},
+        {"last_rtts_ms", std::move(rtts)},
+    };
+}
+
+json registration_json(const DeviceSample& d, const Snapshot& s) {
+    json expires = nullptr;
+    if (d.registration_deadline != never)
+        expires = std::max(0.0, seconds_between(s.now, d.registration_deadline));
+    return {
+        {"location", d.location},
+        {"lifetime_seconds", d.lifetime ? json(*d.lifetime) : json(nullptr)},
+        {"expires_in_seconds", expires},
+        {"binding", d.binding},
+        {"lwm2m_version", d.version},
+        {"queue_mode", d.queue_mode},
+        {"upstream_local_port", d.upstream_local_port},
+        {"shard", d.shard},
+    };
+}
+
+json observations_json(const DeviceSample* d) {
+    json observations = json::array();
+    if (!d) return observations;
+    for (const auto& o : d->observations) {
+        observations.push_back({{"path", o.path},
+                                {"core_token", hex(o.core_token)},
+                                {"observe_number", o.observe_number},
+                                {"active", o.active},
+                                {"notifications", o.notifications}});
+    }
+    return observations;
+}
+
+// The newest few closes of `endpoint` across shards, oldest first.
+json recent_closes_json(const Snapshot& s, const std::optional<std::string>& endpoint) {
     std::vector<const CloseRecord*> closes;
     if (endpoint) {
         for (const auto& shard : s.shards) {
@@ -324,7 +330,29 @@ std::optional<json> connection_detail_json(const Snapshot& s, const std::string&
                           {"detail", r->detail},
                           {"expected", r->expected}});
     }
-    j["recent_closes"] = std::move(recent);
+    return recent;
+}
+
+}  // namespace
+
+std::optional<json> connection_detail_json(const Snapshot& s, const std::string& target) {
+    const auto t = resolve_detail_target(s, target);
+    if (!t) return std::nullopt;
+    const ConnectionSample* c = t->connection;
+    const DeviceSample* d = t->device;
+    const auto& endpoint = t->endpoint;
+
+    json j;
+    j["endpoint"] = endpoint ? json(*endpoint) : json(nullptr);
+    j["state"] = to_string(c ? classify(c->session, registered_on(*c, d), s.now)
+                             : classify_absent(d && d->queue_mode));
+    j["flapping"] = endpoint && recent_closes(s, *endpoint) >= flapping_closes;
+    j["connection"] = c ? connection_part_json(*c, s) : json(nullptr);
+    j["keepalive"] = c ? keepalive_json(c->session.keepalive) : json(nullptr);
+    j["registration"] = d && d->registered ? registration_json(*d, s) : json(nullptr);
+    j["queue"] = {{"queued", d ? d->queued : 0}, {"in_flight", d ? d->in_flight : 0}};
+    j["observations"] = observations_json(d);
+    j["recent_closes"] = recent_closes_json(s, endpoint);
     return j;
 }
 

@@ -53,23 +53,20 @@ std::string escape_label(std::string_view value) {
     return out;
 }
 
-std::string metrics_text(const Snapshot& s) {
-    Writer w;
-    using C = ShardCounters;
+namespace {
 
-    // Connections by state and transport: every pair, so a state that empties reads 0.
+using C = ShardCounters;
+
+// Every state/transport pair is written, so a state that empties reads 0 instead of vanishing.
+void write_connections(Writer& w, const Snapshot& s) {
     std::map<std::pair<State, session::Transport>, std::uint64_t> by_state;
     for (auto st : all_states)
         if (st != State::sleeping && st != State::away)
             for (auto t : {session::Transport::tcp, session::Transport::tls})
                 by_state[{st, t}] = 0;
-    std::uint64_t queued = 0;
     for (const auto& row : build_rows(s)) {
         if (row.connection) ++by_state[{row.state, row.connection->session.info.transport}];
     }
-    for (const auto& shard : s.shards)
-        for (const auto& d : shard.devices)
-            queued += d.queued;
     w.family("lwgate_connections", "gauge", "Device connections by state and transport.");
     for (const auto& [key, n] : by_state) {
         w.sample("lwgate_connections",
@@ -77,7 +74,9 @@ std::string metrics_text(const Snapshot& s) {
                              session::to_string(key.second)),
                  n);
     }
+}
 
+void write_process(Writer& w, const Snapshot& s) {
     w.family("process_open_fds", "gauge", "Open file descriptors.");
     w.sample("process_open_fds", "", s.gateway.open_descriptors);
     if (s.gateway.descriptor_limit != 0) {
@@ -87,7 +86,9 @@ std::string metrics_text(const Snapshot& s) {
     w.family("lwgate_upstream_sessions", "gauge",
              "Upstream sessions (one UDP socket each) across the process.");
     w.sample("lwgate_upstream_sessions", "", s.gateway.upstream_sessions);
+}
 
+void write_admission(Writer& w, const Snapshot& s) {
     w.family("lwgate_accepted_total", "counter", "Accepted device connections.");
     w.sample("lwgate_accepted_total", "", s.gateway.accepted);
     w.family("lwgate_refused_total", "counter",
@@ -111,7 +112,9 @@ std::string metrics_text(const Snapshot& s) {
              sum(s, [](const C& c) { return c.device_limits.uplinks_refused_busy; }));
     w.sample("lwgate_device_limited_total", "what=\"notifications\"",
              sum(s, [](const C& c) { return c.device_limits.notifications_coalesced; }));
+}
 
+void write_closes(Writer& w, const Snapshot& s) {
     w.family("lwgate_closes_total", "counter", "Closed device connections by reason.");
     for (std::size_t r = 0; r < session::close_reason_count; ++r) {
         w.sample(
@@ -119,7 +122,9 @@ std::string metrics_text(const Snapshot& s) {
             fmt::format("reason=\"{}\"", session::to_string(static_cast<session::CloseReason>(r))),
             sum(s, [r](const C& c) { return c.closes[r]; }));
     }
+}
 
+void write_keepalive(Writer& w, const Snapshot& s) {
     w.family("lwgate_pings_sent_total", "counter", "CoAP Pings sent to devices.");
     w.sample("lwgate_pings_sent_total", "", sum(s, [](const C& c) { return c.pings_sent; }));
     w.family("lwgate_pongs_received_total", "counter", "CoAP Pongs received from devices.");
@@ -132,7 +137,9 @@ std::string metrics_text(const Snapshot& s) {
     w.sample("lwgate_half_open_detected_total", "", sum(s, [](const C& c) {
                  return c.closes[static_cast<std::size_t>(session::CloseReason::half_open)];
              }));
+}
 
+void write_rtt(Writer& w, const Snapshot& s) {
     w.family("lwgate_rtt_seconds", "histogram", "Round-trip time of Ping/Pong.");
     std::map<double, std::uint64_t> buckets;
     std::uint64_t rtt_count = 0;
@@ -148,7 +155,9 @@ std::string metrics_text(const Snapshot& s) {
     w.sample("lwgate_rtt_seconds_bucket", "le=\"+Inf\"", rtt_count);
     w.sample("lwgate_rtt_seconds_sum", "", rtt_sum);
     w.sample("lwgate_rtt_seconds_count", "", rtt_count);
+}
 
+void write_traffic(Writer& w, const Snapshot& s) {
     w.family("lwgate_bytes_received_total", "counter", "Bytes received from devices.");
     w.sample("lwgate_bytes_received_total", "", sum(s, [](const C& c) { return c.bytes_in; }));
     w.family("lwgate_bytes_sent_total", "counter", "Bytes sent to devices.");
@@ -162,7 +171,9 @@ std::string metrics_text(const Snapshot& s) {
              "Messages for devices dropped unsent, by reason.");
     w.sample("lwgate_messages_dropped_total", "reason=\"device_max_message_size\"",
              sum(s, [](const C& c) { return c.too_large_for_device; }));
+}
 
+void write_relayed(Writer& w, const Snapshot& s) {
     w.family("lwgate_relayed_requests_total", "counter",
              "Requests relayed between devices and the core, by operation and result code.");
     RelayCounts relayed;
@@ -176,7 +187,13 @@ std::string metrics_text(const Snapshot& s) {
                              coap::code_to_string(key.code)),
                  n);
     }
+}
 
+void write_queue(Writer& w, const Snapshot& s) {
+    std::uint64_t queued = 0;
+    for (const auto& shard : s.shards)
+        for (const auto& d : shard.devices)
+            queued += d.queued;
     w.family("lwgate_queue_depth", "gauge", "Requests of the core held for sleeping devices.");
     w.sample("lwgate_queue_depth", "", queued);
     w.family("lwgate_queue_dropped_total", "counter", "Held requests given up.");
@@ -184,11 +201,17 @@ std::string metrics_text(const Snapshot& s) {
              sum(s, [](const C& c) { return c.queue_overflow; }));
     w.sample("lwgate_queue_dropped_total", "reason=\"expired\"",
              sum(s, [](const C& c) { return c.queue_expired; }));
+}
+
+void write_registered(Writer& w, const Snapshot& s) {
     std::int64_t registered = 0;
     for (const auto& shard : s.shards)
         registered += shard.counters.registered_devices;
     w.family("lwgate_registered_devices", "gauge", "Devices with a live LwM2M registration.");
     w.sample("lwgate_registered_devices", "", registered);
+}
+
+void write_upstream(Writer& w, const Snapshot& s) {
     w.family("lwgate_upstream_handshakes_total", "counter",
              "Upstream sessions opened toward the core (a DTLS handshake each with coaps).");
     w.sample("lwgate_upstream_handshakes_total", "",
@@ -213,6 +236,9 @@ std::string metrics_text(const Snapshot& s) {
              sum(s, [](const C& c) { return c.answers_piggybacked; }));
     w.sample("lwgate_upstream_answers_total", "mode=\"separate\"",
              sum(s, [](const C& c) { return c.answers_separate; }));
+}
+
+void write_store(Writer& w, const Snapshot& s) {
     w.family("lwgate_store_operations_total", "counter",
              "Operations on the state store: device records saved and deleted by the shards, "
              "saves replaced by a newer one before reaching disk, transactions committed "
@@ -225,11 +251,33 @@ std::string metrics_text(const Snapshot& s) {
                                 {"error", st.errors}}) {
         w.sample("lwgate_store_operations_total", fmt::format("op=\"{}\"", op), n);
     }
+}
+
+void write_tls(Writer& w, const Snapshot& s) {
     w.family("lwgate_tls_handshakes_total", "counter", "Completed TLS handshakes.");
     w.sample("lwgate_tls_handshakes_total", "",
              sum(s, [](const C& c) { return c.tls_handshakes; }));
     w.family("lwgate_tls_failures_total", "counter", "Failed or timed-out TLS handshakes.");
     w.sample("lwgate_tls_failures_total", "", sum(s, [](const C& c) { return c.tls_failures; }));
+}
+
+}  // namespace
+
+std::string metrics_text(const Snapshot& s) {
+    Writer w;
+    write_connections(w, s);
+    write_process(w, s);
+    write_admission(w, s);
+    write_closes(w, s);
+    write_keepalive(w, s);
+    write_rtt(w, s);
+    write_traffic(w, s);
+    write_relayed(w, s);
+    write_queue(w, s);
+    write_registered(w, s);
+    write_upstream(w, s);
+    write_store(w, s);
+    write_tls(w, s);
     w.family("lwgate_build_info", "gauge", "Build information.");
     w.sample("lwgate_build_info", fmt::format("version=\"{}\"", escape_label(s.gateway.version)),
              1);

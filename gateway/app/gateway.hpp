@@ -27,6 +27,7 @@
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
+#include "config/reload_plan.hpp"
 #include "lwgate/config/config.hpp"
 #include "lwgate/session/address_counts.hpp"
 #include "lwgate/store/store.hpp"
@@ -114,7 +115,9 @@ class Gateway {
     void notify_ready();     // READY=1 and the systemd watchdog, once the listeners accept
     void notify_stopping();  // STOPPING=1 when the drain begins
     void reload();           // SIGHUP: re-read config_path_, apply what can change at run time
-    void probe_shards(std::function<void()> done);  // `done` once every shard ran a no-op
+    void apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections);
+    void reload_bridges(const config::ReloadPlan& plan);  // credentials, relay parameters, rates
+    void probe_shards(std::function<void()> done);        // `done` once every shard ran a no-op
     std::string config_path_;
     std::unique_ptr<ServiceNotifier> service_;   // after control_: its timer lives on control_
     std::unique_ptr<HeapTrimmer> heap_trimmer_;  // after control_ too

@@ -6,7 +6,7 @@
 #include <asio/post.hpp>
 
 #include "app/gateway.hpp"
-#include "app/reload_plan.hpp"
+#include "config/reload_plan.hpp"
 #include "lwgate/config/config_loader.hpp"
 #include "lwgate/config/keys.hpp"
 
@@ -72,7 +72,7 @@ void Gateway::reload() {
         return;
     }
     auto next = std::get<config::Config>(std::move(loaded));
-    const auto plan = plan_reload(config_, next);
+    const auto plan = config::plan_reload(config_, next);
     for (const auto& c : plan.applied)
         spdlog::info("reload: applied {}", describe(c));
     for (const auto& c : plan.needs_restart)
@@ -81,7 +81,14 @@ void Gateway::reload() {
     // What the control thread reads itself (limits at accept, TCP options, drain) changes in
     // place; shards get copies by posting. Nothing that needs a restart is touched.
     config::copy_reloadable(next, config_);
+    apply_reload(plan, open);
+    const auto summary = "reloaded " + std::to_string(plan.applied.size()) + " change(s), " +
+                         std::to_string(plan.needs_restart.size()) + " need a restart";
+    spdlog::info("SIGHUP: {} from {}", summary, config_path_);
+    done(summary);
+}
 
+void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections) {
     if (plan.log_level)
         spdlog::set_level(spdlog::level::from_str(config::to_string(config_.log.level)));
     if (plan.session_settings) {
@@ -91,7 +98,7 @@ void Gateway::reload() {
         spdlog::info(
             "reload: keepalive settings apply to the {} open connection(s) at once; CSM and "
             "write limits to connections opened from now on",
-            open);
+            open_connections);
     }
     if (plan.accept_limits) {
         const auto& rate = config_.connections.accept_rate;
@@ -102,28 +109,26 @@ void Gateway::reload() {
         directory_.set_session_limit(
             descriptor_budget_.registrations(config_.connections.max_registrations));
     }
-    if (plan.credentials || plan.relay_params || plan.registration_limits) {
-        auto credentials =
-            plan.credentials
-                ? std::make_shared<const std::vector<config::Credential>>(config_.credentials)
-                : nullptr;
-        std::optional<lwm2m::RelayParams> relay;
-        if (plan.relay_params) relay = lwm2m::relay_params_from(config_);
-        std::optional<config::RateLimit> registration_rate;
-        if (plan.registration_limits) registration_rate = config_.registration.rate_per_address;
-        for (auto& shard : shards_)
-            shard->reload_bridge(credentials, relay, registration_rate);
-    }
+    if (plan.credentials || plan.relay_params || plan.registration_limits) reload_bridges(plan);
     if (plan.credentials) {
         const auto table = net::PskTable::from(config_.credentials);
         for (auto& tls : tls_contexts_) {
             if (tls->psk_table()) tls->set_psk_table(table);  // PSK listeners only
         }
     }
-    const auto summary = "reloaded " + std::to_string(plan.applied.size()) + " change(s), " +
-                         std::to_string(plan.needs_restart.size()) + " need a restart";
-    spdlog::info("SIGHUP: {} from {}", summary, config_path_);
-    done(summary);
+}
+
+void Gateway::reload_bridges(const config::ReloadPlan& plan) {
+    auto credentials =
+        plan.credentials
+            ? std::make_shared<const std::vector<config::Credential>>(config_.credentials)
+            : nullptr;
+    std::optional<lwm2m::RelayParams> relay;
+    if (plan.relay_params) relay = lwm2m::relay_params_from(config_);
+    std::optional<config::RateLimit> registration_rate;
+    if (plan.registration_limits) registration_rate = config_.registration.rate_per_address;
+    for (auto& shard : shards_)
+        shard->reload_bridge(credentials, relay, registration_rate);
 }
 
 }  // namespace lwgate::app

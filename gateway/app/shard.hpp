@@ -69,6 +69,8 @@ class Shard final : public session::SessionHost {
     // ---- admin API (gateway/app/shard_admin.cpp); call on this shard's thread (post) -----
     // Copies what `scope` asks for: never shares live state with the HTTP thread.
     admin::ShardSample admin_sample(const admin::CollectScope& scope) const;
+    void add_session_counters(admin::ShardCounters& counters) const;
+    void add_bridge_counters(admin::ShardCounters& counters) const;
     // The operator's actions on one connection of this shard; false when it is gone.
     bool admin_ping(std::uint64_t id, Duration timeout,
                     std::function<void(session::AdminPingResult)> done);

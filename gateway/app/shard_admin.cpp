@@ -25,15 +25,18 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
         out.recent_closes = close_history_.recent_counts(now, admin::flapping_window);
     }
     if (scope.devices) out.devices = bridge_->admin_devices(scope.endpoint);
-    if (scope.closes) {
-        auto copy = [&](const std::string& endpoint) {
-            if (const auto* records = close_history_.find(endpoint))
-                out.closes[endpoint].assign(records->begin(), records->end());
-        };
-        if (scope.endpoint) copy(*scope.endpoint);
+    if (scope.closes && scope.endpoint) {
+        if (const auto* records = close_history_.find(*scope.endpoint))
+            out.closes[*scope.endpoint].assign(records->begin(), records->end());
     }
+    add_session_counters(out.counters);
+    add_bridge_counters(out.counters);
+    out.counters.half_open_last_minute =
+        close_history_.half_open_since(now - std::chrono::minutes(1));
+    return out;
+}
 
-    auto& c = out.counters;
+void Shard::add_session_counters(admin::ShardCounters& c) const {
     const auto& m = metrics_;
     c.sessions_started = m.sessions_started.get();
     for (std::size_t r = 0; r < session::close_reason_count; ++r)
@@ -54,6 +57,9 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     }
     c.rtt_count = m.rtt_count.get();
     c.rtt_sum_seconds = static_cast<double>(m.rtt_sum_us.get()) / 1e6;
+}
+
+void Shard::add_bridge_counters(admin::ShardCounters& c) const {
     const auto& stats = bridge_->admin_stats;
     c.relayed = stats.relayed();
     c.queue_overflow = stats.queue_overflow();
@@ -72,8 +78,6 @@ admin::ShardSample Shard::admin_sample(const admin::CollectScope& scope) const {
     for (std::size_t r = 0; r < c.refused.size(); ++r)
         c.refused[r] = bridge_->metrics().refused[r].get();
     c.device_limits = bridge_->relay_counters();
-    c.half_open_last_minute = close_history_.half_open_since(now - std::chrono::minutes(1));
-    return out;
 }
 
 bool Shard::admin_ping(std::uint64_t id, Duration timeout,

@@ -1,22 +1,20 @@
-// The LwM2M bridge of one shard: binds device connections to endpoints, checks identities, and
-// runs the DeviceRelay of every endpoint this shard owns against the shard's CoreLink.
+// The LwM2M bridge of one shard: the glue between the shard's device connections, the
+// endpoints this shard owns and the shard's CoreLink. The decisions live in pure objects:
+//  - Router (endpoint/router.hpp): which endpoint a connection speaks for, whether it may
+//    (admission), and which shard owns the endpoint (hash(E) % shards, at start and while
+//    running);
+//  - EndpointHost (endpoint/endpoint_host.hpp): one endpoint's relay and Block-wise state and
+//    the executor of the relay's actions, talking to the device and the core through ports;
+//    a RegistrationHost or a BootstrapHost (a relay toward upstream.bootstrap_uri).
+// The bridge implements the ports (Hosted: posts to the shard of a connection, drives the
+// endpoint's upstream session on the CoreLink), runs a timer per host, and tells its subscribers
+// (the Directory's registrations, the store, the admin statistics) what changed.
 //
-// Ownership: the state of endpoint E (relay + upstream session) lives on the shard that created
-// it, normally the shard of the connection that registered, so a device's messages stay on one
-// thread (inline, no post). The Directory records the owner: a shard claims E when it creates
-// E's state and releases it when it forgets it; restored endpoints are claimed at start by
-// hash(E) % threads. A connection learns its endpoint from its first LwM2M request (Register:
-// `ep`; Update or De-register: the registration location, looked up in the Directory; on TLS
-// also from the identity) and routes to E's owner, or to its own shard when E has none. A
-// message that reaches a shard which no longer (or not yet) owns E is forwarded to the owner and
-// the connection is re-pointed there. Nothing is locked on the per-message path: the
-// Directory's mutex is only taken when a connection binds or E's state is created or forgotten.
-//
-// Admission (lwm2m/admission.hpp, pure and unit-tested) decides for every message which
-// endpoint it speaks for, or refuses it (counted by reason in lwgate_refused_total and logged,
-// rate-limited). The relay (DeviceRelay) decides which admitted connection carries the
-// endpoint's downlinks: the newest one on which the core accepted a Register or Update. A TLS
-// handshake alone binds nothing.
+// Data path: a device message reaches on_device_message() on its connection's shard, the Router
+// admits it and names the owner, a DeviceMessageEvent carries it there (shard_events.hpp), and
+// the owner hands it to the endpoint's host. What the host sends back to a connection travels as
+// SendEvent / RegisteredEvent / CloseConnectionEvent to the connection's shard. Nothing is locked
+// on the per-message path.
 #pragma once
 
 #include <cstdint>
@@ -33,18 +31,19 @@
 #include <asio/steady_timer.hpp>
 
 #include "bridge/shard_events.hpp"
+#include "bridge/store_writer.hpp"
 #include "connection/session_host.hpp"
+#include "core_link/core_link.hpp"
+#include "endpoint/endpoint_host.hpp"
+#include "endpoint/router.hpp"
 #include "lwgate/config/config.hpp"
 #include "lwgate/lwm2m/admission.hpp"
-#include "lwgate/lwm2m/block_transfer.hpp"
 #include "lwgate/lwm2m/device_relay.hpp"
 #include "lwgate/lwm2m/directory.hpp"
 #include "lwgate/lwm2m/port_pool.hpp"
 #include "lwgate/lwm2m/relay_stats.hpp"
 #include "lwgate/store/store.hpp"
-#include "lwgate/util/address_rate_limiter.hpp"
 #include "lwgate/util/token_bucket.hpp"
-#include "upstream/core_link.hpp"
 
 namespace lwgate::lwm2m {
 
@@ -67,7 +66,10 @@ class Bridge final : public upstream::CoreLinkHandler {
     ~Bridge() override;
 
     std::optional<std::string> start(FindSession find_session);
-    void set_peers(std::vector<Bridge*> peers) { peers_ = std::move(peers); }
+    void set_peers(std::vector<Bridge*> peers) {
+        peers_ = std::move(peers);
+        outboxes_.resize(peers_.size());
+    }
 
     // Device side, on the connection's shard.
     void on_device_message(session::SessionBase& session, coap::Message&& message);
@@ -125,121 +127,70 @@ class Bridge final : public upstream::CoreLinkHandler {
     // ---- end of SIGHUP reload ----------------------------------------------------------------
 
   private:
-    // What the store holds for a device (persistence; bridge_persistence.cpp).
-    struct Persisted {
-        std::uint64_t generation = 0;
-        std::uint64_t sequence = 0;    // the store's number for the last write of the record
-        std::uint16_t local_port = 0;  // written with the record: a new port is a change too
-        std::string local_address;
-        bool stored = false;
-        std::string register_query;  // of the Register relayed to the core (b=U)
-        coap::Bytes object_links;
+    // One host and what the glue keeps for it: its upstream session, its timer, the shard of
+    // each of its connections. Implements the host's ports (bridge_hosted.cpp).
+    class Hosted;
+    using HostedPtr = std::unique_ptr<Hosted>;
+    // The hosts of one endpoint: its registration and, while the device bootstraps, a
+    // bootstrap (both may exist at once: a device registers right after Bootstrap-Finish).
+    struct EndpointHosts {
+        HostedPtr registration;
+        HostedPtr bootstrap;
     };
-    struct Device {
-        explicit Device(std::string endpoint, const RelayParams& params, asio::io_context& io,
-                        std::uint64_t seed, RelayCounters* counters)
-            : relay(std::move(endpoint), params, seed, counters), timer(io) {}
-        DeviceRelay relay;
-        upstream::UpstreamSession upstream;
-        asio::steady_timer timer;
-        TimePoint timer_at = never;
-        std::unordered_map<ConnectionId, unsigned> connection_shard;  // where each conn lives
-        std::vector<std::string> published_location;                  // in the Directory
-        bool published_authenticated = false;
-        // Block-wise toward the core (block_transfer.hpp): bodies being served in Block2,
-        // uploads in Block1.
-        Block2Cache block2;
-        std::unordered_map<std::string, Block1Upload> uploads;  // by upstream token
-        upstream::CoreLink* link = nullptr;                     // the core, or the bootstrap server
-        // Bootstrap (a relay toward upstream.bootstrap_uri): lives until the device answered
-        // Bootstrap-Finish (plus a moment for that answer to reach the server) or until
-        // bootstrap_until passes with nothing happening.
-        bool bootstrap = false;
-        TimePoint bootstrap_until = never;
-        std::optional<CoreRequestId> finish_id;
-        Persisted persisted;  // persistence: what the store holds (no lookup per event)
-        // store.ack_after_commit: held requests whose ACK waits for the next record's commit.
-        std::vector<CoreRequestId> awaiting_commit;
-    };
-    // Connection side: what a connection of this shard speaks for (admission.hpp) and whether
-    // it carries the endpoint's registration (the relay's Registered action).
-    struct Binding {
-        std::string endpoint;
-        unsigned owner;
-        bool authenticated = false;  // its TLS identity names the endpoint
-        bool registered = false;
-        bool queue_mode = false;
+    // What the hosts report, for the subscribers: the admin statistics, the metrics and the
+    // store writer (the Register's query and object links go into the record).
+    class Subscribers final : public HostObserver {
+      public:
+        explicit Subscribers(Bridge& bridge) : bridge_(bridge) {}
+        void uplink_sent(const std::string& endpoint, const coap::Message& request,
+                         Uplink kind) override;
+        void downlink_answered(CoreRequestId id, const coap::Message& response) override;
+        void notification_sent(const coap::Message& notification) override;
+
+      private:
+        Bridge& bridge_;
     };
 
-    // Restore's partition of the stored endpoints (a hash; no connection exists yet).
-    unsigned owner_of(const std::string& endpoint) const;
-    // Connection side: where a connection's messages for `endpoint` go: its owner, or this
-    // shard, which then becomes the owner when it creates the endpoint's state.
-    unsigned route_owner(const std::string& endpoint) const;
-    // Owner side: the endpoint is owned by another shard (ownership moved while a connection
-    // still pointed here): pass the message on and point the connection at the owner.
-    void forward(unsigned owner, unsigned conn_shard, ConnectionId conn,
-                 const std::string& endpoint, bool authenticated, coap::Message&& message);
-    void rebind(ConnectionId conn, unsigned owner);  // connection side
-    // Owner side: the owner of an endpoint this shard has no state for, when it is another.
-    std::optional<unsigned> owned_elsewhere(const std::string& endpoint) const;
     void refuse(session::SessionBase& session, const coap::Message& message,
                 const Refused& refusal);
     void set_credentials(const std::vector<config::Credential>& credentials);
-    // Connection side: the relay's Registered action for one of this shard's connections.
-    void mark_registered(ConnectionId conn, const Registered& registered);
 
     // Owner side.
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                 bool authenticated, coap::Message&& message);
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
-    // A new endpoint's state and upstream session (within connections.max_registrations); on
+    // The host a message of `endpoint` goes to, created for a Register / Bootstrap-Request; on
     // failure the connection is answered and nullptr returned.
-    Device* create_device(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                          const coap::Token& token);
+    Hosted* host_for(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
+                     const coap::Message& message);
+    // A new host and upstream session (within connections.max_registrations); on failure the
+    // connection is answered and nullptr returned.
+    Hosted* create(EndpointHost::Kind kind, unsigned conn_shard, ConnectionId conn,
+                   const std::string& endpoint, const coap::Token& token);
+    HostedPtr make_hosted(EndpointHost::Kind kind, const std::string& endpoint);
     void refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
                            const coap::Token& token);
     void answer_connection(unsigned conn_shard, ConnectionId conn, coap::Message&& answer);
     void answer_connection(unsigned conn_shard, ConnectionId conn, const coap::Token& token,
                            std::uint8_t code, std::string_view diagnostic);
-    Device* find(const std::string& endpoint);
-    Device* find_bootstrap(const std::string& endpoint);
-    upstream::CoreLink& link_of(Device& device) { return device.link ? *device.link : core_link_; }
-    bool alive(const std::string& endpoint, const Device* device);
-    void handle_bootstrap(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                          bool authenticated, coap::Message&& message);
-    void forget_bootstrap(const std::string& endpoint);
-    Device* find(upstream::UpstreamSession& session);
-    void run(Device& device);  // execute the relay's actions, re-arm its timer
-    void arm(Device& device);
-    void forget(const std::string& endpoint);
-    void send_to_core(Device& device, coap::Message&& request);
+    Hosted* find(const std::string& endpoint);  // the registration
+    Hosted* find_bootstrap(const std::string& endpoint);
+    Hosted* find(upstream::UpstreamSession& session);
+    bool alive(const std::string& endpoint, const Hosted* hosted);
+    // After every event of a host: tell the subscribers, then forget it or re-arm its timer.
+    void settle(Hosted& hosted, TimePoint now);
+    void arm(Hosted& hosted);
+    void forget(Hosted& hosted);  // deferred by settle(): we may be inside a libcoap callback
+    void publish_registration(Hosted& hosted);  // the Directory follows the relay
     // A new upstream session on a fresh local address:port (upstream.bind, or the kernel's).
     std::optional<std::string> open_upstream(upstream::UpstreamSession& upstream,
                                              const std::string& endpoint);
+    std::optional<upstream::UpstreamPsk> psk_of(const std::string& endpoint) const;
     const std::string& bind_address(std::uint16_t index) const;  // "" = any
     LocalPort local_slot(const std::string& address, std::uint16_t port) const;
     LocalPort local_of(const upstream::UpstreamSession& upstream) const;
-    // `event` for connection `conn` of the device, posted to the shard that holds it (dropped
-    // when the device no longer has that connection).
-    template <class Event>
-    void to_connection(Device& device, ConnectionId conn, Event&& event) {
-        auto it = device.connection_shard.find(conn);
-        if (it != device.connection_shard.end()) post(it->second, std::forward<Event>(event));
-    }
-    // One executor per relay action (run() takes Forget itself).
-    void execute(Device& device, ToDevice& action);
-    void execute(Device& device, ToCore& action);
-    void execute(Device& device, RespondCore& action);
-    void execute(Device& device, NotifyCore& action);
-    void execute(Device& device, Registered& action);
-    void execute(Device& device, CloseDevice& action);
-    void execute(Device& device, Forget& action);
-    void settle_bootstrap(Device& device);      // after its actions: linger or go
-    void publish_registration(Device& device);  // the Directory follows the relay
 
     unsigned shard_;
-    unsigned shard_count_;
     asio::io_context& io_;
     const config::Config& config_;
     Directory& directory_;
@@ -248,71 +199,73 @@ class Bridge final : public upstream::CoreLinkHandler {
     upstream::CoreLink core_link_;
     std::unique_ptr<upstream::CoreLink> bootstrap_link_;  // when upstream.bootstrap_uri is set
     PortPool ports_;
-    // Hands `event` to `shard`'s bridge on that shard's thread: posted to its io_context, also
-    // when it is this one (one loop turn's answers then leave in one TCP write;
-    // docs/performance.md, "What limits each scenario").
+    // Hands `event` to `shard`'s bridge on that shard's thread. To this shard: posted to its own
+    // io_context (one loop turn's answers then leave in one TCP write; docs/performance.md,
+    // "What limits each scenario"). To another: collected in that shard's outbox, which goes
+    // over as one batch when this loop turn's queued work is done: one cross-thread post (a
+    // mutex and a wake-up of the other loop) per batch instead of per event. Order between two
+    // shards is kept: one outbox per receiver, drained in order.
     template <class Event>
     void post(unsigned shard, Event&& event) {
         static_assert(is_shard_event<std::decay_t<Event>>, "shards exchange ShardEvents only");
-        Bridge* peer = peers_.at(shard);
-        asio::post(peer->io_, [peer, e = std::forward<Event>(event)]() mutable {
-            peer->on_event(std::move(e));
-        });
+        if (shard == shard_) {
+            asio::post(
+                io_, [this, e = std::forward<Event>(event)]() mutable { on_event(std::move(e)); });
+            return;
+        }
+        auto& outbox = outboxes_.at(shard);
+        outbox.emplace_back(std::forward<Event>(event));
+        if (outbox.size() == 1) asio::post(io_, [this, shard] { send_outbox(shard); });
     }
+    void send_outbox(unsigned shard);
+    std::vector<std::vector<ShardEvent>> outboxes_;  // by receiving shard
     // One handler per ShardEvent, on the receiving shard.
     void on_event(DeviceMessageEvent&& event);
     void on_event(ConnectionClosedEvent&& event);
-    void on_event(RebindEvent&& event);
     void on_event(SendEvent&& event);
     void on_event(RegisteredEvent&& event);
     void on_event(CloseConnectionEvent&& event);
     FindSession find_session_;
     std::vector<Bridge*> peers_;
-    IdentityTable identities_;
+    // Connection side: what each connection of this shard speaks for, and who owns it.
+    Router router_;
     std::unordered_map<std::string, std::optional<upstream::UpstreamPsk>> psk_by_endpoint_;
     // Refusals are logged, but a flood of them must not fill the disk.
     TokenBucket refusal_log_budget_;
     std::uint64_t refusal_log_suppressed_ = 0;
-    // Connection side: connections of this shard bound to an endpoint.
-    std::unordered_map<ConnectionId, Binding> bindings_;
-    // Owner side: endpoints this shard owns.
-    std::unordered_map<std::string, std::unique_ptr<Device>> devices_;
-    std::unordered_map<std::string, std::unique_ptr<Device>> bootstraps_;
-    std::unordered_map<upstream::UpstreamSession*, Device*> by_upstream_;
-    std::uint64_t token_seed();  // where a new device's relay tokens start (random)
+    // Owner side: the endpoints this shard owns, and their hosts by upstream session.
+    std::unordered_map<std::string, EndpointHosts> endpoints_;
+    std::unordered_map<upstream::UpstreamSession*, Hosted*> by_upstream_;
+    std::uint64_t token_seed();  // where a new host's relay tokens start (random)
     BridgeMetrics metrics_;
     RelayCounters relay_counters_;  // the relays of this shard add to them
-    // Connection side: new registrations per source address (registration.rate_per_address).
-    AddressRateLimiter register_rate_;
+    Subscribers subscribers_{*this};
 
     // ---- persistence (gateway/bridge/bridge_persistence.cpp) -----------------------
-    // Owner side. restore_devices(): at start, before the shard thread runs: re-opens each
-    // stored device's upstream session on its stored local port and loads its relay.
-    // persist(): after every run(), writes the device's record when the relay's
-    // persistent_generation() moved (or erases it once unregistered). respond_core(): held
-    // requests restored from the store are not held by this process's CoreLink: their answers
-    // go as separate responses with the stored core token (CoreLink::respond_separately).
+    // restore_devices(): at start, before the shard thread runs: re-opens each stored device's
+    // upstream session on its stored local port and loads its relay. The StoreWriter then
+    // follows every registration host (settle()). respond_core(): held requests restored from
+    // the store are not held by this process's CoreLink: their answers go as separate responses
+    // with the stored core token (CoreLink::respond_separately).
     std::optional<std::string> restore_devices();
-    void persist(Device& device);
-    void write_record(Device& device);
-    // store.ack_after_commit: requests acknowledged once the write `sequence` is committed.
-    struct CommitWait {
-        std::uint64_t sequence;
-        std::string endpoint;
-        std::vector<CoreRequestId> ids;
+    struct RestoreCounts {
+        std::size_t restored = 0;
+        std::size_t ended = 0;  // expired while lwgate was down
     };
-    std::deque<CommitWait> commit_waits_;
-    void unpersist(Device& device);
-    void remember_register(Device& device, const coap::Message& request, Uplink kind);
-    void respond_core(Device& device, CoreRequestId id, coap::Message&& response);
+    // One stored device (its record is erased when it cannot be restored).
+    void restore(const store::DeviceRecord& record, RestoreCounts& counts);
+    std::optional<std::string> reopen_upstream(Hosted& hosted, const store::DeviceRecord& record,
+                                               bool& moved);
+    void respond_core(Hosted& hosted, CoreRequestId id, coap::Message&& response);
     // DTLS after a restart: each restored session re-handshakes from its stored port. Those not
     // established after upstream.dtls_resume_timeout move to a new port (replace_upstream),
     // and the relay tells the core the new address with an Update on the device's behalf.
     void check_resumed();
-    void replace_upstream(Device& device, std::string_view why);
+    void replace_upstream(Hosted& hosted, std::string_view why);
     std::vector<std::string> resuming_;  // endpoints restored on DTLS, not yet checked
     std::optional<asio::steady_timer> resume_timer_;
     store::Store* store_ = nullptr;
+    std::unique_ptr<StoreWriter> store_writer_;  // with a store
     std::shared_ptr<const std::vector<store::DeviceRecord>> loaded_;
     std::unordered_map<CoreRequestId, coap::Token> restored_ids_;  // restored held requests
     CoreRequestId next_restored_id_ = CoreRequestId{1} << 63;      // apart from CoreLink's ids

@@ -15,7 +15,7 @@ void Bridge::reload_relay_params(const RelayParams& params) {
 }
 
 void Bridge::reload_registration_rate(const config::RateLimit& rate) {
-    register_rate_ = AddressRateLimiter(rate.per_second, rate.burst);
+    router_.set_registration_rate({rate.per_second, static_cast<double>(rate.burst)});
 }
 
 RelayParams relay_params_from(const config::Config& config) {

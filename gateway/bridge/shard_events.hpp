@@ -35,12 +35,6 @@ struct ConnectionClosedEvent {
 
 // ---- to the shard that holds a connection -----------------------------------------------------
 
-// The endpoint of this connection is owned by `owner` now: route its messages there.
-struct RebindEvent {
-    ConnectionId conn;
-    unsigned owner;
-};
-
 // A message for the device on this connection (a downlink, or an answer to its request).
 struct SendEvent {
     ConnectionId conn;
@@ -59,7 +53,7 @@ struct CloseConnectionEvent {
     const char* detail;  // a literal: events carry no owned text they do not need
 };
 
-using ShardEvent = std::variant<DeviceMessageEvent, ConnectionClosedEvent, RebindEvent, SendEvent,
+using ShardEvent = std::variant<DeviceMessageEvent, ConnectionClosedEvent, SendEvent,
                                 RegisteredEvent, CloseConnectionEvent>;
 
 // Whether T is one of the events above: Bridge::post() takes nothing else. The events travel as

@@ -249,115 +249,137 @@ DecodeResult TcpDecoder::finish_frame(ByteView body) const {
     return std::get<Message>(std::move(parsed));
 }
 
-DecodeStep TcpDecoder::feed(ByteView in) {
-    // Both checks run the moment the relevant byte is consumed, even if it is the last one of the
-    // chunk: a Len == 0 frame is complete after its token, and an oversize frame is reported
-    // before any of its body arrives.
-    auto on_length_known = [this]() -> std::optional<DecodeResult> {
-        if (body_len_ > skip_limit_) {
-            state_ = State::failed;
-            return failure(CodecError::frame_too_large, true);
-        }
-        state_ = State::code;
-        return std::nullopt;
-    };
-    auto on_header_complete = [this]() -> std::optional<DecodeResult> {
-        const std::uint64_t frame_size = 1 + ext_bytes_needed_ + 1 + tkl_ + body_len_;
-        if (frame_size > max_message_size_) {
-            skip_left_ = body_len_;
-            state_ = skip_left_ != 0 ? State::skip : State::header;
-            return failure(CodecError::message_too_large, false);
-        }
-        if (body_len_ == 0) {
-            state_ = State::header;
-            return finish_frame({});
-        }
-        state_ = State::body;
-        return std::nullopt;
-    };
+// Both checks run the moment the relevant byte is consumed, even if it is the last one of the
+// chunk: a Len == 0 frame is complete after its token, and an oversize frame is reported before
+// any of its body arrives.
+inline std::optional<DecodeResult> TcpDecoder::on_length_known() {
+    if (body_len_ > skip_limit_) {
+        state_ = State::failed;
+        return failure(CodecError::frame_too_large, true);
+    }
+    state_ = State::code;
+    return std::nullopt;
+}
 
+inline std::optional<DecodeResult> TcpDecoder::on_header_complete() {
+    const std::uint64_t frame_size = 1 + ext_bytes_needed_ + 1 + tkl_ + body_len_;
+    if (frame_size > max_message_size_) {
+        skip_left_ = body_len_;
+        state_ = skip_left_ != 0 ? State::skip : State::header;
+        return failure(CodecError::message_too_large, false);
+    }
+    if (body_len_ == 0) {
+        state_ = State::header;
+        return finish_frame({});
+    }
+    state_ = State::body;
+    return std::nullopt;
+}
+
+inline std::size_t TcpDecoder::feed_header(ByteView in, std::optional<DecodeResult>& result) {
+    first_ = in[0];
+    tkl_ = first_ & 0x0f;
+    ext_bytes_needed_ = static_cast<std::uint8_t>(ext_len_bytes(first_ >> 4));
+    ext_have_ = 0;
+    token_have_ = 0;
+    if (tkl_ > max_token_length) {
+        state_ = State::failed;
+        result = failure(CodecError::invalid_token_length, true);
+    } else if (ext_bytes_needed_ != 0) {
+        state_ = State::ext_len;
+    } else {
+        body_len_ = first_ >> 4;
+        result = on_length_known();
+    }
+    return 1;
+}
+
+inline std::size_t TcpDecoder::feed_ext_len(ByteView in, std::optional<DecodeResult>& result) {
+    const std::size_t n = std::min<std::size_t>(ext_bytes_needed_ - ext_have_, in.size());
+    std::memcpy(ext_buf_ + ext_have_, in.data(), n);
+    ext_have_ = static_cast<std::uint8_t>(ext_have_ + n);
+    if (ext_have_ < ext_bytes_needed_) return n;
+    std::uint64_t ext = 0;
+    for (std::size_t i = 0; i < ext_bytes_needed_; ++i)
+        ext = (ext << 8) | ext_buf_[i];
+    body_len_ = ext + (ext_bytes_needed_ == 1   ? ext1_offset
+                       : ext_bytes_needed_ == 2 ? ext2_offset
+                                                : ext4_offset);
+    result = on_length_known();
+    return n;
+}
+
+inline std::size_t TcpDecoder::feed_code(ByteView in, std::optional<DecodeResult>& result) {
+    code_ = in[0];
+    if (tkl_ == 0) {
+        result = on_header_complete();
+    } else {
+        state_ = State::token;
+    }
+    return 1;
+}
+
+inline std::size_t TcpDecoder::feed_token(ByteView in, std::optional<DecodeResult>& result) {
+    const std::size_t n = std::min<std::size_t>(tkl_ - token_have_, in.size());
+    std::memcpy(token_buf_ + token_have_, in.data(), n);
+    token_have_ = static_cast<std::uint8_t>(token_have_ + n);
+    if (token_have_ == tkl_) result = on_header_complete();
+    return n;
+}
+
+// Too big for the inliner's taste on its own, but called from one place only.
+[[gnu::always_inline]] inline std::size_t TcpDecoder::feed_body(
+    ByteView in, std::optional<DecodeResult>& result) {
+    // body_len_ <= max_message_size_ here, so it fits in size_t.
+    const std::size_t need = static_cast<std::size_t>(body_len_) - body_.size();
+    if (body_.empty() && in.size() >= need) {
+        // The whole body is in this chunk: parse in place, nothing to buffer.
+        state_ = State::header;
+        result = finish_frame(in.subspan(0, need));
+        return need;
+    }
+    if (body_.empty()) body_.reserve(static_cast<std::size_t>(body_len_));
+    const std::size_t n = std::min(need, in.size());
+    body_.insert(body_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+    if (body_.size() < body_len_) return n;
+    state_ = State::header;
+    result = finish_frame(body_);
+    body_.clear();
+    if (body_.capacity() > retained_body_capacity) Bytes().swap(body_);
+    return n;
+}
+
+inline std::size_t TcpDecoder::feed_skip(ByteView in) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, in.size()));
+    skip_left_ -= n;
+    if (skip_left_ == 0) state_ = State::header;
+    return n;
+}
+
+DecodeStep TcpDecoder::feed(ByteView in) {
     std::size_t pos = 0;
     std::optional<DecodeResult> result;
     while (pos < in.size() && state_ != State::failed && !result) {
-        const std::size_t avail = in.size() - pos;
+        const ByteView rest = in.subspan(pos);
         switch (state_) {
-            case State::header: {
-                first_ = in[pos++];
-                tkl_ = first_ & 0x0f;
-                ext_bytes_needed_ = static_cast<std::uint8_t>(ext_len_bytes(first_ >> 4));
-                ext_have_ = 0;
-                token_have_ = 0;
-                if (tkl_ > max_token_length) {
-                    state_ = State::failed;
-                    result = failure(CodecError::invalid_token_length, true);
-                } else if (ext_bytes_needed_ != 0) {
-                    state_ = State::ext_len;
-                } else {
-                    body_len_ = first_ >> 4;
-                    result = on_length_known();
-                }
+            case State::header:
+                pos += feed_header(rest, result);
                 break;
-            }
-            case State::ext_len: {
-                const std::size_t n = std::min<std::size_t>(ext_bytes_needed_ - ext_have_, avail);
-                std::memcpy(ext_buf_ + ext_have_, in.data() + pos, n);
-                ext_have_ = static_cast<std::uint8_t>(ext_have_ + n);
-                pos += n;
-                if (ext_have_ < ext_bytes_needed_) break;
-                std::uint64_t ext = 0;
-                for (std::size_t i = 0; i < ext_bytes_needed_; ++i)
-                    ext = (ext << 8) | ext_buf_[i];
-                body_len_ = ext + (ext_bytes_needed_ == 1   ? ext1_offset
-                                   : ext_bytes_needed_ == 2 ? ext2_offset
-                                                            : ext4_offset);
-                result = on_length_known();
+            case State::ext_len:
+                pos += feed_ext_len(rest, result);
                 break;
-            }
             case State::code:
-                code_ = in[pos++];
-                if (tkl_ == 0) {
-                    result = on_header_complete();
-                } else {
-                    state_ = State::token;
-                }
+                pos += feed_code(rest, result);
                 break;
-            case State::token: {
-                const std::size_t n = std::min<std::size_t>(tkl_ - token_have_, avail);
-                std::memcpy(token_buf_ + token_have_, in.data() + pos, n);
-                token_have_ = static_cast<std::uint8_t>(token_have_ + n);
-                pos += n;
-                if (token_have_ == tkl_) result = on_header_complete();
+            case State::token:
+                pos += feed_token(rest, result);
                 break;
-            }
-            case State::body: {
-                // body_len_ <= max_message_size_ here, so it fits in size_t.
-                const std::size_t need = static_cast<std::size_t>(body_len_) - body_.size();
-                if (body_.empty() && avail >= need) {
-                    // The whole body is in this chunk: parse in place, nothing to buffer.
-                    state_ = State::header;
-                    result = finish_frame(in.subspan(pos, need));
-                    pos += need;
-                    break;
-                }
-                if (body_.empty()) body_.reserve(static_cast<std::size_t>(body_len_));
-                const std::size_t n = std::min(need, avail);
-                body_.insert(body_.end(), in.begin() + static_cast<std::ptrdiff_t>(pos),
-                             in.begin() + static_cast<std::ptrdiff_t>(pos + n));
-                pos += n;
-                if (body_.size() < body_len_) break;
-                state_ = State::header;
-                result = finish_frame(body_);
-                body_.clear();
-                if (body_.capacity() > retained_body_capacity) Bytes().swap(body_);
+            case State::body:
+                pos += feed_body(rest, result);
                 break;
-            }
-            case State::skip: {
-                const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, avail));
-                pos += n;
-                skip_left_ -= n;
-                if (skip_left_ == 0) state_ = State::header;
+            case State::skip:
+                pos += feed_skip(rest);
                 break;
-            }
             case State::failed:
                 break;
         }

@@ -94,8 +94,8 @@ std::optional<Refused> plain_refusal(const PeerIdentity& peer, const std::string
 }
 
 // Rules 4 and 5 for a Register, Update, De-register or Bootstrap-Request naming `endpoint`.
-AdmissionResult claim(const PeerIdentity& peer, const std::optional<std::string>& bound,
-                      std::string endpoint, const std::optional<RegistrationFacts>& registration,
+AdmissionResult claim(const PeerIdentity& peer, const std::string* bound, std::string endpoint,
+                      const std::optional<RegistrationFacts>& registration,
                       const AdmissionContext& context) {
     if (bound && *bound != endpoint) {
         return refused(Refusal::other_endpoint, code::forbidden,
@@ -121,7 +121,7 @@ std::string location_string(const coap::Message& message) {
 
 }  // namespace
 
-AdmissionResult admit(const PeerIdentity& peer, const std::optional<std::string>& bound,
+AdmissionResult admit(const PeerIdentity& peer, const std::string* bound,
                       const coap::Message& message, Uplink kind, const AdmissionContext& context) {
     if (!coap::is_request(message.code())) {
         if (bound) return Admitted{*bound, peer.tls};

@@ -221,60 +221,76 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
     Uplink_ uplink = std::move(it->second);
     uplinks_.erase(it);
     uplink_done(uplink);
-    const bool success = coap::code_class(response.code()) == 2;
     if (uplink.on_behalf) {
-        if (success && registered_) {
-            registration_deadline_ =
-                now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
-        } else if (registered_ && response.code() == code::not_found) {
-            for (const auto conn : accepted_)
-                actions_.push_back(CloseDevice{conn});
-            end_registration();
-            actions_.push_back(Forget{});
-        }
+        on_behalf_answered(response, now);
         return;
     }
-    bool forget = false;
-    bool accepted = false;
-    if (success && uplink.kind == Uplink::register_ && uplink.register_params) {
-        if (registered_) drop_observations();  // a new Register replaces the old registration
-        const auto& p = *uplink.register_params;
-        registered_ = true;
-        authenticated_ = uplink.authenticated;
-        ++registration_seq_;
-        location_ = location_of(response);
-        lifetime_ = p.lifetime.value_or(default_lifetime_seconds);
-        registration_deadline_ = now + std::chrono::seconds(*lifetime_);
-        queue_mode_ = p.queue_mode;
-        version_ = p.version;
-        binding_ = p.binding;
-        accepted = true;
-    } else if (success && uplink.kind == Uplink::update && registered_ &&
-               uplink.registration == registration_seq_) {
-        const auto& p = *uplink.update_params;
-        if (p.lifetime) lifetime_ = p.lifetime;
-        if (p.binding) {
-            binding_ = *p.binding;
-            queue_mode_ = p.queue_mode;
-        } else if (p.queue_mode) {
-            queue_mode_ = true;
-        }
-        registration_deadline_ =
-            now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
-        accepted = uplink.authenticated || !authenticated_;
-    } else if (success && uplink.kind == Uplink::bootstrap_request) {
-        accepted = true;
-    } else if (success && uplink.kind == Uplink::deregister &&
-               uplink.registration == registration_seq_) {
-        end_registration();
-        forget = true;
-    }
+    const UplinkOutcome outcome = apply_core_answer(uplink, response, now);
     response.set_token(uplink.device_token);
     actions_.push_back(ToDevice{uplink.conn, std::move(response)});
     // After the answer: the device learns its Register/Update succeeded before the downlinks
     // and re-observations that the acceptance sends.
-    if (accepted) on_uplink_accepted(uplink, now);
-    if (forget) actions_.push_back(Forget{});
+    if (outcome.accepted) on_uplink_accepted(uplink, now);
+    if (outcome.forget) actions_.push_back(Forget{});
+}
+
+void DeviceRelay::on_behalf_answered(const Message& response, TimePoint now) {
+    if (coap::code_class(response.code()) == 2 && registered_) {
+        registration_deadline_ =
+            now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
+    } else if (registered_ && response.code() == code::not_found) {
+        for (const auto conn : accepted_)
+            actions_.push_back(CloseDevice{conn});
+        end_registration();
+        actions_.push_back(Forget{});
+    }
+}
+
+DeviceRelay::UplinkOutcome DeviceRelay::apply_core_answer(const Uplink_& uplink,
+                                                          const Message& response, TimePoint now) {
+    UplinkOutcome outcome;
+    if (coap::code_class(response.code()) != 2) return outcome;
+    if (uplink.kind == Uplink::register_ && uplink.register_params) {
+        start_registration(uplink, response, now);
+        outcome.accepted = true;
+    } else if (uplink.kind == Uplink::update && registered_ &&
+               uplink.registration == registration_seq_) {
+        apply_update(*uplink.update_params, now);
+        outcome.accepted = uplink.authenticated || !authenticated_;
+    } else if (uplink.kind == Uplink::bootstrap_request) {
+        outcome.accepted = true;
+    } else if (uplink.kind == Uplink::deregister && uplink.registration == registration_seq_) {
+        end_registration();
+        outcome.forget = true;
+    }
+    return outcome;
+}
+
+void DeviceRelay::start_registration(const Uplink_& uplink, const Message& response,
+                                     TimePoint now) {
+    if (registered_) drop_observations();  // a new Register replaces the old registration
+    const auto& p = *uplink.register_params;
+    registered_ = true;
+    authenticated_ = uplink.authenticated;
+    ++registration_seq_;
+    location_ = location_of(response);
+    lifetime_ = p.lifetime.value_or(default_lifetime_seconds);
+    registration_deadline_ = now + std::chrono::seconds(*lifetime_);
+    queue_mode_ = p.queue_mode;
+    version_ = p.version;
+    binding_ = p.binding;
+}
+
+void DeviceRelay::apply_update(const UpdateParams& p, TimePoint now) {
+    if (p.lifetime) lifetime_ = p.lifetime;
+    if (p.binding) {
+        binding_ = *p.binding;
+        queue_mode_ = p.queue_mode;
+    } else if (p.queue_mode) {
+        queue_mode_ = true;
+    }
+    registration_deadline_ =
+        now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
 }
 
 void DeviceRelay::on_uplink_accepted(const Uplink_& uplink, TimePoint now) {

@@ -50,25 +50,6 @@ std::size_t Directory::registrations() const {
     return by_location_.size();
 }
 
-unsigned Directory::claim(const std::string& endpoint, unsigned shard) {
-    std::lock_guard lock(mutex_);
-    return owners_.try_emplace(endpoint, shard).first->second;
-}
-
-std::optional<unsigned> Directory::owner(const std::string& endpoint) const {
-    std::lock_guard lock(mutex_);
-    auto it = owners_.find(endpoint);
-    if (it == owners_.end()) return std::nullopt;
-    return it->second;
-}
-
-void Directory::release(const std::string& endpoint, unsigned shard) {
-    std::lock_guard lock(mutex_);
-    if (auto it = owners_.find(endpoint); it != owners_.end() && it->second == shard) {
-        owners_.erase(it);
-    }
-}
-
 bool Directory::try_open_session(bool force) {
     auto n = sessions_.load();
     do {

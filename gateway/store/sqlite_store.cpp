@@ -28,8 +28,8 @@ constexpr const char* migrations[] = {
     "CREATE TABLE queued(endpoint TEXT NOT NULL, seq INTEGER NOT NULL, core_token BLOB NOT NULL,"
     " request BLOB NOT NULL, enqueued_at INTEGER NOT NULL, PRIMARY KEY(endpoint, seq));",
     // 1 -> 2: what a re-registration on the device's behalf would need.
-    "ALTER TABLE devices ADD COLUMN register_query TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE devices ADD COLUMN object_links BLOB NOT NULL DEFAULT x'';",
+    ("ALTER TABLE devices ADD COLUMN register_query TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE devices ADD COLUMN object_links BLOB NOT NULL DEFAULT x'';"),
     // 2 -> 3: upstream.bind may list several local addresses (more than 64k devices).
     "ALTER TABLE devices ADD COLUMN local_address TEXT NOT NULL DEFAULT '';",
     // 3 -> 4: whether the registration was made over a connection authenticated as the
@@ -423,48 +423,63 @@ bool SqliteStore::write_batch(const std::map<std::string, std::optional<DeviceRe
     return false;
 }
 
-Result<std::vector<DeviceRecord>, Error> SqliteStore::load_all() {
-    std::lock_guard db_lock(db_mutex_);
-    std::map<std::string, DeviceRecord> devices;
+namespace {
+
+using DeviceMap = std::map<std::string, DeviceRecord>;
+
+// nullopt (with a warning) for a row whose values do not fit the record: one bad row must not
+// keep every other device from loading.
+std::optional<DeviceRecord> device_from_row(const Stmt& st) {
+    DeviceRecord r;
+    r.endpoint = st.col_text(0);
+    r.location = split_location(st.col_text(1));
+    const auto lifetime = st.col_int(2);
+    const auto port = st.col_int(7);
+    if (lifetime < 0 || lifetime > UINT32_MAX || port < 0 || port > 65535) {
+        spdlog::warn("store: skipping device '{}' with out-of-range values", r.endpoint);
+        return std::nullopt;
+    }
+    r.lifetime = static_cast<std::uint32_t>(lifetime);
+    r.deadline = st.col_int(3);
+    r.queue_mode = st.col_int(4) != 0;
+    r.binding = st.col_text(5);
+    r.version = st.col_text(6);
+    r.local_port = static_cast<std::uint16_t>(port);
+    r.register_query = st.col_text(8);
+    r.object_links = st.col_blob(9);
+    r.local_address = st.col_text(10);
+    r.authenticated = st.col_int(11) != 0;
+    return r;
+}
+
+Result<void, Error> load_devices(sqlite3* db, DeviceMap& devices) {
     Stmt st;
-    if (!st.prepare(db_,
+    if (!st.prepare(db,
                     "SELECT endpoint, location, lifetime, deadline, queue_mode, binding, version,"
                     " local_port, register_query, object_links, local_address, authenticated"
                     " FROM devices")) {
-        return fail(db_failure(db_, StoreErrc::io, "loading devices"));
+        return fail(db_failure(db, StoreErrc::io, "loading devices"));
     }
     int rc;
     while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-        DeviceRecord r;
-        r.endpoint = st.col_text(0);
-        r.location = split_location(st.col_text(1));
-        const auto lifetime = st.col_int(2);
-        const auto port = st.col_int(7);
-        if (lifetime < 0 || lifetime > UINT32_MAX || port < 0 || port > 65535) {
-            spdlog::warn("store: skipping device '{}' with out-of-range values", r.endpoint);
-            continue;
-        }
-        r.lifetime = static_cast<std::uint32_t>(lifetime);
-        r.deadline = st.col_int(3);
-        r.queue_mode = st.col_int(4) != 0;
-        r.binding = st.col_text(5);
-        r.version = st.col_text(6);
-        r.local_port = static_cast<std::uint16_t>(port);
-        r.register_query = st.col_text(8);
-        r.object_links = st.col_blob(9);
-        r.local_address = st.col_text(10);
-        r.authenticated = st.col_int(11) != 0;
-        auto endpoint = r.endpoint;
-        devices.emplace(std::move(endpoint), std::move(r));
+        auto r = device_from_row(st);
+        if (!r) continue;
+        auto endpoint = r->endpoint;
+        devices.emplace(std::move(endpoint), std::move(*r));
     }
-    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading devices"));
+    if (rc != SQLITE_DONE) return fail(db_failure(db, StoreErrc::io, "loading devices"));
+    return {};
+}
 
+// Rows of devices that were not loaded are left out.
+Result<void, Error> load_observations(sqlite3* db, DeviceMap& devices) {
     Stmt obs;
-    if (!obs.prepare(db_,
+    if (!obs.prepare(db,
                      "SELECT endpoint, core_token, path, observe, request FROM observations"
                      " ORDER BY endpoint, core_token")) {
-        return fail(db_failure(db_, StoreErrc::io, "loading observations"));
+        return fail(db_failure(db, StoreErrc::io, "loading observations"));
     }
+    int rc;
     while ((rc = sqlite3_step(obs.s)) == SQLITE_ROW) {
         auto it = devices.find(obs.col_text(0));
         if (it == devices.end()) continue;
@@ -472,21 +487,36 @@ Result<std::vector<DeviceRecord>, Error> SqliteStore::load_all() {
                                            static_cast<std::uint32_t>(obs.col_int(3) & 0xffffff),
                                            obs.col_blob(4)});
     }
-    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading observations"));
+    if (rc != SQLITE_DONE) return fail(db_failure(db, StoreErrc::io, "loading observations"));
+    return {};
+}
 
+// Rows of devices that were not loaded are left out.
+Result<void, Error> load_queued(sqlite3* db, DeviceMap& devices) {
     Stmt q;
-    if (!q.prepare(db_,
+    if (!q.prepare(db,
                    "SELECT endpoint, core_token, request, enqueued_at FROM queued"
                    " ORDER BY endpoint, seq")) {
-        return fail(db_failure(db_, StoreErrc::io, "loading queued requests"));
+        return fail(db_failure(db, StoreErrc::io, "loading queued requests"));
     }
+    int rc;
     while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
         auto it = devices.find(q.col_text(0));
         if (it == devices.end()) continue;
         it->second.queued.push_back({q.col_blob(1), q.col_blob(2), q.col_int(3)});
     }
-    if (rc != SQLITE_DONE) return fail(db_failure(db_, StoreErrc::io, "loading queued requests"));
+    if (rc != SQLITE_DONE) return fail(db_failure(db, StoreErrc::io, "loading queued requests"));
+    return {};
+}
 
+}  // namespace
+
+Result<std::vector<DeviceRecord>, Error> SqliteStore::load_all() {
+    std::lock_guard db_lock(db_mutex_);
+    DeviceMap devices;
+    if (auto r = load_devices(db_, devices); !r) return fail(std::move(r).error());
+    if (auto r = load_observations(db_, devices); !r) return fail(std::move(r).error());
+    if (auto r = load_queued(db_, devices); !r) return fail(std::move(r).error());
     std::vector<DeviceRecord> out;
     out.reserve(devices.size());
     for (auto& [endpoint, record] : devices)

@@ -102,9 +102,9 @@ struct AdmissionContext {
     bool bootstrap_configured = false;
 };
 
-// `bound`: the endpoint this connection already speaks for, if any. `kind`: classify_uplink()
+// `bound`: the endpoint this connection already speaks for (null: none). `kind`: classify_uplink()
 // of a request (ignored for responses).
-AdmissionResult admit(const PeerIdentity& peer, const std::optional<std::string>& bound,
+AdmissionResult admit(const PeerIdentity& peer, const std::string* bound,
                       const coap::Message& message, Uplink kind, const AdmissionContext& context);
 
 }  // namespace lwgate::lwm2m

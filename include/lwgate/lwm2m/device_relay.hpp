@@ -309,6 +309,18 @@ class DeviceRelay {
     bool refused_locally(const Uplink_& uplink, const coap::Message& request);
     bool names_current_registration(const coap::Message& request) const;
     void on_uplink_accepted(const Uplink_& uplink, TimePoint now);
+    // What the core's answer to a device's uplink changed: the device's connection is accepted
+    // (on_uplink_accepted), or the registration ended and the relay can go (Forget).
+    struct UplinkOutcome {
+        bool accepted = false;
+        bool forget = false;
+    };
+    UplinkOutcome apply_core_answer(const Uplink_& uplink, const coap::Message& response,
+                                    TimePoint now);
+    void start_registration(const Uplink_& uplink, const coap::Message& response, TimePoint now);
+    void apply_update(const UpdateParams& params, TimePoint now);
+    // The answer to an Update of the relay's own (Uplink_::on_behalf): it goes to no device.
+    void on_behalf_answered(const coap::Message& response, TimePoint now);
     // Its Observe=0 request (core token bytes `key`) is still in flight: not established.
     bool observation_pending(const std::string& key) const;
     // An Update or De-register of the relay's own for the current location; its answer goes

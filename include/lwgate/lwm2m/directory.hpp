@@ -1,10 +1,11 @@
 // Process-wide facts about endpoints that every shard needs when a connection binds: which
 // registration location belongs to which endpoint (a device that reconnects and sends an Update
 // names only its location), whether that registration was made over an authenticated (TLS)
-// connection, and which shard owns an endpoint's state.
+// connection, and how many upstream sessions exist (connections.max_registrations). Which shard
+// owns an endpoint is not recorded: it follows from the endpoint's name (endpoint/router.hpp).
 //
-// Thread-safe; the mutex is taken only when a connection binds or an endpoint's state is
-// created, registered, or forgotten: never per relayed message.
+// Thread-safe; the mutex is taken only when a connection binds or a registration starts, moves
+// or ends: never per relayed message.
 #pragma once
 
 #include <atomic>
@@ -35,12 +36,6 @@ class Directory {
     std::optional<RegistrationFacts> registration_of(const std::string& endpoint) const;
     std::size_t registrations() const;
 
-    // The owner of `endpoint`, which becomes `shard` if there is none.
-    unsigned claim(const std::string& endpoint, unsigned shard);
-    std::optional<unsigned> owner(const std::string& endpoint) const;
-    // Ends `shard`'s ownership (a no-op when another shard owns the endpoint).
-    void release(const std::string& endpoint, unsigned shard);
-
     // Upstream sessions across the process (each holds a UDP socket toward the core), against
     // connections.max_registrations: the budget that keeps registrations from exhausting the
     // process's descriptors. Lock-free; taken once per new endpoint, not per message.
@@ -55,7 +50,6 @@ class Directory {
     mutable std::mutex mutex_;
     std::unordered_map<std::string, RegistrationFacts> by_location_;
     std::unordered_map<std::string, std::string> location_of_;  // endpoint -> location
-    std::unordered_map<std::string, unsigned> owners_;
     std::atomic<std::uint64_t> session_limit_{UINT64_MAX};
     std::atomic<std::uint64_t> sessions_{0};
 };

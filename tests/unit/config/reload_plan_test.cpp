@@ -1,4 +1,4 @@
-#include "app/reload_plan.hpp"
+#include "config/reload_plan.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include "lwgate/config/config_loader.hpp"
 #include "lwgate/config/keys.hpp"
 
-namespace lwgate::app {
+namespace lwgate::config {
 namespace {
 
 using ::testing::HasSubstr;
@@ -269,4 +269,4 @@ TEST(ReloadPlan, PiggybackWindowAndDtlsResumeNeedARestart) {
 }
 
 }  // namespace
-}  // namespace lwgate::app
+}  // namespace lwgate::config

@@ -14,7 +14,7 @@
 
 #include "lwgate/config/config.hpp"
 
-namespace lwgate::app {
+namespace lwgate::config {
 
 struct ReloadChange {
     std::string key;   // "keepalive.idle"
@@ -43,4 +43,4 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& next
 // One line for the log: "keepalive.idle 60s -> 30s".
 std::string describe(const ReloadChange& change);
 
-}  // namespace lwgate::app
+}  // namespace lwgate::config

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "core_link/core_link.hpp"
 #include "lwgate/config/config.hpp"
-#include "upstream/core_link.hpp"
 
 namespace lwgate::upstream {
 

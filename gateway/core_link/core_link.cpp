@@ -1,4 +1,4 @@
-#include "upstream/core_link.hpp"
+#include "core_link/core_link.hpp"
 
 #include <sys/epoll.h>
 
@@ -7,9 +7,9 @@
 #include <coap3/coap.h>
 #include <asio/post.hpp>
 
+#include "core_link/libcoap_setup.hpp"
+#include "core_link/pdu_convert.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
-#include "upstream/libcoap_setup.hpp"
-#include "upstream/pdu_convert.hpp"
 
 namespace lwgate::upstream {
 
@@ -56,10 +56,11 @@ struct CoapContext {
 };
 
 CoreLink::CoreLink(asio::io_context& io, const config::UpstreamConfig& config,
-                   CoreLinkHandler& handler)
+                   CoreLinkHandler& handler, const TimeSource& time)
     : io_(io),
       config_(config),
       handler_(handler),
+      time_(time),
       exchange_(ExchangeParams{config.piggyback_window, false}),
       ack_timer_(io) {}
 
@@ -270,7 +271,7 @@ std::size_t CoreLink::max_payload(const UpstreamSession& session,
 
 void CoreLink::respond(UpstreamSession& session, CoreRequestId id, coap::Message&& response) {
     // A closed session holds nothing: the exchange routes the answer nowhere.
-    const auto route = exchange_.on_answer(session, id, response, Clock::now());
+    const auto route = exchange_.on_answer(session, id, response, time_.now());
     send_answer(session, route, response);
 }
 
@@ -326,7 +327,7 @@ void CoreLink::send_empty_ack(UpstreamSession& session, std::optional<std::uint1
 
 void CoreLink::flush_acks() {
     ack_timer_armed_ = false;
-    const auto now = Clock::now();
+    const auto now = time_.now();
     // One at a time: the bridge may close sessions that later entries name.
     while (auto due = exchange_.on_timer(now)) {
         auto& session = static_cast<UpstreamSession&>(*due->session);
@@ -342,7 +343,7 @@ void CoreLink::arm_ack_timer() {
     ack_timer_armed_ = true;
     // No earlier than 5 ms from now: under load the queue's head is always close, and one wake-up
     // per 5 ms bounds the timer's cost; an empty ACK 5 ms late is well within the core's patience.
-    ack_timer_.expires_at(std::max(deadline, Clock::now() + std::chrono::milliseconds(5)));
+    ack_timer_.expires_at(std::max(deadline, time_.now() + std::chrono::milliseconds(5)));
     ack_timer_.async_wait([this, alive = alive_](const std::error_code& ec) {
         if (!*alive || ec) return;
         flush_acks();
@@ -361,7 +362,7 @@ void CoreLink::handle_request(coap_session_t* s, const void* request_ptr, void* 
     const RequestHeader header{static_cast<std::uint16_t>(coap_pdu_get_mid(request)),
                                coap::Token(coap::ByteView(token.s, token.length)),
                                coap_pdu_get_type(request) == COAP_MESSAGE_CON};
-    const auto now = Clock::now();
+    const auto now = time_.now();
     auto decision = exchange_.on_request(*session, header, now);
     if (decision.kind == RequestDecision::Kind::fresh) {
         hand_over(*session, header, request, response, now);

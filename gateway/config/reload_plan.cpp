@@ -1,13 +1,13 @@
 // Which change goes where is read from the key table (lwgate/config/keys.hpp): each key says
 // whether it applies at run time and through which applier, or needs a restart.
-#include "app/reload_plan.hpp"
+#include "config/reload_plan.hpp"
 
 #include <array>
 #include <map>
 
 #include "lwgate/config/keys.hpp"
 
-namespace lwgate::app {
+namespace lwgate::config {
 
 namespace {
 
@@ -133,4 +133,4 @@ std::string describe(const ReloadChange& change) {
     return change.key + " " + change.from + " -> " + change.to;
 }
 
-}  // namespace lwgate::app
+}  // namespace lwgate::config

@@ -1,4 +1,4 @@
-#include "upstream/libcoap_setup.hpp"
+#include "core_link/libcoap_setup.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

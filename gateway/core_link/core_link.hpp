@@ -53,6 +53,7 @@
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/util/time_source.hpp"
 #include "upstream/upstream_exchange.hpp"
 
 struct coap_context_t;
@@ -128,7 +129,10 @@ struct CoreLinkStats {
 
 class CoreLink {
   public:
-    CoreLink(asio::io_context& io, const config::UpstreamConfig& config, CoreLinkHandler& handler);
+    // `time`: what the exchange's windows and deadlines are measured with (the shard's). libcoap
+    // keeps its own retransmission clock, which the context timers follow.
+    CoreLink(asio::io_context& io, const config::UpstreamConfig& config, CoreLinkHandler& handler,
+             const TimeSource& time);
     ~CoreLink();
     CoreLink(const CoreLink&) = delete;
     CoreLink& operator=(const CoreLink&) = delete;
@@ -223,6 +227,7 @@ class CoreLink {
     asio::io_context& io_;
     config::UpstreamConfig config_;
     CoreLinkHandler& handler_;
+    const TimeSource& time_;
     std::vector<std::unique_ptr<CoapContext>> contexts_;  // stable addresses
     static constexpr int max_events = 256;
     static constexpr unsigned prepare_interval_ms = 10;

@@ -1,4 +1,4 @@
-#include "upstream/pdu_convert.hpp"
+#include "core_link/pdu_convert.hpp"
 
 namespace lwgate::upstream {
 

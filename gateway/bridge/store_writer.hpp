@@ -1,0 +1,79 @@
+// The store as a subscriber of one shard's registration hosts: it writes an endpoint's record
+// when the relay's persistent state changed (DeviceRelay::persistent_generation(), or a new
+// upstream port), erases it when the registration ends, and with store.ack_after_commit keeps
+// the core's held requests whose ACK waits until the record holding them is committed. The
+// bridge calls it after every event of a registration host; it never calls back.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lwgate/coap/message.hpp"
+#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwgate/store/store.hpp"
+#include "lwgate/util/time_source.hpp"
+
+namespace lwgate::lwm2m {
+
+class StoreWriter {
+  public:
+    StoreWriter(store::Store& store, const TimeSource& time) : store_(store), time_(time) {}
+
+    // What the store knows of a registration host now.
+    struct HostState {
+        const DeviceRelay& relay;
+        std::uint16_t local_port;
+        const std::string& local_address;
+    };
+    // Requests whose ACKs may go: the store committed the record that holds them.
+    struct Release {
+        std::string endpoint;
+        std::vector<CoreRequestId> ids;
+    };
+
+    // What the writer keeps per registration host. The host's glue holds a pointer to it (one
+    // lookup when the host starts, none per event); it lives until forgotten().
+    struct Record;
+
+    // A new registration host / one restored at start (the store holds its record already).
+    Record& track(const std::string& endpoint);
+    Record& restored(const store::DeviceRecord& record);
+    // The Register relayed to the core (its query and object links go into the record).
+    void register_sent(const std::string& endpoint, const coap::Message& request);
+    // After every event of the registration host.
+    void changed(Record& record, const HostState& host);
+    // The registration host is gone.
+    void forgotten(const std::string& endpoint);
+    // The store committed every write up to `sequence`.
+    std::vector<Release> committed(std::uint64_t sequence);
+
+    struct Record {
+        std::uint64_t generation = 0;
+        std::uint64_t sequence = 0;    // the store's number for the last write of the record
+        std::uint16_t local_port = 0;  // written with the record: a new port is a change too
+        std::string local_address;
+        bool stored = false;
+        std::string register_query;  // of the Register relayed to the core (b=U)
+        coap::Bytes object_links;
+        // store.ack_after_commit: held requests whose ACK waits for the next write's commit.
+        std::vector<CoreRequestId> awaiting_commit;
+    };
+
+  private:
+    struct CommitWait {
+        std::uint64_t sequence;
+        Release release;
+    };
+    void write(Record& record, const HostState& host);
+    store::DeviceRecord record_of(const Record& record, const HostState& host) const;
+
+    store::Store& store_;
+    const TimeSource& time_;
+    std::unordered_map<std::string, Record> records_;  // by endpoint
+    std::deque<CommitWait> waits_;                     // by sequence
+};
+
+}  // namespace lwgate::lwm2m
