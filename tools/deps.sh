@@ -27,7 +27,7 @@ if [[ "${1:-}" == "--test" ]]; then
   # bash-completion: the lwgatectl completion test also runs under the real _init_completion.
   packages+=(valgrind bash-completion)
   if [[ "${LWGATE_QUICK:-0}" != "1" ]]; then
-    packages+=(clang-14 libclang-rt-14-dev)  # libFuzzer targets (tools/test.sh step 3)
+    packages+=(clang-14 libclang-rt-14-dev)  # the sanitizer and libFuzzer build (tools/test.sh steps 2, 3)
   fi
 fi
 

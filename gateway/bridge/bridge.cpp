@@ -142,7 +142,10 @@ void Bridge::on_session_closed(session::SessionBase& session) {
 
 void Bridge::send_outbox(unsigned shard) {
     Bridge* peer = peers_.at(shard);
-    asio::post(peer->io_, [peer, batch = std::exchange(outboxes_[shard], {})]() mutable {
+    auto batch = std::exchange(outboxes_[shard], {});
+    // The next batch is likely as large: one allocation for it, not one per doubling.
+    outboxes_[shard].reserve(batch.size());
+    asio::post(peer->io_, [peer, batch = std::move(batch)]() mutable {
         for (auto& event : batch)
             std::visit([peer](auto& e) { peer->on_event(std::move(e)); }, event);
     });

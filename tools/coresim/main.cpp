@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
             const std::string v = value();
             const auto colon = v.rfind(':');
             const auto key =
-                colon == std::string::npos ? std::nullopt : from_hex(v.substr(colon + 1));
+                colon == std::string::npos ? std::nullopt : parse_hex(v.substr(colon + 1));
             if (!key || key->empty() || colon == 0) {
                 std::fprintf(stderr, "lwm2m-core-sim: --psk wants IDENTITY:HEXKEY, got '%s'\n",
                              v.c_str());

@@ -19,6 +19,7 @@
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/socket.hpp"
 
 namespace lwgate::devsim::testing {
 
@@ -74,9 +75,7 @@ class FakeCore {
         if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
             throw std::runtime_error("bind");
         }
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
+        port_ = device::local_port(fd_);
     }
     ~FakeCore() { ::close(fd_); }
     FakeCore(const FakeCore&) = delete;

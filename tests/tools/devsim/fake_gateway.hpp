@@ -28,6 +28,8 @@
 #include "lwgate/coap/option.hpp"
 #include "lwgate/coap/signaling.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/framing.hpp"
+#include "lwgate/device/socket.hpp"
 #include "lwgate/harness/device_client.hpp"
 
 namespace lwgate::devsim::testing {
@@ -130,8 +132,7 @@ class FakeConnection {
     std::size_t inbox_size() const { return inbox_.size(); }
 
     void close_with_reset() {
-        linger lg{1, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        device::reset_on_close(fd_);
         ::close(fd_);
         fd_ = -1;
     }
@@ -168,22 +169,16 @@ class FakeConnection {
             close_state_ = CloseState::reset;
             return false;
         }
-        coap::ByteView in(buf, static_cast<std::size_t>(n));
-        while (!in.empty()) {
-            auto step = decoder_.feed(in);
-            in = in.subspan(step.consumed);
-            if (step.result) {
-                if (auto* m = std::get_if<coap::Message>(&*step.result)) {
-                    inbox_.push_back(std::move(*m));
-                } else {
-                    failure_ = std::get<coap::DecodeFailure>(*step.result);
-                    return false;
-                }
-            } else if (step.consumed == 0) {
-                break;
+        const coap::ByteView in(buf, static_cast<std::size_t>(n));
+        device::decode_frames(decoder_, in, [this](coap::DecodeResult&& result) {
+            if (auto* m = std::get_if<coap::Message>(&result)) {
+                inbox_.push_back(std::move(*m));
+                return true;
             }
-        }
-        return true;
+            failure_ = std::get<coap::DecodeFailure>(result);
+            return false;
+        });
+        return !failure_;
     }
 
     int fd_;
@@ -208,9 +203,7 @@ class FakeGateway {
             ::listen(fd_, 64) != 0) {
             throw std::runtime_error("bind/listen");
         }
-        socklen_t len = sizeof addr;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
+        port_ = device::local_port(fd_);
     }
     ~FakeGateway() { ::close(fd_); }
     FakeGateway(const FakeGateway&) = delete;

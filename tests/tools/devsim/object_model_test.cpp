@@ -39,7 +39,7 @@ TEST(DevsimObjectModelTest, DefaultDeviceModelAndRegisterLinks) {
     EXPECT_EQ(m.find(Path(1, 0, 1))->text(), "120");
     const Resource* blob = m.find(Path(5, 0, 0));
     ASSERT_NE(blob, nullptr);
-    EXPECT_EQ(blob->content_format, content_format::opaque);
+    EXPECT_EQ(blob->content_format, content_format::octet_stream);
     EXPECT_EQ(blob->bytes().size(), 65536u);
     EXPECT_EQ(blob->value, ObjectModel::large_blob()) << "shared, not copied";
     EXPECT_EQ(blob->bytes()[300], static_cast<std::uint8_t>((300 * 7 + 1) & 0xff));
@@ -52,7 +52,7 @@ TEST(DevsimObjectModelTest, SenmlJsonIsDeterministic) {
     ObjectModel m;
     m.set_text(Path(3, 0, 1), "b\"q");
     m.set_text(Path(3, 0, 0), "a");
-    m.set(Path(3, 0, 5), {0xfb, 0xff}, content_format::opaque);
+    m.set(Path(3, 0, 5), {0xfb, 0xff}, content_format::octet_stream);
     EXPECT_EQ(m.senml_json(Path(3, 0)),
               R"([{"n":"/3/0/0","vs":"a"},{"n":"/3/0/1","vs":"b\"q"},{"n":"/3/0/5","vd":"-_8"}])");
     EXPECT_EQ(m.senml_json(Path(3, 0, 1)), R"([{"n":"/3/0/1","vs":"b\"q"}])");

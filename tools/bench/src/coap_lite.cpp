@@ -1,7 +1,10 @@
+// Beside lwgate's codec (include/lwgate/coap) because the load generator must not allocate.
 #include "coap_lite.hpp"
 
 #include <algorithm>
 #include <cstring>
+
+#include "lwgate/coap/message.hpp"
 
 namespace lwgate::bench::lite {
 
@@ -242,6 +245,12 @@ void Builder::payload(Span bytes) {
     const std::uint8_t marker = 0xff;
     put(&marker, 1);
     put(bytes.data(), bytes.size());
+}
+
+void Builder::body(const coap::Message& message) {
+    for (const auto& o : message.options())
+        option(o.number, o.value.bytes());
+    payload(message.payload());
 }
 
 void Builder::encoded_body(Span body) {

@@ -1,9 +1,12 @@
+// Beside lwgate's codec (include/lwgate/coap) because the load generator must not allocate.
+//
 // Allocation-free CoAP framing for the benchmark's hot paths: CoAP over UDP (RFC 7252 §3) for
 // the fast core and the no-gateway baseline, CoAP over TCP (RFC 8323 §3.2) for the simulated
 // devices. Parsed messages are views into the receive buffer; messages are built into a
-// caller-owned byte buffer. lwgate's own codec (include/lwgate/coap) allocates a Message per
-// frame, which is right for the gateway but would make the load generator, which shares the
-// same two cores, the bottleneck of the measurement.
+// caller-owned byte buffer. lwgate's own codec allocates a Message per frame (and has no UDP),
+// which is right for the gateway but would make the load generator, which shares the same two
+// cores, the bottleneck of the measurement. Messages sent once per connection (CSM, Register,
+// Update) are built with lwgate's codec (Builder::body).
 #pragma once
 
 #include <cstddef>
@@ -14,6 +17,10 @@
 
 #include "lwgate/coap/code.hpp"
 #include "lwgate/coap/option.hpp"
+
+namespace lwgate::coap {
+class Message;
+}
 
 namespace lwgate::bench::lite {
 
@@ -70,6 +77,8 @@ class Builder {
     void option(std::uint16_t number, std::string_view value);
     void uint_option(std::uint16_t number, std::uint32_t value);
     void payload(Span bytes);
+    // The options and payload of a message built with the project's codec (Register, Update).
+    void body(const coap::Message& message);
     // Options, marker and payload already encoded (a MessageView's body): copied as they are.
     // Nothing may be added after it.
     void encoded_body(Span body);

@@ -1,32 +1,33 @@
 #include "fleet.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <queue>
 #include <stdexcept>
 #include <system_error>
 
 #include "coap_lite.hpp"
+#include "lwgate/coap/signaling.hpp"
+#include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/content_format.hpp"
+#include "lwgate/device/hex.hpp"
+#include "lwgate/device/requests.hpp"
+#include "lwgate/device/socket.hpp"
+#include "lwgate/device/stream.hpp"
 #include "udp_core.hpp"  // now_ns
 
 namespace lwgate::bench {
 
 namespace code = coap::code;
 namespace option = coap::option;
+namespace content_format = device::content_format;
+using device::IoStatus;
 using lite::MessageView;
 using lite::Span;
 
@@ -42,30 +43,23 @@ std::string endpoint_name(const std::string& prefix, std::size_t index) {
     return prefix + std::to_string(index);
 }
 
-sockaddr_in source_address(std::size_t index, unsigned count) {
+device::Address source_address(std::size_t index, unsigned count) {
     const auto a = static_cast<std::uint32_t>(index % std::max(1u, count));
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | ((a >> 8) << 8) | ((a & 0xff) + 1));
-    return s;
+    return device::Address::ipv4((127u << 24) | (1u << 16) | ((a >> 8) << 8) | ((a & 0xff) + 1), 0);
 }
 
 }  // namespace
 
 std::string psk_key_hex(std::size_t index) {
-    static const char* hex = "0123456789abcdef";
-    std::string key = "6c776762656e6368";  // "lwgbench"
-    for (int shift = 56; shift >= 0; shift -= 8) {
-        const auto b = static_cast<unsigned>((index >> shift) & 0xff);
-        key += hex[b >> 4];
-        key += hex[b & 15];
-    }
-    return key;
+    std::uint8_t big_endian[8];
+    for (int i = 0; i < 8; ++i)
+        big_endian[i] = static_cast<std::uint8_t>(index >> (56 - 8 * i));
+    return "6c776762656e6368" + device::to_hex(big_endian);  // "lwgbench"
 }
 
 struct Fleet::Shared {
     FleetOptions options;
-    SSL_CTX* ssl_ctx = nullptr;
+    std::shared_ptr<device::TlsClientContext> tls;
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> uplink_window{0};
     std::atomic<std::uint64_t> storm_generation{0};
@@ -74,13 +68,10 @@ struct Fleet::Shared {
     std::atomic<std::uint64_t> connected{0}, connections{0}, registered{0}, observed{0}, pings{0},
         reads{0}, refusals{0}, aborts{0}, closed_by_peer{0}, connect_errors{0}, register_errors{0},
         storm_updated{0}, storm_reobserved{0};
-    sockaddr_in target{};
+    device::Address target;
     std::vector<std::uint8_t> payload;
     std::string links = "</1/0>,</3/0>";
-
-    ~Shared() {
-        if (ssl_ctx) SSL_CTX_free(ssl_ctx);
-    }
+    coap::Bytes csm = coap::encode(coap::make_csm(1152, false));
 };
 
 struct Device {
@@ -101,10 +92,10 @@ struct Device {
     std::uint32_t observe_seq = 0;
     std::uint64_t pending_token = 0;
     std::uint64_t pending_ns = 0;
-    std::uint64_t retry_at = 0;  // 0: none
-    SSL* ssl = nullptr;
-    std::vector<std::uint8_t> in;   // a partial frame
-    std::vector<std::uint8_t> out;  // bytes not yet written
+    std::uint64_t retry_at = 0;              // 0: none
+    std::unique_ptr<device::Stream> stream;  // TCP or TLS, once connected
+    std::vector<std::uint8_t> in;            // a partial frame
+    std::vector<std::uint8_t> out;           // bytes not yet written
 };
 
 struct Fleet::Worker {
@@ -117,8 +108,7 @@ struct Fleet::Worker {
     void on_connected(Device& d);
     void on_up(Device& d);
     void on_event(Device& d, std::uint32_t events);
-    void read_tcp(Device& d);
-    void read_tls(Device& d);
+    void read_stream(Device& d);
     void read_udp(Device& d);
     void consume(Device& d, const std::uint8_t* data, std::size_t len);
     void close_device(Device& d, bool reset);
@@ -195,23 +185,9 @@ void Fleet::Worker::set_out_interest(Device& d, bool want) {
 
 void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
     const bool udp = s.options.transport == DeviceTransport::udp;
-    d.fd = ::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const auto source = source_address(d.index, s.options.source_addresses);
+    d.fd = device::start_connect(s.target, &source, udp ? SOCK_DGRAM : SOCK_STREAM).fd;
     if (d.fd < 0) {
-        s.connect_errors.fetch_add(1, std::memory_order_relaxed);
-        schedule(d, now + 1000 * ms);
-        return;
-    }
-    const int one = 1;
-    if (!udp) {
-        setsockopt(d.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        setsockopt(d.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    const sockaddr_in src = source_address(d.index, s.options.source_addresses);
-    if (::bind(d.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0 ||
-        (::connect(d.fd, reinterpret_cast<const sockaddr*>(&s.target), sizeof s.target) != 0 &&
-         errno != EINPROGRESS)) {
-        ::close(d.fd);
-        d.fd = -1;
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
         schedule(d, now + 1000 * ms);
         return;
@@ -231,24 +207,27 @@ void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
 }
 
 void Fleet::Worker::on_connected(Device& d) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(d.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
+    if (device::connect_error(d.fd) != 0) {
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
         fail(d, 1000 * ms, false);
         return;
     }
-    if (s.options.transport == DeviceTransport::tls) {
-        d.ssl = SSL_new(s.ssl_ctx);
-        SSL_set_app_data(d.ssl, &d);
-        SSL_set_fd(d.ssl, d.fd);
-        SSL_set_connect_state(d.ssl);
-        d.state = State::handshaking;
-        on_event(d, EPOLLOUT);
+    if (s.options.transport != DeviceTransport::tls) {
+        d.stream = std::make_unique<device::TcpStream>(d.fd);
+        on_up(d);
         return;
     }
-    on_up(d);
+    device::Psk psk{endpoint_name(s.options.prefix, d.index),
+                    *device::parse_hex(psk_key_hex(d.index))};
+    auto created = device::TlsStream::create(s.tls, d.fd, "127.0.0.1", std::move(psk));
+    if (!std::holds_alternative<std::unique_ptr<device::TlsStream>>(created)) {
+        s.connect_errors.fetch_add(1, std::memory_order_relaxed);
+        fail(d, 1000 * ms, false);
+        return;
+    }
+    d.stream = std::get<std::unique_ptr<device::TlsStream>>(std::move(created));
+    d.state = State::handshaking;
+    on_event(d, EPOLLOUT);
 }
 
 void Fleet::Worker::on_up(Device& d) {
@@ -256,10 +235,7 @@ void Fleet::Worker::on_up(Device& d) {
     s.connected.fetch_add(1, std::memory_order_relaxed);
     s.connections.fetch_add(1, std::memory_order_relaxed);
     if (s.options.transport != DeviceTransport::udp) {
-        emit(d, [&](lite::Builder& b) {
-            b.tcp(code::csm, 0);
-            b.uint_option(coap::signal_option::max_message_size, 1152);
-        });
+        d.out.insert(d.out.end(), s.csm.begin(), s.csm.end());
     }
     if (!s.options.register_devices) {
         if (d.index < s.uplink_window.load()) send_uplink(d);
@@ -274,14 +250,8 @@ void Fleet::Worker::on_up(Device& d) {
 void Fleet::Worker::close_device(Device& d, bool reset) {
     if (d.fd < 0) return;
     if (d.state == State::up) s.connected.fetch_sub(1, std::memory_order_relaxed);
-    if (d.ssl) {
-        SSL_free(d.ssl);
-        d.ssl = nullptr;
-    }
-    if (reset) {
-        const linger l{1, 0};
-        setsockopt(d.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    }
+    d.stream.reset();
+    if (reset) device::reset_on_close(d.fd);
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, d.fd, nullptr);
     ::close(d.fd);
     d.fd = -1;
@@ -325,19 +295,12 @@ void Fleet::Worker::on_event(Device& d, std::uint32_t events) {
         return;
     }
     if (d.state == State::handshaking) {
-        const int r = SSL_do_handshake(d.ssl);
-        if (r == 1) {
-            set_out_interest(d, false);
-            on_up(d);
-            return;
-        }
-        const int e = SSL_get_error(d.ssl, r);
-        if (e == SSL_ERROR_WANT_READ) {
-            set_out_interest(d, false);
-        } else if (e == SSL_ERROR_WANT_WRITE) {
-            set_out_interest(d, true);
+        const auto r = d.stream->handshake();
+        if (r.status == IoStatus::ok || r.status == IoStatus::want_read ||
+            r.status == IoStatus::want_write) {
+            set_out_interest(d, r.status == IoStatus::want_write);
+            if (r.status == IoStatus::ok) on_up(d);
         } else {
-            ERR_clear_error();
             s.connect_errors.fetch_add(1, std::memory_order_relaxed);
             fail(d, 1000 * ms, false);
         }
@@ -346,49 +309,30 @@ void Fleet::Worker::on_event(Device& d, std::uint32_t events) {
     if (events & EPOLLOUT) flush(d);
     if (d.fd < 0) return;
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-        switch (s.options.transport) {
-            case DeviceTransport::tcp:
-                read_tcp(d);
-                break;
-            case DeviceTransport::tls:
-                read_tls(d);
-                break;
-            case DeviceTransport::udp:
-                read_udp(d);
-                break;
+        if (d.stream) {
+            read_stream(d);
+        } else {
+            read_udp(d);
         }
     }
     if (d.fd >= 0) flush(d);
 }
 
-void Fleet::Worker::read_tcp(Device& d) {
+void Fleet::Worker::read_stream(Device& d) {
+    const bool tls = s.options.transport == DeviceTransport::tls;
     while (d.fd >= 0) {
-        const ssize_t n = ::read(d.fd, rbuf.data(), rbuf.size());
-        if (n > 0) {
-            consume(d, rbuf.data(), static_cast<std::size_t>(n));
-            if (static_cast<std::size_t>(n) < rbuf.size()) return;
+        const auto r = d.stream->read(rbuf.data(), rbuf.size());
+        if (r.status == IoStatus::ok) {
+            consume(d, rbuf.data(), r.bytes);
+            // A short plain read emptied the socket; TLS may still hold decrypted records.
+            if (!tls && r.bytes < rbuf.size()) return;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-        fail(d, 200 * ms, true);
-        return;
-    }
-}
-
-void Fleet::Worker::read_tls(Device& d) {
-    while (d.fd >= 0) {
-        const int n = SSL_read(d.ssl, rbuf.data(), static_cast<int>(rbuf.size()));
-        if (n > 0) {
-            consume(d, rbuf.data(), static_cast<std::size_t>(n));
-            continue;
-        }
-        const int e = SSL_get_error(d.ssl, n);
-        if (e == SSL_ERROR_WANT_READ) return;
-        if (e == SSL_ERROR_WANT_WRITE) {
+        if (r.status == IoStatus::want_read) return;
+        if (r.status == IoStatus::want_write) {
             set_out_interest(d, true);
             return;
         }
-        ERR_clear_error();
         fail(d, 200 * ms, true);
         return;
     }
@@ -461,25 +405,12 @@ void Fleet::Worker::flush(Device& d) {
     if (d.fd < 0 || d.out.empty() || d.state != State::up) return;
     std::size_t done = 0;
     while (done < d.out.size()) {
-        if (d.ssl) {
-            const int n =
-                SSL_write(d.ssl, d.out.data() + done, static_cast<int>(d.out.size() - done));
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-                continue;
-            }
-            const int e = SSL_get_error(d.ssl, n);
-            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
-            ERR_clear_error();
-            fail(d, 200 * ms, true);
-            return;
-        }
-        const ssize_t n = ::send(d.fd, d.out.data() + done, d.out.size() - done, MSG_NOSIGNAL);
-        if (n > 0) {
-            done += static_cast<std::size_t>(n);
+        const auto r = d.stream->write(d.out.data() + done, d.out.size() - done);
+        if (r.status == IoStatus::ok) {
+            done += r.bytes;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        if (r.status == IoStatus::want_write || r.status == IoStatus::want_read) break;
         fail(d, 200 * ms, true);
         return;
     }
@@ -491,24 +422,17 @@ void Fleet::Worker::send_register(Device& d) {
     d.pending = Pending::register_;
     d.pending_token = next_token(d);
     d.pending_ns = now_ns();
-    char ep[64], lt[32];
-    const std::string name = endpoint_name(s.options.prefix, d.index);
-    const int ep_len = std::snprintf(ep, sizeof ep, "ep=%s", name.c_str());
-    const int lt_len = std::snprintf(lt, sizeof lt, "lt=%u", s.options.lifetime);
     const bool udp = s.options.transport == DeviceTransport::udp;
+    const coap::Message reg = device::make_register(
+        {endpoint_name(s.options.prefix, d.index), s.options.lifetime, "1.1", udp ? "U" : "T"},
+        s.links);
     emit(d, [&](lite::Builder& b) {
         if (udp) {
             b.udp(lite::Type::con, code::post, d.mid++, d.pending_token);
         } else {
             b.tcp(code::post, d.pending_token);
         }
-        b.option(option::uri_path, "rd");
-        b.uint_option(option::content_format, 40);
-        b.option(option::uri_query, std::string_view(ep, static_cast<std::size_t>(ep_len)));
-        b.option(option::uri_query, std::string_view(lt, static_cast<std::size_t>(lt_len)));
-        b.option(option::uri_query, "lwm2m=1.1");
-        b.option(option::uri_query, udp ? "b=U" : "b=T");
-        b.payload(Span(reinterpret_cast<const std::uint8_t*>(s.links.data()), s.links.size()));
+        b.body(reg);
     });
     if (udp) schedule(d, d.pending_ns + 2000 * ms);  // retransmit until registered
 }
@@ -517,12 +441,10 @@ void Fleet::Worker::send_update(Device& d) {
     d.pending = Pending::update;
     d.pending_token = next_token(d);
     d.pending_ns = now_ns();
-    char id[16];
-    const auto r = std::to_chars(id, id + sizeof id, d.index);
+    const coap::Message update = device::make_update("/rd/" + std::to_string(d.index));
     emit(d, [&](lite::Builder& b) {
         b.tcp(code::post, d.pending_token);
-        b.option(option::uri_path, "rd");
-        b.option(option::uri_path, std::string_view(id, static_cast<std::size_t>(r.ptr - id)));
+        b.body(update);
     });
 }
 
@@ -534,7 +456,7 @@ void Fleet::Worker::send_uplink(Device& d) {
     emit(d, [&](lite::Builder& b) {
         b.tcp(code::post, d.pending_token);
         if (s.options.proxy_uri.empty()) b.option(option::uri_path, "dp");
-        b.uint_option(option::content_format, 110);  // SenML JSON
+        b.uint_option(option::content_format, content_format::senml_json);
         if (!s.options.proxy_uri.empty()) b.option(option::proxy_uri, s.options.proxy_uri);
         b.payload(Span(s.payload.data(), s.payload.size()));
     });
@@ -601,7 +523,7 @@ void Fleet::Worker::handle_request(Device& d, const MessageView& m) {
         }
         if (observe) b.uint_option(option::observe, *observe);
         if (with_payload) {
-            b.uint_option(option::content_format, 0);
+            b.uint_option(option::content_format, content_format::text_plain);
             b.payload(Span(s.payload.data(), s.payload.size()));
         }
     });
@@ -761,43 +683,21 @@ void Fleet::Worker::run() {
 
 // ---- Fleet ----------------------------------------------------------------------------------
 
-namespace {
-unsigned psk_callback(SSL* ssl, const char*, char* identity, unsigned max_identity,
-                      unsigned char* psk, unsigned max_psk) {
-    const auto* d = static_cast<const Device*>(SSL_get_app_data(ssl));
-    const auto* prefix =
-        static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0));
-    const std::string id = *prefix + std::to_string(d->index);
-    if (id.size() + 1 > max_identity || max_psk < 16) return 0;
-    std::memcpy(identity, id.c_str(), id.size() + 1);
-    const std::string hex = psk_key_hex(d->index);
-    for (unsigned i = 0; i < 16; ++i)
-        psk[i] = static_cast<unsigned char>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
-    return 16;
-}
-}  // namespace
-
 Fleet::Fleet(FleetOptions options) : options_(std::move(options)) {
     shared_ = std::make_shared<Shared>();
     shared_->options = options_;
     shared_->options.threads = std::max(1u, options_.threads);
-    shared_->target.sin_family = AF_INET;
-    shared_->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    shared_->target.sin_port = htons(options_.port);
+    shared_->target = device::Address::ipv4(INADDR_LOOPBACK, options_.port);
     shared_->payload.assign(options_.payload, 'x');
     if (options_.transport == DeviceTransport::tls) {
-        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        device::TlsOptions tls;
         // TLS 1.2 PSK with the RFC 7925 suite first, as constrained devices use it.
-        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_cipher_list(ctx, "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256");
-        SSL_CTX_set_psk_client_callback(ctx, psk_callback);
-        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                  SSL_MODE_RELEASE_BUFFERS);
-        static const unsigned char alpn[] = {4, 'c', 'o', 'a', 'p'};
-        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
-        SSL_CTX_set_ex_data(ctx, 0, &shared_->options.prefix);
-        shared_->ssl_ctx = ctx;
+        tls.version = device::TlsVersion::tls1_2;
+        tls.cipher_list = "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256";
+        tls.psk_per_connection = true;
+        auto created = device::TlsClientContext::create(tls);
+        if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
+        shared_->tls = std::get<std::shared_ptr<device::TlsClientContext>>(std::move(created));
     }
     for (unsigned i = 0; i < shared_->options.threads; ++i)
         workers_.push_back(std::make_unique<Worker>(*shared_, i, shared_->options.threads));

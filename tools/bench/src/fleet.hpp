@@ -1,5 +1,6 @@
 // Simulated LwM2M devices for the benchmark: thousands per thread on epoll, built on the
-// allocation-free framing of coap_lite.hpp (tools/devsim is the full-featured simulator; it
+// allocation-free framing of coap_lite.hpp and the shared device side (tools/device: sockets,
+// TLS, Register) (tools/devsim is the full-featured simulator; it
 // records every message for assertions and runs one state machine per device with futures,
 // which costs more CPU than the gateway under test at these rates).
 //

@@ -17,18 +17,11 @@
 #include <vector>
 
 #include "floor_relay.hpp"
+#include "lwgate/device/socket.hpp"
 
 namespace lwgate::bench {
 
 namespace {
-
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    return a;
-}
 
 struct Connection;
 
@@ -125,11 +118,9 @@ class Loop {
         c->tcp = tcp;
         const int one = 1;
         ::setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        const sockaddr_in core = loopback(core_port);
-        if (c->udp < 0 ||
-            ::connect(c->udp, reinterpret_cast<const sockaddr*>(&core), sizeof core) != 0)
-            return;
+        const auto core = device::Address::ipv4(INADDR_LOOPBACK, core_port);
+        c->udp = device::start_connect(core, nullptr, SOCK_DGRAM).fd;
+        if (c->udp < 0) return;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.ptr = &c->tcp_end;
@@ -183,9 +174,8 @@ int run_floor_forwarder(std::uint16_t port, std::uint16_t core_port, unsigned th
     const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int one = 1;
     ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in a = loopback(port);
-    if (::bind(listener, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
-        ::listen(listener, 4096) != 0) {
+    const auto a = device::Address::ipv4(INADDR_LOOPBACK, port);
+    if (::bind(listener, a.get(), a.length) != 0 || ::listen(listener, 4096) != 0) {
         std::perror("floor forwarder: listen");
         return 2;
     }

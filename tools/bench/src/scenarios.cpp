@@ -23,6 +23,7 @@
 
 #include "callgrind_window.hpp"
 #include "fleet.hpp"
+#include "lwgate/device/socket.hpp"
 #include "lwgate/harness/gateway_process.hpp"
 #include "proc_stats.hpp"
 #include "udp_core.hpp"
@@ -261,19 +262,17 @@ bool wait_listening(std::uint16_t port, double timeout) {
 bool port_free_pick(std::uint16_t& port) {
     // Picks a free TCP+UDP port number for a program that cannot take port 0 (coap-server).
     for (int attempt = 0; attempt < 20; ++attempt) {
-        int t = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        socklen_t len = sizeof a;
-        getsockname(t, reinterpret_cast<sockaddr*>(&a), &len);
-        int u = ::socket(AF_INET, SOCK_DGRAM, 0);
-        const bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+        const auto any = device::Address::ipv4(INADDR_LOOPBACK, 0);
+        ::bind(t, any.get(), any.length);
+        const std::uint16_t picked = device::local_port(t);
+        const auto a = device::Address::ipv4(INADDR_LOOPBACK, picked);
+        const int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+        const bool ok = ::bind(u, a.get(), a.length) == 0;
         ::close(t);
         ::close(u);
         if (ok) {
-            port = ntohs(a.sin_port);
+            port = picked;
             return true;
         }
     }

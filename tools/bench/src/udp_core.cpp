@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "lwgate/device/socket.hpp"
+
 namespace lwgate::bench {
 
 namespace code = coap::code;
@@ -81,9 +83,7 @@ UdpCore::UdpCore(std::size_t max_devices, std::string endpoint_prefix, std::stri
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
         throw std::system_error(errno, std::generic_category(), "core bind");
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = device::local_port(fd_);
     stats_since_ns_ = now_ns();
     thread_ = std::thread([this] { run(); });
 }

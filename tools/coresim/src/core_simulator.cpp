@@ -25,8 +25,11 @@
 #include <thread>
 #include <tuple>
 #include <utility>
+#include <variant>
 
 #include <coap3/coap.h>
+
+#include "lwgate/device/socket.hpp"
 
 namespace lwgate::coresim {
 
@@ -125,23 +128,12 @@ std::string join_path(const std::vector<std::string>& segments) {
 
 bool make_address(const std::string& host, std::uint16_t port, coap_address_t& out) {
     coap_address_init(&out);
-    in_addr v4{};
-    in6_addr v6{};
-    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-        out.addr.sin.sin_family = AF_INET;
-        out.addr.sin.sin_addr = v4;
-        out.addr.sin.sin_port = htons(port);
-        out.size = sizeof(out.addr.sin);
-        return true;
-    }
-    if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-        out.addr.sin6.sin6_family = AF_INET6;
-        out.addr.sin6.sin6_addr = v6;
-        out.addr.sin6.sin6_port = htons(port);
-        out.size = sizeof(out.addr.sin6);
-        return true;
-    }
-    return false;
+    const auto resolved = device::resolve(host, port);
+    const auto* address = std::get_if<device::Address>(&resolved);
+    if (!address || address->length > sizeof out.addr) return false;
+    std::memcpy(&out.addr, address->get(), address->length);
+    out.size = address->length;
+    return true;
 }
 
 // coap_endpoint_str() gives "127.0.0.1:5683 UDP" / "[::1]:5683 DTLS".
@@ -164,18 +156,7 @@ int find_bound_udp_socket(std::uint16_t port) {
         if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) {
             continue;
         }
-        sockaddr_storage ss{};
-        socklen_t sslen = sizeof ss;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sslen) != 0) continue;
-        std::uint16_t bound = 0;
-        if (ss.ss_family == AF_INET) {
-            bound = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            bound = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-        } else {
-            continue;
-        }
-        if (bound != port) continue;
+        if (device::local_port(fd) != port) continue;
         sockaddr_storage peer{};
         socklen_t peerlen = sizeof peer;
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peerlen) == 0) continue;
@@ -907,7 +888,7 @@ struct CoreSimulator::Impl {
     void open_endpoint(coap_proto_t proto, std::uint16_t port, std::uint16_t& bound) {
         coap_address_t addr;
         if (!make_address(opts.host, port, addr)) {
-            throw std::runtime_error("coresim: not an IP address: " + opts.host);
+            throw std::runtime_error("coresim: cannot resolve " + opts.host);
         }
         coap_endpoint_t* ep = coap_new_endpoint(ctx, &addr, proto);
         if (!ep) {

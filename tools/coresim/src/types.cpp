@@ -13,36 +13,6 @@ std::string to_string(const Bytes& bytes) {
     return std::string(bytes.begin(), bytes.end());
 }
 
-std::string to_hex(const Bytes& bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (std::uint8_t b : bytes) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0xf]);
-    }
-    return out;
-}
-
-std::optional<Bytes> from_hex(std::string_view hex) {
-    if (hex.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    Bytes out;
-    out.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = nibble(hex[i]);
-        const int lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
-    }
-    return out;
-}
-
 std::optional<Code> Code::parse(std::string_view text) {
     const auto dot = text.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 >= text.size()) return std::nullopt;
@@ -104,23 +74,6 @@ const char* to_string(EventKind kind) {
             return "psk-rejected";
     }
     return "?";
-}
-
-Bytes encode_uint_option(std::uint32_t value) {
-    Bytes out;
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        const auto byte = static_cast<std::uint8_t>(value >> shift);
-        if (byte != 0 || !out.empty()) out.push_back(byte);
-    }
-    return out;
-}
-
-std::optional<std::uint32_t> decode_uint_option(const Bytes& value) {
-    if (value.size() > 4) return std::nullopt;
-    std::uint32_t out = 0;
-    for (std::uint8_t b : value)
-        out = out << 8 | b;
-    return out;
 }
 
 std::vector<std::string> split_path(std::string_view path) {

@@ -48,17 +48,6 @@ std::string location_path_string(const coap::Message& message) {
     return join_path(location_path(message));
 }
 
-void add_uri_path(coap::Message& message, std::string_view path) {
-    std::size_t pos = 0;
-    while (pos <= path.size()) {
-        const auto slash = path.find('/', pos);
-        const auto end = slash == std::string_view::npos ? path.size() : slash;
-        if (end > pos) message.add_option(option::uri_path, path.substr(pos, end - pos));
-        if (slash == std::string_view::npos) break;
-        pos = slash + 1;
-    }
-}
-
 std::optional<ServerUri> parse_server_uri(std::string_view uri) {
     ServerUri out;
     constexpr std::string_view plain = "coap+tcp://";
@@ -104,36 +93,6 @@ std::optional<ServerUri> parse_server_uri(std::string_view uri) {
         const auto [ptr, ec] = std::from_chars(port_text.data(), end, value);
         if (ec != std::errc{} || ptr != end || value > 65535) return std::nullopt;
         out.port = static_cast<std::uint16_t>(value);
-    }
-    return out;
-}
-
-std::optional<coap::Bytes> parse_hex(std::string_view hex) {
-    if (hex.size() % 2 != 0) return std::nullopt;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    coap::Bytes out;
-    out.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = nibble(hex[i]);
-        const int lo = nibble(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
-    }
-    return out;
-}
-
-std::string to_hex(coap::ByteView bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (auto b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
     }
     return out;
 }

@@ -5,6 +5,7 @@
 #include "device_impl.hpp"
 #include "lwgate/coap/option.hpp"
 #include "lwgate/coap/signaling.hpp"
+#include "lwgate/device/requests.hpp"
 #include "lwgate/devsim/coap_util.hpp"
 
 namespace lwgate::devsim {
@@ -189,17 +190,9 @@ void DeviceSimulator::Impl::start_ping(SteadyClock::time_point deadline, ResultC
 }
 
 coap::Message DeviceSimulator::Impl::make_register() const {
-    coap::Message m(code::post);
-    m.add_option(option::uri_path, "rd");
-    m.add_uint_option(option::content_format, content_format::link_format);
-    m.add_option(option::uri_query, "ep=" + opts.endpoint);
-    m.add_option(option::uri_query, "lt=" + std::to_string(opts.lifetime));
-    m.add_option(option::uri_query, "lwm2m=" + opts.lwm2m_version);
-    const bool v10 = opts.lwm2m_version == "1.0";
-    m.add_option(option::uri_query, "b=" + opts.binding + (opts.queue_mode && v10 ? "Q" : ""));
-    if (opts.queue_mode && !v10) m.add_option(option::uri_query, "Q");
-    m.set_payload(opts.object_links ? *opts.object_links : model.register_links());
-    return m;
+    return device::make_register(
+        {opts.endpoint, opts.lifetime, opts.lwm2m_version, opts.binding, opts.queue_mode},
+        opts.object_links ? *opts.object_links : model.register_links());
 }
 
 void DeviceSimulator::Impl::do_register(SteadyClock::time_point deadline, ResultCallback done) {
@@ -233,16 +226,11 @@ void DeviceSimulator::Impl::do_update(const UpdateParams& params, SteadyClock::t
         done(Result{Status::bad_state, {}, "not registered"});
         return;
     }
-    coap::Message m(code::post);
-    add_uri_path(m, *location);
-    if (params.lifetime) m.add_option(option::uri_query, "lt=" + std::to_string(*params.lifetime));
-    if (params.binding) m.add_option(option::uri_query, "b=" + *params.binding);
-    if (params.object_links || params.send_object_links) {
-        m.add_uint_option(option::content_format, content_format::link_format);
-        m.set_payload(params.object_links ? *params.object_links
-                      : opts.object_links ? *opts.object_links
-                                          : model.register_links());
+    std::optional<std::string> links = params.object_links;
+    if (!links && params.send_object_links) {
+        links = opts.object_links ? *opts.object_links : model.register_links();
     }
+    auto m = device::make_update(*location, params.lifetime, params.binding, links);
     start_request(std::move(m), deadline, [this, done = std::move(done)](Result r) {
         if (r.ok()) emit(Event::Kind::updated, "update code=" + coap::code_to_string(r.code()));
         done(std::move(r));

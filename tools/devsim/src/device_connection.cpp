@@ -1,20 +1,17 @@
 // Sockets, TLS, reading and writing, closing, and RFC 8323 signaling.
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <variant>
 
 #include "device_impl.hpp"
 #include "lwgate/coap/signaling.hpp"
+#include "lwgate/device/framing.hpp"
+#include "lwgate/device/socket.hpp"
 
 namespace lwgate::devsim {
 
@@ -22,34 +19,33 @@ using detail::Connection;
 using detail::Phase;
 namespace code = coap::code;
 
+using device::IoStatus;
+
 namespace {
 
-std::string errno_text(int err) {
-    return std::strerror(err);
-}
+struct Dialed {
+    int fd = -1;  // connecting; -1 on failure
+    int error = 0;
+    std::string text;  // why it failed
+};
 
-// Binds `fd` to `address` (an IP literal of `family`), any port. An error text, or nullopt
-// when bound or when no address was asked for.
-std::optional<std::string> bind_local(int fd, int family, const std::string& address) {
-    if (address.empty()) return std::nullopt;
-    sockaddr_storage local{};
-    socklen_t length = 0;
-    if (family == AF_INET) {
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&local);
-        v4->sin_family = AF_INET;
-        if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) length = sizeof *v4;
-    } else if (family == AF_INET6) {
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&local);
-        v6->sin6_family = AF_INET6;
-        if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) length = sizeof *v6;
+// A socket connecting to the server, from local_address if one is set.
+Dialed dial(const DeviceOptions& opts) {
+    const auto target = device::resolve(opts.host, opts.port);
+    if (const auto* error = std::get_if<std::string>(&target)) return {-1, 0, *error};
+    const auto& peer = std::get<device::Address>(target);
+    std::variant<device::Address, std::string> local = std::string();
+    if (!opts.local_address.empty()) local = device::resolve(opts.local_address, 0);
+    const auto* source = std::get_if<device::Address>(&local);
+    if (!opts.local_address.empty() && (!source || source->family() != peer.family())) {
+        return {-1, 0,
+                "local_address " + opts.local_address + ": not an address of the server's family"};
     }
-    if (length == 0) {
-        return "local_address " + address + ": not an IP literal of the server's family";
-    }
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), length) != 0) {
-        return "bind " + address + ": " + errno_text(errno);
-    }
-    return std::nullopt;
+    const auto c = device::start_connect(peer, source);
+    if (c.fd >= 0) return {c.fd, 0, {}};
+    return {-1, c.error,
+            std::string(c.step) + " " + opts.host + ":" + std::to_string(opts.port) + ": " +
+                device::errno_text(c.error)};
 }
 
 }  // namespace
@@ -77,51 +73,20 @@ void DeviceSimulator::Impl::start_connect(SteadyClock::time_point deadline, Resu
             w(Result{status, {}, text});
     };
 
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    const std::string port = std::to_string(opts.port);
-    const int rc = ::getaddrinfo(opts.host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0 || !res) {
-        fail_now(Status::connect_failed, CloseReason::connect_failed, 0,
-                 "resolve " + opts.host + ": " + ::gai_strerror(rc));
+    const auto dialed = dial(opts);
+    if (dialed.fd < 0) {
+        fail_now(Status::connect_failed, CloseReason::connect_failed, dialed.error, dialed.text);
         return;
     }
-    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        const int err = errno;
-        ::freeaddrinfo(res);
-        fail_now(Status::connect_failed, CloseReason::connect_failed, err,
-                 "socket: " + errno_text(err));
-        return;
-    }
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (auto error = bind_local(fd, res->ai_family, opts.local_address)) {
-        ::freeaddrinfo(res);
-        ::close(fd);
-        fail_now(Status::connect_failed, CloseReason::connect_failed, 0, *error);
-        return;
-    }
-    int rc2 = ::connect(fd, res->ai_addr, res->ai_addrlen);
-    const int err = errno;
-    ::freeaddrinfo(res);
-    if (rc2 != 0 && err != EINPROGRESS) {
-        ::close(fd);
-        fail_now(Status::connect_failed, CloseReason::connect_failed, err,
-                 "connect " + opts.host + ":" + port + ": " + errno_text(err));
-        return;
-    }
+    const int fd = dialed.fd;
     if (opts.transport == Transport::tls && !tls_context) {
-        auto created = detail::TlsClientContext::create(opts.tls);
+        auto created = device::TlsClientContext::create(opts.tls);
         if (auto* error = std::get_if<std::string>(&created)) {
             ::close(fd);
             fail_now(Status::tls_failed, CloseReason::tls_failed, 0, *error);
             return;
         }
-        tls_context = std::get<std::shared_ptr<detail::TlsClientContext>>(std::move(created));
+        tls_context = std::get<std::shared_ptr<device::TlsClientContext>>(std::move(created));
     }
 
     conn = std::make_unique<Connection>(opts.max_message_size);
@@ -169,27 +134,25 @@ void DeviceSimulator::Impl::fail_connect(Connection& c, Status status, CloseReas
 void DeviceSimulator::Impl::on_io(Connection& c, std::uint32_t events) {
     switch (c.phase) {
         case Phase::tcp_connecting: {
-            int so_error = 0;
-            socklen_t len = sizeof so_error;
-            if (::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
+            const int so_error = device::connect_error(c.fd);
             if (so_error == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
             if (so_error != 0) {
                 fail_connect(c, Status::connect_failed, CloseReason::connect_failed, so_error,
                              "connect " + opts.host + ":" + std::to_string(opts.port) + ": " +
-                                 errno_text(so_error));
+                                 device::errno_text(so_error));
                 return;
             }
             if (opts.transport == Transport::tls) {
-                auto created = detail::TlsStream::create(tls_context, c.fd, opts.host);
+                auto created = device::TlsStream::create(tls_context, c.fd, opts.host);
                 if (auto* error = std::get_if<std::string>(&created)) {
                     fail_connect(c, Status::tls_failed, CloseReason::tls_failed, 0, *error);
                     return;
                 }
-                c.stream = std::get<std::unique_ptr<detail::TlsStream>>(std::move(created));
+                c.stream = std::get<std::unique_ptr<device::TlsStream>>(std::move(created));
                 c.phase = Phase::tls_handshaking;
                 do_handshake(c);
             } else {
-                c.stream = std::make_unique<detail::TcpStream>(c.fd);
+                c.stream = std::make_unique<device::TcpStream>(c.fd);
                 on_open(c);
             }
             return;
@@ -229,15 +192,15 @@ void DeviceSimulator::Impl::on_io(Connection& c, std::uint32_t events) {
 void DeviceSimulator::Impl::do_handshake(Connection& c) {
     const auto r = c.stream->handshake();
     switch (r.status) {
-        case detail::IoStatus::ok:
+        case IoStatus::ok:
             c.description = c.stream->describe();
             on_open(c);
             return;
-        case detail::IoStatus::want_read:
+        case IoStatus::want_read:
             c.handshake_wants_write = false;
             update_interest(c);
             return;
-        case detail::IoStatus::want_write:
+        case IoStatus::want_write:
             c.handshake_wants_write = true;
             update_interest(c);
             return;
@@ -252,16 +215,7 @@ void DeviceSimulator::Impl::on_open(Connection& c) {
     c.timer = 0;
     c.phase = Phase::open;
     c.last_rx = c.last_tx = SteadyClock::now();
-    sockaddr_storage local{};
-    socklen_t len = sizeof local;
-    std::uint16_t port = 0;
-    if (::getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
-        if (local.ss_family == AF_INET) {
-            port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-        } else if (local.ss_family == AF_INET6) {
-            port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
-        }
-    }
+    const std::uint16_t port = device::local_port(c.fd);
     update_shared([&] {
         c.number = ++stats.connections;
         shared_state = ConnectionState::connected;
@@ -332,22 +286,22 @@ void DeviceSimulator::Impl::do_read(Connection& c) {
     for (int round = 0; round < 1024; ++round) {
         const auto r = c.stream->read(buf, sizeof buf);
         switch (r.status) {
-            case detail::IoStatus::ok:
+            case IoStatus::ok:
                 c.last_rx = SteadyClock::now();
                 update_shared([&] { stats.bytes_in += r.bytes; });
                 feed(c, coap::ByteView(buf, r.bytes));
                 if (c.phase != Phase::open || c.silent) return;
                 continue;
-            case detail::IoStatus::want_read:
+            case IoStatus::want_read:
                 return;
-            case detail::IoStatus::want_write:
+            case IoStatus::want_write:
                 c.read_wants_write = true;
                 update_interest(c);
                 return;
-            case detail::IoStatus::eof:
+            case IoStatus::eof:
                 close_connection(c, CloseReason::peer_closed, CloseMode::immediate, 0, r.detail);
                 return;
-            case detail::IoStatus::error:
+            case IoStatus::error:
                 close_connection(c, CloseReason::peer_reset, CloseMode::immediate, r.error,
                                  r.detail);
                 return;
@@ -379,15 +333,10 @@ void DeviceSimulator::Impl::retire(Connection& c, bool reset) {
 }
 
 void DeviceSimulator::Impl::feed(Connection& c, coap::ByteView bytes) {
-    while (!bytes.empty() && c.phase == Phase::open && !c.silent) {
-        auto step = c.decoder.feed(bytes);
-        bytes = bytes.subspan(step.consumed);
-        if (step.result) {
-            on_decoded(c, std::move(*step.result));
-        } else if (step.consumed == 0) {
-            break;
-        }
-    }
+    device::decode_frames(c.decoder, bytes, [&](coap::DecodeResult&& result) {
+        on_decoded(c, std::move(result));
+        return c.phase == Phase::open && !c.silent;
+    });
 }
 
 void DeviceSimulator::Impl::on_decoded(Connection& c, coap::DecodeResult&& result) {
@@ -512,13 +461,13 @@ void DeviceSimulator::Impl::flush(Connection& c) {
     std::uint64_t written = 0;
     while (c.tx_off < c.tx.size()) {
         const auto r = c.stream->write(c.tx.data() + c.tx_off, c.tx.size() - c.tx_off);
-        if (r.status == detail::IoStatus::ok) {
+        if (r.status == IoStatus::ok) {
             c.tx_off += r.bytes;
             written += r.bytes;
             continue;
         }
-        if (r.status == detail::IoStatus::want_write) break;
-        if (r.status == detail::IoStatus::want_read) {
+        if (r.status == IoStatus::want_write) break;
+        if (r.status == IoStatus::want_read) {
             c.write_wants_read = true;
             break;
         }
@@ -626,10 +575,7 @@ void DeviceSimulator::Impl::final_close(Connection& c, bool reset) {
     if (c.timer) loop.cancel(c.timer);
     c.timer = 0;
     if (c.fd >= 0) {
-        if (reset) {
-            linger lg{1, 0};
-            ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        }
+        if (reset) device::reset_on_close(c.fd);
         ::close(c.fd);
         c.fd = -1;
     }

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/stream.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
-#include "stream.hpp"
 
 namespace lwgate::devsim {
 
@@ -44,7 +44,7 @@ struct Connection {
     int fd = -1;
     EventLoop::WatchId watch = 0;
     std::uint32_t interest = 0;
-    std::unique_ptr<Stream> stream;
+    std::unique_ptr<device::Stream> stream;
     Phase phase = Phase::tcp_connecting;
     std::string description = "tcp";
     coap::TcpDecoder decoder;
@@ -137,7 +137,7 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     std::unique_ptr<detail::Connection> conn;
     std::vector<std::unique_ptr<detail::Connection>> lingering;
     std::vector<std::unique_ptr<detail::Connection>> graveyard;
-    std::shared_ptr<detail::TlsClientContext> tls_context;
+    std::shared_ptr<device::TlsClientContext> tls_context;
     std::vector<ResultCallback> connect_waiters;
     std::map<std::string, std::shared_ptr<detail::Pending>> pending;  // by token bytes
     std::vector<detail::ServerObservation> observations;

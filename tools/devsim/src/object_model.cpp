@@ -107,7 +107,7 @@ ObjectModel ObjectModel::default_device(std::string_view serial, std::uint32_t l
     m.set_text(Path(3, 0, 11), "0");
     m.set_text(Path(3, 0, 13), "0");
     m.set_text(Path(3, 0, 16), "T");
-    m.set_shared(Path(5, 0, 0), large_blob(), content_format::opaque);
+    m.set_shared(Path(5, 0, 0), large_blob(), content_format::octet_stream);
     m.add_executable(Path(5, 0, 2));
     m.set_text(Path(5, 0, 3), "0");
     return m;

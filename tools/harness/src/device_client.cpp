@@ -1,18 +1,14 @@
 #include "lwgate/harness/device_client.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
-#include <cstring>
 #include <utility>
 #include <variant>
 
 #include "lwgate/coap/signaling.hpp"
+#include "lwgate/device/framing.hpp"
+#include "lwgate/device/socket.hpp"
 #include "posix_util.hpp"
 
 namespace lwgate::harness {
@@ -39,20 +35,10 @@ DeviceClient::~DeviceClient() {
     close();
 }
 
-DeviceClient::DeviceClient(DeviceClient&& other) noexcept
-    : options_(other.options_),
-      fd_(std::exchange(other.fd_, -1)),
-      decoder_(std::move(other.decoder_)),
-      rx_(std::move(other.rx_)),
-      inbox_(std::move(other.inbox_)),
-      close_state_(other.close_state_),
-      last_errno_(other.last_errno_),
-      closed_at_(other.closed_at_),
-      decode_failure_(std::move(other.decode_failure_)),
-      auto_pong_(other.auto_pong_),
-      pings_answered_(other.pings_answered_),
-      last_tx_(other.last_tx_),
-      last_rx_(other.last_rx_) {}
+// One member list to keep: the move constructor is the assignment.
+DeviceClient::DeviceClient(DeviceClient&& other) noexcept {
+    *this = std::move(other);
+}
 
 DeviceClient& DeviceClient::operator=(DeviceClient&& other) noexcept {
     if (this != &other) {
@@ -60,7 +46,6 @@ DeviceClient& DeviceClient::operator=(DeviceClient&& other) noexcept {
         options_ = other.options_;
         fd_ = std::exchange(other.fd_, -1);
         decoder_ = std::move(other.decoder_);
-        rx_ = std::move(other.rx_);
         inbox_ = std::move(other.inbox_);
         close_state_ = other.close_state_;
         last_errno_ = other.last_errno_;
@@ -84,64 +69,36 @@ void DeviceClient::connect(const std::string& host, std::uint16_t port, Millis t
 bool DeviceClient::try_connect(const std::string& host, std::uint16_t port, Millis timeout) {
     close_fd(fd_);
     decoder_ = coap::TcpDecoder(options_.max_receive_size, options_.max_receive_size);
-    rx_.clear();
     inbox_.clear();
     close_state_ = CloseState::still_open;
     closed_at_.reset();
     decode_failure_.reset();
     last_errno_ = 0;
 
-    sockaddr_storage addr{};
-    socklen_t addr_len = 0;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-    if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        addr_len = sizeof(sockaddr_in);
-    } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        addr_len = sizeof(sockaddr_in6);
-    } else {
-        throw HarnessError("DeviceClient: not an IP literal: " + host);
-    }
-    fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw HarnessError("socket: " + detail::errno_text(errno));
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
+    const auto peer = device::resolve(host, port);
+    if (auto* error = std::get_if<std::string>(&peer))
+        throw HarnessError("DeviceClient: " + *error);
     const auto deadline = SteadyClock::now() + timeout;
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
-        if (errno != EINPROGRESS) {
-            last_errno_ = errno;
-            close_fd(fd_);
-            return false;
-        }
-        pollfd fds{fd_, POLLOUT, 0};
-        if (detail::poll_until(&fds, 1, deadline) == 0) {
-            close_fd(fd_);
-            return false;
-        }
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-            last_errno_ = err;
-            close_fd(fd_);
-            return false;
-        }
+    const auto connecting = device::start_connect(std::get<device::Address>(peer));
+    fd_ = connecting.fd;
+    last_errno_ = connecting.error;
+    if (fd_ < 0) return false;
+    pollfd fds{fd_, POLLOUT, 0};
+    if (detail::poll_until(&fds, 1, deadline) == 0) {
+        close_fd(fd_);
+        return false;
+    }
+    last_errno_ = device::connect_error(fd_);
+    if (last_errno_ != 0) {
+        close_fd(fd_);
+        return false;
     }
     last_tx_ = last_rx_ = SteadyClock::now();
     return true;
 }
 
 std::uint16_t DeviceClient::local_port() const {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
-    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    return device::local_port(fd_);
 }
 
 bool DeviceClient::send(const coap::Message& message) {
@@ -194,8 +151,8 @@ bool DeviceClient::read_some(SteadyClock::time_point deadline) {
     while (true) {
         const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
         if (n > 0) {
-            rx_.insert(rx_.end(), buffer.begin(), buffer.begin() + n);
             last_rx_ = SteadyClock::now();
+            decode(coap::ByteView(buffer.data(), static_cast<std::size_t>(n)));
             return true;
         }
         if (n == 0) {
@@ -213,28 +170,23 @@ bool DeviceClient::read_some(SteadyClock::time_point deadline) {
     }
 }
 
-void DeviceClient::decode_buffered() {
-    std::size_t offset = 0;
-    while (offset < rx_.size() && !decode_failure_) {
-        const auto step = decoder_.feed(coap::ByteView(rx_).subspan(offset));
-        offset += step.consumed;
-        if (step.result) {
-            if (auto* failure = std::get_if<coap::DecodeFailure>(&*step.result)) {
-                decode_failure_ = *failure;
-                break;
-            }
-            auto& message = std::get<coap::Message>(*step.result);
-            if (auto_pong_ && message.code() == code::ping) {
-                ++pings_answered_;
-                send(coap::make_pong(message));
-                continue;
-            }
-            inbox_.push_back(std::move(message));
-        } else if (step.consumed == 0) {
-            break;
+void DeviceClient::decode(coap::ByteView bytes) {
+    // After a failure the stream is unusable: what follows is dropped.
+    if (decode_failure_) return;
+    device::decode_frames(decoder_, bytes, [this](coap::DecodeResult&& result) {
+        if (auto* failure = std::get_if<coap::DecodeFailure>(&result)) {
+            decode_failure_ = *failure;
+            return false;
         }
-    }
-    rx_.erase(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(offset));
+        auto& message = std::get<coap::Message>(result);
+        if (auto_pong_ && message.code() == code::ping) {
+            ++pings_answered_;
+            send(coap::make_pong(message));
+        } else {
+            inbox_.push_back(std::move(message));
+        }
+        return true;
+    });
 }
 
 std::optional<coap::Message> DeviceClient::pop_inbox() {
@@ -253,14 +205,10 @@ std::optional<coap::Message> DeviceClient::receive(Millis timeout) {
     // A peer that trickles bytes without ever completing a frame must not keep us past the
     // deadline: read_some() returns as soon as any bytes arrive, so check the clock here too.
     for (bool first = true;; first = false) {
-        decode_buffered();
         if (auto message = pop_inbox()) return message;
         if (decode_failure_) return std::nullopt;
         if (!first && SteadyClock::now() >= deadline) return std::nullopt;
-        if (!read_some(deadline)) {
-            decode_buffered();
-            return pop_inbox();
-        }
+        if (!read_some(deadline)) return pop_inbox();
     }
 }
 
@@ -305,7 +253,6 @@ std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody,
     const auto deadline = SteadyClock::now() + timeout;
     if (!send(coap::make_ping(token, custody), timeout)) return std::nullopt;
     auto take_pong = [&]() -> std::optional<coap::Message> {
-        decode_buffered();
         for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
             if (it->code() == code::pong && it->token() == token) {
                 auto pong = std::move(*it);
@@ -326,11 +273,9 @@ std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody,
 CloseState DeviceClient::wait_closed(Millis timeout) {
     const auto deadline = SteadyClock::now() + timeout;
     for (bool first = true; close_state_ == CloseState::still_open && fd_ >= 0; first = false) {
-        decode_buffered();
         if (!first && SteadyClock::now() >= deadline) break;
         if (!read_some(deadline) && close_state_ == CloseState::still_open) break;
     }
-    decode_buffered();
     return close_state_;
 }
 
@@ -346,8 +291,7 @@ void DeviceClient::close() {
 
 void DeviceClient::close_with_reset() {
     if (fd_ < 0) return;
-    linger lin{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+    device::reset_on_close(fd_);
     close_fd(fd_);
 }
 

@@ -7,9 +7,9 @@
 
 #include <cerrno>
 #include <string>
-#include <system_error>
 #include <vector>
 
+#include "lwgate/device/socket.hpp"
 #include "lwgate/harness/error.hpp"
 
 namespace lwgate::harness::detail {
@@ -24,9 +24,7 @@ int poll_until(pollfd* fds, nfds_t count, SteadyClock::time_point deadline);
 // pidfd_open(2); -1 if the kernel does not support it.
 int open_pidfd(int pid);
 
-inline std::string errno_text(int err) {
-    return std::generic_category().message(err);
-}
+using device::errno_text;
 
 // What to start and how to wire it.
 struct SpawnSpec {

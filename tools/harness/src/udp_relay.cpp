@@ -19,19 +19,11 @@ namespace lwgate::harness {
 
 namespace {
 
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
 int bound_udp_socket() {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw HarnessError("udp relay: socket: " + detail::errno_text(errno));
-    const sockaddr_in a = loopback(0);
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    const auto a = device::Address::ipv4(INADDR_LOOPBACK, 0);
+    if (::bind(fd, a.get(), a.length) != 0) {
         const int err = errno;
         ::close(fd);
         throw HarnessError("udp relay: bind: " + detail::errno_text(err));
@@ -48,10 +40,7 @@ bool confirmable_request(const std::uint8_t* d, ssize_t n) {
 
 UdpRelay::UdpRelay(std::uint16_t target_port) : target_port_(target_port) {
     front_ = bound_udp_socket();
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ::getsockname(front_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    port_ = device::local_port(front_);
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_ < 0) {
         detail::close_fd(front_);
@@ -83,7 +72,7 @@ void UdpRelay::run() {
     // lwgate's address (ip, port) -> the socket that speaks for it to the core, and back.
     std::map<std::pair<std::uint32_t, std::uint16_t>, int> back_of;
     std::vector<std::pair<int, sockaddr_in>> backs;
-    const sockaddr_in target = loopback(target_port_);
+    const auto target = device::Address::ipv4(INADDR_LOOPBACK, target_port_);
     std::uint8_t buf[65536];
     while (true) {
         std::vector<pollfd> fds{{wake_, POLLIN, 0}, {front_, POLLIN, 0}};
@@ -124,8 +113,8 @@ void UdpRelay::run() {
                     }
                     answers_changed_.notify_all();
                 }
-                ::sendto(it->second, buf, static_cast<std::size_t>(n), 0,
-                         reinterpret_cast<const sockaddr*>(&target), sizeof target);
+                ::sendto(it->second, buf, static_cast<std::size_t>(n), 0, target.get(),
+                         target.length);
                 len = sizeof from;
             }
         }

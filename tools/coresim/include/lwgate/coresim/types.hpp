@@ -4,6 +4,8 @@
 #pragma once
 
 #include "lwgate/coap/option.hpp"
+#include "lwgate/device/content_format.hpp"
+#include "lwgate/device/hex.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -21,9 +23,9 @@ using SteadyClock = std::chrono::steady_clock;
 
 Bytes to_bytes(std::string_view text);
 std::string to_string(const Bytes& bytes);
-// Lower-case hex ("0a1b"), and its inverse (nullopt on odd length or a non-hex digit).
-std::string to_hex(const Bytes& bytes);
-std::optional<Bytes> from_hex(std::string_view hex);
+// Hex keys and the Content-Format table are the tools' shared ones (tools/device).
+using device::parse_hex;
+using device::to_hex;
 
 // A CoAP code "c.dd" (RFC 7252 §3): class in the top 3 bits, detail in the low 5.
 struct Code {
@@ -74,18 +76,7 @@ inline constexpr Code service_unavailable{5, 3};
 inline constexpr Code gateway_timeout{5, 4};
 }  // namespace codes
 
-// CoAP content formats used by LwM2M.
-namespace content_format {
-inline constexpr std::uint16_t text_plain = 0;
-inline constexpr std::uint16_t link_format = 40;
-inline constexpr std::uint16_t octet_stream = 42;
-inline constexpr std::uint16_t cbor = 60;
-inline constexpr std::uint16_t senml_json = 110;
-inline constexpr std::uint16_t senml_cbor = 112;
-inline constexpr std::uint16_t lwm2m_tlv = 11542;
-inline constexpr std::uint16_t lwm2m_json = 11543;
-inline constexpr std::uint16_t lwm2m_cbor = 11544;
-}  // namespace content_format
+namespace content_format = device::content_format;
 
 // CoAP option numbers: lwgate's own table (include/lwgate/coap/option.hpp), plus No-Response.
 namespace option {
@@ -110,11 +101,6 @@ struct Option {
 
     friend bool operator==(const Option&, const Option&) = default;
 };
-
-// Encodes an unsigned option value the CoAP way (big-endian, no leading zero bytes; 0 -> empty).
-Bytes encode_uint_option(std::uint32_t value);
-// Decodes up to 4 big-endian bytes; nullopt if longer.
-std::optional<std::uint32_t> decode_uint_option(const Bytes& value);
 
 // Splits "/3/0/1" (or "3/0/1") into {"3", "0", "1"}; "/" and "" give {}. Empty segments inside
 // ("/3//1") are kept as empty strings, as CoAP allows empty Uri-Path options.

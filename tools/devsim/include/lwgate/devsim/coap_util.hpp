@@ -1,6 +1,6 @@
 // Small CoAP helpers the device simulator uses and that tests reuse: RFC 7959 block options,
-// Uri-Path / Uri-Query access, URIs of the `coap+tcp` / `coaps+tcp` schemes and hex keys.
-// Pure functions, no I/O.
+// Uri-Path / Uri-Query access, URIs of the `coap+tcp` / `coaps+tcp` schemes, and (from the
+// shared device library) hex keys. Pure functions, no I/O.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,8 @@
 
 #include "lwgate/coap/block.hpp"
 #include "lwgate/coap/message.hpp"
+#include "lwgate/device/hex.hpp"
+#include "lwgate/device/requests.hpp"
 
 namespace lwgate::devsim {
 
@@ -29,8 +31,7 @@ std::vector<std::string> uri_queries(const coap::Message& message);
 // Location-Path segments, and as a string ("/rd/abc"; empty if there are none).
 std::vector<std::string> location_path(const coap::Message& message);
 std::string location_path_string(const coap::Message& message);
-// Adds one Uri-Path option per non-empty '/'-separated segment of `path` ("/rd/abc").
-void add_uri_path(coap::Message& message, std::string_view path);
+using device::add_uri_path;
 
 // The two RFC 8323 schemes. Default ports: 5683 (coap+tcp) and 5684 (coaps+tcp).
 struct ServerUri {
@@ -42,8 +43,7 @@ struct ServerUri {
 // literal or a bracketed IPv6 literal. nullopt for anything else.
 std::optional<ServerUri> parse_server_uri(std::string_view uri);
 
-// "00a1FF" -> {0x00, 0xa1, 0xff}; nullopt on odd length or a non-hex character.
-std::optional<coap::Bytes> parse_hex(std::string_view hex);
-std::string to_hex(coap::ByteView bytes);
+using device::parse_hex;
+using device::to_hex;
 
 }  // namespace lwgate::devsim

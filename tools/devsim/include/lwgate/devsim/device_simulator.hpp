@@ -70,6 +70,7 @@
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/coap/signaling.hpp"
+#include "lwgate/device/stream.hpp"
 #include "lwgate/devsim/event_loop.hpp"
 #include "lwgate/devsim/object_model.hpp"
 
@@ -79,27 +80,8 @@ using Millis = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
 enum class Transport { tcp, tls };
-enum class TlsVersion { any, tls1_2, tls1_3 };
-
-struct TlsOptions {
-    // External PSK (TLS 1.2 PSK cipher suites and TLS 1.3 external PSK). Used when
-    // psk_identity is non-empty.
-    std::string psk_identity;
-    coap::Bytes psk_key;  // raw key bytes (see parse_hex)
-    // Client certificate (PEM chain) and key, used when certificate_file is non-empty.
-    std::string certificate_file;
-    std::string private_key_file;
-    // CA bundle (PEM) to verify the server with, including its name/IP (server_name, else host).
-    // Empty = no server verification (PSK only, or certificates in tests).
-    std::string ca_file;
-    std::string server_name;  // SNI and verification name; default: host unless it is an IP
-    TlsVersion version = TlsVersion::any;
-    // Overrides of OpenSSL's lists. Empty = the RFC 7925 profile and friends (PSK-AES128-CCM8,
-    // PSK-AES128-GCM-SHA256, ... plus ECDHE certificate suites) / TLS_AES_128_GCM_SHA256:...
-    std::string cipher_list;                // TLS 1.2
-    std::string ciphersuites;               // TLS 1.3
-    std::vector<std::string> alpn{"coap"};  // RFC 8323 §8.2; empty = no ALPN extension
-};
+using device::TlsOptions;
+using device::TlsVersion;
 
 // Something worth printing, for on_event (lwm2m-device-sim prints one line per event).
 struct Event {
@@ -413,7 +395,7 @@ class DeviceSimulator {
     // Sets a resource (creating it) and notifies its observers. Returns the number of
     // notifications sent. `path` is "/O/I/R"; throws std::invalid_argument otherwise.
     std::size_t set_resource(std::string_view path, coap::Bytes value,
-                             std::uint16_t format = content_format::opaque);
+                             std::uint16_t format = content_format::octet_stream);
     std::size_t set_resource(std::string_view path, std::string_view text);  // text/plain
     // Sends a notification to the observers of `path` (and of the paths containing it) without
     // changing anything. Returns how many were sent.

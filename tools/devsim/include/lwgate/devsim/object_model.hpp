@@ -29,20 +29,12 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
+#include "lwgate/device/content_format.hpp"
 
 namespace lwgate::devsim {
 
-// CoAP Content-Format numbers LwM2M uses.
-namespace content_format {
-inline constexpr std::uint16_t text_plain = 0;
-inline constexpr std::uint16_t link_format = 40;
-inline constexpr std::uint16_t opaque = 42;
-inline constexpr std::uint16_t cbor = 60;
-inline constexpr std::uint16_t senml_json = 110;
-inline constexpr std::uint16_t senml_cbor = 112;
-inline constexpr std::uint16_t lwm2m_tlv = 11542;
-inline constexpr std::uint16_t lwm2m_json = 11543;
-}  // namespace content_format
+// The tools' one Content-Format table (tools/device).
+namespace content_format = device::content_format;
 
 // An LwM2M path: "/" (root), "/O", "/O/I" or "/O/I/R".
 struct Path {

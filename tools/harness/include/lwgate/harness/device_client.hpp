@@ -1,8 +1,9 @@
 // A blocking CoAP-over-TCP (RFC 8323) device built on the project's sans-I/O codec.
 //
 // The socket is non-blocking underneath; every operation waits with poll(2) against a deadline,
-// so nothing here can hang a test. Received bytes are buffered and decoded with
-// coap::TcpDecoder, so a read that returns several frames (or part of one) loses nothing.
+// so nothing here can hang a test. Received bytes are decoded as they arrive with
+// coap::TcpDecoder, which keeps a partial frame, so a read that returns several frames (or part
+// of one) loses nothing.
 //
 // Messages decoded while waiting for something else (wait_closed(), ping(), receive_until())
 // are kept in an inbox and returned by later receive() calls, in order, unless a call says it
@@ -57,7 +58,7 @@ class DeviceClient {
     DeviceClient(const DeviceClient&) = delete;
     DeviceClient& operator=(const DeviceClient&) = delete;
 
-    // Connects to host:port (an IPv4 or IPv6 literal) with TCP_NODELAY. Throws HarnessError on
+    // Connects to host:port (a name or an IP literal) with TCP_NODELAY. Throws HarnessError on
     // failure or timeout.
     void connect(const std::string& host, std::uint16_t port, Millis timeout = Millis{5'000});
     // Like connect(), but returns false instead of throwing.
@@ -125,9 +126,10 @@ class DeviceClient {
     int fd() const { return fd_; }
 
   private:
-    // Decodes everything buffered into the inbox (answering Pings in auto-pong mode).
-    void decode_buffered();
-    // One read(2) after waiting for readability until `deadline`. False on timeout or close.
+    // Decodes received bytes into the inbox (answering Pings in auto-pong mode).
+    void decode(coap::ByteView bytes);
+    // One read(2) after waiting for readability until `deadline`, decoded. False on timeout or
+    // close.
     bool read_some(SteadyClock::time_point deadline);
     void mark_closed(CloseState state, int err);
     std::optional<coap::Message> pop_inbox();
@@ -135,7 +137,6 @@ class DeviceClient {
     DeviceOptions options_;
     int fd_ = -1;
     coap::TcpDecoder decoder_;
-    coap::Bytes rx_;
     std::deque<coap::Message> inbox_;
     CloseState close_state_ = CloseState::still_open;
     int last_errno_ = 0;

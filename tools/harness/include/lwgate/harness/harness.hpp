@@ -11,7 +11,8 @@
 //                    lines, waits for `ready`; signals, exit status, stderr log and sanitizer
 //                    reports. Its destructor SIGKILLs and reaps whatever is left.
 //   DeviceClient     a blocking RFC 8323 CoAP-over-TCP client built on the project's own codec
-//                    (lwgate::coap): CSM handshake, Ping/Pong, raw bytes, FIN vs RST detection.
+//                    (lwgate::coap) and the shared device side (tools/device): CSM handshake,
+//                    Ping/Pong, raw bytes, FIN vs RST detection.
 //   run_process      runs a program (e.g. coap-client-openssl) with a hard time limit.
 //
 // Ground rules every part follows:

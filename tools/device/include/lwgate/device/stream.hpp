@@ -1,19 +1,20 @@
-// Byte streams over a non-blocking connected socket: plain TCP and a TLS client (OpenSSL).
-// Private to the simulator. The socket descriptor is owned by the caller (Connection).
+// A device's byte stream over a connected non-blocking socket, plain (TcpStream) or TLS
+// (TlsStream, OpenSSL: PSK, TLS 1.3 external PSK or a client certificate), so that its read/write
+// loop is the same for both. The socket is the caller's: streams never close it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
-
-#include "lwgate/devsim/device_simulator.hpp"
+#include <vector>
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 
-namespace lwgate::devsim::detail {
+namespace lwgate::device {
 
 enum class IoStatus { ok, want_read, want_write, eof, error };
 
@@ -47,7 +48,35 @@ class TcpStream final : public Stream {
     int fd_;
 };
 
-// An SSL_CTX built from TlsOptions, shared by the connections of one simulator.
+enum class TlsVersion { any, tls1_2, tls1_3 };
+
+struct Psk {
+    std::string identity;
+    std::vector<std::uint8_t> key;  // raw key bytes (see parse_hex)
+};
+
+struct TlsOptions {
+    // External PSK, used when psk_identity is non-empty.
+    std::string psk_identity;
+    std::vector<std::uint8_t> psk_key;
+    // Each TlsStream::create() brings its own Psk (a fleet sharing one context).
+    bool psk_per_connection = false;
+    // Client certificate (PEM chain) and key, used when certificate_file is non-empty.
+    std::string certificate_file;
+    std::string private_key_file;
+    // CA bundle (PEM) to verify the server with, including its name/IP (server_name, else host).
+    // Empty = no server verification (PSK only, or certificates in tests).
+    std::string ca_file;
+    std::string server_name;  // SNI and verification name; default: host unless it is an IP
+    TlsVersion version = TlsVersion::any;
+    // Overrides of OpenSSL's lists. Empty = the RFC 7925 profile and friends (PSK-AES128-CCM8,
+    // PSK-AES128-GCM-SHA256, ... plus ECDHE certificate suites) / TLS_AES_128_GCM_SHA256:...
+    std::string cipher_list;                // TLS 1.2
+    std::string ciphersuites;               // TLS 1.3
+    std::vector<std::string> alpn{"coap"};  // RFC 8323 §8.2; empty = no ALPN extension
+};
+
+// An SSL_CTX built from TlsOptions, shared by many connections.
 class TlsClientContext {
   public:
     // Returns the context or an error text.
@@ -68,9 +97,11 @@ class TlsClientContext {
 
 class TlsStream final : public Stream {
   public:
-    // `host` is used for SNI / verification unless options().server_name is set.
+    // `host` is used for SNI / verification unless options().server_name is set; `psk`, when
+    // given, replaces the context's.
     static std::variant<std::unique_ptr<TlsStream>, std::string> create(
-        std::shared_ptr<TlsClientContext> context, int fd, const std::string& host);
+        std::shared_ptr<TlsClientContext> context, int fd, const std::string& host,
+        std::optional<Psk> psk = std::nullopt);
     ~TlsStream() override;
 
     IoResult handshake() override;
@@ -78,6 +109,7 @@ class TlsStream final : public Stream {
     IoResult write(const std::uint8_t* data, std::size_t size) override;
     void close_notify() override;
     std::string describe() const override;
+    const Psk& psk() const { return psk_; }
 
   private:
     TlsStream() = default;
@@ -85,6 +117,7 @@ class TlsStream final : public Stream {
 
     std::shared_ptr<TlsClientContext> context_;
     SSL* ssl_ = nullptr;
+    Psk psk_;
 };
 
-}  // namespace lwgate::devsim::detail
+}  // namespace lwgate::device

@@ -1,4 +1,4 @@
-#include "stream.hpp"
+#include "lwgate/device/stream.hpp"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace lwgate::devsim::detail {
+namespace lwgate::device {
 
 namespace {
 
@@ -33,27 +33,20 @@ bool is_ip_literal(const std::string& host) {
            inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
-int context_index() {
-    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-    return index;
-}
-
-const TlsOptions* options_of(SSL* ssl) {
-    auto* ctx =
-        static_cast<TlsClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
-    return ctx ? &ctx->options() : nullptr;
+const Psk& psk_of(SSL* ssl) {
+    return static_cast<const TlsStream*>(SSL_get_app_data(ssl))->psk();
 }
 
 // TLS 1.2 (and legacy) PSK.
 unsigned int psk_client_callback(SSL* ssl, const char* /*hint*/, char* identity,
                                  unsigned int max_identity_len, unsigned char* psk,
                                  unsigned int max_psk_len) {
-    const TlsOptions* o = options_of(ssl);
-    if (!o || o->psk_identity.empty()) return 0;
-    if (o->psk_identity.size() + 1 > max_identity_len || o->psk_key.size() > max_psk_len) return 0;
-    std::memcpy(identity, o->psk_identity.c_str(), o->psk_identity.size() + 1);
-    std::memcpy(psk, o->psk_key.data(), o->psk_key.size());
-    return static_cast<unsigned int>(o->psk_key.size());
+    const Psk& p = psk_of(ssl);
+    if (p.identity.empty()) return 0;
+    if (p.identity.size() + 1 > max_identity_len || p.key.size() > max_psk_len) return 0;
+    std::memcpy(identity, p.identity.c_str(), p.identity.size() + 1);
+    std::memcpy(psk, p.key.data(), p.key.size());
+    return static_cast<unsigned int>(p.key.size());
 }
 
 // TLS 1.3 external PSK (RFC 8446 §4.2.11): a session carrying the key, for
@@ -63,23 +56,91 @@ int psk_use_session_callback(SSL* ssl, const EVP_MD* md, const unsigned char** i
     *session = nullptr;
     *id = nullptr;
     *idlen = 0;
-    const TlsOptions* o = options_of(ssl);
-    if (!o || o->psk_identity.empty()) return 1;
+    const Psk& p = psk_of(ssl);
+    if (p.identity.empty()) return 1;
     static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
     if (!cipher) return 1;
     if (md && md != SSL_CIPHER_get_handshake_digest(cipher)) return 1;  // HRR with another hash
     SSL_SESSION* s = SSL_SESSION_new();
-    if (!s || SSL_SESSION_set1_master_key(s, o->psk_key.data(), o->psk_key.size()) != 1 ||
+    if (!s || SSL_SESSION_set1_master_key(s, p.key.data(), p.key.size()) != 1 ||
         SSL_SESSION_set_cipher(s, cipher) != 1 ||
         SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
         SSL_SESSION_free(s);
         return 0;
     }
     *session = s;
-    *id = reinterpret_cast<const unsigned char*>(o->psk_identity.data());
-    *idlen = o->psk_identity.size();
+    *id = reinterpret_cast<const unsigned char*>(p.identity.data());
+    *idlen = p.identity.size();
     return 1;
+}
+
+// Each returns an error text, empty when done.
+std::string set_ciphers(SSL_CTX* ctx, const TlsOptions& options) {
+    const std::string ciphers =
+        !options.cipher_list.empty()
+            ? options.cipher_list
+            : "PSK-AES128-CCM8:PSK-AES128-CCM:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:"
+              "PSK-AES128-CBC-SHA256:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:"
+              "ECDHE-PSK-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:"
+              "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+              "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-CCM";
+    if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+        return "cipher_list: " + openssl_errors();
+    }
+    // TLS 1.3: AES-128-GCM first (our external PSK session is bound to SHA-256).
+    const std::string suites = !options.ciphersuites.empty()
+                                   ? options.ciphersuites
+                                   : "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
+                                     "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
+    if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) {
+        return "ciphersuites: " + openssl_errors();
+    }
+    return {};
+}
+
+std::string set_credentials(SSL_CTX* ctx, const TlsOptions& options) {
+    if (!options.certificate_file.empty()) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, options.certificate_file.c_str()) != 1) {
+            return "certificate " + options.certificate_file + ": " + openssl_errors();
+        }
+        const std::string& key =
+            options.private_key_file.empty() ? options.certificate_file : options.private_key_file;
+        if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            return "private key " + key + ": " + openssl_errors();
+        }
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            return "private key does not match the certificate: " + openssl_errors();
+        }
+    }
+    if (!options.ca_file.empty()) {
+        if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
+            return "ca " + options.ca_file + ": " + openssl_errors();
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    }
+    if (!options.psk_identity.empty() || options.psk_per_connection) {
+        SSL_CTX_set_psk_client_callback(ctx, psk_client_callback);
+        SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session_callback);
+    }
+    return {};
+}
+
+std::string set_alpn(SSL_CTX* ctx, const TlsOptions& options) {
+    if (options.alpn.empty()) return {};
+    std::string wire;
+    for (const auto& p : options.alpn) {
+        if (p.empty() || p.size() > 255) return "bad ALPN protocol name";
+        wire += static_cast<char>(p.size());
+        wire += p;
+    }
+    if (SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned int>(wire.size())) != 0) {
+        return "ALPN: " + openssl_errors();
+    }
+    return {};
 }
 
 }  // namespace
@@ -113,68 +174,15 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
     self->ctx_ = SSL_CTX_new(TLS_client_method());
     if (!self->ctx_) return "SSL_CTX_new: " + openssl_errors();
     SSL_CTX* ctx = self->ctx_;
-    SSL_CTX_set_ex_data(ctx, context_index(), self.get());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (options.version == TlsVersion::tls1_2) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     if (options.version == TlsVersion::tls1_3) SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Idle connections give their buffers back: the bench holds 100k of them.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-
-    const std::string ciphers =
-        !options.cipher_list.empty()
-            ? options.cipher_list
-            : "PSK-AES128-CCM8:PSK-AES128-CCM:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:"
-              "PSK-AES128-CBC-SHA256:PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256:"
-              "ECDHE-PSK-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:"
-              "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-              "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-CCM";
-    if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-        return "cipher_list: " + openssl_errors();
-    }
-    // TLS 1.3: AES-128-GCM first (our external PSK session is bound to SHA-256).
-    const std::string suites = !options.ciphersuites.empty()
-                                   ? options.ciphersuites
-                                   : "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
-                                     "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
-    if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) {
-        return "ciphersuites: " + openssl_errors();
-    }
-    if (!options.certificate_file.empty()) {
-        if (SSL_CTX_use_certificate_chain_file(ctx, options.certificate_file.c_str()) != 1) {
-            return "certificate " + options.certificate_file + ": " + openssl_errors();
-        }
-        const std::string& key =
-            options.private_key_file.empty() ? options.certificate_file : options.private_key_file;
-        if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            return "private key " + key + ": " + openssl_errors();
-        }
-        if (SSL_CTX_check_private_key(ctx) != 1) {
-            return "private key does not match the certificate: " + openssl_errors();
-        }
-    }
-    if (!options.ca_file.empty()) {
-        if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
-            return "ca " + options.ca_file + ": " + openssl_errors();
-        }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    } else {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-    }
-    if (!options.psk_identity.empty()) {
-        SSL_CTX_set_psk_client_callback(ctx, psk_client_callback);
-        SSL_CTX_set_psk_use_session_callback(ctx, psk_use_session_callback);
-    }
-    if (!options.alpn.empty()) {
-        std::string wire;
-        for (const auto& p : options.alpn) {
-            if (p.empty() || p.size() > 255) return "bad ALPN protocol name";
-            wire += static_cast<char>(p.size());
-            wire += p;
-        }
-        if (SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
-                                    static_cast<unsigned int>(wire.size())) != 0) {
-            return "ALPN: " + openssl_errors();
-        }
+    for (auto* step : {set_ciphers, set_credentials, set_alpn}) {
+        if (auto error = step(ctx, options); !error.empty()) return error;
     }
     return self;
 }
@@ -184,15 +192,18 @@ TlsClientContext::~TlsClientContext() {
 }
 
 std::variant<std::unique_ptr<TlsStream>, std::string> TlsStream::create(
-    std::shared_ptr<TlsClientContext> context, int fd, const std::string& host) {
+    std::shared_ptr<TlsClientContext> context, int fd, const std::string& host,
+    std::optional<Psk> psk) {
     std::unique_ptr<TlsStream> self(new TlsStream());
     ERR_clear_error();
     self->ssl_ = SSL_new(context->native());
     if (!self->ssl_) return "SSL_new: " + openssl_errors();
     self->context_ = std::move(context);
+    const auto& o = self->context_->options();
+    self->psk_ = psk ? std::move(*psk) : Psk{o.psk_identity, o.psk_key};
+    SSL_set_app_data(self->ssl_, self.get());
     SSL_set_fd(self->ssl_, fd);
     SSL_set_connect_state(self->ssl_);
-    const auto& o = self->context_->options();
     const std::string name = !o.server_name.empty() ? o.server_name : host;
     if (!is_ip_literal(name)) SSL_set_tlsext_host_name(self->ssl_, name.c_str());
     if (!o.ca_file.empty()) {
@@ -295,4 +306,4 @@ std::string TlsStream::describe() const {
     return out;
 }
 
-}  // namespace lwgate::devsim::detail
+}  // namespace lwgate::device
