@@ -27,10 +27,10 @@ ConnectionFacts plain(ConnectionId id, std::string_view address = "10.0.0.1") {
     return {id, PeerIdentity{}, address};
 }
 
-const Route& routed(const RouteDecision& d) {
-    static const Route none;
+// By value: the decision is usually a temporary.
+Route routed(const RouteDecision& d) {
     EXPECT_TRUE(std::holds_alternative<Route>(d));
-    return std::holds_alternative<Route>(d) ? std::get<Route>(d) : none;
+    return std::holds_alternative<Route>(d) ? std::get<Route>(d) : Route{};
 }
 
 Refusal refusal_of(const RouteDecision& d) {
@@ -59,7 +59,7 @@ TEST_F(RouterTest, EveryShardNamesTheSameOwner) {
 }
 
 TEST_F(RouterTest, ARegisterBindsTheConnectionAndRoutesToTheOwner) {
-    const auto& route = routed(router.route(plain(7), register_of("urn:imei:1"), t0));
+    const auto route = routed(router.route(plain(7), register_of("urn:imei:1"), t0));
     EXPECT_EQ(route.endpoint, "urn:imei:1");
     EXPECT_EQ(route.owner, router.owner_of("urn:imei:1"));
     EXPECT_FALSE(route.authenticated) << "plain TCP proves nothing";
@@ -114,7 +114,7 @@ TEST_F(RouterTest, ATlsIdentityRoutesOnlyItsOwnEndpoint) {
     identities.add("urn:imei:1", "id-1");
     router.set_identities(std::move(identities));
     ConnectionFacts tls{8, PeerIdentity{true, "id-1", {}, {}, false}, "10.0.0.2"};
-    const auto& route = routed(router.route(tls, register_of("urn:imei:1"), t0));
+    const auto route = routed(router.route(tls, register_of("urn:imei:1"), t0));
     EXPECT_TRUE(route.authenticated);
     ConnectionFacts other{9, PeerIdentity{true, "id-1", {}, {}, false}, "10.0.0.2"};
     EXPECT_EQ(refusal_of(router.route(other, register_of("urn:imei:2"), t0)),
