@@ -131,7 +131,7 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     auto& route = std::get<Route>(decision);
     metrics_.uplinks.add();
     post(route.owner, DeviceMessageEvent{shard_, info.id, std::move(route.endpoint),
-                                         route.authenticated, std::move(message)});
+                                         route.authenticated, route.kind, std::move(message)});
 }
 
 void Bridge::on_session_closed(session::SessionBase& session) {
@@ -152,7 +152,7 @@ void Bridge::send_outbox(unsigned shard) {
 }
 
 void Bridge::on_event(DeviceMessageEvent&& e) {
-    handle(e.conn_shard, e.conn, e.endpoint, e.authenticated, std::move(e.message));
+    handle(e.conn_shard, e.conn, e.endpoint, e.authenticated, e.kind, std::move(e.message));
 }
 
 void Bridge::on_event(ConnectionClosedEvent&& e) {
@@ -195,8 +195,8 @@ bool Bridge::alive(const std::string& endpoint, const Hosted* hosted) {
 }
 
 void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                    bool authenticated, Message&& message) {
-    Hosted* hosted = host_for(conn_shard, conn, endpoint, message);
+                    bool authenticated, Uplink kind, Message&& message) {
+    Hosted* hosted = host_for(conn_shard, conn, endpoint, kind, message);
     if (!hosted) return;
     hosted->note_connection(conn, conn_shard);
     const TimePoint now = time_.now();
@@ -209,9 +209,8 @@ void Bridge::handle(unsigned conn_shard, ConnectionId conn, const std::string& e
 }
 
 Bridge::Hosted* Bridge::host_for(unsigned conn_shard, ConnectionId conn,
-                                 const std::string& endpoint, const Message& message) {
+                                 const std::string& endpoint, Uplink kind, const Message& message) {
     const bool request = coap::is_request(message.code());
-    const auto kind = request ? classify_uplink(message) : Uplink::other;
     Hosted* bootstrap = find_bootstrap(endpoint);
     // A response goes to the bootstrap when it answers what the bootstrap relay sent.
     if (request ? kind == Uplink::bootstrap_request

@@ -157,12 +157,12 @@ class Bridge final : public upstream::CoreLinkHandler {
 
     // Owner side.
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                bool authenticated, coap::Message&& message);
+                bool authenticated, Uplink kind, coap::Message&& message);
     void handle_disconnect(ConnectionId conn, const std::string& endpoint);
     // The host a message of `endpoint` goes to, created for a Register / Bootstrap-Request; on
     // failure the connection is answered and nullptr returned.
     Hosted* host_for(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                     const coap::Message& message);
+                     Uplink kind, const coap::Message& message);
     // A new host and upstream session (within connections.max_registrations); on failure the
     // connection is answered and nullptr returned.
     Hosted* create(EndpointHost::Kind kind, unsigned conn_shard, ConnectionId conn,

@@ -24,6 +24,7 @@ struct DeviceMessageEvent {
     ConnectionId conn;
     std::string endpoint;
     bool authenticated;
+    Uplink kind;  // classify_uplink() of a request, as the Router saw it (other for responses)
     coap::Message message;
 };
 

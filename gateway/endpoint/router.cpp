@@ -41,7 +41,7 @@ RouteDecision Router::admit_new(const ConnectionFacts& connection, const coap::M
                        std::move(admitted.endpoint), registration_retry_seconds};
     }
     const unsigned shard = owner ? *owner : owner_of(admitted.endpoint);
-    Route route{shard, std::move(admitted.endpoint), admitted.authenticated};
+    Route route{shard, std::move(admitted.endpoint), admitted.authenticated, kind};
     if (!bound) bindings_.emplace(connection.id, Binding{route});
     return route;
 }

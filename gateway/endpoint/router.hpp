@@ -32,7 +32,8 @@ namespace lwgate::lwm2m {
 struct Route {
     unsigned owner = 0;
     std::string endpoint;
-    bool authenticated = false;  // the connection's TLS identity names the endpoint
+    bool authenticated = false;   // the connection's TLS identity names the endpoint
+    Uplink kind = Uplink::other;  // classify_uplink() of a request: the owner need not again
 };
 using RouteDecision = std::variant<Route, Refused>;
 

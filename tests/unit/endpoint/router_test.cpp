@@ -63,6 +63,7 @@ TEST_F(RouterTest, ARegisterBindsTheConnectionAndRoutesToTheOwner) {
     EXPECT_EQ(route.endpoint, "urn:imei:1");
     EXPECT_EQ(route.owner, router.owner_of("urn:imei:1"));
     EXPECT_FALSE(route.authenticated) << "plain TCP proves nothing";
+    EXPECT_EQ(route.kind, Uplink::register_) << "classified once, for the owner too";
     EXPECT_EQ(router.bound_connections(), 1u);
 
     // A response of the device (to a downlink) follows the binding.
