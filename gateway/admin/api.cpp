@@ -211,9 +211,9 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
         }
         case Op::connections: {
             auto filter = parse_filter(request.query);
-            if (auto* error = std::get_if<std::string>(&filter)) return error_reply(400, *error);
+            if (!filter) return error_reply(400, filter.error().detail);
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
-            return json_reply(200, connections_json(snapshot, std::get<Filter>(filter)));
+            return json_reply(200, connections_json(snapshot, *filter));
         }
         case Op::connection:
             return connection_detail(backend_, r.target);

@@ -144,13 +144,14 @@ std::vector<Row> build_rows(const Snapshot& s) {
     return rows;
 }
 
-std::variant<Filter, std::string> parse_filter(
-    const std::multimap<std::string, std::string>& query) {
+Result<Filter, Error> parse_filter(const std::multimap<std::string, std::string>& query) {
     Filter f;
     for (const auto& [key, value] : query) {
         if (key == "state") {
             f.state = parse_state(value);
-            if (!f.state) return "unknown state '" + value + "'";
+            if (!f.state) {
+                return fail(Error{AdminErrc::bad_parameter_value, "unknown state '" + value + "'"});
+            }
         } else if (key == "endpoint") {
             f.endpoint_prefix = value;
         } else if (key == "transport") {
@@ -159,12 +160,14 @@ std::variant<Filter, std::string> parse_filter(
             } else if (value == "tls") {
                 f.transport = session::Transport::tls;
             } else {
-                return "transport must be tcp or tls, got '" + value + "'";
+                return fail(Error{AdminErrc::bad_parameter_value,
+                                  "transport must be tcp or tls, got '" + value + "'"});
             }
         } else if (key == "remote") {
             f.remote_prefix = value;
         } else {
-            return "unknown query parameter '" + key + "'";
+            return fail(
+                Error{AdminErrc::unknown_parameter, "unknown query parameter '" + key + "'"});
         }
     }
     return f;

@@ -1,5 +1,6 @@
 // The JSON documents of the admin API (see helpers' admin-api-contract.md, mirrored in
-// docs/operations.md, "Admin API"), built from a Snapshot. Pure: tests/unit/admin/json_views_test.cpp.
+// docs/operations.md, "Admin API"), built from a Snapshot. Pure:
+// tests/unit/admin/json_views_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/admin_error.hpp"
 #include "admin/model.hpp"
 #include "admin/state.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::admin {
 
@@ -33,10 +36,10 @@ struct Filter {
     std::optional<session::Transport> transport;
     std::string remote_prefix;
 };
-// Query parameters state, endpoint, transport, remote; an unknown value or parameter is an error
-// message (400).
-std::variant<Filter, std::string> parse_filter(
-    const std::multimap<std::string, std::string>& query);
+// Query parameters state, endpoint, transport, remote. An unknown parameter
+// (AdminErrc::unknown_parameter) or value (bad_parameter_value) is an error; its detail is the
+// 400's message.
+Result<Filter, Error> parse_filter(const std::multimap<std::string, std::string>& query);
 bool matches(const Row& row, const Filter& filter);
 
 nlohmann::json row_json(const Row& row, const Snapshot& snapshot);

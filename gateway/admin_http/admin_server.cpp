@@ -31,7 +31,7 @@ struct AdminServer::Impl {
                   std::make_shared<std::atomic<std::size_t>>(0),
                   std::make_shared<std::atomic<std::size_t>>(0)} {}
 
-    std::optional<std::string> bind(const std::string& host, std::uint16_t port);
+    Result<void, Error> bind(const std::string& host, std::uint16_t port);
     void accept();
     void admit(tcp::socket socket);
     void shut_down();
@@ -55,21 +55,23 @@ struct AdminServer::Impl {
     std::thread thread;
 };
 
-std::optional<std::string> AdminServer::Impl::bind(const std::string& host, std::uint16_t port) {
+// The detail is the system's words only: start() says which setting it was.
+Result<void, Error> AdminServer::Impl::bind(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
     tcp::resolver resolver(io);
     const auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
-    if (ec) return ec.message();
+    if (ec) return fail(Error{AdminErrc::cannot_resolve, ec.message()});
     for (const auto& entry : found) {
         acceptor.close(ec);
         acceptor.open(entry.endpoint().protocol(), ec);
         if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
         if (!ec) acceptor.bind(entry.endpoint(), ec);
         if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-        if (!ec) return std::nullopt;
+        if (!ec) return {};
     }
     acceptor.close();
-    return ec ? ec.message() : "no address";
+    if (!ec) return fail(Error{AdminErrc::cannot_resolve, "no address"});
+    return fail(Error{AdminErrc::cannot_bind, ec.message()});
 }
 
 void AdminServer::Impl::accept() {
@@ -137,16 +139,18 @@ AdminServer::~AdminServer() {
     stop();
 }
 
-std::optional<std::string> AdminServer::start() {
+Result<void, Error> AdminServer::start() {
     impl_ = std::make_unique<Impl>(config_.token, backend_);
-    if (auto error = impl_->bind(config_.host, config_.port)) {
+    if (auto bound = impl_->bind(config_.host, config_.port); !bound) {
         impl_.reset();
-        return "cannot bind admin.listen " + config_.listen + ": " + *error;
+        Error error = std::move(bound).error();
+        error.detail = "cannot bind admin.listen " + config_.listen + ": " + error.detail;
+        return fail(std::move(error));
     }
     port_ = impl_->acceptor.local_endpoint().port();
     impl_->accept();
     impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
-    return std::nullopt;
+    return {};
 }
 
 void AdminServer::stop() {

@@ -5,11 +5,12 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 
+#include "admin/admin_error.hpp"
 #include "admin/backend.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::admin {
 
@@ -20,8 +21,9 @@ class AdminServer {
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
 
-    // Binds (port 0: any free port) and starts serving. Returns an error message on failure.
-    std::optional<std::string> start();
+    // Binds (port 0: any free port) and starts serving. AdminErrc::cannot_resolve or cannot_bind
+    // on failure.
+    Result<void, Error> start();
     void stop();
     std::string url() const;  // "http://127.0.0.1:8484"
 

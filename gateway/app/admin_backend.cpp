@@ -9,6 +9,7 @@
 #include <asio/post.hpp>
 
 #include "app/gateway.hpp"
+#include "app/shard_sampler.hpp"
 
 namespace lwgate::app {
 
@@ -29,11 +30,28 @@ std::uint64_t descriptor_limit_now() {
     return limit.rlim_cur;
 }
 
+namespace {
+
+// Runs an operator's action on connection `id` of `shard` (on its thread); false when the
+// connection is gone. The session is held for the call: a Ping on a dead socket may close it
+// at once.
+template <class Action>
+bool with_session(Shard& shard, std::uint64_t id, Action&& action) {
+    const session::SessionPtr keep = shard.hold_session(id);
+    if (!keep) return false;
+    action(*keep);
+    return true;
+}
+
+}  // namespace
+
 AdminBackend::AdminBackend(const std::vector<ShardPtr>& shards,
+                           const std::vector<std::unique_ptr<CloseRecorder>>& closes,
                            const std::vector<net::ListenerPtr>& listeners,
                            const AcceptMetrics& accept, admin::GatewayFacts facts,
                            std::function<void()> drain, const TimeSource& time)
     : shards_(shards),
+      closes_(closes),
       listeners_(listeners),
       accept_(accept),
       facts_(std::move(facts)),
@@ -79,12 +97,13 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
         s.gateway.listeners.push_back({l->bound_uri(), l->up()});
     // Ask every shard at once, then wait for all against one deadline.
     std::vector<std::future<admin::ShardSample>> futures;
-    for (auto& shard : shards_) {
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
         auto promise = std::make_shared<std::promise<admin::ShardSample>>();
         futures.push_back(promise->get_future());
-        asio::post(shard->io(), [promise, scope, s = shard.get()] {
-            promise->set_value(s->admin_sample(scope));
-        });
+        asio::post(shards_[i]->io(),
+                   [promise, scope, s = shards_[i].get(), closes = closes_.at(i).get()] {
+                       promise->set_value(sample_shard(*s, *closes, scope));
+                   });
     }
     // A real wait on real futures: the real clock, whatever the snapshot is stamped with.
     const auto until = Clock::now() + deadline;
@@ -107,8 +126,11 @@ void AdminBackend::start_ping(unsigned shard, std::uint64_t id, Duration timeout
         // admin_ping() takes the callback even when it has no such connection: shared, so
         // that a refusal still answers.
         auto once = std::make_shared<PingDone>(std::move(done));
-        if (!s.admin_ping(id, timeout, [once](session::AdminPingResult r) { (*once)(r); }))
+        if (!with_session(s, id, [&](session::SessionBase& session) {
+                session.admin_ping(timeout, [once](session::AdminPingResult r) { (*once)(r); });
+            })) {
             (*once)(std::nullopt);
+        }
     });
 }
 
@@ -116,13 +138,19 @@ bool AdminBackend::release(unsigned shard, std::uint64_t id,
                            std::optional<std::string> alternative_address,
                            std::optional<std::uint32_t> hold_off_seconds) {
     auto done = on_shard<bool>(shard, deadline, [=](Shard& s) {
-        return s.admin_release(id, alternative_address, hold_off_seconds);
+        return with_session(s, id, [&](session::SessionBase& session) {
+            session.admin_release(alternative_address, hold_off_seconds);
+        });
     });
     return done.value_or(false);
 }
 
 bool AdminBackend::close(unsigned shard, std::uint64_t id) {
-    auto done = on_shard<bool>(shard, deadline, [id](Shard& s) { return s.admin_close(id); });
+    auto done = on_shard<bool>(shard, deadline, [id](Shard& s) {
+        return with_session(s, id, [](session::SessionBase& session) {
+            session.close(session::CloseReason::admin, "closed by operator");
+        });
+    });
     return done.value_or(false);
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "admin/backend.hpp"
+#include "app/close_recorder.hpp"
 #include "app/shard.hpp"
 #include "lwgate/store/store.hpp"
 #include "net/listener.hpp"
@@ -19,7 +20,9 @@ struct AcceptMetrics;
 
 class AdminBackend final : public admin::Backend {
   public:
+    // `closes[i]`: shard i's close history (read on that shard's thread).
     AdminBackend(const std::vector<ShardPtr>& shards,
+                 const std::vector<std::unique_ptr<CloseRecorder>>& closes,
                  const std::vector<net::ListenerPtr>& listeners, const AcceptMetrics& accept,
                  admin::GatewayFacts facts, std::function<void()> drain, const TimeSource& time);
 
@@ -44,6 +47,7 @@ class AdminBackend final : public admin::Backend {
     std::optional<T> on_shard(unsigned index, Duration wait, std::function<T(Shard&)> fn);
 
     const std::vector<ShardPtr>& shards_;
+    const std::vector<std::unique_ptr<CloseRecorder>>& closes_;
     const std::vector<net::ListenerPtr>& listeners_;
     const AcceptMetrics& accept_;
     admin::GatewayFacts facts_;

@@ -92,7 +92,7 @@ std::uint64_t descriptor_limit() {
 
 }  // namespace
 
-std::optional<std::string> Gateway::start() {
+Result<void, Error> Gateway::start() {
     const auto settings = session_settings_from(config_);
     descriptor_budget_ = DescriptorBudget(descriptor_limit());
     directory_.set_session_limit(
@@ -109,28 +109,34 @@ std::optional<std::string> Gateway::start() {
                                                   directory_, time_));
     }
     std::vector<Shard*> all;
-    for (auto& s : shards_)
-        all.push_back(s.get());
-    if (auto error = open_store()) return error;  // persistence (gateway_store.cpp)
     for (auto& s : shards_) {
-        if (auto error = s->start_bridge(all))
-            return "upstream " + config_.upstream.uri + ": " + *error;
+        all.push_back(s.get());
+        close_recorders_.push_back(std::make_unique<CloseRecorder>(time_));
+        s->subscribe(*close_recorders_.back());
+    }
+    if (auto opened = open_store(); !opened) return opened;  // persistence (gateway_store.cpp)
+    for (auto& s : shards_) {
+        if (auto started = s->start_bridge(all); !started) {
+            const auto& e = started.error();
+            return fail(Error{e.code, "upstream " + config_.upstream.uri + ": " + e.detail});
+        }
     }
     for (const auto& lc : config_.listeners) {
         net::TlsServerContext* tls = nullptr;
         if (lc.tls) {
             auto created = net::TlsServerContext::create(*lc.tls, psk);
-            if (auto* error = std::get_if<std::string>(&created)) {
-                return "listener " + lc.endpoint.text + ": " + *error;
+            if (!created) {
+                const auto& e = created.error();
+                return fail(Error{e.code, "listener " + lc.endpoint.text + ": " + e.detail});
             }
-            tls_contexts_.push_back(std::move(std::get<net::TlsServerContextPtr>(created)));
+            tls_contexts_.push_back(std::move(created).value());
             tls = tls_contexts_.back().get();
         }
         auto listener = std::make_unique<net::Listener>(
             control_, lc, tls, [this]() -> asio::io_context& { return next_shard_context(); },
             [this](net::Listener& l, asio::ip::tcp::socket&& s) { on_accept(l, std::move(s)); });
         if (auto ec = listener->open()) {
-            return "listener " + lc.endpoint.text + ": " + ec.message();
+            return fail(Error{ec, "listener " + lc.endpoint.text + ": " + ec.message()});
         }
         listeners_.push_back(std::move(listener));
     }
@@ -140,7 +146,7 @@ std::optional<std::string> Gateway::start() {
         l->start();
         spdlog::info("listening on {}", l->bound_uri());
     }
-    if (auto error = start_admin()) return error;
+    if (auto started = start_admin(); !started) return started;
     heap_trimmer_ = std::make_unique<HeapTrimmer>(control_, [this] { return connection_events(); });
     heap_trimmer_->start();
 
@@ -149,7 +155,7 @@ std::optional<std::string> Gateway::start() {
     signals_.add(SIGHUP);
     wait_for_signal();
     notify_ready();
-    return std::nullopt;
+    return {};
 }
 
 void Gateway::wait_for_signal() {

@@ -23,6 +23,7 @@
 
 #include "admin_http/admin_server.hpp"
 #include "app/admin_backend.hpp"
+#include "app/close_recorder.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
@@ -53,7 +54,7 @@ class Gateway {
     ~Gateway();
 
     // Builds TLS contexts, binds listeners and starts shards. Returns an error message on failure.
-    std::optional<std::string> start();
+    Result<void, Error> start();
     // Runs the control loop until shutdown completes. Returns the process exit code.
     int run();
     void request_shutdown();
@@ -85,10 +86,12 @@ class Gateway {
     // ---- persistence (gateway/app/gateway_store.cpp) -------------------------------
     // Opens store.uri, loads it, hands both to every shard's bridge. Before shards_: the store
     // outlives the bridges and commits what they left pending when it is destroyed.
-    std::optional<std::string> open_store();
+    Result<void, Error> open_store();
     std::unique_ptr<store::Store> store_;
     // ---- end of persistence ----------------------------------------------------------------
     std::vector<ShardPtr> shards_;
+    // One per shard, subscribed before the shard threads start: the admin API's close history.
+    std::vector<std::unique_ptr<CloseRecorder>> close_recorders_;
     asio::io_context control_{1};
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
@@ -116,8 +119,9 @@ class Gateway {
     void notify_stopping();  // STOPPING=1 when the drain begins
     void reload();           // SIGHUP: re-read config_path_, apply what can change at run time
     void apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections);
-    void reload_bridges(const config::ReloadPlan& plan);  // credentials, relay parameters, rates
-    void probe_shards(std::function<void()> done);        // `done` once every shard ran a no-op
+    // What the plan changes in the bridges: credentials, relay parameters, rates.
+    lwm2m::BridgeReload bridge_reload(const config::ReloadPlan& plan) const;
+    void probe_shards(std::function<void()> done);  // `done` once every shard ran a no-op
     std::string config_path_;
     std::unique_ptr<ServiceNotifier> service_;   // after control_: its timer lives on control_
     std::unique_ptr<HeapTrimmer> heap_trimmer_;  // after control_ too
@@ -126,7 +130,7 @@ class Gateway {
 
     // ---- admin API (gateway/app/gateway_admin.cpp) -----------------------------------------
     // Declared last: the HTTP threads stop before anything they read is destroyed.
-    std::optional<std::string> start_admin();
+    Result<void, Error> start_admin();
     std::unique_ptr<AdminBackend> admin_backend_;
     std::unique_ptr<admin::AdminServer> admin_server_;
 };

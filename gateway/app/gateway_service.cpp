@@ -91,10 +91,9 @@ void Gateway::reload() {
 void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections) {
     if (plan.log_level)
         spdlog::set_level(spdlog::level::from_str(config::to_string(config_.log.level)));
+    ShardReload changes;
     if (plan.session_settings) {
-        const auto settings = session_settings_from(config_);
-        for (auto& shard : shards_)
-            shard->apply_settings(settings);
+        changes.settings = session_settings_from(config_);
         spdlog::info(
             "reload: keepalive settings apply to the {} open connection(s) at once; CSM and "
             "write limits to connections opened from now on",
@@ -109,7 +108,9 @@ void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_co
         directory_.set_session_limit(
             descriptor_budget_.registrations(config_.connections.max_registrations));
     }
-    if (plan.credentials || plan.relay_params || plan.registration_limits) reload_bridges(plan);
+    changes.bridge = bridge_reload(plan);
+    for (auto& shard : shards_)
+        shard->reload(changes);
     if (plan.credentials) {
         const auto table = net::PskTable::from(config_.credentials);
         for (auto& tls : tls_contexts_) {
@@ -118,17 +119,14 @@ void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_co
     }
 }
 
-void Gateway::reload_bridges(const config::ReloadPlan& plan) {
-    auto credentials =
-        plan.credentials
-            ? std::make_shared<const std::vector<config::Credential>>(config_.credentials)
-            : nullptr;
-    std::optional<lwm2m::RelayParams> relay;
-    if (plan.relay_params) relay = lwm2m::relay_params_from(config_);
-    std::optional<config::RateLimit> registration_rate;
-    if (plan.registration_limits) registration_rate = config_.registration.rate_per_address;
-    for (auto& shard : shards_)
-        shard->reload_bridge(credentials, relay, registration_rate);
+lwm2m::BridgeReload Gateway::bridge_reload(const config::ReloadPlan& plan) const {
+    lwm2m::BridgeReload changes;
+    if (plan.credentials)
+        changes.credentials =
+            std::make_shared<const std::vector<config::Credential>>(config_.credentials);
+    if (plan.relay_params) changes.relay = lwm2m::relay_params_from(config_);
+    if (plan.registration_limits) changes.registration_rate = config_.registration.rate_per_address;
+    return changes;
 }
 
 }  // namespace lwgate::app

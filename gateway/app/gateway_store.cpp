@@ -7,13 +7,15 @@
 
 namespace lwgate::app {
 
-std::optional<std::string> Gateway::open_store() {
+Result<void, Error> Gateway::open_store() {
     const auto& uri = config_.store.uri;
     auto opened = store::open_store(uri);
-    if (!opened) return "store.uri " + uri + ": " + opened.error().detail;
+    if (!opened)
+        return fail(Error{opened.error().code, "store.uri " + uri + ": " + opened.error().detail});
     store_ = std::move(opened).value();
     auto loaded = store_->load_all();
-    if (!loaded) return "store.uri " + uri + ": " + loaded.error().detail;
+    if (!loaded)
+        return fail(Error{loaded.error().code, "store.uri " + uri + ": " + loaded.error().detail});
     auto records =
         std::make_shared<const std::vector<store::DeviceRecord>>(std::move(loaded).value());
     if (!records->empty()) spdlog::info("store {}: {} device(s) to restore", uri, records->size());
@@ -29,7 +31,7 @@ std::optional<std::string> Gateway::open_store() {
             }
         });
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace lwgate::app

@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
     raise_descriptor_limit(config.connections.max);
     lwgate::app::Gateway gateway(std::move(config));
     gateway.set_config_path(config_path);  // SIGHUP re-reads it
-    if (auto error = gateway.start()) {
-        spdlog::critical("cannot start: {}", *error);
+    if (auto started = gateway.start(); !started) {
+        spdlog::critical("cannot start: {}", started.error().detail);
         return 1;
     }
     // Machine-readable readiness on stdout: one line per bound listener, then "ready". Test

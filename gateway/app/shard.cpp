@@ -34,7 +34,7 @@ Shard::Shard(unsigned index, unsigned shard_count, session::SessionSettings sett
       rng_(std::random_device{}()),
       bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)) {}
 
-std::optional<std::string> Shard::start_bridge(const std::vector<Shard*>& shards) {
+Result<void, Error> Shard::start_bridge(const std::vector<Shard*>& shards) {
     std::vector<lwm2m::Bridge*> peers;
     for (auto* s : shards)
         peers.push_back(&s->bridge());
@@ -105,7 +105,14 @@ void Shard::on_device_message(session::SessionBase& session, coap::Message&& mes
 
 void Shard::on_session_closed(session::SessionBase& session, CloseReason reason) {
     const auto id = session.info().id;
-    admin_record_close(session, reason);  // before the bridge forgets the endpoint binding
+    if (!observers_.empty()) {
+        // Before the bridge forgets what the connection spoke for.
+        const auto& router = bridge_->router();
+        const auto endpoint = router.registered_endpoint(id);
+        const SessionClosed closed{session, reason, endpoint, router.close_expected(id)};
+        for (auto* observer : observers_)
+            observer->on_session_closed(closed);
+    }
     bridge_->on_session_closed(session);
     if (sessions_.erase(id) != 0) {
         open_connections_.fetch_sub(1, std::memory_order_relaxed);
@@ -113,6 +120,17 @@ void Shard::on_session_closed(session::SessionBase& session, CloseReason reason)
         refusing_.erase(id);  // refused connections were never counted as open
     }
     check_drained();
+}
+
+void Shard::reload(ShardReload changes) {
+    asio::post(io_, [this, changes = std::move(changes)]() mutable {
+        if (changes.settings) {
+            settings_ = std::move(*changes.settings);
+            for (auto& [id, session] : sessions_)
+                session->apply_keepalive(settings_.protocol.keepalive);
+        }
+        bridge_->reload(changes.bridge);
+    });
 }
 
 void Shard::drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,

@@ -17,7 +17,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
-#include "admin/close_history.hpp"
+#include "app/shard_observer.hpp"
 #include "bridge/bridge.hpp"
 #include "connection/session_host.hpp"
 
@@ -26,6 +26,12 @@ class TlsServerContext;
 }
 
 namespace lwgate::app {
+
+// What a SIGHUP reload changes in a shard (each part: nullopt or null when unchanged).
+struct ShardReload {
+    std::optional<session::SessionSettings> settings;
+    lwm2m::BridgeReload bridge;
+};
 
 class Shard final : public session::SessionHost {
   public:
@@ -62,36 +68,34 @@ class Shard final : public session::SessionHost {
     unsigned index() const { return index_; }
     lwm2m::Bridge& bridge() { return *bridge_; }
     // Starts the bridge (libcoap context); `shards` lets it post to its peers.
-    std::optional<std::string> start_bridge(const std::vector<Shard*>& shards);
+    Result<void, Error> start_bridge(const std::vector<Shard*>& shards);
     session::SessionBase* find_session(std::uint64_t id);
+    // The same, shared: kept alive while the caller acts on it (null when gone).
+    session::SessionPtr hold_session(std::uint64_t id) const {
+        auto it = sessions_.find(id);
+        return it == sessions_.end() ? nullptr : it->second;
+    }
     const session::ShardMetrics& metrics() const { return metrics_; }
 
-    // ---- admin API (gateway/app/shard_admin.cpp); call on this shard's thread (post) -----
-    // Copies what `scope` asks for: never shares live state with the HTTP thread.
-    admin::ShardSample admin_sample(const admin::CollectScope& scope) const;
-    void add_session_counters(admin::ShardCounters& counters) const;
-    void add_bridge_counters(admin::ShardCounters& counters) const;
-    // The operator's actions on one connection of this shard; false when it is gone.
-    bool admin_ping(std::uint64_t id, Duration timeout,
-                    std::function<void(session::AdminPingResult)> done);
-    bool admin_release(std::uint64_t id, std::optional<std::string> alternative_address,
-                       std::optional<std::uint32_t> hold_off_seconds);
-    bool admin_close(std::uint64_t id);
+    const lwm2m::Bridge& bridge() const { return *bridge_; }
+    std::size_t session_count() const { return sessions_.size(); }
+    // The snapshot visitor: every open session of this shard (on its thread).
+    template <class Visit>
+    void for_each_session(Visit&& visit) const {
+        for (const auto& [id, session] : sessions_)
+            visit(id, static_cast<const session::SessionBase&>(*session));
+    }
+    // Follows this shard's events from now on; call before start_thread(). Not owned.
+    void subscribe(ShardObserver& observer) { observers_.push_back(&observer); }
 
-    // ---- SIGHUP reload (gateway/app/shard_reload.cpp); callable from any thread (posts) -----
-    // New session settings for connections opened from now on.
-    void apply_settings(session::SessionSettings settings);
-    // New credentials (null: unchanged), relay parameters and registration rate per address
-    // (nullopt: unchanged) for the bridge.
-    void reload_bridge(std::shared_ptr<const std::vector<config::Credential>> credentials,
-                       std::optional<lwm2m::RelayParams> relay,
-                       std::optional<config::RateLimit> registration_rate);
-    // ---- end of SIGHUP reload ----------------------------------------------------------------
+    // SIGHUP reload, callable from any thread (posts): what changed (ShardReload above).
+    // Sessions copy the protocol settings when they start and read the write limits from
+    // settings() as they go: new settings serve new connections, and open ones get the new
+    // keepalive values (idle, pong timeout, missed Pongs) at once.
+    void reload(ShardReload changes);
 
   private:
-    void admin_record_close(session::SessionBase& session, session::CloseReason reason);
-    admin::CloseHistory close_history_;
-    // ---- end of admin API ----------------------------------------------------------------
+    std::vector<ShardObserver*> observers_;
 
     void check_drained();
 

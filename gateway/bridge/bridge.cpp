@@ -55,6 +55,9 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
               registration_rate(config.registration.rate_per_address)),
       refusal_log_budget_(refusal_log_rate, refusal_log_burst, time_.now()) {
     set_credentials(config.credentials);
+    // Before any shard runs: a peer may deliver as soon as its own loop starts.
+    for (unsigned i = 0; i < std::max(1u, shard_count); ++i)
+        inboxes_.push_back(std::make_unique<ShardMailbox>());
     if (config.upstream.bootstrap) {
         config::UpstreamConfig bs = config.upstream;
         bs.endpoint = *config.upstream.bootstrap;
@@ -65,11 +68,15 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
 
 Bridge::~Bridge() = default;
 
-std::optional<std::string> Bridge::start(FindSession find_session) {
+Result<void, Error> Bridge::start(FindSession find_session) {
     find_session_ = std::move(find_session);
-    if (auto error = core_link_.start()) return error;
+    if (auto started = core_link_.start(); !started) return started;
     if (bootstrap_link_) {
-        if (auto error = bootstrap_link_->start()) return "bootstrap server: " + *error;
+        if (auto started = bootstrap_link_->start(); !started) {
+            auto error = std::move(started).error();
+            error.detail = "bootstrap server: " + error.detail;
+            return fail(std::move(error));
+        }
     }
     return restore_devices();  // persistence: this shard's endpoints from the store
 }
@@ -140,15 +147,41 @@ void Bridge::on_session_closed(session::SessionBase& session) {
     }
 }
 
+void Bridge::for_each_registration(
+    const std::function<void(const DeviceRelay&, std::uint16_t)>& visit) const {
+    for (const auto& [name, hosts] : endpoints_) {
+        if (hosts.registration)
+            visit(hosts.registration->host().relay(), hosts.registration->upstream.local_port());
+    }
+}
+
+void Bridge::reload(const BridgeReload& changes) {
+    if (changes.credentials) set_credentials(*changes.credentials);
+    if (changes.relay) relay_params_ = *changes.relay;
+    if (changes.registration_rate) {
+        const auto& rate = *changes.registration_rate;
+        router_.set_registration_rate({rate.per_second, static_cast<double>(rate.burst)});
+    }
+}
+
+void Bridge::set_peers(std::vector<Bridge*> peers) {
+    peers_ = std::move(peers);
+    outboxes_.resize(peers_.size());
+}
+
 void Bridge::send_outbox(unsigned shard) {
     Bridge* peer = peers_.at(shard);
-    auto batch = std::exchange(outboxes_[shard], {});
-    // The next batch is likely as large: one allocation for it, not one per doubling.
-    outboxes_[shard].reserve(batch.size());
-    asio::post(peer->io_, [peer, batch = std::move(batch)]() mutable {
-        for (auto& event : batch)
-            std::visit([peer](auto& e) { peer->on_event(std::move(e)); }, event);
-    });
+    ShardMailbox& mailbox = *peer->inboxes_.at(shard_);
+    if (mailbox.deliver(outboxes_[shard])) {
+        asio::post(peer->io_, [peer, &mailbox] { peer->drain(mailbox); });
+    }
+}
+
+void Bridge::drain(ShardMailbox& mailbox) {
+    auto& events = mailbox.take();
+    for (auto& event : events)
+        std::visit([this](auto& e) { on_event(std::move(e)); }, event);
+    events.clear();
 }
 
 void Bridge::on_event(DeviceMessageEvent&& e) {
@@ -241,14 +274,15 @@ Bridge::Hosted* Bridge::create(EndpointHost::Kind kind, unsigned conn_shard, Con
     }
     const bool bootstrap = kind == EndpointHost::Kind::bootstrap;
     auto hosted = make_hosted(kind, endpoint);
-    auto error = bootstrap ? bootstrap_link_->open(hosted->upstream, endpoint, psk_of(endpoint),
-                                                   bind_address(0), 0)
-                           : open_upstream(hosted->upstream, endpoint);
-    if (error) {
+    auto opened = bootstrap ? bootstrap_link_->open(hosted->upstream, endpoint, psk_of(endpoint),
+                                                    bind_address(0), 0)
+                            : open_upstream(hosted->upstream, endpoint);
+    if (!opened) {
         directory_.close_session();
+        const auto& why = opened.error().detail;
         spdlog::error("endpoint={} cannot open {} session: {}", endpoint,
-                      bootstrap ? "bootstrap" : "upstream", *error);
-        answer_connection(conn_shard, conn, token, code::bad_gateway, *error);
+                      bootstrap ? "bootstrap" : "upstream", why);
+        answer_connection(conn_shard, conn, token, code::bad_gateway, why);
         return nullptr;
     }
     if (!bootstrap) admin_stats.upstream_opened();
@@ -336,6 +370,8 @@ void Bridge::settle(Hosted& hosted, TimePoint now) {
 void Bridge::publish_registration(Hosted& hosted) {
     static const std::vector<std::string> none;
     const auto& relay = hosted.host().relay();
+    if (relay.registration_revision() == hosted.published_revision) return;
+    hosted.published_revision = relay.registration_revision();
     const auto& location = relay.registered() ? relay.location() : none;
     if (location == hosted.published_location &&
         hosted.published_authenticated == relay.authenticated()) {
@@ -390,21 +426,22 @@ void Bridge::forget(Hosted& hosted) {
     if (!it->second.bootstrap && !it->second.registration) endpoints_.erase(it);
 }
 
-std::optional<std::string> Bridge::open_upstream(upstream::UpstreamSession& upstream,
-                                                 const std::string& endpoint) {
+Result<void, Error> Bridge::open_upstream(upstream::UpstreamSession& upstream,
+                                          const std::string& endpoint) {
     const auto psk = psk_of(endpoint);
     // A port of the configured range may be taken by another program: try the next ones.
-    std::optional<std::string> error = "no free local port in upstream.bind.ports";
-    for (std::size_t attempt = 0; attempt < 16 && error; ++attempt) {
+    Result<void, Error> opened = fail(Error{make_error_code(upstream::UpstreamErrc::no_local_port),
+                                            "no free local port in upstream.bind.ports"});
+    for (std::size_t attempt = 0; attempt < 16 && !opened; ++attempt) {
         const auto port = ports_.acquire();
         if (!port) break;
-        error = core_link_.open(upstream, endpoint, psk, bind_address(port->address), port->port);
-        if (error) {
+        opened = core_link_.open(upstream, endpoint, psk, bind_address(port->address), port->port);
+        if (!opened) {
             ports_.release(*port);
             if (!ports_.ranged()) break;
         }
     }
-    return error;
+    return opened;
 }
 
 const std::string& Bridge::bind_address(std::uint16_t index) const {

@@ -31,6 +31,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "bridge/shard_events.hpp"
+#include "bridge/shard_mailbox.hpp"
 #include "bridge/store_writer.hpp"
 #include "connection/session_host.hpp"
 #include "core_link/core_link.hpp"
@@ -43,6 +44,7 @@
 #include "lwgate/lwm2m/port_pool.hpp"
 #include "lwgate/lwm2m/relay_stats.hpp"
 #include "lwgate/store/store.hpp"
+#include "lwgate/util/result.hpp"
 #include "lwgate/util/token_bucket.hpp"
 
 namespace lwgate::lwm2m {
@@ -55,6 +57,14 @@ struct BridgeMetrics {
     Gauge registered_devices;
 };
 
+// What a SIGHUP reload changes in a bridge (each part: null or nullopt when unchanged).
+struct BridgeReload {
+    // Identity checks of connections that bind from now on.
+    std::shared_ptr<const std::vector<config::Credential>> credentials;
+    std::optional<RelayParams> relay;                    // for relays created from now on
+    std::optional<config::RateLimit> registration_rate;  // Registers per source address
+};
+
 class Bridge final : public upstream::CoreLinkHandler {
   public:
     // find_session(id): the session with this id on THIS shard, or null.
@@ -65,11 +75,9 @@ class Bridge final : public upstream::CoreLinkHandler {
            Directory& directory, const TimeSource& time);
     ~Bridge() override;
 
-    std::optional<std::string> start(FindSession find_session);
-    void set_peers(std::vector<Bridge*> peers) {
-        peers_ = std::move(peers);
-        outboxes_.resize(peers_.size());
-    }
+    // Opens the links to the core (and bootstrap server) and restores this shard's endpoints.
+    Result<void, Error> start(FindSession find_session);
+    void set_peers(std::vector<Bridge*> peers);
 
     // Device side, on the connection's shard.
     void on_device_message(session::SessionBase& session, coap::Message&& message);
@@ -91,16 +99,13 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::optional<coap::Message> answer_locally(upstream::UpstreamSession& session,
                                                 const coap::Message& request) override;
 
-    // ---- admin API (gateway/bridge/bridge_admin.cpp) -------------------------------------
-    // Read on this shard's thread only, when the admin API collects a snapshot.
-    // Connection side: the endpoint whose registration a connection of this shard carries (a
-    // Register or Update on it was accepted), if any.
-    std::optional<std::string> admin_endpoint_of(ConnectionId conn) const;
-    // Connection side: whether closing this connection is part of the device's normal cycle
-    // (a queue-mode device sleeps between exchanges), not a sign of trouble.
-    bool admin_close_expected(ConnectionId conn) const;
-    // Owner side: the devices this shard owns (all, or only `endpoint`).
-    std::vector<DeviceSample> admin_devices(const std::optional<std::string>& endpoint) const;
+    // ---- what the admin API reads, on this shard's thread only -------------------------
+    // Connection side: which endpoint each connection of this shard speaks for.
+    const Router& router() const { return router_; }
+    // Owner side, the snapshot visitor: every registration this shard owns, with the local
+    // port of its upstream session.
+    void for_each_registration(
+        const std::function<void(const DeviceRelay&, std::uint16_t upstream_port)>& visit) const;
     // Owner side: relayed requests by operation and code, core response/failure times; written
     // by one-line hooks in bridge.cpp.
     BridgeAdminStats admin_stats;
@@ -117,14 +122,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_store_committed(std::uint64_t committed);
     // ---- end of persistence ----------------------------------------------------------------
 
-    // ---- SIGHUP reload (gateway/bridge/bridge_reload.cpp); on this shard's thread ----------
-    // Identity checks of connections that bind from now on use the new credentials.
-    void reload_credentials(const std::vector<config::Credential>& credentials);
-    // Devices whose relay state is created from now on use these parameters.
-    void reload_relay_params(const RelayParams& params);
-    // New registrations per source address from now on.
-    void reload_registration_rate(const config::RateLimit& rate);
-    // ---- end of SIGHUP reload ----------------------------------------------------------------
+    // SIGHUP reload, on this shard's thread: what changed (BridgeReload above) applies to what
+    // starts from now on; bound connections and open upstream sessions stay as they are.
+    void reload(const BridgeReload& changes);
 
   private:
     // One host and what the glue keeps for it: its upstream session, its timer, the shard of
@@ -183,8 +183,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void forget(Hosted& hosted);  // deferred by settle(): we may be inside a libcoap callback
     void publish_registration(Hosted& hosted);  // the Directory follows the relay
     // A new upstream session on a fresh local address:port (upstream.bind, or the kernel's).
-    std::optional<std::string> open_upstream(upstream::UpstreamSession& upstream,
-                                             const std::string& endpoint);
+    Result<void, Error> open_upstream(upstream::UpstreamSession& upstream,
+                                      const std::string& endpoint);
     std::optional<upstream::UpstreamPsk> psk_of(const std::string& endpoint) const;
     const std::string& bind_address(std::uint16_t index) const;  // "" = any
     LocalPort local_slot(const std::string& address, std::uint16_t port) const;
@@ -202,9 +202,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     // Hands `event` to `shard`'s bridge on that shard's thread. To this shard: posted to its own
     // io_context (one loop turn's answers then leave in one TCP write; docs/performance.md,
     // "What limits each scenario"). To another: collected in that shard's outbox, which goes
-    // over as one batch when this loop turn's queued work is done: one cross-thread post (a
-    // mutex and a wake-up of the other loop) per batch instead of per event. Order between two
-    // shards is kept: one outbox per receiver, drained in order.
+    // into the receiver's ShardMailbox as one batch when this loop turn's queued work is done:
+    // one lock per batch, and a wake-up of the other loop only when its mailbox was empty.
+    // Order between two shards is kept: one outbox and one mailbox per direction.
     template <class Event>
     void post(unsigned shard, Event&& event) {
         static_assert(is_shard_event<std::decay_t<Event>>, "shards exchange ShardEvents only");
@@ -218,7 +218,9 @@ class Bridge final : public upstream::CoreLinkHandler {
         if (outbox.size() == 1) asio::post(io_, [this, shard] { send_outbox(shard); });
     }
     void send_outbox(unsigned shard);
-    std::vector<std::vector<ShardEvent>> outboxes_;  // by receiving shard
+    void drain(ShardMailbox& mailbox);
+    std::vector<std::vector<ShardEvent>> outboxes_;       // by receiving shard
+    std::vector<std::unique_ptr<ShardMailbox>> inboxes_;  // by sending shard
     // One handler per ShardEvent, on the receiving shard.
     void on_event(DeviceMessageEvent&& event);
     void on_event(ConnectionClosedEvent&& event);
@@ -247,15 +249,15 @@ class Bridge final : public upstream::CoreLinkHandler {
     // follows every registration host (settle()). respond_core(): held requests restored from
     // the store are not held by this process's CoreLink: their answers go as separate responses
     // with the stored core token (CoreLink::respond_separately).
-    std::optional<std::string> restore_devices();
+    Result<void, Error> restore_devices();
     struct RestoreCounts {
         std::size_t restored = 0;
         std::size_t ended = 0;  // expired while lwgate was down
     };
     // One stored device (its record is erased when it cannot be restored).
     void restore(const store::DeviceRecord& record, RestoreCounts& counts);
-    std::optional<std::string> reopen_upstream(Hosted& hosted, const store::DeviceRecord& record,
-                                               bool& moved);
+    Result<void, Error> reopen_upstream(Hosted& hosted, const store::DeviceRecord& record,
+                                        bool& moved);
     void respond_core(Hosted& hosted, CoreRequestId id, coap::Message&& response);
     // DTLS after a restart: each restored session re-handshakes from its stored port. Those not
     // established after upstream.dtls_resume_timeout move to a new port (replace_upstream),
@@ -272,7 +274,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     // ---- end of persistence ----------------------------------------------------------------
 };
 
-// queue_mode.* and connections.request_timeout as the relay takes them (bridge_reload.cpp).
+// queue_mode.*, device_limits.* and connections.request_timeout as the relay takes them
+// (relay_params.cpp).
 RelayParams relay_params_from(const config::Config& config);
 
 }  // namespace lwgate::lwm2m

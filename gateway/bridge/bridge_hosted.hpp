@@ -40,6 +40,7 @@ class Bridge::Hosted final : public DevicePort, public CorePort {
     TimePoint timer_at = never;
     std::vector<std::string> published_location;  // in the Directory
     bool published_authenticated = false;
+    std::uint64_t published_revision = 0;  // DeviceRelay::registration_revision() published
     // A registration's record with the store writer (null without a store, or for a bootstrap).
     StoreWriter::Record* store_record = nullptr;
 

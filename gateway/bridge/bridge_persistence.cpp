@@ -71,8 +71,8 @@ void Bridge::set_store(store::Store* store,
     loaded_ = std::move(loaded);
 }
 
-std::optional<std::string> Bridge::restore_devices() {
-    if (!store_ || !loaded_) return std::nullopt;
+Result<void, Error> Bridge::restore_devices() {
+    if (!store_ || !loaded_) return {};
     const auto loaded = std::move(loaded_);
     RestoreCounts counts;
     for (const auto& r : *loaded) {
@@ -92,27 +92,28 @@ std::optional<std::string> Bridge::restore_devices() {
     } else {
         resuming_.clear();
     }
-    return std::nullopt;
+    return {};
 }
 
 // The stored port first: the core knows the device by this address. It may lie outside this
 // shard's share of upstream.bind.ports (threads changed): it is bound anyway. `moved`: the
 // session had to take a new port.
-std::optional<std::string> Bridge::reopen_upstream(Hosted& hosted, const store::DeviceRecord& r,
-                                                   bool& moved) {
+Result<void, Error> Bridge::reopen_upstream(Hosted& hosted, const store::DeviceRecord& r,
+                                            bool& moved) {
     const LocalPort stored = local_slot(r.local_address, r.local_port);
     const bool taken = r.local_port != 0 && ports_.take(stored);
-    auto error = r.local_port != 0
-                     ? core_link_.open(hosted.upstream, r.endpoint, psk_of(r.endpoint),
-                                       r.local_address, r.local_port)
-                     : std::optional<std::string>("no stored port");
-    moved = error.has_value();
-    if (!error) return std::nullopt;
+    Result<void, Error> opened =
+        r.local_port != 0
+            ? core_link_.open(hosted.upstream, r.endpoint, psk_of(r.endpoint), r.local_address,
+                              r.local_port)
+            : fail(Error{make_error_code(upstream::UpstreamErrc::no_local_port), "no stored port"});
+    moved = !opened;
+    if (opened) return opened;
     if (taken) ports_.release(stored);
     spdlog::warn(
         "endpoint={} cannot re-open upstream port {} ({}): telling the core the new "
         "address",
-        r.endpoint, r.local_port, *error);
+        r.endpoint, r.local_port, opened.error().detail);
     return open_upstream(hosted.upstream, r.endpoint);
 }
 
@@ -128,8 +129,8 @@ void Bridge::restore(const store::DeviceRecord& r, RestoreCounts& counts) {
     }
     auto hosted = make_hosted(EndpointHost::Kind::registration, r.endpoint);
     bool moved = false;
-    if (auto error = reopen_upstream(*hosted, r, moved)) {
-        spdlog::error("endpoint={} not restored: {}", r.endpoint, *error);
+    if (auto reopened = reopen_upstream(*hosted, r, moved); !reopened) {
+        spdlog::error("endpoint={} not restored: {}", r.endpoint, reopened.error().detail);
         for (auto id : ids)
             restored_ids_.erase(id);
         store_->erase(r.endpoint);
@@ -189,11 +190,11 @@ void Bridge::replace_upstream(Hosted& hosted, std::string_view why) {
     const auto& endpoint = hosted.host().endpoint();
     const LocalPort old = local_of(hosted.upstream);
     core_link_.close(hosted.upstream);
-    auto error = open_upstream(hosted.upstream, endpoint);
+    auto opened = open_upstream(hosted.upstream, endpoint);
     ports_.release(old);  // after open_upstream: the new session must not get it back
-    if (error) {
+    if (!opened) {
         spdlog::error("endpoint={} upstream session lost: {}; the device must register again",
-                      endpoint, *error);
+                      endpoint, opened.error().detail);
         forget(hosted);
         return;
     }

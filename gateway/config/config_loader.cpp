@@ -38,30 +38,29 @@ std::optional<YAML::Node> parse_yaml(std::string_view text, std::vector<ConfigEr
     }
 }
 
-std::optional<std::string> read_file(const std::string& path, std::string& why) {
+namespace {
+
+Unexpected<Error> read_error(ConfigErrc code, int errno_value) {
+    return fail(Error{code, std::error_code(errno_value, std::generic_category()).message()});
+}
+
+}  // namespace
+
+Result<std::string, Error> read_file(const std::string& path) {
     std::error_code ec;
     const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
-        why = std::error_code(ENOENT, std::generic_category()).message();
-        return std::nullopt;
-    }
-    if (fs::is_directory(status)) {
-        why = std::error_code(EISDIR, std::generic_category()).message();
-        return std::nullopt;
-    }
+    if (ec || !fs::exists(status)) return read_error(ConfigErrc::file_not_found, ENOENT);
+    if (fs::is_directory(status)) return read_error(ConfigErrc::not_a_file, EISDIR);
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        why = errno != 0 ? std::error_code(errno, std::generic_category()).message()
-                         : std::string("cannot open");
-        return std::nullopt;
+        const int e = errno;
+        if (e == 0) return fail(Error{ConfigErrc::cannot_read, "cannot open"});
+        return read_error(e == EACCES ? ConfigErrc::permission_denied : ConfigErrc::cannot_read, e);
     }
     std::ostringstream buffer;
     buffer << in.rdbuf();
-    if (in.bad()) {
-        why = "read error";
-        return std::nullopt;
-    }
+    if (in.bad()) return fail(Error{ConfigErrc::cannot_read, "read error"});
     return buffer.str();
 }
 
@@ -139,10 +138,9 @@ LoadResult load_config_string(std::string_view yaml, const std::string& base_dir
 LoadResult load_config_file(const std::string& path) {
     std::vector<ConfigError> errors;
     try {
-        std::string why;
-        auto text = read_file(path, why);
+        auto text = read_file(path);
         if (!text) {
-            errors.push_back({"", 0, "cannot read config file: " + why, path});
+            errors.push_back({"", 0, "cannot read config file: " + text.error().detail, path});
             return errors;
         }
         std::string base_dir = fs::path(path).parent_path().string();

@@ -100,10 +100,9 @@ void load_credentials_file(Reader& r, const Item& it, Config& cfg) {
     std::string name;
     if (!r.optional_string(it, name) || name.empty()) return;
     const std::string path = resolve(r.base_dir(), name);
-    std::string why;
-    auto text = read_file(path, why);
+    auto text = read_file(path);
     if (!text) {
-        r.error(it.path, it.line, "cannot read " + path + ": " + why);
+        r.error(it.path, it.line, "cannot read " + path + ": " + text.error().detail);
         ++r.credential_errors;
         return;
     }

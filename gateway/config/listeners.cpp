@@ -74,11 +74,11 @@ std::optional<Endpoint> listener_uri(Reader& r, const Item& v) {
     auto s = r.scalar(v, "a URI like coap+tcp://127.0.0.1:5683");
     if (!s) return std::nullopt;
     auto parsed = parse_endpoint_uri(*s);
-    if (auto* err = std::get_if<std::string>(&parsed)) {
-        r.error(v.path, v.line, *err);
+    if (!parsed) {
+        r.error(v.path, v.line, std::move(parsed).error().detail);
         return std::nullopt;
     }
-    auto& ep = std::get<Endpoint>(parsed);
+    Endpoint& ep = *parsed;
     if (ep.scheme != Scheme::coap_tcp && ep.scheme != Scheme::coaps_tcp) {
         r.error(v.path, v.line, "a listener must be coap+tcp:// or coaps+tcp://, got '" + *s + "'");
         return std::nullopt;

@@ -20,6 +20,7 @@
 #include "lwgate/config/config.hpp"
 #include "lwgate/config/config_loader.hpp"
 #include "lwgate/config/keys.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::config {
 
@@ -41,8 +42,9 @@ std::string indexed(const std::string& path, std::size_t i);
 // Parses a YAML text; a syntax error or a second document becomes one ConfigError.
 std::optional<YAML::Node> parse_yaml(std::string_view text, std::vector<ConfigError>& errors,
                                      const std::string& file);
-// Reads a whole file; on failure returns nullopt and sets `why`.
-std::optional<std::string> read_file(const std::string& path, std::string& why);
+// Reads a whole file. On failure ConfigErrc::file_not_found, not_a_file, permission_denied or
+// cannot_read, with the system's words for the cause as the detail.
+Result<std::string, Error> read_file(const std::string& path);
 // `name` against `base_dir` unless absolute.
 std::string resolve(const std::string& base_dir, const std::string& name);
 

@@ -29,11 +29,11 @@ void read_admin_listen(Reader& r, const Item& it, Config& cfg) {
     if (!s) return;
     if (s->empty() || *s == "off") return off();
     auto parsed = parse_authority(*s);
-    if (auto* err = std::get_if<std::string>(&parsed)) {
-        r.error(it.path, it.line, *err);
+    if (!parsed) {
+        r.error(it.path, it.line, std::move(parsed).error().detail);
         return;
     }
-    auto& hp = std::get<HostPort>(parsed);
+    const HostPort& hp = *parsed;
     if (!hp.port) {
         r.error(it.path, it.line, "expected host:port, got '" + *s + "'");
         return;

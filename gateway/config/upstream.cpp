@@ -15,11 +15,11 @@ std::optional<Endpoint> upstream_endpoint(Reader& r, const Item& it) {
     auto s = r.scalar(it, "a URI like coap://127.0.0.1:5683");
     if (!s) return std::nullopt;
     auto parsed = parse_endpoint_uri(*s);
-    if (auto* err = std::get_if<std::string>(&parsed)) {
-        r.error(it.path, it.line, *err);
+    if (!parsed) {
+        r.error(it.path, it.line, std::move(parsed).error().detail);
         return std::nullopt;
     }
-    auto& ep = std::get<Endpoint>(parsed);
+    Endpoint& ep = *parsed;
     if (ep.scheme != Scheme::coap && ep.scheme != Scheme::coaps) {
         r.error(
             it.path, it.line,

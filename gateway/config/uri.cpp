@@ -35,94 +35,110 @@ bool valid_ipv6(const std::string& host) {
     return inet_pton(AF_INET6, host.c_str(), &addr) == 1;
 }
 
+namespace {
+
+Unexpected<Error> bad_host(std::string detail) {
+    return fail(Error{ConfigErrc::bad_host, std::move(detail)});
+}
+
+Unexpected<Error> bad_port(std::string detail) {
+    return fail(Error{ConfigErrc::bad_port, std::move(detail)});
+}
+
+}  // namespace
+
 // Labels of letters, digits and '-', 1..63 characters each, not starting or ending with '-';
 // 253 characters at most.
-std::optional<std::string> check_hostname(const std::string& host) {
-    if (host.size() > 253) return "host name longer than 253 characters";
+Result<void, Error> check_hostname(const std::string& host) {
+    if (host.size() > 253) return bad_host("host name longer than 253 characters");
     bool numeric = true;
     std::size_t start = 0;
     while (true) {
         const std::size_t dot = host.find('.', start);
         const std::string_view label = std::string_view(host).substr(
             start, dot == std::string::npos ? host.npos : dot - start);
-        if (label.empty() || label.size() > 63) return "not a valid host name: '" + host + "'";
+        if (label.empty() || label.size() > 63) {
+            return bad_host("not a valid host name: '" + host + "'");
+        }
         if (label.front() == '-' || label.back() == '-') {
-            return "not a valid host name: '" + host + "'";
+            return bad_host("not a valid host name: '" + host + "'");
         }
         for (char c : label) {
             const bool alnum = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-            if (!alnum && c != '-') return "not a valid host name: '" + host + "'";
+            if (!alnum && c != '-') return bad_host("not a valid host name: '" + host + "'");
             if (!is_digit(c)) numeric = false;
         }
         if (dot == std::string::npos) break;
         start = dot + 1;
     }
-    if (numeric) return "not a valid IPv4 address: '" + host + "'";
-    return std::nullopt;
+    if (numeric) return bad_host("not a valid IPv4 address: '" + host + "'");
+    return {};
 }
 
 namespace {
 
 // "[v6]" or "[v6]:port": the host into `out`, the port text into `port_text`.
-std::optional<std::string> bracketed_host(std::string_view text, HostPort& out,
-                                          std::optional<std::string_view>& port_text) {
+Result<void, Error> bracketed_host(std::string_view text, HostPort& out,
+                                   std::optional<std::string_view>& port_text) {
     const auto close = text.find(']');
-    if (close == std::string_view::npos) return std::string("missing ']' after IPv6 address");
+    if (close == std::string_view::npos) return bad_host("missing ']' after IPv6 address");
     out.host = std::string(text.substr(1, close - 1));
-    if (!valid_ipv6(out.host)) return "not a valid IPv6 address: '" + out.host + "'";
+    if (!valid_ipv6(out.host)) return bad_host("not a valid IPv6 address: '" + out.host + "'");
     const auto rest = text.substr(close + 1);
     if (!rest.empty()) {
-        if (rest.front() != ':') return "unexpected '" + std::string(rest) + "' after ']'";
+        if (rest.front() != ':') {
+            return bad_host("unexpected '" + std::string(rest) + "' after ']'");
+        }
         port_text = rest.substr(1);
     }
-    return std::nullopt;
+    return {};
 }
 
 // "host" or "host:port" with an IPv4 address or a name.
-std::optional<std::string> plain_host(std::string_view text, HostPort& out,
-                                      std::optional<std::string_view>& port_text) {
+Result<void, Error> plain_host(std::string_view text, HostPort& out,
+                               std::optional<std::string_view>& port_text) {
     const auto colon = text.rfind(':');
     if (colon != std::string_view::npos) {
         if (text.substr(0, colon).find(':') != std::string_view::npos) {
-            return std::string("an IPv6 address must be written in brackets, e.g. [::1]:5683");
+            return bad_host("an IPv6 address must be written in brackets, e.g. [::1]:5683");
         }
         port_text = text.substr(colon + 1);
         text = text.substr(0, colon);
     }
     out.host = std::string(text);
-    if (out.host.empty()) return std::string("missing host");
+    if (out.host.empty()) return bad_host("missing host");
     const bool looks_ipv4 = std::all_of(out.host.begin(), out.host.end(),
                                         [](char c) { return is_digit(c) || c == '.'; });
     if (looks_ipv4) {
-        if (!valid_ipv4(out.host)) return "not a valid IPv4 address: '" + out.host + "'";
-        return std::nullopt;
+        if (!valid_ipv4(out.host)) return bad_host("not a valid IPv4 address: '" + out.host + "'");
+        return {};
     }
     return check_hostname(out.host);
 }
 
-std::variant<std::uint16_t, std::string> parse_port(std::string_view text) {
-    if (text.empty()) return std::string("missing port after ':'");
+Result<std::uint16_t, Error> parse_port(std::string_view text) {
+    if (text.empty()) return bad_port("missing port after ':'");
     if (text.size() > 5 || !std::all_of(text.begin(), text.end(), is_digit)) {
-        return "not a valid port: '" + std::string(text) + "'";
+        return bad_port("not a valid port: '" + std::string(text) + "'");
     }
     const unsigned long value = std::stoul(std::string(text));
-    if (value > 65535) return "port out of range (0-65535): " + std::string(text);
+    if (value > 65535) return bad_port("port out of range (0-65535): " + std::string(text));
     return static_cast<std::uint16_t>(value);
 }
 
 }  // namespace
 
-std::variant<HostPort, std::string> parse_authority(std::string_view text) {
-    if (text.empty()) return std::string("missing host");
+Result<HostPort, Error> parse_authority(std::string_view text) {
+    if (text.empty()) return bad_host("missing host");
     HostPort out;
     std::optional<std::string_view> port_text;
-    auto err = text.front() == '[' ? bracketed_host(text, out, port_text)
-                                   : plain_host(text, out, port_text);
-    if (err) return *err;
+    auto host = text.front() == '[' ? bracketed_host(text, out, port_text)
+                                    : plain_host(text, out, port_text);
+    if (!host) return fail(std::move(host).error());
     if (port_text) {
         auto port = parse_port(*port_text);
-        if (auto* why = std::get_if<std::string>(&port)) return *why;
-        out.port = std::get<std::uint16_t>(port);
+        if (!port) return fail(std::move(port).error());
+        out.port = *port;
     }
     return out;
 }
@@ -156,35 +172,39 @@ std::optional<std::pair<Scheme, std::uint16_t>> parse_scheme(std::string_view te
     return std::nullopt;
 }
 
+Unexpected<Error> bad_uri(std::string detail) {
+    return fail(Error{ConfigErrc::bad_uri, std::move(detail)});
+}
+
 }  // namespace
 
-std::variant<Endpoint, std::string> parse_endpoint_uri(std::string_view uri) {
+Result<Endpoint, Error> parse_endpoint_uri(std::string_view uri) {
     const auto sep = uri.find("://");
     if (sep == std::string_view::npos) {
-        return "not a URI: '" + std::string(uri) + "' (expected e.g. coap+tcp://127.0.0.1:5683)";
+        return bad_uri("not a URI: '" + std::string(uri) +
+                       "' (expected e.g. coap+tcp://127.0.0.1:5683)");
     }
     const auto scheme_text = uri.substr(0, sep);
     const auto scheme = parse_scheme(scheme_text);
     if (!scheme) {
-        return "unsupported scheme '" + std::string(scheme_text) +
-               "' (expected coap+tcp, coaps+tcp, coap or coaps)";
+        return bad_uri("unsupported scheme '" + std::string(scheme_text) +
+                       "' (expected coap+tcp, coaps+tcp, coap or coaps)");
     }
     auto rest = uri.substr(sep + 3);
     const auto end = rest.find_first_of("/?#");
     auto authority = rest.substr(0, end);
     if (end != std::string_view::npos && rest.substr(end) != "/") {
-        return "a path, query or fragment is not allowed: '" + std::string(uri) + "'";
+        return bad_uri("a path, query or fragment is not allowed: '" + std::string(uri) + "'");
     }
     if (authority.find('@') != std::string_view::npos) {
-        return "user info is not allowed: '" + std::string(uri) + "'";
+        return bad_uri("user info is not allowed: '" + std::string(uri) + "'");
     }
     auto parsed = parse_authority(authority);
-    if (auto* err = std::get_if<std::string>(&parsed)) return *err;
-    auto& hp = std::get<HostPort>(parsed);
+    if (!parsed) return fail(std::move(parsed).error());
     Endpoint ep;
     ep.scheme = scheme->first;
-    ep.host = std::move(hp.host);
-    ep.port = hp.port.value_or(scheme->second);
+    ep.host = std::move(parsed->host);
+    ep.port = parsed->port.value_or(scheme->second);
     ep.text = std::string(uri);
     return ep;
 }

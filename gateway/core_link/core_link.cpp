@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <coap3/coap.h>
 #include <asio/post.hpp>
@@ -80,29 +81,29 @@ CoreLink::~CoreLink() {
     }
 }
 
-std::optional<std::string> CoreLink::start() {
+Result<void, Error> CoreLink::start() {
     init_libcoap();
     const auto& ep = config_.endpoint;
     secure_ = ep.scheme == config::Scheme::coaps;
-    if (secure_ && !coap_dtls_is_supported()) return "libcoap was built without DTLS";
+    if (secure_ && !coap_dtls_is_supported()) {
+        return fail(Error{UpstreamErrc::no_dtls, "libcoap was built without DTLS"});
+    }
+    auto server = resolve(ep.host, ep.port);
+    if (!server) return fail(std::move(server).error());
     server_address_.resize(sizeof(coap_address_t));
-    auto* server = reinterpret_cast<coap_address_t*>(server_address_.data());
-    if (auto error = resolve(ep.host, ep.port, *server)) return error;
-    std::string error;
-    if (!context_with_room(error)) return error;  // the first one: fails early if it cannot work
-    return std::nullopt;
+    std::memcpy(server_address_.data(), &*server, sizeof(coap_address_t));
+    // The first context: fails early if it cannot work.
+    if (auto c = context_with_room(); !c) return fail(std::move(c).error());
+    return {};
 }
 
-CoapContext* CoreLink::context_with_room(std::string& error) {
+Result<CoapContext*, Error> CoreLink::context_with_room() {
     for (auto& c : contexts_) {
         if (c->sessions < sessions_per_context) return c.get();
     }
     auto c = std::make_unique<CoapContext>(io_);
     c->ctx = coap_new_context(nullptr);
-    if (!c->ctx) {
-        error = "coap_new_context failed";
-        return nullptr;
-    }
+    if (!c->ctx) return fail(Error{UpstreamErrc::no_context, "coap_new_context failed"});
     coap_set_app_data(c->ctx, this);
     // Block options pass through untouched: the bridge relays them end to end.
     coap_context_set_block_mode(c->ctx, 0);
@@ -117,8 +118,8 @@ CoapContext* CoreLink::context_with_room(std::string& error) {
     const int fd = coap_context_get_coap_fd(c->ctx);
     if (fd < 0) {
         coap_free_context(c->ctx);
-        error = "libcoap has no epoll descriptor (built without epoll?)";
-        return nullptr;
+        return fail(Error{UpstreamErrc::no_context,
+                          "libcoap has no epoll descriptor (built without epoll?)"});
     }
     c->fd.emplace(io_, fd);
     CoapContext& ref = *c;
@@ -192,19 +193,19 @@ void CoreLink::arm_prepare_timer(CoapContext& c, std::chrono::steady_clock::time
     });
 }
 
-std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string endpoint,
-                                          const std::optional<UpstreamPsk>& psk,
-                                          const std::string& local_address,
-                                          std::uint16_t local_port) {
+Result<void, Error> CoreLink::open(UpstreamSession& session, std::string endpoint,
+                                   const std::optional<UpstreamPsk>& psk,
+                                   const std::string& local_address, std::uint16_t local_port) {
     const auto& server = *reinterpret_cast<const coap_address_t*>(server_address_.data());
-    LocalBinding local;
-    if (auto error = local_binding(server, local_address, local_port, local)) return error;
-    std::string error;
-    CoapContext* c = context_with_room(error);
-    if (!c) return error;
-    coap_session_t* s =
-        new_client_session(c->ctx, local, server, {config_, secure_, psk, endpoint}, error);
-    if (!s) return error;
+    const auto local = local_binding(server, local_address, local_port);
+    if (!local) return fail(local.error());
+    const auto context = context_with_room();
+    if (!context) return fail(context.error());
+    CoapContext* c = *context;
+    const auto opened =
+        new_client_session(c->ctx, *local, server, {config_, secure_, psk, endpoint});
+    if (!opened) return fail(opened.error());
+    coap_session_t* s = *opened;
     session.endpoint_ = std::move(endpoint);
     session.session_ = s;
     const coap_address_t* bound = coap_session_get_addr_local(s);
@@ -215,7 +216,7 @@ std::optional<std::string> CoreLink::open(UpstreamSession& session, std::string 
     ++c->sessions;
     c->need_prepare = true;  // a DTLS handshake has timers of its own
     schedule(*c);
-    return std::nullopt;
+    return {};
 }
 
 void CoreLink::close(UpstreamSession& session) {

@@ -51,8 +51,10 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "core_link/upstream_error.hpp"
 #include "lwgate/coap/message.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/util/result.hpp"
 #include "lwgate/util/time_source.hpp"
 #include "upstream/upstream_exchange.hpp"
 
@@ -137,16 +139,17 @@ class CoreLink {
     CoreLink(const CoreLink&) = delete;
     CoreLink& operator=(const CoreLink&) = delete;
 
-    // Creates the libcoap context and resolves the core's address.
-    std::optional<std::string> start();
+    // Creates the libcoap context and resolves the core's address. UpstreamErrc::no_dtls,
+    // cannot_resolve or no_context on failure.
+    Result<void, Error> start();
 
     // A client session for one device, bound to local_address (empty: any) and local_port (0:
     // the kernel chooses; stable for as long as the session lives). With a PSK the session uses
-    // DTLS (upstream.uri coaps://).
-    std::optional<std::string> open(UpstreamSession& session, std::string endpoint,
-                                    const std::optional<UpstreamPsk>& psk,
-                                    const std::string& local_address = {},
-                                    std::uint16_t local_port = 0);
+    // DTLS (upstream.uri coaps://). On failure UpstreamErrc::bad_local_address, no_local_port,
+    // no_context, no_psk or cannot_open (e.g. local_port is taken).
+    Result<void, Error> open(UpstreamSession& session, std::string endpoint,
+                             const std::optional<UpstreamPsk>& psk,
+                             const std::string& local_address = {}, std::uint16_t local_port = 0);
     void close(UpstreamSession& session);
     bool secure() const { return secure_; }
     // The session can carry messages now (a DTLS session: its handshake completed).
@@ -202,9 +205,9 @@ class CoreLink {
     static constexpr std::size_t sessions_per_context = 128;
 
   private:
-    // A context with room for one more session (a new one when all are full); nullptr (and
-    // `error`) if libcoap cannot create one.
-    CoapContext* context_with_room(std::string& error);
+    // A context with room for one more session (a new one when all are full);
+    // UpstreamErrc::no_context if libcoap cannot create one.
+    Result<CoapContext*, Error> context_with_room();
     void arm(CoapContext& c);
     void process(CoapContext& c);
     void schedule(CoapContext& c);

@@ -45,17 +45,21 @@ void log_libcoap(coap_log_t level, const char* message) {
 
 // A free port on `local`'s address (written into it): the kernel's choice for a socket bound
 // without SO_REUSEADDR, which avoids every port in use.
-std::optional<std::string> probe_port(coap_address_t& local) {
+Result<void, Error> probe_port(coap_address_t& local) {
     const int fd = ::socket(local.addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+    if (fd < 0) {
+        return fail(
+            Error{UpstreamErrc::no_local_port, std::string("socket: ") + std::strerror(errno)});
+    }
     socklen_t len = local.size;
-    std::optional<std::string> error;
+    Result<void, Error> probed;
     if (::bind(fd, &local.addr.sa, local.size) != 0 ||
         ::getsockname(fd, &local.addr.sa, &len) != 0) {
-        error = std::string("cannot bind a local port: ") + std::strerror(errno);
+        probed = fail(Error{UpstreamErrc::no_local_port,
+                            std::string("cannot bind a local port: ") + std::strerror(errno)});
     }
     ::close(fd);
-    return error;
+    return probed;
 }
 
 coap_session_t* new_pki_session(coap_context_t* ctx, const coap_address_t* local,
@@ -101,25 +105,27 @@ void init_libcoap() {
     });
 }
 
-std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
-                                   coap_address_t& out) {
+Result<coap_address_t, Error> resolve(const std::string& host, std::uint16_t port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo* result = nullptr;
     const std::string service = std::to_string(port);
     if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &result); rc != 0) {
-        return std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
+        return fail(Error{UpstreamErrc::cannot_resolve,
+                          std::string("cannot resolve ") + host + ": " + gai_strerror(rc)});
     }
+    coap_address_t out;
     coap_address_init(&out);
     std::memcpy(&out.addr, result->ai_addr, result->ai_addrlen);
     out.size = result->ai_addrlen;
     freeaddrinfo(result);
-    return std::nullopt;
+    return out;
 }
 
-std::optional<std::string> local_binding(const coap_address_t& server, const std::string& address,
-                                         std::uint16_t port, LocalBinding& out) {
+Result<LocalBinding, Error> local_binding(const coap_address_t& server, const std::string& address,
+                                          std::uint16_t port) {
+    LocalBinding out;
     coap_address_t& local = out.address;
     coap_address_init(&local);
     if (server.addr.sa.sa_family == AF_INET6) {
@@ -139,7 +145,8 @@ std::optional<std::string> local_binding(const coap_address_t& server, const std
             local.addr.sin.sin_family = AF_INET;
             local.size = sizeof(sockaddr_in);
         } else {
-            return "bad local address '" + address + "'";
+            return fail(
+                Error{UpstreamErrc::bad_local_address, "bad local address '" + address + "'"});
         }
     }
     // libcoap binds a given local address with SO_REUSEADDR, and Linux then hands out port 0
@@ -148,13 +155,15 @@ std::optional<std::string> local_binding(const coap_address_t& server, const std
     // choice comes from a bind without SO_REUSEADDR: connect() itself (no local address), or a
     // probe socket (an address without a port; closed before libcoap binds the port it got).
     out.kernel_chooses = port == 0 && address.empty();
-    if (port == 0 && !address.empty()) return probe_port(local);
-    return std::nullopt;
+    if (port == 0 && !address.empty()) {
+        if (auto probed = probe_port(local); !probed) return fail(std::move(probed).error());
+    }
+    return out;
 }
 
-coap_session_t* new_client_session(coap_context_t* ctx, const LocalBinding& local,
-                                   const coap_address_t& server, const ClientSessionSpec& spec,
-                                   std::string& error) {
+Result<coap_session_t*, Error> new_client_session(coap_context_t* ctx, const LocalBinding& local,
+                                                  const coap_address_t& server,
+                                                  const ClientSessionSpec& spec) {
     const config::UpstreamConfig& config = spec.config;
     const coap_address_t* local_if = local.kernel_chooses ? nullptr : &local.address;
     std::optional<UpstreamPsk> gateway_psk;
@@ -166,17 +175,17 @@ coap_session_t* new_client_session(coap_context_t* ctx, const LocalBinding& loca
         s = new_pki_session(ctx, local_if, server, config);
     } else if (spec.secure) {
         if (!spec.psk && !gateway_psk) {
-            error = "no PSK for the DTLS session of " + spec.endpoint +
-                    " (no credentials entry and no upstream.dtls identity)";
-            return nullptr;
+            return fail(Error{UpstreamErrc::no_psk,
+                              "no PSK for the DTLS session of " + spec.endpoint +
+                                  " (no credentials entry and no upstream.dtls identity)"});
         }
         s = new_psk_session(ctx, local_if, server, spec.psk ? *spec.psk : *gateway_psk);
     } else {
         s = coap_new_client_session(ctx, local_if, &server, COAP_PROTO_UDP);
     }
     if (!s) {
-        error = "cannot create the upstream session for " + spec.endpoint;
-        return nullptr;
+        return fail(Error{UpstreamErrc::cannot_open,
+                          "cannot create the upstream session for " + spec.endpoint});
     }
     const auto ack_ms = config.ack_timeout.count();
     coap_session_set_ack_timeout(s, coap_fixed_point_t{static_cast<std::uint16_t>(ack_ms / 1000),

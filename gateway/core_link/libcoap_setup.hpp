@@ -10,15 +10,17 @@
 #include <string>
 
 #include "core_link/core_link.hpp"
+#include "core_link/upstream_error.hpp"
 #include "lwgate/config/config.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::upstream {
 
 // Once per process; later calls do nothing.
 void init_libcoap();
 
-std::optional<std::string> resolve(const std::string& host, std::uint16_t port,
-                                   coap_address_t& out);
+// The first address of `host` (UpstreamErrc::cannot_resolve when it has none).
+Result<coap_address_t, Error> resolve(const std::string& host, std::uint16_t port);
 
 // Where a device's session binds.
 struct LocalBinding {
@@ -27,9 +29,9 @@ struct LocalBinding {
 };
 
 // `address` (empty: any) and `port` (0: the kernel chooses a free one) in the family of
-// `server`, or an error.
-std::optional<std::string> local_binding(const coap_address_t& server, const std::string& address,
-                                         std::uint16_t port, LocalBinding& out);
+// `server`; UpstreamErrc::bad_local_address or no_local_port when it cannot be had.
+Result<LocalBinding, Error> local_binding(const coap_address_t& server, const std::string& address,
+                                          std::uint16_t port);
 
 struct ClientSessionSpec {
     const config::UpstreamConfig& config;
@@ -38,9 +40,10 @@ struct ClientSessionSpec {
     const std::string& endpoint;            // for errors
 };
 
-// A new client session on `ctx` toward `server`; nullptr and `error` when it cannot be made.
-coap_session_t* new_client_session(coap_context_t* ctx, const LocalBinding& local,
-                                   const coap_address_t& server, const ClientSessionSpec& spec,
-                                   std::string& error);
+// A new client session on `ctx` toward `server`; UpstreamErrc::no_psk or cannot_open when it
+// cannot be made.
+Result<coap_session_t*, Error> new_client_session(coap_context_t* ctx, const LocalBinding& local,
+                                                  const coap_address_t& server,
+                                                  const ClientSessionSpec& spec);
 
 }  // namespace lwgate::upstream

@@ -236,6 +236,7 @@ void DeviceRelay::on_core_response(Message&& response, TimePoint now) {
 
 void DeviceRelay::on_behalf_answered(const Message& response, TimePoint now) {
     if (coap::code_class(response.code()) == 2 && registered_) {
+        ++registration_revision_;
         registration_deadline_ =
             now + std::chrono::seconds(lifetime_.value_or(default_lifetime_seconds));
     } else if (registered_ && response.code() == code::not_found) {
@@ -273,6 +274,7 @@ void DeviceRelay::start_registration(const Uplink_& uplink, const Message& respo
     registered_ = true;
     authenticated_ = uplink.authenticated;
     ++registration_seq_;
+    ++registration_revision_;
     location_ = location_of(response);
     lifetime_ = p.lifetime.value_or(default_lifetime_seconds);
     registration_deadline_ = now + std::chrono::seconds(*lifetime_);
@@ -282,6 +284,7 @@ void DeviceRelay::start_registration(const Uplink_& uplink, const Message& respo
 }
 
 void DeviceRelay::apply_update(const UpdateParams& p, TimePoint now) {
+    ++registration_revision_;
     if (p.lifetime) lifetime_ = p.lifetime;
     if (p.binding) {
         binding_ = *p.binding;
@@ -594,6 +597,7 @@ void DeviceRelay::end_registration() {
     registered_ = false;
     authenticated_ = false;
     ++registration_seq_;
+    ++registration_revision_;
     location_.clear();
     registration_deadline_ = never;
     drop_observations();

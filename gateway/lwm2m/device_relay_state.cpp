@@ -98,6 +98,7 @@ RelaySnapshot DeviceRelay::snapshot() const {
 }
 
 void DeviceRelay::restore(RelaySnapshot s, TimePoint now) {
+    ++registration_revision_;
     registered_ = s.registered;
     authenticated_ = s.registered && s.authenticated;
     location_ = std::move(s.location);
@@ -135,11 +136,8 @@ bool DeviceRelay::observation_pending(const std::string& key) const {
 
 std::uint64_t DeviceRelay::persistent_generation() const {
     Digest d;
-    d.value(registered_).value(authenticated_).value(queue_mode_).value(lifetime_.value_or(0));
-    d.value(registration_deadline_.time_since_epoch().count());
-    for (const auto& segment : location_)
-        d.text(segment);
-    d.text(version_).text(binding_);
+    // The registration's fields are only written where the revision moves.
+    d.value(registration_revision_);
     for (const auto& [key, obs] : observations_) {
         d.token(obs.request.token()).value(obs.observe_number / observe_persist_stride);
         // Established or not is part of the snapshot (an Observe=0 answered within the

@@ -9,7 +9,8 @@ namespace lwgate::net {
 
 namespace {
 
-std::string openssl_error(const std::string& what) {
+// `what` followed by OpenSSL's queued errors (which it drains).
+Unexpected<Error> openssl_error(TlsErrc code, const std::string& what) {
     std::string out = what;
     while (unsigned long e = ERR_get_error()) {
         char buf[256];
@@ -17,7 +18,7 @@ std::string openssl_error(const std::string& what) {
         out += ": ";
         out += buf;
     }
-    return out;
+    return fail(Error{code, std::move(out)});
 }
 
 // Our back-pointer on the SSL_CTX. Not SSL_CTX app_data: asio::ssl::context owns that slot (it
@@ -115,12 +116,10 @@ std::shared_ptr<const PskTable> PskTable::from(const std::vector<config::Credent
     return table;
 }
 
-std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
-    const config::TlsConfig& tls, PskTablePtr psk) {
-    TlsServerContextPtr self(new TlsServerContext());
-    self->handshake_timeout_ = tls.handshake_timeout;
-    SSL_CTX* ctx = self->context_.native_handle();
-    SSL_CTX_set_ex_data(ctx, context_index(), self.get());
+namespace {
+
+// What every listener's context has, whatever it authenticates with.
+Result<void, Error> set_defaults(SSL_CTX* ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Release idle read/write buffers: most device connections are idle most of the time.
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -144,28 +143,46 @@ std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
         "PSK-AES128-CCM8:PSK-AES128-CCM:PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:"
         "PSK-AES128-CBC-SHA256:PSK-CHACHA20-POLY1305";
     if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-        return openssl_error("cipher list");
+        return openssl_error(TlsErrc::cipher_list, "cipher list");
     }
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
+    return {};
+}
 
+// The certificate and key the server shows, and the CA client certificates are verified against.
+Result<void, Error> load_certificates(SSL_CTX* ctx, const config::TlsConfig& tls) {
     if (!tls.certificate.empty()) {
         if (SSL_CTX_use_certificate_chain_file(ctx, tls.certificate.c_str()) != 1) {
-            return openssl_error("certificate " + tls.certificate);
+            return openssl_error(TlsErrc::certificate, "certificate " + tls.certificate);
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            return openssl_error("private_key " + tls.private_key);
+            return openssl_error(TlsErrc::private_key, "private_key " + tls.private_key);
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
-            return openssl_error("private_key does not match certificate");
+            return openssl_error(TlsErrc::key_mismatch, "private_key does not match certificate");
         }
     }
     if (!tls.ca.empty()) {
         if (SSL_CTX_load_verify_locations(ctx, tls.ca.c_str(), nullptr) != 1) {
-            return openssl_error("ca " + tls.ca);
+            return openssl_error(TlsErrc::ca, "ca " + tls.ca);
         }
         int mode = SSL_VERIFY_PEER;
         if (tls.require_client_certificate) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         SSL_CTX_set_verify(ctx, mode, nullptr);
     }
+    return {};
+}
+
+}  // namespace
+
+Result<TlsServerContextPtr, Error> TlsServerContext::create(const config::TlsConfig& tls,
+                                                            PskTablePtr psk) {
+    TlsServerContextPtr self(new TlsServerContext());
+    self->handshake_timeout_ = tls.handshake_timeout;
+    SSL_CTX* ctx = self->context_.native_handle();
+    SSL_CTX_set_ex_data(ctx, context_index(), self.get());
+    if (auto set = set_defaults(ctx); !set) return fail(std::move(set).error());
+    if (auto loaded = load_certificates(ctx, tls); !loaded) return fail(std::move(loaded).error());
     if (tls.psk) {
         self->psk_.store(std::move(psk));
         self->identity_hint_ = tls.psk_identity_hint;
@@ -175,7 +192,6 @@ std::variant<TlsServerContextPtr, std::string> TlsServerContext::create(
         SSL_CTX_set_psk_server_callback(ctx, psk_server_callback);
         SSL_CTX_set_psk_find_session_callback(ctx, psk_find_session);
     }
-    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
     return self;
 }
 

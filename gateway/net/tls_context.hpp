@@ -17,13 +17,14 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include <openssl/ssl.h>
 #include <asio/ssl/context.hpp>
 
 #include "lwgate/config/config.hpp"
+#include "lwgate/util/result.hpp"
+#include "net/tls_error.hpp"
 
 namespace lwgate::net {
 
@@ -42,8 +43,8 @@ using TlsServerContextPtr = std::unique_ptr<TlsServerContext>;
 
 class TlsServerContext {
   public:
-    static std::variant<TlsServerContextPtr, std::string> create(const config::TlsConfig& tls,
-                                                                 PskTablePtr psk);
+    // TlsErrc (with OpenSSL's words in the detail) when a file of `tls` cannot be used.
+    static Result<TlsServerContextPtr, Error> create(const config::TlsConfig& tls, PskTablePtr psk);
 
     asio::ssl::context& context() { return context_; }
     void set_psk_table(PskTablePtr table) { psk_.store(std::move(table)); }

@@ -566,11 +566,11 @@ class World {
         bridge_ = std::make_unique<lwm2m::Bridge>(0, 1, io_, config_, directory_,
                                                   RealTimeSource::instance());
         bridge_->set_peers({bridge_.get()});
-        auto error = bridge_->start([this](std::uint64_t id) -> session::SessionBase* {
+        auto started = bridge_->start([this](std::uint64_t id) -> session::SessionBase* {
             auto it = open_.find(id);
             return it == open_.end() ? nullptr : it->second;
         });
-        if (error) std::abort();  // the harness's configuration is wrong
+        if (!started) std::abort();  // the harness's configuration is wrong
         for (unsigned i = 0; i < slots_.size(); ++i)
             open_slot(i);
         settle();

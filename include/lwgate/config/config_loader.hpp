@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "lwgate/config/config.hpp"
+#include "lwgate/config/config_error.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::config {
 
@@ -34,8 +36,8 @@ LoadResult load_config_file(const std::string& path);  // base_dir = the file's 
 // Parses "coap+tcp://host:port" / "coaps://[::1]:5684". Port defaults per scheme
 // (5683 plain, 5684 secure). Host: IPv4, [IPv6] or a DNS name. Port 0 is accepted here (listeners
 // may bind any free port); the loader rejects it for upstream URIs. A trailing "/" is tolerated;
-// any other path, a query, a fragment or user info is an error. Returns an error message on
-// failure.
-std::variant<Endpoint, std::string> parse_endpoint_uri(std::string_view uri);
+// any other path, a query, a fragment or user info is an error. On failure: ConfigErrc::bad_uri
+// (the URI's form), bad_host or bad_port (its authority).
+Result<Endpoint, Error> parse_endpoint_uri(std::string_view uri);
 
 }  // namespace lwgate::config

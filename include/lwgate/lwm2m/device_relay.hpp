@@ -206,6 +206,9 @@ class DeviceRelay {
     bool queue_mode() const { return queue_mode_; }
     std::optional<std::uint32_t> lifetime() const { return lifetime_; }
     TimePoint registration_deadline() const { return registration_deadline_; }
+    // Changes whenever any registration field above (or version/binding) may have changed:
+    // the glue compares one number per event instead of the fields.
+    std::uint64_t registration_revision() const { return registration_revision_; }
     // The connection that carries downlinks, if any (the newest accepted one).
     std::optional<ConnectionId> connection() const {
         if (accepted_.empty()) return std::nullopt;
@@ -346,6 +349,7 @@ class DeviceRelay {
     bool registered_ = false;
     bool authenticated_ = false;
     std::uint64_t registration_seq_ = 0;  // counts registrations: an Update answers one of them
+    std::uint64_t registration_revision_ = 0;  // every write of the registration fields
     std::vector<std::string> location_;
     std::optional<std::uint32_t> lifetime_;
     TimePoint registration_deadline_ = never;

@@ -70,8 +70,8 @@ TEST(AdminViews, Filters) {
     const auto s = fleet();
     auto count = [&](std::multimap<std::string, std::string> q) {
         auto f = parse_filter(q);
-        EXPECT_TRUE(std::holds_alternative<Filter>(f));
-        return connections_json(s, std::get<Filter>(f))["count"].get<int>();
+        EXPECT_TRUE(f) << f.error().detail;
+        return f ? connections_json(s, *f)["count"].get<int>() : -1;
     };
     EXPECT_EQ(count({{"state", "sleeping"}}), 1);
     EXPECT_EQ(count({{"state", "pinging"}}), 1);
@@ -85,7 +85,7 @@ TEST(AdminViews, Filters) {
          {std::multimap<std::string, std::string>{{"state", "zombie"}},
           {{"transport", "udp"}},
           {{"colour", "red"}}}) {
-        EXPECT_TRUE(std::holds_alternative<std::string>(parse_filter(bad)));
+        EXPECT_FALSE(parse_filter(bad));
     }
 }
 

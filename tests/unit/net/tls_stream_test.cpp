@@ -13,7 +13,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <fcntl.h>
@@ -92,9 +91,8 @@ class TlsStreamTest : public ::testing::TestWithParam<int> {
         tls.psk = true;
         auto created = TlsServerContext::create(
             tls, PskTable::from({{"urn:dev", "dev", {std::begin(kKey), std::end(kKey)}, 0}}));
-        auto* server = std::get_if<TlsServerContextPtr>(&created);
-        ASSERT_NE(server, nullptr) << std::get<std::string>(created);
-        server_ = std::move(*server);
+        ASSERT_TRUE(created) << created.error().message();
+        server_ = std::move(created).value();
         client_ctx_.reset(SSL_CTX_new(TLS_client_method()));
         ASSERT_TRUE(client_ctx_);
         SSL_CTX* c = client_ctx_.get();

@@ -220,12 +220,12 @@ void Fleet::Worker::on_connected(Device& d) {
     device::Psk psk{endpoint_name(s.options.prefix, d.index),
                     *device::parse_hex(psk_key_hex(d.index))};
     auto created = device::TlsStream::create(s.tls, d.fd, "127.0.0.1", std::move(psk));
-    if (!std::holds_alternative<std::unique_ptr<device::TlsStream>>(created)) {
+    if (!created) {
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
         fail(d, 1000 * ms, false);
         return;
     }
-    d.stream = std::get<std::unique_ptr<device::TlsStream>>(std::move(created));
+    d.stream = std::move(created).value();
     d.state = State::handshaking;
     on_event(d, EPOLLOUT);
 }
@@ -696,8 +696,8 @@ Fleet::Fleet(FleetOptions options) : options_(std::move(options)) {
         tls.cipher_list = "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256";
         tls.psk_per_connection = true;
         auto created = device::TlsClientContext::create(tls);
-        if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
-        shared_->tls = std::get<std::shared_ptr<device::TlsClientContext>>(std::move(created));
+        if (!created) throw std::runtime_error(created.error().message());
+        shared_->tls = std::move(created).value();
     }
     for (unsigned i = 0; i < shared_->options.threads; ++i)
         workers_.push_back(std::make_unique<Worker>(*shared_, i, shared_->options.threads));

@@ -128,8 +128,7 @@ std::string join_path(const std::vector<std::string>& segments) {
 
 bool make_address(const std::string& host, std::uint16_t port, coap_address_t& out) {
     coap_address_init(&out);
-    const auto resolved = device::resolve(host, port);
-    const auto* address = std::get_if<device::Address>(&resolved);
+    const auto address = device::resolve(host, port);
     if (!address || address->length > sizeof out.addr) return false;
     std::memcpy(&out.addr, address->get(), address->length);
     out.size = address->length;

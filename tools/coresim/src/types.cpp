@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "lwgate/device/enum_name.hpp"
+
 namespace lwgate::coresim {
 
 Bytes to_bytes(std::string_view text) {
@@ -55,25 +57,9 @@ const char* to_string(Method method) {
 }
 
 const char* to_string(EventKind kind) {
-    switch (kind) {
-        case EventKind::register_:
-            return "register";
-        case EventKind::update:
-            return "update";
-        case EventKind::deregister:
-            return "deregister";
-        case EventKind::send:
-            return "send";
-        case EventKind::bootstrap:
-            return "bootstrap";
-        case EventKind::notification:
-            return "notification";
-        case EventKind::other:
-            return "other";
-        case EventKind::psk_rejected:
-            return "psk-rejected";
-    }
-    return "?";
+    return device::enum_name<EventKind::psk_rejected>(
+        kind, {"register", "update", "deregister", "send", "bootstrap", "notification", "other",
+               "psk-rejected"});
 }
 
 std::vector<std::string> split_path(std::string_view path) {

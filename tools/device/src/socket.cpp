@@ -20,14 +20,16 @@ Address Address::ipv4(std::uint32_t host_order_address, std::uint16_t port) {
     return a;
 }
 
-std::variant<Address, std::string> resolve(const std::string& host, std::uint16_t port) {
+Result<Address, Error> resolve(const std::string& host, std::uint16_t port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     addrinfo* res = nullptr;
     const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
-    if (rc != 0 || !res) return "resolve " + host + ": " + ::gai_strerror(rc);
+    if (rc != 0 || !res) {
+        return fail(Error{DeviceErrc::resolve, "resolve " + host + ": " + ::gai_strerror(rc)});
+    }
     Address a;
     std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
     a.length = res->ai_addrlen;

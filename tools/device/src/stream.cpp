@@ -75,8 +75,11 @@ int psk_use_session_callback(SSL* ssl, const EVP_MD* md, const unsigned char** i
     return 1;
 }
 
-// Each returns an error text, empty when done.
-std::string set_ciphers(SSL_CTX* ctx, const TlsOptions& options) {
+Unexpected<Error> tls_error(DeviceErrc code, std::string detail) {
+    return fail(Error{code, std::move(detail)});
+}
+
+Result<void, Error> set_ciphers(SSL_CTX* ctx, const TlsOptions& options) {
     const std::string ciphers =
         !options.cipher_list.empty()
             ? options.cipher_list
@@ -86,7 +89,7 @@ std::string set_ciphers(SSL_CTX* ctx, const TlsOptions& options) {
               "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
               "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-CCM";
     if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-        return "cipher_list: " + openssl_errors();
+        return tls_error(DeviceErrc::tls_ciphers, "cipher_list: " + openssl_errors());
     }
     // TLS 1.3: AES-128-GCM first (our external PSK session is bound to SHA-256).
     const std::string suites = !options.ciphersuites.empty()
@@ -94,28 +97,32 @@ std::string set_ciphers(SSL_CTX* ctx, const TlsOptions& options) {
                                    : "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
                                      "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
     if (SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) {
-        return "ciphersuites: " + openssl_errors();
+        return tls_error(DeviceErrc::tls_ciphers, "ciphersuites: " + openssl_errors());
     }
     return {};
 }
 
-std::string set_credentials(SSL_CTX* ctx, const TlsOptions& options) {
+Result<void, Error> set_credentials(SSL_CTX* ctx, const TlsOptions& options) {
     if (!options.certificate_file.empty()) {
         if (SSL_CTX_use_certificate_chain_file(ctx, options.certificate_file.c_str()) != 1) {
-            return "certificate " + options.certificate_file + ": " + openssl_errors();
+            return tls_error(DeviceErrc::tls_credentials,
+                             "certificate " + options.certificate_file + ": " + openssl_errors());
         }
         const std::string& key =
             options.private_key_file.empty() ? options.certificate_file : options.private_key_file;
         if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            return "private key " + key + ": " + openssl_errors();
+            return tls_error(DeviceErrc::tls_credentials,
+                             "private key " + key + ": " + openssl_errors());
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
-            return "private key does not match the certificate: " + openssl_errors();
+            return tls_error(DeviceErrc::tls_credentials,
+                             "private key does not match the certificate: " + openssl_errors());
         }
     }
     if (!options.ca_file.empty()) {
         if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1) {
-            return "ca " + options.ca_file + ": " + openssl_errors();
+            return tls_error(DeviceErrc::tls_credentials,
+                             "ca " + options.ca_file + ": " + openssl_errors());
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     } else {
@@ -128,17 +135,18 @@ std::string set_credentials(SSL_CTX* ctx, const TlsOptions& options) {
     return {};
 }
 
-std::string set_alpn(SSL_CTX* ctx, const TlsOptions& options) {
+Result<void, Error> set_alpn(SSL_CTX* ctx, const TlsOptions& options) {
     if (options.alpn.empty()) return {};
     std::string wire;
     for (const auto& p : options.alpn) {
-        if (p.empty() || p.size() > 255) return "bad ALPN protocol name";
+        if (p.empty() || p.size() > 255)
+            return tls_error(DeviceErrc::tls_alpn, "bad ALPN protocol name");
         wire += static_cast<char>(p.size());
         wire += p;
     }
     if (SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
                                 static_cast<unsigned int>(wire.size())) != 0) {
-        return "ALPN: " + openssl_errors();
+        return tls_error(DeviceErrc::tls_alpn, "ALPN: " + openssl_errors());
     }
     return {};
 }
@@ -166,13 +174,13 @@ IoResult TcpStream::write(const std::uint8_t* data, std::size_t size) {
     }
 }
 
-std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::create(
+Result<std::shared_ptr<TlsClientContext>, Error> TlsClientContext::create(
     const TlsOptions& options) {
     std::shared_ptr<TlsClientContext> self(new TlsClientContext());
     self->options_ = options;
     ERR_clear_error();
     self->ctx_ = SSL_CTX_new(TLS_client_method());
-    if (!self->ctx_) return "SSL_CTX_new: " + openssl_errors();
+    if (!self->ctx_) return tls_error(DeviceErrc::tls_context, "SSL_CTX_new: " + openssl_errors());
     SSL_CTX* ctx = self->ctx_;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (options.version == TlsVersion::tls1_2) SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
@@ -182,7 +190,7 @@ std::variant<std::shared_ptr<TlsClientContext>, std::string> TlsClientContext::c
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     for (auto* step : {set_ciphers, set_credentials, set_alpn}) {
-        if (auto error = step(ctx, options); !error.empty()) return error;
+        if (auto done = step(ctx, options); !done) return fail(std::move(done).error());
     }
     return self;
 }
@@ -191,13 +199,13 @@ TlsClientContext::~TlsClientContext() {
     if (ctx_) SSL_CTX_free(ctx_);
 }
 
-std::variant<std::unique_ptr<TlsStream>, std::string> TlsStream::create(
+Result<std::unique_ptr<TlsStream>, Error> TlsStream::create(
     std::shared_ptr<TlsClientContext> context, int fd, const std::string& host,
     std::optional<Psk> psk) {
     std::unique_ptr<TlsStream> self(new TlsStream());
     ERR_clear_error();
     self->ssl_ = SSL_new(context->native());
-    if (!self->ssl_) return "SSL_new: " + openssl_errors();
+    if (!self->ssl_) return tls_error(DeviceErrc::tls_connection, "SSL_new: " + openssl_errors());
     self->context_ = std::move(context);
     const auto& o = self->context_->options();
     self->psk_ = psk ? std::move(*psk) : Psk{o.psk_identity, o.psk_key};

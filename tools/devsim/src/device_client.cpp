@@ -15,14 +15,6 @@ using detail::Pending;
 namespace code = coap::code;
 namespace option = coap::option;
 
-coap::Token DeviceSimulator::Impl::make_token() {
-    const std::uint32_t v = next_token++;
-    const std::uint8_t bytes[4] = {static_cast<std::uint8_t>(v >> 24),
-                                   static_cast<std::uint8_t>(v >> 16),
-                                   static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
-    return coap::Token(coap::ByteView(bytes, 4));
-}
-
 void DeviceSimulator::Impl::start_request(coap::Message message, SteadyClock::time_point deadline,
                                           ResultCallback done) {
     Connection* c = open_connection();
@@ -37,12 +29,8 @@ void DeviceSimulator::Impl::start_request(coap::Message message, SteadyClock::ti
     if (message.token().empty()) message.set_token(make_token());
     auto p = std::make_shared<Pending>();
     p->original = message;
+    p->deadline = deadline;
     p->done = std::move(done);
-    p->timer = loop.call_at(deadline, [this, p] {
-        enter();
-        p->timer = 0;
-        complete(p, Result{Status::timeout, {}, "no response in time"});
-    });
 
     const std::size_t mms = c->peer.max_message_size;
     if (!message.payload().empty() && coap::encoded_size(message) > mms) {
@@ -76,7 +64,8 @@ void DeviceSimulator::Impl::send_frame(const std::shared_ptr<Pending>& p, coap::
         return;
     }
     p->token = frame.token();
-    pending[token_key(p->token)] = p;
+    pending.add(p->token, detail::PendingSet::Kind::request, p->deadline, p);
+    arm_deadline_timer();
     update_shared([&] { ++stats.requests_sent; });
     send_on(*c, frame);
 }
@@ -97,14 +86,13 @@ void DeviceSimulator::Impl::send_block1(const std::shared_ptr<Pending>& p, std::
 }
 
 void DeviceSimulator::Impl::on_response(Connection& /*c*/, coap::Message&& m) {
-    auto it = pending.find(token_key(m.token()));
+    auto taken = pending.take_response(m);
     update_shared([&] {
         ++stats.responses_received;
-        if (it == pending.end() || it->second->is_ping) ++stats.unmatched_responses;
+        if (!taken) ++stats.unmatched_responses;
     });
-    if (it == pending.end() || it->second->is_ping) return;
-    auto p = it->second;
-    pending.erase(it);
+    if (!taken) return;
+    auto p = std::move(*taken);
 
     if (p->block1) {
         if (m.code() == code::continue_ && p->block1_end < p->body.size()) {
@@ -150,23 +138,32 @@ void DeviceSimulator::Impl::on_response(Connection& /*c*/, coap::Message&& m) {
 
 void DeviceSimulator::Impl::complete(const std::shared_ptr<Pending>& p, Result result) {
     if (!p->done) return;
-    if (p->timer) loop.cancel(p->timer);
-    p->timer = 0;
-    if (auto it = pending.find(token_key(p->token)); it != pending.end() && it->second == p) {
-        pending.erase(it);
-    }
+    pending.erase(p->token, p);
     auto done = std::move(p->done);
     p->done = nullptr;
     done(std::move(result));
 }
 
 void DeviceSimulator::Impl::fail_all_pending(Status status, const std::string& text) {
-    std::vector<std::shared_ptr<Pending>> all;
-    for (auto& [key, p] : pending)
-        all.push_back(p);
-    pending.clear();
-    for (auto& p : all)
+    for (auto& p : pending.take_all())
         complete(p, Result{status, {}, text});
+}
+
+void DeviceSimulator::Impl::arm_deadline_timer() {
+    const auto next = pending.next_deadline();
+    if (!next || (deadline_timer && deadline_timer_at <= *next)) return;
+    if (deadline_timer) loop.cancel(deadline_timer);
+    deadline_timer_at = *next;
+    deadline_timer = loop.call_at(*next, [this] {
+        enter();
+        deadline_timer = 0;
+        for (auto& p : pending.take_expired(SteadyClock::now())) {
+            complete(p, Result{Status::timeout,
+                               {},
+                               p->is_ping ? "no Pong in time" : "no response in time"});
+        }
+        arm_deadline_timer();
+    });
 }
 
 void DeviceSimulator::Impl::start_ping(SteadyClock::time_point deadline, ResultCallback done) {
@@ -178,13 +175,10 @@ void DeviceSimulator::Impl::start_ping(SteadyClock::time_point deadline, ResultC
     auto p = std::make_shared<Pending>();
     p->is_ping = true;
     p->token = make_token();
+    p->deadline = deadline;
     p->done = std::move(done);
-    p->timer = loop.call_at(deadline, [this, p] {
-        enter();
-        p->timer = 0;
-        complete(p, Result{Status::timeout, {}, "no Pong in time"});
-    });
-    pending[token_key(p->token)] = p;
+    pending.add(p->token, detail::PendingSet::Kind::ping, deadline, p);
+    arm_deadline_timer();
     update_shared([&] { ++stats.pings_sent; });
     send_on(*c, coap::make_ping(p->token));
 }

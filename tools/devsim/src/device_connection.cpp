@@ -31,17 +31,17 @@ struct Dialed {
 
 // A socket connecting to the server, from local_address if one is set.
 Dialed dial(const DeviceOptions& opts) {
-    const auto target = device::resolve(opts.host, opts.port);
-    if (const auto* error = std::get_if<std::string>(&target)) return {-1, 0, *error};
-    const auto& peer = std::get<device::Address>(target);
-    std::variant<device::Address, std::string> local = std::string();
-    if (!opts.local_address.empty()) local = device::resolve(opts.local_address, 0);
-    const auto* source = std::get_if<device::Address>(&local);
-    if (!opts.local_address.empty() && (!source || source->family() != peer.family())) {
+    const auto peer = device::resolve(opts.host, opts.port);
+    if (!peer) return {-1, 0, peer.error().detail};
+    std::optional<device::Address> source;
+    if (!opts.local_address.empty()) {
+        if (auto local = device::resolve(opts.local_address, 0)) source = *local;
+    }
+    if (!opts.local_address.empty() && (!source || source->family() != peer->family())) {
         return {-1, 0,
                 "local_address " + opts.local_address + ": not an address of the server's family"};
     }
-    const auto c = device::start_connect(peer, source);
+    const auto c = device::start_connect(*peer, source ? &*source : nullptr);
     if (c.fd >= 0) return {c.fd, 0, {}};
     return {-1, c.error,
             std::string(c.step) + " " + opts.host + ":" + std::to_string(opts.port) + ": " +
@@ -81,12 +81,12 @@ void DeviceSimulator::Impl::start_connect(SteadyClock::time_point deadline, Resu
     const int fd = dialed.fd;
     if (opts.transport == Transport::tls && !tls_context) {
         auto created = device::TlsClientContext::create(opts.tls);
-        if (auto* error = std::get_if<std::string>(&created)) {
+        if (!created) {
             ::close(fd);
-            fail_now(Status::tls_failed, CloseReason::tls_failed, 0, *error);
+            fail_now(Status::tls_failed, CloseReason::tls_failed, 0, created.error().detail);
             return;
         }
-        tls_context = std::get<std::shared_ptr<device::TlsClientContext>>(std::move(created));
+        tls_context = std::move(created).value();
     }
 
     conn = std::make_unique<Connection>(opts.max_message_size);
@@ -144,11 +144,12 @@ void DeviceSimulator::Impl::on_io(Connection& c, std::uint32_t events) {
             }
             if (opts.transport == Transport::tls) {
                 auto created = device::TlsStream::create(tls_context, c.fd, opts.host);
-                if (auto* error = std::get_if<std::string>(&created)) {
-                    fail_connect(c, Status::tls_failed, CloseReason::tls_failed, 0, *error);
+                if (!created) {
+                    fail_connect(c, Status::tls_failed, CloseReason::tls_failed, 0,
+                                 created.error().detail);
                     return;
                 }
-                c.stream = std::get<std::unique_ptr<device::TlsStream>>(std::move(created));
+                c.stream = std::move(created).value();
                 c.phase = Phase::tls_handshaking;
                 do_handshake(c);
             } else {
@@ -409,21 +410,9 @@ void DeviceSimulator::Impl::on_signal(Connection& c, const coap::Message& m) {
         if (opts.answer_pings) send_on(c, coap::make_pong(m));
     } else if (std::get_if<coap::Pong>(&signal)) {
         update_shared([&] { ++stats.pongs_received; });
-        // Match the Ping by token; a Pong without our token (libcoap 4.3.1) completes the
-        // oldest outstanding Ping: any Pong is life.
-        std::shared_ptr<detail::Pending> match;
-        auto it = pending.find(token_key(m.token()));
-        if (it != pending.end() && it->second->is_ping) {
-            match = it->second;
-        } else {
-            for (auto& [key, p] : pending) {
-                if (p->is_ping) {
-                    match = p;
-                    break;
-                }
-            }
+        if (auto ping = pending.take_pong(m, detail::PendingSet::PongMatch::any_pong_is_life)) {
+            complete(*ping, Result{Status::ok, m, {}});
         }
-        if (match) complete(match, Result{Status::ok, m, {}});
     } else if (const auto* release = std::get_if<coap::Release>(&signal)) {
         update_shared([&] { ++stats.releases_received; });
         emit(Event::Kind::release_received,
@@ -620,6 +609,8 @@ void DeviceSimulator::Impl::shutdown() {
     shut_down = true;
     if (ping_timer) loop.cancel(ping_timer);
     ping_timer = 0;
+    if (deadline_timer) loop.cancel(deadline_timer);
+    deadline_timer = 0;
     fail_all_pending(Status::connection_closed, "simulator destroyed");
     auto waiters = std::exchange(connect_waiters, {});
     for (auto& w : waiters)

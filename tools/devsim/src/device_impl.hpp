@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/pending.hpp"
 #include "lwgate/device/stream.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
 
@@ -72,10 +73,12 @@ struct Pending {
     bool block2 = false;
     coap::Bytes body2;
     coap::Token token;  // of the frame awaiting an answer
-    EventLoop::TimerId timer = 0;
+    SteadyClock::time_point deadline{};
     bool is_ping = false;
     ResultCallback done;
 };
+
+using PendingSet = device::PendingRequests<std::shared_ptr<Pending>>;
 
 struct ServerObservation {
     coap::Token token;
@@ -139,13 +142,15 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     std::vector<std::unique_ptr<detail::Connection>> graveyard;
     std::shared_ptr<device::TlsClientContext> tls_context;
     std::vector<ResultCallback> connect_waiters;
-    std::map<std::string, std::shared_ptr<detail::Pending>> pending;  // by token bytes
+    // Our requests and Pings in flight; one loop timer at the earliest deadline.
+    detail::PendingSet pending;
+    EventLoop::TimerId deadline_timer = 0;
+    SteadyClock::time_point deadline_timer_at{};
     std::vector<detail::ServerObservation> observations;
     std::map<std::string, detail::Block1Receive> block1_receives;
     // Consequences of a request (notifications) that go out after its response.
     std::vector<std::function<void()>> after_response;
     std::optional<std::string> location;
-    std::uint32_t next_token = 0;
     EventLoop::TimerId ping_timer = 0;
     bool shut_down = false;
 
@@ -201,7 +206,7 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     void drop_observations_under(const Path& removed);
 
     // device_client.cpp
-    coap::Token make_token();
+    coap::Token make_token() { return pending.next_token(); }
     void start_request(coap::Message message, SteadyClock::time_point deadline,
                        ResultCallback done);
     void send_frame(const std::shared_ptr<detail::Pending>& p, coap::Message frame);
@@ -209,6 +214,7 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     void on_response(detail::Connection& c, coap::Message&& m);
     void complete(const std::shared_ptr<detail::Pending>& p, Result result);
     void fail_all_pending(Status status, const std::string& detail);
+    void arm_deadline_timer();
     void start_ping(SteadyClock::time_point deadline, ResultCallback done);
     coap::Message make_register() const;
     void do_register(SteadyClock::time_point deadline, ResultCallback done);
@@ -217,10 +223,5 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     void do_deregister(SteadyClock::time_point deadline, ResultCallback done);
     void set_location(std::optional<std::string> value);
 };
-
-// "5f3a..." key of a token for maps.
-inline std::string token_key(const coap::Token& t) {
-    return std::string(reinterpret_cast<const char*>(t.bytes().data()), t.size());
-}
 
 }  // namespace lwgate::devsim

@@ -9,6 +9,7 @@
 
 #include "device_impl.hpp"
 #include "lwgate/coap/option.hpp"
+#include "lwgate/device/enum_name.hpp"
 #include "lwgate/devsim/coap_util.hpp"
 
 namespace lwgate::devsim {
@@ -57,97 +58,27 @@ Path any_path(std::string_view text) {
 // ---- enums and small types ----------------------------------------------------------------
 
 const char* to_string(Status status) {
-    switch (status) {
-        case Status::ok:
-            return "ok";
-        case Status::timeout:
-            return "timeout";
-        case Status::not_connected:
-            return "not_connected";
-        case Status::connection_closed:
-            return "connection_closed";
-        case Status::connect_failed:
-            return "connect_failed";
-        case Status::tls_failed:
-            return "tls_failed";
-        case Status::bad_state:
-            return "bad_state";
-    }
-    return "?";
+    return device::enum_name<Status::bad_state>(
+        status, {"ok", "timeout", "not_connected", "connection_closed", "connect_failed",
+                 "tls_failed", "bad_state"});
 }
 
 const char* to_string(ConnectionState state) {
-    switch (state) {
-        case ConnectionState::idle:
-            return "idle";
-        case ConnectionState::connecting:
-            return "connecting";
-        case ConnectionState::connected:
-            return "connected";
-        case ConnectionState::closed:
-            return "closed";
-    }
-    return "?";
+    return device::enum_name<ConnectionState::closed>(
+        state, {"idle", "connecting", "connected", "closed"});
 }
 
 const char* to_string(CloseReason reason) {
-    switch (reason) {
-        case CloseReason::none:
-            return "none";
-        case CloseReason::local_disconnect:
-            return "local_disconnect";
-        case CloseReason::local_reset:
-            return "local_reset";
-        case CloseReason::peer_closed:
-            return "peer_closed";
-        case CloseReason::peer_reset:
-            return "peer_reset";
-        case CloseReason::abort_received:
-            return "abort_received";
-        case CloseReason::abort_sent:
-            return "abort_sent";
-        case CloseReason::release_received:
-            return "release_received";
-        case CloseReason::connect_failed:
-            return "connect_failed";
-        case CloseReason::connect_timeout:
-            return "connect_timeout";
-        case CloseReason::tls_failed:
-            return "tls_failed";
-        case CloseReason::shutdown:
-            return "shutdown";
-    }
-    return "?";
+    return device::enum_name<CloseReason::shutdown>(
+        reason, {"none", "local_disconnect", "local_reset", "peer_closed", "peer_reset",
+                 "abort_received", "abort_sent", "release_received", "connect_failed",
+                 "connect_timeout", "tls_failed", "shutdown"});
 }
 
 const char* to_string(Event::Kind kind) {
-    switch (kind) {
-        case Event::Kind::connected:
-            return "connected";
-        case Event::Kind::closed:
-            return "closed";
-        case Event::Kind::csm_received:
-            return "csm";
-        case Event::Kind::registered:
-            return "register";
-        case Event::Kind::updated:
-            return "update";
-        case Event::Kind::deregistered:
-            return "deregister";
-        case Event::Kind::request_received:
-            return "request";
-        case Event::Kind::notification_sent:
-            return "notification";
-        case Event::Kind::ping_received:
-            return "ping";
-        case Event::Kind::release_received:
-            return "release";
-        case Event::Kind::abort_received:
-            return "abort";
-        case Event::Kind::sent:
-            return "send";
-    }
-    return "?";
+    return device::enum_name<Event::Kind::sent>(
+        kind, {"connected", "closed", "csm", "register", "update", "deregister", "request",
+               "notification", "ping", "release", "abort", "send"});
 }
 
 std::string Result::location() const {
@@ -169,13 +100,8 @@ std::optional<std::uint32_t> ReceivedRequest::content_format() const {
 DeviceSimulator::Impl::Impl(DeviceOptions options, EventLoop& l)
     : opts(std::move(options)),
       loop(l),
-      model(opts.model ? *opts.model : ObjectModel::default_device(opts.endpoint, opts.lifetime)) {
-    next_token = opts.token_seed;
-    if (next_token == 0) {
-        std::random_device rd;
-        next_token = rd() | 1u;
-    }
-}
+      model(opts.model ? *opts.model : ObjectModel::default_device(opts.endpoint, opts.lifetime)),
+      pending(opts.token_seed != 0 ? opts.token_seed : std::random_device{}() | 1u) {}
 
 void DeviceSimulator::Impl::emit(Event::Kind kind, std::string text) {
     if (!opts.on_event) return;

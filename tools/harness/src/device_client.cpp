@@ -7,8 +7,10 @@
 #include <variant>
 
 #include "lwgate/coap/signaling.hpp"
+#include "lwgate/device/enum_name.hpp"
 #include "lwgate/device/framing.hpp"
 #include "lwgate/device/socket.hpp"
+#include "lwgate/device/stream.hpp"
 #include "posix_util.hpp"
 
 namespace lwgate::harness {
@@ -17,15 +19,7 @@ namespace code = coap::code;
 using detail::close_fd;
 
 const char* to_string(CloseState state) {
-    switch (state) {
-        case CloseState::still_open:
-            return "still_open";
-        case CloseState::closed_fin:
-            return "closed_fin";
-        case CloseState::reset:
-            return "reset";
-    }
-    return "?";
+    return device::enum_name<CloseState::reset>(state, {"still_open", "closed_fin", "reset"});
 }
 
 DeviceClient::DeviceClient(DeviceOptions options)
@@ -47,6 +41,8 @@ DeviceClient& DeviceClient::operator=(DeviceClient&& other) noexcept {
         fd_ = std::exchange(other.fd_, -1);
         decoder_ = std::move(other.decoder_);
         inbox_ = std::move(other.inbox_);
+        pings_ = std::move(other.pings_);
+        pong_ = std::move(other.pong_);
         close_state_ = other.close_state_;
         last_errno_ = other.last_errno_;
         closed_at_ = other.closed_at_;
@@ -76,10 +72,9 @@ bool DeviceClient::try_connect(const std::string& host, std::uint16_t port, Mill
     last_errno_ = 0;
 
     const auto peer = device::resolve(host, port);
-    if (auto* error = std::get_if<std::string>(&peer))
-        throw HarnessError("DeviceClient: " + *error);
+    if (!peer) throw HarnessError("DeviceClient: " + peer.error().detail);
     const auto deadline = SteadyClock::now() + timeout;
-    const auto connecting = device::start_connect(std::get<device::Address>(peer));
+    const auto connecting = device::start_connect(*peer);
     fd_ = connecting.fd;
     last_errno_ = connecting.error;
     if (fd_ < 0) return false;
@@ -117,21 +112,19 @@ bool DeviceClient::send_raw(coap::ByteView bytes) {
 bool DeviceClient::send_raw(coap::ByteView bytes, Millis timeout) {
     if (fd_ < 0) return false;
     const auto deadline = SteadyClock::now() + timeout;
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += static_cast<std::size_t>(n);
+    device::TcpStream stream(fd_);
+    for (std::size_t sent = 0; sent < bytes.size();) {
+        const auto r = stream.write(bytes.data() + sent, bytes.size() - sent);
+        if (r.status == device::IoStatus::ok) {
+            sent += r.bytes;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd fds{fd_, POLLOUT, 0};
+        pollfd fds{fd_, POLLOUT, 0};
+        if (r.status != device::IoStatus::error) {
             if (detail::poll_until(&fds, 1, deadline) == 0) return false;
             continue;
         }
-        const int err = errno;
-        mark_closed(err == EPIPE ? CloseState::closed_fin : CloseState::reset, err);
+        mark_closed(r.error == EPIPE ? CloseState::closed_fin : CloseState::reset, r.error);
         return false;
     }
     last_tx_ = SteadyClock::now();
@@ -148,24 +141,21 @@ void DeviceClient::mark_closed(CloseState state, int err) {
 bool DeviceClient::read_some(SteadyClock::time_point deadline) {
     if (fd_ < 0 || close_state_ != CloseState::still_open) return false;
     std::array<std::uint8_t, 16 * 1024> buffer;
+    device::TcpStream stream(fd_);
     while (true) {
-        const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-        if (n > 0) {
+        const auto r = stream.read(buffer.data(), buffer.size());
+        if (r.status == device::IoStatus::ok) {
             last_rx_ = SteadyClock::now();
-            decode(coap::ByteView(buffer.data(), static_cast<std::size_t>(n)));
+            decode(coap::ByteView(buffer.data(), r.bytes));
             return true;
         }
-        if (n == 0) {
-            mark_closed(CloseState::closed_fin, 0);
-            return false;
-        }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (r.status == device::IoStatus::want_read) {
             pollfd fds{fd_, POLLIN, 0};
             if (detail::poll_until(&fds, 1, deadline) == 0) return false;
             continue;
         }
-        mark_closed(CloseState::reset, errno);
+        const bool fin = r.status == device::IoStatus::eof;
+        mark_closed(fin ? CloseState::closed_fin : CloseState::reset, r.error);
         return false;
     }
 }
@@ -182,6 +172,9 @@ void DeviceClient::decode(coap::ByteView bytes) {
         if (auto_pong_ && message.code() == code::ping) {
             ++pings_answered_;
             send(coap::make_pong(message));
+        } else if (message.code() == code::pong &&
+                   pings_.take_pong(message, decltype(pings_)::PongMatch::exact)) {
+            pong_ = std::move(message);
         } else {
             inbox_.push_back(std::move(message));
         }
@@ -251,23 +244,15 @@ std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody)
 
 std::optional<coap::Message> DeviceClient::ping(coap::Token token, bool custody, Millis timeout) {
     const auto deadline = SteadyClock::now() + timeout;
-    if (!send(coap::make_ping(token, custody), timeout)) return std::nullopt;
-    auto take_pong = [&]() -> std::optional<coap::Message> {
-        for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
-            if (it->code() == code::pong && it->token() == token) {
-                auto pong = std::move(*it);
-                inbox_.erase(it);
-                return pong;
-            }
+    pong_.reset();
+    pings_.add(token, decltype(pings_)::Kind::ping, deadline, {});
+    if (send(coap::make_ping(token, custody), timeout)) {
+        // What else arrives meanwhile stays in the inbox.
+        while (!pong_ && !decode_failure_ && SteadyClock::now() < deadline && read_some(deadline)) {
         }
-        return std::nullopt;
-    };
-    // Look through what is already decoded, then through what arrives, keeping the rest.
-    while (true) {
-        if (auto pong = take_pong()) return pong;
-        if (decode_failure_ || SteadyClock::now() >= deadline) return std::nullopt;
-        if (!read_some(deadline)) return take_pong();
     }
+    pings_.erase(token, {});
+    return std::exchange(pong_, std::nullopt);
 }
 
 CloseState DeviceClient::wait_closed(Millis timeout) {

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <string>
-#include <variant>
+
+#include "lwgate/device/device_error.hpp"
+#include "lwgate/util/result.hpp"
 
 namespace lwgate::device {
 
@@ -23,8 +25,8 @@ struct Address {
 };
 
 // A name or an IP literal through getaddrinfo (blocking: tests use literals): the first address,
-// or an error text.
-std::variant<Address, std::string> resolve(const std::string& host, std::uint16_t port);
+// or DeviceErrc::resolve with getaddrinfo's words.
+Result<Address, Error> resolve(const std::string& host, std::uint16_t port);
 
 // A non-blocking socket whose connect has started (TCP: with TCP_NODELAY), bound to `source`
 // first if given. On failure fd is -1 and `step` ("socket", "bind", "connect") and `error`

@@ -8,8 +8,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "lwgate/device/device_error.hpp"
+#include "lwgate/util/result.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
@@ -79,9 +81,8 @@ struct TlsOptions {
 // An SSL_CTX built from TlsOptions, shared by many connections.
 class TlsClientContext {
   public:
-    // Returns the context or an error text.
-    static std::variant<std::shared_ptr<TlsClientContext>, std::string> create(
-        const TlsOptions& options);
+    // The context, or which step failed (DeviceErrc) with OpenSSL's words in the detail.
+    static Result<std::shared_ptr<TlsClientContext>, Error> create(const TlsOptions& options);
     ~TlsClientContext();
     TlsClientContext(const TlsClientContext&) = delete;
     TlsClientContext& operator=(const TlsClientContext&) = delete;
@@ -98,8 +99,8 @@ class TlsClientContext {
 class TlsStream final : public Stream {
   public:
     // `host` is used for SNI / verification unless options().server_name is set; `psk`, when
-    // given, replaces the context's.
-    static std::variant<std::unique_ptr<TlsStream>, std::string> create(
+    // given, replaces the context's. Fails with DeviceErrc::tls_connection.
+    static Result<std::unique_ptr<TlsStream>, Error> create(
         std::shared_ptr<TlsClientContext> context, int fd, const std::string& host,
         std::optional<Psk> psk = std::nullopt);
     ~TlsStream() override;

@@ -25,9 +25,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "lwgate/coap/message.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
+#include "lwgate/device/pending.hpp"
 #include "lwgate/harness/error.hpp"
 
 namespace lwgate::harness {
@@ -138,6 +140,9 @@ class DeviceClient {
     int fd_ = -1;
     coap::TcpDecoder decoder_;
     std::deque<coap::Message> inbox_;
+    // The Ping ping() waits for, and its Pong once decoded (kept out of the inbox).
+    device::PendingRequests<std::monostate> pings_;
+    std::optional<coap::Message> pong_;
     CloseState close_state_ = CloseState::still_open;
     int last_errno_ = 0;
     std::optional<SteadyClock::time_point> closed_at_;

@@ -1,22 +1,7 @@
-// SIGHUP reload, the bridge's part (declared in bridge.hpp). Runs on the bridge's shard.
+// The configuration as the relay takes it: at start and on a SIGHUP reload.
 #include "bridge/bridge.hpp"
 
 namespace lwgate::lwm2m {
-
-void Bridge::reload_credentials(const std::vector<config::Credential>& credentials) {
-    // Identity checks of connections that bind from now on use the new table; bound
-    // connections and the PSKs of existing upstream DTLS sessions stay as they are.
-    set_credentials(credentials);
-}
-
-void Bridge::reload_relay_params(const RelayParams& params) {
-    // Devices whose relay state is created from now on use them.
-    relay_params_ = params;
-}
-
-void Bridge::reload_registration_rate(const config::RateLimit& rate) {
-    router_.set_registration_rate({rate.per_second, static_cast<double>(rate.burst)});
-}
 
 RelayParams relay_params_from(const config::Config& config) {
     RelayParams p;

@@ -1,0 +1,112 @@
+#include "app/shard_sampler.hpp"
+
+namespace lwgate::app {
+namespace {
+
+void add_session_counters(const session::ShardMetrics& m, admin::ShardCounters& c) {
+    c.sessions_started = m.sessions_started.get();
+    for (std::size_t r = 0; r < session::close_reason_count; ++r)
+        c.closes[r] = m.closes[r].get();
+    c.tls_handshakes = m.tls_handshakes.get();
+    c.tls_failures = m.tls_failures.get();
+    c.pings_sent = m.pings_sent.get();
+    c.pongs_received = m.pongs_received.get();
+    c.missed_pongs = m.missed_pongs.get();
+    c.bytes_in = m.bytes_in.get();
+    c.bytes_out = m.bytes_out.get();
+    c.messages_in = m.messages_in.get();
+    c.messages_out = m.messages_out.get();
+    c.too_large_for_device = m.too_large_for_peer.get();
+    for (std::size_t i = 0; i < m.rtt_buckets_us.size(); ++i) {
+        c.rtt_buckets.emplace_back(static_cast<double>(m.rtt_buckets_us[i]) / 1e6,
+                                   m.rtt_bucket[i].get());
+    }
+    c.rtt_count = m.rtt_count.get();
+    c.rtt_sum_seconds = static_cast<double>(m.rtt_sum_us.get()) / 1e6;
+}
+
+void add_bridge_counters(const lwm2m::Bridge& bridge, admin::ShardCounters& c) {
+    const auto& stats = bridge.admin_stats;
+    c.relayed = stats.relayed();
+    c.queue_overflow = stats.queue_overflow();
+    c.queue_expired = stats.queue_expired();
+    c.upstream_sessions = stats.upstream_sessions();
+    c.last_core_response = stats.last_core_response();
+    c.last_core_failure = stats.last_core_failure();
+    const auto& link = bridge.core_link().stats();
+    c.upstream_failures = link.failures;
+    c.upstream_responses = link.responses_received;
+    c.duplicates_held = link.duplicates_held;
+    c.duplicates_answered = link.duplicates_answered;
+    c.answers_piggybacked = link.piggybacked;
+    c.answers_separate = link.separate;
+    c.registered_devices = bridge.metrics().registered_devices.get();
+    for (std::size_t r = 0; r < c.refused.size(); ++r)
+        c.refused[r] = bridge.metrics().refused[r].get();
+    c.device_limits = bridge.relay_counters();
+}
+
+admin::DeviceSample device_sample(const lwm2m::DeviceRelay& relay, unsigned shard,
+                                  std::uint16_t upstream_port) {
+    admin::DeviceSample d;
+    d.endpoint = relay.endpoint();
+    d.shard = shard;
+    d.registered = relay.registered();
+    for (const auto& segment : relay.location())
+        d.location += "/" + segment;
+    d.lifetime = relay.lifetime();
+    d.registration_deadline = relay.registration_deadline();
+    d.binding = relay.binding();
+    d.version = relay.version();
+    d.queue_mode = relay.queue_mode();
+    d.queued = relay.queued();
+    d.in_flight = relay.in_flight();
+    d.connection = relay.connection();
+    d.upstream_local_port = upstream_port;
+    d.observations = relay.observations();
+    return d;
+}
+
+void add_connections(const Shard& shard, admin::ShardSample& out) {
+    out.connections.reserve(shard.session_count());
+    const auto& router = shard.bridge().router();
+    shard.for_each_session([&](std::uint64_t id, const session::SessionBase& s) {
+        admin::ConnectionSample c;
+        c.session = s.snapshot();
+        c.shard = shard.index();
+        c.endpoint = router.registered_endpoint(id);
+        out.connections.push_back(std::move(c));
+    });
+}
+
+}  // namespace
+
+admin::ShardSample sample_shard(const Shard& shard, const CloseRecorder& closes,
+                                const admin::CollectScope& scope) {
+    admin::ShardSample out;
+    out.index = shard.index();
+    out.connection_count = shard.session_count();
+    const TimePoint now = shard.time().now();
+    const auto& history = closes.history();
+    if (scope.connections) {
+        add_connections(shard, out);
+        out.recent_closes = history.recent_counts(now, admin::flapping_window);
+    }
+    if (scope.devices) {
+        shard.bridge().for_each_registration(
+            [&](const lwm2m::DeviceRelay& relay, std::uint16_t upstream_port) {
+                if (!scope.endpoint || relay.endpoint() == *scope.endpoint)
+                    out.devices.push_back(device_sample(relay, shard.index(), upstream_port));
+            });
+    }
+    if (scope.closes && scope.endpoint) {
+        if (const auto* records = history.find(*scope.endpoint))
+            out.closes[*scope.endpoint].assign(records->begin(), records->end());
+    }
+    add_session_counters(shard.metrics(), out.counters);
+    add_bridge_counters(shard.bridge(), out.counters);
+    out.counters.half_open_last_minute = history.half_open_since(now - std::chrono::minutes(1));
+    return out;
+}
+
+}  // namespace lwgate::app
