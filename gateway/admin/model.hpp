@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/admission.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/lwm2m/registration.hpp"
-#include "lwgate/lwm2m/relay_stats.hpp"
-#include "lwgate/session/close_reason.hpp"
-#include "lwgate/util/clock.hpp"
+#include "lwm2m/admission.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "lwm2m/registration.hpp"
+#include "lwm2m/relay_stats.hpp"
+#include "session/close_reason.hpp"
+#include "util/clock.hpp"
 #include "session/session_snapshot.hpp"
 
 namespace lwgate::admin {

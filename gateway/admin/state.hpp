@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 #include "session/session_snapshot.hpp"
 
 namespace lwgate::admin {

@@ -9,7 +9,7 @@
 
 #include "admin/admin_error.hpp"
 #include "admin/backend.hpp"
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::admin {

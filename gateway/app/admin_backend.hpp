@@ -11,7 +11,7 @@
 #include "admin/backend.hpp"
 #include "app/close_recorder.hpp"
 #include "app/shard.hpp"
-#include "lwgate/store/store.hpp"
+#include "store/store.hpp"
 #include "net/listener.hpp"
 
 namespace lwgate::app {

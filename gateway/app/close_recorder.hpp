@@ -6,7 +6,7 @@
 
 #include "admin/close_history.hpp"
 #include "app/shard_observer.hpp"
-#include "lwgate/util/time_source.hpp"
+#include "util/time_source.hpp"
 
 namespace lwgate::app {
 

@@ -7,8 +7,8 @@
 
 #include "app/gateway.hpp"
 #include "config/reload_plan.hpp"
-#include "lwgate/config/config_loader.hpp"
-#include "lwgate/config/keys.hpp"
+#include "config/config_loader.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::app {
 

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::app {
 

@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/gateway.hpp"
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 namespace {
 

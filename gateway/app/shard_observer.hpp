@@ -7,7 +7,7 @@
 #include <string>
 
 #include "connection/session_host.hpp"
-#include "lwgate/session/close_reason.hpp"
+#include "session/close_reason.hpp"
 
 namespace lwgate::app {
 

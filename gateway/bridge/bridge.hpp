@@ -37,15 +37,15 @@
 #include "core_link/core_link.hpp"
 #include "endpoint/endpoint_host.hpp"
 #include "endpoint/router.hpp"
-#include "lwgate/config/config.hpp"
-#include "lwgate/lwm2m/admission.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/lwm2m/directory.hpp"
-#include "lwgate/lwm2m/port_pool.hpp"
-#include "lwgate/lwm2m/relay_stats.hpp"
-#include "lwgate/store/store.hpp"
+#include "config/config.hpp"
+#include "lwm2m/admission.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "lwm2m/directory.hpp"
+#include "lwm2m/port_pool.hpp"
+#include "lwm2m/relay_stats.hpp"
+#include "store/store.hpp"
 #include "lwgate/util/result.hpp"
-#include "lwgate/util/token_bucket.hpp"
+#include "util/token_bucket.hpp"
 
 namespace lwgate::lwm2m {
 

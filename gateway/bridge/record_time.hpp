@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "lwgate/store/store.hpp"
-#include "lwgate/util/time_source.hpp"
+#include "store/store.hpp"
+#include "util/time_source.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -11,8 +11,8 @@
 #include <variant>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/session/close_reason.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "session/close_reason.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -4,7 +4,7 @@
 
 #include "bridge/record_time.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
-#include "lwgate/lwm2m/registration.hpp"
+#include "lwm2m/registration.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/store/store.hpp"
-#include "lwgate/util/time_source.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "store/store.hpp"
+#include "util/time_source.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -1,7 +1,7 @@
 // The small public helpers of config.hpp and config_loader.hpp: enum names as written in the
 // configuration, the default listener, and how an error is printed.
-#include "lwgate/config/config.hpp"
-#include "lwgate/config/config_loader.hpp"
+#include "config/config.hpp"
+#include "config/config_loader.hpp"
 
 namespace lwgate::config {
 

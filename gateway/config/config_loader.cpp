@@ -6,7 +6,7 @@
 // yaml-cpp throws (syntax errors, and on misuse of nodes); every throwing call is below
 // load_config_string()/load_config_file() and caught there, so no exception leaves this library.
 // Nodes are only read through iteration and Scalar(), never through operator[] or as<T>().
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 #include <cerrno>
 #include <filesystem>

@@ -4,7 +4,7 @@
 
 #include <type_traits>
 
-#include "lwgate/config/keys.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 

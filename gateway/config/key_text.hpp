@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 
 namespace lwgate::config {
 

@@ -1,7 +1,7 @@
 // The key table (see keys.hpp). Sections and their keys are in the order the loader names them
 // in "expected one of" messages; defaults of keys with a place in Config are that place's
 // initial value in config.hpp.
-#include "lwgate/config/keys.hpp"
+#include "config/keys.hpp"
 
 #include <array>
 #include <chrono>

@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "lwgate/config/config.hpp"
-#include "lwgate/config/config_loader.hpp"
-#include "lwgate/config/keys.hpp"
+#include "config/config.hpp"
+#include "config/config_loader.hpp"
+#include "config/keys.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::config {

@@ -5,7 +5,7 @@
 #include <array>
 #include <map>
 
-#include "lwgate/config/keys.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 
 namespace lwgate::config {
 

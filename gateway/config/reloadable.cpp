@@ -2,7 +2,7 @@
 // `restart`, so a key added to the table cannot be reported "applied" and then be left out.
 #include <type_traits>
 
-#include "lwgate/config/keys.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 

@@ -8,7 +8,7 @@
 #include <array>
 #include <cstring>
 
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 namespace lwgate::config {
 

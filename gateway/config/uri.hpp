@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "lwgate/config/config_error.hpp"
+#include "config/config_error.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::config {

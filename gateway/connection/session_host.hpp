@@ -14,12 +14,12 @@
 #include <asio/io_context.hpp>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/session/address_counts.hpp"
-#include "lwgate/session/close_reason.hpp"
-#include "lwgate/session/downstream_protocol.hpp"
-#include "lwgate/util/clock.hpp"
-#include "lwgate/util/counter.hpp"
-#include "lwgate/util/time_source.hpp"
+#include "session/address_counts.hpp"
+#include "session/close_reason.hpp"
+#include "session/downstream_protocol.hpp"
+#include "util/clock.hpp"
+#include "util/counter.hpp"
+#include "util/time_source.hpp"
 #include "session/session_snapshot.hpp"
 
 namespace lwgate::session {

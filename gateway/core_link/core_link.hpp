@@ -53,9 +53,9 @@
 
 #include "core_link/upstream_error.hpp"
 #include "lwgate/coap/message.hpp"
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 #include "lwgate/util/result.hpp"
-#include "lwgate/util/time_source.hpp"
+#include "util/time_source.hpp"
 #include "upstream/upstream_exchange.hpp"
 
 struct coap_context_t;

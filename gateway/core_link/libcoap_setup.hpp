@@ -11,7 +11,7 @@
 
 #include "core_link/core_link.hpp"
 #include "core_link/upstream_error.hpp"
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::upstream {

@@ -16,8 +16,8 @@
 #include <unordered_map>
 
 #include "endpoint/ports.hpp"
-#include "lwgate/lwm2m/block_transfer.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwm2m/block_transfer.hpp"
+#include "lwm2m/device_relay.hpp"
 
 namespace lwgate::lwm2m {
 

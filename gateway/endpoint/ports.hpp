@@ -9,8 +9,8 @@
 #include <cstdint>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/lwm2m/registration.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "lwm2m/registration.hpp"
 
 namespace lwgate::lwm2m {
 

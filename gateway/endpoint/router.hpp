@@ -21,10 +21,10 @@
 #include <variant>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/admission.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/util/address_rate_limiter.hpp"
-#include "lwgate/util/clock.hpp"
+#include "lwm2m/admission.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "util/address_rate_limiter.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/admission.hpp"
+#include "lwm2m/admission.hpp"
 
 #include <algorithm>
 

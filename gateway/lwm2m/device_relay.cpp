@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwm2m/device_relay.hpp"
 
 #include <algorithm>
 

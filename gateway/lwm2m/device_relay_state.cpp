@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwm2m/device_relay.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/directory.hpp"
+#include "lwm2m/directory.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/port_pool.hpp"
+#include "lwm2m/port_pool.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/relay_stats.hpp"
+#include "lwm2m/relay_stats.hpp"
 
 #include <algorithm>
 #include <string_view>

@@ -12,7 +12,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 
 namespace lwgate::net {
 

@@ -7,7 +7,7 @@
 
 #include <asio/ip/tcp.hpp>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 
 namespace lwgate::net {
 

@@ -22,7 +22,7 @@
 #include <openssl/ssl.h>
 #include <asio/ssl/context.hpp>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 #include "lwgate/util/result.hpp"
 #include "net/tls_error.hpp"
 

@@ -1,4 +1,4 @@
-#include "lwgate/session/admin_pings.hpp"
+#include "session/admin_pings.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "lwgate/session/close_reason.hpp"
+#include "session/close_reason.hpp"
 
 namespace lwgate::session {
 

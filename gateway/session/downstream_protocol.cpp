@@ -1,4 +1,4 @@
-#include "lwgate/session/downstream_protocol.hpp"
+#include "session/downstream_protocol.hpp"
 
 #include <algorithm>
 #include <utility>

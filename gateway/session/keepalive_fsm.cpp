@@ -1,4 +1,4 @@
-#include "lwgate/session/keepalive_fsm.hpp"
+#include "session/keepalive_fsm.hpp"
 
 #include <algorithm>
 

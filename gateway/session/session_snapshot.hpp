@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "lwgate/session/admin_pings.hpp"
-#include "lwgate/session/close_reason.hpp"
-#include "lwgate/session/keepalive_fsm.hpp"
-#include "lwgate/util/clock.hpp"
+#include "session/admin_pings.hpp"
+#include "session/close_reason.hpp"
+#include "session/keepalive_fsm.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::session {
 

@@ -1,4 +1,4 @@
-#include "lwgate/store/memory_store.hpp"
+#include "store/memory_store.hpp"
 
 namespace lwgate::store {
 

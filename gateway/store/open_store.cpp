@@ -1,7 +1,7 @@
 #include <cstdlib>
 
-#include "lwgate/store/memory_store.hpp"
-#include "lwgate/store/sqlite_store.hpp"
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace lwgate::store {
 

@@ -1,4 +1,4 @@
-#include "lwgate/store/sqlite_store.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::upstream {
 

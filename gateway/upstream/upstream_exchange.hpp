@@ -42,7 +42,7 @@
 #include <optional>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 #include "upstream/answered_requests.hpp"
 #include "upstream/held_requests.hpp"
 

@@ -45,8 +45,8 @@
 #include "bridge/bridge.hpp"
 #include "connection/session_host.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
-#include "lwgate/config/config.hpp"
-#include "lwgate/lwm2m/directory.hpp"
+#include "config/config.hpp"
+#include "lwm2m/directory.hpp"
 
 using namespace lwgate;
 using namespace std::chrono_literals;

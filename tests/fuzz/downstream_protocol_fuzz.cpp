@@ -6,7 +6,7 @@
 #include <span>
 
 #include "lwgate/coap/tcp_codec.hpp"
-#include "lwgate/session/downstream_protocol.hpp"
+#include "session/downstream_protocol.hpp"
 
 using namespace lwgate;
 

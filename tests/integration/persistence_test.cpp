@@ -16,7 +16,7 @@
 
 #include "bridge_fixture.hpp"
 #include "lwgate/harness/admin_client.hpp"
-#include "lwgate/store/sqlite_store.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace lwgate::integration {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "lwgate/config/duration.hpp"
-#include "lwgate/config/keys.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 namespace {

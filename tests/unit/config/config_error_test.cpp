@@ -1,6 +1,6 @@
-// ConfigErrc as a std::error_code (include/lwgate/config/config_error.hpp), and the code each of
+// ConfigErrc as a std::error_code (gateway/config/config_error.hpp), and the code each of
 // the configuration's parsers fails with: endpoint URIs, authorities, host names, files.
-#include "lwgate/config/config_error.hpp"
+#include "config/config_error.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "config/reader.hpp"
 #include "config/uri.hpp"
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::config {

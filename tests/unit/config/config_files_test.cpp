@@ -12,7 +12,7 @@
 #include <random>
 #include <string>
 
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 namespace lwgate::config {
 

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 namespace lwgate::config {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "lwgate/config/config_loader.hpp"
+#include "config/config_loader.hpp"
 
 namespace lwgate::config {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <variant>
 
-#include "lwgate/config/config_loader.hpp"
-#include "lwgate/config/keys.hpp"
+#include "config/config_loader.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 namespace {

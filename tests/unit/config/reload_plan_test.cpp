@@ -8,8 +8,8 @@
 #include <type_traits>
 #include <variant>
 
-#include "lwgate/config/config_loader.hpp"
-#include "lwgate/config/keys.hpp"
+#include "config/config_loader.hpp"
+#include "config/keys.hpp"
 
 namespace lwgate::config {
 namespace {

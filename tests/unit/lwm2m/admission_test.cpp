@@ -1,7 +1,7 @@
-// Unit tests for lwgate::lwm2m::admit (include/lwgate/lwm2m/admission.hpp): which endpoint a
+// Unit tests for lwgate::lwm2m::admit (gateway/lwm2m/admission.hpp): which endpoint a
 // device message may speak for. Each rule has its attack next to it: a connection that tries to
 // act for an endpoint it has not proven.
-#include "lwgate/lwm2m/admission.hpp"
+#include "lwm2m/admission.hpp"
 #include "unit/lwm2m/message_builders.hpp"
 
 #include <gtest/gtest.h>

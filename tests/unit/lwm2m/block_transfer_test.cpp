@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/block_transfer.hpp"
+#include "lwm2m/block_transfer.hpp"
 
 #include <gtest/gtest.h>
 

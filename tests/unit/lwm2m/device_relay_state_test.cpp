@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwm2m/device_relay.hpp"
 #include "unit/lwm2m/message_builders.hpp"
 
 namespace lwgate::lwm2m {

@@ -1,11 +1,11 @@
-// Unit tests for lwgate::lwm2m::DeviceRelay (include/lwgate/lwm2m/device_relay.hpp): the
+// Unit tests for lwgate::lwm2m::DeviceRelay (gateway/lwm2m/device_relay.hpp): the
 // sans-I/O per-device relay between the device's TCP connections and its upstream UDP session.
 // Fake clock only: every TimePoint below is constructed from a fixed origin.
 //
 // Every test runs through the fixture, which records every action the relay emits and checks in
 // TearDown the relay's central promise toward the core: no CoreRequestId is ever answered twice,
 // and no answer appears for an id the core never sent.
-#include "lwgate/lwm2m/device_relay.hpp"
+#include "lwm2m/device_relay.hpp"
 #include "unit/lwm2m/message_builders.hpp"
 
 #include <gmock/gmock.h>

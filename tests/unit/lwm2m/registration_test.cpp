@@ -1,4 +1,4 @@
-#include "lwgate/lwm2m/registration.hpp"
+#include "lwm2m/registration.hpp"
 
 #include <gtest/gtest.h>
 

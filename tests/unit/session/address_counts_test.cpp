@@ -1,4 +1,4 @@
-#include "lwgate/session/address_counts.hpp"
+#include "session/address_counts.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 
 #include "lwgate/coap/signaling.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
-#include "lwgate/session/downstream_protocol.hpp"
+#include "session/downstream_protocol.hpp"
 
 namespace lwgate::session {
 namespace {

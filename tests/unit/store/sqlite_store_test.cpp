@@ -1,7 +1,7 @@
 // Unit tests for lwgate::store (include/lwgate/store/*.hpp) against temporary SQLite files:
 // schema creation and upgrade, round trips, delete, coalescing, batch atomicity, reopening after
 // an unclean close, bad files. No sockets; the store's own thread is the only concurrency.
-#include "lwgate/store/sqlite_store.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "lwgate/store/memory_store.hpp"
+#include "store/memory_store.hpp"
 
 namespace lwgate::store {
 namespace {

@@ -1,6 +1,6 @@
-// StoreErrc as a std::error_code (include/lwgate/store/store_error.hpp): comparisons, the
+// StoreErrc as a std::error_code (gateway/store/store_error.hpp): comparisons, the
 // category, and the words Error::message() builds from a store error.
-#include "lwgate/store/store_error.hpp"
+#include "store/store_error.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "lwgate/util/address_rate_limiter.hpp"
-#include "lwgate/util/token_bucket.hpp"
+#include "util/address_rate_limiter.hpp"
+#include "util/token_bucket.hpp"
 
 namespace lwgate {
 namespace {

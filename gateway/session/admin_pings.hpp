@@ -10,8 +10,8 @@
 #include <optional>
 #include <vector>
 
-#include "lwgate/session/keepalive_fsm.hpp"
-#include "lwgate/util/clock.hpp"
+#include "session/keepalive_fsm.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::session {
 

@@ -33,7 +33,7 @@
 
 #include "lwgate/coap/block.hpp"
 #include "lwgate/coap/message.hpp"
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate {
 

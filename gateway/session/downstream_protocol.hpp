@@ -28,9 +28,9 @@
 #include "lwgate/coap/message.hpp"
 #include "lwgate/coap/signaling.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
-#include "lwgate/session/admin_pings.hpp"
-#include "lwgate/session/close_reason.hpp"
-#include "lwgate/session/keepalive_fsm.hpp"
+#include "session/admin_pings.hpp"
+#include "session/close_reason.hpp"
+#include "session/keepalive_fsm.hpp"
 
 namespace lwgate::session {
 

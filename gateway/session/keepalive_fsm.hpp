@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::session {
 

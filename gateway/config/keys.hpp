@@ -10,7 +10,7 @@
 #include <string_view>
 #include <variant>
 
-#include "lwgate/config/config.hpp"
+#include "config/config.hpp"
 
 namespace lwgate::config {
 

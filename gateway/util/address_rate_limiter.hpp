@@ -6,7 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "lwgate/util/token_bucket.hpp"
+#include "util/token_bucket.hpp"
 
 namespace lwgate {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "lwgate/store/store_error.hpp"
+#include "store/store_error.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::store {

@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "lwgate/config/config.hpp"
-#include "lwgate/config/config_error.hpp"
+#include "config/config.hpp"
+#include "config/config_error.hpp"
 #include "lwgate/util/result.hpp"
 
 namespace lwgate::config {

@@ -54,9 +54,9 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/registration.hpp"
-#include "lwgate/util/clock.hpp"
-#include "lwgate/util/token_bucket.hpp"
+#include "lwm2m/registration.hpp"
+#include "util/clock.hpp"
+#include "util/token_bucket.hpp"
 
 namespace lwgate::lwm2m {
 

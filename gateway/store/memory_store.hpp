@@ -5,7 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "lwgate/store/store.hpp"
+#include "store/store.hpp"
 
 namespace lwgate::store {
 

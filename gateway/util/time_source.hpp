@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "lwgate/util/clock.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate {
 

@@ -22,7 +22,7 @@
 #include <optional>
 #include <thread>
 
-#include "lwgate/store/store.hpp"
+#include "store/store.hpp"
 
 struct sqlite3;
 

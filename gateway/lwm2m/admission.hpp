@@ -38,8 +38,8 @@
 #include <variant>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/directory.hpp"
-#include "lwgate/lwm2m/registration.hpp"
+#include "lwm2m/directory.hpp"
+#include "lwm2m/registration.hpp"
 
 namespace lwgate::lwm2m {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
-#include "lwgate/lwm2m/device_relay.hpp"
-#include "lwgate/lwm2m/registration.hpp"
-#include "lwgate/util/clock.hpp"
+#include "lwm2m/device_relay.hpp"
+#include "lwm2m/registration.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::lwm2m {
 
