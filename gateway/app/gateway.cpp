@@ -121,6 +121,27 @@ Result<void, Error> Gateway::start() {
             return fail(Error{e.code, "upstream " + config_.upstream.uri + ": " + e.detail});
         }
     }
+    if (auto opened = open_listeners(psk); !opened) return opened;
+    for (auto& shard : shards_)
+        shard->start_thread();
+    for (auto& l : listeners_) {
+        l->start();
+        spdlog::info("listening on {}", l->bound_uri());
+    }
+    if (auto started = start_admin(); !started) return started;
+    heap_trimmer_ = std::make_unique<HeapTrimmer>(control_, [this] { return connection_events(); });
+    heap_trimmer_->start();
+
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    wait_for_signal();
+    notify_ready();
+    return {};
+}
+
+// Binds every listener (port 0 takes one now) and makes its TLS context; none accepts yet.
+Result<void, Error> Gateway::open_listeners(const net::PskTablePtr& psk) {
     for (const auto& lc : config_.listeners) {
         net::TlsServerContext* tls = nullptr;
         if (lc.tls) {
@@ -140,21 +161,6 @@ Result<void, Error> Gateway::start() {
         }
         listeners_.push_back(std::move(listener));
     }
-    for (auto& shard : shards_)
-        shard->start_thread();
-    for (auto& l : listeners_) {
-        l->start();
-        spdlog::info("listening on {}", l->bound_uri());
-    }
-    if (auto started = start_admin(); !started) return started;
-    heap_trimmer_ = std::make_unique<HeapTrimmer>(control_, [this] { return connection_events(); });
-    heap_trimmer_->start();
-
-    signals_.add(SIGTERM);
-    signals_.add(SIGINT);
-    signals_.add(SIGHUP);
-    wait_for_signal();
-    notify_ready();
     return {};
 }
 

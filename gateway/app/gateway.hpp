@@ -28,14 +28,14 @@
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
-#include "config/reload_plan.hpp"
 #include "config/config.hpp"
+#include "config/reload_plan.hpp"
+#include "net/listener.hpp"
+#include "net/tls_context.hpp"
 #include "session/address_counts.hpp"
 #include "store/store.hpp"
 #include "util/counter.hpp"
 #include "util/token_bucket.hpp"
-#include "net/listener.hpp"
-#include "net/tls_context.hpp"
 
 namespace lwgate::app {
 
@@ -87,6 +87,7 @@ class Gateway {
     // Opens store.uri, loads it, hands both to every shard's bridge. Before shards_: the store
     // outlives the bridges and commits what they left pending when it is destroyed.
     Result<void, Error> open_store();
+    Result<void, Error> open_listeners(const net::PskTablePtr& psk);
     std::unique_ptr<store::Store> store_;
     // ---- end of persistence ----------------------------------------------------------------
     std::vector<ShardPtr> shards_;
