@@ -14,6 +14,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libcli11-dev libsqlite3-dev
   libcpp-httplib-dev nlohmann-json3-dev libsystemd-dev
   libboost-dev  # Boost.Beast/Asio (header-only): the admin API's HTTP server
+  libhiredis-dev  # store.uri redis://: the cluster's shared store (hiredis's async API on Asio)
   # cpack -G DEB: dpkg-shlibdeps computes Depends, and CPackDeb refuses to run without `file`
   # (absent from a minimal Debian).
   dpkg-dev file
@@ -26,6 +27,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # one package) of what quick mode used to install; clang-14 and its runtime are the rest.
   # bash-completion: the lwgatectl completion test also runs under the real _init_completion.
   packages+=(valgrind bash-completion)
+  # The cluster's tests start their own redis-server (port 0 / a unix socket, no persistence)
+  # and HAProxy in front of several instances (PROXY protocol v2).
+  packages+=(redis-server haproxy)
   if [[ "${LWGATE_QUICK:-0}" != "1" ]]; then
     packages+=(clang-14 libclang-rt-14-dev)  # the sanitizer and libFuzzer build (tools/test.sh steps 2, 3)
   fi

@@ -207,7 +207,7 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
                                            directory_.sessions())) {
         accept_metrics_.refused_descriptors.add();
         refusal.emplace(CloseReason::limit_connections, 0);
-    } else if (listener.is_tls()) {
+    } else if (listener.is_tls() && !listener.config().proxy_protocol) {
         // Before the rate: connections refused here take no token from the devices behind.
         auto admitted = admit_handshake(listener, socket);
         if (!admitted) return;
@@ -232,7 +232,8 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
             socket.close(ignored);
             return;
         }
-        target->adopt(std::move(socket), nullptr, next_id_++, true, refusal, {});
+        target->adopt(std::move(socket), nullptr, next_id_++, true, refusal, {},
+                      proxy_admission(listener));
         return;
     }
     accept_metrics_.accepted.add();
@@ -242,7 +243,22 @@ void Gateway::on_accept(net::Listener& listener, asio::ip::tcp::socket&& socket)
         spdlog::warn("setting TCP options: {}", ec.message());
     }
     target->adopt(std::move(socket), listener.tls(), next_id_++,
-                  listener.config().allow_plain_registration, std::nullopt, std::move(ticket));
+                  listener.config().allow_plain_registration, std::nullopt, std::move(ticket),
+                  proxy_admission(listener));
+}
+
+// Behind a balancer every connection comes from the balancer's address: counted at accept, all
+// devices would share one count. The per-address handshake limit waits for the PROXY header
+// instead, and is applied by the session's shard with the address the header names (the limit
+// is read here, on the control thread, where the configuration lives).
+session::ProxyAdmit Gateway::proxy_admission(const net::Listener& listener) {
+    if (!listener.config().proxy_protocol) return {};
+    const unsigned limit =
+        listener.is_tls() ? config_.connections.max_tls_handshakes_per_address : 0;
+    auto* pending = &pending_handshakes_;
+    return [pending, limit](const session::AddressCounts::Address& address) {
+        return pending->admit(address, limit);
+    };
 }
 
 std::optional<session::PendingHandshakes::Ticket> Gateway::admit_handshake(

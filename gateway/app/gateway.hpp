@@ -70,6 +70,9 @@ class Gateway {
     // and the refusal counted).
     std::optional<session::PendingHandshakes::Ticket> admit_handshake(
         net::Listener& listener, asio::ip::tcp::socket& socket);
+    // proxy_protocol listeners: what the session applies once the PROXY header names the device
+    // (empty for other listeners).
+    session::ProxyAdmit proxy_admission(const net::Listener& listener);
     asio::io_context& next_shard_context();
     void wait_for_signal();
     void begin_drain();

@@ -4,12 +4,13 @@
 #include <asio/post.hpp>
 
 #include "app/gateway.hpp"
+#include "redis/open_redis_store.hpp"
 
 namespace lwgate::app {
 
 Result<void, Error> Gateway::open_store() {
     const auto& uri = config_.store.uri;
-    auto opened = store::open_store(uri);
+    auto opened = redis::open_any_store(uri);
     if (!opened)
         return fail(Error{opened.error().code, "store.uri " + uri + ": " + opened.error().detail});
     store_ = std::move(opened).value();

@@ -12,6 +12,10 @@ using session::CloseReason;
 
 namespace {
 
+// Logged refusals of connections without a valid PROXY header, per shard.
+constexpr double refusal_log_rate = 10;
+constexpr double refusal_log_burst = 20;
+
 std::string endpoint_text(const asio::ip::tcp::socket& socket, bool remote) {
     std::error_code ec;
     const auto ep = remote ? socket.remote_endpoint(ec) : socket.local_endpoint(ec);
@@ -32,7 +36,8 @@ Shard::Shard(unsigned index, unsigned shard_count, session::SessionSettings sett
       work_(asio::make_work_guard(io_)),
       read_buffer_(64 * 1024),
       rng_(std::random_device{}()),
-      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)) {}
+      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)),
+      refusal_log_budget_(refusal_log_rate, refusal_log_burst, time.now()) {}
 
 Result<void, Error> Shard::start_bridge(const std::vector<Shard*>& shards) {
     std::vector<lwm2m::Bridge*> peers;
@@ -65,9 +70,9 @@ void Shard::stop_and_join() {
 void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
                   bool allow_plain_registration,
                   std::optional<std::pair<CloseReason, std::uint32_t>> refusal,
-                  session::PendingHandshakes::Ticket ticket) {
+                  session::PendingHandshakes::Ticket ticket, session::ProxyAdmit proxy) {
     asio::post(io_, [this, socket = std::move(socket), tls, id, allow_plain_registration, refusal,
-                     ticket = std::move(ticket)]() mutable {
+                     ticket = std::move(ticket), proxy = std::move(proxy)]() mutable {
         session::ConnectionInfo info;
         info.id = id;
         info.remote = endpoint_text(socket, true);
@@ -75,28 +80,43 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
         info.transport = tls ? session::Transport::tls : session::Transport::tcp;
         info.connected_since = time_.now();
         info.allow_plain_registration = allow_plain_registration;
-        spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}", id, info.remote,
-                      info.local, session::to_string(info.transport), index_);
+        spdlog::debug("conn={} accepted remote={} local={} transport={} shard={}{}", id,
+                      info.remote, info.local, session::to_string(info.transport), index_,
+                      proxy ? " (PROXY header expected)" : "");
         if (tls) {
             auto s = std::make_shared<session::TlsSession>(
                 *this, session::TlsStream(std::move(socket), tls->context().native_handle()),
                 std::move(info));
             s->set_handshake_timeout(tls->handshake_timeout());
             s->set_handshake_ticket(std::move(ticket));
+            if (proxy) s->expect_proxy_header(std::move(proxy));
             sessions_.emplace(id, s);
             s->start();
+            return;
+        }
+        auto s = std::make_shared<session::TcpSession>(*this, std::move(socket), std::move(info));
+        if (proxy) {
+            // Plain TCP has no handshake: the header is due by the time a CSM would be.
+            s->set_handshake_timeout(settings_.protocol.keepalive.csm_timeout);
+            s->expect_proxy_header(std::move(proxy));
+        }
+        if (refusal) {
+            refusing_.emplace(id, s);
+            s->start_refused(refusal->first, refusal->second);
         } else {
-            auto s =
-                std::make_shared<session::TcpSession>(*this, std::move(socket), std::move(info));
-            if (refusal) {
-                refusing_.emplace(id, s);
-                s->start_refused(refusal->first, refusal->second);
-            } else {
-                sessions_.emplace(id, s);
-                s->start();
-            }
+            sessions_.emplace(id, s);
+            s->start();
         }
     });
+}
+
+bool Shard::may_log_refusal(std::uint64_t& suppressed) {
+    if (!refusal_log_budget_.try_take(time_.now())) {
+        ++refusal_log_suppressed_;
+        return false;
+    }
+    suppressed = std::exchange(refusal_log_suppressed_, 0);
+    return true;
 }
 
 void Shard::on_device_message(session::SessionBase& session, coap::Message&& message) {

@@ -20,6 +20,7 @@
 #include "app/shard_observer.hpp"
 #include "bridge/bridge.hpp"
 #include "connection/session_host.hpp"
+#include "util/token_bucket.hpp"
 
 namespace lwgate::net {
 class TlsServerContext;
@@ -48,7 +49,7 @@ class Shard final : public session::SessionHost {
     void adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, std::uint64_t id,
                bool allow_plain_registration,
                std::optional<std::pair<session::CloseReason, std::uint32_t>> refusal,
-               session::PendingHandshakes::Ticket ticket);
+               session::PendingHandshakes::Ticket ticket, session::ProxyAdmit proxy = {});
     // Graceful drain; `on_empty` is posted back by the caller's choice once no session is left.
     void drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
                std::function<void()> on_empty);
@@ -64,6 +65,7 @@ class Shard final : public session::SessionHost {
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
     void acquire_handshake_slot(std::function<bool()> begin) override;
     void release_handshake_slot() override;
+    bool may_log_refusal(std::uint64_t& suppressed) override;
 
     unsigned index() const { return index_; }
     lwm2m::Bridge& bridge() { return *bridge_; }
@@ -116,6 +118,10 @@ class Shard final : public session::SessionHost {
     // TLS handshakes in progress and the sessions waiting for a slot (acquire_handshake_slot).
     unsigned handshakes_ = 0;
     std::deque<std::function<bool()>> handshake_waiting_;
+    // Refusals of connections without a PROXY header are logged, but a flood of them must not
+    // fill the disk.
+    TokenBucket refusal_log_budget_;
+    std::uint64_t refusal_log_suppressed_ = 0;
 };
 
 using ShardPtr = std::unique_ptr<Shard>;

@@ -41,6 +41,8 @@ struct ListenerConfig {
     Endpoint endpoint;
     std::optional<TlsConfig> tls;          // required for coaps+tcp, forbidden for coap+tcp
     bool allow_plain_registration = true;  // plain TCP carries no identity; bridge decides
+    bool reuse_port = false;               // SO_REUSEPORT: several lwgate processes share the port
+    bool proxy_protocol = false;           // every connection starts with a PROXY v1/v2 header
     int line = 0;                          // 1-based line in the config file (0: built in)
 };
 

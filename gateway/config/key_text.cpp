@@ -42,6 +42,8 @@ std::string listener_text(const ListenerConfig& l) {
                " handshake_timeout=" + format_duration(t.handshake_timeout) + ")";
     }
     if (!l.allow_plain_registration) out += " allow_plain_registration=false";
+    if (l.reuse_port) out += " reuse_port=true";
+    if (l.proxy_protocol) out += " proxy_protocol=true";
     return out;
 }
 

@@ -72,6 +72,8 @@ constexpr KeySpec kKeys[] = {
      .min = kPositive,
      .default_text = "10s"},
     {.path = "listeners[].allow_plain_registration", .kind = K::boolean, .default_text = "true"},
+    {.path = "listeners[].reuse_port", .kind = K::boolean, .default_text = "false"},
+    {.path = "listeners[].proxy_protocol", .kind = K::boolean, .default_text = "false"},
 
     // The core: libcoap sessions are set up with these at start.
     {.path = "upstream", .kind = K::section},

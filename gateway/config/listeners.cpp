@@ -144,6 +144,10 @@ void read_listener(Reader& r, const Item& it, Config& cfg) {
             seen.tls_seen = read_tls(r, v, seen.tls);
         } else if (name == "allow_plain_registration") {
             r.boolean(v, l.allow_plain_registration);
+        } else if (name == "reuse_port") {
+            r.boolean(v, l.reuse_port);
+        } else if (name == "proxy_protocol") {
+            r.boolean(v, l.proxy_protocol);
         }
     });
     if (!seen.have_uri)

@@ -1,12 +1,22 @@
 // store.uri and admin.listen: values with a form of their own.
 #include "config/key_readers.hpp"
 #include "config/uri.hpp"
+#include "redis/redis_uri.hpp"
 
 namespace lwgate::config {
 
 void read_store_uri(Reader& r, const Item& it, Config& cfg) {
-    auto s = r.scalar(it, "memory: or sqlite:///path");
+    auto s = r.scalar(it, "memory:, sqlite:///path, redis://host:port or redis+unix:///path");
     if (!s) return;
+    if (redis::is_redis_uri(*s)) {
+        // The scheme says Redis: report what is wrong with it, not the list of schemes.
+        if (auto parsed = redis::parse_redis_uri(*s); parsed) {
+            cfg.store.uri = *s;
+        } else {
+            r.error(it.path, it.line, parsed.error().detail);
+        }
+        return;
+    }
     constexpr std::string_view kSqlite = "sqlite://";
     const bool sqlite =
         s->rfind(kSqlite, 0) == 0 && s->size() > kSqlite.size() + 1 && (*s)[kSqlite.size()] == '/';
@@ -16,7 +26,9 @@ void read_store_uri(Reader& r, const Item& it, Config& cfg) {
         cfg.store.uri = *s;
     } else {
         r.error(it.path, it.line,
-                "expected memory: or sqlite:///absolute/path.db, got '" + *s + "'");
+                "expected memory:, sqlite:///absolute/path.db, redis://HOST:PORT[/DB] or "
+                "redis+unix:///PATH[?db=N], got '" +
+                    *s + "'");
     }
 }
 

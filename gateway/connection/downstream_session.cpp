@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
+#include <asio/ip/address_v6.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
@@ -85,11 +86,22 @@ void DownstreamSession<Stream>::start() {
     (is_tls ? m.connections_tls : m.connections_tcp).add(1);
     std::error_code ec;
     socket().non_blocking(true, ec);
-    if constexpr (is_tls) {
+    if (proxy_admit_ || is_tls) {
         handshaking_ = true;
-        handshake_deadline_ =
-            host_.time().now() + handshake_timeout_;  // the wait for a slot counts
+        // The header and the wait for a handshake slot count against the same deadline.
+        handshake_deadline_ = host_.time().now() + handshake_timeout_;
         arm_timer();
+    }
+    if (proxy_admit_) {
+        read_proxy_header();
+    } else {
+        begin_handshake_or_protocol();
+    }
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::begin_handshake_or_protocol() {
+    if constexpr (is_tls) {
         host_.acquire_handshake_slot([self = this->shared_from_this()] {
             if (self->closed_) return false;
             self->holds_handshake_slot_ = true;
@@ -98,8 +110,95 @@ void DownstreamSession<Stream>::start() {
             return true;
         });
     } else {
+        handshaking_ = false;
+        handshake_deadline_ = never;
         begin_protocol();
     }
+}
+
+// Peeks rather than reads, and takes from the socket exactly the header's bytes: whatever follows
+// (a ClientHello that OpenSSL reads from the socket itself, or CoAP) stays where it is. Bytes of
+// an incomplete header are taken, so that the next wait reports only new bytes.
+template <class Stream>
+void DownstreamSession<Stream>::read_proxy_header() {
+    std::array<std::uint8_t, max_v2_header> peeked;
+    const std::size_t room = max_v2_header - proxy_buffer_.size();
+    std::error_code ec;
+    const std::size_t n =
+        socket().receive(asio::buffer(peeked.data(), room), asio::socket_base::message_peek, ec);
+    if (is_would_block(ec)) {
+        wait_proxy_header();
+        return;
+    }
+    if (ec) {
+        refuse_proxy(is_peer_close(ec) ? "closed before a PROXY header" : ec.message());
+        return;
+    }
+    const std::size_t had = proxy_buffer_.size();
+    proxy_buffer_.insert(proxy_buffer_.end(), peeked.begin(), peeked.begin() + n);
+    const ProxyParse parsed = parse_proxy_header(proxy_buffer_);
+    if (parsed.status == ProxyParse::Status::error) {
+        refuse_proxy(parsed.error.message());
+        return;
+    }
+    const std::size_t take =
+        parsed.status == ProxyParse::Status::parsed ? parsed.consumed - had : n;
+    if (socket().receive(asio::buffer(peeked.data(), take), 0, ec) != take || ec) {
+        refuse_proxy("reading the PROXY header: " + (ec ? ec.message() : "short read"));
+        return;
+    }
+    bytes_in_ += take;
+    host_.metrics().bytes_in.add(take);
+    if (parsed.status == ProxyParse::Status::need_more) {
+        wait_proxy_header();
+        return;
+    }
+    on_proxy_header(parsed.header);
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::wait_proxy_header() {
+    socket().async_wait(asio::socket_base::wait_read,
+                        [self = this->shared_from_this()](const std::error_code& ec) {
+                            if (self->closed_) return;
+                            if (ec) {
+                                self->refuse_proxy(ec.message());
+                                return;
+                            }
+                            self->read_proxy_header();
+                        });
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::on_proxy_header(const ProxyHeader& header) {
+    proxy_buffer_ = {};
+    AddressCounts::Address address{};
+    std::error_code ec;
+    const auto peer = socket().remote_endpoint(ec).address();
+    if (!header.use_socket_address) {
+        spdlog::debug("conn={} PROXY header: remote={} via balancer {}", info_.id,
+                      to_string(header.source), info_.remote);
+        info_.remote = to_string(header.source);
+        address = header.source.address;
+    } else if (!ec) {  // LOCAL or UNKNOWN: a balancer's own connection
+        address = peer.is_v4()
+                      ? asio::ip::make_address_v6(asio::ip::v4_mapped, peer.to_v4()).to_bytes()
+                      : peer.to_v6().to_bytes();
+    }
+    auto admitted = proxy_admit_(address);
+    proxy_admit_ = nullptr;
+    if (!admitted) {
+        finish_close({CloseReason::limit_connections, CloseMode::immediate,
+                      "connections.max_tls_handshakes_per_address"});
+        return;
+    }
+    set_handshake_ticket(std::move(*admitted));
+    begin_handshake_or_protocol();
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::refuse_proxy(std::string detail) {
+    finish_close({CloseReason::proxy_header, CloseMode::immediate, std::move(detail)});
 }
 
 template <class Stream>
@@ -415,11 +514,13 @@ void DownstreamSession<Stream>::on_timer(const std::error_code& ec) {
     timer_at_ = never;
     const TimePoint now = host_.time().now();
     if (handshaking_) {
-        if (now >= handshake_deadline_) {
+        if (now < handshake_deadline_) {
+            arm_timer();
+        } else if (proxy_admit_) {
+            refuse_proxy("no complete PROXY header in time");
+        } else {
             host_.metrics().tls_failures.add();
             finish_close({CloseReason::handshake_timeout, CloseMode::immediate, "TLS handshake"});
-        } else {
-            arm_timer();
         }
         return;
     }
@@ -512,12 +613,23 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
     auto& m = host_.metrics();
     m.closes[static_cast<std::size_t>(decision.reason)].add();
     (is_tls ? m.connections_tls : m.connections_tcp).add(-1);
+    log_close(decision);
+    host_.on_session_closed(*this, decision.reason);
+}
+
+template <class Stream>
+void DownstreamSession<Stream>::log_close(const CloseDecision& decision) {
+    std::string suppressed_text;
+    if (decision.reason == CloseReason::proxy_header) {
+        std::uint64_t suppressed = 0;
+        if (!host_.may_log_refusal(suppressed)) return;
+        if (suppressed) suppressed_text = fmt::format(" ({} more not logged)", suppressed);
+    }
     const auto level =
         decision.reason == CloseReason::peer_closed ? spdlog::level::debug : spdlog::level::info;
-    spdlog::log(level, "conn={} remote={} transport={} closed reason={} detail=\"{}\"", info_.id,
+    spdlog::log(level, "conn={} remote={} transport={} closed reason={} detail=\"{}\"{}", info_.id,
                 info_.remote, to_string(info_.transport), to_string(decision.reason),
-                decision.detail);
-    host_.on_session_closed(*this, decision.reason);
+                decision.detail, suppressed_text);
 }
 
 // ---- admin API -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@
 
 #include "connection/session_host.hpp"
 #include "net/tls_stream.hpp"
+#include "session/proxy_header.hpp"
 
 namespace lwgate::session {
 
@@ -69,10 +70,20 @@ class DownstreamSession final : public SessionBase,
     void set_handshake_ticket(PendingHandshakes::Ticket ticket) {
         if constexpr (is_tls) handshake_ticket_ = std::move(ticket);
     }
+    // Proxy listeners; set before start(). The first bytes must be a PROXY header, read before
+    // TLS within the handshake timeout; its source address becomes info().remote, and `admit`
+    // judges that address (the per-address limits the accepting thread could not apply).
+    void expect_proxy_header(ProxyAdmit admit) { proxy_admit_ = std::move(admit); }
 
   private:
     asio::ip::tcp::socket& socket();
     void on_handshake(const std::error_code& ec);
+    void begin_handshake_or_protocol();
+    void read_proxy_header();
+    void wait_proxy_header();
+    void on_proxy_header(const ProxyHeader& header);
+    void refuse_proxy(std::string detail);
+    void log_close(const CloseDecision& decision);
     void give_back_handshake_slot();  // and the handshake's ticket
     void begin_protocol();
     void read();
@@ -106,6 +117,8 @@ class DownstreamSession final : public SessionBase,
     Duration handshake_timeout_{10'000};
     TimePoint close_deadline_ = never;  // after_flush close: give up on the peer after this
     bool handshaking_ = false;
+    ProxyAdmit proxy_admit_;             // set: the PROXY header is still to come
+    coap::Bytes proxy_buffer_;           // the part of the header read so far
     bool holds_handshake_slot_ = false;  // SessionHost::acquire_handshake_slot granted one
     struct NoTicket {};
     [[no_unique_address]] std::conditional_t<is_tls, PendingHandshakes::Ticket, NoTicket>

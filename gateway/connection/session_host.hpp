@@ -17,10 +17,10 @@
 #include "session/address_counts.hpp"
 #include "session/close_reason.hpp"
 #include "session/downstream_protocol.hpp"
+#include "session/session_snapshot.hpp"
 #include "util/clock.hpp"
 #include "util/counter.hpp"
 #include "util/time_source.hpp"
-#include "session/session_snapshot.hpp"
 
 namespace lwgate::session {
 
@@ -69,6 +69,12 @@ struct SessionSettings {
 
 class SessionBase;
 
+// Proxy listeners: called with the device's address from the PROXY header (IPv4 as IPv4-mapped
+// IPv6), on the session's shard. A ticket admits the connection (TLS: counted as a pending
+// handshake of that address until the handshake ends); nullopt refuses it.
+using ProxyAdmit =
+    std::function<std::optional<PendingHandshakes::Ticket>(const AddressCounts::Address&)>;
+
 // Implemented by the shard.
 class SessionHost {
   public:
@@ -90,6 +96,9 @@ class SessionHost {
     // that began gives its slot back with release_handshake_slot() exactly once.
     virtual void acquire_handshake_slot(std::function<bool()> begin) = 0;
     virtual void release_handshake_slot() = 0;
+    // A flood of refused connections must not flood the log: true when this refusal may be
+    // logged, with `suppressed` set to how many were not since the last one that was.
+    virtual bool may_log_refusal(std::uint64_t& suppressed) = 0;
 };
 
 class SessionBase {

@@ -1,6 +1,9 @@
 #include "net/listener.hpp"
 
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
+#include <asio/detail/socket_option.hpp>
 #include <asio/ip/address.hpp>
 
 namespace lwgate::net {
@@ -27,6 +30,11 @@ std::error_code Listener::open() {
     const asio::ip::tcp::endpoint endpoint(address, config_.endpoint.port);
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && config_.reuse_port) {
+        // Before bind: the kernel only lets sockets that all asked for it share the port.
+        acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true),
+                             ec);
+    }
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return ec;

@@ -38,6 +38,8 @@ std::string_view to_string(CloseReason reason) {
             return "admin";
         case CloseReason::registration_expired:
             return "registration_expired";
+        case CloseReason::proxy_header:
+            return "proxy_header";
         case CloseReason::count_:
             break;
     }

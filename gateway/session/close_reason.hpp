@@ -26,6 +26,7 @@ enum class CloseReason : std::size_t {
     shutdown,              // gateway drain (we sent 7.04 Release)
     admin,                 // closed on operator request
     registration_expired,  // the device's LwM2M registration lifetime ran out
+    proxy_header,          // proxy_protocol listener: no valid PROXY header in time
     count_
 };
 

@@ -16,6 +16,8 @@
 
 #include "bridge_fixture.hpp"
 #include "lwgate/harness/admin_client.hpp"
+#include "redis/open_redis_store.hpp"
+#include "redis_server.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace lwgate::integration {
@@ -98,6 +100,7 @@ class PersistenceTest : public ::testing::Test {
 
     // The store as the last run left it (no lwgate may hold it).
     std::vector<store::DeviceRecord> stored(std::string* problems = nullptr) {
+        if (redis) return stored_in_redis();
         auto opened = store::SqliteStore::open(dir / "state" / "lwgate.db");
         if (!opened) {
             ADD_FAILURE() << opened.error().message();
@@ -113,6 +116,24 @@ class PersistenceTest : public ::testing::Test {
         return std::move(loaded).value();
     }
 
+    std::vector<store::DeviceRecord> stored_in_redis() {
+        auto opened = redis::open_any_store(config.store_uri);
+        if (!opened) {
+            ADD_FAILURE() << opened.error().message();
+            return {};
+        }
+        auto loaded = (*opened)->load_all();
+        if (!loaded) {
+            ADD_FAILURE() << loaded.error().message();
+            return {};
+        }
+        return std::move(loaded).value();
+    }
+
+    // Scenarios run against each kind of store (the tests below name them).
+    void kill_nine_and_restart();
+    void graceful_restart();
+
     void TearDown() override {
         if (!runs.empty() && gateway().running()) {
             const auto status = gateway().stop(10s);
@@ -127,6 +148,7 @@ class PersistenceTest : public ::testing::Test {
         }
     }
 
+    std::unique_ptr<RedisServer> redis;  // started first, stopped last
     harness::TempDir dir{"lwgate-persist-"};
     harness::GatewayConfig config;
     std::vector<std::unique_ptr<harness::GatewayProcess>> runs;
@@ -157,7 +179,7 @@ std::optional<coresim::Response> notification_with(CoreSimulator& core,
     return std::nullopt;
 }
 
-TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
+void PersistenceTest::kill_nine_and_restart() {
     start();
     // A: always reachable, observed. B: queue mode, observed, asleep with two held requests.
     // C: a short registration that expires while lwgate is down.
@@ -279,6 +301,10 @@ TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
     EXPECT_EQ(records[1].endpoint, "urn:imei:p-b");
     EXPECT_TRUE(records[1].queued.empty()) << "delivered requests leave the store";
     EXPECT_EQ(records[1].observations.size(), 1u);
+}
+
+TEST_F(PersistenceTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
+    kill_nine_and_restart();
 }
 
 // The stored upstream port is taken by another program when lwgate restarts: the device gets a
@@ -512,7 +538,7 @@ TEST_F(PersistenceTest, AckAfterCommitLosesNothingToACrashBeforeTheCommit) {
 
 // A graceful stop (SIGTERM: drain, exit 0) commits whatever was still pending: the store's
 // destructor writes it before the process exits.
-TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
+void PersistenceTest::graceful_restart() {
     start();
     auto o = device_options("urn:imei:g-1");
     o.queue_mode = true;
@@ -533,6 +559,43 @@ TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
     auto n = notification_with(core, *obs, "g-after");
     ASSERT_TRUE(n);
     EXPECT_EQ(n->token, obs->token);
+}
+
+TEST_F(PersistenceTest, GracefulRestartKeepsEverything) {
+    graceful_restart();
+}
+
+// The same scenarios with `store.uri: redis+unix://` (a redis-server of the test's own).
+class PersistenceRedisTest : public PersistenceTest {
+  protected:
+    void SetUp() override {
+        if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
+        redis = std::make_unique<RedisServer>();
+        ASSERT_TRUE(redis->start());
+        PersistenceTest::SetUp();
+        config.store_uri = redis->uri();
+    }
+};
+
+TEST_F(PersistenceRedisTest, KillNineAndRestartTheCoreNoticesNothingButTheSilence) {
+    kill_nine_and_restart();
+}
+
+TEST_F(PersistenceRedisTest, GracefulRestartKeepsEverything) {
+    graceful_restart();
+}
+
+TEST_F(PersistenceRedisTest, UnreachableRedisIsAStartupErrorNamingStoreUri) {
+    redis->stop();
+    harness::GatewayProcess g;
+    harness::GatewayOptions options;
+    options.ready_timeout = Millis{8000};
+    try {
+        g.start(LWGATE_BINARY, config.yaml(), options);
+        FAIL() << "lwgate started without its store";
+    } catch (const harness::HarnessError&) {
+    }
+    EXPECT_GE(g.count_in_log("store.uri " + config.store_uri), 1u) << g.log();
 }
 
 TEST_F(PersistenceTest, StoreOperationsShowInMetrics) {

@@ -680,9 +680,23 @@ TEST(LoadConfig, StoreUri) {
     EXPECT_EQ(expect_ok("store: {uri: memory}").store.uri, "memory:");
     EXPECT_EQ(expect_ok("store: {uri: 'sqlite:///tmp/x.db'}").store.uri, "sqlite:///tmp/x.db");
     EXPECT_THAT(only_error("store:\n  uri: sqlite://relative.db\n"),
-                Err("store.uri", 2, "expected memory: or sqlite:///absolute/path.db"));
+                Err("store.uri", 2, "expected memory:, sqlite:///absolute/path.db, redis://"));
     EXPECT_THAT(only_error("store:\n  uri: sqlite:///\n"), Err("store.uri", 2));
-    EXPECT_THAT(only_error("store:\n  uri: redis://host:6379\n"), Err("store.uri", 2));
+    EXPECT_THAT(only_error("store:\n  uri: mysql://host\n"),
+                Err("store.uri", 2, "redis+unix:///PATH[?db=N], got 'mysql://host'"));
+}
+
+TEST(LoadConfig, StoreUriRedis) {
+    EXPECT_EQ(expect_ok("store: {uri: 'redis://127.0.0.1:6379/2'}").store.uri,
+              "redis://127.0.0.1:6379/2");
+    EXPECT_EQ(expect_ok("store: {uri: 'redis+unix:///run/redis/redis.sock?db=1'}").store.uri,
+              "redis+unix:///run/redis/redis.sock?db=1");
+    EXPECT_THAT(only_error("store:\n  uri: redis://host:99999\n"),
+                Err("store.uri", 2, "port must be 1..65535, got '99999'"));
+    EXPECT_THAT(only_error("store:\n  uri: redis+unix://relative.sock\n"),
+                Err("store.uri", 2, "absolute socket path"));
+    EXPECT_THAT(only_error("store:\n  uri: redis://host/x\n"),
+                Err("store.uri", 2, "database number"));
 }
 
 TEST(LoadConfig, AdminListen) {

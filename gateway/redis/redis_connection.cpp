@@ -1,0 +1,257 @@
+#include "redis/redis_connection.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <asio/posix/stream_descriptor.hpp>
+
+namespace lwgate::redis {
+
+namespace {
+
+RedisReply copy_reply(const redisReply* r) {
+    RedisReply out;
+    switch (r->type) {
+        case REDIS_REPLY_STRING:
+        case REDIS_REPLY_STATUS:
+        case REDIS_REPLY_ERROR:
+            out.type = r->type == REDIS_REPLY_STRING   ? RedisReply::Type::string
+                       : r->type == REDIS_REPLY_STATUS ? RedisReply::Type::status
+                                                       : RedisReply::Type::error;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_INTEGER:
+            out.type = RedisReply::Type::integer;
+            out.integer = r->integer;
+            break;
+        case REDIS_REPLY_ARRAY:
+            out.type = RedisReply::Type::array;
+            out.elements.reserve(r->elements);
+            for (std::size_t i = 0; i < r->elements; ++i)
+                out.elements.push_back(copy_reply(r->element[i]));
+            break;
+        default:
+            out.type = RedisReply::Type::nil;
+    }
+    return out;
+}
+
+}  // namespace
+
+// Waits for the socket hiredis owns, on hiredis's behalf: async_wait is one-shot, so each wait
+// re-arms itself for as long as hiredis still wants the event.
+struct RedisConnection::Watcher : std::enable_shared_from_this<Watcher> {
+    Watcher(asio::io_context& io, redisAsyncContext* context)
+        : sd(io, context->c.fd), ac(context) {}
+
+    asio::posix::stream_descriptor sd;
+    redisAsyncContext* ac;  // nullptr once hiredis cleaned up
+    bool want[2] = {false, false};
+    bool armed[2] = {false, false};
+
+    void arm(int dir) {
+        if (!ac || !want[dir] || armed[dir]) return;
+        armed[dir] = true;
+        const auto type = dir == 0 ? asio::posix::stream_descriptor::wait_read
+                                   : asio::posix::stream_descriptor::wait_write;
+        sd.async_wait(type, [self = shared_from_this(), dir](const std::error_code& ec) {
+            self->armed[dir] = false;
+            if (ec || !self->ac || !self->want[dir]) return;
+            if (dir == 0) {
+                redisAsyncHandleRead(self->ac);
+            } else {
+                redisAsyncHandleWrite(self->ac);
+            }
+            self->arm(dir);  // hiredis may have cleaned up meanwhile: arm() checks
+        });
+    }
+    void cleanup() {
+        ac = nullptr;
+        want[0] = want[1] = false;
+        std::error_code ignored;
+        sd.cancel(ignored);
+        sd.release();  // hiredis closes its own socket
+    }
+
+    static void add_read(void* p) { set(p, 0, true); }
+    static void del_read(void* p) { set(p, 0, false); }
+    static void add_write(void* p) { set(p, 1, true); }
+    static void del_write(void* p) { set(p, 1, false); }
+    static void cleanup_hook(void* p) { static_cast<Watcher*>(p)->cleanup(); }
+    static void set(void* p, int dir, bool on) {
+        auto* w = static_cast<Watcher*>(p);
+        w->want[dir] = on;
+        if (on) w->arm(dir);
+    }
+};
+
+RedisConnection::RedisConnection(asio::io_context& io, RedisAddress address,
+                                 ConnectionOptions options)
+    : io_(io),
+      address_(std::move(address)),
+      options_(options),
+      retry_timer_(io),
+      connect_timer_(io),
+      backoff_(options.backoff_min) {}
+
+RedisConnection::~RedisConnection() {
+    stopping_ = true;
+    retry_timer_.cancel();
+    connect_timer_.cancel();
+    free_context();  // in-flight callbacks run now, with shutting_down
+    auto waiting = std::exchange(waiting_, {});
+    for (auto& [argv, done] : waiting)
+        done(RedisErrc::shutting_down, {});
+}
+
+void RedisConnection::start() {
+    connect();
+}
+
+void RedisConnection::connect() {
+    if (stopping_ || ac_) return;
+    redisAsyncContext* ac = address_.is_unix()
+                                ? redisAsyncConnectUnix(address_.unix_path.c_str())
+                                : redisAsyncConnect(address_.host.c_str(), address_.port);
+    if (!ac || ac->err) {
+        spdlog::debug("redis {}: connect failed: {}", address_.describe(),
+                      ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        schedule_reconnect();
+        return;
+    }
+    attach(ac);
+    connect_timer_.expires_after(options_.connect_timeout);
+    connect_timer_.async_wait([this](const std::error_code& ec) {
+        if (ec || connected_ || !ac_) return;
+        spdlog::debug("redis {}: connect timed out", address_.describe());
+        free_context();
+        schedule_reconnect();
+    });
+}
+
+void RedisConnection::attach(redisAsyncContext* ac) {
+    ac_ = ac;
+    ac->data = this;
+    watcher_ = std::make_shared<Watcher>(io_, ac);
+    ac->ev.data = watcher_.get();
+    ac->ev.addRead = &Watcher::add_read;
+    ac->ev.delRead = &Watcher::del_read;
+    ac->ev.addWrite = &Watcher::add_write;
+    ac->ev.delWrite = &Watcher::del_write;
+    ac->ev.cleanup = &Watcher::cleanup_hook;
+    // Setting the connect callback asks for the first write event, which reports the connect.
+    redisAsyncSetDisconnectCallback(ac, &RedisConnection::disconnect_hook);
+    redisAsyncSetConnectCallback(ac, &RedisConnection::connect_hook);
+}
+
+void RedisConnection::connect_hook(const redisAsyncContext* ac, int status) {
+    auto* self = static_cast<RedisConnection*>(ac->data);
+    if (status != REDIS_OK) {
+        spdlog::debug("redis {}: connect failed: {}", self->address_.describe(), ac->errstr);
+        self->ac_ = nullptr;  // hiredis frees the context after this callback
+    }
+    self->on_connected(status);
+}
+
+void RedisConnection::disconnect_hook(const redisAsyncContext* ac, int) {
+    auto* self = static_cast<RedisConnection*>(ac->data);
+    if (self->ac_ != ac) return;  // we freed it ourselves: free_context() handles the rest
+    spdlog::warn("redis {}: connection lost: {}", self->address_.describe(),
+                 ac->err ? ac->errstr : "closed");
+    self->ac_ = nullptr;  // hiredis frees it after this callback
+    self->on_disconnected();
+}
+
+void RedisConnection::on_connected(int status) {
+    connect_timer_.cancel();
+    if (status != REDIS_OK) return schedule_reconnect();
+    connected_ = true;
+    ++connects_;
+    backoff_ = options_.backoff_min;
+    spdlog::info("redis {}: connected", address_.describe());
+    if (address_.db != 0) {
+        // First on the wire, so every command after it runs in the right database.
+        send({"SELECT", std::to_string(address_.db)}, [this](std::error_code ec, RedisReply r) {
+            if (!ec && r.is_error()) {
+                spdlog::error("redis {}: SELECT failed: {}", address_.describe(), r.str);
+            }
+        });
+    }
+    auto waiting = std::exchange(waiting_, {});
+    for (auto& [argv, done] : waiting)
+        send(std::move(argv), std::move(done));
+    if (on_connected_) on_connected_();
+}
+
+void RedisConnection::on_disconnected() {
+    connected_ = false;
+    schedule_reconnect();
+}
+
+void RedisConnection::schedule_reconnect() {
+    connected_ = false;
+    if (stopping_) return;
+    retry_timer_.expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+    retry_timer_.async_wait([this](const std::error_code& ec) {
+        if (!ec) connect();
+    });
+}
+
+void RedisConnection::reconnect() {
+    if (!ac_) return;  // already reconnecting
+    free_context();
+    schedule_reconnect();
+}
+
+void RedisConnection::free_context() {
+    if (!ac_) return;
+    auto* ac = std::exchange(ac_, nullptr);
+    connected_ = false;
+    redisAsyncFree(ac);  // callbacks in flight complete with a null reply
+}
+
+void RedisConnection::command(std::vector<std::string> argv, Callback done) {
+    if (stopping_) return done(RedisErrc::shutting_down, {});
+    if (queued() >= options_.max_queued) return done(RedisErrc::queue_full, {});
+    if (!connected_) {
+        waiting_.emplace_back(std::move(argv), std::move(done));
+        return;
+    }
+    send(std::move(argv), std::move(done));
+}
+
+void RedisConnection::send(std::vector<std::string> argv, Callback done) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lengths;
+    for (const auto& a : argv) {
+        args.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    auto* pending = new Pending{this, std::move(done)};
+    ++in_flight_;
+    if (redisAsyncCommandArgv(ac_, &RedisConnection::reply_hook, pending,
+                              static_cast<int>(args.size()), args.data(),
+                              lengths.data()) != REDIS_OK) {
+        --in_flight_;
+        std::unique_ptr<Pending> owned(pending);
+        owned->done(RedisErrc::disconnected, {});
+    }
+}
+
+void RedisConnection::reply_hook(redisAsyncContext*, void* reply, void* privdata) {
+    std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
+    auto* self = pending->self;
+    --self->in_flight_;
+    if (!reply) {
+        pending->done(self->stopping_ ? RedisErrc::shutting_down : RedisErrc::disconnected, {});
+        return;
+    }
+    pending->done({}, copy_reply(static_cast<const redisReply*>(reply)));
+}
+
+}  // namespace lwgate::redis

@@ -1,0 +1,235 @@
+#include "redis/redis_store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/post.hpp>
+
+#include "redis/record_codec.hpp"
+
+namespace lwgate::redis {
+
+// One batch on the wire: done once every command of it has its reply.
+struct RedisStore::InFlight {
+    Batch records;
+    std::uint64_t seq = 0;
+    bool complete = false;  // nothing was left pending when the batch was taken
+    std::size_t replies_left = 0;
+    bool ok = true;
+    bool finished = false;  // the reply timeout may end it before the last reply
+    std::string first_error;
+};
+
+namespace {
+
+std::vector<std::vector<std::string>> commands_for(const std::string& endpoint,
+                                                   const std::optional<store::DeviceRecord>& r) {
+    auto key = device_key(endpoint);
+    if (!r) return {{"DEL", std::move(key)}};
+    std::vector<std::string> hset{"HSET", key};
+    for (auto& [field, value] : encode_record(*r)) {
+        hset.push_back(std::move(field));
+        hset.push_back(std::move(value));
+    }
+    return {{"MULTI"}, {"DEL", key}, std::move(hset), {"EXEC"}};
+}
+
+}  // namespace
+
+RedisStore::RedisStore(RedisAddress address, RedisStoreOptions options)
+    : address_(std::move(address)),
+      options_(options),
+      work_(io_.get_executor()),
+      conn_(std::make_unique<RedisConnection>(io_, address_, options.connection)),
+      retry_timer_(io_),
+      reply_timer_(io_) {
+    conn_->set_on_connected([this] {
+        {
+            std::lock_guard lock(mutex_);
+            connected_once_ = true;
+        }
+        done_.notify_all();
+        write_next();  // what an outage held back goes out now, not at the next retry
+    });
+    asio::post(io_, [this] { conn_->start(); });
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+Result<std::unique_ptr<RedisStore>, Error> RedisStore::open(const RedisAddress& address,
+                                                            RedisStoreOptions options) {
+    std::unique_ptr<RedisStore> s(new RedisStore(address, options));
+    if (!s->wait_connected()) {
+        return fail(Error{store::StoreErrc::cannot_open,
+                          "no connection to Redis at " + address.describe() + " within " +
+                              std::to_string(options.open_timeout.count()) + " ms"});
+    }
+    return s;
+}
+
+bool RedisStore::wait_connected() {
+    std::unique_lock lock(mutex_);
+    return done_.wait_for(lock, options_.open_timeout, [&] { return connected_once_; });
+}
+
+RedisStore::~RedisStore() {
+    {
+        std::unique_lock lock(mutex_);
+        stop_ = true;
+        lock.unlock();
+        wake();
+        lock.lock();
+        done_.wait_for(lock, options_.shutdown_timeout,
+                       [&] { return pending_.empty() && !writing_; });
+        if (!pending_.empty() || writing_) {
+            spdlog::error("store: redis {}: {} record(s) not written at shutdown",
+                          address_.describe(), pending_.size());
+        }
+    }
+    asio::post(io_, [this] {
+        retry_timer_.cancel();
+        reply_timer_.cancel();
+        conn_.reset();
+        work_.reset();
+    });
+    thread_.join();
+}
+
+std::uint64_t RedisStore::queue(const std::string& endpoint,
+                                std::optional<store::DeviceRecord> record) {
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mutex_);
+        (record ? stats_.puts : stats_.erases) += 1;
+        seq = ++queued_seq_;
+        auto [it, inserted] = pending_.try_emplace(endpoint);
+        if (!inserted) ++stats_.coalesced;
+        it->second = std::move(record);
+    }
+    wake();
+    return seq;
+}
+
+std::uint64_t RedisStore::put(store::DeviceRecord record) {
+    auto endpoint = record.endpoint;
+    return queue(endpoint, std::move(record));
+}
+
+std::uint64_t RedisStore::erase(const std::string& endpoint) {
+    return queue(endpoint, std::nullopt);
+}
+
+void RedisStore::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        if (wake_posted_) return;
+        wake_posted_ = true;
+    }
+    asio::post(io_, [this] { write_next(); });
+}
+
+void RedisStore::flush() {
+    std::unique_lock lock(mutex_);
+    const auto target = queued_seq_;
+    done_.wait(lock, [&] { return done_seq_ >= target || (stop_ && !writing_); });
+}
+
+store::StoreStats RedisStore::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void RedisStore::write_next() {
+    if (!conn_) return;
+    auto batch = std::make_shared<InFlight>();
+    {
+        std::lock_guard lock(mutex_);
+        wake_posted_ = false;
+        if (writing_ || pending_.empty()) return;
+        writing_ = true;
+        // Bounded, so that a backlog after an outage never overflows the connection's queue.
+        while (!pending_.empty() && batch->records.size() < options_.max_batch_records)
+            batch->records.insert(pending_.extract(pending_.begin()));
+        batch->complete = pending_.empty();
+        batch->seq = queued_seq_;
+    }
+    if (!conn_->connected()) {
+        batch->ok = false;
+        batch->first_error = "not connected";
+        return finish(batch);
+    }
+    send_batch(batch);
+}
+
+void RedisStore::send_batch(const std::shared_ptr<InFlight>& batch) {
+    std::vector<std::vector<std::string>> all;
+    for (const auto& [endpoint, record] : batch->records) {
+        for (auto& c : commands_for(endpoint, record))
+            all.push_back(std::move(c));
+    }
+    batch->replies_left = all.size();
+    reply_timer_.expires_after(options_.reply_timeout);
+    reply_timer_.async_wait([this, batch](const std::error_code& ec) {
+        if (ec || batch->finished) return;
+        batch->ok = false;
+        batch->first_error = "no reply within the reply timeout";
+        finish(batch);
+        if (conn_) conn_->reconnect();
+    });
+    for (auto& argv : all) {
+        conn_->command(std::move(argv), [this, batch](std::error_code ec, RedisReply reply) {
+            if (batch->finished) return;
+            if ((ec || reply.is_error() || reply.type == RedisReply::Type::nil) && batch->ok) {
+                batch->ok = false;
+                batch->first_error = ec ? ec.message() : reply.is_error() ? reply.str : "EXEC nil";
+            }
+            if (--batch->replies_left == 0) finish(batch);
+        });
+    }
+}
+
+void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
+    batch->finished = true;
+    reply_timer_.cancel();
+    const bool ok = batch->ok;
+    {
+        std::lock_guard lock(mutex_);
+        writing_ = false;
+        // A part of the backlog committed says nothing of the rest: only a batch that took
+        // everything pending may report its sequence number.
+        if (!ok || batch->complete) done_seq_ = batch->seq;
+        if (ok) {
+            ++stats_.batches;
+            stats_.rows_written += batch->records.size();
+            spdlog::debug("store: committed batch {} ({} record(s))", stats_.batches,
+                          batch->records.size());
+        } else {
+            ++stats_.errors;
+            // Back under anything newer that arrived meanwhile; whole records, so resending is
+            // harmless even if Redis executed part of the batch.
+            for (auto& [endpoint, record] : batch->records)
+                pending_.try_emplace(endpoint, std::move(record));
+        }
+    }
+    done_.notify_all();
+    if (!ok) {
+        // Once per outage at warn: a retry every retry_delay would flood the log.
+        spdlog::log(failing_ ? spdlog::level::debug : spdlog::level::warn,
+                    "store: redis {}: write of {} record(s) failed ({}); retrying",
+                    address_.describe(), batch->records.size(), batch->first_error);
+        failing_ = true;
+        return retry_later();
+    }
+    if (std::exchange(failing_, false)) {
+        spdlog::info("store: redis {}: writing again", address_.describe());
+    }
+    if (listener_ && batch->complete) listener_(batch->seq);  // every write up to seq is in Redis
+    write_next();
+}
+
+void RedisStore::retry_later() {
+    if (!conn_) return;
+    retry_timer_.expires_after(options_.retry_delay);
+    retry_timer_.async_wait([this](const std::error_code& ec) {
+        if (!ec) write_next();
+    });
+}
+
+}  // namespace lwgate::redis

@@ -1,0 +1,101 @@
+// `store.uri: redis://HOST:PORT[/DB]` or `redis+unix:///PATH[?db=N]`: the device records in
+// Redis, for gateways that share their state or keep it off the local disk.
+//
+// Layout: one hash per endpoint, `lwgate:dev:{<endpoint>}` (record_codec.hpp), nothing else.
+// load_all() finds the hashes with SCAN MATCH lwgate:dev:* (no global set: on Redis Cluster that
+// would be a cross-slot key), on a blocking connection of its own, before the shards start.
+//
+// Writes: put()/erase() take a lock and record the newest wanted state per endpoint in a pending
+// map (coalescing, as SqliteStore does: the map is bounded by the number of endpoints whatever
+// the write rate or the length of an outage). The store's own thread runs an io_context with one
+// RedisConnection and writes everything pending as one pipeline: per endpoint MULTI, DEL, HSET,
+// EXEC (a record is replaced whole and atomically; each transaction touches one hash slot), or a
+// DEL for an erase. The commit listener fires once every reply of the batch is in.
+//
+// While Redis is unreachable, batches fail at once (counted in stats().errors, put back under
+// anything newer) and are retried every retry_delay and as soon as the connection is back.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "redis/redis_connection.hpp"
+#include "redis/redis_uri.hpp"
+#include "store/store.hpp"
+
+namespace lwgate::redis {
+
+struct RedisStoreOptions {
+    ConnectionOptions connection;
+    std::chrono::milliseconds open_timeout{3000};      // open(): first connection, load_all()
+    std::chrono::milliseconds reply_timeout{5000};     // a batch without every reply: reconnect
+    std::chrono::milliseconds retry_delay{500};        // after a failed batch
+    std::chrono::milliseconds shutdown_timeout{3000};  // destructor: writing what is pending
+    std::size_t max_batch_records = 1000;  // 4 commands each, well under the connection's bound
+};
+
+class RedisStore final : public store::Store {
+  public:
+    // Connects (within open_timeout) and starts the store thread. On failure
+    // StoreErrc::cannot_open naming the address and Redis's words.
+    static Result<std::unique_ptr<RedisStore>, Error> open(const RedisAddress& address,
+                                                           RedisStoreOptions options = {});
+    ~RedisStore() override;  // writes what is pending (up to shutdown_timeout), then closes
+
+    Result<std::vector<store::DeviceRecord>, Error> load_all() override;
+    std::uint64_t put(store::DeviceRecord record) override;
+    std::uint64_t erase(const std::string& endpoint) override;
+    // Set before the first write (the store thread reads it without a lock).
+    void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
+        listener_ = std::move(listener);
+    }
+    void flush() override;
+    store::StoreStats stats() const override;
+
+  private:
+    using Batch = std::map<std::string, std::optional<store::DeviceRecord>>;
+    struct InFlight;
+
+    RedisStore(RedisAddress address, RedisStoreOptions options);
+    bool wait_connected();
+    std::uint64_t queue(const std::string& endpoint, std::optional<store::DeviceRecord> record);
+    void wake();
+    void write_next();
+    void send_batch(const std::shared_ptr<InFlight>& batch);
+    void finish(const std::shared_ptr<InFlight>& batch);
+    void retry_later();
+
+    RedisAddress address_;
+    RedisStoreOptions options_;
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::unique_ptr<RedisConnection> conn_;  // the store thread only
+    asio::steady_timer retry_timer_;
+    asio::steady_timer reply_timer_;
+    bool failing_ = false;  // the last batch failed (store thread only)
+
+    mutable std::mutex mutex_;
+    std::condition_variable done_;
+    Batch pending_;  // nullopt: erase
+    std::uint64_t queued_seq_ = 0;
+    std::uint64_t done_seq_ = 0;  // writes attempted so far (flush waits on it)
+    bool wake_posted_ = false;
+    bool writing_ = false;
+    bool connected_once_ = false;
+    bool stop_ = false;
+    store::StoreStats stats_;
+    std::function<void(std::uint64_t)> listener_;
+    std::thread thread_;
+};
+
+}  // namespace lwgate::redis
