@@ -24,10 +24,12 @@ void Ownership::claim(const std::string& endpoint, Move& move) {
 void Ownership::on_device_bound(const std::string& endpoint, TimePoint now) {
     if (owned_.count(endpoint)) return;
     auto [it, fresh] = moving_.try_emplace(endpoint);
-    it->second.device_here = true;
+    Move& move = it->second;
+    move.device_here = true;
+    // A device back while its endpoint is handed over waits from now on too.
+    if (move.started == never) move.started = now;
     if (!fresh) return;  // already moving here, or away (on_handed_over brings it back)
-    it->second.started = now;
-    claim(endpoint, it->second);
+    claim(endpoint, move);
 }
 
 void Ownership::on_device_gone(const std::string& endpoint) {
@@ -120,7 +122,7 @@ void Ownership::on_revalidated(const std::string& endpoint, bool still_ours) {
 
 void Ownership::check_wait(const std::string& endpoint, Move& move, TimePoint now) {
     if (move.phase == Phase::handing_over || move.refused || !move.device_here) return;
-    if (now < move.started + params_.wait_limit) return;
+    if (move.started == never || now < move.started + params_.wait_limit) return;
     move.refused = true;
     actions_.push_back(Refuse{endpoint});
 }
@@ -136,7 +138,8 @@ TimePoint Ownership::next_deadline() const {
     TimePoint next = never;
     for (const auto& [endpoint, move] : moving_) {
         if (move.phase == Phase::awaiting) next = std::min(next, move.deadline);
-        const bool waiting = move.phase != Phase::handing_over && !move.refused && move.device_here;
+        const bool waiting = move.phase != Phase::handing_over && !move.refused &&
+                             move.device_here && move.started != never;
         if (waiting) next = std::min(next, move.started + params_.wait_limit);
     }
     return next;

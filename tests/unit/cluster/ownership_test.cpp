@@ -210,6 +210,18 @@ TEST(OwnershipTest, ADeviceBackDuringItsHandoverMovesBack) {
     EXPECT_TRUE(std::holds_alternative<Claim>(actions[1]));
 }
 
+TEST(OwnershipTest, ADeviceBackDuringItsHandoverWaitsFromWhenItCameBack) {
+    Ownership o({"a", 1}, params);
+    o.on_device_bound("ep", t0);
+    o.on_claim_result("ep", {ClaimOutcome::granted, 1, {}}, t0);
+    o.on_handover_requested("ep", {"b", 2});
+    o.on_device_bound("ep", t0 + 1s);
+    o.on_handed_over("ep");
+    EXPECT_EQ(o.next_deadline(), t0 + 1s + params.wait_limit);
+    o.on_tick(t0 + 1s + params.wait_limit);
+    EXPECT_TRUE(o.refusing("ep"));
+}
+
 TEST(OwnershipTest, NeverTwoOwnersWhatEverOrderMessagesArriveIn) {
     for (unsigned seed = 0; seed < 300; ++seed) {
         std::mt19937 rng(seed);
