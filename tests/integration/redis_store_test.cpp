@@ -166,7 +166,11 @@ TEST_F(RedisStoreTest, RedisRestartInTheMiddleLosesNothingAcknowledged) {
     const auto during = s->put(record("urn:imei:during"));
     s->flush();  // one failed attempt
     EXPECT_GE(s->stats().errors, 1u);
-    std::this_thread::sleep_for(300ms);  // a few retries against nothing
+    // The store keeps retrying against nothing (every 500 ms): wait for the second failure.
+    const auto retry_deadline = std::chrono::steady_clock::now() + 5s;
+    while (s->stats().errors < 2 && std::chrono::steady_clock::now() < retry_deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_GE(s->stats().errors, 2u) << "retried while Redis was down";
 
     ASSERT_TRUE(server.start());
     ASSERT_TRUE(commits.wait_for(during, 10s)) << "written once Redis is back";
