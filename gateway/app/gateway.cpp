@@ -124,6 +124,7 @@ Result<void, Error> Gateway::start() {
     if (auto opened = open_listeners(psk); !opened) return opened;
     for (auto& shard : shards_)
         shard->start_thread();
+    if (instance_link_) instance_link_->start();
     for (auto& l : listeners_) {
         l->start();
         spdlog::info("listening on {}", l->bound_uri());
@@ -314,6 +315,7 @@ void Gateway::finish() {
     if (finished_) return;
     finished_ = true;
     drain_timer_.cancel();
+    if (instance_link_) instance_link_->stop();
     for (auto& shard : shards_)
         shard->stop_and_join();
     log_summary();

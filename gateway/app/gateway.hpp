@@ -28,6 +28,8 @@
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
 #include "app/shard.hpp"
+#include "cluster/lease_rules.hpp"
+#include "cluster_link/instance_link.hpp"
 #include "config/config.hpp"
 #include "config/reload_plan.hpp"
 #include "net/listener.hpp"
@@ -90,6 +92,11 @@ class Gateway {
     // Opens store.uri, loads it, hands both to every shard's bridge. Before shards_: the store
     // outlives the bridges and commits what they left pending when it is destroyed.
     Result<void, Error> open_store();
+    // With a Redis store: joins the cluster (gateway_cluster.cpp) and returns the loaded records
+    // this instance owns; otherwise all of them.
+    Result<std::vector<store::DeviceRecord>, Error> join_cluster(
+        std::vector<store::DeviceRecord> loaded);
+    cluster::InstanceId instance_;  // empty name: not in a cluster
     Result<void, Error> open_listeners(const net::PskTablePtr& psk);
     std::unique_ptr<store::Store> store_;
     // ---- end of persistence ----------------------------------------------------------------
@@ -129,7 +136,9 @@ class Gateway {
     std::string config_path_;
     std::unique_ptr<ServiceNotifier> service_;   // after control_: its timer lives on control_
     std::unique_ptr<HeapTrimmer> heap_trimmer_;  // after control_ too
-    std::uint64_t connection_events() const;     // churn for heap_trimmer_
+    // The instance lease and inbox, on the control thread (after control_ too).
+    std::unique_ptr<cluster_link::InstanceLink> instance_link_;
+    std::uint64_t connection_events() const;  // churn for heap_trimmer_
     // ---- end of service integration -------------------------------------------------------
 
     // ---- admin API (gateway/app/gateway_admin.cpp) -----------------------------------------

@@ -17,12 +17,16 @@ Result<void, Error> Gateway::open_store() {
     auto loaded = store_->load_all();
     if (!loaded)
         return fail(Error{loaded.error().code, "store.uri " + uri + ": " + loaded.error().detail});
+    auto ours = join_cluster(std::move(loaded).value());
+    if (!ours)
+        return fail(Error{ours.error().code, "store.uri " + uri + ": " + ours.error().detail});
     auto records =
-        std::make_shared<const std::vector<store::DeviceRecord>>(std::move(loaded).value());
+        std::make_shared<const std::vector<store::DeviceRecord>>(std::move(ours).value());
     if (!records->empty()) spdlog::info("store {}: {} device(s) to restore", uri, records->size());
     for (auto& shard : shards_)
         shard->bridge().set_store(store_.get(), records);
-    if (config_.store.ack_after_commit) {
+    // A cluster's handovers wait for the store's commits too (gateway_cluster.cpp).
+    if (config_.store.ack_after_commit || instance_link_) {
         // From the store's thread: each shard learns of the commit on its own thread.
         store_->set_commit_listener([this](std::uint64_t committed) {
             for (auto& shard : shards_) {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "bridge/bridge_cluster.hpp"
 #include "bridge/bridge_hosted.hpp"
 
 namespace lwgate::lwm2m {
@@ -14,13 +15,6 @@ using coap::Message;
 namespace code = coap::code;
 
 namespace {
-
-std::string join(const std::vector<std::string>& segments) {
-    std::string out;
-    for (const auto& s : segments)
-        out += "/" + s;
-    return out;
-}
 
 // Refusals logged per shard: a burst of this many, then this many per second.
 constexpr double refusal_log_rate = 10;
@@ -134,7 +128,14 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
     auto decision =
         router_.route(ConnectionFacts{info.id, peer_identity(info), address_of(info.remote)},
                       message, time_.now());
-    if (auto* refusal = std::get_if<Refused>(&decision)) return refuse(session, message, *refusal);
+    if (auto* refusal = std::get_if<Refused>(&decision)) {
+        // Another instance of the cluster may hold this registration (its device moved here).
+        if (cluster_ && refusal->reason == Refusal::unknown_registration &&
+            resolve_location(session, message)) {
+            return;
+        }
+        return refuse(session, message, *refusal);
+    }
     auto& route = std::get<Route>(decision);
     metrics_.uplinks.add();
     post(route.owner, DeviceMessageEvent{shard_, info.id, std::move(route.endpoint),
@@ -142,6 +143,7 @@ void Bridge::on_device_message(session::SessionBase& session, Message&& message)
 }
 
 void Bridge::on_session_closed(session::SessionBase& session) {
+    if (cluster_) cluster_->looked_up.erase(session.info().id);
     if (auto route = router_.close(session.info().id)) {
         post(route->owner, ConnectionClosedEvent{session.info().id, std::move(route->endpoint)});
     }
@@ -185,10 +187,23 @@ void Bridge::drain(ShardMailbox& mailbox) {
 }
 
 void Bridge::on_event(DeviceMessageEvent&& e) {
+    if (cluster_ && cluster_holds(e)) return;
     handle(e.conn_shard, e.conn, e.endpoint, e.authenticated, e.kind, std::move(e.message));
 }
 
 void Bridge::on_event(ConnectionClosedEvent&& e) {
+    if (cluster_) {
+        // Its messages that waited for a move go nowhere now; without any, the move serves
+        // nobody (a claim in flight still completes).
+        auto it = cluster_->waiting.find(e.endpoint);
+        if (it != cluster_->waiting.end()) {
+            std::erase_if(it->second, [&](const auto& w) { return w.conn == e.conn; });
+            if (it->second.empty()) {
+                cluster_->waiting.erase(it);
+                cluster_->ownership.on_device_gone(e.endpoint);
+            }
+        }
+    }
     handle_disconnect(e.conn, e.endpoint);
 }
 
@@ -290,7 +305,10 @@ Bridge::Hosted* Bridge::create(EndpointHost::Kind kind, unsigned conn_shard, Con
                  bootstrap ? "bootstrap" : "upstream", hosted->upstream.local_port());
     Hosted* created = hosted.get();
     by_upstream_[&created->upstream] = created;
-    if (store_writer_ && !bootstrap) created->store_record = &store_writer_->track(endpoint);
+    if (store_writer_ && !bootstrap) {
+        created->store_record = &store_writer_->track(endpoint);
+        created->store_record->owner_epoch = owner_epoch(endpoint).value_or(0);
+    }
     auto& slot = endpoints_[endpoint];
     (bootstrap ? slot.bootstrap : slot.registration) = std::move(hosted);
     return created;
@@ -378,12 +396,16 @@ void Bridge::publish_registration(Hosted& hosted) {
         return;
     }
     if (!hosted.published_location.empty()) {
-        directory_.erase_registration(join(hosted.published_location));
+        directory_.erase_registration(join_path(hosted.published_location));
         metrics_.registered_devices.add(-1);
     }
     if (!location.empty()) {
-        directory_.set_registration({relay.endpoint(), join(location), relay.authenticated()});
+        directory_.set_registration({relay.endpoint(), join_path(location), relay.authenticated()});
         metrics_.registered_devices.add(1);
+        if (cluster_) {
+            cluster_->client->set_location(join_path(location),
+                                           {relay.endpoint(), relay.authenticated()});
+        }
     }
     hosted.published_location = location;
     hosted.published_authenticated = relay.authenticated();
@@ -412,8 +434,9 @@ void Bridge::forget(Hosted& hosted) {
         spdlog::info("endpoint={} bootstrap ended; session closed", endpoint);
     } else {
         if (!hosted.published_location.empty()) {
-            directory_.erase_registration(join(hosted.published_location));
+            directory_.erase_registration(join_path(hosted.published_location));
             metrics_.registered_devices.add(-1);
+            if (cluster_) cluster_->client->erase_location(join_path(hosted.published_location));
         }
         spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
         if (store_writer_) store_writer_->forgotten(endpoint);

@@ -33,18 +33,20 @@
 #include "bridge/shard_events.hpp"
 #include "bridge/shard_mailbox.hpp"
 #include "bridge/store_writer.hpp"
+#include "cluster/ownership.hpp"
+#include "cluster_link/cluster_client.hpp"
+#include "config/config.hpp"
 #include "connection/session_host.hpp"
 #include "core_link/core_link.hpp"
 #include "endpoint/endpoint_host.hpp"
 #include "endpoint/router.hpp"
-#include "config/config.hpp"
+#include "lwgate/util/result.hpp"
 #include "lwm2m/admission.hpp"
 #include "lwm2m/device_relay.hpp"
 #include "lwm2m/directory.hpp"
 #include "lwm2m/port_pool.hpp"
 #include "lwm2m/relay_stats.hpp"
 #include "store/store.hpp"
-#include "lwgate/util/result.hpp"
 #include "util/token_bucket.hpp"
 
 namespace lwgate::lwm2m {
@@ -125,6 +127,38 @@ class Bridge final : public upstream::CoreLinkHandler {
     // SIGHUP reload, on this shard's thread: what changed (BridgeReload above) applies to what
     // starts from now on; bound connections and open upstream sessions stay as they are.
     void reload(const BridgeReload& changes);
+
+    // ---- cluster (gateway/bridge/bridge_cluster.cpp) ----------------------------------------
+    // With a Redis store several lwgate instances share the devices: this shard owns an
+    // endpoint only after claiming it (cluster/ownership.hpp). A device message for an endpoint
+    // it does not own waits (bounded) while the endpoint is claimed, handed over by its holder
+    // and adopted here like a restart (no Register at the core: an Update from this instance's
+    // address). Set before start(); without it the bridge is a single instance's.
+    void set_cluster(std::unique_ptr<cluster_link::ClusterClient> client,
+                     cluster::OwnershipParams params);
+    // On the shard that reads the instance's inbox: to the shard that owns the endpoint.
+    void route_notice(cluster::Notice&& notice);
+    // On that same shard: the instance lease had lapsed; every shard checks its endpoints.
+    void broadcast_lease_lapsed();
+    // A fenced store write of the endpoint was refused (from the store's thread).
+    void on_write_refused(const std::string& endpoint);
+    struct ClusterCounters {
+        std::size_t owned = 0;
+        std::size_t moving = 0;
+        std::uint64_t moves_in = 0;   // endpoints adopted from another instance
+        std::uint64_t moves_out = 0;  // endpoints handed over to another instance
+        std::uint64_t lost = 0;       // taken from us (a refused write, a lapsed lease)
+        std::uint64_t waited = 0;     // device messages that waited for a move
+        std::uint64_t refused = 0;    // device messages answered 5.03 during a move
+        std::uint64_t redis_commands = 0;
+        std::uint64_t redis_errors = 0;
+        std::uint64_t redis_latency_us_total = 0;
+        bool redis_connected = false;
+    };
+    bool clustered() const { return cluster_ != nullptr; }
+    ClusterCounters cluster_counters() const;
+    // Who owns `endpoint` as far as this shard knows: this instance (epoch), or not known here.
+    std::optional<std::uint64_t> owner_epoch(const std::string& endpoint) const;
 
   private:
     // One host and what the glue keeps for it: its upstream session, its timer, the shard of
@@ -227,6 +261,35 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_event(SendEvent&& event);
     void on_event(RegisteredEvent&& event);
     void on_event(CloseConnectionEvent&& event);
+    void on_event(ClusterNoticeEvent&& event);
+    void on_event(LeaseLapsedEvent&& event);
+
+    // ---- cluster (bridge_cluster.cpp) ----
+    struct ClusterState;
+    std::unique_ptr<ClusterState> cluster_;
+    // True when the message waits for (or was refused during) a move of its endpoint.
+    bool cluster_holds(DeviceMessageEvent& event);
+    // Connection side: an Update/De-register for a location this instance does not know, looked
+    // up in the cluster's location hints (once per connection). True when it was taken over.
+    bool resolve_location(session::SessionBase& session, coap::Message& message);
+    void run_ownership();
+    void execute(cluster::Claim&& action);
+    void execute(cluster::RequestHandover&& action);
+    void execute(cluster::Adopt&& action);
+    void execute(cluster::HandOver&& action);
+    void execute(cluster::NotifyReleased&& action);
+    void execute(cluster::Refuse&& action);
+    void execute(cluster::Drop&& action);
+    void execute(cluster::Revalidate&& action);
+    void adopt(const std::string& endpoint, std::uint64_t epoch,
+               std::optional<store::DeviceRecord>&& record);
+    void replay_waiting(const std::string& endpoint);
+    void release_after_commit(std::uint64_t committed);
+    // Stops relaying the endpoint here: its device connections closed (`moved`), its upstream
+    // session closed, nothing erased from the store (the new owner continues from it).
+    void hand_off(Hosted& hosted, const char* why);
+    void arm_cluster_timer();
+    void retry_later(std::function<void()> what);
     FindSession find_session_;
     std::vector<Bridge*> peers_;
     // Connection side: what each connection of this shard speaks for, and who owns it.
@@ -255,9 +318,11 @@ class Bridge final : public upstream::CoreLinkHandler {
         std::size_t ended = 0;  // expired while lwgate was down
     };
     // One stored device (its record is erased when it cannot be restored).
-    void restore(const store::DeviceRecord& record, RestoreCounts& counts);
+    // `adopted`: an endpoint taken over from another instance: its stored port is that
+    // instance's, so a new one is opened and the core hears of it in an Update.
+    void restore(const store::DeviceRecord& record, RestoreCounts& counts, bool adopted = false);
     Result<void, Error> reopen_upstream(Hosted& hosted, const store::DeviceRecord& record,
-                                        bool& moved);
+                                        bool& moved, bool adopted);
     void respond_core(Hosted& hosted, CoreRequestId id, coap::Message&& response);
     // DTLS after a restart: each restored session re-handshakes from its stored port. Those not
     // established after upstream.dtls_resume_timeout move to a new port (replace_upstream),

@@ -35,6 +35,7 @@ void Bridge::on_core_request_acknowledged(upstream::UpstreamSession& session,
 }
 
 void Bridge::on_store_committed(std::uint64_t committed) {
+    if (cluster_) release_after_commit(committed);
     if (!store_writer_) return;
     for (const auto& release : store_writer_->committed(committed)) {
         if (Hosted* hosted = find(release.endpoint)) {

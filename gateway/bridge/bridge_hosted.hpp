@@ -21,6 +21,11 @@ class Bridge::Hosted final : public DevicePort, public CorePort {
     // A device event: remembers where the connection lives, for the answers.
     void note_connection(ConnectionId conn, unsigned shard) { connection_shard_[conn] = shard; }
     void drop_connection(ConnectionId conn) { connection_shard_.erase(conn); }
+    // Closes every connection of the device (`detail`: a literal).
+    void close_connections(session::CloseReason reason, const char* detail) {
+        for (const auto& [conn, shard] : std::exchange(connection_shard_, {}))
+            bridge_.post(shard, CloseConnectionEvent{conn, reason, detail});
+    }
 
     // DevicePort
     void send(ConnectionId conn, coap::Message&& message) override;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bridge/bridge.hpp"
+#include "bridge/bridge_cluster.hpp"
 #include "bridge/bridge_hosted.hpp"
 #include "bridge/record_time.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
@@ -19,13 +20,6 @@ namespace {
 // Stored messages are RFC 8323 frames: the codec we already trust, with its length caps.
 std::optional<Message> decode_message(const coap::Bytes& bytes) {
     return coap::decode_frame(bytes);
-}
-
-std::string join_location(const std::vector<std::string>& segments) {
-    std::string out;
-    for (const auto& segment : segments)
-        out += "/" + segment;
-    return out;
 }
 
 // The relay's snapshot in a stored record (held requests without their ids yet).
@@ -99,7 +93,11 @@ Result<void, Error> Bridge::restore_devices() {
 // shard's share of upstream.bind.ports (threads changed): it is bound anyway. `moved`: the
 // session had to take a new port.
 Result<void, Error> Bridge::reopen_upstream(Hosted& hosted, const store::DeviceRecord& r,
-                                            bool& moved) {
+                                            bool& moved, bool adopted) {
+    if (adopted) {
+        moved = true;
+        return open_upstream(hosted.upstream, r.endpoint);
+    }
     const LocalPort stored = local_slot(r.local_address, r.local_port);
     const bool taken = r.local_port != 0 && ports_.take(stored);
     Result<void, Error> opened =
@@ -117,7 +115,7 @@ Result<void, Error> Bridge::reopen_upstream(Hosted& hosted, const store::DeviceR
     return open_upstream(hosted.upstream, r.endpoint);
 }
 
-void Bridge::restore(const store::DeviceRecord& r, RestoreCounts& counts) {
+void Bridge::restore(const store::DeviceRecord& r, RestoreCounts& counts, bool adopted) {
     const RecordTime clock(time_);
     const TimePoint now = clock.steady;
     RelaySnapshot s = snapshot_of(r, clock);
@@ -129,14 +127,15 @@ void Bridge::restore(const store::DeviceRecord& r, RestoreCounts& counts) {
     }
     auto hosted = make_hosted(EndpointHost::Kind::registration, r.endpoint);
     bool moved = false;
-    if (auto reopened = reopen_upstream(*hosted, r, moved); !reopened) {
+    if (auto reopened = reopen_upstream(*hosted, r, moved, adopted); !reopened) {
         spdlog::error("endpoint={} not restored: {}", r.endpoint, reopened.error().detail);
         for (auto id : ids)
             restored_ids_.erase(id);
-        store_->erase(r.endpoint);
+        store_->erase(r.endpoint, r.owner_epoch);
         return;
     }
     directory_.try_open_session(true);  // known to the core already: never refused
+    if (cluster_) cluster_->ownership.on_restored(r.endpoint, r.owner_epoch);
     // The core may still retransmit a request it never saw acknowledged (lwgate stopped within
     // the piggyback window): its copies must not reach the device a second time.
     for (const auto& q : s.queued)
@@ -155,7 +154,7 @@ void Bridge::restore(const store::DeviceRecord& r, RestoreCounts& counts) {
             resuming_.push_back(r.endpoint);
         }
         spdlog::info("endpoint={} restored: location={} local_port={} observations={} held={}",
-                     r.endpoint, join_location(r.location), h.upstream.local_port(),
+                     r.endpoint, join_path(r.location), h.upstream.local_port(),
                      relay.observations().size(), relay.queued());
     } else {
         ++counts.ended;

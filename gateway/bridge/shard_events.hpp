@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "cluster/notice.hpp"
 #include "lwgate/coap/message.hpp"
 #include "lwm2m/device_relay.hpp"
 #include "session/close_reason.hpp"
@@ -54,8 +55,19 @@ struct CloseConnectionEvent {
     const char* detail;  // a literal: events carry no owned text they do not need
 };
 
-using ShardEvent = std::variant<DeviceMessageEvent, ConnectionClosedEvent, SendEvent,
-                                RegisteredEvent, CloseConnectionEvent>;
+// ---- cluster: from the shard that reads this instance's inbox -----------------------------------
+
+// Another instance asks for an endpoint this shard owns, or says it released one.
+struct ClusterNoticeEvent {
+    cluster::Notice notice;
+};
+
+// This instance's lease had run out: every endpoint the shard owns is checked again.
+struct LeaseLapsedEvent {};
+
+using ShardEvent =
+    std::variant<DeviceMessageEvent, ConnectionClosedEvent, SendEvent, RegisteredEvent,
+                 CloseConnectionEvent, ClusterNoticeEvent, LeaseLapsedEvent>;
 
 // Whether T is one of the events above: Bridge::post() takes nothing else. The events travel as
 // themselves, not inside a ShardEvent (one move of the message fewer on every relayed request);

@@ -39,6 +39,7 @@ StoreWriter::Record& StoreWriter::restored(const store::DeviceRecord& r) {
     record.object_links = r.object_links;
     record.local_port = r.local_port;
     record.local_address = r.local_address;
+    record.owner_epoch = r.owner_epoch;
     return record;
 }
 
@@ -64,9 +65,21 @@ void StoreWriter::forgotten(const std::string& endpoint) {
     if (it == records_.end()) return;
     if (it->second.stored) {
         spdlog::debug("endpoint={} stored: erased", endpoint);
-        store_.erase(endpoint);
+        store_.erase(endpoint, it->second.owner_epoch);
     }
     records_.erase(it);
+}
+
+std::uint64_t StoreWriter::handed_off(Record& record, const HostState& host) {
+    const std::string endpoint = host.relay.endpoint();
+    std::uint64_t sequence = 0;
+    if (host.relay.registered()) {
+        sequence = store_.put(record_of(record, host));
+    } else if (record.stored) {
+        sequence = store_.erase(endpoint, record.owner_epoch);
+    }
+    records_.erase(endpoint);  // `record` is gone from here on
+    return sequence;
 }
 
 std::vector<StoreWriter::Release> StoreWriter::committed(std::uint64_t sequence) {
@@ -83,7 +96,7 @@ void StoreWriter::write(Record& record, const HostState& host) {
     if (!host.relay.registered()) {
         if (record.stored) {
             spdlog::debug("endpoint={} stored: erased", endpoint);
-            store_.erase(endpoint);
+            store_.erase(endpoint, record.owner_epoch);
         }
         record.stored = false;
         return;
@@ -119,6 +132,7 @@ store::DeviceRecord StoreWriter::record_of(const Record& record, const HostState
     r.object_links = record.object_links;
     r.local_port = host.local_port;
     r.local_address = host.local_address;
+    r.owner_epoch = record.owner_epoch;
     for (const auto& o : s.observations) {
         r.observations.push_back({token_bytes(o.request.token()), uri_path_string(o.request),
                                   o.observe_number, coap::encode(o.request)});

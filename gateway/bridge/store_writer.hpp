@@ -47,6 +47,12 @@ class StoreWriter {
     void changed(Record& record, const HostState& host);
     // The registration host is gone.
     void forgotten(const std::string& endpoint);
+    // The endpoint moves to another instance: its newest state is written whatever changed
+    // (the new owner continues from it) and the writer forgets it without erasing it. The
+    // store's sequence number of that write.
+    std::uint64_t handed_off(Record& record, const HostState& host);
+    // The endpoint was taken by another instance: forgotten, nothing written or erased.
+    void dropped(const std::string& endpoint) { records_.erase(endpoint); }
     // The store committed every write up to `sequence`.
     std::vector<Release> committed(std::uint64_t sequence);
 
@@ -60,6 +66,8 @@ class StoreWriter {
         coap::Bytes object_links;
         // store.ack_after_commit: held requests whose ACK waits for the next write's commit.
         std::vector<CoreRequestId> awaiting_commit;
+        // The owner epoch every write carries (a cluster's shared store fences by it; 0: none).
+        std::uint64_t owner_epoch = 0;
     };
 
   private:

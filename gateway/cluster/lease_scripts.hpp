@@ -57,4 +57,29 @@ if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
 return 'ok'
 )lua";
 
+// A device record replaced whole under the fence: KEYS[1] owner key, KEYS[2] the record's key;
+// ARGV name, incarnation, epoch, then the record's field/value pairs (none: the record is
+// deleted). "ok" or "refused" (another instance owns the endpoint now: nothing is written).
+inline constexpr std::string_view fenced_replace_script = R"lua(
+local o = redis.call('HMGET', KEYS[1], 'instance', 'incarnation', 'epoch')
+if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] or o[3] ~= ARGV[3] then return 'refused' end
+redis.call('DEL', KEYS[2])
+if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
+return 'ok'
+)lua";
+
+// Where a registration's location leads (an Update names only its location, and the device may
+// send it to any instance): "lwgate:loc:/rd/5" = "<0|1 authenticated> <endpoint>". A hint, not
+// the truth: the endpoint's owner record decides, and a stale hint only costs a 4.04.
+inline std::string location_key(std::string_view location) {
+    return "lwgate:loc:" + std::string(location);
+}
+// An instance's inbox: the other instances push handover requests and release notices here
+// (RPUSH), the instance pops them (BLPOP). A list and not a pub/sub channel: a message pushed
+// while the instance reconnects waits for it instead of being lost, and the key expires with
+// the lease when the instance is gone for good.
+inline std::string inbox_key(std::string_view name) {
+    return "lwgate:inbox:" + std::string(name);
+}
+
 }  // namespace lwgate::cluster

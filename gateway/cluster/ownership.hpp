@@ -79,6 +79,9 @@ class Ownership {
     std::size_t owned() const { return owned_.size(); }
     std::size_t moving() const { return moving_.size(); }
 
+    // Restored at start: this instance (an earlier incarnation of it) held `endpoint`, and the
+    // store granted it to this one under `epoch`.
+    void on_restored(const std::string& endpoint, std::uint64_t epoch) { owned_[endpoint] = epoch; }
     // A device connection on this instance speaks for `endpoint` (its first message).
     void on_device_bound(const std::string& endpoint, TimePoint now);
     // The device's last connection here closed; an endpoint still moving here stops moving.

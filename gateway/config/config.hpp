@@ -165,6 +165,18 @@ struct StoreConfig {
     bool ack_after_commit = false;
 };
 
+// Only with a Redis store: the lwgate instances on one Redis share its devices, and a device's
+// state moves to whichever instance it connects to.
+struct ClusterConfig {
+    // Becomes part of Redis key names and a channel name, so it must be unique among the
+    // instances on one store. Left empty by Config{} because its default, the host name, is only
+    // known at load time (cross_checks.cpp).
+    std::string instance;
+    // Renewed every third of it, so a renewal or two may fail before ownership is lost; another
+    // instance takes a dead one's devices over this long after it stopped renewing.
+    Duration lease = 10s;
+};
+
 struct AdminConfig {
     std::string listen = "127.0.0.1:8484";  // host:port, [v6]:port; port 0 = any free port
     std::string token;                      // required when `listen` is not a loopback address
@@ -199,6 +211,7 @@ struct Config {
     DeviceLimitsConfig device_limits;
     RegistrationConfig registration;
     StoreConfig store;
+    ClusterConfig cluster;
     AdminConfig admin;
     std::vector<Credential> credentials;  // inline or read from credentials_file
     std::string credentials_file;  // resolved path when the table came from a file, else empty

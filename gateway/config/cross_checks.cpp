@@ -1,6 +1,12 @@
-// Rules across keys, judged once the whole document is read.
+// Rules across keys, judged once the whole document is read, and the defaults that depend on more
+// than Config{} (the default listener, the host name as cluster.instance).
+#include <unistd.h>
+
+#include <array>
+
 #include "config/reader.hpp"
 #include "config/uri.hpp"
+#include "redis/redis_uri.hpp"
 
 namespace lwgate::config {
 
@@ -63,6 +69,29 @@ void admin_is_safe(Reader& r, const Config& cfg) {
     }
 }
 
+std::string host_name() {
+    std::array<char, 256> name{};  // HOST_NAME_MAX is 64 on Linux; longer ones are cut
+    if (gethostname(name.data(), name.size() - 1) != 0) return {};
+    return name.data();
+}
+
+// A given name was checked when it was read. The host name is checked by the same rule; one
+// that cannot name the instance only matters where the name is used, with a Redis store.
+void instance_has_a_name(Reader& r, Config& cfg) {
+    auto& instance = cfg.cluster.instance;
+    if (!instance.empty()) return;
+    instance = host_name();
+    const KeySpec* key = find_key("cluster.instance");
+    const char* why = instance.empty() ? "is unknown" : key->check(cfg);
+    if (why == nullptr) return;
+    if (redis::is_redis_uri(cfg.store.uri)) {
+        r.error("cluster.instance", r.line("cluster.instance"),
+                "the host name ('" + instance + "') cannot name this instance: it " + why +
+                    "; set cluster.instance");
+    }
+    instance.clear();
+}
+
 }  // namespace
 
 void cross_checks(Reader& r, Config& cfg) {
@@ -71,6 +100,7 @@ void cross_checks(Reader& r, Config& cfg) {
     psk_listeners_have_credentials(r, cfg);
     hold_off_in_order(r, cfg);
     admin_is_safe(r, cfg);
+    instance_has_a_name(r, cfg);
 }
 
 }  // namespace lwgate::config

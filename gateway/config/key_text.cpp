@@ -107,7 +107,8 @@ std::string reload_text(const KeySpec& key, const Config& config) {
 
 std::string default_text(const KeySpec& key) {
     static const Config defaults{};
-    if (!key.access) return key.default_text.empty() ? "none" : std::string(key.default_text);
+    if (!key.default_text.empty()) return std::string(key.default_text);
+    if (!key.access) return "none";
     return value_text(key.access.cref(defaults), "none");
 }
 

@@ -46,6 +46,19 @@ const char* token_is_visible_ascii(const Config& c) {
     return nullptr;
 }
 
+// Part of Redis key names and of a channel name (lwgate:instance:<name>). Empty: the host name,
+// which the loader puts there and checks with this too.
+const char* instance_is_a_key_part(const Config& c) {
+    const std::string& name = c.cluster.instance;
+    if (name.size() > 64) return "must be at most 64 characters";
+    for (char ch : name) {
+        const bool allowed = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                             (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        if (!allowed) return "may only contain the characters A-Z, a-z, 0-9, '.', '_' and '-'";
+    }
+    return nullptr;
+}
+
 using C = Config;
 using K = Kind;
 using R = Reload;
@@ -352,6 +365,19 @@ constexpr KeySpec kKeys[] = {
     {.path = "store.ack_after_commit",
      .kind = K::boolean,
      .access = member<&C::store, &StoreConfig::ack_after_commit>()},
+
+    // Read with a Redis store only; the instance's lease is taken once, at start.
+    {.path = "cluster", .kind = K::section},
+    {.path = "cluster.instance",
+     .kind = K::text,
+     .access = member<&C::cluster, &ClusterConfig::instance>(),
+     .check = instance_is_a_key_part,
+     .default_text = "the host name"},
+    {.path = "cluster.lease",
+     .kind = K::duration,
+     .min = ms(1s),
+     .max = ms(5min),
+     .access = member<&C::cluster, &ClusterConfig::lease>()},
 
     // The admin server is set up once, on a thread of its own.
     {.path = "admin", .kind = K::section},

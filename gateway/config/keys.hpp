@@ -22,7 +22,7 @@ enum class Kind : std::uint8_t {
     list,        // a list of maps (listeners, credentials)
     boolean,     // true/false (yes/no, on/off)
     whole,       // a whole number in [min, max]
-    duration,    // 250ms, 30s, ...; min 1 means "greater than 0"; at most max ms
+    duration,    // 250ms, 30s, ...; at least min ms (1: "greater than 0"), at most max ms
     seconds,     // a duration in whole seconds, in [min, max] ms (kernel and LwM2M settings)
     size,        // bytes (65536, 256KiB) in [min, max]
     rate,        // events per second (2000/s, 100/m), greater than 0
@@ -89,8 +89,8 @@ struct KeySpec {
     std::string (*text)(const Config&) = nullptr;
     // A change of this key is part of that key's text in the reload log, not a line of its own.
     std::string_view shown_with = {};
-    // The default for keys without `access` (else the value in Config{}), as conf/gateway.yaml
-    // states it.
+    // The default as conf/gateway.yaml states it, for keys without `access` and for keys whose
+    // default the loader computes (cluster.instance); else it is the value in Config{}.
     std::string_view default_text = {};
     std::span<const std::string_view> choices = {};
     bool secret = false;  // never shown in the reload log

@@ -121,8 +121,18 @@ bool Reader::read_value(const KeySpec& key, const Item& item, Config& cfg) {
             return with_count(ref, [&](auto& dst) { return whole(item, dst, key.min, max); });
         case Kind::size:
             return with_count(ref, [&](auto& dst) { return size(item, dst, key.min, max); });
-        case Kind::duration:
-            return duration(item, *std::get<Duration*>(ref), key.min > 0, max_duration);
+        case Kind::duration: {
+            Duration d{};
+            if (!duration(item, d, key.min > 0, max_duration)) return false;
+            if (d < Duration(key.min)) {
+                error(item.path, item.line,
+                      "must be at least " + format_duration(Duration(key.min)) + ", got '" +
+                          item.node.Scalar() + "'");
+                return false;
+            }
+            *std::get<Duration*>(ref) = d;
+            return true;
+        }
         case Kind::seconds:
             return whole_seconds(item, *std::get<Duration*>(ref), Duration(key.min), max_duration);
         case Kind::rate:

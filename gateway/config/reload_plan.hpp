@@ -6,7 +6,7 @@
 // in the key table (lwgate/config/keys.hpp, Reload). In short: log, keepalive, connections, tcp,
 // shutdown, queue_mode, device_limits, registration and credentials apply (existing connections
 // keep their settings, but keepalive, and are never dropped); listeners, upstream, threads,
-// store and admin need a restart.
+// store, cluster and admin need a restart.
 #pragma once
 
 #include <string>

@@ -51,6 +51,13 @@ std::vector<std::string> uri_path(const coap::Message& message) {
     return out;
 }
 
+std::string join_path(const std::vector<std::string>& segments) {
+    std::string out;
+    for (const auto& segment : segments)
+        out += "/" + segment;
+    return out;
+}
+
 std::string uri_path_string(const coap::Message& message) {
     std::string out;
     for (const auto& o : message.options_of(coap::option::uri_path)) {

@@ -73,6 +73,8 @@ bool cap_lifetime(coap::Message& request, std::uint32_t max_lifetime, bool add_w
 // Query parameters in order; a parameter without '=' has an empty value.
 std::vector<std::pair<std::string, std::string>> query_params(const coap::Message& request);
 std::vector<std::string> uri_path(const coap::Message& message);
+// "/rd/5" from {"rd", "5"}: a registration's location as the Directory and the logs name it.
+std::string join_path(const std::vector<std::string>& segments);
 std::string uri_path_string(const coap::Message& message);  // "/3/0/1"
 
 }  // namespace lwgate::lwm2m

@@ -8,38 +8,9 @@
 #include <spdlog/spdlog.h>
 #include <asio/posix/stream_descriptor.hpp>
 
+#include "redis/redis_blocking.hpp"  // copy_reply
+
 namespace lwgate::redis {
-
-namespace {
-
-RedisReply copy_reply(const redisReply* r) {
-    RedisReply out;
-    switch (r->type) {
-        case REDIS_REPLY_STRING:
-        case REDIS_REPLY_STATUS:
-        case REDIS_REPLY_ERROR:
-            out.type = r->type == REDIS_REPLY_STRING   ? RedisReply::Type::string
-                       : r->type == REDIS_REPLY_STATUS ? RedisReply::Type::status
-                                                       : RedisReply::Type::error;
-            out.str.assign(r->str, r->len);
-            break;
-        case REDIS_REPLY_INTEGER:
-            out.type = RedisReply::Type::integer;
-            out.integer = r->integer;
-            break;
-        case REDIS_REPLY_ARRAY:
-            out.type = RedisReply::Type::array;
-            out.elements.reserve(r->elements);
-            for (std::size_t i = 0; i < r->elements; ++i)
-                out.elements.push_back(copy_reply(r->element[i]));
-            break;
-        default:
-            out.type = RedisReply::Type::nil;
-    }
-    return out;
-}
-
-}  // namespace
 
 // Waits for the socket hiredis owns, on hiredis's behalf: async_wait is one-shot, so each wait
 // re-arms itself for as long as hiredis still wants the event.

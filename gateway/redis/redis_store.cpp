@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 
+#include "cluster/lease_scripts.hpp"
 #include "redis/record_codec.hpp"
 
 namespace lwgate::redis {
@@ -10,6 +11,7 @@ namespace lwgate::redis {
 // One batch on the wire: done once every command of it has its reply.
 struct RedisStore::InFlight {
     Batch records;
+    std::vector<std::pair<std::string, std::uint64_t>> refused;  // fenced writes Redis refused
     std::uint64_t seq = 0;
     bool complete = false;  // nothing was left pending when the batch was taken
     std::size_t replies_left = 0;
@@ -18,21 +20,38 @@ struct RedisStore::InFlight {
     std::string first_error;
 };
 
-namespace {
+namespace {}  // namespace
 
-std::vector<std::vector<std::string>> commands_for(const std::string& endpoint,
-                                                   const std::optional<store::DeviceRecord>& r) {
+// Unfenced: MULTI, DEL, HSET, EXEC (replaced whole and atomically). Fenced: one script that
+// checks the owner record first (both keys carry the endpoint's hash tag: one slot).
+std::vector<std::vector<std::string>> RedisStore::commands_for(const std::string& endpoint,
+                                                               const Write& write) const {
     auto key = device_key(endpoint);
-    if (!r) return {{"DEL", std::move(key)}};
+    std::vector<Field> fields;
+    if (write.record) fields = encode_record(*write.record);
+    if (write.epoch != 0 && !fence_instance_.empty()) {
+        std::vector<std::string> eval{std::string(cluster::fenced_replace_script),
+                                      "2",
+                                      cluster::owner_key(endpoint),
+                                      std::move(key),
+                                      fence_instance_,
+                                      fence_incarnation_,
+                                      std::to_string(write.epoch)};
+        eval.insert(eval.begin(), "EVAL");
+        for (auto& [field, value] : fields) {
+            eval.push_back(std::move(field));
+            eval.push_back(std::move(value));
+        }
+        return {std::move(eval)};
+    }
+    if (!write.record) return {{"DEL", std::move(key)}};
     std::vector<std::string> hset{"HSET", key};
-    for (auto& [field, value] : encode_record(*r)) {
+    for (auto& [field, value] : fields) {
         hset.push_back(std::move(field));
         hset.push_back(std::move(value));
     }
     return {{"MULTI"}, {"DEL", key}, std::move(hset), {"EXEC"}};
 }
-
-}  // namespace
 
 RedisStore::RedisStore(RedisAddress address, RedisStoreOptions options)
     : address_(std::move(address)),
@@ -92,16 +111,15 @@ RedisStore::~RedisStore() {
     thread_.join();
 }
 
-std::uint64_t RedisStore::queue(const std::string& endpoint,
-                                std::optional<store::DeviceRecord> record) {
+std::uint64_t RedisStore::queue(const std::string& endpoint, Write write) {
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
-        (record ? stats_.puts : stats_.erases) += 1;
+        (write.record ? stats_.puts : stats_.erases) += 1;
         seq = ++queued_seq_;
         auto [it, inserted] = pending_.try_emplace(endpoint);
         if (!inserted) ++stats_.coalesced;
-        it->second = std::move(record);
+        it->second = std::move(write);
     }
     wake();
     return seq;
@@ -109,11 +127,18 @@ std::uint64_t RedisStore::queue(const std::string& endpoint,
 
 std::uint64_t RedisStore::put(store::DeviceRecord record) {
     auto endpoint = record.endpoint;
-    return queue(endpoint, std::move(record));
+    const auto epoch = record.owner_epoch;
+    return queue(endpoint, Write{std::move(record), epoch});
 }
 
-std::uint64_t RedisStore::erase(const std::string& endpoint) {
-    return queue(endpoint, std::nullopt);
+std::uint64_t RedisStore::erase(const std::string& endpoint, std::uint64_t owner_epoch) {
+    return queue(endpoint, Write{std::nullopt, owner_epoch});
+}
+
+void RedisStore::set_fence(std::string instance, std::uint64_t incarnation, FenceListener refused) {
+    fence_instance_ = std::move(instance);
+    fence_incarnation_ = std::to_string(incarnation);
+    fence_listener_ = std::move(refused);
 }
 
 void RedisStore::wake() {
@@ -160,9 +185,12 @@ void RedisStore::write_next() {
 
 void RedisStore::send_batch(const std::shared_ptr<InFlight>& batch) {
     std::vector<std::vector<std::string>> all;
-    for (const auto& [endpoint, record] : batch->records) {
-        for (auto& c : commands_for(endpoint, record))
+    std::vector<const std::string*> fenced;  // per command: its endpoint when fenced
+    for (const auto& [endpoint, write] : batch->records) {
+        for (auto& c : commands_for(endpoint, write)) {
+            fenced.push_back(c.front() == "EVAL" ? &endpoint : nullptr);
             all.push_back(std::move(c));
+        }
     }
     batch->replies_left = all.size();
     reply_timer_.expires_after(options_.reply_timeout);
@@ -173,9 +201,15 @@ void RedisStore::send_batch(const std::shared_ptr<InFlight>& batch) {
         finish(batch);
         if (conn_) conn_->reconnect();
     });
-    for (auto& argv : all) {
-        conn_->command(std::move(argv), [this, batch](std::error_code ec, RedisReply reply) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const std::string* endpoint = fenced[i];
+        conn_->command(std::move(all[i]), [this, batch, endpoint](std::error_code ec,
+                                                                  RedisReply reply) {
             if (batch->finished) return;
+            if (!ec && endpoint && reply.str == "refused") {
+                // Another instance owns the endpoint now: this write is dropped, not retried.
+                batch->refused.emplace_back(*endpoint, batch->records.at(*endpoint).epoch);
+            }
             if ((ec || reply.is_error() || reply.type == RedisReply::Type::nil) && batch->ok) {
                 batch->ok = false;
                 batch->first_error = ec ? ec.message() : reply.is_error() ? reply.str : "EXEC nil";
@@ -204,8 +238,8 @@ void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
             ++stats_.errors;
             // Back under anything newer that arrived meanwhile; whole records, so resending is
             // harmless even if Redis executed part of the batch.
-            for (auto& [endpoint, record] : batch->records)
-                pending_.try_emplace(endpoint, std::move(record));
+            for (auto& [endpoint, write] : batch->records)
+                pending_.try_emplace(endpoint, std::move(write));
         }
     }
     done_.notify_all();
@@ -219,6 +253,11 @@ void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
     }
     if (std::exchange(failing_, false)) {
         spdlog::info("store: redis {}: writing again", address_.describe());
+    }
+    for (const auto& [endpoint, epoch] : batch->refused) {
+        spdlog::warn("endpoint={} store: write refused: another instance owns it now (epoch {})",
+                     endpoint, epoch);
+        if (fence_listener_) fence_listener_(endpoint, epoch);
     }
     if (listener_ && batch->complete) listener_(batch->seq);  // every write up to seq is in Redis
     write_next();

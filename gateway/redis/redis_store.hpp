@@ -54,7 +54,9 @@ class RedisStore final : public store::Store {
 
     Result<std::vector<store::DeviceRecord>, Error> load_all() override;
     std::uint64_t put(store::DeviceRecord record) override;
-    std::uint64_t erase(const std::string& endpoint) override;
+    std::uint64_t erase(const std::string& endpoint, std::uint64_t owner_epoch = 0) override;
+    // Set before the first write (the store thread reads them without a lock).
+    void set_fence(std::string instance, std::uint64_t incarnation, FenceListener refused) override;
     // Set before the first write (the store thread reads it without a lock).
     void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
         listener_ = std::move(listener);
@@ -63,12 +65,20 @@ class RedisStore final : public store::Store {
     store::StoreStats stats() const override;
 
   private:
-    using Batch = std::map<std::string, std::optional<store::DeviceRecord>>;
+    // The newest wanted state of one endpoint: its record, or nullopt to erase it; under the
+    // owner epoch of the instance that wants it (0: unfenced).
+    struct Write {
+        std::optional<store::DeviceRecord> record;
+        std::uint64_t epoch = 0;
+    };
+    using Batch = std::map<std::string, Write>;
     struct InFlight;
 
     RedisStore(RedisAddress address, RedisStoreOptions options);
     bool wait_connected();
-    std::uint64_t queue(const std::string& endpoint, std::optional<store::DeviceRecord> record);
+    std::uint64_t queue(const std::string& endpoint, Write write);
+    std::vector<std::vector<std::string>> commands_for(const std::string& endpoint,
+                                                       const Write& write) const;
     void wake();
     void write_next();
     void send_batch(const std::shared_ptr<InFlight>& batch);
@@ -95,6 +105,9 @@ class RedisStore final : public store::Store {
     bool stop_ = false;
     store::StoreStats stats_;
     std::function<void(std::uint64_t)> listener_;
+    std::string fence_instance_;  // empty: writes are not fenced
+    std::string fence_incarnation_;
+    FenceListener fence_listener_;
     std::thread thread_;
 };
 

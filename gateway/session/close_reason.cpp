@@ -40,6 +40,8 @@ std::string_view to_string(CloseReason reason) {
             return "registration_expired";
         case CloseReason::proxy_header:
             return "proxy_header";
+        case CloseReason::moved:
+            return "moved";
         case CloseReason::count_:
             break;
     }

@@ -27,6 +27,7 @@ enum class CloseReason : std::size_t {
     admin,                 // closed on operator request
     registration_expired,  // the device's LwM2M registration lifetime ran out
     proxy_header,          // proxy_protocol listener: no valid PROXY header in time
+    moved,                 // the endpoint moved to another lwgate instance (its device is there)
     count_
 };
 

@@ -23,7 +23,7 @@ std::uint64_t MemoryStore::put(DeviceRecord record) {
     return committed(seq);
 }
 
-std::uint64_t MemoryStore::erase(const std::string& endpoint) {
+std::uint64_t MemoryStore::erase(const std::string& endpoint, std::uint64_t) {
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);

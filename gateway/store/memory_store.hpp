@@ -13,7 +13,7 @@ class MemoryStore final : public Store {
   public:
     Result<std::vector<DeviceRecord>, Error> load_all() override;
     std::uint64_t put(DeviceRecord record) override;
-    std::uint64_t erase(const std::string& endpoint) override;
+    std::uint64_t erase(const std::string& endpoint, std::uint64_t owner_epoch = 0) override;
     // Memory is "durable" at once: the listener runs inside put()/erase().
     void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
         listener_ = std::move(listener);

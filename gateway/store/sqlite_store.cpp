@@ -303,7 +303,7 @@ std::uint64_t SqliteStore::put(DeviceRecord record) {
     return seq;
 }
 
-std::uint64_t SqliteStore::erase(const std::string& endpoint) {
+std::uint64_t SqliteStore::erase(const std::string& endpoint, std::uint64_t) {
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);

@@ -47,7 +47,7 @@ class SqliteStore final : public Store {
 
     Result<std::vector<DeviceRecord>, Error> load_all() override;
     std::uint64_t put(DeviceRecord record) override;
-    std::uint64_t erase(const std::string& endpoint) override;
+    std::uint64_t erase(const std::string& endpoint, std::uint64_t owner_epoch = 0) override;
     // Set before the first write (the store thread reads it without a lock).
     void set_commit_listener(std::function<void(std::uint64_t)> listener) override {
         listener_ = std::move(listener);

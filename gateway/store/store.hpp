@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "store/store_error.hpp"
 #include "lwgate/util/result.hpp"
+#include "store/store_error.hpp"
 
 namespace lwgate::store {
 
@@ -62,6 +62,10 @@ struct DeviceRecord {
     std::uint16_t local_port = 0;
     std::vector<ObservationRecord> observations;
     std::vector<QueuedRecord> queued;  // in delivery order
+    // The epoch this instance owns the endpoint under when the store is shared between instances
+    // (cluster/lease_rules.hpp): a shared store writes the record only while that holds. Not
+    // stored; 0: unfenced (a store of one instance).
+    std::uint64_t owner_epoch = 0;
     friend bool operator==(const DeviceRecord&, const DeviceRecord&) = default;
 };
 
@@ -83,7 +87,15 @@ class Store {
     // Queue a replacement of the endpoint's record / its removal. Never blocks on I/O. Returns
     // the write's sequence number (see set_commit_listener).
     virtual std::uint64_t put(DeviceRecord record) = 0;
-    virtual std::uint64_t erase(const std::string& endpoint) = 0;
+    virtual std::uint64_t erase(const std::string& endpoint, std::uint64_t owner_epoch = 0) = 0;
+    // A store shared between instances (Redis): writes carry DeviceRecord::owner_epoch and are
+    // made only while `instance` (this run: `incarnation`) still owns the endpoint under it; a
+    // refused one is dropped and reported to `refused` (on the store's thread: keep it short).
+    // Other stores ignore it.
+    using FenceListener = std::function<void(const std::string& endpoint, std::uint64_t epoch)>;
+    virtual void set_fence(std::string instance, std::uint64_t incarnation, FenceListener refused) {
+        (void)instance, (void)incarnation, (void)refused;
+    }
     // Called after each commit with the sequence number up to which every write is durable, on
     // the store's own thread (or inside put() for a store without one): keep it short, post the
     // work to where it belongs. store.ack_after_commit waits for it before acknowledging.

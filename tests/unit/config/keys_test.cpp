@@ -117,6 +117,24 @@ TEST(KeyTable, WholeNumberRangesAreTheLoaders) {
     }
 }
 
+TEST(KeyTable, DurationRangesAreTheLoaders) {
+    auto ms = [](std::uint64_t n) { return std::to_string(n) + "ms"; };
+    for (const auto& key : key_table()) {
+        if (key.kind != Kind::duration || key.path.find("[]") != std::string_view::npos) continue;
+        if (key.max != 0) {
+            EXPECT_TRUE(loads(document(key.path, ms(key.max)))) << key.path;
+            EXPECT_FALSE(loads(document(key.path, ms(key.max + 1)))) << key.path;
+        }
+        // A minimum of 0 is the kind's own; a 0 may break rules across keys (hold-off order).
+        if (key.min > 0) {
+            EXPECT_FALSE(loads(document(key.path, ms(key.min - 1)))) << key.path;
+            if (!key.check) {
+                EXPECT_TRUE(loads(document(key.path, ms(key.min)))) << key.path;
+            }
+        }
+    }
+}
+
 TEST(KeyTable, UnknownKeysListTheTablesNames) {
     auto r = load_config_string("tcp:\n  nodelayy: true\n");
     ASSERT_TRUE(std::holds_alternative<std::vector<ConfigError>>(r));

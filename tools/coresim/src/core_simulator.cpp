@@ -238,7 +238,8 @@ struct CoreSimulator::Impl {
     // ---- simulator thread only ----
     coap_context_t* ctx = nullptr;
     std::vector<int> raw_fds;
-    std::map<std::string, coap_session_t*> sessions;  // endpoint -> referenced session
+    std::map<std::string, coap_session_t*> sessions;             // endpoint -> referenced session
+    std::map<coap_session_t*, std::string> endpoint_by_session;  // the reverse of `sessions`
     std::map<TokenKey, std::shared_ptr<Pending>> pending;
     std::map<TokenKey, std::uint64_t> observation_by_token;
     std::map<TokenKey, std::string> sent_identity;  // DTLS: the identity a token was sent to
@@ -334,6 +335,7 @@ struct CoreSimulator::Impl {
         for (auto& [ep, session] : sessions)
             coap_session_release(session);
         sessions.clear();
+        endpoint_by_session.clear();
         coap_free_context(ctx);
         ctx = nullptr;
         // Tasks posted before `accepting` turned false: they see ctx == nullptr and complete
@@ -388,9 +390,21 @@ struct CoreSimulator::Impl {
         return std::nullopt;
     }
 
+    // Who a response on `session` may come from, for matching it to what was sent: for DTLS its
+    // PSK identity; without security the registration the session carries (as Leshan's
+    // unsecured identity follows a registration's address once an Update came from a new one).
+    std::optional<std::string> match_identity_of(coap_session_t* session) const {
+        if (auto identity = identity_of(session)) return identity;
+        if (auto it = endpoint_by_session.find(session); it != endpoint_by_session.end())
+            return "registration " + it->second;
+        return std::nullopt;
+    }
+
     void remember_session(const std::string& endpoint, coap_session_t* session) {
         auto& slot = sessions[endpoint];
         if (slot == session) return;
+        endpoint_by_session.erase(slot);
+        endpoint_by_session[session] = endpoint;
         // libcoap 4.3.1 would send GET Observe=1 (NON) for every observation still tracked on
         // the session when the session is freed (e.g. by stop()); a core going away does not.
         coap_session_set_no_observe_cancel(session);
@@ -401,6 +415,7 @@ struct CoreSimulator::Impl {
 
     void forget_session(const std::string& endpoint) {
         if (auto it = sessions.find(endpoint); it != sessions.end()) {
+            endpoint_by_session.erase(it->second);
             coap_session_release(it->second);
             sessions.erase(it);
         }
@@ -671,7 +686,7 @@ struct CoreSimulator::Impl {
     TokenKey adopt_by_identity(coap_session_t* session, const Bytes& token) {
         const TokenKey key{session, token};
         if (pending.count(key) || observation_by_token.count(key)) return key;
-        const auto identity = identity_of(session);
+        const auto identity = match_identity_of(session);
         if (!identity) return key;
         for (auto it = sent_identity.begin(); it != sent_identity.end(); ++it) {
             if (it->first.second != token || it->first.first == session ||
@@ -853,7 +868,7 @@ struct CoreSimulator::Impl {
         }
         p->key = TokenKey{session, token};
         pending[p->key] = p;
-        if (auto identity = identity_of(session)) sent_identity[p->key] = *identity;
+        if (auto identity = match_identity_of(session)) sent_identity[p->key] = *identity;
         if (p->observation != 0 && !p->cancel) {
             observation_by_token[p->key] = p->observation;
             std::lock_guard lock(mu);

@@ -99,7 +99,7 @@ struct DeviceSimulator::Impl : std::enable_shared_from_this<DeviceSimulator::Imp
     Impl(DeviceOptions options, EventLoop& loop);
 
     // ---- immutable ---------------------------------------------------------------------
-    const DeviceOptions opts;
+    DeviceOptions opts;  // set_server_port() changes the port, on the loop
     EventLoop& loop;
 
     // ---- shared (mu) -------------------------------------------------------------------

@@ -229,6 +229,10 @@ void DeviceSimulator::drop() {
     });
 }
 
+void DeviceSimulator::set_server_port(std::uint16_t port) {
+    call<void>([port](Impl& s) { s.opts.port = port; });
+}
+
 void DeviceSimulator::go_silent() {
     call<void>([](Impl& s) { s.set_silent(true); });
 }

@@ -328,6 +328,9 @@ class DeviceSimulator {
     void disconnect();
     // Abortive close: RST (SO_LINGER 0), no close_notify.
     void drop();
+    // Where the next connection goes (the current one stays): a device that a balancer sends
+    // to another gateway instance. options().port follows.
+    void set_server_port(std::uint16_t port);
     // Half-open device: keeps the socket open but stops reading and sending anything (no Pongs,
     // no answers, no notifications; requests fail with bad_state). resume() undoes it.
     void go_silent();

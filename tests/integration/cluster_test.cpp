@@ -1,0 +1,207 @@
+// A cluster of real lwgate instances on one real redis-server: a device registered on one
+// instance reconnects to another one, which takes its endpoint over. The core (the simulator)
+// must see what a moved device looks like and nothing else: no new Register, one Update from the
+// new instance's address, its observation fed on its own token with growing Observe numbers,
+// and its requests reaching the device through the new instance.
+#include <csignal>
+
+#include "bridge_fixture.hpp"
+#include "redis_server.hpp"
+
+namespace lwgate::integration {
+namespace {
+
+class ClusterTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
+        ASSERT_TRUE(redis.start());
+        core.start();
+    }
+
+    // An instance named `name` on the shared Redis, with a short lease so that takeovers after
+    // a crash happen within a test's patience.
+    harness::GatewayProcess& start(const std::string& name) {
+        harness::GatewayConfig config;
+        config.log_level = "debug";
+        config.store_uri = redis.uri();
+        config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: " + name +
+                            "\n  lease: 2s\n";
+        auto g = std::make_unique<harness::GatewayProcess>();
+        g->start(LWGATE_BINARY, config.yaml());
+        instances.push_back(std::move(g));
+        return *instances.back();
+    }
+
+    DeviceOptions options(const std::string& endpoint, std::uint16_t port) {
+        DeviceOptions o;
+        o.endpoint = endpoint;
+        o.port = port;
+        o.lifetime = 300;
+        return o;
+    }
+
+    std::size_t registers(const std::string& endpoint) {
+        std::size_t n = 0;
+        for (const auto& e : core.events(coresim::EventKind::register_))
+            n += e.endpoint == endpoint ? 1 : 0;
+        return n;
+    }
+
+    // The instance wrote `needle` ("stored: ...") and its store committed a batch after it.
+    static bool wait_stored(harness::GatewayProcess& g, const std::string& needle) {
+        if (!g.wait_for_log(needle, 5s)) return false;
+        const auto log = g.log();
+        const auto at = log.find(needle);
+        std::size_t commits = 0;
+        for (auto p = log.find("store: committed"); p != std::string::npos && p < at;
+             p = log.find("store: committed", p + 1)) {
+            ++commits;
+        }
+        return g.wait_for_log("store: committed", 5s, commits + 1);
+    }
+
+    // The next notification of `obs` carrying `expected` (re-observation answers may come first).
+    std::optional<coresim::Response> notification_with(const coresim::Observation& obs,
+                                                       const std::string& expected) {
+        for (int i = 0; i < 5; ++i) {
+            auto n = core.wait_notification(obs, 10s);
+            if (!n || n->text() == expected) return n;
+        }
+        return std::nullopt;
+    }
+
+    struct Registered {
+        std::unique_ptr<DeviceSimulator> device;
+        coresim::Observation obs;
+        std::uint32_t observe = 0;
+        std::string source;
+        std::size_t requests = 0;  // the device's requests so far
+    };
+    // Registers `endpoint` on `g`, observed by the core, and waits until its record is stored.
+    Registered register_observed(harness::GatewayProcess& g, const std::string& endpoint) {
+        Registered r;
+        r.device = register_at(core, options(endpoint, g.port()));
+        if (!core.wait_registration(endpoint, 0s)) ADD_FAILURE() << g.log();
+        auto obs = core.observe(endpoint, "/3/0/13");
+        EXPECT_TRUE(obs && obs->established());
+        if (!obs) return r;
+        r.obs = *obs;
+        r.device->set_resource("/3/0/13", "before");
+        auto before = notification_with(r.obs, "before");
+        EXPECT_TRUE(before && before->observe);
+        r.observe = before && before->observe ? *before->observe : 0;
+        r.source = core.last_source(endpoint).value_or("");
+        EXPECT_TRUE(wait_stored(g, "endpoint=" + endpoint + " stored: observations=1"));
+        r.requests = r.device->request_count();
+        return r;
+    }
+
+    // What the core sees of the device `r` once it moved to another instance.
+    void expect_moved(const Registered& r, const std::string& endpoint) {
+        auto& device = *r.device;
+        const auto& obs = r.obs;
+        ASSERT_TRUE(core.wait_update(endpoint, 1, 5s)) << "an Update from the new instance";
+        EXPECT_EQ(registers(endpoint), 1u) << "no new Register toward the core";
+        const auto source_after = core.last_source(endpoint);
+        ASSERT_TRUE(source_after);
+        EXPECT_NE(*source_after, r.source) << "the new instance's upstream address";
+        // Re-observed on the device with the core's token; the numbers keep growing.
+        ASSERT_TRUE(device
+                        .wait_for_request(
+                            [](const devsim::ReceivedRequest& r) {
+                                return r.path == "/3/0/13" && r.observe() == 0u;
+                            },
+                            10s, r.requests)
+                        .has_value());
+        device.set_resource("/3/0/13", "after");
+        auto after = notification_with(obs, "after");
+        ASSERT_TRUE(after && after->observe);
+        EXPECT_EQ(after->token, obs.token);
+        EXPECT_GT(*after->observe, r.observe);
+        // A request of the core reaches the device through the new instance.
+        auto read = core.read(endpoint, "/3/0/0", {}, 10s);
+        ASSERT_TRUE(read);
+        EXPECT_EQ(read->code.raw, code::content);
+        EXPECT_EQ(core.observations().size(), 1u) << "the core never re-observed";
+    }
+
+    // Sends the device to `to`, as a balancer would, and has it send an Update there.
+    void move_to(DeviceSimulator& device, harness::GatewayProcess& to) {
+        device.set_server_port(to.port());
+        ASSERT_TRUE(device.reconnect(5s).ok());
+        auto update = device.update({}, 10s);
+        ASSERT_TRUE(update.ok()) << update.detail;
+        EXPECT_EQ(update.code(), code::changed) << to.log();
+    }
+
+    void TearDown() override {
+        for (auto& g : instances) {
+            if (g->running()) g->stop(10s);
+        }
+    }
+
+    RedisServer redis;
+    CoreSimulator core;
+    std::vector<std::unique_ptr<harness::GatewayProcess>> instances;
+};
+
+TEST_F(ClusterTest, ADeviceMovesToAnotherInstanceWhileTheFirstIsAlive) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:move-1";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+
+    move_to(*r.device, b);
+
+    EXPECT_TRUE(a.wait_for_log("endpoint=" + ep + " handed over to instance gw-b", 5s)) << a.log();
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    expect_moved(r, ep);
+    EXPECT_EQ(b.count_in_log("endpoint=" + ep + " owned by instance gw-a"), 1u);
+}
+
+TEST_F(ClusterTest, ADeviceMovesWhenItsInstanceWasKilled) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:move-2";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+
+    ASSERT_TRUE(a.signal(SIGKILL));
+    ASSERT_TRUE(a.wait_exit(5s));
+    // B waits for A's lease (2 s) to run out, then takes the endpoint over.
+    move_to(*r.device, b);
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    expect_moved(r, ep);
+}
+
+// A stopped (SIGSTOP) longer than its lease loses the endpoint to B; once it runs again it finds
+// its lease had lapsed, learns that it no longer owns the endpoint and closes it without
+// writing: the record stays B's.
+TEST_F(ClusterTest, AStaleInstanceThatComesBackCannotWrite) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:stale-1";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+
+    ASSERT_TRUE(a.signal(SIGSTOP));
+    move_to(*r.device, b);
+    ASSERT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    ASSERT_TRUE(wait_stored(b, "endpoint=" + ep + " stored"));
+    const auto source_b = core.last_source(ep);
+
+    ASSERT_TRUE(a.signal(SIGCONT));
+    EXPECT_TRUE(a.wait_for_log("endpoint=" + ep + " lost to another lwgate instance", 10s))
+        << a.log();
+    // B still relays it: a request of the core reaches the device from B's address.
+    auto read = core.read(ep, "/3/0/0", {}, 10s);
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->code.raw, code::content);
+    EXPECT_EQ(core.last_source(ep), source_b);
+    EXPECT_EQ(registers(ep), 1u);
+}
+
+}  // namespace
+}  // namespace lwgate::integration
