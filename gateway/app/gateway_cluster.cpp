@@ -45,7 +45,9 @@ Result<std::vector<store::DeviceRecord>, Error> Gateway::join_cluster(
             auto& router = shards_.front()->bridge().router();
             shards_.at(router.owner_of(endpoint))->bridge().on_write_refused(endpoint);
         });
-    const cluster::OwnershipParams params{c.lease / 2, c.lease + c.lease / 2};
+    // A holder is asked again every half lease; uplinks wait two leases: a dead holder's lease
+    // runs out within one, and the claim after that comes at most half a lease later.
+    const cluster::OwnershipParams params{c.lease / 2, c.lease * 2};
     const auto lease = std::chrono::duration_cast<std::chrono::milliseconds>(c.lease);
     for (auto& shard : shards_) {
         shard->bridge().set_cluster(

@@ -285,6 +285,10 @@ class Bridge final : public upstream::CoreLinkHandler {
                std::optional<store::DeviceRecord>&& record);
     void replay_waiting(const std::string& endpoint);
     void release_after_commit(std::uint64_t committed);
+    // Still ours after this instance's lease had lapsed (under `epoch`, new if Redis had lost
+    // the owner record): the record and location hint are written again, since a Redis that
+    // restarted without its data lost them too.
+    void rewrite_owned(const std::string& endpoint, std::uint64_t epoch);
     // Stops relaying the endpoint here: its device connections closed (`moved`), its upstream
     // session closed, nothing erased from the store (the new owner continues from it).
     void hand_off(Hosted& hosted, const char* why);

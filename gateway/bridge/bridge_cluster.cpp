@@ -282,11 +282,28 @@ void Bridge::execute(cluster::Drop&& a) {
 }
 
 void Bridge::execute(cluster::Revalidate&& a) {
-    cluster_->client->revalidate(a.endpoint, a.epoch, [this, a](std::optional<bool> ours) {
-        if (!ours) return retry_later([this, a]() mutable { execute(cluster::Revalidate(a)); });
-        cluster_->ownership.on_revalidated(a.endpoint, *ours);
+    cluster_->client->revalidate(a.endpoint, a.epoch, [this, a](auto answer) {
+        if (!answer) return retry_later([this, a]() mutable { execute(cluster::Revalidate(a)); });
+        const auto& epoch = *answer;
+        cluster_->ownership.on_revalidated(a.endpoint, epoch.has_value());
+        if (epoch) rewrite_owned(a.endpoint, *epoch);
         run_ownership();
     });
+}
+
+void Bridge::rewrite_owned(const std::string& endpoint, std::uint64_t epoch) {
+    cluster_->ownership.on_reclaimed(endpoint, epoch);
+    Hosted* hosted = find(endpoint);
+    if (!hosted) return;
+    const auto& relay = hosted->host().relay();
+    if (relay.registered()) {
+        cluster_->client->set_location(join_path(relay.location()),
+                                       {relay.endpoint(), relay.authenticated()});
+    }
+    if (hosted->store_record && store_writer_) {
+        store_writer_->rewrite(*hosted->store_record, epoch);
+        settle(*hosted, time_.now());
+    }
 }
 
 void Bridge::hand_off(Hosted& hosted, const char* why) {

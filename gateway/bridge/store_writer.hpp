@@ -51,6 +51,12 @@ class StoreWriter {
     // (the new owner continues from it) and the writer forgets it without erasing it. The
     // store's sequence number of that write.
     std::uint64_t handed_off(Record& record, const HostState& host);
+    // The shared store may have lost the record (a Redis restarted without its data): it is
+    // written again in full at the next change() check, under `epoch`.
+    void rewrite(Record& record, std::uint64_t epoch) {
+        record.owner_epoch = epoch;
+        record.stored = false;
+    }
     // The endpoint was taken by another instance: forgotten, nothing written or erased.
     void dropped(const std::string& endpoint) { records_.erase(endpoint); }
     // The store committed every write up to `sequence`.

@@ -120,6 +120,10 @@ void Ownership::on_revalidated(const std::string& endpoint, bool still_ours) {
     if (!still_ours && owned_.count(endpoint)) lose(endpoint);
 }
 
+void Ownership::on_reclaimed(const std::string& endpoint, std::uint64_t epoch) {
+    if (auto it = owned_.find(endpoint); it != owned_.end()) it->second = epoch;
+}
+
 void Ownership::check_wait(const std::string& endpoint, Move& move, TimePoint now) {
     if (move.phase == Phase::handing_over || move.refused || !move.device_here) return;
     if (move.started == never || now < move.started + params_.wait_limit) return;

@@ -98,6 +98,9 @@ class Ownership {
     // This instance's lease ran out and is back: every endpoint held is checked again.
     void on_lease_lapsed();
     void on_revalidated(const std::string& endpoint, bool still_ours);
+    // The store had lost the endpoint's owner record (Redis restarted without its data) and
+    // granted it to us again, under `epoch`: our writes carry that one from now on.
+    void on_reclaimed(const std::string& endpoint, std::uint64_t epoch);
     void on_tick(TimePoint now);
     TimePoint next_deadline() const;
 

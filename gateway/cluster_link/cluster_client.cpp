@@ -83,13 +83,24 @@ void ClusterClient::release(const std::string& endpoint, std::uint64_t epoch,
 }
 
 void ClusterClient::revalidate(const std::string& endpoint, std::uint64_t epoch,
-                               std::function<void(std::optional<bool>)> done) {
+                               RevalidateDone done) {
+    using Answer = std::optional<std::optional<std::uint64_t>>;
     run({"HMGET", cluster::owner_key(endpoint), "instance", "incarnation", "epoch"},
-        [this, epoch, done = std::move(done)](std::optional<RedisReply> reply) {
+        [this, endpoint, epoch, done = std::move(done)](std::optional<RedisReply> reply) mutable {
             if (!reply || reply->elements.size() != 3) return done(std::nullopt);
             const auto& e = reply->elements;
-            done(e[0].str == me_.name && e[1].str == incarnation_ &&
-                 e[2].str == std::to_string(epoch));
+            if (e[2].type == RedisReply::Type::nil) {
+                // No record at all: Redis lost it. Nobody else can have taken the endpoint
+                // since, so it is claimed again (a new epoch, from 1).
+                return claim(endpoint, [done = std::move(done)](auto result) {
+                    if (!result) return done(std::nullopt);
+                    const bool ours = result->outcome == cluster::ClaimOutcome::granted;
+                    done(Answer(ours ? std::optional(result->epoch) : std::nullopt));
+                });
+            }
+            const bool ours = e[0].str == me_.name && e[1].str == incarnation_ &&
+                              e[2].str == std::to_string(epoch);
+            done(Answer(ours ? std::optional(epoch) : std::nullopt));
         });
 }
 

@@ -50,9 +50,11 @@ class ClusterClient {
     void claim(const std::string& endpoint, ClaimDone done);
     void release(const std::string& endpoint, std::uint64_t epoch,
                  std::function<void(bool released)> done);
-    // Whether this instance still owns the endpoint under `epoch` (nullopt: not known).
-    void revalidate(const std::string& endpoint, std::uint64_t epoch,
-                    std::function<void(std::optional<bool>)> done);
+    // Whether this instance still owns the endpoint, and under which epoch: `epoch`, or a new
+    // one when the store had lost the owner record (a Redis restarted without its data) and the
+    // endpoint was claimed again. Outer nullopt: not known (Redis unreachable); inner: not ours.
+    using RevalidateDone = std::function<void(std::optional<std::optional<std::uint64_t>>)>;
+    void revalidate(const std::string& endpoint, std::uint64_t epoch, RevalidateDone done);
     // The endpoint's record: outer nullopt when Redis could not be asked, inner when there is
     // none (or it is damaged, which is logged).
     using LoadDone = std::function<void(std::optional<std::optional<store::DeviceRecord>>)>;

@@ -22,7 +22,8 @@ InstanceLink::InstanceLink(asio::io_context& io, const redis::RedisAddress& addr
       sink_(std::move(sink)),
       commands_(io, address),
       inbox_(io, address),
-      timer_(io) {}
+      timer_(io),
+      pop_timer_(io) {}
 
 void InstanceLink::start() {
     commands_.start();
@@ -34,6 +35,7 @@ void InstanceLink::start() {
 void InstanceLink::stop() {
     stopped_ = true;
     timer_.cancel();
+    pop_timer_.cancel();
 }
 
 // One timer: the next renewal, or the deadline of the one in flight.
@@ -94,7 +96,16 @@ void InstanceLink::pop() {
         {"BLPOP", cluster::inbox_key(me_.name), std::to_string(inbox_wait_seconds)},
         [this](std::error_code ec, RedisReply reply) {
             if (stopped_ || ec == redis::RedisErrc::shutting_down) return;
-            if (!ec && reply.type == RedisReply::Type::array && reply.elements.size() == 2) {
+            if (ec) {
+                // Not at once: this runs while the dropped connection is torn down, where a new
+                // command fails at once again (and would recurse).
+                pop_timer_.expires_after(std::chrono::milliseconds(100));
+                pop_timer_.async_wait([this](const std::error_code& e) {
+                    if (!e) pop();
+                });
+                return;
+            }
+            if (reply.type == RedisReply::Type::array && reply.elements.size() == 2) {
                 if (auto notice = cluster::decode_notice(reply.elements[1].str)) {
                     ++stats_.notices;
                     if (sink_.notice) sink_.notice(std::move(*notice));
@@ -102,7 +113,7 @@ void InstanceLink::pop() {
                     spdlog::warn("cluster: skipping an unreadable message in the inbox");
                 }
             }
-            pop();  // on an error the connection queues it until it is back
+            pop();
         });
 }
 

@@ -56,6 +56,7 @@ class InstanceLink {
     redis::RedisConnection commands_;
     redis::RedisConnection inbox_;
     asio::steady_timer timer_;
+    asio::steady_timer pop_timer_;  // the next BLPOP after a failed one
     InstanceLinkStats stats_;
     bool stopped_ = false;
 };

@@ -4,8 +4,13 @@
 // new instance's address, its observation fed on its own token with growing Observe numbers,
 // and its requests reaching the device through the new instance.
 #include <csignal>
+#include <future>
+
+#include <nlohmann/json.hpp>
 
 #include "bridge_fixture.hpp"
+#include "haproxy_front.hpp"
+#include "lwgate/harness/admin_client.hpp"
 #include "redis_server.hpp"
 
 namespace lwgate::integration {
@@ -21,8 +26,11 @@ class ClusterTest : public ::testing::Test {
 
     // An instance named `name` on the shared Redis, with a short lease so that takeovers after
     // a crash happen within a test's patience.
-    harness::GatewayProcess& start(const std::string& name) {
+    // `behind_proxy`: its listener reads HAProxy's PROXY header.
+    harness::GatewayProcess& start(const std::string& name, bool behind_proxy = false) {
         harness::GatewayConfig config;
+        if (behind_proxy)
+            config.listener_uris = {"coap+tcp://127.0.0.1:0\n    proxy_protocol: true"};
         config.log_level = "debug";
         config.store_uri = redis.uri();
         config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: " + name +
@@ -143,6 +151,7 @@ class ClusterTest : public ::testing::Test {
 
     RedisServer redis;
     CoreSimulator core;
+    harness::TempDir dir{"lwgate-cluster-"};
     std::vector<std::unique_ptr<harness::GatewayProcess>> instances;
 };
 
@@ -200,6 +209,120 @@ TEST_F(ClusterTest, AStaleInstanceThatComesBackCannotWrite) {
     ASSERT_TRUE(read);
     EXPECT_EQ(read->code.raw, code::content);
     EXPECT_EQ(core.last_source(ep), source_b);
+    EXPECT_EQ(registers(ep), 1u);
+}
+
+// Redis is killed and comes back empty (no persistence): the instance goes on relaying its
+// device from memory meanwhile, then finds its lease gone, claims its endpoint again and writes
+// its record and location hint anew, so that the device can still move without a Register.
+TEST_F(ClusterTest, RedisRestartedWithoutItsDataIsWrittenAgain) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:redis-restart-1";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+    const auto stored_before = a.count_in_log("endpoint=" + ep + " stored:");
+
+    redis.stop(SIGKILL);
+    auto read = core.read(ep, "/3/0/0", {}, 10s);
+    ASSERT_TRUE(read) << "relayed from memory while Redis is away";
+    EXPECT_EQ(read->code.raw, code::content);
+
+    ASSERT_TRUE(redis.start());
+    EXPECT_TRUE(a.wait_for_log("lease had run out", 15s)) << a.log();
+    ASSERT_TRUE(a.wait_for_log("endpoint=" + ep + " stored:", 15s, stored_before + 1)) << a.log();
+    ASSERT_TRUE(a.wait_for_log("store: committed", 15s, a.count_in_log("store: committed") + 1));
+
+    move_to(*r.device, b);
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    expect_moved(r, ep);
+}
+
+// A queue-mode device asleep while its instance holds two requests of the core for it: it wakes
+// on another instance, which delivers each once and answers the core.
+TEST_F(ClusterTest, RequestsHeldForASleepingDeviceAreDeliveredOnceThroughTheNewInstance) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:queue-1";
+    auto o = options(ep, a.port());
+    o.queue_mode = true;
+    auto device = register_at(core, o);
+    device->sleep();
+    ASSERT_TRUE(a.wait_for_log("closed reason=peer_closed", 5s));
+    auto read = std::async(std::launch::async, [&] { return core.read(ep, "/3/0/0", {}, 40s); });
+    auto write = std::async(std::launch::async, [&] {
+        return core.write(ep, "/3/0/14", 0, coresim::to_bytes("+02:00"),
+                          coresim::WriteMode::replace, 40s);
+    });
+    ASSERT_TRUE(wait_stored(a, "endpoint=" + ep + " stored: observations=0 held=2")) << a.log();
+    const auto requests_before = device->request_count();
+
+    device->set_server_port(b.port());
+    auto woke = device->wake(10s);
+    ASSERT_TRUE(woke.ok()) << woke.detail;
+    EXPECT_EQ(woke.code(), code::changed) << b.log();
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    auto r = read.get();
+    auto w = write.get();
+    ASSERT_TRUE(r) << b.log();
+    ASSERT_TRUE(w);
+    EXPECT_EQ(r->code.raw, code::content);
+    EXPECT_EQ(w->code.raw, code::changed);
+    std::size_t reads = 0, writes = 0;
+    for (const auto& q : device->requests()) {
+        if (q.index < requests_before) continue;
+        reads += q.path == "/3/0/0" ? 1 : 0;
+        writes += q.path == "/3/0/14" ? 1 : 0;
+    }
+    EXPECT_EQ(reads, 1u);
+    EXPECT_EQ(writes, 1u);
+    EXPECT_EQ(registers(ep), 1u);
+}
+
+// Three instances behind HAProxy (round robin, PROXY v2): each reconnection of the device lands
+// on the next instance, which takes its endpoint over; the admin API of the instance holding it
+// shows the device's own address, not HAProxy's.
+TEST_F(ClusterTest, ThreeInstancesBehindHaproxyShowTheDevicesOwnAddress) {
+    if (!haproxy_installed()) GTEST_SKIP() << "haproxy is not installed";
+    std::vector<harness::GatewayProcess*> gateways;
+    for (const char* name : {"gw-a", "gw-b", "gw-c"})
+        gateways.push_back(&start(name, true));
+    HaproxyFront haproxy(dir, {gateways[0]->port(), gateways[1]->port(), gateways[2]->port()},
+                         "roundrobin");
+    const std::string ep = "urn:imei:behind-haproxy-1";
+    auto device = register_at(core, options(ep, haproxy.port()));  // HAProxy runs: it answered
+    ASSERT_TRUE(core.wait_registration(ep, 0s)) << haproxy.log();
+
+    // The instance whose connections list the device's own address (polled: the admin API is
+    // sampled, bounded by 5 s).
+    auto holder = [&]() -> harness::GatewayProcess* {
+        const auto remote = "127.0.0.1:" + std::to_string(device->local_port());
+        const auto deadline = SteadyClock::now() + 5s;
+        do {
+            for (auto* g : gateways) {
+                harness::AdminClient admin(g->admin_url(), "");
+                const auto j =
+                    nlohmann::json::parse(admin.get("/v1/connections").body, nullptr, false);
+                if (j.is_discarded()) continue;
+                for (const auto& row : j["connections"])
+                    if (row["remote"] == remote) return g;
+            }
+            std::this_thread::sleep_for(20ms);
+        } while (SteadyClock::now() < deadline);
+        return nullptr;
+    };
+    auto* first = holder();
+    ASSERT_TRUE(first) << "no instance shows the device's address";
+
+    ASSERT_TRUE(device->reconnect(5s).ok());
+    auto update = device->update({}, 10s);
+    ASSERT_TRUE(update.ok()) << update.detail;
+    EXPECT_EQ(update.code(), code::changed);
+    auto* second = holder();
+    ASSERT_TRUE(second);
+    EXPECT_NE(second, first) << "round robin sent the reconnection to another instance";
+    EXPECT_TRUE(second->wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s));
+    ASSERT_TRUE(core.wait_update(ep, 1, 5s));
     EXPECT_EQ(registers(ep), 1u);
 }
 
