@@ -326,5 +326,29 @@ TEST_F(ClusterTest, ThreeInstancesBehindHaproxyShowTheDevicesOwnAddress) {
     EXPECT_EQ(registers(ep), 1u);
 }
 
+// An attacker's view: Updates for locations nobody holds cost one lookup in Redis per
+// connection, not one per message, and are answered 4.04 like on a single instance.
+TEST_F(ClusterTest, AnUnknownLocationIsLookedUpOncePerConnection) {
+    auto& b = start("gw-b");
+    const auto gets = [&] {
+        const auto stats = redis.command({"INFO", "commandstats"});
+        const auto at = stats.find("cmdstat_get:calls=");
+        return at == std::string::npos ? 0 : std::stoul(stats.substr(at + 18));
+    };
+    const auto before = gets();
+    DeviceClient device;
+    device.connect(kLoopback, b.port());
+    ASSERT_TRUE(device.handshake_csm(5s).has_value());
+    for (std::uint64_t token = 1; token <= 20; ++token) {
+        auto update = request(code::post, token, "rd");
+        update.add_option(coap::option::uri_path, "guess-" + std::to_string(token));
+        ASSERT_TRUE(device.send(update));
+        auto answer = device.receive(5s);
+        ASSERT_TRUE(answer && is_answer_to(*answer, token));
+        EXPECT_EQ(answer->code(), code::not_found);
+    }
+    EXPECT_EQ(gets() - before, 1u) << "one lookup for the connection";
+}
+
 }  // namespace
 }  // namespace lwgate::integration
