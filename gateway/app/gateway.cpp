@@ -318,6 +318,7 @@ void Gateway::finish() {
     if (instance_link_) instance_link_->stop();
     for (auto& shard : shards_)
         shard->stop_and_join();
+    leave_cluster();
     log_summary();
     control_.stop();
 }

@@ -97,6 +97,7 @@ class Gateway {
     Result<std::vector<store::DeviceRecord>, Error> join_cluster(
         std::vector<store::DeviceRecord> loaded);
     cluster::InstanceId instance_;  // empty name: not in a cluster
+    void leave_cluster();           // a graceful stop: after the shards, once all is written
     Result<void, Error> open_listeners(const net::PskTablePtr& psk);
     std::unique_ptr<store::Store> store_;
     // ---- end of persistence ----------------------------------------------------------------

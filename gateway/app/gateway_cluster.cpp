@@ -70,4 +70,19 @@ Result<std::vector<store::DeviceRecord>, Error> Gateway::join_cluster(
     return std::move(joined->owned);
 }
 
+void Gateway::leave_cluster() {
+    if (!instance_link_) return;
+    store_->flush();  // the devices' newest state first: the next owners load it
+    auto address = redis::parse_redis_uri(config_.store.uri);
+    if (!address) return;
+    if (auto left = cluster_link::leave_cluster(*address, instance_); !left) {
+        spdlog::warn(
+            "cluster: could not remove the lease of instance {} ({}): the others take "
+            "its devices over once it runs out",
+            instance_.name, left.error().detail);
+        return;
+    }
+    spdlog::info("cluster: instance {} left the cluster", instance_.name);
+}
+
 }  // namespace lwgate::app

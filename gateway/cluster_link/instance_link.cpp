@@ -92,29 +92,28 @@ void InstanceLink::renew() {
 
 void InstanceLink::pop() {
     if (stopped_) return;
-    inbox_.command(
-        {"BLPOP", cluster::inbox_key(me_.name), std::to_string(inbox_wait_seconds)},
-        [this](std::error_code ec, RedisReply reply) {
-            if (stopped_ || ec == redis::RedisErrc::shutting_down) return;
-            if (ec) {
-                // Not at once: this runs while the dropped connection is torn down, where a new
-                // command fails at once again (and would recurse).
-                pop_timer_.expires_after(std::chrono::milliseconds(100));
-                pop_timer_.async_wait([this](const std::error_code& e) {
-                    if (!e) pop();
-                });
-                return;
-            }
-            if (reply.type == RedisReply::Type::array && reply.elements.size() == 2) {
-                if (auto notice = cluster::decode_notice(reply.elements[1].str)) {
-                    ++stats_.notices;
-                    if (sink_.notice) sink_.notice(std::move(*notice));
-                } else {
-                    spdlog::warn("cluster: skipping an unreadable message in the inbox");
-                }
-            }
-            pop();
-        });
+    inbox_.command({"BLPOP", cluster::inbox_key(me_.name), std::to_string(inbox_wait_seconds)},
+                   [this](std::error_code ec, RedisReply reply) {
+                       if (stopped_ || ec == redis::RedisErrc::shutting_down) return;
+                       if (ec) {
+                           // Not at once: this runs while the dropped connection is torn down,
+                           // where a new command fails at once again (and would recurse).
+                           pop_timer_.expires_after(std::chrono::milliseconds(100));
+                           pop_timer_.async_wait([this](const std::error_code& e) {
+                               if (!e) pop();
+                           });
+                           return;
+                       }
+                       if (reply.type == RedisReply::Type::array && reply.elements.size() == 2) {
+                           if (auto notice = cluster::decode_notice(reply.elements[1].str)) {
+                               ++stats_.notices;
+                               if (sink_.notice) sink_.notice(std::move(*notice));
+                           } else {
+                               spdlog::warn("cluster: skipping an unreadable message in the inbox");
+                           }
+                       }
+                       pop();
+                   });
 }
 
 }  // namespace lwgate::cluster_link

@@ -1,9 +1,11 @@
 #include "cluster_link/startup.hpp"
 
 #include <charconv>
+#include <thread>
 
 #include "cluster/lease_scripts.hpp"
 #include "cluster/notice.hpp"
+#include "cluster_link/cluster_error.hpp"
 #include "redis/redis_blocking.hpp"
 
 namespace lwgate::cluster_link {
@@ -30,6 +32,30 @@ std::optional<std::vector<std::string>> claim_for(const cluster::InstanceId& me,
         me.name, std::to_string(me.incarnation),     dead};
 }
 
+// Two running instances under one name would take each other's endpoints at every start (each
+// takes the other for its own earlier run). A lease under this name with another incarnation
+// is either a crashed earlier run (it runs out) or a live instance (it is renewed within a third
+// of the lease): watched that long before joining.
+Result<void, Error> check_name_free(redis::BlockingRedis& c, const cluster::InstanceId& me,
+                                    Duration lease) {
+    const auto key = cluster::instance_key(me.name);
+    auto before = c.pipeline({{"GET", key}, {"PTTL", key}});
+    if (!before) return fail(std::move(before).error());
+    if ((*before)[0].type != redis::RedisReply::Type::string) return {};  // no lease: free
+    const auto wait = lease / 3 + std::chrono::milliseconds(250);
+    std::this_thread::sleep_for(wait);
+    auto after = c.pipeline({{"GET", key}, {"PTTL", key}});
+    if (!after) return fail(std::move(after).error());
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+    const bool renewed = (*after)[0].str == (*before)[0].str &&
+                         (*after)[1].integer > (*before)[1].integer - waited + 100;
+    if (!renewed) return {};
+    return fail(Error{make_error_code(ClusterErrc::name_in_use),
+                      "cluster.instance " + me.name +
+                          ": another running lwgate instance holds this name (incarnation " +
+                          (*before)[0].str + " renews its lease); every instance needs its own"});
+}
+
 }  // namespace
 
 Result<JoinResult, Error> join_cluster(const redis::RedisAddress& address,
@@ -38,6 +64,7 @@ Result<JoinResult, Error> join_cluster(const redis::RedisAddress& address,
     auto connected = redis::BlockingRedis::connect(address, join_timeout);
     if (!connected) return fail(std::move(connected).error());
     auto& c = *connected;
+    if (auto free = check_name_free(c, me, lease); !free) return fail(std::move(free).error());
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lease).count();
     auto taken = c.command({"SET", cluster::instance_key(me.name), std::to_string(me.incarnation),
                             "PX", std::to_string(ms)});
@@ -76,6 +103,21 @@ Result<JoinResult, Error> join_cluster(const redis::RedisAddress& address,
         out.owned.push_back(std::move(record));
     }
     return out;
+}
+
+Result<void, Error> leave_cluster(const redis::RedisAddress& address,
+                                  const cluster::InstanceId& me) {
+    auto connected = redis::BlockingRedis::connect(address, join_timeout);
+    if (!connected) return fail(std::move(connected).error());
+    static constexpr std::string_view delete_if_ours = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+    auto deleted =
+        connected->command({"EVAL", std::string(delete_if_ours), "1",
+                            cluster::instance_key(me.name), std::to_string(me.incarnation)});
+    if (!deleted) return fail(std::move(deleted).error());
+    return {};
 }
 
 }  // namespace lwgate::cluster_link

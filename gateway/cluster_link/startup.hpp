@@ -25,4 +25,10 @@ Result<JoinResult, Error> join_cluster(const redis::RedisAddress& address,
                                        const cluster::InstanceId& me, Duration lease,
                                        std::vector<store::DeviceRecord> records);
 
+// At a graceful stop, once everything is written: this instance's lease is removed (if it is
+// still this incarnation's), so that the others take its devices over at once instead of after
+// the lease, and a successor under the same name starts without waiting.
+Result<void, Error> leave_cluster(const redis::RedisAddress& address,
+                                  const cluster::InstanceId& me);
+
 }  // namespace lwgate::cluster_link

@@ -350,5 +350,44 @@ TEST_F(ClusterTest, AnUnknownLocationIsLookedUpOncePerConnection) {
     EXPECT_EQ(gets() - before, 1u) << "one lookup for the connection";
 }
 
+// Two running instances under one name would take each other's endpoints: the second one
+// refuses to start, naming the key. A crashed instance's successor under the same name starts
+// (its predecessor's lease is not renewed).
+TEST_F(ClusterTest, ASecondRunningInstanceUnderTheSameNameDoesNotStart) {
+    auto& a = start("gw-a");
+    harness::GatewayConfig config;
+    config.store_uri = redis.uri();
+    config.extra_yaml =
+        "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: gw-a\n  lease: 2s\n";
+    harness::GatewayProcess twin;
+    harness::GatewayOptions options;
+    options.ready_timeout = Millis{8000};
+    EXPECT_THROW(twin.start(LWGATE_BINARY, config.yaml(), options), harness::HarnessError);
+    EXPECT_GE(twin.count_in_log("cluster.instance gw-a: another running lwgate instance"), 1u)
+        << twin.log();
+
+    ASSERT_TRUE(a.signal(SIGKILL));
+    ASSERT_TRUE(a.wait_exit(5s));
+    auto& successor = start("gw-a");
+    EXPECT_TRUE(successor.running());
+}
+
+// A gracefully stopped instance writes everything and removes its lease: the others take its
+// devices over at once, without asking it or waiting for the lease to run out.
+TEST_F(ClusterTest, AfterAGracefulStopTheOthersTakeOverAtOnce) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:graceful-1";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+    EXPECT_EQ(a.stop(10s), 0);
+    EXPECT_EQ(a.count_in_log("cluster: instance gw-a left the cluster"), 1u) << a.log();
+
+    move_to(*r.device, b);
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
+    EXPECT_EQ(b.count_in_log("owned by instance gw-a"), 0u) << "nobody to ask: granted at once";
+    expect_moved(r, ep);
+}
+
 }  // namespace
 }  // namespace lwgate::integration
