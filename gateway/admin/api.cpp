@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/auth.hpp"
+#include "admin/cluster_view.hpp"
 #include "admin/health.hpp"
 #include "admin/json_views.hpp"
 #include "admin/metrics_text.hpp"
@@ -217,6 +218,13 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
         }
         case Op::connection:
             return connection_detail(backend_, r.target);
+        case Op::cluster: {
+            // Counts only, and the instance leases in Redis when clustered.
+            auto snapshot = backend_.collect({false, false, false, std::nullopt});
+            if (!snapshot.cluster.enabled) return json_reply(200, cluster_json(snapshot, nullptr));
+            const auto instances = backend_.cluster_instances();
+            return json_reply(200, cluster_json(snapshot, &instances));
+        }
         case Op::drain:
             // The gateway stops: the log must say why, and on whose request.
             spdlog::warn("drain requested through the admin API by {}: stopping", request.client);

@@ -29,6 +29,9 @@ class Backend {
                          std::optional<std::uint32_t> hold_off_seconds) = 0;
     virtual bool close(unsigned shard, std::uint64_t id) = 0;
     virtual void drain() = 0;
+    // Cluster mode: the instance leases in Redis (a short blocking look, bounded). Not in a
+    // cluster (or a backend without one): an empty list.
+    virtual ClusterInstances cluster_instances() { return {std::vector<ClusterInstance>{}, {}}; }
 };
 
 }  // namespace lwgate::admin

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "admin/cluster_view.hpp"
 #include "admin/json_views.hpp"
 
 namespace lwgate::admin {
@@ -92,6 +93,7 @@ Health evaluate_health(const Snapshot& s) {
     check_core(s, totals, h, failing);
     check_listeners(s, failing, degraded);
     check_load(s, h, totals.half_open, degraded);
+    if (auto why = cluster_degraded_reason(s)) degraded.push_back(std::move(*why));
     h.status = !failing.empty() ? "failing" : !degraded.empty() ? "degraded" : "ok";
     h.reasons = std::move(failing);
     h.reasons.insert(h.reasons.end(), degraded.begin(), degraded.end());

@@ -5,7 +5,8 @@
 //            after it.
 //  degraded: draining; a listener down while others are up; half-open detections in the last
 //            minute reaching half_open_degraded_percent of the connections (and at least one);
-//            a shard that did not answer the collection in time.
+//            a shard that did not answer the collection in time; in a cluster, the instance
+//            lease not valid or a shard's Redis connection down.
 #pragma once
 
 #include <optional>

@@ -338,6 +338,21 @@ json recent_closes_json(const Snapshot& s, const std::optional<std::string>& end
 
 }  // namespace
 
+namespace {
+
+// Cluster mode: this instance when one of its shards owns the endpoint (with the fencing
+// epoch), otherwise not known here (another instance, or a move under way).
+json owner_json(const Snapshot& s) {
+    for (const auto& shard : s.shards) {
+        if (shard.owner_epoch)
+            return {
+                {"instance", s.cluster.instance}, {"epoch", *shard.owner_epoch}, {"self", true}};
+    }
+    return {{"instance", nullptr}, {"epoch", nullptr}, {"self", false}};
+}
+
+}  // namespace
+
 std::optional<json> connection_detail_json(const Snapshot& s, const std::string& target) {
     const auto t = resolve_detail_target(s, target);
     if (!t) return std::nullopt;
@@ -356,6 +371,7 @@ std::optional<json> connection_detail_json(const Snapshot& s, const std::string&
     j["queue"] = {{"queued", d ? d->queued : 0}, {"in_flight", d ? d->in_flight : 0}};
     j["observations"] = observations_json(d);
     j["recent_closes"] = recent_closes_json(s, endpoint);
+    if (s.cluster.enabled && endpoint) j["owner"] = owner_json(s);
     return j;
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "admin/cluster_view.hpp"
 #include "admin/json_views.hpp"
 #include "lwgate/coap/code.hpp"
 
@@ -253,6 +254,47 @@ void write_store(Writer& w, const Snapshot& s) {
     }
 }
 
+// Cluster mode only: ownership and moves of this instance, its lease and its shards' Redis.
+void write_cluster(Writer& w, const Snapshot& s) {
+    if (!s.cluster.enabled) return;
+    const auto t = cluster_totals(s).sum;
+    // Families of one unlabelled sample each.
+    const auto one = [&w](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+        w.family(name, type, help);
+        w.sample(name, "", value);
+    };
+    one("lwgate_cluster_endpoints_owned", "gauge", "Endpoints this instance owns in the cluster.",
+        t.owned);
+    one("lwgate_cluster_endpoints_moving", "gauge",
+        "Endpoints being claimed from or handed over to another instance.", t.moving);
+    w.family("lwgate_cluster_moves_total", "counter",
+             "Endpoints adopted from (in) or handed over to (out) another instance.");
+    w.sample("lwgate_cluster_moves_total", "direction=\"in\"", t.moves_in);
+    w.sample("lwgate_cluster_moves_total", "direction=\"out\"", t.moves_out);
+    one("lwgate_cluster_endpoints_lost_total", "counter",
+        "Endpoints taken from this instance (a refused fenced write, a lapsed lease).", t.lost);
+    one("lwgate_cluster_uplinks_waited_total", "counter",
+        "Device messages that waited for a move of their endpoint.", t.waited);
+    one("lwgate_cluster_uplinks_refused_total", "counter",
+        "Device messages answered 5.03 while their endpoint was moving.", t.refused);
+    if (s.cluster.link_sampled) {
+        one("lwgate_cluster_lease_valid", "gauge",
+            "1 when this instance's lease in Redis is valid, else 0.",
+            s.cluster.lease_valid ? 1 : 0);
+        one("lwgate_cluster_lease_lapses_total", "counter",
+            "Times this instance's lease was found lapsed.", s.cluster.lapses);
+    }
+    one("lwgate_cluster_redis_commands_total", "counter",
+        "Cluster commands the shards sent to Redis.", t.redis_commands);
+    one("lwgate_cluster_redis_errors_total", "counter", "Cluster commands to Redis that failed.",
+        t.redis_errors);
+    one("lwgate_cluster_redis_latency_seconds_total", "counter",
+        "Time the shards' cluster commands to Redis took, summed (divide by "
+        "lwgate_cluster_redis_commands_total for the mean).",
+        static_cast<double>(t.redis_latency_us_total) / 1e6);
+}
+
 void write_tls(Writer& w, const Snapshot& s) {
     w.family("lwgate_tls_handshakes_total", "counter", "Completed TLS handshakes.");
     w.sample("lwgate_tls_handshakes_total", "",
@@ -278,6 +320,7 @@ std::string metrics_text(const Snapshot& s) {
     write_upstream(w, s);
     write_store(w, s);
     write_tls(w, s);
+    write_cluster(w, s);
     w.family("lwgate_build_info", "gauge", "Build information.");
     w.sample("lwgate_build_info", fmt::format("version=\"{}\"", escape_label(s.gateway.version)),
              1);

@@ -21,8 +21,8 @@
 #include "lwm2m/registration.hpp"
 #include "lwm2m/relay_stats.hpp"
 #include "session/close_reason.hpp"
-#include "util/clock.hpp"
 #include "session/session_snapshot.hpp"
+#include "util/clock.hpp"
 
 namespace lwgate::admin {
 
@@ -101,6 +101,22 @@ inline bool close_expected(session::CloseReason reason, bool queue_mode_device) 
            (reason == CloseReason::peer_closed || reason == CloseReason::release_received);
 }
 
+// Cluster mode (store.uri redis://...): one shard's part, from Bridge::cluster_counters() (its
+// ownership and its Redis connection).
+struct ClusterShardSample {
+    std::uint64_t owned = 0;
+    std::uint64_t moving = 0;
+    std::uint64_t moves_in = 0;
+    std::uint64_t moves_out = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t waited = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t redis_commands = 0;
+    std::uint64_t redis_errors = 0;
+    std::uint64_t redis_latency_us_total = 0;
+    bool redis_connected = false;
+};
+
 struct ShardSample {
     unsigned index = 0;
     std::size_t connection_count = 0;  // always filled, even when `connections` is not copied
@@ -111,6 +127,9 @@ struct ShardSample {
     // Closes per endpoint within flapping_window (only endpoints with at least one).
     std::unordered_map<std::string, unsigned> recent_closes;
     ShardCounters counters;
+    std::optional<ClusterShardSample> cluster;  // set when the shard's bridge is clustered
+    // The fencing epoch of CollectScope::endpoint when this shard owns it (clustered only).
+    std::optional<std::uint64_t> owner_epoch;
 };
 
 // What a collection should copy: a detail view needs one endpoint's history, a list view
@@ -157,8 +176,41 @@ struct StoreSample {
     std::uint64_t errors = 0;
 };
 
+// Cluster mode, process-wide: this instance and its lease (cluster_link::InstanceLink, read on
+// the control thread).
+struct ClusterFacts {
+    bool enabled = false;
+    std::string instance;
+    std::uint64_t incarnation = 0;
+    Duration lease{0};  // cluster.lease
+    // The control thread answered the collection in time (when false, the lease fields below
+    // are not known).
+    bool link_sampled = false;
+    bool lease_valid = false;
+    bool link_connected = false;
+    std::uint64_t renewals = 0;
+    std::uint64_t renewal_failures = 0;
+    std::uint64_t lapses = 0;
+    std::uint64_t notices = 0;
+};
+
+// One instance lease found in Redis (lwgate:instance:NAME), for GET /v1/cluster.
+struct ClusterInstance {
+    std::string name;
+    std::string incarnation;   // the key's value, as stored
+    std::int64_t ttl_ms = -1;  // PTTL: time left (-1: no expiry, -2: gone meanwhile)
+};
+
+// The instance leases in Redis, or why they could not be listed.
+struct ClusterInstances {
+    std::optional<std::vector<ClusterInstance>> instances;
+    std::string error;       // when instances is nullopt
+    bool truncated = false;  // more than the bound
+};
+
 struct Snapshot {
     TimePoint now{};
+    ClusterFacts cluster;
     StoreSample store;
     WallClock::time_point wall_now{};
     GatewayFacts gateway;

@@ -72,6 +72,7 @@ Route route(std::string_view method, std::string_view path) {
     if (path == "/metrics") return only(method, "GET", Op::metrics);
     if (path == "/v1/connections") return only(method, "GET", Op::connections);
     if (path == "/v1/drain") return only(method, "POST", Op::drain);
+    if (path == "/v1/cluster") return only(method, "GET", Op::cluster);
     constexpr std::string_view prefix = "/v1/connections/";
     if (path.substr(0, prefix.size()) != prefix) return {};
     auto rest = path.substr(prefix.size());

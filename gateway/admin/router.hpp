@@ -17,6 +17,7 @@ enum class Op {
     close,
     drain,
     metrics,
+    cluster,  // GET /v1/cluster
     not_found,
     method_not_allowed,
 };

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -10,6 +11,8 @@
 
 #include "app/gateway.hpp"
 #include "app/shard_sampler.hpp"
+#include "cluster/lease_scripts.hpp"
+#include "redis/redis_blocking.hpp"
 
 namespace lwgate::app {
 
@@ -41,6 +44,19 @@ bool with_session(Shard& shard, std::uint64_t id, Action&& action) {
     if (!keep) return false;
     action(*keep);
     return true;
+}
+
+// The instance link's state, copied on the control thread.
+admin::ClusterFacts read_link(admin::ClusterFacts facts, const cluster_link::InstanceLink& link) {
+    facts.link_sampled = true;
+    facts.lease_valid = link.lease_valid();
+    facts.link_connected = link.connected();
+    const auto& st = link.stats();
+    facts.renewals = st.renewals;
+    facts.renewal_failures = st.renewal_failures;
+    facts.lapses = st.lapses;
+    facts.notices = st.notices;
+    return facts;
 }
 
 }  // namespace
@@ -95,7 +111,20 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     s.gateway.listeners.clear();
     for (const auto& l : listeners_)
         s.gateway.listeners.push_back({l->bound_uri(), l->up()});
-    // Ask every shard at once, then wait for all against one deadline.
+    // Ask the control thread (the instance lease) and every shard at once, then wait for all
+    // against one deadline.
+    std::optional<std::future<admin::ClusterFacts>> link_future;
+    if (cluster_) {
+        s.cluster = cluster_->facts;
+        if (cluster_->control && cluster_->link) {
+            auto promise = std::make_shared<std::promise<admin::ClusterFacts>>();
+            link_future = promise->get_future();
+            asio::post(*cluster_->control,
+                       [promise, facts = cluster_->facts, link = cluster_->link] {
+                           promise->set_value(read_link(facts, *link));
+                       });
+        }
+    }
     std::vector<std::future<admin::ShardSample>> futures;
     for (std::size_t i = 0; i < shards_.size(); ++i) {
         auto promise = std::make_shared<std::promise<admin::ShardSample>>();
@@ -114,6 +143,8 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
             s.complete = false;
         }
     }
+    if (link_future && link_future->wait_until(until) == std::future_status::ready)
+        s.cluster = link_future->get();
     s.now = time_.now();
     s.wall_now = time_.wall_now();
     return s;
@@ -152,6 +183,78 @@ bool AdminBackend::close(unsigned shard, std::uint64_t id) {
         });
     });
     return done.value_or(false);
+}
+
+admin::ClusterInstances AdminBackend::cluster_instances() {
+    admin::ClusterInstances out;
+    if (!cluster_) {
+        out.instances.emplace();
+        return out;
+    }
+    // A short-lived connection of the admin thread's own: the shards' and the control thread's
+    // connections are never waited on here. Bounded: 1 s per round trip, max_instances keys.
+    auto connected = redis::BlockingRedis::connect(cluster_->address, redis_timeout);
+    if (!connected) {
+        out.error = connected.error().message();
+        return out;
+    }
+    auto& redis = *connected;
+    const std::string prefix = cluster::instance_key("");
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    // A keyspace of many devices takes many SCAN rounds: bounded in time as well.
+    const auto give_up = Clock::now() + 2 * redis_timeout;
+    for (int round = 0;; ++round) {
+        if (round > 0 && Clock::now() > give_up) {
+            out.error = "SCAN of the instance leases took too long";
+            return out;
+        }
+        auto r = redis.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+        if (!r) {
+            out.error = r.error().message();
+            return out;
+        }
+        if (r->is_error() || r->elements.size() != 2) {
+            out.error = "SCAN: " + (r->is_error() ? r->str : std::string("unexpected answer"));
+            return out;
+        }
+        cursor = r->elements[0].str;
+        for (const auto& key : r->elements[1].elements)
+            keys.push_back(key.str);
+        if (keys.size() >= max_instances) {
+            out.truncated = keys.size() > max_instances || cursor != "0";
+            keys.resize(std::min(keys.size(), max_instances));
+            break;
+        }
+        if (cursor == "0") break;
+    }
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& key : keys) {
+        commands.push_back({"GET", key});
+        commands.push_back({"PTTL", key});
+    }
+    std::vector<redis::RedisReply> replies;
+    if (!commands.empty()) {
+        auto r = redis.pipeline(commands);
+        if (!r) {
+            out.error = r.error().message();
+            return out;
+        }
+        replies = std::move(*r);
+    }
+    out.instances.emplace();
+    for (std::size_t i = 0; i < keys.size() && 2 * i + 1 < replies.size(); ++i) {
+        const auto& value = replies[2 * i];
+        if (value.type == redis::RedisReply::Type::nil) continue;  // expired since the SCAN
+        admin::ClusterInstance instance;
+        instance.name = keys[i].substr(prefix.size());
+        instance.incarnation = value.str;
+        const auto& ttl = replies[2 * i + 1];
+        instance.ttl_ms = ttl.type == redis::RedisReply::Type::integer ? ttl.integer : -1;
+        out.instances->push_back(std::move(instance));
+    }
+    return out;
 }
 
 void AdminBackend::drain() {

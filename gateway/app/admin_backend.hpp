@@ -11,8 +11,10 @@
 #include "admin/backend.hpp"
 #include "app/close_recorder.hpp"
 #include "app/shard.hpp"
-#include "store/store.hpp"
+#include "cluster_link/instance_link.hpp"
 #include "net/listener.hpp"
+#include "redis/redis_uri.hpp"
+#include "store/store.hpp"
 
 namespace lwgate::app {
 
@@ -32,6 +34,21 @@ class AdminBackend final : public admin::Backend {
                  std::optional<std::uint32_t> hold_off_seconds) override;
     bool close(unsigned shard, std::uint64_t id) override;
     void drain() override;
+    admin::ClusterInstances cluster_instances() override;
+
+    // Cluster mode: this instance (`facts`: enabled, instance, incarnation, lease), the control
+    // thread its lease is kept on (the link is read there, never here) and the Redis the
+    // instance leases are listed from. Set before the first request.
+    struct ClusterSource {
+        admin::ClusterFacts facts;
+        asio::io_context* control = nullptr;
+        const cluster_link::InstanceLink* link = nullptr;
+        redis::RedisAddress address;
+    };
+    void set_cluster(ClusterSource source) { cluster_ = std::move(source); }
+    // How many instance leases GET /v1/cluster lists at most, and how long it waits for Redis.
+    static constexpr std::size_t max_instances = 1000;
+    static constexpr std::chrono::milliseconds redis_timeout{1000};
 
     void set_draining() { draining_.store(true, std::memory_order_relaxed); }
     // The state store whose counters /metrics shows (thread-safe stats(); may be null).
@@ -56,6 +73,7 @@ class AdminBackend final : public admin::Backend {
     std::atomic<bool> draining_{false};
     const store::Store* store_ = nullptr;
     const lwm2m::Directory* directory_ = nullptr;
+    std::optional<ClusterSource> cluster_;
 };
 
 // Descriptors open in this process now (/proc/self/fd) and RLIMIT_NOFILE (0: none).

@@ -1,5 +1,6 @@
 // Starting the admin API (declared in gateway.hpp's admin block).
 #include "app/gateway.hpp"
+#include "redis/redis_uri.hpp"
 
 #include <spdlog/spdlog.h>
 #include <asio/post.hpp>
@@ -18,6 +19,17 @@ Result<void, Error> Gateway::start_admin() {
         [this] { request_shutdown(); }, time_);
     admin_backend_->set_store(store_.get());
     admin_backend_->set_directory(&directory_);
+    if (!instance_.name.empty()) {
+        AdminBackend::ClusterSource cluster;
+        cluster.facts.enabled = true;
+        cluster.facts.instance = instance_.name;
+        cluster.facts.incarnation = instance_.incarnation;
+        cluster.facts.lease = std::chrono::duration_cast<Duration>(config_.cluster.lease);
+        cluster.control = &control_;
+        cluster.link = instance_link_.get();
+        if (auto address = redis::parse_redis_uri(config_.store.uri)) cluster.address = *address;
+        admin_backend_->set_cluster(std::move(cluster));
+    }
     admin_server_ = std::make_unique<admin::AdminServer>(config_.admin, *admin_backend_);
     if (auto started = admin_server_->start(); !started) return started;
     spdlog::info("admin API on {}", admin_server_->url());

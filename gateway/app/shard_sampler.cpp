@@ -46,6 +46,20 @@ void add_bridge_counters(const lwm2m::Bridge& bridge, admin::ShardCounters& c) {
     c.device_limits = bridge.relay_counters();
 }
 
+// Cluster mode: the bridge's ownership counters and its Redis connection; the owner's epoch of
+// the endpoint asked about, on the shard that owns it.
+void add_cluster(const Shard& shard, const admin::CollectScope& scope, admin::ShardSample& out) {
+    const auto& bridge = shard.bridge();
+    if (!bridge.clustered()) return;
+    const auto c = bridge.cluster_counters();
+    out.cluster = admin::ClusterShardSample{
+        c.owned,          c.moving,  c.moves_in,       c.moves_out,    c.lost,
+        c.waited,         c.refused, c.redis_commands, c.redis_errors, c.redis_latency_us_total,
+        c.redis_connected};
+    if (scope.endpoint && bridge.router().owner_of(*scope.endpoint) == shard.index())
+        out.owner_epoch = bridge.owner_epoch(*scope.endpoint);
+}
+
 admin::DeviceSample device_sample(const lwm2m::DeviceRelay& relay, unsigned shard,
                                   std::uint16_t upstream_port) {
     admin::DeviceSample d;
@@ -105,6 +119,7 @@ admin::ShardSample sample_shard(const Shard& shard, const CloseRecorder& closes,
     }
     add_session_counters(shard.metrics(), out.counters);
     add_bridge_counters(shard.bridge(), out.counters);
+    add_cluster(shard, scope, out);
     out.counters.half_open_last_minute = history.half_open_since(now - std::chrono::minutes(1));
     return out;
 }

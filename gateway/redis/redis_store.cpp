@@ -226,9 +226,6 @@ void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
     {
         std::lock_guard lock(mutex_);
         writing_ = false;
-        // A part of the backlog committed says nothing of the rest: only a batch that took
-        // everything pending may report its sequence number.
-        if (!ok || batch->complete) done_seq_ = batch->seq;
         if (ok) {
             ++stats_.batches;
             stats_.rows_written += batch->records.size();
@@ -242,8 +239,8 @@ void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
                 pending_.try_emplace(endpoint, std::move(write));
         }
     }
-    done_.notify_all();
     if (!ok) {
+        mark_done(batch);
         // Once per outage at warn: a retry every retry_delay would flood the log.
         spdlog::log(failing_ ? spdlog::level::debug : spdlog::level::warn,
                     "store: redis {}: write of {} record(s) failed ({}); retrying",
@@ -259,8 +256,21 @@ void RedisStore::finish(const std::shared_ptr<InFlight>& batch) {
                      endpoint, epoch);
         if (fence_listener_) fence_listener_(endpoint, epoch);
     }
-    if (listener_ && batch->complete) listener_(batch->seq);  // every write up to seq is in Redis
+    // Every write up to seq is in Redis; reported before flush() returns, so that whoever
+    // flushed has heard of the commit too.
+    if (listener_ && batch->complete) listener_(batch->seq);
+    mark_done(batch);
     write_next();
+}
+
+void RedisStore::mark_done(const std::shared_ptr<InFlight>& batch) {
+    {
+        std::lock_guard lock(mutex_);
+        // A part of the backlog committed says nothing of the rest: only a batch that took
+        // everything pending may report its sequence number (a failed one: it was attempted).
+        if (!batch->ok || batch->complete) done_seq_ = batch->seq;
+    }
+    done_.notify_all();
 }
 
 void RedisStore::retry_later() {

@@ -84,6 +84,7 @@ class RedisStore final : public store::Store {
     void send_batch(const std::shared_ptr<InFlight>& batch);
     void finish(const std::shared_ptr<InFlight>& batch);
     void retry_later();
+    void mark_done(const std::shared_ptr<InFlight>& batch);  // flush() waits for it
 
     RedisAddress address_;
     RedisStoreOptions options_;

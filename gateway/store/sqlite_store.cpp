@@ -350,14 +350,15 @@ void SqliteStore::run() {
                 pending_.try_emplace(endpoint, std::move(record));
             if (!stop_) wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_; });
         }
-        done_seq_ = seq;
-        done_.notify_all();
         if (ok && listener_) {
-            // Every write up to `seq` is in this or an earlier batch: durable now.
+            // Every write up to `seq` is in this or an earlier batch: durable now. Before
+            // flush() returns, so that whoever flushed has heard of the commit too.
             lock.unlock();
             listener_(seq);
             lock.lock();
         }
+        done_seq_ = seq;
+        done_.notify_all();
         if (!ok && stop_) return;  // cannot write, and asked to go: give up
     }
 }

@@ -29,7 +29,7 @@ _lwgatectl() {
     else
         _lwgatectl_words
     fi
-    local commands="status connections show ping release close drain watch"
+    local commands="status connections show ping release close drain watch cluster"
     local global="--admin --token --json --help --version"
     local command="" i
     local -a admin=()  # --admin/--token as typed, for the endpoint lookup
@@ -51,7 +51,7 @@ _lwgatectl() {
     local options
     case $command in
         "") COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;
-        status | drain | show | close) options="" ;;
+        status | drain | show | close | cluster) options="" ;;
         connections | conns) options="--state --endpoint --transport --remote" ;;
         ping) options="--timeout" ;;
         release) options="--alt --hold-off" ;;

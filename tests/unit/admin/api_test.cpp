@@ -172,5 +172,23 @@ TEST(AdminApi, OperationsAndErrors) {
     EXPECT_EQ(backend.drains, 1);
 }
 
+TEST(AdminApi, ClusterView) {
+    FakeBackend backend;
+    Api api("", backend);
+    auto r = now(api, request("GET", "/v1/cluster"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json({{"enabled", false}}));
+    backend.snapshot.cluster.enabled = true;
+    backend.snapshot.cluster.instance = "gw-a";
+    r = now(api, request("GET", "/v1/cluster"));
+    EXPECT_EQ(r.status, 200);
+    const auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j["instance"], "gw-a");
+    EXPECT_EQ(j["instances"], nlohmann::json::array()) << "the fake lists no instance";
+    r = now(api, request("POST", "/v1/cluster"));
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(r.allow, "GET");
+}
+
 }  // namespace
 }  // namespace lwgate::admin

@@ -27,6 +27,7 @@ TEST(AdminRouter, Routes) {
     EXPECT_EQ(route("GET", "/metrics").op, Op::metrics);
     EXPECT_EQ(route("GET", "/v1/connections").op, Op::connections);
     EXPECT_EQ(route("POST", "/v1/drain").op, Op::drain);
+    EXPECT_EQ(route("GET", "/v1/cluster").op, Op::cluster);
     auto r = route("GET", "/v1/connections/urn:imei:42");
     EXPECT_EQ(r.op, Op::connection);
     EXPECT_EQ(r.target, "urn:imei:42");

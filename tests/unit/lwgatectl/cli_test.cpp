@@ -163,8 +163,8 @@ TEST(CliUsage, BadAdminAddressIsAUsageError) {
 TEST(CliUsage, HelpForEveryCommand) {
     auto top = run_ctl({"--help"});
     EXPECT_EQ(top.code, 0);
-    for (const char* command :
-         {"status", "connections", "show", "ping", "release", "close", "drain", "watch"}) {
+    for (const char* command : {"status", "connections", "show", "ping", "release", "close",
+                                "drain", "watch", "cluster"}) {
         EXPECT_THAT(top.out, HasSubstr(command));
         auto r = run_ctl({command, "--help"});
         EXPECT_EQ(r.code, 0) << command;
@@ -192,7 +192,7 @@ TEST(CliUsage, BadArgumentsExit2) {
 TEST(CliUsage, AnUnknownCommandIsNamedNotMissing) {
     const std::string expected =
         "lwgatectl: unknown command 'bogus' (commands: status, connections, show, ping, release, "
-        "close, drain, watch; see lwgatectl --help)\n";
+        "close, drain, watch, cluster; see lwgatectl --help)\n";
     auto r = run_ctl({"bogus"});
     EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.err, expected);

@@ -134,5 +134,35 @@ TEST(RenderPingAndErrors, Text) {
     EXPECT_EQ(error_text(json::parse("[1]")), "");
 }
 
+TEST(RenderCluster, InstanceLeaseRedisMovesAndInstances) {
+    const auto c = json::parse(R"({"enabled":true,"instance":"gw-a","incarnation":42,
+      "lease":{"valid":true,"seconds":10,"renewals":7,"renewal_failures":1,"lapses":0},
+      "redis":{"connected":true,"commands":20,"errors":0,"mean_latency_ms":0.5},
+      "endpoints":{"owned":3,"moving":1},
+      "moves":{"in":2,"out":1,"lost":0,"waited":4,"refused":0},
+      "instances":[{"name":"gw-a","incarnation":"42","ttl_ms":9500,"self":true},
+                   {"name":"gw-b","incarnation":"7","ttl_ms":1200,"self":false}]})");
+    const auto text = render_cluster(c);
+    EXPECT_THAT(text, HasSubstr("instance   gw-a (incarnation 42)\n"));
+    EXPECT_THAT(text, HasSubstr("lease      valid, 10s; renewals 7, failures 1, lapses 0\n"));
+    EXPECT_THAT(text, HasSubstr("endpoints  3 owned, 1 moving\n"));
+    EXPECT_THAT(text, HasSubstr("instances (2)\n"));
+    EXPECT_THAT(text, HasSubstr("gw-a"));
+    EXPECT_THAT(text, HasSubstr("(this)"));
+    EXPECT_THAT(text, HasSubstr("gw-b"));
+}
+
+TEST(RenderCluster, NotClusteredAndInstancesUnlisted) {
+    EXPECT_EQ(render_cluster(json::parse(R"({"enabled":false})")),
+              "not clustered (store.uri is not Redis)\n");
+    const auto c = json::parse(
+        R"({"enabled":true,"instance":"gw-a","lease":{"valid":false},"instances":null,
+            "instances_error":"connection refused"})");
+    const auto text = render_cluster(c);
+    EXPECT_THAT(text, HasSubstr("NOT VALID"));
+    EXPECT_THAT(text, HasSubstr("instances: connection refused\n"));
+    EXPECT_NO_THROW(render_cluster(json::array()));
+}
+
 }  // namespace
 }  // namespace lwgate::ctl

@@ -99,6 +99,18 @@ class Runner {
         return exit_ok;
     }
 
+    int cluster() {
+        auto r = client_->get("/v1/cluster");
+        if (!r.reached()) return unreachable(r);
+        if (!r.success() || !r.body.is_object() || !r.body.contains("enabled"))
+            return refused("cluster", r);
+        if (common_.json)
+            print_raw(r);
+        else
+            out_ << render_cluster(r.body);
+        return exit_ok;
+    }
+
     int ping(const std::string& endpoint, std::chrono::milliseconds timeout) {
         auto r = client_->post(device_path(endpoint, "ping"), {{"timeout_ms", timeout.count()}},
                                timeout);
@@ -287,7 +299,7 @@ class CommandLine {
     void add_globals();
     void add_listings();          // status, connections
     void add_device_commands();   // show, ping, release, close
-    void add_gateway_commands();  // drain, watch
+    void add_gateway_commands();  // drain, watch, cluster
     CLI::App* add_command(const char* name, const char* description);
     void add_endpoint(CLI::App* command);
     std::optional<std::string> unknown_command() const;
@@ -310,6 +322,7 @@ class CommandLine {
     CLI::App* close_ = nullptr;
     CLI::App* drain_ = nullptr;
     CLI::App* watch_ = nullptr;
+    CLI::App* cluster_ = nullptr;
 };
 
 CommandLine::CommandLine()
@@ -396,6 +409,9 @@ void CommandLine::add_gateway_commands() {
         ->check(duration_)
         ->capture_default_str();
     watch_->add_option("--count", count_, "stop after N refreshes (0: until Ctrl-C)");
+    cluster_ = add_command("cluster",
+                           "cluster mode: this instance's lease, Redis, owned endpoints, moves "
+                           "and the instances in Redis");
 }
 
 std::optional<int> CommandLine::parse(int argc, const char* const* argv, std::ostream& out,
@@ -440,6 +456,7 @@ int CommandLine::dispatch(Runner& runner) const {
                               hold_off_.empty() ? std::nullopt : parse_cli_duration(hold_off_));
     if (close_->parsed()) return runner.close(endpoint_);
     if (drain_->parsed()) return runner.drain();
+    if (cluster_->parsed()) return runner.cluster();
     if (watch_->parsed()) {
         auto every = *parse_cli_duration(interval_);
         if (every < 100ms) every = 100ms;

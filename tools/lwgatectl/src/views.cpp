@@ -201,6 +201,13 @@ std::string render_device(const json& d) {
     if (q.is_object())
         t.add_row(
             {"queue", count(q, "queued") + " queued, " + count(q, "in_flight") + " in flight"});
+    const auto& owner = object_or_null(d, "owner");
+    if (owner.is_object()) {
+        t.add_row({"owner",
+                   flag(owner, "self") || number(owner, "epoch")
+                       ? "instance " + text(owner, "instance") + ", epoch " + text(owner, "epoch")
+                       : "not this instance (or moving)"});
+    }
     std::string out = t.render();
 
     const auto& observations = array_or_empty(d, "observations");
@@ -220,6 +227,56 @@ std::string render_device(const json& d) {
             rc.add_row({"  " + text(cl, "at"), text(cl, "reason"), text(cl, "detail", "")});
         out += rc.render();
     }
+    return out;
+}
+
+std::string render_cluster(const json& c) {
+    if (field(c, "enabled") && !flag(c, "enabled"))
+        return "not clustered (store.uri is not Redis)\n";
+    Table t;
+    t.add_row({"instance", text(c, "instance") + " (incarnation " + text(c, "incarnation") + ")"});
+    const auto& lease = object_or_null(c, "lease");
+    if (lease.is_object()) {
+        const auto* valid = field(lease, "valid");
+        const std::string state = !valid || !valid->is_boolean() ? "unknown"
+                                  : valid->get<bool>()           ? "valid"
+                                                                 : "NOT VALID";
+        t.add_row({"lease", state + ", " + seconds(lease, "seconds") + "; renewals " +
+                                count(lease, "renewals") + ", failures " +
+                                count(lease, "renewal_failures") + ", lapses " +
+                                count(lease, "lapses")});
+    }
+    const auto& redis = object_or_null(c, "redis");
+    if (redis.is_object()) {
+        t.add_row({"redis", std::string(flag(redis, "connected") ? "connected" : "DISCONNECTED") +
+                                "; commands " + count(redis, "commands") + ", errors " +
+                                count(redis, "errors") + ", mean latency " +
+                                ms(redis, "mean_latency_ms")});
+    }
+    const auto& e = object_or_null(c, "endpoints");
+    if (e.is_object())
+        t.add_row({"endpoints", count(e, "owned") + " owned, " + count(e, "moving") + " moving"});
+    const auto& m = object_or_null(c, "moves");
+    if (m.is_object()) {
+        t.add_row({"moves", count(m, "in") + " in, " + count(m, "out") + " out, " +
+                                count(m, "lost") + " lost; uplinks waited " + count(m, "waited") +
+                                ", refused " + count(m, "refused")});
+    }
+    std::string out = t.render();
+    const auto* instances = field(c, "instances");
+    if (!instances || !instances->is_array()) {
+        out += "instances: " + text(c, "instances_error", "not listed") + "\n";
+        return out;
+    }
+    out += "instances (" + std::to_string(instances->size()) + ")\n";
+    Table it({"  NAME", "INCARNATION", "LEASE LEFT", ""});
+    for (const auto& i : *instances) {
+        auto left = number(i, "ttl_ms");
+        it.add_row({"  " + text(i, "name"), text(i, "incarnation"),
+                    left ? format_seconds(*left / 1000) : "-", flag(i, "self") ? "(this)" : ""});
+    }
+    if (it.size() > 0) out += it.render();
+    if (flag(c, "instances_truncated")) out += "  (more not listed)\n";
     return out;
 }
 

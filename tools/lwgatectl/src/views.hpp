@@ -26,6 +26,10 @@ std::string connections_summary(const nlohmann::json& body);
 // GET /v1/connections/{endpoint}: everything known about one device, as key/value blocks.
 std::string render_device(const nlohmann::json& device);
 
+// GET /v1/cluster: this instance, its lease, Redis, ownership and moves as key/value lines, then
+// one row per instance lease in Redis ("not clustered" when the gateway is a single instance).
+std::string render_cluster(const nlohmann::json& cluster);
+
 // POST .../ping: "pong from dev-1 in 0.38ms".
 std::string render_ping(const std::string& endpoint, const nlohmann::json& body);
 
