@@ -284,6 +284,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     void adopt(const std::string& endpoint, std::uint64_t epoch,
                std::optional<store::DeviceRecord>&& record);
     void replay_waiting(const std::string& endpoint);
+    // Adopted but beyond connections.max_registrations: released for another instance, the
+    // waiting requests answered 5.03.
+    void give_back(const std::string& endpoint, std::uint64_t epoch);
     void release_after_commit(std::uint64_t committed);
     // Still ours after this instance's lease had lapsed (under `epoch`, new if Redis had lost
     // the owner record): the record and location hint are written again, since a Redis that

@@ -201,6 +201,11 @@ void Bridge::adopt(const std::string& endpoint, std::uint64_t epoch,
     c.adopting.erase(endpoint);
     if (c.ownership.epoch_of(endpoint) != epoch) return;  // lost again meanwhile
     if (record && !find(endpoint)) {
+        // A move brings an upstream socket with it: within connections.max_registrations like
+        // a new registration (a burst of devices from a dead instance must not exhaust this
+        // one's descriptors), else the endpoint goes back to the cluster for another instance.
+        if (!directory_.try_open_session()) return give_back(endpoint, epoch);
+        directory_.close_session();  // restore() takes it again, as at start
         record->owner_epoch = epoch;
         RestoreCounts counts;
         restore(*record, counts, true);
@@ -208,6 +213,22 @@ void Bridge::adopt(const std::string& endpoint, std::uint64_t epoch,
         spdlog::info("endpoint={} adopted from the cluster (epoch {})", endpoint, epoch);
     }
     replay_waiting(endpoint);
+}
+
+void Bridge::give_back(const std::string& endpoint, std::uint64_t epoch) {
+    auto& c = *cluster_;
+    spdlog::warn(
+        "endpoint={} not adopted: {} upstream sessions open (connections.max_registrations)",
+        endpoint, directory_.sessions());
+    if (auto it = c.waiting.find(endpoint); it != c.waiting.end()) {
+        for (auto& e : it->second) {
+            if (coap::is_request(e.message.code()))
+                refuse_over_limit(e.conn_shard, e.conn, endpoint, e.message.token());
+        }
+        c.waiting.erase(it);
+    }
+    c.ownership.on_given_back(endpoint);
+    c.client->release(endpoint, epoch, [](bool) {});
 }
 
 void Bridge::replay_waiting(const std::string& endpoint) {

@@ -101,6 +101,12 @@ class Ownership {
     // The store had lost the endpoint's owner record (Redis restarted without its data) and
     // granted it to us again, under `epoch`: our writes carry that one from now on.
     void on_reclaimed(const std::string& endpoint, std::uint64_t epoch);
+    // Granted, but this instance cannot host it (its registration budget is spent): the glue
+    // releases it in the store; nothing else is done here.
+    void on_given_back(const std::string& endpoint) {
+        owned_.erase(endpoint);
+        moving_.erase(endpoint);
+    }
     void on_tick(TimePoint now);
     TimePoint next_deadline() const;
 

@@ -28,6 +28,7 @@ void ClusterClient::run(std::vector<std::string> argv, Reply done) {
     const auto sent = std::chrono::steady_clock::now();
     conn_.command(std::move(argv), [this, sent, done = std::move(done)](std::error_code ec,
                                                                         RedisReply reply) {
+        if (closing_) return;
         if (ec || reply.is_error()) {
             ++stats_.errors;
             spdlog::debug("cluster: redis {}: {}", conn_.address().describe(),

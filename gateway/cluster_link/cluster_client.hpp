@@ -38,6 +38,11 @@ class ClusterClient {
   public:
     ClusterClient(asio::io_context& io, redis::RedisAddress address, cluster::InstanceId me,
                   std::chrono::milliseconds lease);
+    // The connection completes what is in flight as it closes: those answers go nowhere (their
+    // callers are being destroyed too).
+    ~ClusterClient() { closing_ = true; }
+    ClusterClient(const ClusterClient&) = delete;
+    ClusterClient& operator=(const ClusterClient&) = delete;
     void start();
     bool connected() const { return conn_.connected(); }
     const cluster::InstanceId& me() const { return me_; }
@@ -77,6 +82,7 @@ class ClusterClient {
     std::string incarnation_;
     std::chrono::milliseconds lease_;
     ClusterClientStats stats_;
+    bool closing_ = false;
 };
 
 }  // namespace lwgate::cluster_link

@@ -37,6 +37,9 @@ class InstanceLink {
   public:
     InstanceLink(asio::io_context& io, const redis::RedisAddress& address, cluster::InstanceId me,
                  Duration lease, const TimeSource& time, InstanceLinkSink sink);
+    ~InstanceLink() { stopped_ = true; }  // the connections' last callbacks go nowhere
+    InstanceLink(const InstanceLink&) = delete;
+    InstanceLink& operator=(const InstanceLink&) = delete;
     void start();
     void stop();
     bool lease_valid() const { return lease_.valid(time_.now()); }

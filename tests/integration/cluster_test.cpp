@@ -27,7 +27,9 @@ class ClusterTest : public ::testing::Test {
     // An instance named `name` on the shared Redis, with a short lease so that takeovers after
     // a crash happen within a test's patience.
     // `behind_proxy`: its listener reads HAProxy's PROXY header.
-    harness::GatewayProcess& start(const std::string& name, bool behind_proxy = false) {
+    // `connections`: further connections.* keys ("key: value").
+    harness::GatewayProcess& start(const std::string& name, bool behind_proxy = false,
+                                   std::vector<std::string> connections = {}) {
         harness::GatewayConfig config;
         if (behind_proxy)
             config.listener_uris = {"coap+tcp://127.0.0.1:0\n    proxy_protocol: true"};
@@ -35,6 +37,7 @@ class ClusterTest : public ::testing::Test {
         config.store_uri = redis.uri();
         config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: " + name +
                             "\n  lease: 2s\n";
+        config.connections_extra = std::move(connections);
         auto g = std::make_unique<harness::GatewayProcess>();
         g->start(LWGATE_BINARY, config.yaml());
         instances.push_back(std::move(g));
@@ -387,6 +390,29 @@ TEST_F(ClusterTest, AfterAGracefulStopTheOthersTakeOverAtOnce) {
     EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
     EXPECT_EQ(b.count_in_log("owned by instance gw-a"), 0u) << "nobody to ask: granted at once";
     expect_moved(r, ep);
+}
+
+// An instance at its registration budget does not take a moving device over (it would need
+// another upstream socket): the device gets 5.03, and the endpoint stays free for another
+// instance, which adopts it without a Register.
+TEST_F(ClusterTest, AMoveBeyondTheRegistrationBudgetIsRefusedAndTheEndpointStaysFree) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b", false, {"max_registrations: 1"});
+    auto other = register_at(core, options("urn:imei:budget-x", b.port()));  // B is full
+    const std::string ep = "urn:imei:budget-y";
+    auto r = register_observed(a, ep);
+    ASSERT_TRUE(r.device);
+
+    r.device->set_server_port(b.port());
+    ASSERT_TRUE(r.device->reconnect(5s).ok());
+    auto refused = r.device->update({}, 10s);
+    ASSERT_TRUE(refused.ok()) << refused.detail;
+    EXPECT_EQ(refused.code(), code::service_unavailable) << b.log();
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " not adopted", 5s)) << b.log();
+
+    move_to(*r.device, a);
+    EXPECT_TRUE(a.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << a.log();
+    EXPECT_EQ(registers(ep), 1u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <exception>
 #include <string>
 
+#include "src/fleet_worker.hpp"
 #include "src/floor_forwarder.hpp"
 #include "src/scenarios.hpp"
 
@@ -23,6 +24,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // A fleet worker's own process, started by the cluster scenario (fleet_worker.hpp).
+    if (argc >= 2 && std::string(argv[1]) == "--fleet-worker") {
+        std::signal(SIGPIPE, SIG_IGN);
+        try {
+            return run_fleet_worker(argc - 2, argv + 2);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "lwgate-bench --fleet-worker: %s\n", e.what());
+            return 2;
+        }
+    }
     BenchOptions o;
     std::string scenario;
     CLI::App cli{
@@ -37,15 +48,20 @@ int main(int argc, char** argv) {
         "  storm   N registered and observed devices reset and reconnect at once: time until all "
         "are updated and re-observed, refusals\n"
         "  tls     hold and relay with TLS-PSK devices\n"
-        "  all     every scenario in turn (with --smoke: exit 1 if one does not work)\n"
+        "  cluster K lwgate instances on one Redis (started by the bench) and one reuse_port "
+        "listener, N devices in fleet worker processes: memory per device (lwgate, Redis, "
+        "kernel), kill -9 of one instance and the takeover of its devices, relay with 1, 2, K "
+        "instances\n"
+        "  all     every scenario but cluster in turn (with --smoke: exit 1 if one does not "
+        "work)\n"
         "The floor forwarder is the least a TCP<->UDP CoAP gateway must do (framing translation, "
         "Message IDs, CSM/Ping; no retransmission, state or TLS) on plain epoll: an estimate of "
         "what any gateway could reach on this machine. It runs as its own process with "
         "--gateway-threads threads.\n",
         "lwgate-bench"};
-    cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | all")
+    cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | cluster | all")
         ->required()
-        ->check(CLI::IsMember({"hold", "relay", "uplink", "storm", "tls", "all"}));
+        ->check(CLI::IsMember({"hold", "relay", "uplink", "storm", "tls", "cluster", "all"}));
     cli.add_option("--lwgate", o.lwgate, "lwgate binary")->capture_default_str();
     cli.add_option("-n,--devices", o.devices, "simulated devices")->capture_default_str();
     cli.add_option("-d,--duration", o.duration, "seconds per measured phase")
@@ -89,13 +105,27 @@ int main(int argc, char** argv) {
                    "phases: exact before/after comparisons on a noisy machine (lwgate runs ~50x "
                    "slower; e.g. relay -n 200 -w 32 -d 8 --warmup 2)")
         ->check(CLI::ExistingDirectory);
+    cli.add_option("--instances", o.instances,
+                   "cluster: lwgate instances (0: <= 9,000 devices each, and the survivors of the "
+                   "kill <= 9,500 each; at least 2)")
+        ->capture_default_str();
+    cli.add_option("--devices-per-worker", o.devices_per_worker,
+                   "cluster: devices per fleet worker process (one descriptor each)")
+        ->capture_default_str();
+    cli.add_option("--relay-devices", o.relay_devices,
+                   "cluster: devices of the relay phase with 1, 2 and K instances")
+        ->capture_default_str();
+    cli.add_flag("--own-ports", o.own_ports,
+                 "cluster: each instance on a port of its own, the devices spread over them by "
+                 "the bench (a device whose connection dropped moves to another instance), "
+                 "instead of one shared reuse_port port spread by the kernel");
     CLI11_PARSE(cli, argc, argv);
 
     std::signal(SIGPIPE, SIG_IGN);
     const std::size_t fds = raise_fd_limit();
     // lwgate holds two descriptors per registered device (its TCP connection and its UDP
     // socket toward the core); the bench holds one per device.
-    if (o.devices * 2 + 100 > fds) {
+    if (o.devices * 2 + 100 > fds && scenario != "cluster") {
         std::printf(
             "warning: RLIMIT_NOFILE is %zu (and cannot be raised here): lwgate needs two "
             "descriptors per registered device, so at most ~%zu devices can register\n",
@@ -103,6 +133,11 @@ int main(int argc, char** argv) {
     }
     bool ok = true;
     try {
+        if (scenario == "cluster") {
+            const bool r = run_cluster(o);
+            if (!r) std::printf("SCENARIO cluster: did not complete\n");
+            return o.smoke && !r ? 1 : 0;
+        }
         auto run = [&](const std::string& s) {
             if (scenario == s || scenario == "all") {
                 bool r = false;

@@ -67,7 +67,7 @@ struct Fleet::Shared {
     std::atomic<std::uint64_t> half_open_closed{0}, half_open_max_ns{0};
     std::atomic<std::uint64_t> connected{0}, connections{0}, registered{0}, observed{0}, pings{0},
         reads{0}, refusals{0}, aborts{0}, closed_by_peer{0}, connect_errors{0}, register_errors{0},
-        storm_updated{0}, storm_reobserved{0};
+        updated{0}, update_retries{0}, update_failures{0}, storm_updated{0}, storm_reobserved{0};
     device::Address target;
     std::vector<std::uint8_t> payload;
     std::string links = "</1/0>,</3/0>";
@@ -85,7 +85,9 @@ struct Device {
     bool storm_wait_update = false, storm_wait_observe = false;
     bool want_out = false;  // EPOLLOUT armed
     bool uplinking = false;
-    bool silent = false;  // half-open: nothing read or sent
+    bool silent = false;        // half-open: nothing read or sent
+    bool retry_update = false;  // an Update answered 5.03 waits for its Max-Age
+    std::uint32_t hop = 0;      // FleetOptions::ports: the shift from its first port
     std::uint64_t silent_since = 0;
     std::uint16_t mid = 0;
     std::uint32_t seq = 0;
@@ -124,6 +126,10 @@ struct Fleet::Worker {
     void send_update(Device& d);
     void send_uplink(Device& d);
     std::uint64_t next_token(Device& d);
+    device::Address target(const Device& d) const;
+    void next_port(Device& d, bool peer_closed);
+    // The device's place in this fleet (uplink window, go_silent count from its start).
+    std::size_t local(const Device& d) const { return d.index - s.options.first_index; }
     // Appends a message built by `build` to the device's output (UDP: sends it).
     template <class F>
     void emit(Device& d, F&& build);
@@ -159,7 +165,7 @@ Fleet::Worker::Worker(Shared& shared, unsigned id_, unsigned count) : s(shared),
     if (epoll_fd < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     for (std::size_t i = id; i < s.options.count; i += count) {
         devices.emplace_back();
-        devices.back().index = static_cast<std::uint32_t>(i);
+        devices.back().index = static_cast<std::uint32_t>(s.options.first_index + i);
         devices.back().mid = static_cast<std::uint16_t>(i * 7919);
     }
     thread = std::thread([this] { run(); });
@@ -186,7 +192,7 @@ void Fleet::Worker::set_out_interest(Device& d, bool want) {
 void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
     const bool udp = s.options.transport == DeviceTransport::udp;
     const auto source = source_address(d.index, s.options.source_addresses);
-    d.fd = device::start_connect(s.target, &source, udp ? SOCK_DGRAM : SOCK_STREAM).fd;
+    d.fd = device::start_connect(target(d), &source, udp ? SOCK_DGRAM : SOCK_STREAM).fd;
     if (d.fd < 0) {
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
         schedule(d, now + 1000 * ms);
@@ -206,8 +212,21 @@ void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
     }
 }
 
+device::Address Fleet::Worker::target(const Device& d) const {
+    const auto& ports = s.options.ports;
+    if (ports.empty()) return s.target;
+    return device::Address::ipv4(INADDR_LOOPBACK, ports[(d.index + d.hop) % ports.size()]);
+}
+
+void Fleet::Worker::next_port(Device& d, bool peer_closed) {
+    const std::size_t n = s.options.ports.size();
+    if (n < 2) return;
+    d.hop += peer_closed ? static_cast<std::uint32_t>(1 + (d.index / n) % (n - 1)) : 1;
+}
+
 void Fleet::Worker::on_connected(Device& d) {
     if (device::connect_error(d.fd) != 0) {
+        next_port(d, false);
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
         fail(d, 1000 * ms, false);
         return;
@@ -232,13 +251,14 @@ void Fleet::Worker::on_connected(Device& d) {
 
 void Fleet::Worker::on_up(Device& d) {
     d.state = State::up;
+    d.retry_update = false;  // the Update below replaces a pending retry
     s.connected.fetch_add(1, std::memory_order_relaxed);
     s.connections.fetch_add(1, std::memory_order_relaxed);
     if (s.options.transport != DeviceTransport::udp) {
         d.out.insert(d.out.end(), s.csm.begin(), s.csm.end());
     }
     if (!s.options.register_devices) {
-        if (d.index < s.uplink_window.load()) send_uplink(d);
+        if (local(d) < s.uplink_window.load()) send_uplink(d);
     } else if (d.registered) {
         send_update(d);
     } else {
@@ -265,7 +285,10 @@ void Fleet::Worker::close_device(Device& d, bool reset) {
 }
 
 void Fleet::Worker::fail(Device& d, std::uint64_t retry_after_ns, bool peer_closed) {
-    if (peer_closed) s.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
+    if (peer_closed) {
+        s.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
+        next_port(d, true);
+    }
     close_device(d, false);
     schedule(d, now_ns() + retry_after_ns);
 }
@@ -547,7 +570,7 @@ void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
                     d.storm_wait_update = false;
                     s.storm_updated.fetch_add(1, std::memory_order_relaxed);
                 }
-                if (d.index < s.uplink_window.load()) send_uplink(d);
+                if (local(d) < s.uplink_window.load()) send_uplink(d);
             } else {
                 if (s.register_errors.fetch_add(1, std::memory_order_relaxed) < 3) {
                     std::fprintf(stderr, "lwgate-bench: %s%u: Register answered %u.%02u '%.*s'\n",
@@ -559,13 +582,26 @@ void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
             }
             break;
         case Pending::update:
-            if (m.code == code::changed) {
+            if (m.code == code::service_unavailable) {
+                // A cluster move in progress: lwgate asks to come back after Max-Age.
+                s.update_retries.fetch_add(1, std::memory_order_relaxed);
+                d.retry_update = true;
+                const auto age = m.uint_option(option::max_age).value_or(1);
+                schedule(d, now + std::min<std::uint64_t>(age, 5) * 1000 * ms);
+            } else if (m.code == code::changed) {
+                s.updated.fetch_add(1, std::memory_order_relaxed);
                 if (d.storm_wait_update) {
                     d.storm_wait_update = false;
                     s.storm_updated.fetch_add(1, std::memory_order_relaxed);
                 }
-                if (d.index < s.uplink_window.load()) send_uplink(d);
+                if (local(d) < s.uplink_window.load()) send_uplink(d);
             } else {
+                if (s.update_failures.fetch_add(1, std::memory_order_relaxed) < 3) {
+                    std::fprintf(stderr, "lwgate-bench: %s%u: Update answered %u.%02u '%.*s'\n",
+                                 s.options.prefix.c_str(), d.index, coap::code_class(m.code),
+                                 coap::code_detail(m.code), static_cast<int>(m.payload.size()),
+                                 reinterpret_cast<const char*>(m.payload.data()));
+                }
                 d.registered = false;  // 4.04: the registration is gone, register again
                 send_register(d);
             }
@@ -579,7 +615,7 @@ void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
                 ++stats.failed;
             }
             d.uplinking = false;
-            if (d.index < s.uplink_window.load()) send_uplink(d);
+            if (local(d) < s.uplink_window.load()) send_uplink(d);
             break;
         }
         case Pending::none:
@@ -605,7 +641,7 @@ void Fleet::Worker::storm(std::uint64_t now) {
 void Fleet::Worker::update_uplinks() {
     const std::size_t window = s.uplink_window.load();
     for (auto& d : devices) {
-        if (d.index >= window) break;
+        if (local(d) >= window) break;
         if (d.state == State::up && d.pending == Pending::none &&
             (d.registered || !s.options.register_devices)) {
             send_uplink(d);
@@ -625,7 +661,7 @@ void Fleet::Worker::run() {
         if (const auto k = s.silent_count.load(); k != seen_silent) {
             seen_silent = k;
             for (auto& d : devices) {
-                if (d.index >= k) break;
+                if (local(d) >= k) break;
                 if (d.fd < 0 || d.silent) continue;
                 d.silent = true;
                 d.silent_since = now;
@@ -660,6 +696,10 @@ void Fleet::Worker::run() {
             d.retry_at = 0;
             if (d.fd < 0) {
                 start_connect(d, now);
+            } else if (d.retry_update && d.state == State::up && d.pending == Pending::none) {
+                d.retry_update = false;
+                send_update(d);
+                flush(d);
             } else if (!d.registered && d.state == State::up &&
                        (d.pending == Pending::none ||
                         s.options.transport == DeviceTransport::udp)) {
@@ -722,6 +762,8 @@ FleetCounters Fleet::counters() const {
     c.closed_by_peer = s.closed_by_peer.load();
     c.connect_errors = s.connect_errors.load();
     c.register_errors = s.register_errors.load();
+    c.updated = s.updated.load();
+    c.update_retries = s.update_retries.load();
     c.storm_updated = s.storm_updated.load();
     c.storm_reobserved = s.storm_reobserved.load();
     c.half_open_closed = s.half_open_closed.load();
@@ -754,6 +796,17 @@ void Fleet::storm() {
 
 void Fleet::go_silent(std::size_t count) {
     shared_->silent_count = count;
+}
+
+void print_fleet_errors(const FleetCounters& c) {
+    std::printf(
+        "  device-side errors: connect %llu, closed by peer %llu, aborts %llu, "
+        "refusals (7.04) %llu, register failures %llu, Updates answered 5.03 %llu\n",
+        static_cast<unsigned long long>(c.connect_errors),
+        static_cast<unsigned long long>(c.closed_by_peer),
+        static_cast<unsigned long long>(c.aborts), static_cast<unsigned long long>(c.refusals),
+        static_cast<unsigned long long>(c.register_errors),
+        static_cast<unsigned long long>(c.update_retries));
 }
 
 }  // namespace lwgate::bench

@@ -16,6 +16,10 @@
 // that was registered sends an Update on the new connection, and the fleet counts the Updates
 // answered and the Observes lwgate re-sends by itself. A 7.04 Release (lwgate's connection
 // limits) is counted as a refusal and honoured: the device reconnects after its Hold-Off.
+//
+// Any connection the peer closes is reopened after 200 ms; a registered device then sends an
+// Update (as in a storm). An Update answered 5.03 (lwgate's cluster: the endpoint is still
+// moving) is sent again after its Max-Age, not replaced by a Register.
 #pragma once
 
 #include <atomic>
@@ -45,6 +49,13 @@ struct FleetOptions {
     bool register_devices = true;
     std::string proxy_uri;  // set: uplinks carry this Proxy-Uri (a forwarding proxy), no Register
     unsigned source_addresses = 1;
+    // Devices are first_index .. first_index + count - 1 (endpoint, location, token): fleets in
+    // several processes (cluster) share one core's index space.
+    std::size_t first_index = 0;
+    // Non-empty: one port per gateway instance instead of `port`. Device i connects to
+    // ports[(i + hop) % n]; a connection the peer closed moves it by 1 + (i / n) % (n - 1), so
+    // the devices of a dead instance spread evenly over the others (a failed connect: by 1).
+    std::vector<std::uint16_t> ports;
 };
 
 struct FleetCounters {
@@ -59,11 +70,16 @@ struct FleetCounters {
     std::uint64_t closed_by_peer = 0;  // FIN/RST not asked for
     std::uint64_t connect_errors = 0;  // connect or TLS handshake failed
     std::uint64_t register_errors = 0;
+    std::uint64_t updated = 0;           // Updates answered 2.04 (any reconnect)
+    std::uint64_t update_retries = 0;    // Updates answered 5.03 (a move in progress), retried
     std::uint64_t storm_updated = 0;     // after storm(): Updates answered 2.04 (or re-Register)
     std::uint64_t storm_reobserved = 0;  // after storm(): Observes received on the new connection
     std::uint64_t half_open_closed = 0;  // silent devices whose connection lwgate closed
     std::uint64_t half_open_max_ns = 0;  // the longest time from going silent to that close
 };
+
+// The device-side errors of a run on one line (the scenarios print it after each phase).
+void print_fleet_errors(const FleetCounters& c);
 
 struct UplinkStats {
     double seconds = 0;

@@ -145,16 +145,6 @@ FleetOptions fleet_options(const BenchOptions& o, DeviceTransport t, std::uint16
     return f;
 }
 
-void print_errors(const FleetCounters& c) {
-    std::printf(
-        "  device-side errors: connect %llu, closed by peer %llu, aborts %llu, "
-        "refusals (7.04) %llu, register failures %llu\n",
-        static_cast<unsigned long long>(c.connect_errors),
-        static_cast<unsigned long long>(c.closed_by_peer),
-        static_cast<unsigned long long>(c.aborts), static_cast<unsigned long long>(c.refusals),
-        static_cast<unsigned long long>(c.register_errors));
-}
-
 // Registers the whole fleet; prints the time it took. False on timeout.
 bool register_all(const BenchOptions& o, Fleet& fleet, UdpCore& core, const char* what) {
     const auto start = std::chrono::steady_clock::now();
@@ -382,7 +372,7 @@ bool run_hold(const BenchOptions& o, bool tls) {
         static_cast<unsigned long long>(c1.pings - c0.pings),
         static_cast<double>(c1.pings - c0.pings) / secs,
         static_cast<unsigned long long>(c1.connected));
-    print_errors(c1);
+    print_fleet_errors(c1);
     bool half_open_ok = true;
     if (o.half_open > 0) {
         // keepalive.pong_timeout 10s, max_missed 1 (gateway_yaml): bound = idle + 10 s + 1 s.
@@ -431,7 +421,7 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
         char label[64];
         std::snprintf(label, sizeof label, "through lwgate at %.0f/s", half_rate);
         print_phase(label, gw_half);
-        print_errors(fleet.counters());
+        print_fleet_errors(fleet.counters());
         ok = ok && gw_peak.core.answered > 0;
     }
     bool have_floor = false;
@@ -449,7 +439,7 @@ bool run_relay(const BenchOptions& o, bool tls, bool with_baseline) {
             char label[64];
             std::snprintf(label, sizeof label, "floor forwarder at %.0f/s", half_rate);
             print_phase(label, floor_half);
-            print_errors(fleet.counters());
+            print_fleet_errors(fleet.counters());
             have_floor = floor_peak.core.answered > 0;
             ok = ok && have_floor;
         }
@@ -538,7 +528,7 @@ bool run_uplink(const BenchOptions& o) {
         Fleet fleet(fleet_options(o, DeviceTransport::tcp, gw->port()));
         ok = register_all(o, fleet, core, "through lwgate") && ok;
         gw_thr = measure(fleet, gw->pid(), "through lwgate", true);
-        print_errors(fleet.counters());
+        print_fleet_errors(fleet.counters());
         ok = ok && gw_thr > 0;
     }
     if (!o.skip_floor) {
@@ -549,7 +539,7 @@ bool run_uplink(const BenchOptions& o) {
             Fleet fleet(fleet_options(o, DeviceTransport::tcp, floor->port));
             ok = register_all(o, fleet, core, "floor forwarder") && ok;
             floor_thr = measure(fleet, floor->child->pid(), "through the floor forwarder", false);
-            print_errors(fleet.counters());
+            print_fleet_errors(fleet.counters());
             ok = ok && floor_thr > 0;
         }
     }
@@ -584,7 +574,7 @@ bool run_uplink(const BenchOptions& o) {
                     static_cast<unsigned long long>(fleet.counters().connected), o.devices,
                     up ? "" : "  TIMEOUT");
         proxy_thr = measure(fleet, proxy.pid(), "through coap-server -P", false);
-        print_errors(fleet.counters());
+        print_fleet_errors(fleet.counters());
     }
     std::printf("  ratio lwgate/coap-server -P: %.2f\n", proxy_thr > 0 ? gw_thr / proxy_thr : 0);
     if (floor_thr > 0 && proxy_thr > 0) {
@@ -641,7 +631,7 @@ bool run_storm(const BenchOptions& o) {
         static_cast<unsigned long long>(c0.observed),
         static_cast<unsigned long long>(c1.refusals - c0.refusals),
         static_cast<unsigned long long>(c1.connect_errors - c0.connect_errors), cpu);
-    print_errors(c1);
+    print_fleet_errors(c1);
     std::printf("RESULT storm devices=%zu all_reobserved_s=%.2f refusals=%llu\n", o.devices, t_all,
                 static_cast<unsigned long long>(c1.refusals - c0.refusals));
     return ok && observed && done;

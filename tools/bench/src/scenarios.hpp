@@ -1,4 +1,4 @@
-// The benchmark scenarios (hold, relay, uplink, storm, tls) and what they report.
+// The benchmark scenarios (hold, relay, uplink, storm, tls, cluster) and what they report.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +32,12 @@ struct BenchOptions {
     // Non-empty: lwgate runs under callgrind (dumps in this directory) and the relay and uplink
     // phases through lwgate report its user-space instructions per operation.
     std::string callgrind;
+    // cluster: lwgate instances (0: enough for at most 9,000 devices each, at least 2), devices
+    // per fleet worker process, and the devices of its relay phase (1, 2, K instances).
+    std::size_t instances = 0;
+    std::size_t devices_per_worker = 12'500;
+    std::size_t relay_devices = 1000;
+    bool own_ports = false;  // cluster: a port per instance, devices spread by the bench
 };
 
 // Each returns true when the scenario worked (every device registered, traffic flowed).
@@ -39,6 +45,8 @@ bool run_hold(const BenchOptions& o, bool tls);
 bool run_relay(const BenchOptions& o, bool tls, bool with_baseline);
 bool run_uplink(const BenchOptions& o);
 bool run_storm(const BenchOptions& o);
+// cluster_scenario.cpp
+bool run_cluster(const BenchOptions& o);
 
 // Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it); returns the limit.
 std::size_t raise_fd_limit();
