@@ -59,17 +59,21 @@ class ClusterTest : public ::testing::Test {
         return n;
     }
 
-    // The instance wrote `needle` ("stored: ...") and its store committed a batch after it.
-    static bool wait_stored(harness::GatewayProcess& g, const std::string& needle) {
-        if (!g.wait_for_log(needle, 5s)) return false;
+    // The instance wrote `needle` ("stored: ...") for the `count`-th time and its store committed
+    // a batch after that.
+    static bool wait_stored(harness::GatewayProcess& g, const std::string& needle,
+                            std::size_t count = 1) {
+        if (!g.wait_for_log(needle, 15s, count)) return false;
         const auto log = g.log();
-        const auto at = log.find(needle);
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < count; ++i)
+            at = log.find(needle, i == 0 ? 0 : at + 1);
         std::size_t commits = 0;
         for (auto p = log.find("store: committed"); p != std::string::npos && p < at;
              p = log.find("store: committed", p + 1)) {
             ++commits;
         }
-        return g.wait_for_log("store: committed", 5s, commits + 1);
+        return g.wait_for_log("store: committed", 15s, commits + 1);
     }
 
     // The next notification of `obs` carrying `expected` (re-observation answers may come first).
@@ -233,8 +237,7 @@ TEST_F(ClusterTest, RedisRestartedWithoutItsDataIsWrittenAgain) {
 
     ASSERT_TRUE(redis.start());
     EXPECT_TRUE(a.wait_for_log("lease had run out", 15s)) << a.log();
-    ASSERT_TRUE(a.wait_for_log("endpoint=" + ep + " stored:", 15s, stored_before + 1)) << a.log();
-    ASSERT_TRUE(a.wait_for_log("store: committed", 15s, a.count_in_log("store: committed") + 1));
+    ASSERT_TRUE(wait_stored(a, "endpoint=" + ep + " stored:", stored_before + 1)) << a.log();
 
     move_to(*r.device, b);
     EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " adopted from the cluster", 5s)) << b.log();
