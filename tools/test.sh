@@ -3,14 +3,14 @@
 #   1. RelWithDebInfo build: unit + integration tests (CTest)
 #   2. clang-14 ASan/UBSan build: the same tests again (the integration tests also fail on any
 #      sanitizer report in the gateway's log)
-#   3. the libFuzzer targets of that same build, each for a bounded time (FUZZ_SECONDS, default 20)
+#   3. the libFuzzer targets of that same build, each for a bounded time (FUZZ_SECONDS, default 10)
 # Each step prints the seconds spent so far: the whole run must stay within CI's 30 minutes.
 # Set LWGATE_QUICK=1 to run only step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh --test
 jobs=$(nproc)
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 
 echo "== build and test (RelWithDebInfo)"
 # -g1 (line tables, no local variables): enough for backtraces, perf, callgrind and the
