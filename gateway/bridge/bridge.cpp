@@ -428,23 +428,31 @@ void Bridge::arm(Hosted& hosted) {
 
 void Bridge::forget(Hosted& hosted) {
     const std::string endpoint = hosted.host().endpoint();
-    auto it = endpoints_.find(endpoint);
-    const bool bootstrap = hosted.bootstrap();
-    if (bootstrap) {
+    if (hosted.bootstrap()) {
         spdlog::info("endpoint={} bootstrap ended; session closed", endpoint);
     } else {
+        if (cluster_ && !hosted.published_location.empty())
+            cluster_->client->erase_location(join_path(hosted.published_location));
+        spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
+        if (store_writer_) store_writer_->forgotten(endpoint);
+    }
+    close_host(hosted);
+}
+
+void Bridge::close_host(Hosted& hosted) {
+    const std::string endpoint = hosted.host().endpoint();
+    const bool bootstrap = hosted.bootstrap();
+    if (!bootstrap) {
         if (!hosted.published_location.empty()) {
             directory_.erase_registration(join_path(hosted.published_location));
             metrics_.registered_devices.add(-1);
-            if (cluster_) cluster_->client->erase_location(join_path(hosted.published_location));
         }
-        spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
-        if (store_writer_) store_writer_->forgotten(endpoint);
         ports_.release(local_of(hosted.upstream));
     }
     by_upstream_.erase(&hosted.upstream);
     hosted.link.close(hosted.upstream);
     directory_.close_session();
+    auto it = endpoints_.find(endpoint);
     (bootstrap ? it->second.bootstrap : it->second.registration).reset();
     if (!it->second.bootstrap && !it->second.registration) endpoints_.erase(it);
 }

@@ -215,6 +215,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void settle(Hosted& hosted, TimePoint now);
     void arm(Hosted& hosted);
     void forget(Hosted& hosted);  // deferred by settle(): we may be inside a libcoap callback
+    // What every end of a host does: unpublished, its port and upstream session closed, gone.
+    void close_host(Hosted& hosted);
     void publish_registration(Hosted& hosted);  // the Directory follows the relay
     // A new upstream session on a fresh local address:port (upstream.bind, or the kernel's).
     Result<void, Error> open_upstream(upstream::UpstreamSession& upstream,
@@ -284,6 +286,8 @@ class Bridge final : public upstream::CoreLinkHandler {
     void adopt(const std::string& endpoint, std::uint64_t epoch,
                std::optional<store::DeviceRecord>&& record);
     void replay_waiting(const std::string& endpoint);
+    // 5.03 with Max-Age for a device message that waited too long for a move, or found no room.
+    void answer_moving(const DeviceMessageEvent& event);
     // Adopted but beyond connections.max_registrations: released for another instance, the
     // waiting requests answered 5.03.
     void give_back(const std::string& endpoint, std::uint64_t epoch);

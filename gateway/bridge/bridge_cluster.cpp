@@ -93,16 +93,16 @@ bool Bridge::cluster_holds(DeviceMessageEvent& e) {
     const auto& endpoint = e.endpoint;
     // A bootstrap is short and owns nothing the core remembers: it runs where the device is.
     if (e.kind == Uplink::bootstrap_request || find_bootstrap(endpoint)) return false;
-    if (c.ownership.owns(endpoint) && !c.adopting.count(endpoint)) return false;
+    // Per message: the adopting set is almost always empty, and then costs no lookup.
+    const bool adopting = !c.adopting.empty() && c.adopting.count(endpoint);
+    if (!adopting && c.ownership.owns(endpoint)) return false;
+    if (c.ownership.refusing(endpoint)) {
+        answer_moving(e);
+        return true;
+    }
     auto& waiting = c.waiting[endpoint];
-    if (c.ownership.refusing(endpoint) || waiting.size() >= max_waiting) {
-        ++c.counters.refused;
-        if (coap::is_request(e.message.code())) {
-            Message answer(code::service_unavailable, e.message.token());
-            answer.add_uint_option(coap::option::max_age, moving_retry_seconds);
-            answer.set_payload("endpoint moving between gateway instances; retry");
-            answer_connection(e.conn_shard, e.conn, std::move(answer));
-        }
+    if (waiting.size() >= max_waiting) {
+        answer_moving(e);
         return true;
     }
     ++c.counters.waited;
@@ -253,11 +253,8 @@ void Bridge::execute(cluster::HandOver&& a) {
     }
     ++cluster_->counters.moves_out;
     spdlog::info("endpoint={} handed over to instance {}", a.endpoint, a.to.name);
-    if (sequence == 0) {
-        cluster_->handovers.push_back({0, a.endpoint, a.epoch});
-        return release_after_commit(0);
-    }
     cluster_->handovers.push_back({sequence, a.endpoint, a.epoch});
+    if (sequence == 0) release_after_commit(0);  // nothing to wait for
 }
 
 // The endpoint is released once its final record is in the store: the next owner loads it.
@@ -274,17 +271,20 @@ void Bridge::release_after_commit(std::uint64_t committed) {
     }
 }
 
+void Bridge::answer_moving(const DeviceMessageEvent& e) {
+    ++cluster_->counters.refused;
+    if (!coap::is_request(e.message.code())) return;  // a response is dropped
+    Message answer(code::service_unavailable, e.message.token());
+    answer.add_uint_option(coap::option::max_age, moving_retry_seconds);
+    answer.set_payload("endpoint moving between gateway instances; retry");
+    answer_connection(e.conn_shard, e.conn, std::move(answer));
+}
+
 void Bridge::execute(cluster::Refuse&& a) {
     auto it = cluster_->waiting.find(a.endpoint);
     if (it == cluster_->waiting.end()) return;
-    for (auto& e : it->second) {
-        ++cluster_->counters.refused;
-        if (!coap::is_request(e.message.code())) continue;
-        Message answer(code::service_unavailable, e.message.token());
-        answer.add_uint_option(coap::option::max_age, moving_retry_seconds);
-        answer.set_payload("endpoint moving between gateway instances; retry");
-        answer_connection(e.conn_shard, e.conn, std::move(answer));
-    }
+    for (const auto& e : it->second)
+        answer_moving(e);
     cluster_->waiting.erase(it);
 }
 
@@ -329,19 +329,7 @@ void Bridge::rewrite_owned(const std::string& endpoint, std::uint64_t epoch) {
 
 void Bridge::hand_off(Hosted& hosted, const char* why) {
     hosted.close_connections(session::CloseReason::moved, why);
-    const std::string endpoint = hosted.host().endpoint();
-    if (!hosted.published_location.empty()) {
-        directory_.erase_registration(join_path(hosted.published_location));
-        metrics_.registered_devices.add(-1);
-        hosted.published_location.clear();
-    }
-    ports_.release(local_of(hosted.upstream));
-    by_upstream_.erase(&hosted.upstream);
-    hosted.link.close(hosted.upstream);
-    directory_.close_session();
-    auto it = endpoints_.find(endpoint);
-    it->second.registration.reset();
-    if (!it->second.bootstrap) endpoints_.erase(it);
+    close_host(hosted);
 }
 
 }  // namespace lwgate::lwm2m

@@ -13,8 +13,7 @@ using redis::RedisReply;
 
 ClusterClient::ClusterClient(asio::io_context& io, redis::RedisAddress address,
                              cluster::InstanceId me, std::chrono::milliseconds lease)
-    : io_(io),
-      conn_(io, std::move(address)),
+    : conn_(io, std::move(address)),
       me_(std::move(me)),
       incarnation_(std::to_string(me_.incarnation)),
       lease_(lease) {}

@@ -76,7 +76,6 @@ class ClusterClient {
     void run(std::vector<std::string> argv, Reply done);
     void claim_naming_dead(const std::string& endpoint, const std::string& dead, ClaimDone done);
 
-    asio::io_context& io_;
     redis::RedisConnection conn_;
     cluster::InstanceId me_;
     std::string incarnation_;

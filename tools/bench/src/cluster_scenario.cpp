@@ -65,7 +65,7 @@ struct Snapshot {
 };
 
 Snapshot snapshot(const ClusterInstances& gws, const RedisProcess& redis) {
-    return {gws.rss_kib(), redis.used_memory().value_or(0), kernel_socket_memory()};
+    return {gws.rss_kib(), used_memory(redis).value_or(0), kernel_socket_memory()};
 }
 
 double per_device(std::uint64_t after, std::uint64_t before, std::size_t n) {

@@ -1,39 +1,17 @@
-// A redis-server of the bench's own (the cluster scenario's shared store): unix socket in a
-// temporary directory, no TCP (--port 0), no persistence (--save ''), killed by the destructor.
-// Queries go through redis-cli, so that the bench needs no Redis client library of its own.
+// The bench's redis-server is the harness's (lwgate/harness/redis_server.hpp); this adds what
+// the cluster scenario reads from it.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
-#include "lwgate/harness/temp_dir.hpp"
+#include "lwgate/harness/redis_server.hpp"
 
 namespace lwgate::bench {
 
-class RedisProcess {
-  public:
-    RedisProcess() = default;
-    ~RedisProcess();
-    RedisProcess(const RedisProcess&) = delete;
-    RedisProcess& operator=(const RedisProcess&) = delete;
+using RedisProcess = harness::RedisServer;
 
-    // Starts it and waits (up to 5 s) until it answers PING.
-    bool start();
-    std::string socket() const;
-    std::string uri() const { return "redis+unix://" + socket(); }
-    pid_t pid() const { return pid_; }
-
-    // `redis-cli -s SOCKET args...`, its output (empty when it failed).
-    std::string cli(const std::string& args) const;
-    // INFO memory's used_memory, in bytes.
-    std::optional<std::uint64_t> used_memory() const;
-
-  private:
-    harness::TempDir dir_{"lwgate-bench-redis-"};
-    pid_t pid_ = -1;
-};
+// INFO memory's used_memory, in bytes.
+std::optional<std::uint64_t> used_memory(const RedisProcess& redis);
 
 }  // namespace lwgate::bench
