@@ -11,8 +11,7 @@
 
 #include "app/gateway.hpp"
 #include "app/shard_sampler.hpp"
-#include "cluster/lease_scripts.hpp"
-#include "redis/redis_blocking.hpp"
+#include "cluster_link/instance_list.hpp"
 
 namespace lwgate::app {
 
@@ -191,69 +190,15 @@ admin::ClusterInstances AdminBackend::cluster_instances() {
         out.instances.emplace();
         return out;
     }
-    // A short-lived connection of the admin thread's own: the shards' and the control thread's
-    // connections are never waited on here. Bounded: 1 s per round trip, max_instances keys.
-    auto connected = redis::BlockingRedis::connect(cluster_->address, redis_timeout);
-    if (!connected) {
-        out.error = connected.error().message();
+    auto listed = cluster_link::list_live_instances(cluster_->address);
+    if (!listed) {
+        out.error = listed.error().message();
         return out;
     }
-    auto& redis = *connected;
-    const std::string prefix = cluster::instance_key("");
-    std::vector<std::string> keys;
-    std::string cursor = "0";
-    // A keyspace of many devices takes many SCAN rounds: bounded in time as well.
-    const auto give_up = Clock::now() + 2 * redis_timeout;
-    for (int round = 0;; ++round) {
-        if (round > 0 && Clock::now() > give_up) {
-            out.error = "SCAN of the instance leases took too long";
-            return out;
-        }
-        auto r = redis.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
-        if (!r) {
-            out.error = r.error().message();
-            return out;
-        }
-        if (r->is_error() || r->elements.size() != 2) {
-            out.error = "SCAN: " + (r->is_error() ? r->str : std::string("unexpected answer"));
-            return out;
-        }
-        cursor = r->elements[0].str;
-        for (const auto& key : r->elements[1].elements)
-            keys.push_back(key.str);
-        if (keys.size() >= max_instances) {
-            out.truncated = keys.size() > max_instances || cursor != "0";
-            keys.resize(std::min(keys.size(), max_instances));
-            break;
-        }
-        if (cursor == "0") break;
-    }
-    std::sort(keys.begin(), keys.end());
-    std::vector<std::vector<std::string>> commands;
-    for (const auto& key : keys) {
-        commands.push_back({"GET", key});
-        commands.push_back({"PTTL", key});
-    }
-    std::vector<redis::RedisReply> replies;
-    if (!commands.empty()) {
-        auto r = redis.pipeline(commands);
-        if (!r) {
-            out.error = r.error().message();
-            return out;
-        }
-        replies = std::move(*r);
-    }
+    out.truncated = listed->truncated;
     out.instances.emplace();
-    for (std::size_t i = 0; i < keys.size() && 2 * i + 1 < replies.size(); ++i) {
-        const auto& value = replies[2 * i];
-        if (value.type == redis::RedisReply::Type::nil) continue;  // expired since the SCAN
-        admin::ClusterInstance instance;
-        instance.name = keys[i].substr(prefix.size());
-        instance.incarnation = value.str;
-        const auto& ttl = replies[2 * i + 1];
-        instance.ttl_ms = ttl.type == redis::RedisReply::Type::integer ? ttl.integer : -1;
-        out.instances->push_back(std::move(instance));
-    }
+    for (auto& live : listed->instances)
+        out.instances->push_back({std::move(live.name), std::move(live.incarnation), live.ttl_ms});
     return out;
 }
 

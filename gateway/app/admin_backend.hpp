@@ -47,8 +47,6 @@ class AdminBackend final : public admin::Backend {
     };
     void set_cluster(ClusterSource source) { cluster_ = std::move(source); }
     // How many instance leases GET /v1/cluster lists at most, and how long it waits for Redis.
-    static constexpr std::size_t max_instances = 1000;
-    static constexpr std::chrono::milliseconds redis_timeout{1000};
 
     void set_draining() { draining_.store(true, std::memory_order_relaxed); }
     // The state store whose counters /metrics shows (thread-safe stats(); may be null).

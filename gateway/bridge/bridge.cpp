@@ -434,7 +434,10 @@ void Bridge::forget(Hosted& hosted) {
         if (cluster_ && !hosted.published_location.empty())
             cluster_->client->erase_location(join_path(hosted.published_location));
         spdlog::info("endpoint={} registration ended; upstream session closed", endpoint);
-        if (store_writer_) store_writer_->forgotten(endpoint);
+        const std::uint64_t erased = store_writer_ ? store_writer_->forgotten(endpoint) : 0;
+        close_host(hosted);
+        if (cluster_) release_ended(endpoint, erased);
+        return;
     }
     close_host(hosted);
 }

@@ -292,6 +292,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     // waiting requests answered 5.03.
     void give_back(const std::string& endpoint, std::uint64_t epoch);
     void release_after_commit(std::uint64_t committed);
+    void release_ended(const std::string& endpoint, std::uint64_t erased);
     // Still ours after this instance's lease had lapsed (under `epoch`, new if Redis had lost
     // the owner record): the record and location hint are written again, since a Redis that
     // restarted without its data lost them too.

@@ -257,6 +257,16 @@ void Bridge::execute(cluster::HandOver&& a) {
     if (sequence == 0) release_after_commit(0);  // nothing to wait for
 }
 
+// An ended registration's endpoint is released once its erasure is in the store, like a handover.
+void Bridge::release_ended(const std::string& endpoint, std::uint64_t erased) {
+    const auto epoch = cluster_->ownership.on_registration_ended(endpoint);
+    if (!epoch) return;
+    spdlog::debug("endpoint={} cluster: released once its record is erased (epoch {})", endpoint,
+                  *epoch);
+    cluster_->handovers.push_back({erased, endpoint, *epoch});
+    if (erased == 0) release_after_commit(0);  // nothing to wait for
+}
+
 // The endpoint is released once its final record is in the store: the next owner loads it.
 void Bridge::release_after_commit(std::uint64_t committed) {
     auto& waits = cluster_->handovers;

@@ -60,14 +60,16 @@ void StoreWriter::changed(Record& record, const HostState& host) {
     waits_.push_back({record.sequence, {endpoint, std::exchange(record.awaiting_commit, {})}});
 }
 
-void StoreWriter::forgotten(const std::string& endpoint) {
+std::uint64_t StoreWriter::forgotten(const std::string& endpoint) {
     auto it = records_.find(endpoint);
-    if (it == records_.end()) return;
+    if (it == records_.end()) return 0;
+    std::uint64_t sequence = 0;
     if (it->second.stored) {
         spdlog::debug("endpoint={} stored: erased", endpoint);
-        store_.erase(endpoint, it->second.owner_epoch);
+        sequence = store_.erase(endpoint, it->second.owner_epoch);
     }
     records_.erase(it);
+    return sequence;
 }
 
 std::uint64_t StoreWriter::handed_off(Record& record, const HostState& host) {

@@ -45,8 +45,9 @@ class StoreWriter {
     void register_sent(const std::string& endpoint, const coap::Message& request);
     // After every event of the registration host.
     void changed(Record& record, const HostState& host);
-    // The registration host is gone.
-    void forgotten(const std::string& endpoint);
+    // The registration host is gone: its record is erased. The store's number for the
+    // erasure (0: nothing was stored), for a caller that waits until it is committed.
+    std::uint64_t forgotten(const std::string& endpoint);
     // The endpoint moves to another instance: its newest state is written whatever changed
     // (the new owner continues from it) and the writer forgets it without erasing it. The
     // store's sequence number of that write.

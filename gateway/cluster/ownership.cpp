@@ -67,7 +67,11 @@ void Ownership::on_handover_requested(const std::string& endpoint, const Instanc
     if (owned == owned_.end()) {
         auto it = moving_.find(endpoint);
         const bool handing_over = it != moving_.end() && it->second.phase == Phase::handing_over;
-        if (!handing_over) actions_.push_back(NotifyReleased{endpoint, from});  // not ours
+        if (!handing_over) {
+            actions_.push_back(NotifyReleased{endpoint, from});  // not ours
+        } else if (!it->second.peer) {
+            it->second.peer = from;  // being released: told once it is
+        }
         return;
     }
     // The device connected there later than here: a connection here is the older one.
@@ -80,10 +84,21 @@ void Ownership::on_handover_requested(const std::string& endpoint, const Instanc
     moving_[endpoint] = std::move(move);
 }
 
+std::optional<std::uint64_t> Ownership::on_registration_ended(const std::string& endpoint) {
+    auto owned = owned_.find(endpoint);
+    if (owned == owned_.end()) return std::nullopt;
+    const std::uint64_t epoch = owned->second;
+    owned_.erase(owned);
+    Move& move = moving_[endpoint];
+    move.phase = Phase::handing_over;
+    move.epoch = epoch;
+    return epoch;
+}
+
 void Ownership::on_handed_over(const std::string& endpoint) {
     auto it = moving_.find(endpoint);
     if (it == moving_.end() || it->second.phase != Phase::handing_over) return;
-    actions_.push_back(NotifyReleased{endpoint, *it->second.peer});
+    if (it->second.peer) actions_.push_back(NotifyReleased{endpoint, *it->second.peer});
     if (it->second.device_here) {
         // The device came back here while it was handed over: it moves back.
         it->second.peer.reset();

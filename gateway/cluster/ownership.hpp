@@ -89,7 +89,14 @@ class Ownership {
     void on_claim_result(const std::string& endpoint, const ClaimResult& result, TimePoint now);
     // Another instance asks for `endpoint`: its device connected there, later than here.
     void on_handover_requested(const std::string& endpoint, const InstanceId& from);
-    // Our HandOver is done: state written, device and upstream closed, endpoint released.
+    // The endpoint's registration ended here (deregistered, expired, refused by the core):
+    // nothing on this instance needs it any more. Returned: the epoch to release it under once
+    // its record's erasure is in the store (then on_handed_over), when it was ours. Released,
+    // the next instance its device connects to claims it at once instead of asking this one,
+    // and this instance does not keep every endpoint it ever served.
+    std::optional<std::uint64_t> on_registration_ended(const std::string& endpoint);
+    // Our HandOver (or the release of an ended registration) is done: state written, device and
+    // upstream closed, endpoint released.
     void on_handed_over(const std::string& endpoint);
     // The holder says it released `endpoint`.
     void on_released_notice(const std::string& endpoint, TimePoint now);
@@ -116,7 +123,7 @@ class Ownership {
     enum class Phase {
         claiming,      // a Claim is in flight
         awaiting,      // asked `peer` to hand over; claim again at `deadline`
-        handing_over,  // giving it to `peer`
+        handing_over,  // giving it to `peer`, or releasing it (no peer yet)
     };
     // An endpoint on its way here or away. Kept apart from the owned ones so that ticks and
     // deadlines cost what is moving, not what is held (100,000 endpoints on an instance).

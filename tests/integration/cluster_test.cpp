@@ -395,6 +395,35 @@ TEST_F(ClusterTest, AfterAGracefulStopTheOthersTakeOverAtOnce) {
     expect_moved(r, ep);
 }
 
+// A registration that ends (here a De-register) releases its endpoint once the record's erasure
+// is stored: the instance does not keep every endpoint it ever served, and the next instance
+// the device registers at claims it at once instead of asking the first one to hand it over.
+TEST_F(ClusterTest, AnEndedRegistrationReleasesItsEndpoint) {
+    auto& a = start("gw-a");
+    auto& b = start("gw-b");
+    const std::string ep = "urn:imei:ended-1";
+    auto device = register_at(core, options(ep, a.port()));
+    ASSERT_TRUE(core.wait_registration(ep, 0s)) << a.log();
+    auto dereg = device->deregister(10s);
+    ASSERT_TRUE(dereg.ok()) << dereg.detail;
+    ASSERT_TRUE(core.wait_deregistration(ep, 5s));
+    ASSERT_TRUE(a.wait_for_log("endpoint=" + ep + " cluster: released", 5s)) << a.log();
+    const std::string owner_key = "lwgate:owner:{" + ep + "}";
+    const auto deadline = SteadyClock::now() + 5s;
+    while (redis.command({"HGET", owner_key, "instance"}) != "" && SteadyClock::now() < deadline)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(redis.command({"HGET", owner_key, "instance"}), "") << "released in Redis";
+    EXPECT_EQ(redis.command({"HGET", owner_key, "epoch"}), "1") << "the epoch stays";
+    EXPECT_EQ(redis.command({"EXISTS", "lwgate:dev:{" + ep + "}"}), "0") << "record erased";
+
+    auto again = register_at(core, options(ep, b.port()));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(b.wait_for_log("endpoint=" + ep + " cluster: claim granted (epoch 2)", 5s))
+        << b.log();
+    EXPECT_EQ(b.count_in_log("owned by instance gw-a"), 0u) << "nobody asked: granted at once";
+    EXPECT_EQ(a.count_in_log("handed over"), 0u);
+}
+
 // An instance at its registration budget does not take a moving device over (it would need
 // another upstream socket): the device gets 5.03, and the endpoint stays free for another
 // instance, which adopts it without a Register.

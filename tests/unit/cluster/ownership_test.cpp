@@ -53,6 +53,16 @@ class Cluster {
         collect_all();
         return true;
     }
+    // Instance i's registration of `endpoint` ended: released in the store later, as the
+    // bridge does once the record's erasure is committed.
+    void end_registration(unsigned i, const std::string& endpoint) {
+        const auto epoch = nodes[i]->on_registration_ended(endpoint);
+        if (!epoch) return;
+        deliver_to(i, [this, endpoint, epoch](Ownership& o) {
+            if (!release(store[endpoint], o.me(), *epoch)) return o.on_write_refused(endpoint);
+            o.on_handed_over(endpoint);
+        });
+    }
     void run() {
         collect_all();
         while (step()) {
@@ -222,6 +232,58 @@ TEST(OwnershipTest, ADeviceBackDuringItsHandoverWaitsFromWhenItCameBack) {
     EXPECT_TRUE(o.refusing("ep"));
 }
 
+TEST(OwnershipTest, AnEndedRegistrationIsReleasedAndTheNextInstanceClaimsItAtOnce) {
+    Cluster c(2);
+    c.at(0).on_device_bound("ep", c.now);
+    c.run();
+    c.end_registration(0, "ep");
+    EXPECT_FALSE(c.at(0).owns("ep"));
+    c.run();
+    EXPECT_EQ(c.at(0).moving(), 0u);
+    EXPECT_FALSE(c.store["ep"].owner.has_value());
+    EXPECT_EQ(c.store["ep"].epoch, 1u);  // kept: the next owner's epoch is higher
+    c.at(1).on_device_bound("ep", c.now);
+    c.collect_all();
+    ASSERT_TRUE(c.step());  // its claim: granted, nobody asked to hand over
+    EXPECT_EQ(c.at(1).epoch_of("ep"), 2u);
+    EXPECT_TRUE(c.pending.empty());
+}
+
+TEST(OwnershipTest, AnEndedRegistrationOfAnEndpointNotOwnedReleasesNothing) {
+    Ownership o({"a", 1}, params);
+    EXPECT_FALSE(o.on_registration_ended("ep").has_value());
+    EXPECT_TRUE(o.take_actions().empty());
+}
+
+TEST(OwnershipTest, AHandoverAskedDuringAReleaseIsAnsweredOnceReleased) {
+    Ownership o({"a", 1}, params);
+    o.on_device_bound("ep", t0);
+    o.on_claim_result("ep", {ClaimOutcome::granted, 3, {}}, t0);
+    (void)o.take_actions();
+    EXPECT_EQ(o.on_registration_ended("ep"), 3u);
+    o.on_handover_requested("ep", {"b", 2});
+    EXPECT_TRUE(o.take_actions().empty());  // not yet: the release is not done
+    o.on_handed_over("ep");
+    const auto actions = o.take_actions();
+    ASSERT_EQ(actions.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<NotifyReleased>(actions[0]));
+    EXPECT_EQ(std::get<NotifyReleased>(actions[0]).to.name, "b");
+    EXPECT_EQ(o.moving(), 0u);
+}
+
+TEST(OwnershipTest, ADeviceBackDuringTheReleaseClaimsItAgainAfterwards) {
+    Ownership o({"a", 1}, params);
+    o.on_device_bound("ep", t0);
+    o.on_claim_result("ep", {ClaimOutcome::granted, 1, {}}, t0);
+    ASSERT_TRUE(o.on_registration_ended("ep").has_value());
+    o.on_device_bound("ep", t0 + 1s);  // registers again at once
+    (void)o.take_actions();
+    o.on_handed_over("ep");
+    const auto actions = o.take_actions();
+    ASSERT_EQ(actions.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<Claim>(actions[0]));
+}
+
 TEST(OwnershipTest, NeverTwoOwnersWhatEverOrderMessagesArriveIn) {
     for (unsigned seed = 0; seed < 300; ++seed) {
         std::mt19937 rng(seed);
@@ -229,7 +291,7 @@ TEST(OwnershipTest, NeverTwoOwnersWhatEverOrderMessagesArriveIn) {
         for (int round = 0; round < 40; ++round) {
             const unsigned i = rng() % 3;
             const std::string ep = "ep" + std::to_string(rng() % 2);
-            switch (rng() % 4) {
+            switch (rng() % 5) {
                 case 0:
                     c.at(i).on_device_bound(ep, c.now);
                     break;
@@ -239,6 +301,9 @@ TEST(OwnershipTest, NeverTwoOwnersWhatEverOrderMessagesArriveIn) {
                 case 2:
                     c.now += 1s;
                     c.at(i).on_tick(c.now);
+                    break;
+                case 3:
+                    c.end_registration(i, ep);
                     break;
                 default:
                     break;

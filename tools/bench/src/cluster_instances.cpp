@@ -92,15 +92,21 @@ std::uint64_t ClusterInstances::descriptors(std::size_t i) const {
 
 namespace lwgate::bench {
 
-long ClusterInstances::owned(std::size_t i) const {
+ClusterInstances::Facts ClusterInstances::facts(std::size_t i) const {
     const auto& gw = *gateways_.at(i);
-    if (!gw.running()) return -1;
+    Facts f;
+    if (!gw.running()) return f;
     try {
         const auto j = harness::AdminClient(gw.admin_url()).get("/v1/cluster").json();
-        return j.at("endpoints").at("owned").get<long>();
+        f.waited = j.at("moves").at("waited").get<std::uint64_t>();
+        f.refused = j.at("moves").at("refused").get<std::uint64_t>();
+        f.redis_mean_latency_ms = j.at("redis").at("mean_latency_ms").get<double>();
+        f.lease_lapses = j.at("lease").at("lapses").get<std::uint64_t>();
+        f.owned = j.at("endpoints").at("owned").get<long>();
     } catch (const std::exception&) {
-        return -1;
+        f.owned = -1;
     }
+    return f;
 }
 
 }  // namespace lwgate::bench

@@ -45,8 +45,16 @@ class ClusterInstances {
     std::uint64_t rss_kib() const;
     // Descriptors of instance i (0 once it is gone).
     std::uint64_t descriptors(std::size_t i) const;
-    // Endpoints instance i owns (GET /v1/cluster), -1 when its admin API does not answer.
-    long owned(std::size_t i) const;
+    // What instance i's GET /v1/cluster says; owned is -1 when its admin API does not answer.
+    struct Facts {
+        long owned = -1;
+        std::uint64_t waited = 0;   // device messages that waited for a move here
+        std::uint64_t refused = 0;  // answered 5.03 "endpoint moving"
+        double redis_mean_latency_ms = 0;
+        std::uint64_t lease_lapses = 0;
+    };
+    Facts facts(std::size_t i) const;
+    long owned(std::size_t i) const { return facts(i).owned; }
 
   private:
     std::string yaml(const BenchOptions& o, const ClusterPlan& plan, std::size_t k) const;

@@ -193,9 +193,15 @@ bool fleet_phases(const BenchOptions& o, std::size_t k, UdpCore& core, RedisProc
     sleep_for(3);  // held a few seconds with keepalive running
     const Snapshot loaded = snapshot(gws, redis);
     report_memory(empty, loaded, static_cast<std::size_t>(fleet.counters().registered));
-    for (std::size_t i = 0; i < gws.size(); ++i)
-        std::printf("  bench-gw-%zu: %ld endpoints owned, %llu descriptors\n", i, gws.owned(i),
-                    static_cast<unsigned long long>(gws.descriptors(i)));
+    for (std::size_t i = 0; i < gws.size(); ++i) {
+        const auto f = gws.facts(i);
+        std::printf(
+            "  bench-gw-%zu: %ld endpoints owned, %llu descriptors; messages that waited for a "
+            "claim %llu, answered 5.03 %llu; Redis %.2f ms per command; lease lapses %llu\n",
+            i, f.owned, static_cast<unsigned long long>(gws.descriptors(i)),
+            static_cast<unsigned long long>(f.waited), static_cast<unsigned long long>(f.refused),
+            f.redis_mean_latency_ms, static_cast<unsigned long long>(f.lease_lapses));
+    }
     const long owned = gws.owned(0);
     // Without an admin answer: two descriptors per device (and a few per 128 sessions).
     const std::size_t held = owned >= 0 ? static_cast<std::size_t>(owned)

@@ -578,7 +578,13 @@ void Fleet::Worker::handle_response(Device& d, const MessageView& m) {
                                  coap::code_detail(m.code), static_cast<int>(m.payload.size()),
                                  reinterpret_cast<const char*>(m.payload.data()));
                 }
-                if (s.options.transport != DeviceTransport::udp) schedule(d, now + 1000 * ms);
+                // As a client should: a 5.03 (a cluster move that takes long, an overloaded
+                // gateway) after its Max-Age, anything else after a second.
+                std::uint64_t after = 1;
+                if (m.code == code::service_unavailable)
+                    after = std::min<std::uint64_t>(m.uint_option(option::max_age).value_or(1), 5);
+                if (s.options.transport != DeviceTransport::udp)
+                    schedule(d, now + after * 1000 * ms);
             }
             break;
         case Pending::update:
