@@ -40,6 +40,16 @@ class DescriptorBudget {
         return connections + sessions + contexts + reserve < limit_;
     }
 
+    // May one more upstream session be opened, making `sessions_after`, with these device
+    // connections open? Checked as well as connections.max_registrations: a burst of devices
+    // moving here from a dead cluster instance, or an uneven balancer, can bring more
+    // connections than registrations, and each would need a session of its own.
+    bool opens_session(std::uint64_t connections, std::uint64_t sessions_after) const {
+        if (limit_ == unlimited) return true;
+        const std::uint64_t contexts = 2 * ((sessions_after + 127) / 128);
+        return connections + sessions_after + contexts + reserve <= limit_;
+    }
+
     // Open descriptors high enough that health reports it (degraded).
     bool near_limit(std::uint64_t open) const {
         return limit_ != unlimited && open * 10 >= limit_ * 9;

@@ -97,6 +97,10 @@ Result<void, Error> Gateway::start() {
     descriptor_budget_ = DescriptorBudget(descriptor_limit());
     directory_.set_session_limit(
         descriptor_budget_.registrations(config_.connections.max_registrations));
+    directory_.set_descriptor_room([this](std::uint64_t sessions_after) {
+        const auto open = std::max<std::int64_t>(0, open_connections_.load());
+        return descriptor_budget_.opens_session(static_cast<std::uint64_t>(open), sessions_after);
+    });
     spdlog::info("descriptor limit {}: at most {} registrations",
                  descriptor_budget_.limit() == DescriptorBudget::unlimited
                      ? std::string("none")

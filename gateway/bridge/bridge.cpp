@@ -283,8 +283,8 @@ Bridge::Hosted* Bridge::host_for(unsigned conn_shard, ConnectionId conn,
 
 Bridge::Hosted* Bridge::create(EndpointHost::Kind kind, unsigned conn_shard, ConnectionId conn,
                                const std::string& endpoint, const coap::Token& token) {
-    if (!directory_.try_open_session()) {
-        refuse_over_limit(conn_shard, conn, endpoint, token);
+    if (const auto open = directory_.try_open_session(); open != SessionOpen::opened) {
+        refuse_over_limit(conn_shard, conn, endpoint, token, open);
         return nullptr;
     }
     const bool bootstrap = kind == EndpointHost::Kind::bootstrap;
@@ -329,18 +329,26 @@ Bridge::HostedPtr Bridge::make_hosted(EndpointHost::Kind kind, const std::string
 }
 
 void Bridge::refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                               const coap::Token& token) {
+                               const coap::Token& token, SessionOpen why) {
     // Every new endpoint holds a UDP socket toward the core: beyond the budget, new work is
     // refused and what exists goes on (no EMFILE for the devices already here).
     metrics_.refused[static_cast<std::size_t>(Refusal::registration_limit)].add();
+    const bool descriptors = why == SessionOpen::over_descriptors;
     if (refusal_log_budget_.try_take(time_.now())) {
-        spdlog::warn("endpoint={} refused (registration_limit): {} upstream sessions open",
-                     endpoint, directory_.sessions());
+        spdlog::warn("endpoint={} refused (registration_limit): {} upstream sessions open{}",
+                     endpoint, directory_.sessions(),
+                     descriptors ? ", no descriptor left for another" : "");
     }
     Message answer(code::service_unavailable, token);
     answer.add_uint_option(coap::option::max_age, registration_retry_seconds);
     answer.set_payload("registration limit reached; retry later");
     answer_connection(conn_shard, conn, std::move(answer));
+    // Out of descriptors the connection itself is one too many: closed, so that the device
+    // reconnects, and a balancer (or SO_REUSEPORT) may then pick an instance with room.
+    if (descriptors) {
+        post(conn_shard, CloseConnectionEvent{conn, session::CloseReason::limit_connections,
+                                              "no descriptor left for a registration"});
+    }
 }
 
 void Bridge::answer_connection(unsigned conn_shard, ConnectionId conn, Message&& answer) {
@@ -458,41 +466,6 @@ void Bridge::close_host(Hosted& hosted) {
     auto it = endpoints_.find(endpoint);
     (bootstrap ? it->second.bootstrap : it->second.registration).reset();
     if (!it->second.bootstrap && !it->second.registration) endpoints_.erase(it);
-}
-
-Result<void, Error> Bridge::open_upstream(upstream::UpstreamSession& upstream,
-                                          const std::string& endpoint) {
-    const auto psk = psk_of(endpoint);
-    // A port of the configured range may be taken by another program: try the next ones.
-    Result<void, Error> opened = fail(Error{make_error_code(upstream::UpstreamErrc::no_local_port),
-                                            "no free local port in upstream.bind.ports"});
-    for (std::size_t attempt = 0; attempt < 16 && !opened; ++attempt) {
-        const auto port = ports_.acquire();
-        if (!port) break;
-        opened = core_link_.open(upstream, endpoint, psk, bind_address(port->address), port->port);
-        if (!opened) {
-            ports_.release(*port);
-            if (!ports_.ranged()) break;
-        }
-    }
-    return opened;
-}
-
-const std::string& Bridge::bind_address(std::uint16_t index) const {
-    static const std::string any;
-    const auto& addresses = config_.upstream.bind_addresses;
-    return index < addresses.size() ? addresses[index] : any;
-}
-
-LocalPort Bridge::local_slot(const std::string& address, std::uint16_t port) const {
-    // An address that is no longer configured (a restored session's) maps to no slot.
-    const auto& addresses = config_.upstream.bind_addresses;
-    const auto it = std::find(addresses.begin(), addresses.end(), address);
-    return {static_cast<std::uint16_t>(it - addresses.begin()), port};
-}
-
-LocalPort Bridge::local_of(const upstream::UpstreamSession& upstream) const {
-    return local_slot(upstream.local_address(), upstream.local_port());
 }
 
 // ---- subscribers -----------------------------------------------------------------------------

@@ -202,8 +202,11 @@ class Bridge final : public upstream::CoreLinkHandler {
     Hosted* create(EndpointHost::Kind kind, unsigned conn_shard, ConnectionId conn,
                    const std::string& endpoint, const coap::Token& token);
     HostedPtr make_hosted(EndpointHost::Kind kind, const std::string& endpoint);
+    using SessionOpen = Directory::SessionOpen;
+    // 5.03 to a device whose endpoint gets no upstream session; its connection is closed too
+    // when the descriptors ran out.
     void refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
-                           const coap::Token& token);
+                           const coap::Token& token, SessionOpen why);
     void answer_connection(unsigned conn_shard, ConnectionId conn, coap::Message&& answer);
     void answer_connection(unsigned conn_shard, ConnectionId conn, const coap::Token& token,
                            std::uint8_t code, std::string_view diagnostic);
@@ -290,7 +293,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     void answer_moving(const DeviceMessageEvent& event);
     // Adopted but beyond connections.max_registrations: released for another instance, the
     // waiting requests answered 5.03.
-    void give_back(const std::string& endpoint, std::uint64_t epoch);
+    void give_back(const std::string& endpoint, std::uint64_t epoch, SessionOpen why);
     void release_after_commit(std::uint64_t committed);
     void release_ended(const std::string& endpoint, std::uint64_t erased);
     // Still ours after this instance's lease had lapsed (under `epoch`, new if Redis had lost

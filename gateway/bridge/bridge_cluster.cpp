@@ -204,7 +204,8 @@ void Bridge::adopt(const std::string& endpoint, std::uint64_t epoch,
         // A move brings an upstream socket with it: within connections.max_registrations like
         // a new registration (a burst of devices from a dead instance must not exhaust this
         // one's descriptors), else the endpoint goes back to the cluster for another instance.
-        if (!directory_.try_open_session()) return give_back(endpoint, epoch);
+        if (const auto open = directory_.try_open_session(); open != SessionOpen::opened)
+            return give_back(endpoint, epoch, open);
         directory_.close_session();  // restore() takes it again, as at start
         record->owner_epoch = epoch;
         RestoreCounts counts;
@@ -215,15 +216,16 @@ void Bridge::adopt(const std::string& endpoint, std::uint64_t epoch,
     replay_waiting(endpoint);
 }
 
-void Bridge::give_back(const std::string& endpoint, std::uint64_t epoch) {
+void Bridge::give_back(const std::string& endpoint, std::uint64_t epoch, SessionOpen why) {
     auto& c = *cluster_;
-    spdlog::warn(
-        "endpoint={} not adopted: {} upstream sessions open (connections.max_registrations)",
-        endpoint, directory_.sessions());
+    spdlog::warn("endpoint={} not adopted: {} upstream sessions open ({})", endpoint,
+                 directory_.sessions(),
+                 why == SessionOpen::over_descriptors ? "no descriptor left for another"
+                                                      : "connections.max_registrations");
     if (auto it = c.waiting.find(endpoint); it != c.waiting.end()) {
         for (auto& e : it->second) {
             if (coap::is_request(e.message.code()))
-                refuse_over_limit(e.conn_shard, e.conn, endpoint, e.message.token());
+                refuse_over_limit(e.conn_shard, e.conn, endpoint, e.message.token(), why);
         }
         c.waiting.erase(it);
     }

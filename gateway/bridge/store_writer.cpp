@@ -1,6 +1,7 @@
 #include "bridge/store_writer.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "bridge/record_time.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
@@ -63,7 +64,7 @@ void StoreWriter::changed(Record& record, const HostState& host) {
 std::uint64_t StoreWriter::forgotten(const std::string& endpoint) {
     auto it = records_.find(endpoint);
     if (it == records_.end()) return 0;
-    std::uint64_t sequence = 0;
+    std::uint64_t sequence = uncommitted(it->second);
     if (it->second.stored) {
         spdlog::debug("endpoint={} stored: erased", endpoint);
         sequence = store_.erase(endpoint, it->second.owner_epoch);
@@ -74,7 +75,7 @@ std::uint64_t StoreWriter::forgotten(const std::string& endpoint) {
 
 std::uint64_t StoreWriter::handed_off(Record& record, const HostState& host) {
     const std::string endpoint = host.relay.endpoint();
-    std::uint64_t sequence = 0;
+    std::uint64_t sequence = uncommitted(record);
     if (host.relay.registered()) {
         sequence = store_.put(record_of(record, host));
     } else if (record.stored) {
@@ -85,6 +86,7 @@ std::uint64_t StoreWriter::handed_off(Record& record, const HostState& host) {
 }
 
 std::vector<StoreWriter::Release> StoreWriter::committed(std::uint64_t sequence) {
+    last_committed_ = std::max(last_committed_, sequence);
     std::vector<Release> out;
     while (!waits_.empty() && waits_.front().sequence <= sequence) {
         out.push_back(std::move(waits_.front().release));
@@ -98,7 +100,7 @@ void StoreWriter::write(Record& record, const HostState& host) {
     if (!host.relay.registered()) {
         if (record.stored) {
             spdlog::debug("endpoint={} stored: erased", endpoint);
-            store_.erase(endpoint, record.owner_epoch);
+            record.sequence = store_.erase(endpoint, record.owner_epoch);
         }
         record.stored = false;
         return;

@@ -84,11 +84,19 @@ class StoreWriter {
     };
     void write(Record& record, const HostState& host);
     store::DeviceRecord record_of(const Record& record, const HostState& host) const;
+    // The number of the record's last write while the store has not committed it yet, else 0:
+    // what a release of the endpoint must wait for (a write still queued behind the release
+    // would be refused by the fence, and an erasure refused leaves a record of an ended
+    // registration for the next owner to load).
+    std::uint64_t uncommitted(const Record& record) const {
+        return record.sequence > last_committed_ ? record.sequence : 0;
+    }
 
     store::Store& store_;
     const TimeSource& time_;
     std::unordered_map<std::string, Record> records_;  // by endpoint
-    std::deque<CommitWait> waits_;                     // by sequence
+    std::uint64_t last_committed_ = 0;
+    std::deque<CommitWait> waits_;  // by sequence
 };
 
 }  // namespace lwgate::lwm2m

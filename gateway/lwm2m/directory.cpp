@@ -50,12 +50,16 @@ std::size_t Directory::registrations() const {
     return by_location_.size();
 }
 
-bool Directory::try_open_session(bool force) {
+Directory::SessionOpen Directory::try_open_session(bool force) {
     auto n = sessions_.load();
     do {
-        if (!force && n >= session_limit_.load()) return false;
+        if (force) continue;
+        if (n >= session_limit_.load()) return SessionOpen::over_registrations;
+        // Not atomic with the count: shards racing here may overshoot by one each, which the
+        // budget's reserve absorbs.
+        if (descriptor_room_ && !descriptor_room_(n + 1)) return SessionOpen::over_descriptors;
     } while (!sessions_.compare_exchange_weak(n, n + 1));
-    return true;
+    return SessionOpen::opened;
 }
 
 }  // namespace lwgate::lwm2m

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,8 +42,15 @@ class Directory {
     // process's descriptors. Lock-free; taken once per new endpoint, not per message.
     void set_session_limit(std::uint64_t max) { session_limit_.store(max); }
     std::uint64_t session_limit() const { return session_limit_.load(); }
-    // False at the limit (nothing taken). `force`: restoring stored sessions at start.
-    bool try_open_session(bool force = false);
+    // What else bounds the sessions: the process's descriptors, which the device connections
+    // share (a connection is accepted while one descriptor is left; its session needs
+    // another). Given the sessions there would be; set by the gateway, none in unit tests.
+    void set_descriptor_room(std::function<bool(std::uint64_t sessions_after)> room) {
+        descriptor_room_ = std::move(room);
+    }
+    enum class SessionOpen { opened, over_registrations, over_descriptors };
+    // Nothing taken unless opened. `force`: restoring stored sessions at start.
+    SessionOpen try_open_session(bool force = false);
     void close_session() { sessions_.fetch_sub(1); }
     std::uint64_t sessions() const { return sessions_.load(); }
 
@@ -52,6 +60,7 @@ class Directory {
     std::unordered_map<std::string, std::string> location_of_;  // endpoint -> location
     std::atomic<std::uint64_t> session_limit_{UINT64_MAX};
     std::atomic<std::uint64_t> sessions_{0};
+    std::function<bool(std::uint64_t)> descriptor_room_;
 };
 
 }  // namespace lwgate::lwm2m

@@ -264,16 +264,35 @@ TEST(DirectoryTest, RegistrationsByLocationAndEndpoint) {
 }
 
 TEST(DirectoryTest, UpstreamSessionsStopAtTheLimitExceptForRestoredOnes) {
+    using Open = Directory::SessionOpen;
     Directory d;
     d.set_session_limit(2);
-    EXPECT_TRUE(d.try_open_session());
-    EXPECT_TRUE(d.try_open_session());
-    EXPECT_FALSE(d.try_open_session());
+    EXPECT_EQ(d.try_open_session(), Open::opened);
+    EXPECT_EQ(d.try_open_session(), Open::opened);
+    EXPECT_EQ(d.try_open_session(), Open::over_registrations);
     EXPECT_EQ(d.sessions(), 2u);
-    EXPECT_TRUE(d.try_open_session(true)) << "restored at start: already known to the core";
+    EXPECT_EQ(d.try_open_session(true), Open::opened)
+        << "restored at start: already known to the core";
     d.close_session();
     d.close_session();
-    EXPECT_TRUE(d.try_open_session());
+    EXPECT_EQ(d.try_open_session(), Open::opened);
+}
+
+TEST(DirectoryTest, UpstreamSessionsStopWhereTheDescriptorsEnd) {
+    using Open = Directory::SessionOpen;
+    Directory d;
+    d.set_session_limit(100);
+    std::uint64_t asked = 0;
+    d.set_descriptor_room([&asked](std::uint64_t sessions_after) {
+        asked = sessions_after;
+        return sessions_after <= 3;
+    });
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(d.try_open_session(), Open::opened);
+    EXPECT_EQ(d.try_open_session(), Open::over_descriptors);
+    EXPECT_EQ(asked, 4u) << "asked for the sessions there would be";
+    EXPECT_EQ(d.sessions(), 3u) << "nothing taken";
+    EXPECT_EQ(d.try_open_session(true), Open::opened) << "a restored session is never refused";
 }
 
 }  // namespace

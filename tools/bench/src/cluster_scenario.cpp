@@ -131,34 +131,43 @@ bool kill_one(const BenchOptions& o, ClusterInstances& gws, const FleetWorkers& 
     const auto start = Clock::now();
     gws.at(0).signal(SIGKILL);
     gws.at(0).wait_exit(harness::Millis(5000));
-    std::uint64_t dropped = 0, updated = 0;
+    std::uint64_t dropped = 0, updated = 0, reobserved = 0;
+    double t_updated = -1;
     const bool done = wait_until(
         [&] {
             const auto c = fleet.counters();
             dropped = c.closed_by_peer - c0.closed_by_peer;
             updated = c.updated - c0.updated;
-            return dropped > 0 && updated >= dropped && c.connected >= o.devices;
+            reobserved = c.storm_reobserved - c0.storm_reobserved;
+            if (t_updated < 0 && updated >= held) t_updated = seconds_since(start);
+            // Every device of the dead instance Updated and observed again through another,
+            // and every device connected again (one of another instance dropped meanwhile too).
+            return dropped > 0 && updated >= held && reobserved >= held && c.connected >= o.devices;
         },
         60 + static_cast<double>(held) / 500);
     const double t = seconds_since(start);
     const CoreStats s = core.take_stats();
     std::printf(
         "  kill -9 of bench-gw-0 (held %zu devices): %llu connections dropped, %llu Updates "
-        "answered 2.04 by the other instances, the last %.2f s after the kill%s\n",
+        "answered 2.04 by the other instances, the last %.2f s after the kill%s%s\n",
         held, static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(updated), t,
+        dropped > held ? " (more connections dropped than the instance held)" : "",
         done ? "" : "  TIMEOUT");
     // Two Updates per moved device: the adopting instance's own (the new address), then the
     // device's, which waited for the move and is relayed.
+    std::printf(
+        "  all Updated %.2f s after the kill; %llu observations re-established on the devices\n",
+        t_updated, static_cast<unsigned long long>(reobserved));
     std::printf("  the core meanwhile: %llu Registers, %llu Updates\n",
                 static_cast<unsigned long long>(s.registers),
                 static_cast<unsigned long long>(s.updates));
     print_fleet_errors(fleet.counters());
     std::printf(
-        "RESULT cluster_kill devices=%zu held=%zu dropped=%llu updated=%llu seconds=%.2f "
-        "core_registers=%llu core_updates=%llu\n",
+        "RESULT cluster_kill devices=%zu held=%zu dropped=%llu updated=%llu reobserved=%llu "
+        "seconds=%.2f core_registers=%llu core_updates=%llu\n",
         o.devices, held, static_cast<unsigned long long>(dropped),
-        static_cast<unsigned long long>(updated), t, static_cast<unsigned long long>(s.registers),
-        static_cast<unsigned long long>(s.updates));
+        static_cast<unsigned long long>(updated), static_cast<unsigned long long>(reobserved), t,
+        static_cast<unsigned long long>(s.registers), static_cast<unsigned long long>(s.updates));
     std::fflush(stdout);
     return done && s.registers == 0;
 }
@@ -190,6 +199,13 @@ bool fleet_phases(const BenchOptions& o, std::size_t k, UdpCore& core, RedisProc
     FleetWorkers fleet(plan);
     bool ok = register_fleet(o, fleet, core);
     print_fleet_errors(fleet.counters());
+    // The core observes every device, so that the takeover is seen to re-observe them too.
+    core.observe_all();
+    const bool observed = wait_until([&] { return core.observed() >= o.devices; },
+                                     30 + static_cast<double>(o.devices) / 2000);
+    std::printf("  core observes /3/0/13 on %zu devices%s\n", core.observed(),
+                observed ? "" : "  TIMEOUT");
+    ok = ok && observed;
     sleep_for(3);  // held a few seconds with keepalive running
     const Snapshot loaded = snapshot(gws, redis);
     report_memory(empty, loaded, static_cast<std::size_t>(fleet.counters().registered));

@@ -43,8 +43,9 @@ std::string endpoint_name(const std::string& prefix, std::size_t index) {
     return prefix + std::to_string(index);
 }
 
-device::Address source_address(std::size_t index, unsigned count) {
-    const auto a = static_cast<std::uint32_t>(index % std::max(1u, count));
+device::Address source_address(std::size_t index, unsigned count, bool second_set) {
+    count = std::max(1u, count);
+    const auto a = static_cast<std::uint32_t>(index % count + (second_set ? count : 0));
     return device::Address::ipv4((127u << 24) | (1u << 16) | ((a >> 8) << 8) | ((a & 0xff) + 1), 0);
 }
 
@@ -88,6 +89,9 @@ struct Device {
     bool silent = false;        // half-open: nothing read or sent
     bool retry_update = false;  // an Update answered 5.03 waits for its Max-Age
     std::uint32_t hop = 0;      // FleetOptions::ports: the shift from its first port
+    // One shared port: the connection was closed by lwgate (its instance died), and it
+    // reconnects from an address of the second set (see next_port).
+    bool second_source = false;
     std::uint64_t silent_since = 0;
     std::uint16_t mid = 0;
     std::uint32_t seq = 0;
@@ -191,7 +195,7 @@ void Fleet::Worker::set_out_interest(Device& d, bool want) {
 
 void Fleet::Worker::start_connect(Device& d, std::uint64_t now) {
     const bool udp = s.options.transport == DeviceTransport::udp;
-    const auto source = source_address(d.index, s.options.source_addresses);
+    const auto source = source_address(d.index, s.options.source_addresses, d.second_source);
     d.fd = device::start_connect(target(d), &source, udp ? SOCK_DGRAM : SOCK_STREAM).fd;
     if (d.fd < 0) {
         s.connect_errors.fetch_add(1, std::memory_order_relaxed);
@@ -220,7 +224,15 @@ device::Address Fleet::Worker::target(const Device& d) const {
 
 void Fleet::Worker::next_port(Device& d, bool peer_closed) {
     const std::size_t n = s.options.ports.size();
-    if (n < 2) return;
+    if (n < 2) {
+        // SO_REUSEPORT picks an instance by a hash of the connection's addresses and ports. The
+        // kernel hands the ports of the closed connections out again first, so from the same
+        // source address they would hash as before: all to the socket that took the dead
+        // listener's slot in the reuseport group. Devices behind NATs come back from new
+        // public ports; a fresh address stands in for that.
+        d.second_source = d.second_source || peer_closed;
+        return;
+    }
     d.hop += peer_closed ? static_cast<std::uint32_t>(1 + (d.index / n) % (n - 1)) : 1;
 }
 
@@ -288,6 +300,8 @@ void Fleet::Worker::fail(Device& d, std::uint64_t retry_after_ns, bool peer_clos
     if (peer_closed) {
         s.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
         next_port(d, true);
+        // Its observations must come back on the next connection (cluster: kill -9).
+        d.storm_wait_observe = d.storm_wait_observe || d.observed;
     }
     close_device(d, false);
     schedule(d, now_ns() + retry_after_ns);

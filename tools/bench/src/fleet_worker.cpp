@@ -22,11 +22,12 @@ namespace lwgate::bench {
 namespace {
 
 // The counters a child reports, in the order of its status line.
-constexpr std::array<std::uint64_t FleetCounters::*, 12> fields = {
+constexpr std::array<std::uint64_t FleetCounters::*, 14> fields = {
     &FleetCounters::connected,      &FleetCounters::connections,     &FleetCounters::registered,
     &FleetCounters::closed_by_peer, &FleetCounters::updated,         &FleetCounters::update_retries,
     &FleetCounters::connect_errors, &FleetCounters::register_errors, &FleetCounters::refusals,
-    &FleetCounters::aborts,         &FleetCounters::pings,           &FleetCounters::reads};
+    &FleetCounters::aborts,         &FleetCounters::pings,           &FleetCounters::reads,
+    &FleetCounters::observed,       &FleetCounters::storm_reobserved};
 
 std::string status_line(const FleetCounters& c) {
     std::string line = "S";
