@@ -5,12 +5,13 @@
 
 #include "app/gateway.hpp"
 #include "redis/open_redis_store.hpp"
+#include "redis/redis_uri.hpp"
 
 namespace lwgate::app {
 
 Result<void, Error> Gateway::open_store() {
-    const auto& uri = config_.store.uri;
-    auto opened = redis::open_any_store(uri);
+    const auto uri = redis::redact_uri(config_.store.uri);  // for messages: no password
+    auto opened = redis::open_any_store(config_.store.uri);
     if (!opened)
         return fail(Error{opened.error().code, "store.uri " + uri + ": " + opened.error().detail});
     store_ = std::move(opened).value();

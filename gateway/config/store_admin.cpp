@@ -28,7 +28,7 @@ void read_store_uri(Reader& r, const Item& it, Config& cfg) {
         r.error(it.path, it.line,
                 "expected memory:, sqlite:///absolute/path.db, redis://HOST:PORT[/DB] or "
                 "redis+unix:///PATH[?db=N], got '" +
-                    *s + "'");
+                    redis::redact_uri(*s) + "'");  // a mistyped scheme may carry a password
     }
 }
 

@@ -55,6 +55,16 @@ Result<BlockingRedis, Error> BlockingRedis::connect(const RedisAddress& a,
     if (!c.context_ || c.context_->err)
         return fail(c.io_error("cannot connect: " + c.last_error()));
     redisSetTimeout(c.context(), tv);  // a Redis that stops answering must not hang the start
+    if (!a.password.empty()) {
+        std::vector<std::string> auth{"AUTH"};
+        if (!a.username.empty()) auth.push_back(a.username);
+        auth.push_back(a.password);
+        auto r = c.command(auth);  // its errors name the command ("AUTH: ..."), never its words
+        if (!r) return fail(std::move(r).error());
+        // Redis's answer ("WRONGPASS ...", "ERR AUTH ... called without any password
+        // configured") never quotes the password.
+        if (r->is_error()) return fail(c.io_error("AUTH: " + r->str));
+    }
     if (a.db != 0) {
         auto r = c.command({"SELECT", std::to_string(a.db)});
         if (!r) return fail(std::move(r).error());

@@ -1,6 +1,9 @@
 // A blocking Redis connection, for start-up only (before the shards run, so nothing waits on it
 // but the start): loading the records, taking the instance lease, claiming the endpoints an
 // earlier run of this instance held. Everything later goes through RedisConnection (async).
+// It resolves a host name synchronously (hiredis's getaddrinfo): acceptable because it runs only
+// at start-up and on the admin thread, where a slow DNS server delays that caller alone and no
+// device's traffic.
 #pragma once
 
 #include <chrono>

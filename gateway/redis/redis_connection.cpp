@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
+#include <asio/ip/address.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
 #include "redis/redis_blocking.hpp"  // copy_reply
@@ -66,10 +67,12 @@ RedisConnection::RedisConnection(asio::io_context& io, RedisAddress address,
       options_(options),
       retry_timer_(io),
       connect_timer_(io),
+      resolver_(io),
       backoff_(options.backoff_min) {}
 
 RedisConnection::~RedisConnection() {
     stopping_ = true;
+    cancel_resolve();
     retry_timer_.cancel();
     connect_timer_.cancel();
     free_context();  // in-flight callbacks run now, with shutting_down
@@ -82,22 +85,94 @@ void RedisConnection::start() {
     connect();
 }
 
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+    std::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+}  // namespace
+
 void RedisConnection::connect() {
-    if (stopping_ || ac_) return;
-    redisAsyncContext* ac = address_.is_unix()
-                                ? redisAsyncConnectUnix(address_.unix_path.c_str())
-                                : redisAsyncConnect(address_.host.c_str(), address_.port);
+    if (stopping_ || ac_ || resolving_) return;
+    if (!address_.is_unix() && !is_ip_literal(address_.host)) return resolve();
+    if (!open(address_.host)) return schedule_reconnect();
+    arm_connect_timer();
+}
+
+void RedisConnection::resolve() {
+    resolving_ = std::make_shared<char>();
+    // numeric_service: the port is a number, no services database lookup.
+    resolver_.async_resolve(
+        address_.host, std::to_string(address_.port),
+        asio::ip::tcp::resolver::numeric_service | asio::ip::tcp::resolver::address_configured,
+        [this, alive = std::weak_ptr<char>(resolving_)](
+            const std::error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
+            if (alive.expired()) return;  // cancelled, timed out, or `this` is gone
+            resolving_.reset();
+            on_resolved(ec, results);
+        });
+    arm_connect_timer();  // bounds the resolution and the connect after it together
+}
+
+void RedisConnection::on_resolved(const std::error_code& ec,
+                                  const asio::ip::tcp::resolver::results_type& results) {
+    if (stopping_) return;
+    if (ec || results.empty()) {
+        spdlog::warn("redis {}: cannot resolve {}: {}", address_.describe(), address_.host,
+                     ec ? ec.message() : "no address");
+        connect_timer_.cancel();
+        return schedule_reconnect();
+    }
+    // IPv4 first, as hiredis's own lookup did (AF_INET, then AF_INET6): a name that also has an
+    // IPv6 address keeps reaching a Redis bound to 127.0.0.1 only.
+    auto chosen = results.begin();
+    for (auto it = results.begin(); it != results.end(); ++it) {
+        if (it->endpoint().address().is_v4()) {
+            chosen = it;
+            break;
+        }
+    }
+    // to_string(): an IPv6 address without brackets, as hiredis wants it.
+    if (!open(chosen->endpoint().address().to_string())) {
+        connect_timer_.cancel();
+        return schedule_reconnect();
+    }
+    // connect_timer_ is still armed from resolve().
+}
+
+void RedisConnection::cancel_resolve() {
+    resolving_.reset();
+    resolver_.cancel();
+}
+
+bool RedisConnection::open(const std::string& host) {
+    redisAsyncContext* ac = address_.is_unix() ? redisAsyncConnectUnix(address_.unix_path.c_str())
+                                               : redisAsyncConnect(host.c_str(), address_.port);
     if (!ac || ac->err) {
         spdlog::debug("redis {}: connect failed: {}", address_.describe(),
                       ac ? ac->errstr : "out of memory");
         if (ac) redisAsyncFree(ac);
-        schedule_reconnect();
-        return;
+        return false;
     }
     attach(ac);
+    return true;
+}
+
+void RedisConnection::arm_connect_timer() {
     connect_timer_.expires_after(options_.connect_timeout);
     connect_timer_.async_wait([this](const std::error_code& ec) {
-        if (ec || connected_ || !ac_) return;
+        if (ec || connected_) return;
+        if (resolving_) {
+            // getaddrinfo itself cannot be interrupted: its late answer is ignored.
+            spdlog::warn("redis {}: cannot resolve {}: timed out after {} ms", address_.describe(),
+                         address_.host, options_.connect_timeout.count());
+            cancel_resolve();
+            return schedule_reconnect();
+        }
+        if (!ac_) return;
         spdlog::debug("redis {}: connect timed out", address_.describe());
         free_context();
         schedule_reconnect();
@@ -138,12 +213,42 @@ void RedisConnection::disconnect_hook(const redisAsyncContext* ac, int) {
 }
 
 void RedisConnection::on_connected(int status) {
+    if (status != REDIS_OK) {
+        connect_timer_.cancel();
+        return schedule_reconnect();
+    }
+    if (address_.password.empty()) return on_ready();
+    // The connect timer stays armed until AUTH is answered: a Redis that accepts the connection
+    // but never answers is dropped like one that never accepts it.
+    authenticate();
+}
+
+void RedisConnection::authenticate() {
+    std::vector<std::string> auth{"AUTH"};
+    if (!address_.username.empty()) auth.push_back(address_.username);
+    auth.push_back(address_.password);
+    send(std::move(auth), [this, ac = ac_](std::error_code ec, RedisReply r) {
+        // Dropped meanwhile (timeout, Redis gone): the reconnection is already under way.
+        if (ec || ac_ != ac) return;
+        if (r.is_error()) {
+            // Redis's answer ("WRONGPASS invalid username-password pair ...") never quotes
+            // the password.
+            spdlog::error("redis {}: AUTH refused: {}", address_.describe(), r.str);
+            connect_timer_.cancel();
+            free_context();  // hiredis defers the free to the end of this callback
+            return schedule_reconnect();
+        }
+        on_ready();
+    });
+}
+
+void RedisConnection::on_ready() {
     connect_timer_.cancel();
-    if (status != REDIS_OK) return schedule_reconnect();
     connected_ = true;
     ++connects_;
     backoff_ = options_.backoff_min;
-    spdlog::info("redis {}: connected", address_.describe());
+    spdlog::info("redis {}: connected{}", address_.describe(),
+                 address_.password.empty() ? "" : " (authenticated)");
     if (address_.db != 0) {
         // First on the wire, so every command after it runs in the right database.
         send({"SELECT", std::to_string(address_.db)}, [this](std::error_code ec, RedisReply r) {

@@ -3,10 +3,20 @@
 //
 // Not thread-safe: every call, and every callback, runs on the io_context's thread.
 //
+// With a password in the address, AUTH is the first command on every connection, and the
+// connection counts as up only once Redis accepted it: nothing else is sent before (a refused
+// AUTH must not leave the commands to run as Redis's default user). A refused AUTH is logged
+// and the connection dropped and tried again with the backoff.
+//
 // Commands given while the connection is down wait in a bounded queue and are sent, in order,
 // once it is back; commands in flight when it drops complete with RedisErrc::disconnected
 // (whether Redis executed them is unknown: callers resend idempotent writes). A dropped or failed
 // connection is tried again with exponential backoff.
+//
+// A host name (not an IP literal) is resolved with Asio's resolver, whose blocking getaddrinfo
+// runs on a thread of Asio's own, so a slow DNS server never stalls the io_context's other work
+// (a shard's devices). The connect timeout bounds the whole attempt, resolution included, and
+// every reconnect resolves again: a Redis moved by DNS failover is found at its new address.
 #pragma once
 
 #include <chrono>
@@ -19,6 +29,7 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "redis/redis_reply.hpp"
@@ -67,8 +78,15 @@ class RedisConnection {
     };
 
     void connect();
+    void resolve();
+    void on_resolved(const std::error_code& ec, const asio::ip::tcp::resolver::results_type& r);
+    void cancel_resolve();
+    bool open(const std::string& host);  // false (logged) when hiredis fails at once
+    void arm_connect_timer();
     void attach(redisAsyncContext* ac);
     void on_connected(int status);
+    void authenticate();
+    void on_ready();  // connected, and authenticated when there is a password
     void on_disconnected();
     void schedule_reconnect();
     void send(std::vector<std::string> argv, Callback done);
@@ -84,6 +102,11 @@ class RedisConnection {
     std::shared_ptr<Watcher> watcher_;
     asio::steady_timer retry_timer_;
     asio::steady_timer connect_timer_;
+    asio::ip::tcp::resolver resolver_;
+    // Set while a resolution is under way. Its completion holds only a weak_ptr: a cancel that
+    // comes after getaddrinfo returned does not stop the handler, so the handler checks that
+    // this resolution is still the one wanted (and `this` still alive) before anything else.
+    std::shared_ptr<char> resolving_;
     std::chrono::milliseconds backoff_;
     bool connected_ = false;
     bool stopping_ = false;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "free_port.hpp"
 #include "gateway_fixture.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
@@ -35,21 +36,6 @@ inline bool device_got_observe(const DeviceSimulator& device, const std::string&
             },
             5s, from)
         .has_value();
-}
-
-// A UDP port the kernel just handed out and released: free, and no fixed number in a test.
-// 0 if none could be had.
-inline std::uint16_t free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-    ::close(fd);
-    return ok ? ntohs(addr.sin_port) : 0;
 }
 
 // A device simulator with options `o`, registered (2.01) and seen by `core`.

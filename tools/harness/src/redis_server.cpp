@@ -34,6 +34,7 @@ bool RedisServer::start() {
         for (const char* a : {"--appendonly", "yes", "--appendfsync", "always"})
             args.emplace_back(a);
     }
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
@@ -57,8 +58,25 @@ void RedisServer::stop(int signal) {
     pid_ = -1;
 }
 
+namespace {
+
+// One word for sh, whatever it holds (a password may hold quotes, spaces, '$').
+std::string shell_quoted(const std::string& word) {
+    std::string out = "'";
+    for (const char c : word)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
 std::string RedisServer::cli(const std::string& args) const {
-    const std::string command = "redis-cli -s '" + socket().string() + "' " + args + " 2>/dev/null";
+    std::string auth;
+    if (!cli_user_.empty()) auth += " --user " + shell_quoted(cli_user_);
+    if (!cli_password_.empty())
+        auth += " --pass " + shell_quoted(cli_password_) + " --no-auth-warning";
+    const std::string command =
+        "redis-cli -s " + shell_quoted(socket().string()) + auth + " " + args + " 2>/dev/null";
     FILE* p = ::popen(command.c_str(), "r");
     if (!p) return "";
     std::string out;

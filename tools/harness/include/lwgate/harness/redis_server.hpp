@@ -2,6 +2,8 @@
 // directory, no TCP (--port 0), stopped (SIGTERM) by the destructor. Persistence is the caller's
 // choice: off (--save ''), or an fsync'ed append-only file so that a restart keeps everything
 // Redis acknowledged. Queries go through redis-cli, so users need no Redis client library.
+// Further redis-server arguments (a password, ACL users) may be given; they apply to every
+// start, so a restart keeps them.
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "lwgate/harness/temp_dir.hpp"
 
@@ -22,6 +25,16 @@ class RedisServer {
     ~RedisServer() { stop(); }
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
+
+    // Appended to redis-server's command line at every start(), after the harness's own (a
+    // later option wins): {"--requirepass", "pw"}, {"--user", "alice", "on", ">pw", "~*", ...}.
+    void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+    // What cli() (and so ping() and start()) logs in with: a password (redis-cli --pass), with
+    // a user name for an ACL user (--user). An empty password: no login.
+    void set_cli_auth(std::string password, std::string user = {}) {
+        cli_password_ = std::move(password);
+        cli_user_ = std::move(user);
+    }
 
     std::filesystem::path socket() const { return dir_ / "redis.sock"; }
     std::string uri() const { return "redis+unix://" + socket().string(); }
@@ -38,6 +51,9 @@ class RedisServer {
 
   private:
     bool durable_;
+    std::vector<std::string> extra_args_;
+    std::string cli_password_;
+    std::string cli_user_;
     TempDir dir_{"lwgate-redis-"};
     pid_t pid_ = -1;
 };
