@@ -9,6 +9,7 @@
 #include "admin/health.hpp"
 #include "admin/json_views.hpp"
 #include "admin/metrics_text.hpp"
+#include "admin/openapi.hpp"
 #include "admin/router.hpp"
 
 namespace lwgate::admin {
@@ -211,10 +212,11 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
                 200, metrics_text(snapshot), "text/plain; version=0.0.4; charset=utf-8", false, {}};
         }
         case Op::connections: {
-            auto filter = parse_filter(request.query);
-            if (!filter) return error_reply(400, filter.error().detail);
+            // Checked before the collection: a bad query costs the shards nothing.
+            auto list = parse_list_query(request.query);
+            if (!list) return error_reply(400, list.error().detail);
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
-            return json_reply(200, connections_json(snapshot, *filter));
+            return json_reply(200, connections_json(snapshot, list->filter, list->page));
         }
         case Op::connection:
             return connection_detail(backend_, r.target);
@@ -225,6 +227,8 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
             const auto instances = backend_.cluster_instances();
             return json_reply(200, cluster_json(snapshot, &instances));
         }
+        case Op::openapi:
+            return {200, openapi_text(), "application/json", false, {}};
         case Op::drain:
             // The gateway stops: the log must say why, and on whose request.
             spdlog::warn("drain requested through the admin API by {}: stopping", request.client);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -29,9 +30,13 @@ std::string hex(const coap::Token& token) {
     return out;
 }
 
-// Devices by endpoint, across shards (each endpoint lives on exactly one owner shard).
-std::unordered_map<std::string, const DeviceSample*> devices_by_endpoint(const Snapshot& s) {
-    std::unordered_map<std::string, const DeviceSample*> out;
+// Devices by endpoint, across shards (each endpoint lives on exactly one owner shard). Views of
+// the snapshot's names: a list of a million devices copies none.
+std::unordered_map<std::string_view, const DeviceSample*> devices_by_endpoint(const Snapshot& s) {
+    std::unordered_map<std::string_view, const DeviceSample*> out;
+    out.reserve(std::accumulate(
+        s.shards.begin(), s.shards.end(), std::size_t{0},
+        [](std::size_t n, const ShardSample& shard) { return n + shard.devices.size(); }));
     for (const auto& shard : s.shards)
         for (const auto& d : shard.devices)
             out[d.endpoint] = &d;
@@ -103,17 +108,25 @@ std::string iso8601(WallClock::time_point at) {
     return buf;
 }
 
-std::vector<Row> build_rows(const Snapshot& s) {
+namespace {
+
+// Every row, unsorted: O(connections + devices), pointers into the snapshot only.
+std::vector<Row> collect_rows(const Snapshot& s) {
     const auto devices = devices_by_endpoint(s);
+    std::size_t connections = 0;
+    for (const auto& shard : s.shards)
+        connections += shard.connections.size();
     std::vector<Row> rows;
+    rows.reserve(connections + devices.size());
     std::unordered_set<std::uint64_t> live;
+    live.reserve(connections);
     for (const auto& shard : s.shards) {
         for (const auto& c : shard.connections) {
             live.insert(c.session.info.id);
             Row row;
             row.connection = &c;
-            row.endpoint = c.endpoint;
             if (c.endpoint) {
+                row.endpoint = &*c.endpoint;
                 if (auto it = devices.find(*c.endpoint); it != devices.end())
                     row.device = it->second;
             }
@@ -126,7 +139,7 @@ std::vector<Row> build_rows(const Snapshot& s) {
             if (!d.registered || (d.connection && live.count(*d.connection))) continue;
             Row row;
             row.device = &d;
-            row.endpoint = d.endpoint;
+            row.endpoint = &d.endpoint;
             row.state = classify_absent(d.queue_mode);
             rows.push_back(row);
         }
@@ -134,13 +147,25 @@ std::vector<Row> build_rows(const Snapshot& s) {
     for (auto& row : rows) {
         if (row.endpoint) row.flapping = recent_closes(s, *row.endpoint) >= flapping_closes;
     }
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-        const auto ka = std::make_tuple(a.endpoint.value_or(std::string{}),
-                                        a.connection ? a.connection->session.info.id : 0);
-        const auto kb = std::make_tuple(b.endpoint.value_or(std::string{}),
-                                        b.connection ? b.connection->session.info.id : 0);
-        return ka < kb;
-    });
+    return rows;
+}
+
+// A type rather than a function, so that the sorts inline the comparison.
+struct ByKey {
+    bool operator()(const Row& a, const Row& b) const { return key_of(a) < key_of(b); }
+};
+constexpr ByKey by_key;
+
+}  // namespace
+
+RowKey key_of(const Row& row) {
+    return {row.endpoint ? std::string_view(*row.endpoint) : std::string_view(),
+            row.connection ? row.connection->session.info.id : 0};
+}
+
+std::vector<Row> build_rows(const Snapshot& s) {
+    auto rows = collect_rows(s);
+    std::sort(rows.begin(), rows.end(), by_key);
     return rows;
 }
 
@@ -171,6 +196,108 @@ Result<Filter, Error> parse_filter(const std::multimap<std::string, std::string>
         }
     }
     return f;
+}
+
+namespace {
+
+constexpr std::string_view base64url_digits =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url(std::string_view bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::uint32_t bits = 0;
+    int held = 0;
+    for (unsigned char b : bytes) {
+        bits = (bits << 8) | b;
+        held += 8;
+        while (held >= 6) {
+            held -= 6;
+            out += base64url_digits[(bits >> held) & 0x3f];
+        }
+    }
+    if (held > 0) out += base64url_digits[(bits << (6 - held)) & 0x3f];
+    return out;
+}
+
+// Unpadded base64url; nullopt for a character outside the alphabet, an impossible length or
+// bits left over (so that every name has exactly one spelling).
+std::optional<std::string> from_base64url(std::string_view text) {
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    std::uint32_t bits = 0;
+    int held = 0;
+    for (char c : text) {
+        const auto digit = base64url_digits.find(c);
+        if (digit == std::string_view::npos) return std::nullopt;
+        bits = (bits << 6) | static_cast<std::uint32_t>(digit);
+        held += 6;
+        if (held >= 8) {
+            held -= 8;
+            out += static_cast<char>((bits >> held) & 0xff);
+        }
+    }
+    if ((bits & ((1u << held) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+// The whole of `text` as a decimal number (no sign, no blanks); nullopt otherwise or on overflow.
+std::optional<std::uint64_t> decimal(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+Error bad_value(std::string detail) {
+    return Error{AdminErrc::bad_parameter_value, std::move(detail)};
+}
+
+std::optional<Error> parse_limit(const std::string& value, std::size_t& limit) {
+    const auto n = decimal(value);
+    if (!n || *n < 1 || *n > max_page_limit)
+        return bad_value("limit must be an integer from 1 to " + std::to_string(max_page_limit) +
+                         ", got '" + value + "'");
+    limit = static_cast<std::size_t>(*n);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode_cursor(RowKey key) {
+    return base64url(key.endpoint) + "." + std::to_string(key.id);
+}
+
+std::optional<Cursor> decode_cursor(std::string_view text) {
+    const auto dot = text.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    auto endpoint = from_base64url(text.substr(0, dot));
+    const auto id = decimal(text.substr(dot + 1));
+    if (!endpoint || !id) return std::nullopt;
+    return Cursor{std::move(*endpoint), *id};
+}
+
+Result<ListQuery, Error> parse_list_query(const std::multimap<std::string, std::string>& query) {
+    ListQuery out;
+    std::multimap<std::string, std::string> filters;
+    for (const auto& [key, value] : query) {
+        if (key != "limit" && key != "after") {
+            filters.emplace(key, value);
+        } else if (query.count(key) > 1) {
+            return fail(bad_value(key + " may be given once"));
+        } else if (key == "limit") {
+            if (auto error = parse_limit(value, out.page.limit)) return fail(std::move(*error));
+        } else {
+            out.page.after = decode_cursor(value);
+            if (!out.page.after)
+                return fail(
+                    bad_value("after must be the `next` of a previous page, got '" + value + "'"));
+        }
+    }
+    auto filter = parse_filter(filters);
+    if (!filter) return fail(std::move(filter.error()));
+    out.filter = std::move(*filter);
+    return out;
 }
 
 bool matches(const Row& row, const Filter& f) {
@@ -210,13 +337,38 @@ json row_json(const Row& row, const Snapshot& s) {
 }
 
 json connections_json(const Snapshot& s, const Filter& filter) {
-    json list = json::array();
-    for (const auto& row : build_rows(s)) {
-        if (matches(row, filter)) list.push_back(row_json(row, s));
+    return connections_json(s, filter, Page{});
+}
+
+// One page in O(n + k log k) for n rows and a page of k: the rows are collected once (pointers,
+// unsorted), filtered and cut at the cursor in one pass, and only the k first of what is left
+// are ordered (nth_element, then a sort of k), so a page of a million devices sorts 1000 rows,
+// not a million; the snapshot itself is the one copy of the connections.
+json connections_json(const Snapshot& s, const Filter& filter, const Page& page) {
+    auto rows = collect_rows(s);
+    std::size_t total = 0;
+    const auto after = page.after ? std::optional<RowKey>(page.after->key()) : std::nullopt;
+    std::erase_if(rows, [&](const Row& row) {
+        if (!matches(row, filter)) return true;
+        ++total;
+        return after && !(*after < key_of(row));
+    });
+    const std::size_t limit = std::max<std::size_t>(page.limit, 1);
+    const bool more = rows.size() > limit;
+    if (more) {
+        std::nth_element(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(limit),
+                         rows.end(), by_key);
+        rows.resize(limit);
     }
+    std::sort(rows.begin(), rows.end(), by_key);
+    json list = json::array();
+    for (const auto& row : rows)
+        list.push_back(row_json(row, s));
     json out;
     out["count"] = list.size();
+    out["total"] = total;
     out["connections"] = std::move(list);
+    out["next"] = more ? json(encode_cursor(key_of(rows.back()))) : json(nullptr);
     return out;
 }
 

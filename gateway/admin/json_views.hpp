@@ -3,10 +3,12 @@
 // tests/unit/admin/json_views_test.cpp.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -20,14 +22,16 @@
 namespace lwgate::admin {
 
 // One line of GET /v1/connections: a live connection, or a registered endpoint without one.
+// Pointers into the Snapshot only, so that a million rows copy no endpoint name.
 struct Row {
     State state = State::active;
     const ConnectionSample* connection = nullptr;
     const DeviceSample* device = nullptr;
-    std::optional<std::string> endpoint;
+    const std::string* endpoint = nullptr;  // null: a connection not bound to an endpoint yet
     bool flapping = false;
 };
 
+// Every row, in the order of GET /v1/connections (see RowKey).
 std::vector<Row> build_rows(const Snapshot& snapshot);
 
 struct Filter {
@@ -42,8 +46,54 @@ struct Filter {
 Result<Filter, Error> parse_filter(const std::multimap<std::string, std::string>& query);
 bool matches(const Row& row, const Filter& filter);
 
+// Where a row stands in GET /v1/connections: by endpoint name (bytes; none sorts first), then
+// connection id (0: a registered endpoint without a connection; real ids start at 1). Why this
+// order: it is unique per row and made of what does not change while a row lives (a connection
+// keeps its id, a device its name), so a cursor holding the last key of a page stays meaningful
+// whatever connects or closes meanwhile; and a device that reconnects keeps its place next to its
+// name, so a listing does not see it twice at two ends. (A connection that binds its endpoint
+// between two pages moves from the unnamed rows to its name: it may be listed twice or not
+// at all in that one listing.)
+struct RowKey {
+    std::string_view endpoint;
+    std::uint64_t id = 0;
+    auto operator<=>(const RowKey&) const = default;
+};
+RowKey key_of(const Row& row);
+
+// GET /v1/connections?limit=N&after=CURSOR. The cursor is opaque to clients: the key of the last
+// row of the previous page, encoded (base64url of the endpoint's bytes, '.', the id) so that any
+// endpoint name survives a URL and a JSON string.
+inline constexpr std::size_t default_page_limit = 1000;
+inline constexpr std::size_t max_page_limit = 10000;
+struct Cursor {
+    std::string endpoint;
+    std::uint64_t id = 0;
+    RowKey key() const { return {endpoint, id}; }
+};
+std::string encode_cursor(RowKey key);
+std::optional<Cursor> decode_cursor(std::string_view text);
+
+struct Page {
+    std::size_t limit = default_page_limit;
+    std::optional<Cursor> after;  // rows strictly after this key
+};
+struct ListQuery {
+    Filter filter;
+    Page page;
+};
+// The filters of parse_filter() plus limit (1 to max_page_limit) and after. Each of limit and
+// after at most once; a bad value is AdminErrc::bad_parameter_value, its detail naming the
+// parameter.
+Result<ListQuery, Error> parse_list_query(const std::multimap<std::string, std::string>& query);
+
 nlohmann::json row_json(const Row& row, const Snapshot& snapshot);
+// The first page (default limit) of the rows `filter` matches.
 nlohmann::json connections_json(const Snapshot& snapshot, const Filter& filter);
+// {"count": rows in this page, "total": rows the filter matches, "connections": [...],
+// "next": the cursor of the next page, null on the last}. The filter applies first, then the
+// page.
+nlohmann::json connections_json(const Snapshot& snapshot, const Filter& filter, const Page& page);
 
 // GET /v1/connections/{target}: target is an endpoint name or "id:<connection id>".
 std::optional<nlohmann::json> connection_detail_json(const Snapshot& snapshot,

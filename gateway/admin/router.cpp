@@ -31,11 +31,6 @@ std::string decode_query_component(std::string_view text) {
     return out;
 }
 
-Route only(std::string_view method, std::string_view wanted, Op op, std::string target = {}) {
-    if (method == wanted) return {op, std::move(target), {}};
-    return {Op::method_not_allowed, {}, std::string(wanted)};
-}
-
 // RFC 3986 percent-decoding of one path segment; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text) {
     const auto hex = hex_digit;
@@ -56,35 +51,67 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
-// The target segment, decoded: an endpoint name may hold '/' (sent as %2F), so the path is
-// split before decoding.
-Route targeted(std::string_view method, std::string_view wanted, Op op, std::string_view raw) {
-    auto target = percent_decode(raw);
-    if (!target || target->empty()) return {};
-    return only(method, wanted, op, std::move(*target));
+constexpr RouteSpec route_table[] = {
+    {"GET", "/v1/health", Op::health},
+    {"GET", "/metrics", Op::metrics},
+    {"GET", "/v1/connections", Op::connections},
+    {"GET", "/v1/connections/{target}", Op::connection},
+    {"POST", "/v1/connections/{target}/ping", Op::ping},
+    {"POST", "/v1/connections/{target}/release", Op::release},
+    {"POST", "/v1/connections/{target}/close", Op::close},
+    {"POST", "/v1/drain", Op::drain},
+    {"GET", "/v1/cluster", Op::cluster},
+    {"GET", "/v1/openapi.json", Op::openapi},
+};
+
+// The next '/'-separated segment of `path` (which is consumed up to and including the '/').
+std::string_view next_segment(std::string_view& path) {
+    const auto slash = path.find('/');
+    const auto segment = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    return segment;
+}
+
+// The path split before decoding, so that an endpoint name may hold '/' (sent as %2F). nullopt:
+// no match; otherwise the decoded "{target}" segment, or "" for a path without one.
+std::optional<std::string> match(std::string_view pattern, std::string_view path) {
+    std::string target;
+    bool more = true;
+    while (more) {
+        more = pattern.find('/') != std::string_view::npos;
+        if (more != (path.find('/') != std::string_view::npos)) return std::nullopt;
+        const auto want = next_segment(pattern);
+        const auto got = next_segment(path);
+        if (want == "{target}") {
+            auto decoded = percent_decode(got);
+            if (!decoded || decoded->empty()) return std::nullopt;
+            target = std::move(*decoded);
+        } else if (want != got) {
+            return std::nullopt;
+        }
+    }
+    return target;
 }
 
 }  // namespace
 
+std::span<const RouteSpec> routes() {
+    return route_table;
+}
+
+// A linear scan of a dozen routes: cheaper than any index at this size, and the table stays the
+// one place a route is written.
 Route route(std::string_view method, std::string_view path) {
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    if (path == "/v1/health") return only(method, "GET", Op::health);
-    if (path == "/metrics") return only(method, "GET", Op::metrics);
-    if (path == "/v1/connections") return only(method, "GET", Op::connections);
-    if (path == "/v1/drain") return only(method, "POST", Op::drain);
-    if (path == "/v1/cluster") return only(method, "GET", Op::cluster);
-    constexpr std::string_view prefix = "/v1/connections/";
-    if (path.substr(0, prefix.size()) != prefix) return {};
-    auto rest = path.substr(prefix.size());
-    const auto slash = rest.find('/');
-    if (slash == std::string_view::npos) {
-        return targeted(method, "GET", Op::connection, rest);
+    std::string allow;
+    for (const auto& spec : route_table) {
+        auto target = match(spec.path, path);
+        if (!target) continue;
+        if (spec.method == method) return {spec.op, std::move(*target), {}};
+        if (allow.find(spec.method) == std::string::npos)
+            allow += (allow.empty() ? "" : ", ") + std::string(spec.method);
     }
-    const auto target = rest.substr(0, slash);
-    const auto action = rest.substr(slash + 1);
-    if (action == "ping") return targeted(method, "POST", Op::ping, target);
-    if (action == "release") return targeted(method, "POST", Op::release, target);
-    if (action == "close") return targeted(method, "POST", Op::close, target);
+    if (!allow.empty()) return {Op::method_not_allowed, {}, std::move(allow)};
     return {};
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@ enum class Op {
     drain,
     metrics,
     cluster,  // GET /v1/cluster
+    openapi,  // GET /v1/openapi.json
     not_found,
     method_not_allowed,
 };
@@ -27,6 +29,19 @@ struct Route {
     std::string target;  // endpoint name or "id:<n>" for the per-connection operations
     std::string allow;   // for 405: the methods the path takes
 };
+
+// One route of the admin API. `path` is written as in the OpenAPI document: "{target}" stands
+// for one percent-encoded, non-empty segment (an endpoint name or id:N).
+struct RouteSpec {
+    std::string_view method;
+    std::string_view path;
+    Op op;
+};
+
+// Every route the admin API has: route() answers from this table and nothing else, so that the
+// OpenAPI document can be checked against it (tests/unit/admin/openapi_test.cpp) and a route
+// cannot be added without the document.
+std::span<const RouteSpec> routes();
 
 // `path` as sent (percent-encoded, without the query): the endpoint segment is decoded after
 // the split, so an endpoint name may contain '/' (%2F).

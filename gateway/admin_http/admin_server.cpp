@@ -1,6 +1,7 @@
 #include "admin_http/admin_server.hpp"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -20,16 +22,29 @@ namespace lwgate::admin {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+// Boost.Asio's context around the caller's SSL_CTX, with a reference of its own (it frees one).
+std::optional<net::ssl::context> boost_context(const std::shared_ptr<ssl_ctx_st>& tls) {
+    if (!tls) return std::nullopt;
+    SSL_CTX_up_ref(tls.get());
+    return std::optional<net::ssl::context>(std::in_place, tls.get());
+}
+
+}  // namespace
+
 struct AdminServer::Impl {
-    Impl(const std::string& token, Backend& backend)
-        : api(token, backend),
+    Impl(const std::string& token, Backend& backend, const std::shared_ptr<ssl_ctx_st>& ssl)
+        : tls(boost_context(ssl)),
+          api(token, backend),
           mailbox(std::make_shared<Mailbox>(io)),
           context{api,
                   probes,
                   operators,
                   mailbox,
                   std::make_shared<std::atomic<std::size_t>>(0),
-                  std::make_shared<std::atomic<std::size_t>>(0)} {}
+                  std::make_shared<std::atomic<std::size_t>>(0),
+                  tls ? &*tls : nullptr} {}
 
     Result<void, Error> bind(const std::string& host, std::uint16_t port);
     void accept();
@@ -38,7 +53,8 @@ struct AdminServer::Impl {
     void let_answers_out();
 
     // In this order so that, after shut_down(), the pools' dropped requests (which hold
-    // connections, whose sockets belong to `io`) go before `io`, and `io` before `api`.
+    // connections, whose sockets belong to `io`) go before `io`, and `io` before `api` and `tls`.
+    std::optional<net::ssl::context> tls;
     Api api;
     net::io_context io;
     // While a worker prepares an answer no operation is pending on `io`: without this it would
@@ -92,7 +108,11 @@ void AdminServer::Impl::accept() {
 // Beyond the cap a connection is closed before anything is read from it: it costs one accept.
 void AdminServer::Impl::admit(tcp::socket socket) {
     if (context.open->load() < http_limits::max_connections) {
-        std::make_shared<HttpConnection>(std::move(socket), context)->start();
+        if (context.tls) {
+            std::make_shared<HttpConnection<TlsStream>>(std::move(socket), context)->start();
+        } else {
+            std::make_shared<HttpConnection<PlainStream>>(std::move(socket), context)->start();
+        }
         return;
     }
     boost::system::error_code ignored;
@@ -132,15 +152,16 @@ void AdminServer::Impl::shut_down() {
     mailbox->close();
 }
 
-AdminServer::AdminServer(const config::AdminConfig& config, Backend& backend)
-    : config_(config), backend_(backend) {}
+AdminServer::AdminServer(const config::AdminConfig& config, Backend& backend,
+                         std::shared_ptr<ssl_ctx_st> tls)
+    : config_(config), backend_(backend), tls_(std::move(tls)) {}
 
 AdminServer::~AdminServer() {
     stop();
 }
 
 Result<void, Error> AdminServer::start() {
-    impl_ = std::make_unique<Impl>(config_.token, backend_);
+    impl_ = std::make_unique<Impl>(config_.token, backend_, tls_);
     if (auto bound = impl_->bind(config_.host, config_.port); !bound) {
         impl_.reset();
         Error error = std::move(bound).error();
@@ -161,7 +182,8 @@ void AdminServer::stop() {
 
 std::string AdminServer::url() const {
     const bool v6 = config_.host.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(port_);
+    return std::string(tls_ ? "https://" : "http://") +
+           (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(port_);
 }
 
 }  // namespace lwgate::admin

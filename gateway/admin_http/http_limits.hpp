@@ -22,8 +22,9 @@ inline constexpr std::uint32_t max_header_bytes = 8 * 1024;
 // far below.
 inline constexpr std::uint64_t max_body_bytes = 64 * 1024;
 
-// A whole request, headers and body, must arrive within this, counted from the accept or from
-// the first byte after the previous answer; a client that trickles bytes is closed.
+// A whole request, headers and body, must arrive within this, counted from the accept (with
+// admin.tls, the TLS handshake included) or from the first byte after the previous answer; a
+// client that trickles bytes, or never finishes its handshake, is closed.
 inline constexpr std::chrono::seconds request_timeout{5};
 
 // A kept-alive connection without a new request is closed after this.

@@ -99,7 +99,9 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     s.gateway.accepted = accept_.accepted.get();
     s.gateway.refused_limit = accept_.refused_limit.get();
     s.gateway.refused_rate = accept_.refused_rate.get();
-    s.gateway.refused_handshakes_per_address = accept_.refused_handshakes_per_address.get();
+    s.gateway.refused_handshakes_per_address =
+        accept_.refused_handshakes_per_address.get() +
+        accept_.refused_handshakes_per_address_proxied.load(std::memory_order_relaxed);
     s.gateway.refused_descriptors = accept_.refused_descriptors.get();
     s.gateway.open_descriptors = open_descriptors();
     s.gateway.descriptor_limit = descriptor_limit_now();

@@ -261,8 +261,11 @@ session::ProxyAdmit Gateway::proxy_admission(const net::Listener& listener) {
     const unsigned limit =
         listener.is_tls() ? config_.connections.max_tls_handshakes_per_address : 0;
     auto* pending = &pending_handshakes_;
-    return [pending, limit](const session::AddressCounts::Address& address) {
-        return pending->admit(address, limit);
+    auto* refused = &accept_metrics_.refused_handshakes_per_address_proxied;
+    return [pending, limit, refused](const session::AddressCounts::Address& address) {
+        auto admitted = pending->admit(address, limit);
+        if (!admitted) refused->fetch_add(1, std::memory_order_relaxed);
+        return admitted;
     };
 }
 

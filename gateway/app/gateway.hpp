@@ -46,7 +46,10 @@ struct AcceptMetrics {
     Counter refused_limit;
     Counter refused_rate;
     Counter refused_handshakes_per_address;  // connections.max_tls_handshakes_per_address
-    Counter refused_descriptors;             // the descriptor budget (DescriptorBudget)
+    // The same limit behind a balancer, applied once the PROXY header names the address: by
+    // the session's shard, so written by several threads.
+    std::atomic<std::uint64_t> refused_handshakes_per_address_proxied{0};
+    Counter refused_descriptors;  // the descriptor budget (DescriptorBudget)
 };
 
 class Gateway {

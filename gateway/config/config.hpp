@@ -183,6 +183,11 @@ struct AdminConfig {
     std::string host = "127.0.0.1";         // parsed `listen` (IPv6 without brackets)
     std::uint16_t port = 8484;
     bool enabled = true;  // `listen: off` (or empty) disables the admin API
+    // admin.tls: PEM files, both or neither (resolved and checked readable like every file; their
+    // contents are checked when the admin server starts). With them the API speaks HTTPS only.
+    std::string tls_certificate;
+    std::string tls_private_key;
+    bool tls() const { return !tls_certificate.empty(); }
 };
 
 struct Credential {

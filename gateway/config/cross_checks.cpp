@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
+#include <string>
 
 #include "config/reader.hpp"
 #include "config/uri.hpp"
@@ -50,14 +52,28 @@ void hold_off_in_order(Reader& r, const Config& cfg) {
                 ") is greater than hold_off_max (" + format_duration(sd.hold_off_max) + ")");
 }
 
+// Beyond loopback the API needs a token (or anyone who reaches it controls the gateway) and TLS
+// (or the token crosses the network in clear). nullopt when neither is missing.
+std::optional<std::string> unsafe_admin(const std::string& host, bool token, bool tls) {
+    if (token && tls) return std::nullopt;
+    static constexpr const char* kNoToken =
+        "set admin.token (else anyone who can reach it controls the gateway)";
+    static constexpr const char* kNoTls =
+        "configure admin.tls with certificate and private_key (else the token travels in clear)";
+    std::string out = "'" + host + "' is not a loopback address: ";
+    if (!token) out += kNoToken;
+    if (!token && !tls) out += " and ";
+    if (!tls) out += kNoTls;
+    return out + ", or bind admin.listen to loopback (127.0.0.1 or [::1])";
+}
+
 void admin_is_safe(Reader& r, const Config& cfg) {
     const auto& admin = cfg.admin;
     if (!admin.enabled) return;
-    if (!is_loopback(admin.host) && admin.token.empty()) {
-        r.error("admin.listen", r.line("admin.listen"),
-                "'" + admin.host +
-                    "' is not a loopback address: set admin.token, or anyone who can reach it "
-                    "controls the gateway");
+    if (!is_loopback(admin.host)) {
+        // r.admin_tls, not admin.tls(): a file that was not found is already an error of its own.
+        if (auto why = unsafe_admin(admin.host, !admin.token.empty(), r.admin_tls))
+            r.error("admin.listen", r.line("admin.listen"), std::move(*why));
     }
     if (admin.port == 0) return;
     for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {

@@ -8,6 +8,9 @@ namespace lwgate::config {
 
 // listeners.cpp
 void read_listeners(Reader& r, const Item& it, Config& cfg);
+// A tls section's certificate and private_key go together: an error naming the one missing
+// when only the other was written.
+void check_certificate_pair(Reader& r, const Item& tls, bool certificate, bool private_key);
 
 // upstream.cpp
 void read_upstream_uri(Reader& r, const Item& it, Config& cfg);
@@ -21,6 +24,7 @@ void read_bind_ports(Reader& r, const Item& it, Config& cfg);
 // store_admin.cpp
 void read_store_uri(Reader& r, const Item& it, Config& cfg);
 void read_admin_listen(Reader& r, const Item& it, Config& cfg);
+void read_admin_tls(Reader& r, const Item& it, Config& cfg);
 
 // credentials.cpp
 void read_credentials(Reader& r, const Item& it, Config& cfg);

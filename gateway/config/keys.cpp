@@ -391,6 +391,15 @@ constexpr KeySpec kKeys[] = {
      .access = member<&C::admin, &AdminConfig::token>(),
      .check = token_is_visible_ascii,
      .secret = true},
+    // Loaded once, when the admin server starts, as the listeners' certificates are: rotating
+    // one (even in place, under the same file name) needs a restart.
+    {.path = "admin.tls", .kind = K::section, .read = read_admin_tls, .default_text = "none"},
+    {.path = "admin.tls.certificate",
+     .kind = K::file,
+     .access = member<&C::admin, &AdminConfig::tls_certificate>()},
+    {.path = "admin.tls.private_key",
+     .kind = K::file,
+     .access = member<&C::admin, &AdminConfig::tls_private_key>()},
 
     {.path = "credentials",
      .kind = K::list,

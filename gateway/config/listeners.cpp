@@ -48,13 +48,7 @@ TlsSeen read_tls(Reader& r, const Item& it, TlsConfig& t) {
     seen.is_map =
         r.walk(it, [&](const KeySpec& key, const Item& v) { read_tls_key(r, key, v, t, seen); });
     if (!seen.is_map) return seen;
-    if (seen.certificate && !seen.private_key) {
-        r.error(join(it.path, "private_key"), it.line,
-                "missing: certificate needs its private_key");
-    } else if (seen.private_key && !seen.certificate) {
-        r.error(join(it.path, "certificate"), it.line,
-                "missing: private_key needs its certificate");
-    }
+    check_certificate_pair(r, it, seen.certificate, seen.private_key);
     const std::string require_path = join(it.path, "require_client_certificate");
     if (t.require_client_certificate && !seen.ca) {
         r.error(require_path, r.line(require_path),
@@ -157,6 +151,16 @@ void read_listener(Reader& r, const Item& it, Config& cfg) {
 }
 
 }  // namespace
+
+void check_certificate_pair(Reader& r, const Item& tls, bool certificate, bool private_key) {
+    if (certificate && !private_key) {
+        r.error(join(tls.path, "private_key"), tls.line,
+                "missing: certificate needs its private_key");
+    } else if (private_key && !certificate) {
+        r.error(join(tls.path, "certificate"), tls.line,
+                "missing: private_key needs its certificate");
+    }
+}
 
 void read_listeners(Reader& r, const Item& it, Config& cfg) {
     if (it.node.IsNull()) return;

@@ -101,6 +101,7 @@ class Reader {
     std::size_t credential_errors = 0;
     bool have_credentials = false;
     std::optional<Item> credentials_file_item;
+    bool admin_tls = false;  // admin.tls names both files (whether or not they were found)
 
   private:
     bool read_value(const KeySpec& key, const Item& item, Config& cfg);

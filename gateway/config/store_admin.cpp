@@ -1,4 +1,4 @@
-// store.uri and admin.listen: values with a form of their own.
+// store.uri, admin.listen and admin.tls: values with a form or rules of their own.
 #include "config/key_readers.hpp"
 #include "config/uri.hpp"
 #include "redis/redis_uri.hpp"
@@ -35,7 +35,12 @@ void read_store_uri(Reader& r, const Item& it, Config& cfg) {
 // host:port, [v6]:port, or off (an empty value too) to disable the admin API.
 void read_admin_listen(Reader& r, const Item& it, Config& cfg) {
     auto& a = cfg.admin;
-    const auto off = [&a] { a = AdminConfig{"off", a.token, "", 0, false}; };
+    const auto off = [&a] {
+        a.listen = "off";
+        a.host.clear();
+        a.port = 0;
+        a.enabled = false;
+    };
     if (it.node.IsNull()) return off();
     auto s = r.scalar(it, "host:port or off");
     if (!s) return;
@@ -53,6 +58,21 @@ void read_admin_listen(Reader& r, const Item& it, Config& cfg) {
     a.listen = *s;
     a.host = hp.host;
     a.port = *hp.port;
+}
+
+// certificate and private_key, each read by its kind into AdminConfig, judged on what was written
+// (as the listeners' tls is) so that a file that is missing is one error, not two.
+void read_admin_tls(Reader& r, const Item& it, Config& cfg) {
+    bool certificate = false;
+    bool private_key = false;
+    const bool is_map = r.walk(it, [&](const KeySpec& key, const Item& v) {
+        r.read_key(key, v, cfg);
+        const bool given = v.node.IsScalar() && !v.node.Scalar().empty();
+        (leaf_name(key.path) == "certificate" ? certificate : private_key) = given;
+    });
+    if (!is_map) return;
+    check_certificate_pair(r, it, certificate, private_key);
+    r.admin_tls = certificate && private_key;
 }
 
 }  // namespace lwgate::config

@@ -1,6 +1,7 @@
 #include "net/tls_context.hpp"
 
 #include <cstring>
+#include <string_view>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -82,20 +83,32 @@ int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_le
     return 1;
 }
 
-int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
-    static const unsigned char coap[] = {'c', 'o', 'a', 'p'};
+// Whether the client's ALPN list `in` offers `protocol`; if so *out points at it there.
+bool offers(const unsigned char* in, unsigned int inlen, std::string_view protocol,
+            const unsigned char** out, unsigned char* outlen) {
     for (unsigned int i = 0; i < inlen;) {
         const unsigned int len = in[i];
         if (i + 1 + len > inlen) break;
-        if (len == sizeof coap && std::memcmp(in + i + 1, coap, len) == 0) {
+        if (len == protocol.size() && std::memcmp(in + i + 1, protocol.data(), len) == 0) {
             *out = in + i + 1;
             *outlen = static_cast<unsigned char>(len);
-            return SSL_TLSEXT_ERR_OK;
+            return true;
         }
         i += 1 + len;
     }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return false;
+}
+
+int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+    return offers(in, inlen, "coap", out, outlen) ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+// HTTPS: curl offers "h2,http/1.1"; a client that offers only others still gets HTTP/1.1, the
+// one protocol the admin server speaks, without ALPN rather than a failed handshake.
+int http_alpn_select(SSL*, const unsigned char** out, unsigned char* outlen,
+                     const unsigned char* in, unsigned int inlen, void*) {
+    return offers(in, inlen, "http/1.1", out, outlen) ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 }  // namespace
@@ -118,7 +131,8 @@ std::shared_ptr<const PskTable> PskTable::from(const std::vector<config::Credent
 
 namespace {
 
-// What every listener's context has, whatever it authenticates with.
+// What every server context has (the listeners' and the admin API's), whatever it authenticates
+// with.
 Result<void, Error> set_defaults(SSL_CTX* ctx) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Release idle read/write buffers: most device connections are idle most of the time.
@@ -145,7 +159,6 @@ Result<void, Error> set_defaults(SSL_CTX* ctx) {
     if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
         return openssl_error(TlsErrc::cipher_list, "cipher list");
     }
-    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
     return {};
 }
 
@@ -182,6 +195,7 @@ Result<TlsServerContextPtr, Error> TlsServerContext::create(const config::TlsCon
     SSL_CTX* ctx = self->context_.native_handle();
     SSL_CTX_set_ex_data(ctx, context_index(), self.get());
     if (auto set = set_defaults(ctx); !set) return fail(std::move(set).error());
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
     if (auto loaded = load_certificates(ctx, tls); !loaded) return fail(std::move(loaded).error());
     if (tls.psk) {
         self->psk_.store(std::move(psk));
@@ -193,6 +207,19 @@ Result<TlsServerContextPtr, Error> TlsServerContext::create(const config::TlsCon
         SSL_CTX_set_psk_find_session_callback(ctx, psk_find_session);
     }
     return self;
+}
+
+Result<SslCtxPtr, Error> make_https_context(const config::TlsConfig& tls) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) return openssl_error(TlsErrc::no_context, "SSL_CTX_new");
+    // What asio::ssl::context sets for the listeners' contexts before set_defaults().
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION);
+    if (auto set = set_defaults(ctx.get()); !set) return fail(std::move(set).error());
+    SSL_CTX_set_alpn_select_cb(ctx.get(), http_alpn_select, nullptr);
+    if (auto loaded = load_certificates(ctx.get(), tls); !loaded) {
+        return fail(std::move(loaded).error());
+    }
+    return ctx;
 }
 
 }  // namespace lwgate::net

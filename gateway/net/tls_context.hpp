@@ -38,6 +38,17 @@ using PskTablePtr = std::shared_ptr<const PskTable>;
 // The PSK identity the peer authenticated with (TLS 1.2 or 1.3), or empty.
 std::string psk_identity_of(SSL* ssl);
 
+struct SslCtxFree {
+    void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+// The admin API's HTTPS context (admin.tls): the listeners' defaults (TLS 1.2 and later, their
+// cipher suites, no renegotiation) with `tls`'s certificate and private key, and ALPN
+// "http/1.1" in place of "coap" (a client that offers other protocols only gets no ALPN).
+// A bare SSL_CTX: the admin server is on Boost.Asio, whose ssl::context takes it over.
+Result<SslCtxPtr, Error> make_https_context(const config::TlsConfig& tls);
+
 class TlsServerContext;
 using TlsServerContextPtr = std::unique_ptr<TlsServerContext>;
 

@@ -1,4 +1,5 @@
-// Typed errors of the listeners' TLS set-up (TlsServerContext::create), for std::error_code.
+// Typed errors of the TLS server set-up (TlsServerContext::create for the listeners,
+// make_https_context for the admin API), for std::error_code.
 // Error::detail keeps the words the operator sees (which file, OpenSSL's own messages); the code
 // says which part of the set-up failed, so that a caller can react without parsing text.
 //
@@ -17,6 +18,7 @@ enum class TlsErrc {
     private_key,      // tls.private_key is not a PEM key, or another key of the certificate's type
     key_mismatch,     // tls.private_key is a key of another type than tls.certificate's
     ca,               // tls.ca cannot be loaded as PEM certificates
+    no_context,       // OpenSSL could not make an SSL_CTX (out of memory)
 };
 
 class TlsCategory final : public std::error_category {
@@ -34,6 +36,8 @@ class TlsCategory final : public std::error_category {
                 return "TLS private key does not match the certificate";
             case TlsErrc::ca:
                 return "cannot load the TLS CA certificates";
+            case TlsErrc::no_context:
+                return "cannot create a TLS context";
         }
         return "unknown lwgate.tls error " + std::to_string(value);
     }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
 #include "lwgate/harness/admin_client.hpp"
+#include "raw_client.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -64,64 +66,6 @@ RawHttp raw_post_without_length(std::uint16_t port, const std::string& path) {
     ::close(fd);
     return result;
 }
-
-// A hand-driven connection to the admin port, for what no well-behaved client sends: requests
-// that stall, trickle, never end or are too large.
-class RawClient {
-  public:
-    explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(port);
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
-            ADD_FAILURE() << "connect to the admin port failed: " << std::strerror(errno);
-    }
-    ~RawClient() { ::close(fd_); }
-    RawClient(const RawClient&) = delete;
-    RawClient& operator=(const RawClient&) = delete;
-
-    // False once the gateway closed the connection, or when nothing could be written for 2 s
-    // (the gateway neither reads nor closes).
-    bool send(std::string_view bytes) {
-        while (!bytes.empty()) {
-            pollfd p{fd_, POLLOUT, 0};
-            if (::poll(&p, 1, 2000) != 1) return false;
-            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-            if (n <= 0) return false;
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-
-    // What arrives until the gateway closes the connection or `timeout` passes.
-    std::string read_until_close(Millis timeout) {
-        const auto deadline = SteadyClock::now() + timeout;
-        while (!closed_) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(until(deadline).count())) != 1) break;
-            char buffer[4096];
-            const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-            if (n <= 0) {
-                closed_ = true;
-            } else {
-                received_.append(buffer, static_cast<std::size_t>(n));
-            }
-        }
-        return received_;
-    }
-    bool closed_within(Millis timeout) {
-        read_until_close(timeout);
-        return closed_;
-    }
-    bool closed() const { return closed_; }
-
-  private:
-    int fd_;
-    bool closed_ = false;
-    std::string received_;
-};
 
 std::string chunked_post(const std::string& path, const std::string& extra_headers = {}) {
     return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers +
@@ -286,6 +230,63 @@ TEST_F(AdminApiTest, ConnectionsListEveryDeviceWithItsStateAndFields) {
     EXPECT_THAT(get_json("/v1/connections/nobody", 404)["error"].get<std::string>(),
                 HasSubstr("nobody"));
     get_json("/v1/connections/id:999999", 404);
+}
+
+// GET /v1/connections a page at a time: limit=2 over six devices lists each exactly once, in the
+// API's order (endpoint name), the filters apply before the page, and GET /v1/openapi.json
+// describes the API.
+TEST_F(AdminApiTest, ConnectionsComeInPagesAndTheApiIsDescribed) {
+    start_all();
+    std::vector<std::unique_ptr<DeviceSimulator>> devices;
+    std::vector<std::string> expected;
+    for (const char* name :
+         {"dev-page-3", "dev-page-1", "dev-page-5", "dev-page-2", "dev-page-4"}) {
+        devices.push_back(registered(name));
+        expected.emplace_back(name);
+    }
+    auto sleeper = registered("dev-page-0", true);
+    sleeper->sleep();
+    ASSERT_TRUE(wait_state("dev-page-0", "sleeping"));
+    expected.emplace_back("dev-page-0");
+    std::sort(expected.begin(), expected.end());
+
+    std::vector<std::string> seen;
+    std::string after;
+    int pages = 0;
+    do {
+        const auto page =
+            get_json("/v1/connections?limit=2" + (after.empty() ? "" : "&after=" + after));
+        ASSERT_LE(page["connections"].size(), 2u) << page.dump(2);
+        EXPECT_EQ(page["count"], page["connections"].size());
+        EXPECT_EQ(page["total"], 6);
+        for (const auto& row : page["connections"])
+            seen.push_back(row["endpoint"].get<std::string>());
+        after = page["next"].is_string() ? page["next"].get<std::string>() : std::string();
+        ASSERT_LE(++pages, 10) << "pagination does not end";
+    } while (!after.empty());
+    EXPECT_EQ(pages, 3) << "no empty page after the last row";
+    EXPECT_EQ(seen, expected);
+
+    const auto sleeping = get_json("/v1/connections?state=sleeping&limit=1");
+    ASSERT_EQ(sleeping["connections"].size(), 1u);
+    EXPECT_EQ(sleeping["connections"][0]["endpoint"], "dev-page-0");
+    EXPECT_TRUE(sleeping["next"].is_null());
+    const auto all = get_json("/v1/connections");
+    EXPECT_EQ(all["count"], 6) << "without limit: one page of up to 1000";
+    EXPECT_TRUE(all["next"].is_null());
+    for (const char* bad : {"limit=0", "limit=10001", "limit=two"})
+        EXPECT_THAT(
+            get_json(std::string("/v1/connections?") + bad, 400)["error"].get<std::string>(),
+            HasSubstr("limit"))
+            << bad;
+    EXPECT_THAT(get_json("/v1/connections?after=nonsense", 400)["error"].get<std::string>(),
+                HasSubstr("after"));
+
+    const auto doc = get_json("/v1/openapi.json");
+    EXPECT_EQ(doc.value("openapi", "").rfind("3.0.", 0), 0u) << doc.dump().substr(0, 200);
+    EXPECT_TRUE(doc["paths"].contains("/v1/connections"));
+    EXPECT_TRUE(doc["paths"]["/v1/connections/{target}/ping"].contains("post"));
+    EXPECT_EQ(admin->post("/v1/openapi.json").status, 405);
 }
 
 TEST_F(AdminApiTest, SilentDeviceGoesIdlePingingHalfOpenAndIsCounted) {

@@ -189,6 +189,10 @@ TEST_F(ProxyProtocolTest, HandshakeLimitPerAddressCountsTheHeadersAddress) {
     EXPECT_TRUE(wait_remote("192.0.2.78:40012"));
     EXPECT_EQ(first.wait_closed(200ms), CloseState::still_open);
     EXPECT_TRUE(gateway.wait_for_log("connections.max_tls_handshakes_per_address", 3s));
+    EXPECT_EQ(metric_value(admin->get("/metrics").body,
+                           "lwgate_refused_total{reason=\"limit_handshakes_per_address\"}"),
+              1)
+        << "counted like a refusal at accept";
 }
 
 // ---- reuse_port ------------------------------------------------------------------------------

@@ -221,9 +221,9 @@ TEST_F(RedisAuthConnectionTest, ARefusedLoginRunsNoCommandAndIsTriedAgain) {
     address.password = "not-alices-password";
     redis::ConnectionOptions o;
     o.backoff_max = 100ms;
+    bool done = false;  // before the connection: its destructor completes the command
     redis::RedisConnection c(io, address, o);
     c.start();
-    bool done = false;
     c.command({"SET", "written", "x"}, [&](std::error_code, redis::RedisReply) { done = true; });
     const auto connections = [&] {
         const auto stats = redis.cli("INFO stats");
@@ -243,11 +243,11 @@ TEST_F(RedisAuthConnectionTest, ARefusedLoginRunsNoCommandAndIsTriedAgain) {
 TEST_F(RedisAuthConnectionTest, TheRightLoginComesBeforeSelectAndTheCommands) {
     address.password = kAlicePassword;
     address.db = 2;
+    std::string who;  // before the connection: its destructor completes what is in flight
+    bool written = false;
     redis::RedisConnection c(io, address);
     c.start();
-    std::string who;
     c.command({"ACL", "WHOAMI"}, [&](std::error_code, redis::RedisReply r) { who = r.str; });
-    bool written = false;
     c.command({"SET", "in-db-2", "x"},
               [&](std::error_code ec, redis::RedisReply) { written = !ec; });
     ASSERT_TRUE(run_until([&] { return !who.empty() && written; }, 5s));

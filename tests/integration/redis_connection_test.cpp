@@ -103,12 +103,12 @@ TEST_F(RedisConnectionTest, QueueIsBoundedAndDestructionCompletesEverything) {
 TEST_F(RedisConnectionTest, ReconnectsAfterRedisRestarts) {
     redis::ConnectionOptions o;
     o.backoff_max = 200ms;
+    Outcome during;  // before the connection: its destructor completes what is left
     RedisConnection c(io, address, o);
     c.start();
     ASSERT_TRUE(run_until([&] { return c.connected(); }));
     server.stop(SIGKILL);
     ASSERT_TRUE(run_until([&] { return !c.connected(); }));
-    Outcome during;
     c.command({"PING"}, into(during));  // waits in the queue
     ASSERT_TRUE(server.start());
     ASSERT_TRUE(run_until([&] { return during.done; }));
@@ -169,9 +169,9 @@ TEST_F(RedisConnectionByNameTest, AHostNameIsResolvedAndResolvedAgainOnReconnect
     ASSERT_TRUE(parsed);
     redis::ConnectionOptions o;
     o.backoff_max = 200ms;
+    Outcome set, get, during;  // before the connection: its destructor completes what is left
     RedisConnection c(io, *parsed, o);
     c.start();
-    Outcome set, get;
     c.command({"SET", "by-name", "x"}, into(set));
     c.command({"GET", "by-name"}, into(get));
     ASSERT_TRUE(run_until([&] { return get.done; }));
@@ -184,7 +184,6 @@ TEST_F(RedisConnectionByNameTest, AHostNameIsResolvedAndResolvedAgainOnReconnect
     // The reconnect goes through the resolver again and finds the restarted Redis.
     server.stop(SIGKILL);
     ASSERT_TRUE(run_until([&] { return !c.connected(); }));
-    Outcome during;
     c.command({"PING"}, into(during));
     ASSERT_TRUE(server.start());
     ASSERT_TRUE(run_until([&] { return during.done; }));

@@ -30,18 +30,20 @@ _lwgatectl() {
         _lwgatectl_words
     fi
     local commands="status connections show ping release close drain watch cluster"
-    local global="--admin --token --json --help --version"
+    local global="--admin --token --cacert --insecure --json --help --version"
     local command="" i
-    local -a admin=()  # --admin/--token as typed, for the endpoint lookup
+    local -a admin=()  # --admin/--token/--cacert/--insecure as typed, for the endpoint lookup
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --admin | --token) admin+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
+            --admin | --token | --cacert) admin+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
+            --insecure) admin+=("${words[i]}") ;;
             -*) ;;
             *) command=${command:-${words[i]}} ;;
         esac
     done
     case $prev in
-        --admin | --token | --endpoint | --remote | --alt) return ;;
+        --admin | --token | --endpoint | --remote | --alt | --limit | --after) return ;;
+        --cacert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --state)
             COMPREPLY=($(compgen -W "active idle pinging half-open unregistered closing sleeping away" -- "$cur"))
             return ;;
@@ -52,7 +54,7 @@ _lwgatectl() {
     case $command in
         "") COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;
         status | drain | show | close | cluster) options="" ;;
-        connections | conns) options="--state --endpoint --transport --remote" ;;
+        connections | conns) options="--state --endpoint --transport --remote --limit --after" ;;
         ping) options="--timeout" ;;
         release) options="--alt --hold-off" ;;
         watch) options="--interval --count" ;;

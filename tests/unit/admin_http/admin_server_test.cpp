@@ -1,5 +1,6 @@
 // AdminServer::start() failing with a typed code: a port another server holds. Loopback only.
 #include "admin_http/admin_server.hpp"
+#include "no_backend.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,20 +10,6 @@
 
 namespace lwgate::admin {
 namespace {
-
-class NoBackend final : public Backend {
-  public:
-    Snapshot collect(const CollectScope&) override { return {}; }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone done) override {
-        done(std::nullopt);
-    }
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return false;
-    }
-    bool close(unsigned, std::uint64_t) override { return false; }
-    void drain() override {}
-};
 
 config::AdminConfig on_loopback(std::uint16_t port) {
     config::AdminConfig c;

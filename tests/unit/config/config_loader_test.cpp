@@ -195,7 +195,7 @@ queue_mode:
 store:
   uri: sqlite:///var/lib/lwgate/state.db
 admin:
-  listen: 0.0.0.0:9000
+  listen: 127.0.0.2:9000
   token: s3cret
 credentials:
   - endpoint: urn:imei:123
@@ -273,8 +273,8 @@ threads: 8
     EXPECT_EQ(c.queue_mode.max_age, 1h);
 
     EXPECT_EQ(c.store.uri, "sqlite:///var/lib/lwgate/state.db");
-    EXPECT_EQ(c.admin.listen, "0.0.0.0:9000");
-    EXPECT_EQ(c.admin.host, "0.0.0.0");
+    EXPECT_EQ(c.admin.listen, "127.0.0.2:9000");
+    EXPECT_EQ(c.admin.host, "127.0.0.2");
     EXPECT_EQ(c.admin.port, 9000);
     EXPECT_EQ(c.admin.token, "s3cret");
 
@@ -709,7 +709,10 @@ TEST(LoadConfig, AdminListen) {
                 Err("admin.listen", 2, "not a loopback address: set admin.token"));
     EXPECT_THAT(only_error("admin:\n  listen: '[::]:8484'\n"),
                 Err("admin.listen", 2, "admin.token"));
-    EXPECT_EQ(expect_ok("admin: {listen: '0.0.0.0:8484', token: t}").admin.token, "t");
+    // A token alone is not enough beyond loopback: it would travel in clear (admin_tls_test.cpp).
+    EXPECT_THAT(only_error("admin: {listen: '0.0.0.0:8484', token: t}"),
+                Err("admin.listen", 1, "configure admin.tls"));
+    EXPECT_EQ(expect_ok("admin: {listen: '127.0.0.1:8484', token: t}").admin.token, "t");
     EXPECT_THAT(only_error("admin:\n  listen: 127.0.0.1\n"),
                 Err("admin.listen", 2, "expected host:port"));
     EXPECT_THAT(only_error("admin:\n  listen: 127.0.0.1:80000\n"), Err("admin.listen", 2, "port"));

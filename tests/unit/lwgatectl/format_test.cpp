@@ -95,12 +95,18 @@ TEST(ParseAdminAddress, AcceptsHostPortV6AndUrls) {
     ASSERT_TRUE(url);
     EXPECT_EQ(url->host, "localhost");
     EXPECT_EQ(url->port, 1);
+    EXPECT_FALSE(url->https);
+    auto https = parse_admin_address("https://[::1]:8443/");
+    ASSERT_TRUE(https);
+    EXPECT_EQ(https->host, "::1");
+    EXPECT_EQ(https->port, 8443);
+    EXPECT_TRUE(https->https);
 }
 
 TEST(ParseAdminAddress, RejectsBadForms) {
     for (const char* bad :
          {"", "8484", "host", "host:", ":8484", "host:0", "host:65536", "host:80x", "::1:8484",
-          "[::1]", "[::1]8484", "https://h:1", "h/x:1", "host:-1"}) {
+          "[::1]", "[::1]8484", "ftp://h:1", "h/x:1", "host:-1"}) {
         EXPECT_FALSE(parse_admin_address(bad)) << bad;
     }
 }

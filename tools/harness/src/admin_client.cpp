@@ -16,8 +16,8 @@ nlohmann::json HttpReply::json() const {
     return nlohmann::json::parse(body, nullptr, false);
 }
 
-AdminClient::AdminClient(std::string url, std::string token)
-    : url_(std::move(url)), token_(std::move(token)) {}
+AdminClient::AdminClient(std::string url, std::string token, std::string ca_file)
+    : url_(std::move(url)), token_(std::move(token)), ca_file_(std::move(ca_file)) {}
 
 HttpReply AdminClient::get(const std::string& path) const {
     return request("GET", path);
@@ -34,6 +34,10 @@ HttpReply AdminClient::request(const std::string& method, const std::string& pat
     client.set_connection_timeout(2, 0);
     client.set_read_timeout(30, 0);
     client.set_keep_alive(false);
+    if (url_.rfind("https://", 0) == 0) {
+        client.enable_server_certificate_verification(!ca_file_.empty());
+        if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_);
+    }
     httplib::Headers headers;
     if (authorization) {
         if (!authorization->empty()) headers.emplace("Authorization", *authorization);

@@ -33,6 +33,13 @@ std::string GatewayConfig::yaml() const {
         y << "  " << line << "\n";
     y << "admin:\n  listen: '" << admin_listen << "'\n";
     if (!admin_token.empty()) y << "  token: '" << admin_token << "'\n";
+    if (!admin_tls_certificate.empty() || !admin_tls_private_key.empty()) {
+        y << "  tls:\n";
+        if (!admin_tls_certificate.empty())
+            y << "    certificate: '" << admin_tls_certificate << "'\n";
+        if (!admin_tls_private_key.empty())
+            y << "    private_key: '" << admin_tls_private_key << "'\n";
+    }
     y << "log:\n  level: " << log_level << "\n";
     y << "threads: " << threads << "\n";
     if (!extra_yaml.empty()) {

@@ -10,18 +10,30 @@
 #include <cstring>
 
 #include <httplib.h>
+#include <openssl/x509.h>
 
 namespace lwgate::ctl {
 
 namespace {
 
 Response to_response(const httplib::Result& result, const AdminAddress& address,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout, long verify_result) {
     Response out;
     if (!result) {
         switch (result.error()) {
             case httplib::Error::Connection:
                 out.transport_error = diagnose_connect(address.host, address.port, timeout);
+                break;
+            case httplib::Error::SSLConnection:
+                out.transport_error = "TLS handshake failed (is admin.tls configured there?)";
+                break;
+            case httplib::Error::SSLServerVerification:
+                out.transport_error = "the gateway's certificate is not trusted (" +
+                                      std::string(X509_verify_cert_error_string(verify_result)) +
+                                      "): give its CA with --cacert FILE";
+                break;
+            case httplib::Error::SSLLoadingCerts:
+                out.transport_error = "cannot load the CA certificates of --cacert";
                 break;
             case httplib::Error::ConnectionTimeout:
                 out.transport_error = "connection timed out";
@@ -46,11 +58,19 @@ Response to_response(const httplib::Result& result, const AdminAddress& address,
 
 }  // namespace
 
-AdminClient::AdminClient(AdminAddress address, std::string token, std::chrono::milliseconds timeout)
-    : address_(std::move(address)),
-      token_(std::move(token)),
-      timeout_(timeout),
-      http_(std::make_unique<httplib::Client>(address_.host, address_.port)) {
+AdminClient::AdminClient(AdminAddress address, std::string token, std::chrono::milliseconds timeout,
+                         const TlsOptions& tls)
+    : address_(std::move(address)), token_(std::move(token)), timeout_(timeout) {
+    if (address_.https) {
+        auto https = std::make_unique<httplib::SSLClient>(address_.host, address_.port);
+        https_ = https.get();
+        // Verifies the chain and that the certificate names the host (or its IP address).
+        https->enable_server_certificate_verification(!tls.insecure);
+        if (!tls.ca_file.empty()) https->set_ca_cert_path(tls.ca_file);
+        http_ = std::move(https);
+    } else {
+        http_ = std::make_unique<httplib::ClientImpl>(address_.host, address_.port);
+    }
     http_->set_connection_timeout(timeout_);
     http_->set_read_timeout(timeout_);
     http_->set_write_timeout(timeout_);
@@ -62,14 +82,19 @@ AdminClient::~AdminClient() = default;
 
 Response AdminClient::get(const std::string& path) {
     http_->set_read_timeout(timeout_);
-    return to_response(http_->Get(path), address_, timeout_);
+    return respond(http_->Get(path));
 }
 
 Response AdminClient::post(const std::string& path, const nlohmann::json& body,
                            std::chrono::milliseconds extra_wait) {
     http_->set_read_timeout(timeout_ + extra_wait);
     const auto text = body.is_null() ? std::string("{}") : body.dump();
-    return to_response(http_->Post(path, text, "application/json"), address_, timeout_);
+    return respond(http_->Post(path, text, "application/json"));
+}
+
+Response AdminClient::respond(const httplib::Result& result) const {
+    return to_response(result, address_, timeout_,
+                       https_ ? https_->get_openssl_verify_result() : 0);
 }
 
 std::string diagnose_connect(const std::string& host, std::uint16_t port,

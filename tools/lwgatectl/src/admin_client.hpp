@@ -1,4 +1,5 @@
-// A small blocking client of the lwgate admin API (cpp-httplib), one request at a time.
+// A small blocking client of the lwgate admin API (cpp-httplib, with its OpenSSL support for
+// https:// addresses), one request at a time.
 #pragma once
 
 #include <chrono>
@@ -10,8 +11,10 @@
 #include "format.hpp"
 
 namespace httplib {
-class Client;
-}
+class ClientImpl;
+class SSLClient;
+class Result;
+}  // namespace httplib
 
 namespace lwgate::ctl {
 
@@ -25,10 +28,18 @@ struct Response {
     bool success() const { return status >= 200 && status < 300; }
 };
 
+// How the server of an https:// address is verified.
+struct TlsOptions {
+    std::string ca_file;    // PEM CA certificates to verify it against; empty: the system's
+    bool insecure = false;  // no verification at all (self-signed test set-ups)
+};
+
 class AdminClient {
   public:
-    // `timeout` bounds connecting and each read; a ping adds its own timeout on top.
-    AdminClient(AdminAddress address, std::string token, std::chrono::milliseconds timeout);
+    // `timeout` bounds connecting and each read; a ping adds its own timeout on top. `tls`
+    // applies to https:// addresses only.
+    AdminClient(AdminAddress address, std::string token, std::chrono::milliseconds timeout,
+                const TlsOptions& tls = {});
     ~AdminClient();
     AdminClient(const AdminClient&) = delete;
     AdminClient& operator=(const AdminClient&) = delete;
@@ -40,10 +51,13 @@ class AdminClient {
     const AdminAddress& address() const { return address_; }
 
   private:
+    Response respond(const httplib::Result& result) const;
+
     AdminAddress address_;
     std::string token_;
     std::chrono::milliseconds timeout_;
-    std::unique_ptr<httplib::Client> http_;
+    std::unique_ptr<httplib::ClientImpl> http_;
+    httplib::SSLClient* https_ = nullptr;  // http_ when the address is https://
 };
 
 // Why a TCP connection to host:port fails right now ("connection refused", "no route to host",

@@ -31,23 +31,71 @@ extern "C" void on_interrupt(int) {
 struct Common {
     std::string admin = "127.0.0.1:8484";
     std::string token;
+    TlsOptions tls;  // --cacert, --insecure
     bool json = false;
 };
+
+// What `connections` was given: the API's filters, and one page (limit, after) or every page.
+struct ListOptions {
+    std::string state, endpoint, transport, remote;
+    unsigned limit = 0;  // 0: every page, following `next`
+    std::string after;
+
+    bool one_page() const { return limit > 0 || !after.empty(); }
+};
+
+// GET /v1/connections with the filters, and the page when asked for.
+std::string connections_path(const ListOptions& o, const std::string& after, unsigned limit) {
+    std::string query;
+    auto add = [&query](const char* key, const std::string& value) {
+        if (value.empty()) return;
+        query += (query.empty() ? "?" : "&") + std::string(key) + "=" + percent_encode(value);
+    };
+    add("state", o.state);
+    add("endpoint", o.endpoint);
+    add("transport", o.transport);
+    add("remote", o.remote);
+    add("limit", limit > 0 ? std::to_string(limit) : std::string());
+    add("after", after);
+    return "/v1/connections" + query;
+}
+
+// The `next` cursor of a page, or "" on the last page (null or absent: an older gateway).
+std::string next_cursor(const json& page) {
+    if (!page.is_object()) return {};
+    const auto it = page.find("next");
+    return it != page.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The rows of a page; none when it has no such array.
+const json& rows_of(const json& page) {
+    static const json none = json::array();
+    if (!page.is_object()) return none;
+    const auto it = page.find("connections");
+    return it != page.end() && it->is_array() ? *it : none;
+}
 
 class Runner {
   public:
     Runner(const Common& common, std::ostream& out, std::ostream& err, bool terminal)
         : common_(common), out_(out), err_(err), terminal_(terminal) {}
 
-    // Returns false (and reports) when --admin is malformed.
+    // Returns false (and reports) when --admin is malformed, or given TLS options it has no use
+    // for.
     bool connect() {
         auto address = parse_admin_address(common_.admin);
         if (!address) {
             err_ << "lwgatectl: bad admin address '" << common_.admin
-                 << "' (expected HOST:PORT, [IPv6]:PORT or http://HOST:PORT)\n";
+                 << "' (expected HOST:PORT, [IPv6]:PORT, http://HOST:PORT or https://HOST:PORT)\n";
             return false;
         }
-        client_ = std::make_unique<AdminClient>(*address, common_.token, request_timeout);
+        // Silently ignored, they would let one believe the connection is verified or encrypted.
+        if (!address->https && (!common_.tls.ca_file.empty() || common_.tls.insecure)) {
+            err_ << "lwgatectl: --cacert and --insecure need an https:// admin address\n";
+            return false;
+        }
+        client_ =
+            std::make_unique<AdminClient>(*address, common_.token, request_timeout, common_.tls);
         return true;
     }
 
@@ -66,24 +114,22 @@ class Runner {
         return exit_code_for_health(state);
     }
 
-    int connections(const std::string& state, const std::string& endpoint,
-                    const std::string& transport, const std::string& remote) {
-        std::string query;
-        auto add = [&query](const char* key, const std::string& value) {
-            if (value.empty()) return;
-            query += (query.empty() ? "?" : "&") + std::string(key) + "=" + percent_encode(value);
-        };
-        add("state", state);
-        add("endpoint", endpoint);
-        add("transport", transport);
-        add("remote", remote);
-        auto r = client_->get("/v1/connections" + query);
+    // Every page, following `next`, unless --limit or --after ask for one page. A single page
+    // prints as the API answered it; more are joined into one table, or into one JSON document
+    // written as the pages come (the rows of a million devices are never held as JSON at once).
+    int connections(const ListOptions& o) {
+        auto r = client_->get(connections_path(o, o.after, o.limit));
         if (!r.reached()) return unreachable(r);
         if (!r.success()) return refused("connections", r);
+        const auto next = next_cursor(r.body);
+        if (!next.empty() && !o.one_page())
+            return common_.json ? every_page_json(o, std::move(r))
+                                : every_page_table(o, std::move(r));
         if (common_.json) {
             print_raw(r);
         } else {
             out_ << connections_table(r.body).render() << connections_summary(r.body) << "\n";
+            if (!next.empty()) out_ << "more: --after " << next << "\n";
         }
         return exit_ok;
     }
@@ -163,6 +209,58 @@ class Runner {
     }
 
   private:
+    // Replaces `page` (a success with a `next`) by the page after it. False, reported, when that
+    // failed, or when the gateway handed back the cursor it was given (it would never end).
+    bool follow(const ListOptions& o, Response& page, int& code) {
+        const auto after = next_cursor(page.body);
+        page = client_->get(connections_path(o, after, 0));
+        if (!page.reached()) {
+            code = unreachable(page);
+        } else if (!page.success()) {
+            code = refused("connections", page);
+        } else if (next_cursor(page.body) == after) {
+            err_ << "lwgatectl: connections: the gateway repeated the cursor " << after << "\n";
+            code = exit_refused;
+        } else {
+            return true;
+        }
+        return false;
+    }
+
+    int every_page_table(const ListOptions& o, Response page) {
+        auto table = connections_table(json::object());
+        ConnectionTally tally;
+        int code = exit_ok;
+        for (;;) {
+            for (const auto& row : rows_of(page.body))
+                table.add_row(connection_row(row));
+            tally.add(page.body);
+            if (next_cursor(page.body).empty()) break;
+            if (!follow(o, page, code)) return code;
+        }
+        out_ << table.render() << tally.summary() << "\n";
+        return exit_ok;
+    }
+
+    // {"connections": [...], "count": N, "next": null, "total": N}, the keys in the API's order.
+    int every_page_json(const ListOptions& o, Response page) {
+        std::size_t rows = 0;
+        int code = exit_ok;
+        out_ << "{\"connections\":[";
+        for (;;) {
+            for (const auto& row : rows_of(page.body))
+                out_ << (rows++ ? "," : "")
+                     << row.dump(-1, ' ', false, json::error_handler_t::replace);
+            if (next_cursor(page.body).empty()) break;
+            if (!follow(o, page, code)) {
+                out_ << std::endl;  // what came so far; the exit code says it is not all
+                return code;
+            }
+        }
+        out_ << "],\"count\":" << rows << ",\"next\":null,\"total\":" << rows << "}\n";
+        return exit_ok;
+    }
+
     int watch_once(std::chrono::milliseconds interval) {
         auto health = client_->get("/v1/health");
         auto conns = health.reached() ? client_->get("/v1/connections") : Response{};
@@ -308,7 +406,7 @@ class CommandLine {
     CLI::App app_;
     Common common_;
     const DurationValidator duration_;
-    std::string state_, endpoint_prefix_, transport_, remote_;
+    ListOptions list_;
     std::string endpoint_;
     std::string ping_timeout_ = "5s";
     std::string alt_, hold_off_;
@@ -341,9 +439,18 @@ CommandLine::CommandLine()
 
 void CommandLine::add_globals() {
     app_.set_version_flag("--version", std::string("lwgatectl ") + LWGATE_VERSION);
-    app_.add_option("--admin", common_.admin, "admin API address HOST:PORT")
+    app_.add_option("--admin", common_.admin,
+                    "admin API address HOST:PORT, or https://HOST:PORT when the gateway has "
+                    "admin.tls")
         ->envname("LWGATE_ADMIN")
         ->capture_default_str();
+    auto* cacert = app_.add_option("--cacert", common_.tls.ca_file,
+                                   "https://: verify the gateway's certificate against the CA "
+                                   "certificates in FILE (PEM) instead of the system's")
+                       ->check(CLI::ExistingFile);
+    app_.add_flag("--insecure", common_.tls.insecure,
+                  "https://: do not verify the gateway's certificate (self-signed test set-ups)")
+        ->excludes(cacert);
     app_.add_option("--token", common_.token,
                     "bearer token of the admin API (prefer LWGATE_TOKEN: arguments are visible "
                     "in ps)")
@@ -373,14 +480,21 @@ void CommandLine::add_listings() {
         add_command("connections", "one row per connection and per registered device without one");
     connections_->alias("conns");
     connections_
-        ->add_option("--state", state_,
+        ->add_option("--state", list_.state,
                      "only this state: active, idle, pinging, half-open, unregistered, closing, "
                      "sleeping, away")
         ->transform(state_validator());
-    connections_->add_option("--endpoint", endpoint_prefix_, "only endpoints starting with PREFIX");
-    connections_->add_option("--transport", transport_, "only tcp or tls")
+    connections_->add_option("--endpoint", list_.endpoint, "only endpoints starting with PREFIX");
+    connections_->add_option("--transport", list_.transport, "only tcp or tls")
         ->check(CLI::IsMember({"tcp", "tls"}));
-    connections_->add_option("--remote", remote_, "only remote addresses starting with PREFIX");
+    connections_->add_option("--remote", list_.remote,
+                             "only remote addresses starting with PREFIX");
+    connections_
+        ->add_option("--limit", list_.limit,
+                     "one page of at most N rows (default: every page, 1000 rows a request)")
+        ->check(CLI::Range(1, 10000));
+    connections_->add_option("--after", list_.after,
+                             "the page after this cursor (printed as `more: --after CURSOR`)");
 }
 
 void CommandLine::add_device_commands() {
@@ -447,8 +561,7 @@ std::string CommandLine::command_names() const {
 
 int CommandLine::dispatch(Runner& runner) const {
     if (status_->parsed()) return runner.status();
-    if (connections_->parsed())
-        return runner.connections(state_, endpoint_prefix_, transport_, remote_);
+    if (connections_->parsed()) return runner.connections(list_);
     if (show_->parsed()) return runner.show(endpoint_);
     if (ping_->parsed()) return runner.ping(endpoint_, *parse_cli_duration(ping_timeout_));
     if (release_->parsed())

@@ -99,7 +99,12 @@ std::optional<AdminAddress> parse_admin_address(std::string_view text) {
     AdminAddress out;
     out.text = std::string(text);
     std::string_view rest = text;
-    if (rest.starts_with("http://")) rest.remove_prefix(7);
+    if (rest.starts_with("https://")) {
+        out.https = true;
+        rest.remove_prefix(8);
+    } else if (rest.starts_with("http://")) {
+        rest.remove_prefix(7);
+    }
     if (rest.ends_with('/')) rest.remove_suffix(1);
     std::string_view host;
     std::string_view port;

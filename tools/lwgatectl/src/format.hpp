@@ -46,12 +46,14 @@ std::string format_bytes(std::uint64_t bytes);
 // Command-line durations use the config's syntax ("250ms", "5s", "2m"); nullopt on a bad form.
 std::optional<std::chrono::milliseconds> parse_cli_duration(std::string_view text);
 
-// The admin address: "HOST:PORT", "[V6]:PORT", optionally prefixed "http://" and with a trailing
-// '/' (so the gateway's `admin http://...` line can be pasted). Host without brackets.
+// The admin address: "HOST:PORT", "[V6]:PORT", optionally prefixed "http://" or "https://" and
+// with a trailing '/' (so the gateway's `admin http(s)://...` line can be pasted). Host without
+// brackets.
 struct AdminAddress {
     std::string host;
     std::uint16_t port = 0;
-    std::string text;  // as given, for messages
+    std::string text;    // as given, for messages
+    bool https = false;  // "https://": the gateway has admin.tls
 };
 std::optional<AdminAddress> parse_admin_address(std::string_view text);
 

@@ -138,17 +138,29 @@ Table connections_table(const json& body) {
     return t;
 }
 
-std::string connections_summary(const json& body) {
-    const auto& rows = array_or_empty(body, "connections");
-    std::map<std::string, std::size_t> by_state;
-    for (const auto& row : rows)
-        ++by_state[text(row, "state")];
-    std::string out = std::to_string(rows.size()) + " connection(s)";
+void ConnectionTally::add(const json& page) {
+    for (const auto& row : array_or_empty(page, "connections")) {
+        ++rows_;
+        ++by_state_[text(row, "state")];
+    }
+}
+
+std::string ConnectionTally::summary() const {
+    std::string out = std::to_string(rows_) + " connection(s)";
     const char* sep = ": ";
-    for (const auto& [state, n] : by_state) {
+    for (const auto& [state, n] : by_state_) {
         out += sep + std::to_string(n) + " " + state;
         sep = ", ";
     }
+    return out;
+}
+
+std::string connections_summary(const json& body) {
+    ConnectionTally tally;
+    tally.add(body);
+    auto out = tally.summary();
+    const auto* next = field(body, "next");
+    if (next && next->is_string()) out += " (more pages; " + count(body, "total") + " in all)";
     return out;
 }
 

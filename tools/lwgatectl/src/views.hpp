@@ -3,6 +3,7 @@
 // makes lwgatectl crash.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,21 @@ std::string health_status(const nlohmann::json& health);
 // One table row per ROW of GET /v1/connections, in the API's order.
 std::vector<std::string> connection_row(const nlohmann::json& row);
 Table connections_table(const nlohmann::json& body);
-// "3 connection(s)" plus a count per state, e.g. "3 connection(s): 2 active, 1 sleeping".
+// "3 connection(s)" plus a count per state, e.g. "3 connection(s): 2 active, 1 sleeping". A page
+// with a `next` says there is more: "... (more pages; 5234 in all)".
 std::string connections_summary(const nlohmann::json& body);
+
+// The rows of several pages of GET /v1/connections counted by state, for one summary line.
+class ConnectionTally {
+  public:
+    void add(const nlohmann::json& page);
+    // As connections_summary() for one page holding every row.
+    std::string summary() const;
+
+  private:
+    std::size_t rows_ = 0;
+    std::map<std::string, std::size_t> by_state_;
+};
 
 // GET /v1/connections/{endpoint}: everything known about one device, as key/value blocks.
 std::string render_device(const nlohmann::json& device);

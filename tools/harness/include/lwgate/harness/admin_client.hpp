@@ -1,5 +1,6 @@
-// A small HTTP client for the gateway's admin API in tests (cpp-httplib): one request per call,
-// JSON bodies parsed on demand. A failed connection is status 0 with the error in `body`.
+// A small HTTP(S) client for the gateway's admin API in tests (cpp-httplib): one request per
+// call, JSON bodies parsed on demand. A failed connection or TLS handshake is status 0 with the
+// error in `body`.
 #pragma once
 
 #include <map>
@@ -21,8 +22,10 @@ struct HttpReply {
 
 class AdminClient {
   public:
-    // url: "http://127.0.0.1:8484" (GatewayProcess::admin_url()); token: sent as Bearer if set.
-    explicit AdminClient(std::string url, std::string token = {});
+    // url: "http://127.0.0.1:8484" or "https://..." (GatewayProcess::admin_url()); token: sent
+    // as Bearer if set. ca_file: for https://, verify the gateway's certificate (chain and host)
+    // against this CA (PEM); empty: no verification.
+    explicit AdminClient(std::string url, std::string token = {}, std::string ca_file = {});
 
     HttpReply get(const std::string& path) const;
     HttpReply post(const std::string& path, const std::string& json_body = {}) const;
@@ -34,6 +37,7 @@ class AdminClient {
   private:
     std::string url_;
     std::string token_;
+    std::string ca_file_;
 };
 
 }  // namespace lwgate::harness

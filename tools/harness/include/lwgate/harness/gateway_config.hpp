@@ -41,6 +41,9 @@ struct GatewayConfig {
     // admin.*: never the default 8484, so parallel tests never collide. "off" disables it.
     std::string admin_listen = "127.0.0.1:0";
     std::string admin_token;  // empty: no token
+    // admin.tls: PEM files (both, or neither for plain HTTP).
+    std::string admin_tls_certificate;
+    std::string admin_tls_private_key;
     std::string log_level = "info";
     unsigned threads = 2;
 
