@@ -13,17 +13,15 @@
 #include <random>
 #include <string>
 
-#include "config/config_loader.hpp"
 #include "config/keys.hpp"
 #include "config/reload_plan.hpp"
+#include "config_files_fixture.hpp"
 
 namespace lwgate::config {
 
-inline void PrintTo(const ConfigError& e, std::ostream* os) {
-    *os << "{" << e.to_string() << "}";
-}
-
 namespace {
+
+using testing_support::Err;
 
 namespace fs = std::filesystem;
 using ::testing::AllOf;
@@ -33,48 +31,12 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-auto Err(const std::string& key, int line, const std::string& text) {
-    return AllOf(Field(&ConfigError::key, key), Field(&ConfigError::line, line),
-                 Field(&ConfigError::message, HasSubstr(text)));
-}
-
-class AdminTls : public ::testing::Test {
+class AdminTls : public testing_support::ConfigFiles {
   protected:
     void SetUp() override {
-        static std::atomic<unsigned> counter{0};
-        dir_ = fs::temp_directory_path() /
-               ("lwgate-admin-tls-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter++) + "-" + std::to_string(std::random_device{}()));
-        ASSERT_TRUE(fs::create_directories(dir_));
-        std::ofstream(dir_ / "admin.pem") << "";
-        std::ofstream(dir_ / "admin.key") << "";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    LoadResult load(const std::string& yaml) const {
-        return load_config_string(yaml, dir_.string());
-    }
-
-    Config ok(const std::string& yaml) const {
-        auto r = load(yaml);
-        if (auto* errors = std::get_if<std::vector<ConfigError>>(&r)) {
-            for (const auto& e : *errors)
-                ADD_FAILURE() << "unexpected error: " << e.to_string() << "\n" << yaml;
-            return {};
-        }
-        return std::get<Config>(r);
-    }
-
-    std::vector<ConfigError> errors(const std::string& yaml) const {
-        auto r = load(yaml);
-        if (std::holds_alternative<Config>(r)) {
-            ADD_FAILURE() << "accepted:\n" << yaml;
-            return {};
-        }
-        return std::get<std::vector<ConfigError>>(r);
+        ConfigFiles::SetUp();
+        write("admin.pem", "");
+        write("admin.key", "");
     }
 
     // "admin:" with `listen` and the lines given, each indented under admin.
@@ -84,10 +46,6 @@ class AdminTls : public ::testing::Test {
     static constexpr const char* kToken = "  token: s3cret\n";
     static constexpr const char* kTls =
         "  tls:\n    certificate: admin.pem\n    private_key: admin.key\n";
-
-    std::string path(const char* name) const { return (dir_ / name).string(); }
-
-    fs::path dir_;
 };
 
 TEST_F(AdminTls, BothFilesAreResolvedAgainstTheConfigDirectory) {

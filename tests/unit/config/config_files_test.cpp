@@ -12,15 +12,15 @@
 #include <random>
 #include <string>
 
-#include "config/config_loader.hpp"
+#include "config_files_fixture.hpp"
 
 namespace lwgate::config {
 
-inline void PrintTo(const ConfigError& e, std::ostream* os) {
-    *os << "{" << e.to_string() << "}";
-}
-
 namespace {
+
+using testing_support::ConfigFiles;
+using testing_support::describe;
+using testing_support::Err;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -30,68 +30,10 @@ using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-auto Err(const std::string& key, int line, const std::string& text) {
-    return AllOf(Field(&ConfigError::key, key), Field(&ConfigError::line, line),
-                 Field(&ConfigError::message, HasSubstr(text)));
-}
-
 auto FileErr(const std::string& file, const std::string& key, int line, const std::string& text) {
     return AllOf(Field(&ConfigError::file, file), Field(&ConfigError::key, key),
                  Field(&ConfigError::line, line), Field(&ConfigError::message, HasSubstr(text)));
 }
-
-std::string describe(const LoadResult& r) {
-    std::string all;
-    if (auto* errors = std::get_if<std::vector<ConfigError>>(&r)) {
-        for (const auto& e : *errors)
-            all += "\n  " + e.to_string();
-    }
-    return all;
-}
-
-// A fresh directory under the system temp dir, removed with everything in it afterwards.
-class ConfigFiles : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        static std::atomic<unsigned> counter{0};
-        std::random_device rd;
-        dir_ =
-            fs::temp_directory_path() / ("lwgate-config-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter++) + "-" + std::to_string(rd()));
-        ASSERT_TRUE(fs::create_directories(dir_));
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
-    std::string write(const std::string& name, const std::string& text) {
-        const fs::path p = dir_ / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p.string();
-    }
-    std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-    Config ok(const std::string& yaml) {
-        auto r = load_config_string(yaml, dir_.string());
-        if (!std::holds_alternative<Config>(r)) {
-            ADD_FAILURE() << "unexpected errors:" << describe(r);
-            return {};
-        }
-        return std::get<Config>(r);
-    }
-    std::vector<ConfigError> errors(const std::string& yaml) {
-        auto r = load_config_string(yaml, dir_.string());
-        if (std::holds_alternative<Config>(r)) {
-            ADD_FAILURE() << "accepted:\n" << yaml;
-            return {};
-        }
-        return std::get<std::vector<ConfigError>>(r);
-    }
-
-    fs::path dir_;
-};
 
 constexpr const char* kPem = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
 

@@ -14,32 +14,17 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_admin.hpp"
+#include "run_ctl.hpp"
 
 namespace lwgate::ctl {
 namespace {
 
+using testing::CtlResult;
+using testing::run_ctl;
+
 using testing::FakeAdmin;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct Result {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-Result run_ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), "lwgatectl");
-    std::vector<const char*> argv;
-    for (const auto& a : args)
-        argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    Result r;
-    r.code = run(static_cast<int>(argv.size()), argv.data(), out, err, false);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-}
 
 std::string health(const char* status) {
     return std::string(R"({"status":")") + status +
@@ -76,7 +61,7 @@ class CliTest : public ::testing::Test {
         unsetenv("LWGATE_ADMIN");
         unsetenv("LWGATE_TOKEN");
     }
-    Result ctl(std::vector<std::string> args) {
+    CtlResult ctl(std::vector<std::string> args) {
         args.insert(args.begin(), {"--admin", admin.address()});
         return run_ctl(std::move(args));
     }

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "run_ctl.hpp"
 #include "src/cli.hpp"
 
 namespace lwgate::ctl {
@@ -75,29 +76,15 @@ class PagedAdmin {
     std::vector<Params> requests_;
 };
 
-struct CtlRun {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
 class PagingTest : public ::testing::Test {
   protected:
     void SetUp() override {
         unsetenv("LWGATE_ADMIN");
         unsetenv("LWGATE_TOKEN");
     }
-    CtlRun ctl(std::vector<std::string> args) {
-        args.insert(args.begin(), {"lwgatectl", "--admin", admin.address()});
-        std::vector<const char*> argv;
-        for (const auto& a : args)
-            argv.push_back(a.c_str());
-        std::ostringstream out, err;
-        CtlRun r;
-        r.code = run(static_cast<int>(argv.size()), argv.data(), out, err, false);
-        r.out = out.str();
-        r.err = err.str();
-        return r;
+    testing::CtlResult ctl(std::vector<std::string> args) {
+        args.insert(args.begin(), {"--admin", admin.address()});
+        return testing::run_ctl(std::move(args));
     }
     PagedAdmin admin;
 };

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "fake_admin.hpp"
+#include "run_ctl.hpp"
 #include "src/cli.hpp"
 
 namespace lwgate::ctl {
@@ -15,25 +16,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Outcome {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-Outcome run_ctl(std::vector<std::string> args) {
+testing::CtlResult run_ctl(std::vector<std::string> args) {
     unsetenv("LWGATE_ADMIN");
     unsetenv("LWGATE_TOKEN");
-    args.insert(args.begin(), "lwgatectl");
-    std::vector<const char*> argv;
-    for (const auto& a : args)
-        argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    Outcome r;
-    r.code = run(static_cast<int>(argv.size()), argv.data(), out, err, false);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return testing::run_ctl(std::move(args));
 }
 
 // An existing file for --cacert (its contents are never read in these tests).
