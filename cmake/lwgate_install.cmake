@@ -1,7 +1,8 @@
 # Installation and the Debian package.
 #
 #   cmake --install build [--prefix /usr]        lwgate, lwgatectl, the systemd unit, the config,
-#                                                bash completion, README
+#                                                bash completion, man pages, README, copyright,
+#                                                the monitoring kit (share/lwgate/monitoring)
 #   cmake --install build --component simulators lwm2m-core-sim and lwm2m-device-sim too
 #   cpack -G DEB --config build/CPackConfig.cmake  lwgate_<version>_<arch>.deb (prefix /usr)
 #
@@ -14,10 +15,16 @@ include(GNUInstallDirs)
 # (the package test runs cpack from CTest after the build).
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
-install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md conf/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The monitoring kit (Prometheus alert rules, Grafana dashboard): data a Prometheus may load in
+# place, so under share/ rather than the documentation, which may be left out.
+install(FILES conf/monitoring/lwgate-alerts.yml conf/monitoring/lwgate-dashboard.json
+              conf/monitoring/README.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/lwgate/monitoring)
 install(CODE "set(LWGATE_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
 set(LWGATE_BUILD_DIR \"${PROJECT_BINARY_DIR}\")
-set(LWGATE_DOCDIR_REL \"${CMAKE_INSTALL_DOCDIR}\")")
+set(LWGATE_DOCDIR_REL \"${CMAKE_INSTALL_DOCDIR}\")
+set(LWGATE_MANDIR_REL \"${CMAKE_INSTALL_MANDIR}\")")
 install(CODE [[
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(lwgate_etc "/etc/lwgate")
@@ -38,12 +45,29 @@ else()
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 endif()
 ]])
+# The man pages (man/) and the Debian changelog, compressed as Debian installs them: gzip -9n
+# leaves the name and time stamp out, so the same sources make the same package.
+install(CODE [[
+file(MAKE_DIRECTORY "${LWGATE_BUILD_DIR}/install")
+foreach(page lwgate.8 lwgatectl.1 lwgate.yaml.5)
+  string(REGEX MATCH "[0-9]$" section "${page}")
+  execute_process(COMMAND gzip -9n -c "${LWGATE_SOURCE_DIR}/man/${page}"
+                  OUTPUT_FILE "${LWGATE_BUILD_DIR}/install/${page}.gz" COMMAND_ERROR_IS_FATAL ANY)
+  file(INSTALL "${LWGATE_BUILD_DIR}/install/${page}.gz"
+       DESTINATION "${CMAKE_INSTALL_PREFIX}/${LWGATE_MANDIR_REL}/man${section}")
+endforeach()
+execute_process(COMMAND gzip -9n -c "${LWGATE_SOURCE_DIR}/conf/debian/changelog"
+                OUTPUT_FILE "${LWGATE_BUILD_DIR}/install/changelog.Debian.gz"
+                COMMAND_ERROR_IS_FATAL ANY)
+file(INSTALL "${LWGATE_BUILD_DIR}/install/changelog.Debian.gz"
+     DESTINATION "${CMAKE_INSTALL_PREFIX}/${LWGATE_DOCDIR_REL}")
+]])
 
 # ---- Debian package ----------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME lwgate)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "lwgate maintainers <lwgate@localhost>")
+set(CPACK_PACKAGE_CONTACT "lwgate maintainers <lwgate@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "CoAP over TCP/TLS (RFC 8323) gateway for LwM2M devices")
 set(CPACK_PACKAGE_DESCRIPTION
     "lwgate holds LwM2M device connections over CoAP-over-TCP/TLS, keeps them alive with CoAP \
@@ -54,11 +78,15 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+# The Debian revision: lwgate_0.1.0-1_amd64.deb. conf/debian/changelog's first entry names the
+# same version (the package test checks it).
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends: computed from the binaries' shared libraries (dpkg-shlibdeps, from dpkg-dev).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")  # postinst: the system account lwgate
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bash-completion")
 configure_file(${PROJECT_SOURCE_DIR}/conf/debian/conffiles
                ${PROJECT_BINARY_DIR}/debian/conffiles COPYONLY)
@@ -71,4 +99,6 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_BINARY_DIR}/debian/conffiles;${PROJECT_BINARY_DIR}/debian/postinst;\
 ${PROJECT_BINARY_DIR}/debian/prerm;${PROJECT_BINARY_DIR}/debian/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# /etc/lwgate 0750 and gateway.yaml 0640 in the package (cmake/cpack_etc_modes.cmake).
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/cpack_etc_modes.cmake)
 include(CPack)

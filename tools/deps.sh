@@ -27,9 +27,19 @@ if [[ "${1:-}" == "--test" ]]; then
   # one package) of what quick mode used to install; clang-14 and its runtime are the rest.
   # bash-completion: the lwgatectl completion test also runs under the real _init_completion.
   packages+=(valgrind bash-completion)
+  # The man pages' test (tests/package/man_test.sh) renders them with groff and lints them with
+  # mandoc; both are small.
+  packages+=(groff-base mandoc)
   # The cluster's tests start their own redis-server (port 0 / a unix socket, no persistence)
   # and HAProxy in front of several instances (PROXY protocol v2).
   packages+=(redis-server haproxy)
+  # promtool (Debian's prometheus package): the regular build's tests check the alert rules
+  # (promtool check rules / test rules), the dashboard's queries and lwgate's real /metrics
+  # (promtool check metrics): tests/integration/monitoring_test.cpp. Quick mode needs it too.
+  packages+=(prometheus)
+  # The admin status page's tests (tests/integration/status_page_test.cpp) load GET / in
+  # headless Chromium; quick mode too, as the regular build's tests run them.
+  packages+=(chromium)
   if [[ "${LWGATE_QUICK:-0}" != "1" ]]; then
     packages+=(clang-14 libclang-rt-14-dev)  # the sanitizer and libFuzzer build (tools/test.sh steps 2, 3)
   fi

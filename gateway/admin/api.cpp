@@ -1,16 +1,21 @@
 #include "admin/api.hpp"
 
+#include <cmath>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "admin/auth.hpp"
 #include "admin/cluster_view.hpp"
+#include "admin/credentials_api.hpp"
 #include "admin/health.hpp"
 #include "admin/json_views.hpp"
 #include "admin/metrics_text.hpp"
 #include "admin/openapi.hpp"
+#include "admin/reload_result.hpp"
 #include "admin/router.hpp"
+#include "admin/status_page.hpp"
+#include "log/operator_log.hpp"
 
 namespace lwgate::admin {
 
@@ -43,6 +48,20 @@ std::optional<std::uint64_t> unsigned_field(const json& body, const char* key, s
     return it->get<std::uint64_t>();
 }
 
+// A duration in seconds (a JSON number, fractions allowed) from 0 to `max`, to the millisecond.
+std::optional<Duration> seconds_field(const json& body, const char* key, Duration max,
+                                      std::string& error) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    const double max_seconds = static_cast<double>(max.count()) / 1000.0;
+    if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > max_seconds) {
+        error =
+            std::string(key) + " must be a number of seconds from 0 to " + json(max_seconds).dump();
+        return std::nullopt;
+    }
+    return Duration(static_cast<Duration::rep>(std::llround(it->get<double>() * 1000.0)));
+}
+
 // The arguments of ping and release in the body, checked before the device is looked up: a bad
 // request is 400 whatever state the device is in.
 struct DeviceArgs {
@@ -57,9 +76,14 @@ std::variant<DeviceArgs, Reply> device_args(Op op, const std::string& body) {
     const auto& args = *parsed;
     DeviceArgs out;
     std::string error;
-    const auto timeout_ms = unsigned_field(
-        args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error);
-    if (op == Op::ping && timeout_ms && *timeout_ms > 0) out.timeout = Duration(*timeout_ms);
+    auto timeout = seconds_field(args, "timeout_seconds", max_ping_timeout, error);
+    // timeout_ms: the name before every duration of the API was in seconds; still understood.
+    if (!timeout && error.empty()) {
+        if (const auto ms = unsigned_field(
+                args, "timeout_ms", static_cast<std::uint64_t>(max_ping_timeout.count()), error))
+            timeout = Duration(*ms);
+    }
+    if (op == Op::ping && timeout && *timeout > Duration::zero()) out.timeout = *timeout;
     if (op == Op::release) {
         if (auto it = args.find("alternative_address"); it != args.end() && !it->is_null()) {
             if (!it->is_string() || it->get<std::string>().empty() ||
@@ -75,7 +99,8 @@ std::variant<DeviceArgs, Reply> device_args(Op op, const std::string& body) {
 }
 
 Reply ping_timed_out(Duration timeout) {
-    return error_reply(504, "no Pong within " + std::to_string(timeout.count()) + " ms");
+    return error_reply(
+        504, "no Pong within " + json(static_cast<double>(timeout.count()) / 1000.0).dump() + " s");
 }
 
 Reply ping_reply(const std::string& target, const ConnectionRef& ref, Duration timeout,
@@ -84,8 +109,11 @@ Reply ping_reply(const std::string& target, const ConnectionRef& ref, Duration t
     if (!result || result->outcome == Outcome::closed)
         return error_reply(409, target + " has no connection");
     if (result->outcome == Outcome::timeout) return ping_timed_out(timeout);
-    const double rtt_ms = rounded(static_cast<double>(result->rtt.count()) / 1000.0);
-    return json_reply(200, json{{"rtt_ms", rtt_ms}, {"id", ref.id}});
+    const double rtt_seconds =
+        static_cast<double>(
+            std::chrono::duration_cast<std::chrono::microseconds>(result->rtt).count()) /
+        1e6;
+    return json_reply(200, json{{"rtt_seconds", rtt_seconds}, {"id", ref.id}});
 }
 
 // The arguments and the connection of a per-connection operation, or the error answer.
@@ -118,18 +146,26 @@ std::variant<Reply, Deferred> ping(Backend& backend, const Route& r, const std::
     return Deferred{args.timeout + shard_margin, ping_timed_out(args.timeout)};
 }
 
+// What a release or close was asked to do, for the operator log.
+std::string action_detail(const DeviceArgs& args, const ConnectionRef& ref) {
+    std::string out = "conn " + std::to_string(ref.id);
+    if (args.hold_off) out += ", hold_off_seconds " + std::to_string(*args.hold_off);
+    if (args.alternative) out += ", alternative_address " + *args.alternative;
+    return out;
+}
+
 // POST /v1/connections/{target}/release or /close.
-Reply release_or_close(Backend& backend, const Route& r, const std::string& body) {
-    auto located = locate(backend, r, body);
+Reply release_or_close(Backend& backend, const Route& r, const ApiRequest& request) {
+    auto located = locate(backend, r, request.body);
     if (auto* reply = std::get_if<Reply>(&located)) return *reply;
     const auto& [args, ref] = std::get<std::pair<DeviceArgs, ConnectionRef>>(located);
-    if (r.op == Op::release) {
-        if (!backend.release(ref.shard, ref.id, args.alternative, args.hold_off))
-            return error_reply(409, r.target + " has no connection");
-        return json_reply(202, json{{"released", true}, {"id", ref.id}});
-    }
-    if (!backend.close(ref.shard, ref.id)) return error_reply(409, r.target + " has no connection");
-    return json_reply(202, json{{"closed", true}, {"id", ref.id}});
+    const bool release = r.op == Op::release;
+    const bool acted = release ? backend.release(ref.shard, ref.id, args.alternative, args.hold_off)
+                               : backend.close(ref.shard, ref.id);
+    if (!acted) return error_reply(409, r.target + " has no connection");
+    logging::log_operator_action(request.client, release ? "release" : "close", r.target,
+                                 action_detail(args, ref));
+    return json_reply(202, json{{release ? "released" : "closed", true}, {"id", ref.id}});
 }
 
 // GET /v1/connections/{target}: an endpoint name, or id:N.
@@ -150,6 +186,21 @@ Reply connection_detail(Backend& backend, const std::string& target) {
     return json_reply(200, *detail);
 }
 
+// POST /v1/reload: the SIGHUP reload, or with {"dry_run": true} only what it would do.
+Reply reload(Backend& backend, const ApiRequest& request) {
+    const auto body = parse_body(request.body);
+    if (!body) return error_reply(400, "the body must be a JSON object");
+    bool dry_run = false;
+    if (auto it = body->find("dry_run"); it != body->end() && !it->is_null()) {
+        if (!it->is_boolean()) return error_reply(400, "dry_run must be true or false");
+        dry_run = it->get<bool>();
+    }
+    // Like a drain, a reload changes the running gateway: the log says on whose request.
+    if (!dry_run) spdlog::info("reload requested through the admin API by {}", request.client);
+    const auto result = backend.reload(!dry_run);
+    return json_reply(reload_http_status(result), reload_json(result));
+}
+
 }  // namespace
 
 std::string dump_json(const json& value) {
@@ -157,7 +208,7 @@ std::string dump_json(const json& value) {
 }
 
 Reply json_reply(int status, const json& body) {
-    return {status, dump_json(body), "application/json", false, {}};
+    return {status, dump_json(body), "application/json", false, {}, {}};
 }
 
 Reply error_reply(int status, std::string message) {
@@ -172,9 +223,18 @@ std::optional<Reply> Api::refuse(std::string_view authorization) const {
     return reply;
 }
 
+std::optional<std::uint64_t> Api::body_limit(std::string_view method, std::string_view path) {
+    if (route(method, path).op == Op::credential_import) return max_import_body_bytes;
+    return std::nullopt;
+}
+
 bool Api::is_probe(std::string_view method, std::string_view path) {
     const auto op = route(method, path).op;
     return op == Op::health || op == Op::metrics;
+}
+
+bool Api::needs_token(std::string_view method, std::string_view path) {
+    return admin::needs_token(route(method, path).op);
 }
 
 std::variant<Reply, Deferred> Api::handle(const ApiRequest& request,
@@ -191,6 +251,7 @@ std::variant<Reply, Deferred> Api::handle(const ApiRequest& request,
 
 Reply Api::operation(const ApiRequest& request, const Route& r) {
     const auto& path = request.path;
+    if (is_credential_op(r.op)) return credentials_operation(backend_, request, r);
     switch (r.op) {
         case Op::not_found:
             return error_reply(404, "no such resource: " + path);
@@ -209,7 +270,8 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
         case Op::metrics: {
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
             return {
-                200, metrics_text(snapshot), "text/plain; version=0.0.4; charset=utf-8", false, {}};
+                200, metrics_text(snapshot), "text/plain; version=0.0.4; charset=utf-8", false, {},
+                {}};
         }
         case Op::connections: {
             // Checked before the collection: a bad query costs the shards nothing.
@@ -228,15 +290,26 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
             return json_reply(200, cluster_json(snapshot, &instances));
         }
         case Op::openapi:
-            return {200, openapi_text(), "application/json", false, {}};
+            return {200, openapi_text(), "application/json", false, {}, {}};
+        case Op::status_page:
+            return status_page_reply();
         case Op::drain:
-            // The gateway stops: the log must say why, and on whose request.
-            spdlog::warn("drain requested through the admin API by {}: stopping", request.client);
+            // The gateway stops: the log must say on whose request (the gateway says why).
+            logging::log_operator_action(request.client, "drain", {}, {}, spdlog::level::warn);
             backend_.drain();
             return json_reply(202, json{{"draining", true}});
+        case Op::reload:
+            return reload(backend_, request);
         case Op::release:
         case Op::close:
-            return release_or_close(backend_, r, request.body);
+            return release_or_close(backend_, r, request);
+        case Op::credentials:  // answered above (credentials_operation)
+        case Op::credential:
+        case Op::credential_put:
+        case Op::credential_import:
+        case Op::credential_remove:
+        case Op::credential_rotate:
+        case Op::credential_retire:
         case Op::ping:  // answered by handle(), later
             break;
     }

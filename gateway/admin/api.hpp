@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,8 +24,9 @@ struct Reply {
     int status = 200;
     std::string body;
     std::string content_type = "application/json";
-    bool challenge = false;  // 401: add WWW-Authenticate: Bearer
-    std::string allow;       // 405: the Allow header
+    bool challenge = false;                                    // 401: add WWW-Authenticate: Bearer
+    std::string allow;                                         // 405: the Allow header
+    std::vector<std::pair<std::string, std::string>> headers;  // more fields (the status page's)
 };
 
 struct ApiRequest {
@@ -51,6 +54,11 @@ class Api {
 
     // Health and metrics: what monitoring polls, answered apart from operators' requests.
     static bool is_probe(std::string_view method, std::string_view path);
+    // A body limit above the server's default, for the one route that takes large bodies (a
+    // credentials import); nullopt for every other. Asked once the token is checked.
+    static std::optional<std::uint64_t> body_limit(std::string_view method, std::string_view path);
+    // False for the status page only (router's needs_token()): refuse() is not asked for it.
+    static bool needs_token(std::string_view method, std::string_view path);
 
     // The answer to an authorised request, now (blocking while the Backend collects, up to its
     // deadline), or Deferred: then `later` runs once, from any thread, with the answer.

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "admin/model.hpp"
+#include "admin/reload_result.hpp"
+#include "credentials/credential_service.hpp"
+#include "credentials/credential_table.hpp"
 #include "session/session_snapshot.hpp"
 
 namespace lwgate::admin {
@@ -32,6 +35,18 @@ class Backend {
     // Cluster mode: the instance leases in Redis (a short blocking look, bounded). Not in a
     // cluster (or a backend without one): an empty list.
     virtual ClusterInstances cluster_instances() { return {std::vector<ClusterInstance>{}, {}}; }
+    // The credentials and their one writer (null: a backend without them).
+    virtual credentials::CredentialService* credential_service() { return nullptr; }
+    virtual const credentials::CredentialTable* credential_table() { return nullptr; }
+    // Closes every connection authenticated with one of these PSK identities (their key is no
+    // longer valid), waiting for each shard up to its deadline: how many were closed.
+    virtual std::size_t close_identities(const std::vector<std::string>& identities) {
+        (void)identities;
+        return 0;
+    }
+    // The SIGHUP reload of the config file (`apply`), or only reading and planning it (a
+    // check), run where the gateway runs it; blocks, bounded. A backend without one: unsupported.
+    virtual ReloadResult reload(bool /*apply*/) { return {}; }
 };
 
 }  // namespace lwgate::admin

@@ -16,8 +16,11 @@ using nlohmann::json;
 
 namespace {
 
-double ms_of(session::Rtt rtt) {
-    return rounded(static_cast<double>(rtt.count()) / 1000.0);
+// Whole microseconds, as measured: a round trip on a LAN is well below the millisecond that
+// rounded() keeps.
+double seconds_of(session::Rtt rtt) {
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(rtt).count()) /
+           1e6;
 }
 
 std::string hex(const coap::Token& token) {
@@ -326,7 +329,7 @@ json row_json(const Row& row, const Snapshot& s) {
         c ? json(seconds_between(c->session.info.connected_since, s.now)) : json(nullptr);
     j["idle_seconds"] = c ? json(seconds_between(c->session.last_rx, s.now)) : json(nullptr);
     const auto& rtts = c ? c->session.keepalive.recent_rtts : std::vector<session::Rtt>{};
-    j["last_rtt_ms"] = rtts.empty() ? json(nullptr) : json(ms_of(rtts.back()));
+    j["last_rtt_seconds"] = rtts.empty() ? json(nullptr) : json(seconds_of(rtts.back()));
     j["registered"] = c ? registered_on(*c, d) : (d && d->registered);
     j["queue_mode"] = d ? d->queue_mode : false;
     j["queued"] = d ? d->queued : 0;
@@ -425,13 +428,18 @@ json connection_part_json(const ConnectionSample& c, const Snapshot& s) {
 json keepalive_json(const session::KeepaliveSnapshot& k) {
     json rtts = json::array();
     for (auto r : k.recent_rtts)
-        rtts.push_back(ms_of(r));
+        rtts.push_back(seconds_of(r));
+    const auto seconds = [](Duration d) { return static_cast<double>(d.count()) / 1000.0; };
     return {
-        {"idle_ms", k.idle.count()},          {"pong_timeout_ms", k.pong_timeout.count()},
-        {"max_missed", k.max_missed},         {"pings_sent", k.pings_sent},
-        {"pongs_received", k.pongs_received}, {"missed", k.missed_total},
-        {"missed_in_a_row", k.missed},        {"awaiting_pong", k.awaiting_pong},
-        {"last_rtts_ms", std::move(rtts)},
+        {"idle_timeout_seconds", seconds(k.idle)},
+        {"pong_timeout_seconds", seconds(k.pong_timeout)},
+        {"max_missed", k.max_missed},
+        {"pings_sent", k.pings_sent},
+        {"pongs_received", k.pongs_received},
+        {"missed", k.missed_total},
+        {"missed_in_a_row", k.missed},
+        {"awaiting_pong", k.awaiting_pong},
+        {"last_rtts_seconds", std::move(rtts)},
     };
 }
 

@@ -6,28 +6,14 @@
 
 #include "admin/cluster_view.hpp"
 #include "admin/json_views.hpp"
+#include "admin/metrics_writer.hpp"
 #include "lwgate/coap/code.hpp"
 
 namespace lwgate::admin {
 
 namespace {
 
-class Writer {
-  public:
-    void family(std::string_view name, std::string_view type, std::string_view help) {
-        out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-    }
-    template <class T>
-    void sample(std::string_view name, std::string_view labels, T value) {
-        out_ += name;
-        if (!labels.empty()) out_ += fmt::format("{{{}}}", labels);
-        out_ += fmt::format(" {}\n", value);
-    }
-    std::string take() { return std::move(out_); }
-
-  private:
-    std::string out_;
-};
+using Writer = MetricsWriter;
 
 template <class F>
 std::uint64_t sum(const Snapshot& s, F f) {
@@ -78,12 +64,7 @@ void write_connections(Writer& w, const Snapshot& s) {
 }
 
 void write_process(Writer& w, const Snapshot& s) {
-    w.family("process_open_fds", "gauge", "Open file descriptors.");
-    w.sample("process_open_fds", "", s.gateway.open_descriptors);
-    if (s.gateway.descriptor_limit != 0) {
-        w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
-        w.sample("process_max_fds", "", s.gateway.descriptor_limit);
-    }
+    write_process_metrics(w, s);
     w.family("lwgate_upstream_sessions", "gauge",
              "Upstream sessions (one UDP socket each) across the process.");
     w.sample("lwgate_upstream_sessions", "", s.gateway.upstream_sessions);
@@ -93,8 +74,8 @@ void write_admission(Writer& w, const Snapshot& s) {
     w.family("lwgate_accepted_total", "counter", "Accepted device connections.");
     w.sample("lwgate_accepted_total", "", s.gateway.accepted);
     w.family("lwgate_refused_total", "counter",
-             "Connections refused by a limit, and device messages refused by the identity and "
-             "registration rules, by reason.");
+             "Connections refused by a limit or in their TLS handshake, and device messages "
+             "refused by the identity and registration rules, by reason.");
     w.sample("lwgate_refused_total", "reason=\"limit_connections\"", s.gateway.refused_limit);
     w.sample("lwgate_refused_total", "reason=\"limit_rate\"", s.gateway.refused_rate);
     w.sample("lwgate_refused_total", "reason=\"limit_handshakes_per_address\"",
@@ -104,6 +85,11 @@ void write_admission(Writer& w, const Snapshot& s) {
         w.sample("lwgate_refused_total",
                  fmt::format("reason=\"{}\"", lwm2m::to_string(static_cast<lwm2m::Refusal>(r))),
                  sum(s, [r](const C& c) { return c.refused[r]; }));
+    }
+    for (std::size_t r = 0; r < session::tls_refusal_count; ++r) {
+        const auto reason = session::to_string(static_cast<session::TlsRefusal>(r));
+        w.sample("lwgate_refused_total", fmt::format("reason=\"{}\"", reason),
+                 sum(s, [r](const C& c) { return c.tls_refused[r]; }));
     }
 
     w.family("lwgate_device_limited_total", "counter",
@@ -151,11 +137,7 @@ void write_rtt(Writer& w, const Snapshot& s) {
         rtt_count += shard.counters.rtt_count;
         rtt_sum += shard.counters.rtt_sum_seconds;
     }
-    for (const auto& [le, n] : buckets)
-        w.sample("lwgate_rtt_seconds_bucket", fmt::format("le=\"{}\"", le), n);
-    w.sample("lwgate_rtt_seconds_bucket", "le=\"+Inf\"", rtt_count);
-    w.sample("lwgate_rtt_seconds_sum", "", rtt_sum);
-    w.sample("lwgate_rtt_seconds_count", "", rtt_count);
+    w.histogram("lwgate_rtt_seconds", {buckets.begin(), buckets.end()}, rtt_count, rtt_sum);
 }
 
 void write_traffic(Writer& w, const Snapshot& s) {
@@ -308,6 +290,7 @@ void write_tls(Writer& w, const Snapshot& s) {
 std::string metrics_text(const Snapshot& s) {
     Writer w;
     write_connections(w, s);
+    write_health_metrics(w, s);
     write_process(w, s);
     write_admission(w, s);
     write_closes(w, s);

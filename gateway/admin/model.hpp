@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admin/process_stats.hpp"
 #include "lwgate/coap/message.hpp"
 #include "lwm2m/admission.hpp"
 #include "lwm2m/device_relay.hpp"
@@ -22,6 +23,7 @@
 #include "lwm2m/relay_stats.hpp"
 #include "session/close_reason.hpp"
 #include "session/session_snapshot.hpp"
+#include "session/tls_refusal.hpp"
 #include "util/clock.hpp"
 
 namespace lwgate::admin {
@@ -51,6 +53,27 @@ using lwm2m::downlink_operation;
 using lwm2m::RelayCounts;
 using lwm2m::RelayKey;
 using lwm2m::uplink_operation;
+
+// The active check of the core (upstream.probe_interval), copied from the first shard's
+// CoreProber on its thread.
+enum class ProbeState { unknown, ok, failing };
+
+struct CoreProbeSample {
+    Duration interval{0};
+    Duration timeout{0};
+    unsigned max_missed = 0;
+    ProbeState state = ProbeState::unknown;
+    unsigned missed_in_a_row = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t answered = 0;
+    std::uint64_t missed = 0;
+    std::optional<TimePoint> last_answer;
+    std::optional<double> last_rtt_seconds;
+    std::string last_error;  // why the last Ping was missed; empty once one is answered
+    std::vector<std::pair<double, std::uint64_t>> rtt_buckets;  // (upper bound s, cumulative)
+    std::uint64_t rtt_count = 0;
+    double rtt_sum_seconds = 0;
+};
 
 // Counters of one shard (copied from its atomics or plain per-shard state, on its thread).
 struct ShardCounters {
@@ -85,6 +108,9 @@ struct ShardCounters {
     std::uint64_t half_open_last_minute = 0;
     std::array<std::uint64_t, lwm2m::refusal_count> refused{};  // by lwm2m::Refusal
     lwm2m::RelayCounters device_limits;                         // device_limits.* in action
+    // Failed handshakes, by session::TlsRefusal.
+    std::array<std::uint64_t, session::tls_refusal_count> tls_refused{};
+    std::optional<CoreProbeSample> core_probe;  // the shard that probes the core, when on
 };
 
 // "flapping": at least flapping_closes unexpected closes of one endpoint within flapping_window.
@@ -162,7 +188,8 @@ struct GatewayFacts {
     // Open descriptors and their limit (RLIMIT_NOFILE; 0 = none), read at collection.
     std::uint64_t open_descriptors = 0;
     std::uint64_t descriptor_limit = 0;
-    std::uint64_t upstream_sessions = 0;  // process-wide, against max_registrations
+    std::optional<ProcessSample> process;  // CPU, memory, start time; nullopt: /proc unreadable
+    std::uint64_t upstream_sessions = 0;   // process-wide, against max_registrations
     std::uint64_t max_registrations = 0;
 };
 

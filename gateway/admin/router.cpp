@@ -60,8 +60,17 @@ constexpr RouteSpec route_table[] = {
     {"POST", "/v1/connections/{target}/release", Op::release},
     {"POST", "/v1/connections/{target}/close", Op::close},
     {"POST", "/v1/drain", Op::drain},
+    {"POST", "/v1/reload", Op::reload},
+    {"GET", "/v1/credentials", Op::credentials},
+    {"POST", "/v1/credentials", Op::credential_put},
+    {"POST", "/v1/credentials/import", Op::credential_import},
+    {"GET", "/v1/credentials/{target}", Op::credential},
+    {"DELETE", "/v1/credentials/{target}", Op::credential_remove},
+    {"POST", "/v1/credentials/{target}/rotate", Op::credential_rotate},
+    {"POST", "/v1/credentials/{target}/retire", Op::credential_retire},
     {"GET", "/v1/cluster", Op::cluster},
     {"GET", "/v1/openapi.json", Op::openapi},
+    {"GET", "/", Op::status_page},
 };
 
 // The next '/'-separated segment of `path` (which is consumed up to and including the '/').
@@ -94,6 +103,10 @@ std::optional<std::string> match(std::string_view pattern, std::string_view path
 }
 
 }  // namespace
+
+bool needs_token(Op op) {
+    return op != Op::status_page;
+}
 
 std::span<const RouteSpec> routes() {
     return route_table;

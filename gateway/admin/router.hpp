@@ -17,9 +17,18 @@ enum class Op {
     release,
     close,
     drain,
+    reload,  // POST /v1/reload
     metrics,
-    cluster,  // GET /v1/cluster
-    openapi,  // GET /v1/openapi.json
+    credentials,        // GET /v1/credentials (a page)
+    credential,         // GET /v1/credentials/{target}
+    credential_put,     // POST /v1/credentials
+    credential_import,  // POST /v1/credentials/import
+    credential_remove,  // DELETE /v1/credentials/{target}
+    credential_rotate,  // POST /v1/credentials/{target}/rotate
+    credential_retire,  // POST /v1/credentials/{target}/retire
+    cluster,            // GET /v1/cluster
+    openapi,            // GET /v1/openapi.json
+    status_page,        // GET /: HTML, the one route served without the token
     not_found,
     method_not_allowed,
 };
@@ -42,6 +51,11 @@ struct RouteSpec {
 // OpenAPI document can be checked against it (tests/unit/admin/openapi_test.cpp) and a route
 // cannot be added without the document.
 std::span<const RouteSpec> routes();
+
+// False for the status page only. A browser cannot add an Authorization header to a page it
+// navigates to, and the page holds no data: its script asks the operator for the token and sends
+// it on every request it makes to the API, which checks it as for any client.
+bool needs_token(Op op);
 
 // `path` as sent (percent-encoded, without the query): the endpoint segment is decoded after
 // the split, so an endpoint name may contain '/' (%2F).

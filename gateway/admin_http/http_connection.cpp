@@ -174,15 +174,21 @@ void HttpConnection<Stream>::on_header(ErrorCode ec) {
     if (ec) return refuse(400, "malformed request: " + ec.message());
     const auto& req = parser_->get();
     version_ = req.version() == 10 ? 10 : 11;
-    if (auto refused = context_.api.refuse(view(req[http::field::authorization]))) {
+    const auto target = view(req.target());
+    const auto path = target.substr(0, target.find('?'));
+    auto refused = Api::needs_token(view(req.method_string()), path)
+                       ? context_.api.refuse(view(req[http::field::authorization]))
+                       : std::nullopt;
+    if (refused) {
         spdlog::debug("admin {} {}: {}", client_, view(req.method_string()), refused->body);
         return answer(*refused, true);  // the body, if any, is never read
     }
     if (parser_->is_done()) return dispatch();
-    if (parser_->content_length() && *parser_->content_length() > http_limits::max_body_bytes)
-        return refuse(413,
-                      "the body exceeds " + std::to_string(http_limits::max_body_bytes) + " bytes");
-    parser_->body_limit(http_limits::max_body_bytes);
+    body_limit_ =
+        Api::body_limit(view(req.method_string()), path).value_or(http_limits::max_body_bytes);
+    if (parser_->content_length() && *parser_->content_length() > body_limit_)
+        return refuse(413, "the body exceeds " + std::to_string(body_limit_) + " bytes");
+    parser_->body_limit(body_limit_);
     if (!beast::iequals(req[http::field::expect], "100-continue")) return read_body();
     static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
@@ -202,8 +208,7 @@ void HttpConnection<Stream>::read_body() {
 template <class Stream>
 void HttpConnection<Stream>::on_body(ErrorCode ec) {
     if (ec == http::error::body_limit)
-        return refuse(413,
-                      "the body exceeds " + std::to_string(http_limits::max_body_bytes) + " bytes");
+        return refuse(413, "the body exceeds " + std::to_string(body_limit_) + " bytes");
     if (gone(ec)) return close();
     if (ec) return refuse(400, "malformed request: " + ec.message());
     dispatch();
@@ -274,6 +279,8 @@ void HttpConnection<Stream>::answer(const Reply& reply, bool then_close) {
     response_.set(http::field::content_type, reply.content_type);
     if (reply.challenge) response_.set(http::field::www_authenticate, "Bearer");
     if (!reply.allow.empty()) response_.set(http::field::allow, reply.allow);
+    for (const auto& [name, value] : reply.headers)
+        response_.set(name, value);
     response_.body() = reply.body;
     response_.keep_alive(!then_close);
     response_.prepare_payload();

@@ -28,6 +28,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "admin/api.hpp"
+#include "admin_http/http_limits.hpp"
 
 namespace lwgate::admin {
 
@@ -108,6 +109,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection<Stream
     bool awaiting_ = false;     // serial_ has no answer yet
     bool counted_ = false;      // in answering_
     unsigned version_ = 11;     // of the request: HTTP/1.0 or 1.1
+    std::uint64_t body_limit_ = http_limits::max_body_bytes;  // of the request being read
     bool secured_ = false;      // TLS: the handshake is done and no close_notify sent yet
 };
 

@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <unordered_set>
 
 #include <asio/post.hpp>
 
 #include "app/gateway.hpp"
+#include "app/process_reader.hpp"
 #include "app/shard_sampler.hpp"
 #include "cluster_link/instance_list.hpp"
 
@@ -105,6 +107,7 @@ admin::Snapshot AdminBackend::collect(const admin::CollectScope& scope) {
     s.gateway.refused_descriptors = accept_.refused_descriptors.get();
     s.gateway.open_descriptors = open_descriptors();
     s.gateway.descriptor_limit = descriptor_limit_now();
+    s.gateway.process = read_process_sample();
     if (directory_) {
         s.gateway.upstream_sessions = directory_->sessions();
         s.gateway.max_registrations = directory_->session_limit();
@@ -186,6 +189,20 @@ bool AdminBackend::close(unsigned shard, std::uint64_t id) {
     return done.value_or(false);
 }
 
+std::size_t AdminBackend::close_identities(const std::vector<std::string>& identities) {
+    if (identities.empty()) return 0;
+    // Shared: a shard that answers after the deadline still reads it.
+    const auto set =
+        std::make_shared<const std::unordered_set<std::string>>(identities.begin(), identities.end());
+    std::size_t closed = 0;
+    for (unsigned i = 0; i < shards_.size(); ++i) {
+        closed += on_shard<std::size_t>(i, deadline, [set](Shard& s) {
+                      return s.close_identities_here(*set);
+                  }).value_or(0);
+    }
+    return closed;
+}
+
 admin::ClusterInstances AdminBackend::cluster_instances() {
     admin::ClusterInstances out;
     if (!cluster_) {
@@ -202,6 +219,23 @@ admin::ClusterInstances AdminBackend::cluster_instances() {
     for (auto& live : listed->instances)
         out.instances->push_back({std::move(live.name), std::move(live.incarnation), live.ttl_ms});
     return out;
+}
+
+admin::ReloadResult AdminBackend::reload(bool apply) {
+    if (!reload_control_ || !reload_) return {};
+    // Shared with the posted handler: if we stop waiting, a late answer still has somewhere to
+    // go (and the reload still takes place).
+    auto promise = std::make_shared<std::promise<admin::ReloadResult>>();
+    auto future = promise->get_future();
+    asio::post(*reload_control_, [promise, fn = reload_, apply] { promise->set_value(fn(apply)); });
+    admin::ReloadResult late;
+    late.outcome = admin::ReloadOutcome::no_answer;
+    if (future.wait_for(reload_deadline) != std::future_status::ready) return late;
+    try {
+        return future.get();
+    } catch (const std::future_error&) {  // the control loop ended without running it
+        return late;
+    }
 }
 
 void AdminBackend::drain() {

@@ -35,6 +35,26 @@ class AdminBackend final : public admin::Backend {
     bool close(unsigned shard, std::uint64_t id) override;
     void drain() override;
     admin::ClusterInstances cluster_instances() override;
+    credentials::CredentialService* credential_service() override { return credential_service_; }
+    const credentials::CredentialTable* credential_table() override { return credential_table_; }
+    std::size_t close_identities(const std::vector<std::string>& identities) override;
+    // The gateway's credentials (both outlive the admin server). Before the first request.
+    void set_credentials(credentials::CredentialService* service,
+                         const credentials::CredentialTable* table) {
+        credential_service_ = service;
+        credential_table_ = table;
+    }
+    admin::ReloadResult reload(bool apply) override;
+
+    // The gateway's reload, run on `control` (its thread owns the running configuration). Set
+    // before the first request; without it a reload is unsupported.
+    using ReloadFn = std::function<admin::ReloadResult(bool apply)>;
+    void set_reload(asio::io_context& control, ReloadFn reload) {
+        reload_control_ = &control;
+        reload_ = std::move(reload);
+    }
+    // How long a reload may take: reading the file (a long credentials_file) and applying it.
+    static constexpr Duration reload_deadline{10'000};
 
     // Cluster mode: this instance (`facts`: enabled, instance, incarnation, lease), the control
     // thread its lease is kept on (the link is read there, never here) and the Redis the
@@ -72,6 +92,10 @@ class AdminBackend final : public admin::Backend {
     const store::Store* store_ = nullptr;
     const lwm2m::Directory* directory_ = nullptr;
     std::optional<ClusterSource> cluster_;
+    credentials::CredentialService* credential_service_ = nullptr;
+    const credentials::CredentialTable* credential_table_ = nullptr;
+    asio::io_context* reload_control_ = nullptr;
+    ReloadFn reload_;
 };
 
 // Descriptors open in this process now (/proc/self/fd) and RLIMIT_NOFILE (0: none).

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -34,6 +35,15 @@ std::optional<session::AddressCounts::Address> source_address(const asio::ip::tc
     return address.is_v4()
                ? asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes()
                : address.to_v6().to_bytes();
+}
+
+// Why a signal stops the process. systemd sets INVOCATION_ID for the services it runs: then a
+// SIGTERM is most likely its stop (or restart) job.
+std::string signal_reason(int signo) {
+    if (signo == SIGINT) return "SIGINT received (interrupt)";
+    if (signo != SIGTERM) return "signal " + std::to_string(signo) + " received";
+    if (std::getenv("INVOCATION_ID")) return "SIGTERM received (systemd stop or restart, or kill)";
+    return "SIGTERM received";
 }
 
 }  // namespace
@@ -106,7 +116,6 @@ Result<void, Error> Gateway::start() {
                      ? std::string("none")
                      : std::to_string(descriptor_budget_.limit()),
                  directory_.session_limit());
-    const auto psk = net::PskTable::from(config_.credentials);
     const unsigned threads = std::max(1u, config_.threads);
     for (unsigned i = 0; i < threads; ++i) {
         shards_.push_back(std::make_unique<Shard>(i, threads, settings, open_connections_, config_,
@@ -114,6 +123,7 @@ Result<void, Error> Gateway::start() {
     }
     std::vector<Shard*> all;
     for (auto& s : shards_) {
+        s->bridge().use_credentials(credentials_);
         all.push_back(s.get());
         close_recorders_.push_back(std::make_unique<CloseRecorder>(time_));
         s->subscribe(*close_recorders_.back());
@@ -125,7 +135,7 @@ Result<void, Error> Gateway::start() {
             return fail(Error{e.code, "upstream " + config_.upstream.uri + ": " + e.detail});
         }
     }
-    if (auto opened = open_listeners(psk); !opened) return opened;
+    if (auto opened = open_listeners(); !opened) return opened;
     for (auto& shard : shards_)
         shard->start_thread();
     if (instance_link_) instance_link_->start();
@@ -146,11 +156,14 @@ Result<void, Error> Gateway::start() {
 }
 
 // Binds every listener (port 0 takes one now) and makes its TLS context; none accepts yet.
-Result<void, Error> Gateway::open_listeners(const net::PskTablePtr& psk) {
+Result<void, Error> Gateway::open_listeners() {
+    const net::PskLookup psk = [this](std::string_view identity, std::vector<std::uint8_t>& key) {
+        return credentials_.psk_key(identity, key);
+    };
     for (const auto& lc : config_.listeners) {
         net::TlsServerContext* tls = nullptr;
         if (lc.tls) {
-            auto created = net::TlsServerContext::create(*lc.tls, psk);
+            auto created = net::TlsServerContext::create(*lc.tls, lc.tls->psk ? psk : nullptr);
             if (!created) {
                 const auto& e = created.error();
                 return fail(Error{e.code, "listener " + lc.endpoint.text + ": " + e.detail});
@@ -173,12 +186,11 @@ void Gateway::wait_for_signal() {
     signals_.async_wait([this](const std::error_code& ec, int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-            reload();
+            reload(true, "SIGHUP");
             wait_for_signal();
             return;
         }
-        spdlog::info("signal {}: draining", signo);
-        begin_drain();
+        begin_drain(signal_reason(signo));
     });
 }
 
@@ -286,13 +298,16 @@ std::optional<session::PendingHandshakes::Ticket> Gateway::admit_handshake(
     return admitted;
 }
 
-void Gateway::request_shutdown() {
-    asio::post(control_, [this] { begin_drain(); });
+void Gateway::request_shutdown(std::string why) {
+    asio::post(control_, [this, why = std::move(why)] { begin_drain(why); });
 }
 
-void Gateway::begin_drain() {
+// A warning, so that `journalctl -p warning` says why lwgate stopped.
+void Gateway::begin_drain(std::string_view why) {
     if (draining_) return;
     draining_ = true;
+    spdlog::warn("stopping: {}; draining {} connection(s)", why,
+                 open_connections_.load(std::memory_order_relaxed));
     notify_stopping();
     if (admin_backend_) admin_backend_->set_draining();
     for (auto& l : listeners_)

@@ -21,6 +21,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "admin/reload_result.hpp"
 #include "admin_http/admin_server.hpp"
 #include "app/admin_backend.hpp"
 #include "app/close_recorder.hpp"
@@ -32,6 +33,8 @@
 #include "cluster_link/instance_link.hpp"
 #include "config/config.hpp"
 #include "config/reload_plan.hpp"
+#include "credentials/credential_service.hpp"
+#include "credentials/credential_table.hpp"
 #include "net/listener.hpp"
 #include "net/tls_context.hpp"
 #include "session/address_counts.hpp"
@@ -62,7 +65,8 @@ class Gateway {
     Result<void, Error> start();
     // Runs the control loop until shutdown completes. Returns the process exit code.
     int run();
-    void request_shutdown();
+    // Drains and exits; `why` is what the log says ("drain requested through the admin API").
+    void request_shutdown(std::string why);
 
     std::vector<std::string> bound_uris() const;
     // "http://127.0.0.1:8484" once the admin API listens; empty when admin.listen is off.
@@ -80,7 +84,7 @@ class Gateway {
     session::ProxyAdmit proxy_admission(const net::Listener& listener);
     asio::io_context& next_shard_context();
     void wait_for_signal();
-    void begin_drain();
+    void begin_drain(std::string_view why);
     void finish();
     void log_summary() const;
 
@@ -89,6 +93,8 @@ class Gateway {
     // Declared before control_ so they are destroyed after it: operations still queued in
     // control_ (a cancelled accept) own sockets of a shard's io_context.
     lwm2m::Directory directory_;
+    // Read by every shard's handshakes and admission; before shards_, which point at it.
+    credentials::CredentialTable credentials_;
     // Before shards_: the sessions' tickets give their counts back when the shards go.
     session::PendingHandshakes pending_handshakes_;
     // ---- persistence (gateway/app/gateway_store.cpp) -------------------------------
@@ -101,8 +107,16 @@ class Gateway {
         std::vector<store::DeviceRecord> loaded);
     cluster::InstanceId instance_;  // empty name: not in a cluster
     void leave_cluster();           // a graceful stop: after the shards, once all is written
-    Result<void, Error> open_listeners(const net::PskTablePtr& psk);
+    Result<void, Error> open_listeners();
     std::unique_ptr<store::Store> store_;
+    // ---- credentials (gateway/app/gateway_credentials.cpp) ------------------------------
+    // After the store opened: what it keeps, then the YAML's credentials seeded into both.
+    Result<void, Error> load_credentials();
+    // SIGHUP: the YAML's credentials again; connections of retired identities closed.
+    void reseed_credentials();
+    // Closes, on every shard, the connections authenticated with one of `identities`.
+    void close_identities(std::vector<std::string> identities);
+    std::unique_ptr<credentials::CredentialService> credential_service_;  // after store_
     // ---- end of persistence ----------------------------------------------------------------
     std::vector<ShardPtr> shards_;
     // One per shard, subscribed before the shard threads start: the admin API's close history.
@@ -132,7 +146,12 @@ class Gateway {
   private:
     void notify_ready();     // READY=1 and the systemd watchdog, once the listeners accept
     void notify_stopping();  // STOPPING=1 when the drain begins
-    void reload();           // SIGHUP: re-read config_path_, apply what can change at run time
+    // SIGHUP and POST /v1/reload: re-read config_path_ and apply what can change at run time;
+    // with `apply` false only read and plan it (a check: nothing changes, nothing is logged).
+    // `origin` names who asked, in the log ("SIGHUP", "admin API"). On the control thread.
+    admin::ReloadResult reload(bool apply, std::string_view origin);
+    std::optional<config::Config> read_for_reload(admin::ReloadResult& result, bool log,
+                                                  std::string_view origin) const;
     void apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections);
     // What the plan changes in the bridges: credentials, relay parameters, rates.
     lwm2m::BridgeReload bridge_reload(const config::ReloadPlan& plan) const;

@@ -39,9 +39,13 @@ Result<void, Error> Gateway::start_admin() {
     facts.idle = config_.keepalive.idle;
     admin_backend_ = std::make_unique<AdminBackend>(
         shards_, close_recorders_, listeners_, accept_metrics_, std::move(facts),
-        [this] { request_shutdown(); }, time_);
+        [this] { request_shutdown("drain requested through the admin API"); }, time_);
     admin_backend_->set_store(store_.get());
     admin_backend_->set_directory(&directory_);
+    admin_backend_->set_credentials(credential_service_.get(), &credentials_);
+    admin_backend_->set_reload(control_, [this](bool apply) {
+        return reload(apply, apply ? "admin API reload" : "admin API check");
+    });
     if (!instance_.name.empty()) {
         AdminBackend::ClusterSource cluster;
         cluster.facts.enabled = true;

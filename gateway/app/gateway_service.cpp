@@ -51,28 +51,55 @@ void Gateway::probe_shards(std::function<void()> done) {
     }
 }
 
-void Gateway::reload() {
-    if (draining_) return;
-    if (config_path_.empty()) {
-        spdlog::warn("SIGHUP: started with the built-in defaults (no --config); nothing to reload");
-        return;
+// Reads config_path_ for a reload; nullopt (and `result` says why) when it has errors.
+std::optional<config::Config> Gateway::read_for_reload(admin::ReloadResult& result, bool log,
+                                                       std::string_view origin) const {
+    auto loaded = config::load_config_file(config_path_);
+    auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded);
+    if (!errors) return std::get<config::Config>(std::move(loaded));
+    result.outcome = admin::ReloadOutcome::config_errors;
+    result.errors = std::move(*errors);
+    if (log) {
+        for (const auto& e : result.errors)
+            spdlog::error("reload: {}{}", e.file.empty() ? config_path_ + ": " : "", e.to_string());
+        spdlog::error("{}: {} has {} error(s); nothing changed", origin, config_path_,
+                      result.errors.size());
     }
-    if (service_) service_->reloading("reloading " + config_path_);
+    return std::nullopt;
+}
+
+admin::ReloadResult Gateway::reload(bool apply, std::string_view origin) {
+    admin::ReloadResult result;
+    result.config_path = config_path_;
+    if (draining_) {
+        result.outcome = admin::ReloadOutcome::draining;
+        return result;
+    }
+    if (config_path_.empty()) {
+        if (apply)
+            spdlog::warn("{}: started with the built-in defaults (no --config); nothing to reload",
+                         origin);
+        result.outcome = admin::ReloadOutcome::no_config_file;
+        return result;
+    }
+    if (apply && service_) service_->reloading("reloading " + config_path_);
     const auto open = open_connections_.load(std::memory_order_relaxed);
     auto done = [&](const std::string& status) {
-        if (service_) service_->ready(status + "; " + serving_status(listeners_.size(), open));
+        if (apply && service_)
+            service_->ready(status + "; " + serving_status(listeners_.size(), open));
     };
-
-    auto loaded = config::load_config_file(config_path_);
-    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
-        for (const auto& e : *errors)
-            spdlog::error("reload: {}{}", e.file.empty() ? config_path_ + ": " : "", e.to_string());
-        spdlog::error("SIGHUP: {} has {} error(s); nothing changed", config_path_, errors->size());
+    auto next = read_for_reload(result, apply, origin);
+    if (!next) {
         done("reload refused (config errors)");
-        return;
+        return result;
     }
-    auto next = std::get<config::Config>(std::move(loaded));
-    const auto plan = config::plan_reload(config_, next);
+    auto plan = config::plan_reload(config_, *next);
+    result.applied = plan.applied;
+    result.needs_restart = plan.needs_restart;
+    if (!apply) {
+        result.outcome = admin::ReloadOutcome::checked;
+        return result;
+    }
     for (const auto& c : plan.applied)
         spdlog::info("reload: applied {}", describe(c));
     for (const auto& c : plan.needs_restart)
@@ -80,12 +107,14 @@ void Gateway::reload() {
 
     // What the control thread reads itself (limits at accept, TCP options, drain) changes in
     // place; shards get copies by posting. Nothing that needs a restart is touched.
-    config::copy_reloadable(next, config_);
+    config::copy_reloadable(*next, config_);
     apply_reload(plan, open);
     const auto summary = "reloaded " + std::to_string(plan.applied.size()) + " change(s), " +
                          std::to_string(plan.needs_restart.size()) + " need a restart";
-    spdlog::info("SIGHUP: {} from {}", summary, config_path_);
+    spdlog::info("{}: {} from {}", origin, summary, config_path_);
     done(summary);
+    result.outcome = admin::ReloadOutcome::applied;
+    return result;
 }
 
 void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_connections) {
@@ -111,19 +140,11 @@ void Gateway::apply_reload(const config::ReloadPlan& plan, std::uint64_t open_co
     changes.bridge = bridge_reload(plan);
     for (auto& shard : shards_)
         shard->reload(changes);
-    if (plan.credentials) {
-        const auto table = net::PskTable::from(config_.credentials);
-        for (auto& tls : tls_contexts_) {
-            if (tls->psk_table()) tls->set_psk_table(table);  // PSK listeners only
-        }
-    }
+    if (plan.credentials) reseed_credentials();
 }
 
 lwm2m::BridgeReload Gateway::bridge_reload(const config::ReloadPlan& plan) const {
     lwm2m::BridgeReload changes;
-    if (plan.credentials)
-        changes.credentials =
-            std::make_shared<const std::vector<config::Credential>>(config_.credentials);
     if (plan.relay_params) changes.relay = lwm2m::relay_params_from(config_);
     if (plan.registration_limits) changes.registration_rate = config_.registration.rate_per_address;
     return changes;

@@ -15,6 +15,8 @@ Result<void, Error> Gateway::open_store() {
     if (!opened)
         return fail(Error{opened.error().code, "store.uri " + uri + ": " + opened.error().detail});
     store_ = std::move(opened).value();
+    if (auto loaded = load_credentials(); !loaded)
+        return fail(Error{loaded.error().code, "store.uri " + uri + ": " + loaded.error().detail});
     auto loaded = store_->load_all();
     if (!loaded)
         return fail(Error{loaded.error().code, "store.uri " + uri + ": " + loaded.error().detail});

@@ -6,12 +6,12 @@
 #include <optional>
 #include <string>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "app/gateway.hpp"
 #include "config/config_loader.hpp"
+#include "log/setup.hpp"
 
 namespace {
 
@@ -34,6 +34,11 @@ spdlog::level::level_enum to_spdlog(lwgate::config::LogLevel level) {
             return spdlog::level::off;
     }
     return spdlog::level::info;
+}
+
+lwgate::logging::Format to_log_format(lwgate::config::LogFormat format) {
+    return format == lwgate::config::LogFormat::json ? lwgate::logging::Format::json
+                                                     : lwgate::logging::Format::text;
 }
 
 // Loads the file, or the embedded defaults when no file is given.
@@ -117,11 +122,10 @@ int main(int argc, char** argv) {
     }
     auto config = std::get<lwgate::config::Config>(std::move(result));
 
-    auto logger = spdlog::stderr_color_mt("lwgate");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
-    spdlog::set_level(to_spdlog(config.log.level));
-    spdlog::flush_on(spdlog::level::info);
+    const bool journal = lwgate::logging::install_stderr_logger(to_log_format(config.log.format),
+                                                                to_spdlog(config.log.level));
+    spdlog::debug("log: format {}{}", lwgate::config::to_string(config.log.format),
+                  journal ? ", stderr is the journal: syslog priority prefixes" : "");
 
     raise_descriptor_limit(config.connections.max);
     lwgate::app::Gateway gateway(std::move(config));

@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include "connection/downstream_session.hpp"
+#include "log/fields.hpp"
 #include "net/tls_context.hpp"
 
 namespace lwgate::app {
@@ -11,10 +12,6 @@ namespace lwgate::app {
 using session::CloseReason;
 
 namespace {
-
-// Logged refusals of connections without a valid PROXY header, per shard.
-constexpr double refusal_log_rate = 10;
-constexpr double refusal_log_burst = 20;
 
 std::string endpoint_text(const asio::ip::tcp::socket& socket, bool remote) {
     std::error_code ec;
@@ -36,15 +33,41 @@ Shard::Shard(unsigned index, unsigned shard_count, session::SessionSettings sett
       work_(asio::make_work_guard(io_)),
       read_buffer_(64 * 1024),
       rng_(std::random_device{}()),
-      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)),
-      refusal_log_budget_(refusal_log_rate, refusal_log_burst, time.now()) {}
+      summary_timer_(io_),
+      bridge_(std::make_unique<lwm2m::Bridge>(index, shard_count, io_, config, directory, time)) {
+    security_log_.on_summary_due([this](TimePoint at) { arm_summary(at); });
+    bridge_->set_security_log(security_log_);
+    // One probe per process is enough to know whether the core answers.
+    if (index == 0 && config.upstream.probe_interval != Duration::zero())
+        core_prober_ = std::make_unique<upstream::CoreProber>(io_, config.upstream, time);
+}
+
+void Shard::arm_summary(TimePoint at) {
+    summary_timer_.expires_at(at);
+    summary_timer_.async_wait([this](const std::error_code& ec) {
+        if (!ec) security_log_.write_summaries(time_.now());
+    });
+}
+
+std::optional<std::string> Shard::endpoint_of(std::uint64_t conn) const {
+    return bridge_->router().registered_endpoint(conn);
+}
 
 Result<void, Error> Shard::start_bridge(const std::vector<Shard*>& shards) {
     std::vector<lwm2m::Bridge*> peers;
     for (auto* s : shards)
         peers.push_back(&s->bridge());
     bridge_->set_peers(std::move(peers));
-    return bridge_->start([this](std::uint64_t id) { return find_session(id); });
+    auto started = bridge_->start([this](std::uint64_t id) { return find_session(id); });
+    if (started && core_prober_) {
+        // Health then judges the core by failed uplinks alone, as with probe_interval 0.
+        if (auto probing = core_prober_->start(); !probing) {
+            spdlog::warn("the core is not probed (upstream.probe_interval): {}",
+                         probing.error().message());
+            core_prober_.reset();
+        }
+    }
+    return started;
 }
 
 session::SessionBase* Shard::find_session(std::uint64_t id) {
@@ -57,7 +80,10 @@ Shard::~Shard() {
 }
 
 void Shard::start_thread() {
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+        logging::set_thread_shard(static_cast<int>(index_));
+        io_.run();
+    });
 }
 
 void Shard::stop_and_join() {
@@ -108,15 +134,6 @@ void Shard::adopt(asio::ip::tcp::socket&& socket, net::TlsServerContext* tls, st
             s->start();
         }
     });
-}
-
-bool Shard::may_log_refusal(std::uint64_t& suppressed) {
-    if (!refusal_log_budget_.try_take(time_.now())) {
-        ++refusal_log_suppressed_;
-        return false;
-    }
-    suppressed = std::exchange(refusal_log_suppressed_, 0);
-    return true;
 }
 
 void Shard::on_device_message(session::SessionBase& session, coap::Message&& message) {
@@ -178,6 +195,26 @@ void Shard::close_all(CloseReason reason) {
         for (auto& s : all)
             s->close(reason, "drain timeout");
     });
+}
+
+void Shard::close_identities(std::shared_ptr<const std::unordered_set<std::string>> identities,
+                             std::function<void(std::size_t)> closed) {
+    asio::post(io_, [this, identities = std::move(identities), closed = std::move(closed)] {
+        const auto count = close_identities_here(*identities);
+        if (closed) closed(count);
+    });
+}
+
+std::size_t Shard::close_identities_here(const std::unordered_set<std::string>& identities) {
+    // Copy first: closing erases from sessions_.
+    std::vector<session::SessionPtr> matching;
+    for (auto& [id, s] : sessions_) {
+        const auto& own = s->info().psk_identity;
+        if (!own.empty() && identities.count(own)) matching.push_back(s);
+    }
+    for (auto& s : matching)
+        s->close(CloseReason::credentials_revoked, "its PSK identity is no longer valid");
+    return matching.size();
 }
 
 void Shard::check_drained() {

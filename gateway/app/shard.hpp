@@ -11,16 +11,19 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "app/shard_observer.hpp"
 #include "bridge/bridge.hpp"
 #include "connection/session_host.hpp"
-#include "util/token_bucket.hpp"
+#include "core_link/core_prober.hpp"
+#include "log/security_log.hpp"
 
 namespace lwgate::net {
 class TlsServerContext;
@@ -54,6 +57,12 @@ class Shard final : public session::SessionHost {
     void drain(std::uint32_t hold_off_min_s, std::uint32_t hold_off_max_s,
                std::function<void()> on_empty);
     void close_all(session::CloseReason reason);
+    // Closes the sessions authenticated with one of these PSK identities (their key was
+    // removed or retired); `closed` runs on this shard's thread with how many.
+    void close_identities(std::shared_ptr<const std::unordered_set<std::string>> identities,
+                          std::function<void(std::size_t)> closed);
+    // The same, on this shard's thread: how many it closed.
+    std::size_t close_identities_here(const std::unordered_set<std::string>& identities);
 
     // SessionHost
     asio::io_context& io() override { return io_; }
@@ -65,7 +74,8 @@ class Shard final : public session::SessionHost {
     void on_session_closed(session::SessionBase& session, session::CloseReason reason) override;
     void acquire_handshake_slot(std::function<bool()> begin) override;
     void release_handshake_slot() override;
-    bool may_log_refusal(std::uint64_t& suppressed) override;
+    logging::SecurityLog& security_log() override { return security_log_; }
+    std::optional<std::string> endpoint_of(std::uint64_t conn) const override;
 
     unsigned index() const { return index_; }
     lwm2m::Bridge& bridge() { return *bridge_; }
@@ -80,6 +90,9 @@ class Shard final : public session::SessionHost {
     const session::ShardMetrics& metrics() const { return metrics_; }
 
     const lwm2m::Bridge& bridge() const { return *bridge_; }
+    // The active check of the core (upstream.probe_interval): on the first shard only, and null
+    // when off or when it could not start (logged).
+    const upstream::CoreProber* core_prober() const { return core_prober_.get(); }
     std::size_t session_count() const { return sessions_.size(); }
     // The snapshot visitor: every open session of this shard (on its thread).
     template <class Visit>
@@ -100,6 +113,7 @@ class Shard final : public session::SessionHost {
     std::vector<ShardObserver*> observers_;
 
     void check_drained();
+    void arm_summary(TimePoint at);  // the security log's summaries are due at `at`
 
     unsigned index_;
     const TimeSource& time_;
@@ -114,14 +128,16 @@ class Shard final : public session::SessionHost {
     std::unordered_map<std::uint64_t, session::SessionPtr> refusing_;
     std::mt19937 rng_;
     std::function<void()> on_drained_;
+    // Refused identities (the bridge's and the handshakes') and the closes of refused
+    // connections are logged, but a flood of them must not fill the disk; the timer writes
+    // the summary of what was held back. Before the bridge, which logs there.
+    logging::SecurityLog security_log_;
+    asio::steady_timer summary_timer_;
     std::unique_ptr<lwm2m::Bridge> bridge_;
+    std::unique_ptr<upstream::CoreProber> core_prober_;
     // TLS handshakes in progress and the sessions waiting for a slot (acquire_handshake_slot).
     unsigned handshakes_ = 0;
     std::deque<std::function<bool()>> handshake_waiting_;
-    // Refusals of connections without a PROXY header are logged, but a flood of them must not
-    // fill the disk.
-    TokenBucket refusal_log_budget_;
-    std::uint64_t refusal_log_suppressed_ = 0;
 };
 
 using ShardPtr = std::unique_ptr<Shard>;

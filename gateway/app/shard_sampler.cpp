@@ -9,6 +9,8 @@ void add_session_counters(const session::ShardMetrics& m, admin::ShardCounters& 
         c.closes[r] = m.closes[r].get();
     c.tls_handshakes = m.tls_handshakes.get();
     c.tls_failures = m.tls_failures.get();
+    for (std::size_t r = 0; r < session::tls_refusal_count; ++r)
+        c.tls_refused[r] = m.tls_refused[r].get();
     c.pings_sent = m.pings_sent.get();
     c.pongs_received = m.pongs_received.get();
     c.missed_pongs = m.missed_pongs.get();
@@ -44,6 +46,42 @@ void add_bridge_counters(const lwm2m::Bridge& bridge, admin::ShardCounters& c) {
     for (std::size_t r = 0; r < c.refused.size(); ++r)
         c.refused[r] = bridge.metrics().refused[r].get();
     c.device_limits = bridge.relay_counters();
+}
+
+admin::ProbeState probe_state(upstream::CoreProbeState state) {
+    switch (state) {
+        case upstream::CoreProbeState::ok:
+            return admin::ProbeState::ok;
+        case upstream::CoreProbeState::failing:
+            return admin::ProbeState::failing;
+        case upstream::CoreProbeState::unknown:
+            break;
+    }
+    return admin::ProbeState::unknown;
+}
+
+admin::CoreProbeSample probe_sample(const upstream::CoreProber& prober) {
+    const auto& p = prober.probe();
+    admin::CoreProbeSample out;
+    out.interval = p.params().interval;
+    out.timeout = p.params().timeout;
+    out.max_missed = p.params().max_missed;
+    out.state = probe_state(p.state());
+    out.missed_in_a_row = p.missed_in_a_row();
+    out.sent = p.sent_total();
+    out.answered = p.answered_total();
+    out.missed = p.missed_total();
+    out.last_answer = p.last_answer();
+    if (const auto rtt = p.last_rtt())
+        out.last_rtt_seconds = static_cast<double>(rtt->count()) / 1e6;
+    out.last_error = p.last_error();
+    const auto& h = prober.rtt();
+    for (std::size_t i = 0; i < rtt_bucket_bounds_us.size(); ++i)
+        out.rtt_buckets.emplace_back(static_cast<double>(rtt_bucket_bounds_us[i]) / 1e6,
+                                     h.cumulative[i]);
+    out.rtt_count = h.count;
+    out.rtt_sum_seconds = static_cast<double>(h.sum_us) / 1e6;
+    return out;
 }
 
 // Cluster mode: the bridge's ownership counters and its Redis connection; the owner's epoch of
@@ -119,6 +157,7 @@ admin::ShardSample sample_shard(const Shard& shard, const CloseRecorder& closes,
     }
     add_session_counters(shard.metrics(), out.counters);
     add_bridge_counters(shard.bridge(), out.counters);
+    if (const auto* prober = shard.core_prober()) out.counters.core_probe = probe_sample(*prober);
     add_cluster(shard, scope, out);
     out.counters.half_open_last_minute = history.half_open_since(now - std::chrono::minutes(1));
     return out;

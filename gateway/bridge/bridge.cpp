@@ -16,9 +16,20 @@ namespace code = coap::code;
 
 namespace {
 
-// Refusals logged per shard: a burst of this many, then this many per second.
-constexpr double refusal_log_rate = 10;
-constexpr double refusal_log_burst = 20;
+// Refusals of someone acting for an endpoint it may not act for, and of a device the gateway
+// has no room for, are warnings; the others (a confused device, its rate) inform.
+spdlog::level::level_enum refusal_level(Refusal reason) {
+    switch (reason) {
+        case Refusal::other_endpoint:
+        case Refusal::identity_mismatch:
+        case Refusal::plain_not_allowed:
+        case Refusal::credentials_required:
+        case Refusal::registration_limit:
+            return spdlog::level::warn;
+        default:
+            return spdlog::level::info;
+    }
+}
 
 PeerIdentity peer_identity(const session::ConnectionInfo& info) {
     return PeerIdentity{info.transport == session::Transport::tls, info.psk_identity,
@@ -46,9 +57,7 @@ Bridge::Bridge(unsigned shard, unsigned shard_count, asio::io_context& io,
       ports_(config.upstream.bind_addresses.size(), config.upstream.bind_port_first,
              config.upstream.bind_port_last, shard, std::max(1u, shard_count)),
       router_(shard, shard_count, directory, config.upstream.bootstrap.has_value(),
-              registration_rate(config.registration.rate_per_address)),
-      refusal_log_budget_(refusal_log_rate, refusal_log_burst, time_.now()) {
-    set_credentials(config.credentials);
+              registration_rate(config.registration.rate_per_address)) {
     // Before any shard runs: a peer may deliver as soon as its own loop starts.
     for (unsigned i = 0; i < std::max(1u, shard_count); ++i)
         inboxes_.push_back(std::make_unique<ShardMailbox>());
@@ -83,38 +92,33 @@ std::uint64_t Bridge::token_seed() {
     return (std::uint64_t{random()} << 32) | random();
 }
 
-void Bridge::set_credentials(const std::vector<config::Credential>& credentials) {
-    IdentityTable identities;
-    psk_by_endpoint_.clear();
-    for (const auto& c : credentials) {
-        identities.add(c.endpoint, c.psk_identity);
-        psk_by_endpoint_[c.endpoint] = upstream::UpstreamPsk{c.psk_identity, c.psk_key};
-    }
-    router_.set_identities(std::move(identities));
+void Bridge::use_credentials(const credentials::CredentialTable& table) {
+    credentials_ = &table;
+    router_.set_identities(table);
 }
 
 std::optional<upstream::UpstreamPsk> Bridge::psk_of(const std::string& endpoint) const {
-    auto it = psk_by_endpoint_.find(endpoint);
-    return it == psk_by_endpoint_.end() ? std::nullopt : it->second;
+    if (!credentials_) return std::nullopt;
+    auto key = credentials_->current_psk(endpoint);
+    if (!key) return std::nullopt;
+    return upstream::UpstreamPsk{std::move(key->identity), std::move(key->key)};
 }
 
 // ---- connection side -----------------------------------------------------------------------
 
 void Bridge::refuse(session::SessionBase& session, const Message& message, const Refused& refusal) {
     metrics_.refused[static_cast<std::size_t>(refusal.reason)].add();
-    if (refusal.reason != Refusal::unroutable_response) {
+    if (refusal.reason != Refusal::unroutable_response && security_log_) {
         const auto& info = session.info();
-        if (refusal_log_budget_.try_take(time_.now())) {
-            spdlog::warn("conn={} remote={} refused ({}): endpoint='{}' psk='{}' cn='{}' {}{}",
-                         info.id, info.remote, to_string(refusal.reason), refusal.endpoint,
-                         info.psk_identity, info.peer_certificate, refusal.diagnostic,
-                         refusal_log_suppressed_ == 0
-                             ? std::string()
-                             : fmt::format(" ({} more refusals not logged)",
-                                           std::exchange(refusal_log_suppressed_, 0)));
-        } else {
-            ++refusal_log_suppressed_;
-        }
+        security_log_->refused({.reason = to_string(refusal.reason),
+                                .level = refusal_level(refusal.reason),
+                                .conn = info.id,
+                                .endpoint = refusal.endpoint,
+                                .psk_identity = info.psk_identity,
+                                .certificate = info.peer_certificate,
+                                .remote = info.remote,
+                                .detail = refusal.diagnostic},
+                               time_.now());
     }
     if (refusal.code == 0 || !coap::is_request(message.code())) return;
     Message answer(refusal.code, message.token());
@@ -158,7 +162,6 @@ void Bridge::for_each_registration(
 }
 
 void Bridge::reload(const BridgeReload& changes) {
-    if (changes.credentials) set_credentials(*changes.credentials);
     if (changes.relay) relay_params_ = *changes.relay;
     if (changes.registration_rate) {
         const auto& rate = *changes.registration_rate;
@@ -334,10 +337,12 @@ void Bridge::refuse_over_limit(unsigned conn_shard, ConnectionId conn, const std
     // refused and what exists goes on (no EMFILE for the devices already here).
     metrics_.refused[static_cast<std::size_t>(Refusal::registration_limit)].add();
     const bool descriptors = why == SessionOpen::over_descriptors;
-    if (refusal_log_budget_.try_take(time_.now())) {
-        spdlog::warn("endpoint={} refused (registration_limit): {} upstream sessions open{}",
-                     endpoint, directory_.sessions(),
-                     descriptors ? ", no descriptor left for another" : "");
+    const char* reason = to_string(Refusal::registration_limit);
+    if (security_log_ && security_log_->may_log(reason, time_.now())) {
+        const auto detail = fmt::format("{} upstream sessions open{}", directory_.sessions(),
+                                        descriptors ? ", no descriptor left for another" : "");
+        logging::SecurityLog::write_refused(
+            {.reason = reason, .conn = conn, .endpoint = endpoint, .detail = detail});
     }
     Message answer(code::service_unavailable, token);
     answer.add_uint_option(coap::option::max_age, registration_retry_seconds);

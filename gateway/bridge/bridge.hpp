@@ -38,8 +38,10 @@
 #include "config/config.hpp"
 #include "connection/session_host.hpp"
 #include "core_link/core_link.hpp"
+#include "credentials/credential_table.hpp"
 #include "endpoint/endpoint_host.hpp"
 #include "endpoint/router.hpp"
+#include "log/security_log.hpp"
 #include "lwgate/util/result.hpp"
 #include "lwm2m/admission.hpp"
 #include "lwm2m/device_relay.hpp"
@@ -61,8 +63,6 @@ struct BridgeMetrics {
 
 // What a SIGHUP reload changes in a bridge (each part: null or nullopt when unchanged).
 struct BridgeReload {
-    // Identity checks of connections that bind from now on.
-    std::shared_ptr<const std::vector<config::Credential>> credentials;
     std::optional<RelayParams> relay;                    // for relays created from now on
     std::optional<config::RateLimit> registration_rate;  // Registers per source address
 };
@@ -77,6 +77,12 @@ class Bridge final : public upstream::CoreLinkHandler {
            Directory& directory, const TimeSource& time);
     ~Bridge() override;
 
+    // The credentials table (shared by all shards, changed at run time; it outlives the
+    // bridge): the identity checks of connections that bind, and the device's key toward the
+    // core. Before start().
+    void use_credentials(const credentials::CredentialTable& table);
+    // Where refusals are logged (the shard's security log, which outlives the bridge).
+    void set_security_log(logging::SecurityLog& log) { security_log_ = &log; }
     // Opens the links to the core (and bootstrap server) and restores this shard's endpoints.
     Result<void, Error> start(FindSession find_session);
     void set_peers(std::vector<Bridge*> peers);
@@ -187,7 +193,6 @@ class Bridge final : public upstream::CoreLinkHandler {
 
     void refuse(session::SessionBase& session, const coap::Message& message,
                 const Refused& refusal);
-    void set_credentials(const std::vector<config::Credential>& credentials);
 
     // Owner side.
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
@@ -309,10 +314,9 @@ class Bridge final : public upstream::CoreLinkHandler {
     std::vector<Bridge*> peers_;
     // Connection side: what each connection of this shard speaks for, and who owns it.
     Router router_;
-    std::unordered_map<std::string, std::optional<upstream::UpstreamPsk>> psk_by_endpoint_;
-    // Refusals are logged, but a flood of them must not fill the disk.
-    TokenBucket refusal_log_budget_;
-    std::uint64_t refusal_log_suppressed_ = 0;
+    const credentials::CredentialTable* credentials_ = nullptr;
+    // Refusals are logged there (the shard's), within its budget; none without one.
+    logging::SecurityLog* security_log_ = nullptr;
     // Owner side: the endpoints this shard owns, and their hosts by upstream session.
     std::unordered_map<std::string, EndpointHosts> endpoints_;
     std::unordered_map<upstream::UpstreamSession*, Hosted*> by_upstream_;

@@ -39,6 +39,16 @@ const char* to_string(LogLevel l) {
     return "?";
 }
 
+const char* to_string(LogFormat f) {
+    switch (f) {
+        case LogFormat::text:
+            return "text";
+        case LogFormat::json:
+            return "json";
+    }
+    return "?";
+}
+
 const char* to_string(CsmMode m) {
     switch (m) {
         case CsmMode::strict:

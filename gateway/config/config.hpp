@@ -82,6 +82,13 @@ struct UpstreamConfig {
     std::vector<std::string> bind_addresses;
     std::uint16_t bind_port_first = 0;
     std::uint16_t bind_port_last = 0;
+    // The active check of the core: a CoAP Ping (an empty CON) every probe_interval (0: off),
+    // missed when no answer (Reset or empty ACK) comes within probe_timeout; probe_max_missed
+    // missed in a row make health `failing`. With the defaults a core that stops answering is
+    // failing within about a minute (3 x 30 s), whether or not devices send anything.
+    Duration probe_interval = 30s;
+    Duration probe_timeout = 5s;
+    unsigned probe_max_missed = 3;
 };
 
 struct KeepaliveConfig {
@@ -198,9 +205,12 @@ struct Credential {
 };
 
 enum class LogLevel { trace, debug, info, warn, error, critical, off };
+// text: the lines lwgate always wrote; json: one JSON object per line (gateway/log).
+enum class LogFormat { text, json };
 
 struct LogConfig {
     LogLevel level = LogLevel::info;
+    LogFormat format = LogFormat::text;  // chosen at start: a restart changes it
 };
 
 struct Config {
@@ -227,8 +237,9 @@ struct Config {
 // The listener used when the configuration names none: coap+tcp://127.0.0.1:5683, no TLS.
 ListenerConfig default_listener();
 
-const char* to_string(Scheme s);    // "coap+tcp", "coaps+tcp", "coap", "coaps"
-const char* to_string(LogLevel l);  // "trace" ... "off", as written in the config
-const char* to_string(CsmMode m);   // "strict", "lenient"
+const char* to_string(Scheme s);     // "coap+tcp", "coaps+tcp", "coap", "coaps"
+const char* to_string(LogLevel l);   // "trace" ... "off", as written in the config
+const char* to_string(CsmMode m);    // "strict", "lenient"
+const char* to_string(LogFormat f);  // "text", "json"
 
 }  // namespace lwgate::config

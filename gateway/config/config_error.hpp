@@ -20,6 +20,10 @@ enum class ConfigErrc {
     not_a_file,         // the path names a directory
     permission_denied,  // lwgate's user may not read the file
     cannot_read,        // opening or reading failed otherwise
+    // systemd credentials (system_credentials.hpp)
+    no_credentials_directory,  // ${CREDENTIALS_DIRECTORY} or !credential without the variable
+    bad_credential_name,       // !credential NAME: empty, a path, or ${...} not at the start
+    too_large,                 // a credential above kMaxCredentialBytes
 };
 
 class ConfigCategory final : public std::error_category {
@@ -41,6 +45,12 @@ class ConfigCategory final : public std::error_category {
                 return "file not readable";
             case ConfigErrc::cannot_read:
                 return "cannot read file";
+            case ConfigErrc::no_credentials_directory:
+                return "CREDENTIALS_DIRECTORY is not set";
+            case ConfigErrc::bad_credential_name:
+                return "bad credential name";
+            case ConfigErrc::too_large:
+                return "file too large";
         }
         return "unknown lwgate.config error " + std::to_string(value);
     }

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "config/key_readers.hpp"
+#include "config/system_credentials.hpp"
 
 namespace lwgate::config {
 
@@ -77,6 +78,7 @@ void read_document(Reader& r, const YAML::Node& root, Config& cfg) {
                 "expected a map of settings at the top level, got " + describe(root));
         return;
     }
+    substitute_credentials(r, top, credentials_directory());
     r.walk_section(top, cfg);
     if (const auto& file = r.credentials_file_item) {
         if (r.have_credentials) {

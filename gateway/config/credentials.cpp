@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "config/key_readers.hpp"
+#include "config/system_credentials.hpp"
 
 namespace lwgate::config {
 
@@ -99,7 +100,13 @@ void read_credentials_file(Reader& r, const Item& it, Config&) {
 void load_credentials_file(Reader& r, const Item& it, Config& cfg) {
     std::string name;
     if (!r.optional_string(it, name) || name.empty()) return;
-    const std::string path = resolve(r.base_dir(), name);
+    const auto expanded = expand_credentials_directory(name, credentials_directory());
+    if (!expanded) {
+        r.error(it.path, it.line, expanded.error().detail);
+        ++r.credential_errors;
+        return;
+    }
+    const std::string path = resolve(r.base_dir(), *expanded);
     auto text = read_file(path);
     if (!text) {
         r.error(it.path, it.line, "cannot read " + path + ": " + text.error().detail);
@@ -111,6 +118,8 @@ void load_credentials_file(Reader& r, const Item& it, Config& cfg) {
     // Errors inside the credentials file carry its path and its own line numbers.
     if (auto root = parse_yaml(*text, r.errors(), path)) {
         Reader sub(std::filesystem::path(path).parent_path().string(), r.errors(), path);
+        substitute_credentials(sub, Item{"credentials", *root, line_of(*root)},
+                               credentials_directory());
         read_credential_list(sub, Item{"credentials", *root, line_of(*root)}, cfg.credentials);
     }
     r.credential_errors += r.error_count() - before;

@@ -31,17 +31,6 @@ void listeners_differ(Reader& r, const Config& cfg) {
     }
 }
 
-// Only when the credentials themselves had no errors: else this would be a second message about
-// the same mistake.
-void psk_listeners_have_credentials(Reader& r, const Config& cfg) {
-    if (!cfg.credentials.empty() || r.credential_errors != 0) return;
-    for (const auto& [path, psk_line] : r.psk_listeners) {
-        r.error(path, psk_line,
-                "no credentials to accept: psk: true needs entries in credentials or "
-                "credentials_file");
-    }
-}
-
 void hold_off_in_order(Reader& r, const Config& cfg) {
     const auto& sd = cfg.shutdown;
     if (sd.hold_off_min <= sd.hold_off_max) return;
@@ -113,7 +102,6 @@ void instance_has_a_name(Reader& r, Config& cfg) {
 void cross_checks(Reader& r, Config& cfg) {
     if (cfg.listeners.empty()) cfg.listeners.push_back(default_listener());
     listeners_differ(r, cfg);
-    psk_listeners_have_credentials(r, cfg);
     hold_off_in_order(r, cfg);
     admin_is_safe(r, cfg);
     instance_has_a_name(r, cfg);

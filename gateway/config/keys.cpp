@@ -24,6 +24,7 @@ constexpr std::uint64_t kKernelKeepaliveMax = ms(std::chrono::seconds(32767));  
 constexpr std::array<std::string_view, 2> kCsmModes{"strict", "lenient"};
 constexpr std::array<std::string_view, 7> kLogLevels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
+constexpr std::array<std::string_view, 2> kLogFormats{"text", "json"};
 
 // libcoap 4.3.1 ignores ACK timeouts below one second.
 const char* ack_timeout_at_least_1s(const Config& c) {
@@ -117,6 +118,20 @@ constexpr KeySpec kKeys[] = {
      .kind = K::duration,
      .max = ms(1s),
      .access = member<&C::upstream, &UpstreamConfig::piggyback_window>()},
+    {.path = "upstream.probe_interval",
+     .kind = K::duration,
+     .max = ms(1h),
+     .access = member<&C::upstream, &UpstreamConfig::probe_interval>()},
+    {.path = "upstream.probe_timeout",
+     .kind = K::duration,
+     .min = ms(100ms),
+     .max = ms(1min),
+     .access = member<&C::upstream, &UpstreamConfig::probe_timeout>()},
+    {.path = "upstream.probe_max_missed",
+     .kind = K::whole,
+     .min = 1,
+     .max = 100,
+     .access = member<&C::upstream, &UpstreamConfig::probe_max_missed>()},
     {.path = "upstream.bind", .kind = K::section, .text = bind_text, .default_text = "any"},
     {.path = "upstream.bind.address",
      .kind = K::addresses,
@@ -166,6 +181,7 @@ constexpr KeySpec kKeys[] = {
      .kind = K::duration,
      .reload = R::sessions,
      .min = kPositive,
+     .max = ms(2min),  // the RTT histogram's buckets reach past it (util/rtt_histogram.hpp)
      .access = member<&C::keepalive, &KeepaliveConfig::pong_timeout>()},
     {.path = "keepalive.max_missed",
      .kind = K::whole,
@@ -430,6 +446,10 @@ constexpr KeySpec kKeys[] = {
      .reload = R::log_level,
      .access = member<&C::log, &LogConfig::level>(),
      .choices = kLogLevels},
+    {.path = "log.format",
+     .kind = K::choice,
+     .access = member<&C::log, &LogConfig::format>(),
+     .choices = kLogFormats},
 
     {.path = "threads", .kind = K::whole, .min = 1, .max = 256, .access = member<&C::threads>()},
 };

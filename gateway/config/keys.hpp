@@ -52,10 +52,10 @@ enum class Reload : std::uint8_t {
 };
 
 using ValueRef = std::variant<bool*, unsigned*, std::uint64_t*, double*, Duration*, std::string*,
-                              CsmMode*, LogLevel*>;
+                              CsmMode*, LogLevel*, LogFormat*>;
 using ConstValueRef =
     std::variant<const bool*, const unsigned*, const std::uint64_t*, const double*, const Duration*,
-                 const std::string*, const CsmMode*, const LogLevel*>;
+                 const std::string*, const CsmMode*, const LogLevel*, const LogFormat*>;
 
 // Where a key's value lives in Config: a chain of member pointers, see member<>().
 struct Access {

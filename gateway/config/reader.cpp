@@ -139,7 +139,9 @@ bool Reader::read_value(const KeySpec& key, const Item& item, Config& cfg) {
             return rate(item, *std::get<double*>(ref));
         case Kind::choice: {
             const auto index = choice(item, key.choices);
-            return index && (set_choice<CsmMode>(ref, *index) || set_choice<LogLevel>(ref, *index));
+            return index &&
+                   (set_choice<CsmMode>(ref, *index) || set_choice<LogLevel>(ref, *index) ||
+                    set_choice<LogFormat>(ref, *index));
         }
         case Kind::text:
             return optional_string(item, *std::get<std::string*>(ref));

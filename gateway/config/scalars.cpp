@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "config/reader.hpp"
+#include "config/system_credentials.hpp"
 #include "config/uri.hpp"
 
 namespace lwgate::config {
@@ -188,7 +189,12 @@ bool Reader::existing_file(const Item& it, std::string& dst) {
         dst.clear();
         return true;
     }
-    const std::string path = resolve(base_dir_, name);
+    const auto expanded = expand_credentials_directory(name, credentials_directory());
+    if (!expanded) {
+        error(it.path, it.line, expanded.error().detail);
+        return false;
+    }
+    const std::string path = resolve(base_dir_, *expanded);
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (ec || !fs::exists(status)) {

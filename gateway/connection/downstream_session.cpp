@@ -1,5 +1,7 @@
 #include "connection/downstream_session.hpp"
 
+#include "log/fields.hpp"
+#include "net/handshake_rejection.hpp"
 #include "net/tls_context.hpp"
 
 #include <algorithm>
@@ -57,6 +59,14 @@ bool is_would_block(const std::error_code& ec) {
 
 bool is_peer_close(const std::error_code& ec) {
     return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
+// Closes a flood of connections repeats (refused at accept, no PROXY header, handshakes that
+// never end): their lines take the security log's budget.
+bool flood_prone(CloseReason reason) {
+    return reason == CloseReason::limit_connections || reason == CloseReason::limit_rate ||
+           reason == CloseReason::proxy_header || reason == CloseReason::handshake_timeout ||
+           reason == CloseReason::tls_failure;
 }
 
 }  // namespace
@@ -223,8 +233,7 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
     handshake_deadline_ = never;
     if constexpr (is_tls) {
         if (ec) {
-            host_.metrics().tls_failures.add();
-            finish_close({CloseReason::tls_failure, CloseMode::immediate, ec.message()});
+            refuse_handshake(ec);
             return;
         }
         host_.metrics().tls_handshakes.add();
@@ -237,6 +246,47 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
                       info_.peer_certificate);
     }
     begin_protocol();
+}
+
+// A failed handshake is a refused identity: counted by why, and logged once (its close is
+// not logged again), within the security log's budget. A peer that leaves before the end (a
+// balancer's TCP check, a scanner) offered nothing to refuse: that is only a close.
+template <class Stream>
+void DownstreamSession<Stream>::refuse_handshake(const std::error_code& ec) {
+    if (is_peer_close(ec) || ec.category() == asio::error::get_system_category()) {
+        host_.metrics().tls_failures.add();
+        finish_close({CloseReason::tls_failure, CloseMode::immediate,
+                      "peer left during the TLS handshake: " + ec.message()});
+        return;
+    }
+    handshake_refused_ = true;
+    if constexpr (is_tls) {
+        SSL* ssl = stream_.native_handle();
+        const auto* noted = net::noted_rejection(ssl);
+        const bool unknown_psk = noted && !noted->unknown_psk_identity.empty();
+        const bool bad_certificate =
+            (noted && noted->certificate_rejected) || net::is_certificate_error(ec);
+        const auto why = classify({unknown_psk, bad_certificate});
+        auto& m = host_.metrics();
+        m.tls_failures.add();
+        m.tls_refused[static_cast<std::size_t>(why)].add();
+        if (host_.security_log().may_log(to_string(why), host_.time().now())) {
+            const std::string psk =
+                unknown_psk ? noted->unknown_psk_identity : net::psk_identity_of(ssl);
+            std::string detail = "TLS handshake failed: " + ec.message();
+            if (noted && !noted->certificate_error.empty())
+                detail += " (certificate: " + noted->certificate_error + ")";
+            const std::string_view certificate =
+                noted ? std::string_view(noted->certificate_cn) : std::string_view();
+            logging::SecurityLog::write_refused({.reason = to_string(why),
+                                                 .conn = info_.id,
+                                                 .psk_identity = psk,
+                                                 .certificate = certificate,
+                                                 .remote = info_.remote,
+                                                 .detail = detail});
+        }
+    }
+    finish_close({CloseReason::tls_failure, CloseMode::immediate, ec.message()});
 }
 
 template <class Stream>
@@ -619,17 +669,22 @@ void DownstreamSession<Stream>::finish_close(const CloseDecision& decision) {
 
 template <class Stream>
 void DownstreamSession<Stream>::log_close(const CloseDecision& decision) {
-    std::string suppressed_text;
-    if (decision.reason == CloseReason::proxy_header) {
-        std::uint64_t suppressed = 0;
-        if (!host_.may_log_refusal(suppressed)) return;
-        if (suppressed) suppressed_text = fmt::format(" ({} more not logged)", suppressed);
-    }
+    if (handshake_refused_) return;  // refuse_handshake() logged it
     const auto level =
         decision.reason == CloseReason::peer_closed ? spdlog::level::debug : spdlog::level::info;
-    spdlog::log(level, "conn={} remote={} transport={} closed reason={} detail=\"{}\"{}", info_.id,
-                info_.remote, to_string(info_.transport), to_string(decision.reason),
-                decision.detail, suppressed_text);
+    if (!spdlog::should_log(level)) return;
+    const auto reason = to_string(decision.reason);
+    const TimePoint now = host_.time().now();
+    if (flood_prone(decision.reason) && !host_.security_log().may_log(reason, now)) return;
+    const auto endpoint = host_.endpoint_of(info_.id);
+    logging::log(level,
+                 {{"reason", reason},
+                  {"detail", decision.detail},
+                  {"endpoint", endpoint ? std::string_view(*endpoint) : std::string_view()},
+                  {"conn", info_.id},
+                  {"remote", info_.remote},
+                  {"transport", to_string(info_.transport)}},
+                 "closed");
 }
 
 // ---- admin API -----------------------------------------------------------------------------

@@ -78,6 +78,7 @@ class DownstreamSession final : public SessionBase,
   private:
     asio::ip::tcp::socket& socket();
     void on_handshake(const std::error_code& ec);
+    void refuse_handshake(const std::error_code& ec);
     void begin_handshake_or_protocol();
     void read_proxy_header();
     void wait_proxy_header();
@@ -129,6 +130,7 @@ class DownstreamSession final : public SessionBase,
     bool draining_ = false;
     bool fin_sent_ = false;
     bool close_notify_sent_ = false;  // TLS: the orderly close sends close_notify before the FIN
+    bool handshake_refused_ = false;  // TLS: the security log has the close's line already
     std::optional<std::pair<CloseReason, std::uint32_t>> refusal_;
     // Who waits for which operator Ping (the protocol decides when each one ends).
     std::vector<std::pair<std::uint64_t, std::function<void(AdminPingResult)>>> admin_waiters_;

@@ -13,13 +13,16 @@
 
 #include <asio/io_context.hpp>
 
+#include "log/security_log.hpp"
 #include "lwgate/coap/message.hpp"
 #include "session/address_counts.hpp"
 #include "session/close_reason.hpp"
 #include "session/downstream_protocol.hpp"
 #include "session/session_snapshot.hpp"
+#include "session/tls_refusal.hpp"
 #include "util/clock.hpp"
 #include "util/counter.hpp"
+#include "util/rtt_histogram.hpp"
 #include "util/time_source.hpp"
 
 namespace lwgate::session {
@@ -32,6 +35,7 @@ struct ShardMetrics {
     std::array<Counter, close_reason_count> closes{};
     Counter tls_handshakes;
     Counter tls_failures;
+    std::array<Counter, tls_refusal_count> tls_refused{};  // failed handshakes, by why
     Counter pings_sent;
     Counter pongs_received;
     Counter pings_received;
@@ -44,9 +48,7 @@ struct ShardMetrics {
     Counter too_large_for_peer;  // messages for a device over its Max-Message-Size, not sent
     // Round trips of our Pings (lwgate_rtt_seconds): cumulative buckets, upper bounds in
     // rtt_buckets_us.
-    static constexpr std::array<std::uint64_t, 12> rtt_buckets_us{
-        250,    500,    1'000,   2'500,   5'000,     10'000,
-        25'000, 50'000, 100'000, 250'000, 1'000'000, 5'000'000};
+    static constexpr auto rtt_buckets_us = rtt_bucket_bounds_us;
     std::array<Counter, rtt_buckets_us.size()> rtt_bucket{};
     Counter rtt_count;
     Counter rtt_sum_us;
@@ -96,9 +98,11 @@ class SessionHost {
     // that began gives its slot back with release_handshake_slot() exactly once.
     virtual void acquire_handshake_slot(std::function<bool()> begin) = 0;
     virtual void release_handshake_slot() = 0;
-    // A flood of refused connections must not flood the log: true when this refusal may be
-    // logged, with `suppressed` set to how many were not since the last one that was.
-    virtual bool may_log_refusal(std::uint64_t& suppressed) = 0;
+    // The shard's security log: refused identities, and the lines a flood of refused
+    // connections repeats, within a budget.
+    virtual logging::SecurityLog& security_log() = 0;
+    // The endpoint a connection of this shard speaks for (registered), for its close line.
+    virtual std::optional<std::string> endpoint_of(std::uint64_t conn) const = 0;
 };
 
 class SessionBase {

@@ -34,6 +34,9 @@ void log_libcoap(coap_log_t level, const char* message) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
         text.remove_suffix(1);
     }
+    // A Reset is the answer to the core probe's Ping, and every other one reaches the bridge
+    // (a failed uplink, a rejected notification), which logs it as what it means.
+    if (text.starts_with("got RST for mid=")) level = LOG_DEBUG;
     if (level <= LOG_ERR) {
         spdlog::error("libcoap: {}", text);
     } else if (level <= LOG_WARNING) {

@@ -32,7 +32,7 @@ RouteDecision Router::admit_new(const ConnectionFacts& connection, const coap::M
                                 Uplink kind, const std::string* bound, TimePoint now,
                                 std::optional<unsigned> owner) {
     auto admission = admit(connection.identity, bound, message, kind,
-                           AdmissionContext{identities_, directory_, bootstrap_configured_});
+                           AdmissionContext{*identities_, directory_, bootstrap_configured_});
     if (auto* refused = std::get_if<Refused>(&admission)) return std::move(*refused);
     auto& admitted = std::get<Admitted>(admission);
     if (kind == Uplink::register_ && !register_rate_.allow(connection.remote_address, now)) {

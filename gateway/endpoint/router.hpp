@@ -81,7 +81,8 @@ class Router {
     std::size_t bound_connections() const { return bindings_.size(); }
 
     // Connections that bind from now on see these (SIGHUP); bound ones keep their endpoint.
-    void set_identities(IdentityTable identities) { identities_ = std::move(identities); }
+    // The credentials table, read by every shard (it outlives the router).
+    void set_identities(const IdentityLookup& identities) { identities_ = &identities; }
     void set_registration_rate(RegistrationRate rate);
 
   private:
@@ -98,7 +99,8 @@ class Router {
     unsigned shard_count_;
     const Directory& directory_;
     bool bootstrap_configured_;
-    IdentityTable identities_;
+    IdentityTable no_credentials_;
+    const IdentityLookup* identities_ = &no_credentials_;
     AddressRateLimiter register_rate_;
     std::unordered_map<ConnectionId, Binding> bindings_;
 };

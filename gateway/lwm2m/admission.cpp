@@ -17,6 +17,17 @@ std::optional<std::string> IdentityTable::endpoint_of_psk(const std::string& ide
     return it->second;
 }
 
+void IdentityTable::map_certificate(const std::string& name, const std::string& endpoint) {
+    endpoints_.insert(endpoint);
+    endpoint_by_certificate_[name] = endpoint;
+}
+
+std::optional<std::string> IdentityTable::endpoint_of_certificate(const std::string& name) const {
+    auto it = endpoint_by_certificate_.find(name);
+    if (it == endpoint_by_certificate_.end()) return std::nullopt;
+    return it->second;
+}
+
 bool IdentityTable::has_credentials(const std::string& endpoint) const {
     return endpoints_.count(endpoint) != 0;
 }
@@ -58,22 +69,29 @@ Refused refused(Refusal reason, std::uint8_t answer, std::string_view diagnostic
     return Refused{reason, answer, diagnostic, std::move(endpoint)};
 }
 
-// The endpoint a TLS identity names by itself (PSK entry, else the certificate's CN).
+// The endpoint a TLS identity names by itself: its PSK entry's; for a certificate, the endpoint
+// an entry maps its CN to, else the CN itself.
 std::optional<std::string> identity_endpoint(const PeerIdentity& peer,
-                                             const IdentityTable& identities) {
+                                             const IdentityLookup& identities) {
     if (!peer.tls) return std::nullopt;
     if (!peer.psk_identity.empty())
         return identities.endpoint_of_psk(std::string(peer.psk_identity));
-    if (!peer.certificate_cn.empty()) return std::string(peer.certificate_cn);
-    return std::nullopt;
+    if (peer.certificate_cn.empty()) return std::nullopt;
+    const std::string cn(peer.certificate_cn);
+    if (auto mapped = identities.endpoint_of_certificate(cn)) return mapped;
+    return cn;
 }
 
 bool identity_names(const PeerIdentity& peer, const std::string& endpoint,
-                    const IdentityTable& identities) {
+                    const IdentityLookup& identities) {
     if (const auto own = identity_endpoint(peer, identities); own && *own == endpoint) return true;
-    const auto& alt = peer.certificate_names;
-    return peer.tls && peer.psk_identity.empty() &&
-           std::find(alt.begin(), alt.end(), endpoint) != alt.end();
+    if (!peer.tls || !peer.psk_identity.empty()) return false;
+    for (const auto& name : peer.certificate_names) {
+        if (name == endpoint) return true;
+        if (auto mapped = identities.endpoint_of_certificate(name); mapped && *mapped == endpoint)
+            return true;
+    }
+    return false;
 }
 
 // Plain TCP proves nothing, so these hold for every Register, Update and De-register it sends,

@@ -4,7 +4,7 @@
 //
 // Trust model. A TLS connection is authenticated by its identity: a PSK identity names the
 // endpoint of its credentials entry; a client certificate names its CN and its DNS/URI
-// subjectAltNames. Plain TCP carries no identity at all: whoever reaches a plain listener can
+// subjectAltNames, and the endpoint an entry maps one of those names to (certificate_name). Plain TCP carries no identity at all: whoever reaches a plain listener can
 // claim any endpoint name. So plain TCP may only speak for endpoints that have nothing to lose
 // to an impostor: never for an endpoint that has a credentials entry, never to continue a
 // registration that was made over TLS, and only where the listener allows plain registrations.
@@ -44,15 +44,31 @@
 namespace lwgate::lwm2m {
 
 // The credentials table as far as identities go (keys stay with the TLS and upstream code).
-class IdentityTable {
+// Every shard asks it for each connection that binds, so an implementation answers in O(1) and
+// from any thread (credentials::CredentialTable, shared by all shards and changed at run time).
+class IdentityLookup {
+  public:
+    virtual ~IdentityLookup() = default;
+    virtual std::optional<std::string> endpoint_of_psk(const std::string& identity) const = 0;
+    // The endpoint a certificate name (CN or a DNS/URI subjectAltName) is mapped to, when an
+    // entry maps it to an endpoint of another name.
+    virtual std::optional<std::string> endpoint_of_certificate(const std::string& name) const = 0;
+    virtual bool has_credentials(const std::string& endpoint) const = 0;
+};
+
+// A fixed table: tests, and a gateway without credentials.
+class IdentityTable final : public IdentityLookup {
   public:
     // `psk_identity` may be empty (an entry that only names the endpoint).
     void add(const std::string& endpoint, const std::string& psk_identity);
-    std::optional<std::string> endpoint_of_psk(const std::string& identity) const;
-    bool has_credentials(const std::string& endpoint) const;
+    void map_certificate(const std::string& name, const std::string& endpoint);
+    std::optional<std::string> endpoint_of_psk(const std::string& identity) const override;
+    std::optional<std::string> endpoint_of_certificate(const std::string& name) const override;
+    bool has_credentials(const std::string& endpoint) const override;
 
   private:
     std::unordered_map<std::string, std::string> endpoint_by_psk_;
+    std::unordered_map<std::string, std::string> endpoint_by_certificate_;
     std::unordered_set<std::string> endpoints_;
 };
 
@@ -97,7 +113,7 @@ struct Refused {
 using AdmissionResult = std::variant<Admitted, Refused>;
 
 struct AdmissionContext {
-    const IdentityTable& identities;
+    const IdentityLookup& identities;
     const Directory& directory;
     bool bootstrap_configured = false;
 };

@@ -1,8 +1,10 @@
 #include "net/tls_context.hpp"
+#include "net/handshake_rejection.hpp"
 
 #include <cstring>
 #include <string_view>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -38,12 +40,16 @@ unsigned int psk_server_callback(SSL* ssl, const char* identity, unsigned char* 
                                  unsigned int max_psk_len) {
     auto* self = owner_of(ssl);
     if (!self || !identity) return 0;
-    const auto table = self->psk_table();
-    if (!table) return 0;
-    const auto it = table->keys.find(identity);
-    if (it == table->keys.end() || it->second.size() > max_psk_len) return 0;
-    std::memcpy(psk, it->second.data(), it->second.size());
-    return static_cast<unsigned int>(it->second.size());
+    const auto& lookup = self->psk_lookup();
+    std::vector<std::uint8_t> key;
+    if (!lookup || !lookup(identity, key)) {
+        note_unknown_psk_identity(ssl, identity);
+        return 0;
+    }
+    if (key.size() > max_psk_len) return 0;
+    std::memcpy(psk, key.data(), key.size());
+    OPENSSL_cleanse(key.data(), key.size());
+    return static_cast<unsigned int>(key.size());
 }
 
 // The identity a TLS 1.3 PSK handshake used: SSL_get_psk_identity() only knows TLS 1.2's.
@@ -62,23 +68,27 @@ int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_le
     *session = nullptr;
     auto* self = owner_of(ssl);
     if (!self) return 1;
-    const auto table = self->psk_table();
-    if (!table) return 1;
-    const auto it =
-        table->keys.find(std::string(reinterpret_cast<const char*>(identity), identity_len));
-    if (it == table->keys.end()) return 1;  // unknown identity: fall back to certificates
+    const auto& lookup = self->psk_lookup();
+    const std::string name(reinterpret_cast<const char*>(identity), identity_len);
+    std::vector<std::uint8_t> key;
+    if (!lookup || !lookup(name, key)) {  // unknown identity: fall back to certificates
+        note_unknown_psk_identity(ssl, name);
+        return 1;
+    }
     static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
     SSL_SESSION* s = SSL_SESSION_new();
     if (!cipher || !s ||
-        SSL_SESSION_set1_master_key(s, it->second.data(), it->second.size()) != 1 ||
+        SSL_SESSION_set1_master_key(s, key.data(), key.size()) != 1 ||
         SSL_SESSION_set_cipher(s, cipher) != 1 ||
         SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
         SSL_SESSION_free(s);
+        OPENSSL_cleanse(key.data(), key.size());
         return 0;
     }
     delete static_cast<std::string*>(SSL_get_ex_data(ssl, identity_index()));
-    SSL_set_ex_data(ssl, identity_index(), new std::string(it->first));
+    OPENSSL_cleanse(key.data(), key.size());
+    SSL_set_ex_data(ssl, identity_index(), new std::string(name));
     *session = s;
     return 1;
 }
@@ -121,12 +131,17 @@ std::string psk_identity_of(SSL* ssl) {
     return {};
 }
 
-std::shared_ptr<const PskTable> PskTable::from(const std::vector<config::Credential>& creds) {
+PskLookup PskTable::from(const std::vector<config::Credential>& creds) {
     auto table = std::make_shared<PskTable>();
     for (const auto& c : creds) {
         if (!c.psk_identity.empty()) table->keys[c.psk_identity] = c.psk_key;
     }
-    return table;
+    return [table](std::string_view identity, std::vector<std::uint8_t>& key) {
+        const auto it = table->keys.find(std::string(identity));
+        if (it == table->keys.end()) return false;
+        key = it->second;
+        return true;
+    };
 }
 
 namespace {
@@ -181,7 +196,7 @@ Result<void, Error> load_certificates(SSL_CTX* ctx, const config::TlsConfig& tls
         }
         int mode = SSL_VERIFY_PEER;
         if (tls.require_client_certificate) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        SSL_CTX_set_verify(ctx, mode, nullptr);
+        SSL_CTX_set_verify(ctx, mode, note_certificate_verdict);
     }
     return {};
 }
@@ -189,7 +204,7 @@ Result<void, Error> load_certificates(SSL_CTX* ctx, const config::TlsConfig& tls
 }  // namespace
 
 Result<TlsServerContextPtr, Error> TlsServerContext::create(const config::TlsConfig& tls,
-                                                            PskTablePtr psk) {
+                                                            PskLookup psk) {
     TlsServerContextPtr self(new TlsServerContext());
     self->handshake_timeout_ = tls.handshake_timeout;
     SSL_CTX* ctx = self->context_.native_handle();
@@ -198,7 +213,7 @@ Result<TlsServerContextPtr, Error> TlsServerContext::create(const config::TlsCon
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
     if (auto loaded = load_certificates(ctx, tls); !loaded) return fail(std::move(loaded).error());
     if (tls.psk) {
-        self->psk_.store(std::move(psk));
+        self->psk_ = std::move(psk);
         self->identity_hint_ = tls.psk_identity_hint;
         if (!self->identity_hint_.empty()) {
             SSL_CTX_use_psk_identity_hint(ctx, self->identity_hint_.c_str());

@@ -8,12 +8,13 @@
 //  - ALPN "coap" (RFC 8323 §4.1). A client that offers ALPN without "coap" is rejected (RFC 8323
 //    requires the "coap" protocol id); a client that offers no ALPN at all is accepted, because
 //    several constrained TLS stacks do not implement the extension.
-// The PSK table is immutable and swapped as a whole (SIGHUP reload), so handshakes on any shard
-// read it without locking beyond the shared_ptr load.
+// PSK keys come from a lookup the context is created with (the gateway's credentials table,
+// shared by every shard and changed at run time; it answers under a shared lock in O(1)).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -28,12 +29,16 @@
 
 namespace lwgate::net {
 
+// The key of a PSK identity, copied into `key`; false when the identity is unknown. Called by
+// handshakes on every shard at once.
+using PskLookup =
+    std::function<bool(std::string_view identity, std::vector<std::uint8_t>& key)>;
+
+// A fixed identity -> key table as a PskLookup (tests).
 struct PskTable {
-    // psk_identity -> key
     std::unordered_map<std::string, std::vector<std::uint8_t>> keys;
-    static std::shared_ptr<const PskTable> from(const std::vector<config::Credential>& creds);
+    static PskLookup from(const std::vector<config::Credential>& creds);
 };
-using PskTablePtr = std::shared_ptr<const PskTable>;
 
 // The PSK identity the peer authenticated with (TLS 1.2 or 1.3), or empty.
 std::string psk_identity_of(SSL* ssl);
@@ -55,18 +60,18 @@ using TlsServerContextPtr = std::unique_ptr<TlsServerContext>;
 class TlsServerContext {
   public:
     // TlsErrc (with OpenSSL's words in the detail) when a file of `tls` cannot be used.
-    static Result<TlsServerContextPtr, Error> create(const config::TlsConfig& tls, PskTablePtr psk);
+    static Result<TlsServerContextPtr, Error> create(const config::TlsConfig& tls, PskLookup psk);
 
     asio::ssl::context& context() { return context_; }
-    void set_psk_table(PskTablePtr table) { psk_.store(std::move(table)); }
-    PskTablePtr psk_table() const { return psk_.load(); }
+    // Null when the listener takes no PSK.
+    const PskLookup& psk_lookup() const { return psk_; }
     config::Duration handshake_timeout() const { return handshake_timeout_; }
 
   private:
     TlsServerContext() : context_(asio::ssl::context::tls_server) {}
 
     asio::ssl::context context_;
-    std::atomic<PskTablePtr> psk_;
+    PskLookup psk_;
     std::string identity_hint_;
     config::Duration handshake_timeout_{10'000};
 };

@@ -42,6 +42,8 @@ std::string_view to_string(CloseReason reason) {
             return "proxy_header";
         case CloseReason::moved:
             return "moved";
+        case CloseReason::credentials_revoked:
+            return "credentials_revoked";
         case CloseReason::count_:
             break;
     }

@@ -28,6 +28,7 @@ enum class CloseReason : std::size_t {
     registration_expired,  // the device's LwM2M registration lifetime ran out
     proxy_header,          // proxy_protocol listener: no valid PROXY header in time
     moved,                 // the endpoint moved to another lwgate instance (its device is there)
+    credentials_revoked,   // the PSK identity it authenticated with was removed or retired
     count_
 };
 

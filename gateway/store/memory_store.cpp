@@ -40,6 +40,26 @@ std::uint64_t MemoryStore::committed(std::uint64_t seq) {
     return seq;
 }
 
+Result<std::vector<CredentialRecord>, Error> MemoryStore::load_credentials() {
+    std::lock_guard lock(mutex_);
+    std::vector<CredentialRecord> out;
+    out.reserve(credentials_.size());
+    for (const auto& [endpoint, record] : credentials_)
+        out.push_back(record);
+    return out;
+}
+
+Result<void, Error> MemoryStore::write_credentials(const std::vector<CredentialChange>& changes) {
+    std::lock_guard lock(mutex_);
+    for (const auto& change : changes) {
+        if (change.record)
+            credentials_[change.endpoint] = *change.record;
+        else
+            credentials_.erase(change.endpoint);
+    }
+    return {};
+}
+
 StoreStats MemoryStore::stats() const {
     std::lock_guard lock(mutex_);
     return stats_;

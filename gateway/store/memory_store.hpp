@@ -20,12 +20,16 @@ class MemoryStore final : public Store {
     }
     void flush() override {}
     StoreStats stats() const override;
+    Result<std::vector<CredentialRecord>, Error> load_credentials() override;
+    Result<void, Error> write_credentials(const std::vector<CredentialChange>& changes) override;
+    bool keeps_credentials() const override { return true; }
 
   private:
     std::uint64_t committed(std::uint64_t seq);
 
     mutable std::mutex mutex_;
     std::map<std::string, DeviceRecord> records_;
+    std::map<std::string, CredentialRecord> credentials_;
     StoreStats stats_;
     std::uint64_t seq_ = 0;
     std::function<void(std::uint64_t)> listener_;

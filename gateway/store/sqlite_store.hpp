@@ -1,7 +1,7 @@
 // `store.uri: sqlite:///path.db`: the embedded default (libsqlite3).
 //
 // Layout: tables `devices`, `observations`, `queued` (one row per device / observation / held
-// request), schema version in `PRAGMA user_version`, upgraded in place on open (each step in
+// request), `credentials` and `credential_keys` (one row per endpoint / PSK key), schema version in `PRAGMA user_version`, upgraded in place on open (each step in
 // its own transaction). WAL journal, synchronous=FULL: a committed batch survives a process
 // crash and a power loss; a crash at any point leaves the previous batch's state (every batch is
 // one transaction, every device record is replaced whole inside it).
@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace lwgate::store {
 
-inline constexpr int sqlite_schema_version = 4;
+inline constexpr int sqlite_schema_version = 5;
 
 struct SqliteOptions {
     // Fault injection for crash tests: on the Nth batch (1-based), after writing the first record
@@ -54,6 +54,11 @@ class SqliteStore final : public Store {
     }
     void flush() override;
     StoreStats stats() const override;
+    // On the caller's thread, under the connection's lock (between two of the store thread's
+    // batches): one transaction of up to a few thousand rows.
+    Result<std::vector<CredentialRecord>, Error> load_credentials() override;
+    Result<void, Error> write_credentials(const std::vector<CredentialChange>& changes) override;
+    bool keeps_credentials() const override { return true; }
 
     // PRAGMA integrity_check plus the store's own invariants (no observation or held request
     // without its device). Empty when consistent, else what is wrong.

@@ -69,6 +69,34 @@ struct DeviceRecord {
     friend bool operator==(const DeviceRecord&, const DeviceRecord&) = default;
 };
 
+// A device's credentials: what it may authenticate with (TLS-PSK identities and keys, a
+// certificate name) and the endpoint those name. Keys are secrets: they are stored, never shown.
+struct PskKeyRecord {
+    std::string identity;
+    Bytes key;             // 1..64 bytes
+    UnixMillis added = 0;  // when the key was put or rotated in
+    friend bool operator==(const PskKeyRecord&, const PskKeyRecord&) = default;
+};
+
+struct CredentialRecord {
+    std::string endpoint;
+    // Oldest first; the last is the current key (the one lwgate uses toward the core). Two
+    // during a rotation's overlap, when the device may use either.
+    std::vector<PskKeyRecord> keys;
+    // A client certificate's CN or subjectAltName that speaks for this endpoint although it
+    // does not equal it; empty: the certificate must name the endpoint itself.
+    std::string certificate_name;
+    bool from_config = false;  // seeded from the YAML `credentials`: the YAML may change it
+    UnixMillis updated = 0;
+    friend bool operator==(const CredentialRecord&, const CredentialRecord&) = default;
+};
+
+// One endpoint's credentials replaced (record) or removed (nullopt).
+struct CredentialChange {
+    std::string endpoint;
+    std::optional<CredentialRecord> record;
+};
+
 struct StoreStats {
     std::uint64_t puts = 0;          // put() calls
     std::uint64_t erases = 0;        // erase() calls
@@ -103,6 +131,18 @@ class Store {
     // Waits until every write queued before the call is committed (or failed). Shutdown, tests.
     virtual void flush() = 0;
     virtual StoreStats stats() const = 0;
+
+    // Device credentials. Written synchronously on the caller's thread (an operator's request,
+    // start-up, a reload; never a shard), all changes in one transaction: when the call
+    // returns without an error they are durable. A store that cannot keep credentials answers
+    // StoreErrc::unsupported (then they live in memory, from the YAML, and cannot be changed
+    // through the admin API).
+    virtual Result<std::vector<CredentialRecord>, Error> load_credentials() { return {}; }
+    virtual Result<void, Error> write_credentials(const std::vector<CredentialChange>& changes) {
+        (void)changes;
+        return fail(Error{StoreErrc::unsupported, "this store does not keep credentials"});
+    }
+    virtual bool keeps_credentials() const { return false; }
 };
 
 // "memory:" or "sqlite:///absolute/path.db". On failure a StoreErrc, and in detail the problem in

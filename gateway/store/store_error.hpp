@@ -19,6 +19,8 @@ enum class StoreErrc {
     locked,             // another process holds the database (one lwgate per file)
     schema,             // schema newer than this lwgate, or reading / upgrading it failed
     io,                 // reading the stored records failed
+    write_failed,       // a synchronous write (credentials) failed and was rolled back
+    unsupported,        // the store cannot do this (credentials in a shared Redis store)
 };
 
 class StoreCategory final : public std::error_category {
@@ -40,6 +42,10 @@ class StoreCategory final : public std::error_category {
                 return "store schema error";
             case StoreErrc::io:
                 return "store read error";
+            case StoreErrc::write_failed:
+                return "store write error";
+            case StoreErrc::unsupported:
+                return "not supported by this store";
         }
         return "unknown lwgate.store error " + std::to_string(value);
     }

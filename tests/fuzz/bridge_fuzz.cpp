@@ -566,6 +566,15 @@ class World {
         bridge_ = std::make_unique<lwm2m::Bridge>(0, 1, io_, config_, directory_,
                                                   RealTimeSource::instance());
         bridge_->set_peers({bridge_.get()});
+        std::vector<store::CredentialChange> credentials;
+        for (const auto& c : config_.credentials) {
+            store::CredentialRecord record;
+            record.endpoint = c.endpoint;
+            record.keys.push_back({c.psk_identity, c.psk_key, 0});
+            credentials.push_back({c.endpoint, std::move(record)});
+        }
+        credentials_.apply(credentials);
+        bridge_->use_credentials(credentials_);
         auto started = bridge_->start([this](std::uint64_t id) -> session::SessionBase* {
             auto it = open_.find(id);
             return it == open_.end() ? nullptr : it->second;
@@ -612,6 +621,7 @@ class World {
     asio::io_context io_;
     config::Config config_;
     lwm2m::Directory directory_;
+    credentials::CredentialTable credentials_;
     ScriptedCore& core_;
     std::unique_ptr<lwm2m::Bridge> bridge_;
     std::array<std::unique_ptr<FakeSession>, 6> slots_;

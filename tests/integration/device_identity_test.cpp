@@ -125,7 +125,7 @@ TEST_F(DeviceIdentityTest, AnIntruderWithTheSameCredentialsChangesNothing) {
     ASSERT_TRUE(n);
     EXPECT_EQ(n->text(), "8");
     EXPECT_GE(metric("lwgate_refused_total{reason=\"identity_mismatch\"}"), 1);
-    EXPECT_TRUE(gateway.wait_for_log("refused (identity_mismatch)", 5s));
+    EXPECT_TRUE(gateway.wait_for_log("reason=identity_mismatch ep=dev-x-intruder", 5s));
 }
 
 TEST_F(DeviceIdentityTest, BootstrapRequestWithoutABootstrapServerIs501OnAnyConnection) {
@@ -195,7 +195,95 @@ TEST_F(DeviceIdentityTest, PlainTcpCannotActForAnEndpointThatAuthenticates) {
     EXPECT_EQ(send_raw_request(continuer, code::post, location_of("dev-x")), code::forbidden);
     EXPECT_EQ(core.events(coresim::EventKind::update).size(), 0u);
     EXPECT_GE(metric("lwgate_refused_total{reason=\"credentials_required\"}"), 2);
-    EXPECT_TRUE(gateway.wait_for_log("refused (credentials_required)", 5s));
+    EXPECT_TRUE(gateway.wait_for_log("reason=credentials_required ep=dev-x identity=none", 5s));
+}
+
+// The security log: a PSK identity registering an endpoint it does not name is one warning
+// with the endpoint, the identity, the remote address and the connection, and one more in
+// lwgate_refused_total.
+TEST_F(DeviceIdentityTest, AnIdentityRegisteringAnotherEndpointIsLoggedOnceAndCounted) {
+    start_mixed();
+    const std::string sample = "lwgate_refused_total{reason=\"identity_mismatch\"}";
+    EXPECT_EQ(metric(sample), 0);
+    DeviceSimulator intruder(tls_x("dev-y"));
+    auto r = intruder.register_device(5s);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.code(), code::forbidden);
+    const std::string line =
+        "refused: endpoint does not match TLS identity "
+        "reason=identity_mismatch ep=dev-y identity=psk:id-x remote=127.0.0.1:" +
+        std::to_string(intruder.local_port()) + " conn=";
+    ASSERT_TRUE(gateway.wait_for_log(line, 5s)) << gateway.log();
+    EXPECT_EQ(gateway.count_in_log("reason=identity_mismatch"), 1u) << gateway.log();
+    const auto log = gateway.log();
+    const auto at = log.find(line);
+    EXPECT_NE(log.substr(log.rfind('\n', at) + 1, at - log.rfind('\n', at) - 1).find(" warning "),
+              std::string::npos)
+        << "a warning";
+    EXPECT_EQ(metric(sample), 1);
+    EXPECT_FALSE(core.registration("dev-y"));
+}
+
+// A connection that speaks for one endpoint registering another: refused, logged with both the
+// endpoint it named and no identity (plain TCP), and counted as other_endpoint.
+TEST_F(DeviceIdentityTest, AConnectionRegisteringASecondEndpointIsLoggedAndCounted) {
+    start_mixed();
+    auto device = registered_device("urn:imei:310");
+    coap::Message second(code::post);
+    second.add_option(coap::option::uri_path, "rd");
+    second.add_option(coap::option::uri_query, "ep=urn:imei:311");
+    second.add_option(coap::option::uri_query, "lt=60");
+    EXPECT_EQ(device->request(std::move(second), 5s).code(), code::forbidden);
+    ASSERT_TRUE(
+        gateway.wait_for_log("refused: connection belongs to another endpoint "
+                             "reason=other_endpoint ep=urn:imei:311 identity=none remote=",
+                             5s))
+        << gateway.log();
+    EXPECT_EQ(metric("lwgate_refused_total{reason=\"other_endpoint\"}"), 1);
+    EXPECT_FALSE(core.registration("urn:imei:311"));
+}
+
+// A flood of refusals: every one counted, the log bounded by the budget (a burst of 20, then
+// one line a second) and what was held back summed up, so that no refusal goes unaccounted.
+TEST_F(DeviceIdentityTest, AFloodOfRefusalsIsCountedInFullAndLoggedWithinABudget) {
+    config.threads = 1;  // one shard: one budget
+    start_mixed();
+    DeviceSimulator impostor(device_options("dev-x"));
+    ASSERT_TRUE(impostor.connect(5s).ok());
+    constexpr int flood = 300;
+    const auto started = SteadyClock::now();
+    for (int i = 0; i < flood; ++i) {
+        coap::Message reg(code::post);
+        reg.add_option(coap::option::uri_path, "rd");
+        reg.add_option(coap::option::uri_query, "ep=dev-x");
+        reg.add_option(coap::option::uri_query, "lt=60");
+        ASSERT_EQ(impostor.request(std::move(reg), 5s).code(), code::forbidden) << i;
+    }
+    const auto seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    EXPECT_EQ(metric("lwgate_refused_total{reason=\"credentials_required\"}"), flood);
+
+    // Every refusal is a line of its own or part of a summary; poll until they add up.
+    const std::string summary = "not logged (log rate limit) reason=credentials_required";
+    const auto accounted = [&] {
+        const auto log = gateway.log();
+        long long n = 0;
+        for (auto at = log.find("refused: "); at != std::string::npos;
+             at = log.find("refused: ", at + 1)) {
+            const auto end = log.find('\n', at);
+            n += log.substr(at, end - at).find("reason=credentials_required") != std::string::npos;
+        }
+        for (auto at = log.find(summary); at != std::string::npos; at = log.find(summary, at + 1))
+            n += std::stoll(log.substr(log.find("suppressed=", at) + 11));
+        return n;
+    };
+    const auto deadline = SteadyClock::now() + 5s;
+    while (accounted() < flood && SteadyClock::now() < deadline) {
+        gateway.wait_for_log(summary, until(deadline), gateway.count_in_log(summary) + 1);
+    }
+    EXPECT_EQ(accounted(), flood) << gateway.log();
+    const auto lines = gateway.count_in_log("reason=credentials_required");
+    EXPECT_GE(lines, 21u) << "the burst, and at least one summary";
+    EXPECT_LE(static_cast<double>(lines), 20 + 2 * (seconds + 2)) << gateway.log();
 }
 
 }  // namespace

@@ -56,6 +56,12 @@ TEST_F(ShutdownTest, SigtermWithoutDevicesExitsAtOnce) {
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 0);
     EXPECT_LT(ms_since(signalled), 1500ms);
+    // Why it stopped, at warning level (journalctl -p warning shows it).
+    const auto log = gateway.log();
+    const auto at = log.find("] stopping: SIGTERM received; draining 0 connection(s)");
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto start = log.rfind('\n', at) + 1;
+    EXPECT_NE(log.substr(start, at - start).find(" warning ["), std::string::npos) << log;
 }
 
 TEST_F(ShutdownTest, DrainTimeoutClosesDevicesThatStay) {

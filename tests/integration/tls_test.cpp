@@ -340,15 +340,28 @@ TEST_F(TlsTest, CoapClientWithWrongPskIsRefusedOthersUnaffected) {
     const auto bad = coap_client({"-u", kPskIdentity, "-k", "wrong-key", "-m", "get"});
     EXPECT_EQ((bad.out + bad.err).find("4.03 no LwM2M registration"), std::string::npos)
         << dump(bad);
-    EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s)) << gateway.log();
+    // The security log: once, with the identity and the remote address.
+    EXPECT_TRUE(gateway.wait_for_log("refused: TLS handshake failed: ", 3s)) << gateway.log();
+    EXPECT_TRUE(
+        gateway.wait_for_log("reason=tls_failure identity=psk:dev123 remote=127.0.0.1:", 3s))
+        << gateway.log();
     const auto unknown = coap_client({"-u", "nobody", "-k", kPskText, "-m", "get"});
     EXPECT_EQ((unknown.out + unknown.err).find("4.03 no LwM2M registration"), std::string::npos)
         << dump(unknown);
-    EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s, 2)) << gateway.log();
+    EXPECT_TRUE(gateway.wait_for_log(
+        "reason=unknown_psk_identity identity=psk:nobody remote=127.0.0.1:", 3s))
+        << gateway.log();
     const auto good = coap_client({"-u", kPskIdentity, "-k", kPskText, "-m", "get"});
     EXPECT_NE((good.out + good.err).find("4.03 no LwM2M registration"), std::string::npos)
         << dump(good);
     expect_plain_listener_works();
+    EXPECT_EQ(gateway.count_in_log("identity=psk:nobody"), 1u) << gateway.log();
+    EXPECT_EQ(gateway.count_in_log("reason=tls_failure"), 1u) << "logged once: " << gateway.log();
+    const auto metrics = harness::AdminClient(gateway.admin_url()).get("/metrics").body;
+    EXPECT_EQ(metric_value(metrics, "lwgate_refused_total{reason=\"unknown_psk_identity\"}"), 1)
+        << metrics;
+    EXPECT_EQ(metric_value(metrics, "lwgate_refused_total{reason=\"tls_failure\"}"), 1);
+    EXPECT_EQ(metric_value(metrics, "lwgate_tls_failures_total"), 2);
 }
 
 TEST_F(TlsTest, CoapClientWithCertificateGetsAnswerAndCnIsRecorded) {
@@ -365,8 +378,16 @@ TEST_F(TlsTest, UntrustedClientCertificateIsRefused) {
     const auto r = coap_client(
         {"-c", cert("rogue.pem"), "-j", cert("rogue.key"), "-C", cert("ca.pem"), "-m", "get"});
     EXPECT_EQ((r.out + r.err).find("4.03 no LwM2M registration"), std::string::npos) << dump(r);
-    EXPECT_TRUE(gateway.wait_for_log("reason=tls_failure", 3s)) << gateway.log();
+    // The certificate's name and why it did not verify: what an operator needs to fix it.
+    EXPECT_TRUE(gateway.wait_for_log("(certificate: self", 3s)) << gateway.log();
+    EXPECT_TRUE(gateway.wait_for_log(
+        "reason=certificate_rejected identity=cert:urn:imei:123 remote=127.0.0.1:", 3s))
+        << gateway.log();
     expect_plain_listener_works();
+    EXPECT_EQ(gateway.count_in_log("reason=certificate_rejected"), 1u) << gateway.log();
+    EXPECT_EQ(metric_value(harness::AdminClient(gateway.admin_url()).get("/metrics").body,
+                           "lwgate_refused_total{reason=\"certificate_rejected\"}"),
+              1);
 }
 
 TEST_F(TlsTest, CoapClientPingsOverTlsGetPongs) {

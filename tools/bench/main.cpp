@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
         "listener, N devices in fleet worker processes: memory per device (lwgate, Redis, "
         "kernel), kill -9 of one instance and the takeover of its devices, relay with 1, 2, K "
         "instances\n"
+        "  credentials  lwgate with N imported credentials: import rate, memory per entry, "
+        "TLS-PSK handshakes/s with 1 entry vs N (ratio), restart time\n"
         "  all     every scenario but cluster in turn (with --smoke: exit 1 if one does not "
         "work)\n"
         "The floor forwarder is the least a TCP<->UDP CoAP gateway must do (framing translation, "
@@ -59,10 +61,14 @@ int main(int argc, char** argv) {
         "what any gateway could reach on this machine. It runs as its own process with "
         "--gateway-threads threads.\n",
         "lwgate-bench"};
-    cli.add_option("scenario", scenario, "hold | relay | uplink | storm | tls | cluster | all")
+    cli.add_option("scenario", scenario,
+                   "hold | relay | uplink | storm | tls | cluster | credentials | all")
         ->required()
-        ->check(CLI::IsMember({"hold", "relay", "uplink", "storm", "tls", "cluster", "all"}));
+        ->check(CLI::IsMember(
+            {"hold", "relay", "uplink", "storm", "tls", "cluster", "credentials", "all"}));
     cli.add_option("--lwgate", o.lwgate, "lwgate binary")->capture_default_str();
+    cli.add_option("--lwgatectl", o.lwgatectl, "lwgatectl binary (credentials)")
+        ->capture_default_str();
     cli.add_option("-n,--devices", o.devices, "simulated devices")->capture_default_str();
     cli.add_option("-d,--duration", o.duration, "seconds per measured phase")
         ->capture_default_str();
@@ -125,7 +131,7 @@ int main(int argc, char** argv) {
     const std::size_t fds = raise_fd_limit();
     // lwgate holds two descriptors per registered device (its TCP connection and its UDP
     // socket toward the core); the bench holds one per device.
-    if (o.devices * 2 + 100 > fds && scenario != "cluster") {
+    if (o.devices * 2 + 100 > fds && scenario != "cluster" && scenario != "credentials") {
         std::printf(
             "warning: RLIMIT_NOFILE is %zu (and cannot be raised here): lwgate needs two "
             "descriptors per registered device, so at most ~%zu devices can register\n",
@@ -133,6 +139,11 @@ int main(int argc, char** argv) {
     }
     bool ok = true;
     try {
+        if (scenario == "credentials") {
+            const bool r = run_credentials(o);
+            if (!r) std::printf("SCENARIO credentials: did not complete\n");
+            return o.smoke && !r ? 1 : 0;
+        }
         if (scenario == "cluster") {
             const bool r = run_cluster(o);
             if (!r) std::printf("SCENARIO cluster: did not complete\n");

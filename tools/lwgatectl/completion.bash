@@ -29,20 +29,22 @@ _lwgatectl() {
     else
         _lwgatectl_words
     fi
-    local commands="status connections show ping release close drain watch cluster"
+    local commands="status connections show ping release close drain watch cluster reload config credentials"
     local global="--admin --token --cacert --insecure --json --help --version"
-    local command="" i
+    local command="" subcommand="" i
     local -a admin=()  # --admin/--token/--cacert/--insecure as typed, for the endpoint lookup
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
             --admin | --token | --cacert) admin+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
             --insecure) admin+=("${words[i]}") ;;
             -*) ;;
-            *) command=${command:-${words[i]}} ;;
+            *) if [[ -z $command ]]; then command=${words[i]}; else subcommand=${subcommand:-${words[i]}}; fi ;;
         esac
     done
     case $prev in
-        --admin | --token | --endpoint | --remote | --alt | --limit | --after) return ;;
+        --admin | --token | --endpoint | --remote | --alt | --limit | --after | --identity | --key-hex | --certificate-name | --batch) return ;;
+        --key-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
         --cacert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --state)
             COMPREPLY=($(compgen -W "active idle pinging half-open unregistered closing sleeping away" -- "$cur"))
@@ -53,7 +55,30 @@ _lwgatectl() {
     local options
     case $command in
         "") COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;
-        status | drain | show | close | cluster) options="" ;;
+        status | drain | show | close | cluster | reload) options="" ;;
+        config)
+            # config check [FILE]: a file of this machine (or none: the running lwgate's own).
+            if [[ -z $subcommand ]]; then
+                [[ $cur == -* ]] || { COMPREPLY=($(compgen -W "check" -- "$cur")); return; }
+            elif [[ $cur != -* ]]; then
+                COMPREPLY=($(compgen -f -- "$cur")); return
+            fi
+            options="" ;;
+        credentials)
+            # credentials list|show|add|rotate|retire|remove|import; import takes a file.
+            if [[ -z $subcommand ]]; then
+                [[ $cur == -* ]] || { COMPREPLY=($(compgen -W "list show add rotate retire remove import" -- "$cur")); return; }
+            elif [[ $subcommand == import && $cur != -* ]]; then
+                COMPREPLY=($(compgen -f -- "$cur")); return
+            fi
+            case $subcommand in
+                list) options="--limit --after" ;;
+                add) options="--identity --key-hex --key-file --certificate-name" ;;
+                rotate) options="--identity --key-hex --key-file" ;;
+                retire) options="--identity" ;;
+                import) options="--format --batch" ;;
+                *) options="" ;;
+            esac ;;
         connections | conns) options="--state --endpoint --transport --remote --limit --after" ;;
         ping) options="--timeout" ;;
         release) options="--alt --hold-off" ;;

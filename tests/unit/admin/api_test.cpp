@@ -84,13 +84,14 @@ TEST(AdminApi, PingAnswersLaterFromTheCompletion) {
     backend.snapshot.shards[0].devices = {device("dev", 7)};
     Api api("", backend);
     std::vector<Reply> later;
-    auto outcome = api.handle(request("POST", "/v1/connections/dev/ping", R"({"timeout_ms": 300})"),
-                              [&](Reply r) { later.push_back(std::move(r)); });
+    auto outcome =
+        api.handle(request("POST", "/v1/connections/dev/ping", R"({"timeout_seconds": 0.3})"),
+                   [&](Reply r) { later.push_back(std::move(r)); });
     ASSERT_TRUE(std::holds_alternative<Deferred>(outcome));
     const auto& deferred = std::get<Deferred>(outcome);
     EXPECT_EQ(deferred.deadline, Duration(2'300)) << "the Ping's timeout and a busy shard's 2 s";
     EXPECT_EQ(deferred.fallback.status, 504);
-    EXPECT_THAT(deferred.fallback.body, HasSubstr("no Pong within 300 ms"));
+    EXPECT_THAT(deferred.fallback.body, HasSubstr("no Pong within 0.3 s"));
     ASSERT_EQ(backend.pings.size(), 1u);
     EXPECT_EQ(backend.pings[0].id, 7u);
     EXPECT_EQ(backend.pings[0].timeout, Duration(300));
@@ -100,7 +101,7 @@ TEST(AdminApi, PingAnswersLaterFromTheCompletion) {
     backend.pings[0].done(session::AdminPingResult{Outcome::pong, session::Rtt(1'234)});
     ASSERT_EQ(later.size(), 1u);
     EXPECT_EQ(later[0].status, 200);
-    EXPECT_EQ(json::parse(later[0].body)["rtt_ms"], 1.234);
+    EXPECT_EQ(json::parse(later[0].body)["rtt_seconds"], 0.001234);
 }
 
 TEST(AdminApi, PingOutcomes) {
@@ -125,6 +126,32 @@ TEST(AdminApi, PingOutcomes) {
     EXPECT_EQ(now(api, request("POST", "/v1/connections/nobody/ping")).status, 404);
     EXPECT_EQ(now(api, request("POST", "/v1/connections/dev/ping", "[1]")).status, 400);
     EXPECT_EQ(backend.pings.size(), 3u) << "no Ping for a refused request";
+}
+
+// The Ping's timeout in seconds like every duration of the API; its earlier name in
+// milliseconds still works, and the seconds win when both come.
+TEST(AdminApi, PingTimeoutInSecondsAndItsEarlierName) {
+    FakeBackend backend;
+    backend.snapshot.shards[0].connections = {connection(7, "dev")};
+    backend.snapshot.shards[0].devices = {device("dev", 7)};
+    Api api("", backend);
+    const auto timeout_of = [&](const std::string& body) {
+        api.handle(request("POST", "/v1/connections/dev/ping", body), [](Reply) {});
+        return backend.pings.back().timeout;
+    };
+    EXPECT_EQ(timeout_of(R"({"timeout_seconds": 2})"), Duration(2'000));
+    EXPECT_EQ(timeout_of(R"({"timeout_seconds": 0.25})"), Duration(250));
+    EXPECT_EQ(timeout_of(R"({"timeout_seconds": 0})"), Duration(5'000)) << "0: the default";
+    EXPECT_EQ(timeout_of(R"({"timeout_ms": 1500})"), Duration(1'500));
+    EXPECT_EQ(timeout_of(R"({"timeout_seconds": 3, "timeout_ms": 1500})"), Duration(3'000));
+    const auto pings = backend.pings.size();
+    for (const char* bad : {R"({"timeout_seconds": -1})", R"({"timeout_seconds": 61})",
+                            R"({"timeout_seconds": "5"})", R"({"timeout_ms": 60001})"}) {
+        const auto r = now(api, request("POST", "/v1/connections/dev/ping", bad));
+        EXPECT_EQ(r.status, 400) << bad;
+        EXPECT_THAT(r.body, HasSubstr("timeout_")) << bad;
+    }
+    EXPECT_EQ(backend.pings.size(), pings) << "no Ping for a refused request";
 }
 
 TEST(AdminApi, TokenIsCheckedOnTheHeaderAlone) {

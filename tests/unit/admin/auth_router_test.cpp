@@ -61,11 +61,23 @@ TEST(AdminRouter, WrongMethodAndUnknownPaths) {
     EXPECT_EQ(route("GET", "/v1/drain").op, Op::method_not_allowed);
     EXPECT_EQ(route("GET", "/v1/connections/dev/ping").op, Op::method_not_allowed);
     EXPECT_EQ(route("DELETE", "/v1/connections/dev").op, Op::method_not_allowed);
-    for (const char* path : {"/", "", "/v1", "/v1/connections//ping", "/v1/connections/dev/reboot",
-                             "/v1/connections/dev/ping/x", "/v2/health", "/metricsx"}) {
+    for (const char* path :
+         {"", "/v1", "/v1/connections//ping", "/v1/connections/dev/reboot",
+          "/v1/connections/dev/ping/x", "/v2/health", "/metricsx", "/x", "//x", "/index.html"}) {
         EXPECT_EQ(route("GET", path).op, Op::not_found) << path;
         EXPECT_EQ(route("POST", path).op, Op::not_found) << path;
     }
+}
+
+// GET / is the status page, the one route the token is not asked for; its neighbours are not.
+TEST(AdminRouter, StatusPageIsTheOnlyRouteWithoutToken) {
+    EXPECT_EQ(route("GET", "/").op, Op::status_page);
+    EXPECT_EQ(route("POST", "/").op, Op::method_not_allowed);
+    EXPECT_EQ(route("POST", "/").allow, "GET");
+    for (const auto& spec : routes())
+        EXPECT_EQ(needs_token(spec.op), spec.op != Op::status_page) << spec.path;
+    EXPECT_TRUE(needs_token(Op::not_found));
+    EXPECT_TRUE(needs_token(Op::method_not_allowed));
 }
 
 // The query as cpp-httplib decoded it before (lwgatectl sends the filters this way): '+' is a

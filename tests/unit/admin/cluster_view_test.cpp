@@ -74,7 +74,7 @@ TEST(AdminCluster, JsonSumsTheShardsAndMarksThisInstance) {
     EXPECT_EQ(j["redis"]["connected"], true);
     EXPECT_EQ(j["redis"]["commands"], 20);
     EXPECT_EQ(j["redis"]["errors"], 2);
-    EXPECT_DOUBLE_EQ(j["redis"]["mean_latency_ms"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(j["redis"]["mean_latency_seconds"].get<double>(), 0.0005);
     EXPECT_EQ(j["endpoints"]["owned"], 3);
     EXPECT_EQ(j["endpoints"]["moving"], 2);
     EXPECT_EQ(
@@ -83,7 +83,7 @@ TEST(AdminCluster, JsonSumsTheShardsAndMarksThisInstance) {
     ASSERT_EQ(j["instances"].size(), 2u);
     EXPECT_EQ(j["instances"][0]["name"], "gw-a");
     EXPECT_EQ(j["instances"][0]["self"], true);
-    EXPECT_EQ(j["instances"][0]["ttl_ms"], 9500);
+    EXPECT_EQ(j["instances"][0]["ttl_seconds"], 9.5);
     EXPECT_EQ(j["instances"][1]["name"], "gw-b");
     EXPECT_EQ(j["instances"][1]["self"], false);
     EXPECT_EQ(j["instances"][1]["incarnation"], "7");
@@ -98,7 +98,7 @@ TEST(AdminCluster, RedisUnreachableForTheListIsNullWithTheError) {
     EXPECT_TRUE(j["instances"].is_null());
     EXPECT_EQ(j["instances_error"], "redis unix:/x: connection refused");
     s.shards[0].cluster->redis_commands = 0;
-    EXPECT_EQ(cluster_json(s, &failed)["redis"]["mean_latency_ms"], 0.0) << "no division by 0";
+    EXPECT_EQ(cluster_json(s, &failed)["redis"]["mean_latency_seconds"], 0.0) << "no division by 0";
 }
 
 TEST(AdminCluster, LeaseUnknownWhenTheControlThreadDidNotAnswer) {

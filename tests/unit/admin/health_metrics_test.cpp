@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include "admin/health.hpp"
@@ -80,6 +81,36 @@ TEST(AdminHealth, CountsConnectionsWithoutCopiesOfThem) {
     s.shards[1].connection_count = 4;
     EXPECT_EQ(evaluate_health(s).connections, 7u);
     EXPECT_EQ(health_json(s, evaluate_health(s))["connections"], 7);
+}
+
+// Every refusal counted anywhere is a sample of lwgate_refused_total, summed over the shards,
+// each reason once: the limits at accept, the identity and registration rules, the handshakes.
+TEST(AdminMetrics, EveryRefusalReasonIsExportedOnce) {
+    auto s = snapshot(2);
+    auto& c0 = s.shards[0].counters;
+    auto& c1 = s.shards[1].counters;
+    c0.refused[static_cast<std::size_t>(lwm2m::Refusal::other_endpoint)] = 2;
+    c1.refused[static_cast<std::size_t>(lwm2m::Refusal::other_endpoint)] = 3;
+    c1.refused[static_cast<std::size_t>(lwm2m::Refusal::identity_mismatch)] = 1;
+    c0.tls_refused[static_cast<std::size_t>(session::TlsRefusal::unknown_psk_identity)] = 4;
+    c1.tls_refused[static_cast<std::size_t>(session::TlsRefusal::certificate_rejected)] = 5;
+    c1.tls_refused[static_cast<std::size_t>(session::TlsRefusal::tls_failure)] = 6;
+    const auto text = metrics_text(s);
+    EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"other_endpoint\"} 5\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"identity_mismatch\"} 1\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"unknown_psk_identity\"} 4\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"certificate_rejected\"} 5\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_refused_total{reason=\"tls_failure\"} 6\n"));
+    std::set<std::string> reasons;
+    std::size_t samples = 0;
+    const std::string prefix = "\nlwgate_refused_total{reason=\"";
+    for (auto at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+        const auto from = at + prefix.size();
+        reasons.insert(text.substr(from, text.find('"', from) - from));
+        ++samples;
+    }
+    EXPECT_EQ(samples, 4 + lwm2m::refusal_count + session::tls_refusal_count);
+    EXPECT_EQ(reasons.size(), samples) << "a reason label twice";
 }
 
 TEST(AdminMetrics, TextExposition) {

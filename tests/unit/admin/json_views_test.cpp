@@ -48,7 +48,7 @@ TEST(AdminViews, OneRowPerConnectionAndPerAbsentRegistration) {
     EXPECT_EQ(active["remote"], "127.0.0.1:40001");
     EXPECT_DOUBLE_EQ(active["connected_seconds"].get<double>(), 10.0);
     EXPECT_DOUBLE_EQ(active["idle_seconds"].get<double>(), 1.0);
-    EXPECT_DOUBLE_EQ(active["last_rtt_ms"].get<double>(), 0.41);
+    EXPECT_DOUBLE_EQ(active["last_rtt_seconds"].get<double>(), 0.00041);
     EXPECT_EQ(active["registered"], true);
     EXPECT_EQ(active["observations"], 1);
     EXPECT_EQ(active["flapping"], false);
@@ -56,7 +56,7 @@ TEST(AdminViews, OneRowPerConnectionAndPerAbsentRegistration) {
     EXPECT_EQ(row_of(j, "dev-ping")["shard"], 1);
     EXPECT_EQ(row_of(j, "dev-sleep")["state"], "sleeping");
     EXPECT_TRUE(row_of(j, "dev-sleep")["id"].is_null());
-    EXPECT_TRUE(row_of(j, "dev-sleep")["last_rtt_ms"].is_null());
+    EXPECT_TRUE(row_of(j, "dev-sleep")["last_rtt_seconds"].is_null());
     const auto& away = row_of(j, "dev-away");
     EXPECT_EQ(away["state"], "away") << "its connection 99 is gone";
     EXPECT_EQ(away["flapping"], true);
@@ -99,8 +99,12 @@ TEST(AdminViews, DetailOfAConnectedDevice) {
     EXPECT_EQ((*j)["state"], "active");
     EXPECT_EQ((*j)["connection"]["id"], 1);
     EXPECT_EQ((*j)["connection"]["local"], "127.0.0.1:5683");
-    EXPECT_EQ((*j)["keepalive"]["idle_ms"], 60000);
-    EXPECT_EQ((*j)["keepalive"]["last_rtts_ms"], json({0.5, 0.41}));
+    EXPECT_EQ((*j)["keepalive"]["idle_timeout_seconds"], 60.0);
+    EXPECT_EQ((*j)["keepalive"]["pong_timeout_seconds"], 10.0);
+    EXPECT_EQ((*j)["keepalive"]["last_rtts_seconds"], json({0.0005, 0.00041}));
+    // Every duration in seconds: no field of the API in another unit.
+    for (const auto& [key, value] : (*j)["keepalive"].items())
+        EXPECT_EQ(key.find("_ms"), std::string::npos) << key;
     EXPECT_EQ((*j)["registration"]["location"], "/rd/5");
     EXPECT_DOUBLE_EQ((*j)["registration"]["expires_in_seconds"].get<double>(), 280.0);
     EXPECT_EQ((*j)["observations"][0]["path"], "/3/0/13");

@@ -412,6 +412,8 @@ TEST(LoadConfig, WrongTypesAndRanges) {
                     "'verbose'"));
     EXPECT_THAT(only_error("connections:\n  csm_mode: loose\n"),
                 Err("connections.csm_mode", 2, "expected one of strict, lenient"));
+    EXPECT_THAT(only_error("log:\n  level: info\n  format: xml\n"),
+                Err("log.format", 3, "expected one of text, json, got 'xml'"));
     EXPECT_THAT(only_error("upstream:\n  uri: [coap://a]\n"), Err("upstream.uri", 2, "got a list"));
     EXPECT_THAT(only_error("- a\n- b\n"), Err("", 1, "expected a map of settings"));
     EXPECT_THAT(only_error("just text\n"), Err("", 1, "expected a map of settings"));
@@ -564,18 +566,18 @@ TEST(LoadConfig, ListenerErrors) {
                 SizeIs(2));
 }
 
-TEST(LoadConfig, PskListenerNeedsCredentials) {
+// The credentials of a PSK listener may all come from the store (the admin API) at run time.
+TEST(LoadConfig, PskListenerWithOrWithoutYamlCredentials) {
     const char* listener =
         "listeners:\n  - uri: coaps+tcp://127.0.0.1:0\n    tls:\n      psk: true\n";
-    EXPECT_THAT(only_error(listener), Err("listeners[0].tls.psk", 4, "no credentials to accept"));
-    EXPECT_THAT(only_error(std::string(listener) + "credentials: []\n"),
-                Err("listeners[0].tls.psk", 4, "no credentials to accept"));
+    EXPECT_TRUE(expect_ok(listener).credentials.empty());
+    EXPECT_TRUE(expect_ok(std::string(listener) + "credentials: []\n").credentials.empty());
     const Config c =
         expect_ok(std::string(listener) +
                   "credentials:\n  - {endpoint: e, psk_identity: i, psk_key_hex: ab}\n");
     ASSERT_TRUE(c.listeners[0].tls.has_value());
     EXPECT_TRUE(c.listeners[0].tls->psk);
-    // A broken credential is reported, not followed by "no credentials to accept".
+    // A broken credential is reported.
     EXPECT_THAT(only_error(std::string(listener) +
                            "credentials:\n  - {endpoint: e, psk_identity: i, psk_key_hex: abc}\n"),
                 Err("credentials[0].psk_key_hex", 6, "even number"));
@@ -770,6 +772,14 @@ TEST(ToString, EnumsAsWrittenInTheConfig) {
     EXPECT_STREQ(to_string(LogLevel::warn), "warn");
     EXPECT_STREQ(to_string(LogLevel::off), "off");
     EXPECT_STREQ(to_string(CsmMode::lenient), "lenient");
+    EXPECT_STREQ(to_string(LogFormat::text), "text");
+    EXPECT_STREQ(to_string(LogFormat::json), "json");
+}
+
+TEST(LoadConfig, LogFormatIsTextUnlessJsonIsAsked) {
+    EXPECT_EQ(expect_ok("threads: 1\n").log.format, LogFormat::text);
+    EXPECT_EQ(expect_ok("log:\n  format: json\n").log.format, LogFormat::json);
+    EXPECT_EQ(expect_ok("log:\n  format: text\n  level: warn\n").log.format, LogFormat::text);
 }
 
 }  // namespace

@@ -69,8 +69,9 @@ TEST(KeyTable, KeysReadByTheirKindHaveAPlaceOfThatType) {
                 fits = std::holds_alternative<double*>(ref);
                 break;
             case Kind::choice:
-                fits =
-                    std::holds_alternative<CsmMode*>(ref) || std::holds_alternative<LogLevel*>(ref);
+                fits = std::holds_alternative<CsmMode*>(ref) ||
+                       std::holds_alternative<LogLevel*>(ref) ||
+                       std::holds_alternative<LogFormat*>(ref);
                 break;
             case Kind::text:
             case Kind::file:

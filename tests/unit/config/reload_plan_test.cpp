@@ -151,6 +151,16 @@ TEST(ReloadPlan, LogLevelAndKeepaliveIdle) {
     EXPECT_EQ(describe(plan.applied[1]), "keepalive.idle 1m -> 30s");
 }
 
+// A log shipper must not see the format change in the middle of a file.
+TEST(ReloadPlan, LogFormatNeedsARestart) {
+    const auto next = with(kBase, "level: info", "level: info\n  format: json");
+    const auto plan = plan_reload(load(kBase), load(next));
+    EXPECT_TRUE(plan.applied.empty());
+    ASSERT_EQ(keys(plan.needs_restart), std::vector<std::string>{"log.format"});
+    EXPECT_EQ(describe(plan.needs_restart[0]), "log.format text -> json");
+    EXPECT_FALSE(plan.log_level);
+}
+
 TEST(ReloadPlan, CredentialsListEndpointsButNeverKeys) {
     const auto next = with(with(kBase, R"(psk_key_hex: "0011")", R"(psk_key_hex: "00ff")"),
                            "endpoint: dev-2\n    psk_identity: id2\n    psk_key_hex: \"0022\"",

@@ -105,7 +105,7 @@ TEST_F(RouterTest, RegistersBeyondTheRateOfOneAddressAreRefusedOthersGoOn) {
 TEST_F(RouterTest, PlainTcpMayNotRegisterAnEndpointWithCredentials) {
     IdentityTable identities;
     identities.add("urn:imei:secure", "psk-id");
-    router.set_identities(std::move(identities));
+    router.set_identities(identities);
     EXPECT_EQ(refusal_of(router.route(plain(7), register_of("urn:imei:secure"), t0)),
               Refusal::credentials_required);
 }
@@ -113,7 +113,7 @@ TEST_F(RouterTest, PlainTcpMayNotRegisterAnEndpointWithCredentials) {
 TEST_F(RouterTest, ATlsIdentityRoutesOnlyItsOwnEndpoint) {
     IdentityTable identities;
     identities.add("urn:imei:1", "id-1");
-    router.set_identities(std::move(identities));
+    router.set_identities(identities);
     ConnectionFacts tls{8, PeerIdentity{true, "id-1", {}, {}, false}, "10.0.0.2"};
     const auto route = routed(router.route(tls, register_of("urn:imei:1"), t0));
     EXPECT_TRUE(route.authenticated);

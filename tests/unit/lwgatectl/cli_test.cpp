@@ -95,7 +95,7 @@ TEST_F(CliTest, StatusJsonIsTheRawBody) {
 // --json is global: before the command, after it, or before the other global options.
 TEST_F(CliTest, JsonBeforeOrAfterTheCommand) {
     admin.set("GET /v1/health", 200, health("degraded"));
-    admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_ms":0.38})");
+    admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_seconds":0.00038})");
     for (const auto& args : std::vector<std::vector<std::string>>{
              {"--json", "status"}, {"status", "--json"}, {"--json", "status", "--json"}}) {
         auto r = ctl(args);
@@ -106,7 +106,7 @@ TEST_F(CliTest, JsonBeforeOrAfterTheCommand) {
     EXPECT_EQ(first.out, health("degraded") + "\n") << first.err;
     auto ping = ctl({"--json", "ping", "dev-1", "--timeout", "2s"});
     EXPECT_EQ(ping.code, 0) << ping.err;
-    EXPECT_EQ(ping.out, "{\"rtt_ms\":0.38}\n");
+    EXPECT_EQ(ping.out, "{\"rtt_seconds\":0.00038}\n");
 }
 
 TEST_F(CliTest, StatusWithoutAStatusFieldIsFailing) {
@@ -149,7 +149,7 @@ TEST(CliUsage, HelpForEveryCommand) {
     auto top = run_ctl({"--help"});
     EXPECT_EQ(top.code, 0);
     for (const char* command : {"status", "connections", "show", "ping", "release", "close",
-                                "drain", "watch", "cluster"}) {
+                                "drain", "watch", "cluster", "reload"}) {
         EXPECT_THAT(top.out, HasSubstr(command));
         auto r = run_ctl({command, "--help"});
         EXPECT_EQ(r.code, 0) << command;
@@ -177,7 +177,7 @@ TEST(CliUsage, BadArgumentsExit2) {
 TEST(CliUsage, AnUnknownCommandIsNamedNotMissing) {
     const std::string expected =
         "lwgatectl: unknown command 'bogus' (commands: status, connections, show, ping, release, "
-        "close, drain, watch, cluster; see lwgatectl --help)\n";
+        "close, drain, watch, cluster, reload, config, credentials; see lwgatectl --help)\n";
     auto r = run_ctl({"bogus"});
     EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.err, expected);
@@ -224,10 +224,10 @@ TEST(CliToken, MissingTokenIs401AndFailingForStatus) {
 
 const char* kConnections = R"({"count":2,"connections":[
   {"id":17,"endpoint":"dev-1","state":"half_open","transport":"tcp","remote":"127.0.0.1:40212",
-   "connected_seconds":3.5,"idle_seconds":1.0,"last_rtt_ms":0.41,"registered":true,
+   "connected_seconds":3.5,"idle_seconds":1.0,"last_rtt_seconds":0.00041,"registered":true,
    "queue_mode":false,"queued":0,"observations":1,"shard":0,"flapping":false},
   {"id":null,"endpoint":"dev-2","state":"sleeping","transport":null,"remote":null,
-   "connected_seconds":null,"idle_seconds":null,"last_rtt_ms":null,"registered":true,
+   "connected_seconds":null,"idle_seconds":null,"last_rtt_seconds":null,"registered":true,
    "queue_mode":true,"queued":2,"observations":0,"shard":1,"flapping":false}]})";
 
 TEST_F(CliTest, ConnectionsSendsFiltersAndPrintsATable) {
@@ -270,12 +270,12 @@ TEST_F(CliTest, ShowEncodesTheEndpointAndReports404) {
 }
 
 TEST_F(CliTest, PingSendsTheTimeoutAndPrintsTheRtt) {
-    admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_ms":0.38})");
+    admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_seconds":0.00038})");
     auto r = ctl({"ping", "dev-1", "--timeout", "2s"});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "pong from dev-1 in 0.38ms\n");
     EXPECT_EQ(nlohmann::json::parse(admin.requests().back().body),
-              nlohmann::json({{"timeout_ms", 2000}}));
+              nlohmann::json({{"timeout_seconds", 2.0}}));
 
     admin.set("POST /v1/connections/dev-1/ping", 504, R"({"error":"no Pong within 2000 ms"})");
     auto timeout = ctl({"ping", "dev-1", "--timeout", "2s"});
@@ -284,7 +284,7 @@ TEST_F(CliTest, PingSendsTheTimeoutAndPrintsTheRtt) {
 
     admin.set("POST /v1/connections/dev-1/ping", 409, R"({"error":"dev-1 has no connection"})");
     EXPECT_EQ(ctl({"ping", "dev-1"}).code, 1);
-    EXPECT_EQ(nlohmann::json::parse(admin.requests().back().body)["timeout_ms"], 5000);
+    EXPECT_EQ(nlohmann::json::parse(admin.requests().back().body)["timeout_seconds"], 5.0);
 }
 
 TEST_F(CliTest, ReleaseWithAlternativeAddressAndHoldOff) {

@@ -129,6 +129,14 @@ class CompletionTest : public ::testing::Test {
         EXPECT_THAT(complete("lwgatectl --j"), ElementsAre("--json"));
         EXPECT_THAT(complete("lwgatectl connections --state "), ::testing::Contains("half-open"));
         EXPECT_THAT(complete("lwgatectl --admin "), IsEmpty());
+        EXPECT_THAT(complete("lwgatectl rel"), ElementsAre("release", "reload"));
+        EXPECT_THAT(complete("lwgatectl conf"), ElementsAre("config"));
+        EXPECT_THAT(complete("lwgatectl config "), ElementsAre("check"));
+        EXPECT_THAT(complete("lwgatectl config check --j"), ElementsAre("--json"));
+        // config check FILE: the files of this machine.
+        std::ofstream(dir_ / "gateway.yaml") << "";
+        EXPECT_THAT(complete("lwgatectl config check " + (dir_ / "gate").string()),
+                    ElementsAre((dir_ / "gateway.yaml").string()));
     }
 
     fs::path dir_;

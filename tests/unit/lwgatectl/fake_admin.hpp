@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -53,6 +54,11 @@ class FakeAdmin {
         server_.Post(".*", handler);
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
+        // cpp-httplib's stop() does nothing before the listening loop runs, which would then
+        // run for ever: a test that sends nothing would hang in the destructor's join().
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!server_.is_running() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::yield();
     }
     ~FakeAdmin() {
         server_.stop();

@@ -31,6 +31,25 @@ TEST(RenderHealth, ShowsStatusReasonsListenersAndCore) {
               "core         coap://127.0.0.1:5685 reachable, last response 1.2s ago, failures 4\n");
 }
 
+TEST(RenderHealth, TheCoreCheck) {
+    const auto h = json::parse(R"json({"status":"failing","uptime_seconds":5,
+        "core":{"uri":"coap://x:1","reachable":false,"last_response_seconds_ago":null,
+                "failures_total":0,
+                "probe":{"state":"failing","interval_seconds":30,"missed_in_a_row":3,
+                         "answered":0,"missed":3,"last_rtt_seconds":null,
+                         "last_error":"port unreachable (ICMP)"}}})json");
+    EXPECT_THAT(render_health(h),
+                HasSubstr("core probe   failing, 3 missed in a row (port unreachable (ICMP)), last "
+                          "rtt -, 0 answered, 3 missed, every 30s\n"));
+    const auto ok = json::parse(R"({"status":"ok","core":{"uri":"coap://x:1","reachable":true,
+        "probe":{"state":"ok","interval_seconds":30,"missed_in_a_row":0,"answered":12,
+                 "missed":1,"last_rtt_seconds":0.00041,"last_error":null}}})");
+    EXPECT_THAT(render_health(ok),
+                HasSubstr("core probe   ok, last rtt 0.41ms, 12 answered, 1 missed, every 30s\n"));
+    EXPECT_THAT(render_health(json::parse(kHealth)), Not(HasSubstr("core probe")))
+        << "off, or an lwgate without it";
+}
+
 TEST(RenderHealth, CoreWithoutResponseAndDraining) {
     const auto h = json::parse(R"({"status":"failing","draining":true,"uptime_seconds":5,
         "core":{"uri":"coap://x:1","reachable":false,"last_response_seconds_ago":null}})");
@@ -51,13 +70,13 @@ TEST(RenderHealth, SurvivesGarbage) {
 
 const char* kConnections = R"({"count":3,"connections":[
   {"id":17,"endpoint":"dev-1","state":"active","transport":"tcp","remote":"127.0.0.1:40212",
-   "connected_seconds":3.5,"idle_seconds":1.0,"last_rtt_ms":0.41,"registered":true,
+   "connected_seconds":3.5,"idle_seconds":1.0,"last_rtt_seconds":0.00041,"registered":true,
    "queue_mode":false,"queued":0,"observations":1,"shard":0,"flapping":true},
   {"id":null,"endpoint":"dev-2","state":"sleeping","transport":null,"remote":null,
-   "connected_seconds":null,"idle_seconds":null,"last_rtt_ms":null,"registered":true,
+   "connected_seconds":null,"idle_seconds":null,"last_rtt_seconds":null,"registered":true,
    "queue_mode":true,"queued":2,"observations":0,"shard":1,"flapping":false},
   {"id":18,"endpoint":null,"state":"unregistered","transport":"tls","remote":"[::1]:5",
-   "connected_seconds":0.2,"idle_seconds":0.2,"last_rtt_ms":null,"registered":false,
+   "connected_seconds":0.2,"idle_seconds":0.2,"last_rtt_seconds":null,"registered":false,
    "queue_mode":false,"queued":0,"observations":0,"shard":1,"flapping":false}]})";
 
 TEST(ConnectionsTable, OneRowPerEntryWithDashesForNulls) {
@@ -90,8 +109,8 @@ TEST(RenderDevice, EverythingKnownAboutOneDevice) {
       "connection":{"id":17,"transport":"tls","remote":"127.0.0.1:40212","local":"127.0.0.1:5684",
                     "connected_seconds":65,"psk_identity":"dev1","certificate_cn":null,
                     "bytes_in":2048,"bytes_out":100,"messages_in":12,"messages_out":11},
-      "keepalive":{"idle_ms":60000,"pong_timeout_ms":10000,"pings_sent":3,"pongs_received":3,
-                   "missed":0,"last_rtts_ms":[0.4,0.52]},
+      "keepalive":{"idle_timeout_seconds":60,"pong_timeout_seconds":10,"pings_sent":3,
+                   "pongs_received":3,"missed":0,"last_rtts_seconds":[0.0004,0.00052]},
       "registration":{"location":"/rd/5","lifetime_seconds":300,"expires_in_seconds":280.2,
                       "binding":"T","lwm2m_version":"1.1","queue_mode":false,
                       "upstream_local_port":40100},
@@ -127,7 +146,8 @@ TEST(RenderDevice, SleepingDeviceWithoutConnection) {
 }
 
 TEST(RenderPingAndErrors, Text) {
-    EXPECT_EQ(render_ping("dev-1", json::parse(R"({"rtt_ms":0.38})")), "pong from dev-1 in 0.38ms");
+    EXPECT_EQ(render_ping("dev-1", json::parse(R"({"rtt_seconds":0.00038})")),
+              "pong from dev-1 in 0.38ms");
     EXPECT_EQ(render_ping("dev-1", json::parse("{}")), "pong from dev-1 in -");
     EXPECT_EQ(error_text(json::parse(R"({"error":"no Pong within 5000 ms"})")),
               "no Pong within 5000 ms");
@@ -137,15 +157,17 @@ TEST(RenderPingAndErrors, Text) {
 TEST(RenderCluster, InstanceLeaseRedisMovesAndInstances) {
     const auto c = json::parse(R"({"enabled":true,"instance":"gw-a","incarnation":42,
       "lease":{"valid":true,"seconds":10,"renewals":7,"renewal_failures":1,"lapses":0},
-      "redis":{"connected":true,"commands":20,"errors":0,"mean_latency_ms":0.5},
+      "redis":{"connected":true,"commands":20,"errors":0,"mean_latency_seconds":0.0005},
       "endpoints":{"owned":3,"moving":1},
       "moves":{"in":2,"out":1,"lost":0,"waited":4,"refused":0},
-      "instances":[{"name":"gw-a","incarnation":"42","ttl_ms":9500,"self":true},
-                   {"name":"gw-b","incarnation":"7","ttl_ms":1200,"self":false}]})");
+      "instances":[{"name":"gw-a","incarnation":"42","ttl_seconds":9.5,"self":true},
+                   {"name":"gw-b","incarnation":"7","ttl_seconds":1.2,"self":false}]})");
     const auto text = render_cluster(c);
     EXPECT_THAT(text, HasSubstr("instance   gw-a (incarnation 42)\n"));
     EXPECT_THAT(text, HasSubstr("lease      valid, 10s; renewals 7, failures 1, lapses 0\n"));
     EXPECT_THAT(text, HasSubstr("endpoints  3 owned, 1 moving\n"));
+    EXPECT_THAT(text, HasSubstr("mean latency 0.50ms"));
+    EXPECT_THAT(text, HasSubstr("9.5s"));
     EXPECT_THAT(text, HasSubstr("instances (2)\n"));
     EXPECT_THAT(text, HasSubstr("gw-a"));
     EXPECT_THAT(text, HasSubstr("(this)"));

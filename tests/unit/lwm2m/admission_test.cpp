@@ -122,6 +122,25 @@ TEST_F(AdmissionTest, ABoundPlainConnectionIsCheckedAgainOnEveryRegistrationMess
                    Refusal::credentials_required, code::forbidden);
 }
 
+// A credentials entry may map a certificate name that is not the endpoint's to it (devices
+// provisioned with serial-number certificates). The mapped name then speaks for that endpoint
+// only: not for itself, and for no other endpoint.
+TEST_F(AdmissionTest, ACertificateNameMappedToAnEndpointSpeaksForItOnly) {
+    identities.map_certificate("serial-0042", "urn:imei:42");
+    identities.map_certificate("urn:dev:alt", "urn:imei:43");
+    expect_admitted(admit_msg(cert("serial-0042"), register_of("urn:imei:42")), "urn:imei:42",
+                    true);
+    expect_refused(admit_msg(cert("serial-0042"), register_of("serial-0042")),
+                   Refusal::identity_mismatch, code::forbidden);
+    expect_refused(admit_msg(cert("serial-0042"), register_of("urn:imei:99")),
+                   Refusal::identity_mismatch, code::forbidden);
+    // A subjectAltName mapped to an endpoint speaks for it too.
+    expect_admitted(admit_msg(cert("other-cn"), register_of("urn:imei:43")), "urn:imei:43", true);
+    // Plain TCP may not register an endpoint that has such an entry.
+    expect_refused(admit_msg(plain(), register_of("urn:imei:42")), Refusal::credentials_required,
+                   code::forbidden);
+}
+
 TEST_F(AdmissionTest, ListenerWithoutPlainRegistrations) {
     expect_refused(admit_msg(plain(false), register_of("new-dev")), Refusal::plain_not_allowed,
                    code::forbidden);

@@ -3,6 +3,7 @@
 // and the server's io_context is polled in between (no network, no threads, no sleeps).
 #include "net/tls_stream.hpp"
 
+#include "net/handshake_rejection.hpp"
 #include "net/tls_context.hpp"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,15 @@ unsigned int client_psk(SSL*, const char*, char* identity, unsigned int max_iden
                         unsigned char* psk, unsigned int max) {
     if (max_identity < 4 || max < sizeof kKey) return 0;
     std::strcpy(identity, "dev");
+    std::memcpy(psk, kKey, sizeof kKey);
+    return sizeof kKey;
+}
+
+// A client whose identity has no credentials entry.
+unsigned int stranger_psk(SSL*, const char*, char* identity, unsigned int max_identity,
+                          unsigned char* psk, unsigned int max) {
+    if (max_identity < 7 || max < sizeof kKey) return 0;
+    std::strcpy(identity, "nobody");
     std::memcpy(psk, kKey, sizeof kKey);
     return sizeof kKey;
 }
@@ -270,6 +280,30 @@ TEST_P(TlsStreamTest, PeerClosingMidHandshakeFailsTheHandshake) {
     ASSERT_TRUE(handshake_result_.has_value());
     EXPECT_EQ(*handshake_result_, asio::ssl::error::stream_truncated)
         << handshake_result_->message();
+}
+
+// For the security log: the identity a refused client offered is still known once the
+// handshake failed (OpenSSL itself forgets it), and a known identity leaves nothing noted.
+TEST_P(TlsStreamTest, AnUnknownPskIdentityIsNotedWhenTheHandshakeFails) {
+    SSL_set_psk_client_callback(client_, stranger_psk);
+    stream_->async_handshake([this](const std::error_code& ec) { handshake_result_ = ec; });
+    for (int round = 0; round < 10 && !handshake_result_; ++round) {
+        SSL_do_handshake(client_);
+        send_client_output();
+        receive_server_output();
+    }
+    ASSERT_TRUE(handshake_result_.has_value());
+    ASSERT_TRUE(*handshake_result_) << "the handshake must fail";
+    const auto* noted = noted_rejection(stream_->native_handle());
+    ASSERT_NE(noted, nullptr);
+    EXPECT_EQ(noted->unknown_psk_identity, "nobody");
+    EXPECT_FALSE(noted->certificate_rejected);
+    EXPECT_FALSE(is_certificate_error(*handshake_result_)) << handshake_result_->message();
+}
+
+TEST_P(TlsStreamTest, AKnownPskIdentityLeavesNothingNoted) {
+    handshake();
+    EXPECT_EQ(noted_rejection(stream_->native_handle()), nullptr);
 }
 
 TEST_P(TlsStreamTest, GarbageInsteadOfAClientHelloIsATlsError) {

@@ -217,6 +217,8 @@ TEST_F(TempDb, UpgradesAVersion1Database) {
     EXPECT_EQ(loaded[0].register_query, "") << "columns added by version 2 get their defaults";
     EXPECT_EQ(loaded[0].local_address, "") << "and by version 3: any address";
     EXPECT_FALSE(loaded[0].authenticated) << "and by version 4: made over plain TCP";
+    ASSERT_TRUE(store->load_credentials()) << "and version 5 adds the credentials tables";
+    EXPECT_TRUE(store->load_credentials()->empty());
     EXPECT_TRUE(loaded[0].object_links.empty());
     ASSERT_EQ(loaded[0].observations.size(), 1u);
     EXPECT_EQ(loaded[0].observations[0].observe, 9u);
@@ -226,6 +228,55 @@ TEST_F(TempDb, UpgradesAVersion1Database) {
     EXPECT_EQ(load(*store).size(), 2u);
     store.reset();
     EXPECT_EQ(raw_int("PRAGMA user_version"), sqlite_schema_version);
+}
+
+CredentialRecord credential(std::string endpoint, std::vector<std::string> identities) {
+    CredentialRecord r;
+    r.endpoint = std::move(endpoint);
+    std::uint8_t b = 1;
+    for (auto& id : identities)
+        r.keys.push_back({std::move(id), {b, b++}, 100 + b});
+    r.certificate_name = "cn-" + r.endpoint;
+    r.from_config = true;
+    r.updated = 42;
+    return r;
+}
+
+TEST_F(TempDb, CredentialsRoundTripAndSurviveAReopenBesideTheDevices) {
+    auto store = open_ok();
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(store->keeps_credentials());
+    store->put(device("d1"));
+    const auto a = credential("a", {"a-old", "a-new"});
+    const auto b = credential("b", {"b-1"});
+    ASSERT_TRUE(store->write_credentials({{"a", a}, {"b", b}}));
+    // An identity moves from b to c in one call, whatever the order of the changes.
+    const auto c = credential("c", {"b-1"});
+    ASSERT_TRUE(store->write_credentials({{"c", c}, {"b", std::nullopt}}));
+    store.reset();
+    store = open_ok();
+    ASSERT_TRUE(store);
+    auto loaded = store->load_credentials();
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->size(), 2u);
+    EXPECT_EQ((*loaded)[0], a);
+    EXPECT_EQ((*loaded)[1], c);
+    EXPECT_EQ(load(*store).size(), 1u);
+}
+
+TEST_F(TempDb, ACredentialWriteThatBreaksUniquenessChangesNothing) {
+    auto store = open_ok();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->write_credentials({{"a", credential("a", {"shared"})}}));
+    // The caller checks identities; should it not, the database refuses the whole call.
+    auto refused = store->write_credentials(
+        {{"x", credential("x", {"x-1"})}, {"b", credential("b", {"shared"})}});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, StoreErrc::write_failed);
+    auto loaded = store->load_credentials();
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->size(), 1u);
+    EXPECT_EQ(loaded->front().endpoint, "a");
 }
 
 TEST_F(TempDb, RefusesANewerSchemaAndGarbageFiles) {

@@ -100,7 +100,7 @@ ClusterInstances::Facts ClusterInstances::facts(std::size_t i) const {
         const auto j = harness::AdminClient(gw.admin_url()).get("/v1/cluster").json();
         f.waited = j.at("moves").at("waited").get<std::uint64_t>();
         f.refused = j.at("moves").at("refused").get<std::uint64_t>();
-        f.redis_mean_latency_ms = j.at("redis").at("mean_latency_ms").get<double>();
+        f.redis_mean_latency_ms = j.at("redis").at("mean_latency_seconds").get<double>() * 1000;
         f.lease_lapses = j.at("lease").at("lapses").get<std::uint64_t>();
         f.owned = j.at("endpoints").at("owned").get<long>();
     } catch (const std::exception&) {

@@ -9,6 +9,7 @@ namespace lwgate::bench {
 
 struct BenchOptions {
     std::string lwgate = "lwgate";                    // the gateway binary
+    std::string lwgatectl = "lwgatectl";              // its CLI (credentials)
     std::string coap_server = "coap-server-openssl";  // libcoap's forwarding proxy (uplink)
     std::size_t devices = 1000;
     double duration = 10;  // seconds per measured phase
@@ -47,6 +48,8 @@ bool run_uplink(const BenchOptions& o);
 bool run_storm(const BenchOptions& o);
 // cluster_scenario.cpp
 bool run_cluster(const BenchOptions& o);
+// credentials_scenario.cpp
+bool run_credentials(const BenchOptions& o);
 
 // Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it); returns the limit.
 std::size_t raise_fd_limit();

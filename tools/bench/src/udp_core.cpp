@@ -249,7 +249,18 @@ void UdpCore::handle(const std::uint8_t* data, std::size_t len, const sockaddr_i
         ++stats_.failed;
         return;
     }
-    if (m.code == code::empty) return;  // empty ACK of a request we sent: the answer follows
+    if (m.code == code::empty) {
+        // A CoAP Ping (lwgate's core check) gets its Reset, as from any CoAP server; an empty
+        // ACK of a request we sent needs nothing: the answer follows.
+        if (m.type == Type::con) {
+            Out& o = out_slot();
+            o.to = from;
+            lite::Builder b(o.data, sizeof o.data);
+            b.udp(Type::rst, code::empty, m.mid, 0);
+            o.len = static_cast<std::uint16_t>(b.finish());
+        }
+        return;
+    }
     if (cls == 0) {
         if (m.type == Type::con || m.type == Type::non) handle_request(m, from);
         return;

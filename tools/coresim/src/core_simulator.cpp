@@ -119,6 +119,11 @@ Response response_of(const coap_pdu_t* pdu) {
     return r;
 }
 
+// An empty CON (RFC 7252 §4.3): version 1, type CON, no token, code 0.00, nothing more.
+bool is_ping(const std::uint8_t* datagram, ssize_t size) {
+    return size == 4 && datagram[0] == 0x40 && datagram[1] == 0;
+}
+
 std::string join_path(const std::vector<std::string>& segments) {
     std::string out;
     for (const auto& s : segments)
@@ -219,6 +224,7 @@ struct CoreSimulator::Impl {
     std::atomic<bool> is_running{false};
     std::atomic<bool> silent{false};
     std::atomic<std::uint64_t> messages{0};
+    std::atomic<std::uint64_t> pings{0};
     std::atomic<std::uint64_t> duplicates{0};
 
     // ---- shared state, under mu ----
@@ -291,8 +297,8 @@ struct CoreSimulator::Impl {
         for (std::size_t i = 1; i < fds.size(); ++i) {
             if (!(fds[i].revents & POLLIN)) continue;
             std::uint8_t buf[2048];
-            while (::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
-                ++messages;
+            for (ssize_t n; (n = ::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT)) >= 0;)
+                ++(is_ping(buf, n) ? pings : messages);
         }
     }
 
@@ -777,7 +783,7 @@ struct CoreSimulator::Impl {
     }
 
     static void hnd_ping(coap_session_t* session, const coap_pdu_t*, const coap_mid_t) {
-        ++from(session)->messages;
+        ++from(session)->pings;
     }
 
     static int hnd_event(coap_session_t* session, const coap_event_t event) {
@@ -1173,6 +1179,10 @@ std::optional<Event> CoreSimulator::wait_send(std::size_t count, Millis timeout)
 
 std::uint64_t CoreSimulator::messages_received() const {
     return impl_->messages;
+}
+
+std::uint64_t CoreSimulator::pings_received() const {
+    return impl_->pings;
 }
 
 std::uint64_t CoreSimulator::duplicates_received() const {

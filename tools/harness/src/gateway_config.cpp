@@ -41,6 +41,7 @@ std::string GatewayConfig::yaml() const {
             y << "    private_key: '" << admin_tls_private_key << "'\n";
     }
     y << "log:\n  level: " << log_level << "\n";
+    if (!log_format.empty()) y << "  format: " << log_format << "\n";
     y << "threads: " << threads << "\n";
     if (!extra_yaml.empty()) {
         y << extra_yaml;

@@ -1,5 +1,7 @@
 #include "admin_client.hpp"
 
+#include "views.hpp"
+
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -90,6 +92,32 @@ Response AdminClient::post(const std::string& path, const nlohmann::json& body,
     http_->set_read_timeout(timeout_ + extra_wait);
     const auto text = body.is_null() ? std::string("{}") : body.dump();
     return respond(http_->Post(path, text, "application/json"));
+}
+
+Response AdminClient::post_text(const std::string& path, const std::string& body,
+                                const std::string& content_type,
+                                std::chrono::milliseconds extra_wait) {
+    http_->set_read_timeout(timeout_ + extra_wait);
+    return respond(http_->Post(path, body, content_type));
+}
+
+Response AdminClient::del(const std::string& path) {
+    http_->set_read_timeout(timeout_);
+    return respond(http_->Delete(path));
+}
+
+std::string describe_refusal(const Response& r) {
+    auto text = error_text(r.body);
+    if (text.empty() && !r.body.is_null() && r.body.is_object() && r.status < 300)
+        text = "answer without the expected fields";
+    if (text.empty()) {
+        text = r.raw.substr(0, r.raw.find('\n'));
+        if (text.size() > 200) text.resize(200);
+    }
+    std::string out = text.empty() ? "" : text + " ";
+    out += "(HTTP " + std::to_string(r.status) + ")";
+    if (r.status == 401) out += "; set --token or LWGATE_TOKEN";
+    return out;
 }
 
 Response AdminClient::respond(const httplib::Result& result) const {

@@ -47,6 +47,10 @@ class AdminClient {
     Response get(const std::string& path);
     Response post(const std::string& path, const nlohmann::json& body,
                   std::chrono::milliseconds extra_wait = std::chrono::milliseconds{0});
+    // A body that is not JSON (a credentials import: CSV or JSON lines).
+    Response post_text(const std::string& path, const std::string& body,
+                       const std::string& content_type, std::chrono::milliseconds extra_wait);
+    Response del(const std::string& path);
 
     const AdminAddress& address() const { return address_; }
 
@@ -59,6 +63,10 @@ class AdminClient {
     std::unique_ptr<httplib::ClientImpl> http_;
     httplib::SSLClient* https_ = nullptr;  // http_ when the address is https://
 };
+
+// A refused or unexpected answer in words: the API's error, else the first line of the body,
+// and the HTTP status ("...; set --token or LWGATE_TOKEN" for a 401).
+std::string describe_refusal(const Response& r);
 
 // Why a TCP connection to host:port fails right now ("connection refused", "no route to host",
 // "cannot resolve host"): cpp-httplib only says "Connection", so ask the kernel once more.

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "admin_client.hpp"
+#include "config_commands.hpp"
+#include "credential_commands.hpp"
 #include "views.hpp"
 
 #ifndef LWGATE_VERSION
@@ -22,6 +24,8 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr std::chrono::milliseconds request_timeout = 5s;
+// lwgate gives a reload 10 s on its control thread (reading a long credentials_file).
+constexpr std::chrono::milliseconds reload_wait = 10s;
 
 volatile std::sig_atomic_t interrupted = 0;
 extern "C" void on_interrupt(int) {
@@ -158,8 +162,9 @@ class Runner {
     }
 
     int ping(const std::string& endpoint, std::chrono::milliseconds timeout) {
-        auto r = client_->post(device_path(endpoint, "ping"), {{"timeout_ms", timeout.count()}},
-                               timeout);
+        const double timeout_seconds = static_cast<double>(timeout.count()) / 1000.0;
+        auto r = client_->post(device_path(endpoint, "ping"),
+                               {{"timeout_seconds", timeout_seconds}}, timeout);
         if (!r.reached()) return unreachable(r);
         if (!r.success()) return refused("ping " + endpoint, r);
         if (common_.json)
@@ -186,6 +191,28 @@ class Runner {
     }
 
     int drain() { return action("drain", "/v1/drain", json::object(), "draining"); }
+
+    int credentials(const CredentialCommands& commands) {
+        return commands.run(*client_, CtlOutput{out_, err_, common_.json});
+    }
+
+    // POST /v1/reload: the SIGHUP reload, or (`dry_run`, `config check` without a file) the
+    // running lwgate reading its own file, with its permissions and credentials.
+    int reload(bool dry_run) {
+        const json body = dry_run ? json{{"dry_run", true}} : json::object();
+        auto r = client_->post("/v1/reload", body, reload_wait);
+        if (!r.reached()) return unreachable(r);
+        if (common_.json) {
+            print_raw(r);
+            return r.success() ? exit_ok : exit_refused;
+        }
+        if (!r.success()) {
+            err_ << render_config_errors(r.body);
+            return refused(dry_run ? "config check" : "reload", r);
+        }
+        out_ << render_reload(r.body);
+        return exit_ok;
+    }
 
     // Refreshes until Ctrl-C (or `count` refreshes when count > 0). Exit 0 on Ctrl-C.
     int watch(std::chrono::milliseconds interval, unsigned count) {
@@ -332,20 +359,6 @@ class Runner {
         return exit_unreachable;
     }
 
-    static std::string describe_refusal(const Response& r) {
-        auto text = error_text(r.body);
-        if (text.empty() && !r.body.is_null() && r.body.is_object() && r.status < 300)
-            text = "answer without the expected fields";
-        if (text.empty()) {
-            text = r.raw.substr(0, r.raw.find('\n'));
-            if (text.size() > 200) text.resize(200);
-        }
-        std::string out = text.empty() ? "" : text + " ";
-        out += "(HTTP " + std::to_string(r.status) + ")";
-        if (r.status == 401) out += "; set --token or LWGATE_TOKEN";
-        return out;
-    }
-
     int refused(const std::string& what, const Response& r) {
         err_ << "lwgatectl: " << what << ": " << describe_refusal(r) << "\n";
         return exit_refused;
@@ -392,12 +405,18 @@ class CommandLine {
                              std::ostream& err);
     const Common& common() const { return common_; }
     int dispatch(Runner& runner) const;
+    // `config check FILE` runs here, without the admin API: its exit code. nullopt otherwise.
+    std::optional<int> run_local(std::ostream& out, std::ostream& err) const {
+        if (!check_->parsed() || config_file_.empty()) return std::nullopt;
+        return check_config_file(config_file_, common_.json, out, err);
+    }
 
   private:
     void add_globals();
     void add_listings();          // status, connections
     void add_device_commands();   // show, ping, release, close
     void add_gateway_commands();  // drain, watch, cluster
+    void add_config_commands();   // reload, config check
     CLI::App* add_command(const char* name, const char* description);
     void add_endpoint(CLI::App* command);
     std::optional<std::string> unknown_command() const;
@@ -411,6 +430,7 @@ class CommandLine {
     std::string ping_timeout_ = "5s";
     std::string alt_, hold_off_;
     std::string interval_ = "2s";
+    std::string config_file_;
     unsigned count_ = 0;
     CLI::App* status_ = nullptr;
     CLI::App* connections_ = nullptr;
@@ -421,6 +441,10 @@ class CommandLine {
     CLI::App* drain_ = nullptr;
     CLI::App* watch_ = nullptr;
     CLI::App* cluster_ = nullptr;
+    CLI::App* reload_ = nullptr;
+    CLI::App* config_ = nullptr;
+    CLI::App* check_ = nullptr;
+    CredentialCommands credentials_;
 };
 
 CommandLine::CommandLine()
@@ -435,6 +459,8 @@ CommandLine::CommandLine()
     add_listings();
     add_device_commands();
     add_gateway_commands();
+    add_config_commands();
+    credentials_.add(app_, common_.json);
 }
 
 void CommandLine::add_globals() {
@@ -528,6 +554,21 @@ void CommandLine::add_gateway_commands() {
                            "and the instances in Redis");
 }
 
+void CommandLine::add_config_commands() {
+    reload_ = add_command("reload",
+                          "re-read the config file and apply what can change at run time (as "
+                          "SIGHUP); print what changed and what needs a restart");
+    config_ = app_.add_subcommand("config", "the configuration file");
+    config_->require_subcommand(1);
+    check_ = config_->add_subcommand(
+        "check",
+        "validate FILE here, every error with its key and line (exit 1 on errors); without "
+        "FILE, have the running lwgate read its own config file and say what a reload would "
+        "change");
+    check_->add_flag("--json", common_.json, "print the check as the API's JSON");
+    check_->add_option("file", config_file_, "the configuration file to check");
+}
+
 std::optional<int> CommandLine::parse(int argc, const char* const* argv, std::ostream& out,
                                       std::ostream& err) {
     try {
@@ -570,6 +611,9 @@ int CommandLine::dispatch(Runner& runner) const {
     if (close_->parsed()) return runner.close(endpoint_);
     if (drain_->parsed()) return runner.drain();
     if (cluster_->parsed()) return runner.cluster();
+    if (credentials_.parsed()) return runner.credentials(credentials_);
+    if (reload_->parsed()) return runner.reload(false);
+    if (check_->parsed()) return runner.reload(true);
     if (watch_->parsed()) {
         auto every = *parse_cli_duration(interval_);
         if (every < 100ms) every = 100ms;
@@ -583,6 +627,7 @@ int CommandLine::dispatch(Runner& runner) const {
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, bool terminal) {
     CommandLine command_line;
     if (auto done = command_line.parse(argc, argv, out, err)) return *done;
+    if (auto done = command_line.run_local(out, err)) return *done;
     Runner runner(command_line.common(), out, err, terminal);
     if (!runner.connect()) return exit_usage;
     return command_line.dispatch(runner);

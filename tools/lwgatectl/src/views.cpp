@@ -41,15 +41,10 @@ std::string seconds(const json& j, const char* key) {
     return n ? format_seconds(*n) : "-";
 }
 
-std::string ms(const json& j, const char* key) {
+// Round trips come in seconds like every duration of the API, and read better in ms: "0.41ms".
+std::string seconds_as_ms(const json& j, const char* key) {
     auto n = number(j, key);
-    return n ? format_ms(*n) : "-";
-}
-
-// Configured durations given in ms: "60s" reads better than "60000ms".
-std::string ms_as_seconds(const json& j, const char* key) {
-    auto n = number(j, key);
-    return n ? format_seconds(*n / 1000) : "-";
+    return n ? format_ms(*n * 1000) : "-";
 }
 
 std::string count(const json& j, const char* key) {
@@ -74,6 +69,18 @@ const json& object_or_null(const json& j, const char* key) {
     static const json null;
     const auto* f = field(j, key);
     return f && f->is_object() ? *f : null;
+}
+
+// The active check of the core: "ok, last rtt 0.41ms, 12 answered, 0 missed, every 30s".
+std::string probe_line(const json& probe) {
+    std::string line = text(probe, "state");
+    if (auto missed = number(probe, "missed_in_a_row"); missed && *missed > 0)
+        line += ", " + count(probe, "missed_in_a_row") + " missed in a row (" +
+                text(probe, "last_error") + ")";
+    line += ", last rtt " + seconds_as_ms(probe, "last_rtt_seconds") + ", " +
+            count(probe, "answered") + " answered, " + count(probe, "missed") + " missed, every " +
+            seconds(probe, "interval_seconds");
+    return line;
 }
 
 }  // namespace
@@ -106,6 +113,8 @@ std::string render_health(const json& health) {
             line += ", no response yet";
         line += ", failures " + count(core, "failures_total");
         t.add_row({"core", line});
+        const auto& probe = object_or_null(core, "probe");
+        if (probe.is_object()) t.add_row({"core probe", probe_line(probe)});
     }
     return out + t.render();
 }
@@ -123,7 +132,7 @@ std::vector<std::string> connection_row(const json& row) {
             text(row, "remote"),
             seconds(row, "connected_seconds"),
             seconds(row, "idle_seconds"),
-            ms(row, "last_rtt_ms"),
+            seconds_as_ms(row, "last_rtt_seconds"),
             count(row, "queued"),
             count(row, "observations"),
             id == "-" ? id : "#" + id,
@@ -186,15 +195,15 @@ std::string render_device(const json& d) {
     }
     const auto& k = object_or_null(d, "keepalive");
     if (k.is_object()) {
-        t.add_row({"keepalive", "idle " + ms_as_seconds(k, "idle_ms") + ", pong timeout " +
-                                    ms_as_seconds(k, "pong_timeout_ms") + "; pings " +
+        t.add_row({"keepalive", "idle " + seconds(k, "idle_timeout_seconds") + ", pong timeout " +
+                                    seconds(k, "pong_timeout_seconds") + "; pings " +
                                     count(k, "pings_sent") + ", pongs " +
                                     count(k, "pongs_received") + ", missed " + count(k, "missed")});
         std::string rtts;
-        for (const auto& r : array_or_empty(k, "last_rtts_ms")) {
+        for (const auto& r : array_or_empty(k, "last_rtts_seconds")) {
             if (!r.is_number()) continue;
             if (!rtts.empty()) rtts += " ";
-            rtts += format_ms(r.get<double>());
+            rtts += format_ms(r.get<double>() * 1000);
         }
         t.add_row({"last rtts", rtts.empty() ? "-" : rtts});
     }
@@ -263,7 +272,7 @@ std::string render_cluster(const json& c) {
         t.add_row({"redis", std::string(flag(redis, "connected") ? "connected" : "DISCONNECTED") +
                                 "; commands " + count(redis, "commands") + ", errors " +
                                 count(redis, "errors") + ", mean latency " +
-                                ms(redis, "mean_latency_ms")});
+                                seconds_as_ms(redis, "mean_latency_seconds")});
     }
     const auto& e = object_or_null(c, "endpoints");
     if (e.is_object())
@@ -283,9 +292,8 @@ std::string render_cluster(const json& c) {
     out += "instances (" + std::to_string(instances->size()) + ")\n";
     Table it({"  NAME", "INCARNATION", "LEASE LEFT", ""});
     for (const auto& i : *instances) {
-        auto left = number(i, "ttl_ms");
-        it.add_row({"  " + text(i, "name"), text(i, "incarnation"),
-                    left ? format_seconds(*left / 1000) : "-", flag(i, "self") ? "(this)" : ""});
+        it.add_row({"  " + text(i, "name"), text(i, "incarnation"), seconds(i, "ttl_seconds"),
+                    flag(i, "self") ? "(this)" : ""});
     }
     if (it.size() > 0) out += it.render();
     if (flag(c, "instances_truncated")) out += "  (more not listed)\n";
@@ -293,7 +301,7 @@ std::string render_cluster(const json& c) {
 }
 
 std::string render_ping(const std::string& endpoint, const json& body) {
-    return "pong from " + endpoint + " in " + ms(body, "rtt_ms");
+    return "pong from " + endpoint + " in " + seconds_as_ms(body, "rtt_seconds");
 }
 
 std::string error_text(const json& body) {

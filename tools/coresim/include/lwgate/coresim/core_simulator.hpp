@@ -143,10 +143,14 @@ class CoreSimulator {
     std::vector<Event> sends() const { return events(EventKind::send); }
     std::optional<Event> wait_send(std::size_t count = 1, Millis timeout = kDefaultTimeout);
 
-    // Messages that reached the simulator: requests, responses, notifications, RSTs and CoAP
-    // Pings that libcoap delivered, plus datagrams dropped while silent. (Empty ACKs and DTLS
-    // handshake records are not counted while not silent.)
+    // Messages that reached the simulator: requests, responses, notifications and RSTs that
+    // libcoap delivered, plus datagrams dropped while silent. (Empty ACKs and DTLS handshake
+    // records are not counted while not silent.)
     std::uint64_t messages_received() const;
+    // CoAP Pings (empty CONs: lwgate's core check, upstream.probe_interval), answered with a Reset
+    // by libcoap, or dropped while silent (plain UDP ones only: a DTLS record is a message).
+    // Not counted in messages_received(), so that "nothing reached the core" means no LwM2M.
+    std::uint64_t pings_received() const;
     // Retransmitted requests (same peer and Message ID as one already answered): libcoap 4.3.1
     // hands them to the application again; the simulator answers them with the first answer
     // (code and Location-Path) and records no new event. Counted in messages_received() too.

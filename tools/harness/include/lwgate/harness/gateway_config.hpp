@@ -45,6 +45,7 @@ struct GatewayConfig {
     std::string admin_tls_certificate;
     std::string admin_tls_private_key;
     std::string log_level = "info";
+    std::string log_format;  // log.format; empty: not written (text)
     unsigned threads = 2;
 
     // Appended verbatim at the top level (for keys not modelled above; do not repeat a section
