@@ -394,10 +394,14 @@ void DownstreamSession<Stream>::consume(coap::ByteView bytes) {
 
 template <class Stream>
 void DownstreamSession<Stream>::on_read_error(const std::error_code& ec) {
+    // Closing already (an Abort or Release on its way): however the device ends it, FIN or RST
+    // at the Abort, the close is ours and keeps its reason.
+    if (auto& decision = protocol_.close_decision()) {
+        finish_close(*decision);
+        return;
+    }
     if (is_peer_close(ec)) {
-        if (auto& decision = protocol_.close_decision()) {
-            finish_close(*decision);  // we were closing anyway: the device agreed
-        } else if (draining_) {
+        if (draining_) {
             finish_close(
                 {CloseReason::shutdown, CloseMode::immediate, "device left after Release"});
         } else {
@@ -522,6 +526,10 @@ void DownstreamSession<Stream>::on_written(const std::error_code& ec, std::size_
     host_.metrics().bytes_out.add(n);
     bytes_out_ += n;
     if (ec) {
+        if (auto& decision = protocol_.close_decision()) {
+            finish_close(*decision);
+            return;
+        }
         finish_close({CloseReason::reset, CloseMode::immediate, "write: " + ec.message()});
         return;
     }

@@ -151,14 +151,14 @@ TEST_F(CredentialsApiTest, LwgatectlImportsAFileAllOrNothingPerBatchAndNamesBadL
     std::string good = "endpoint,psk_identity,psk_key_hex\n";
     for (int i = 0; i < 250; ++i)
         good += "dev-" + std::to_string(i) + ",id-" + std::to_string(i) + ",0011223344556677\n";
-    good += "ep,id-1," + key_1_hex + "\n";
+    good += "ep,id-ep," + key_1_hex + "\n";
     const auto good_file = files.write_file("good.csv", good);
     const auto imported = ctl({"credentials", "import", good_file.string(), "--batch", "100"});
     ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
     EXPECT_NE(imported.out.find("imported 251 entries (251 new"), std::string::npos)
         << imported.out;
     EXPECT_EQ(admin().get("/v1/credentials").json()["total"], 251);
-    EXPECT_TRUE(handshakes("id-1", key_1));
+    EXPECT_TRUE(handshakes("id-ep", key_1));
 
     const auto bad_file = files.write_file(
         "bad.jsonl",

@@ -62,10 +62,18 @@ TEST(CoreSimulatorPing, APingGetsAResetAndIsNoLwm2mMessage) {
     CoreSimulator core;
     core.start();
     Pinger pinger(core.port());
-    const auto answer = pinger.ping(0x1234, 2s);
+    // Sent again when unanswered, as a CoAP client retransmits a CON: on a loaded machine the
+    // simulator's thread may not run within the first wait.
+    std::optional<std::uint8_t> answer;
+    int sent = 0;
+    while (!answer && sent < 3) {
+        answer = pinger.ping(0x1234, 2s);
+        ++sent;
+    }
     ASSERT_TRUE(answer);
     EXPECT_EQ(*answer, 0x70) << "version 1, Reset, no token";
-    EXPECT_TRUE(eventually([&] { return core.pings_received() == 1; }));
+    EXPECT_TRUE(eventually([&] { return core.pings_received() >= 1; }));
+    EXPECT_LE(core.pings_received(), static_cast<std::uint64_t>(sent));
     EXPECT_EQ(core.messages_received(), 0u);
 }
 
