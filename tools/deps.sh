@@ -40,6 +40,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # The admin status page's tests (tests/integration/status_page_test.cpp) load GET / in
   # headless Chromium; quick mode too, as the regular build's tests run them.
   packages+=(chromium)
+  # tshark: lwgate-bench wirecost captures on loopback what keeping a device reachable costs,
+  # and its smoke test (bench_wirecost_smoke) runs in the regular build.
+  packages+=(tshark)
   if [[ "${LWGATE_QUICK:-0}" != "1" ]]; then
     packages+=(clang-14 libclang-rt-14-dev)  # the sanitizer and libFuzzer build (tools/test.sh steps 2, 3)
   fi

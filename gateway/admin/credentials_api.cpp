@@ -7,6 +7,7 @@
 #include "admin/json_views.hpp"
 #include "credentials/credential_error.hpp"
 #include "credentials/import_format.hpp"
+#include "log/operator_log.hpp"
 
 namespace lwgate::admin {
 
@@ -76,9 +77,9 @@ std::optional<std::string> string_member(const json& body, const char* key, std:
 Reply changed(Backend& backend, int status, const credentials::ChangeOutcome& outcome,
               const ApiRequest& request, std::string_view action) {
     const auto closed = backend.close_identities(outcome.retired);
-    spdlog::info("admin {}: credentials {} endpoint='{}' keys={} ({} connection(s) closed)",
-                 request.client, action, outcome.record.endpoint, outcome.record.keys.size(),
-                 closed);
+    logging::log_operator_action(
+        request.client, action, outcome.record.endpoint,
+        fmt::format("keys={} closed={}", outcome.record.keys.size(), closed));
     auto body = record_json(outcome.record);
     body["closed"] = closed;
     return json_reply(status, body);
@@ -132,7 +133,7 @@ Reply put(Backend& backend, credentials::CredentialService& service, const ApiRe
     auto outcome = service.put(input, unix_now());
     if (!outcome) return failed(outcome.error());
     return changed(backend, outcome->created ? 201 : 200, *outcome, request,
-                   outcome->created ? "added" : "replaced");
+                   outcome->created ? "credentials.add" : "credentials.replace");
 }
 
 Reply rotate(Backend& backend, credentials::CredentialService& service, const ApiRequest& request,
@@ -145,7 +146,7 @@ Reply rotate(Backend& backend, credentials::CredentialService& service, const Ap
     if (!identity || !key) return error_reply(400, error);
     auto outcome = service.rotate(endpoint, *identity, *key, unix_now());
     if (!outcome) return failed(outcome.error());
-    return changed(backend, 200, *outcome, request, "rotated");
+    return changed(backend, 200, *outcome, request, "credentials.rotate");
 }
 
 Reply retire(Backend& backend, credentials::CredentialService& service, const ApiRequest& request,
@@ -159,7 +160,7 @@ Reply retire(Backend& backend, credentials::CredentialService& service, const Ap
         endpoint, identity->empty() ? std::nullopt : std::optional<std::string>(*identity),
         unix_now());
     if (!outcome) return failed(outcome.error());
-    return changed(backend, 200, *outcome, request, "retired a key of");
+    return changed(backend, 200, *outcome, request, "credentials.retire");
 }
 
 Reply remove(Backend& backend, credentials::CredentialService& service, const ApiRequest& request,
@@ -167,8 +168,8 @@ Reply remove(Backend& backend, credentials::CredentialService& service, const Ap
     auto outcome = service.remove(endpoint);
     if (!outcome) return failed(outcome.error());
     const auto closed = backend.close_identities(outcome->retired);
-    spdlog::info("admin {}: credentials removed endpoint='{}' ({} connection(s) closed)",
-                 request.client, endpoint, closed);
+    logging::log_operator_action(request.client, "credentials.remove", endpoint,
+                                 fmt::format("closed={}", closed));
     return json_reply(200, json{{"removed", endpoint}, {"closed", closed}});
 }
 

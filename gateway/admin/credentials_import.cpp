@@ -5,6 +5,7 @@
 
 #include "admin/credentials_api.hpp"
 #include "credentials/import_format.hpp"
+#include "log/operator_log.hpp"
 
 namespace lwgate::admin {
 
@@ -58,10 +59,10 @@ Reply import_credentials(Backend& backend, credentials::CredentialService& servi
     auto outcome = service.import(std::move(parsed.records));
     if (!outcome) return credential_error_reply(outcome.error(), ": nothing imported");
     const auto closed = backend.close_identities(outcome->retired);
-    spdlog::info(
-        "admin {}: credentials imported {} entries from line {} ({} new, {} replaced, {} "
-        "connection(s) closed)",
-        request.client, lines, *first_line, outcome->created, outcome->replaced, closed);
+    logging::log_operator_action(
+        request.client, "credentials.import", {},
+        fmt::format("entries={} first_line={} created={} replaced={} closed={}", lines, *first_line,
+                    outcome->created, outcome->replaced, closed));
     return json_reply(200, json{{"imported", lines},
                                 {"created", outcome->created},
                                 {"replaced", outcome->replaced},

@@ -425,6 +425,26 @@ json connection_part_json(const ConnectionSample& c, const Snapshot& s) {
     };
 }
 
+// What keeping this device reachable cost so far, and would cost a day if it sent nothing else.
+// The day's projection takes this connection's mean Ping and Pong once it exchanged any, else
+// the frames lwgate sends first (a 1-byte token: 3 bytes each).
+json keepalive_wire_json(const session::KeepaliveSnapshot& k) {
+    const auto& t = k.traffic;
+    const std::uint64_t frames = t.frames_in + t.frames_out;
+    const auto mean_frame =
+        frames == 0 ? std::uint32_t{3}
+                    : static_cast<std::uint32_t>((t.bytes_in + t.bytes_out + frames / 2) / frames);
+    return {
+        {"frames_in", t.frames_in},
+        {"frames_out", t.frames_out},
+        {"frame_bytes_in", t.bytes_in},
+        {"frame_bytes_out", t.bytes_out},
+        {"wire_bytes_estimated", session::estimate_wire_bytes(t, k.tls_record_overhead)},
+        {"idle_wire_bytes_per_day_estimated",
+         session::idle_wire_bytes_per_day(k.idle, mean_frame, mean_frame, k.tls_record_overhead)},
+    };
+}
+
 json keepalive_json(const session::KeepaliveSnapshot& k) {
     json rtts = json::array();
     for (auto r : k.recent_rtts)
@@ -440,6 +460,7 @@ json keepalive_json(const session::KeepaliveSnapshot& k) {
         {"missed_in_a_row", k.missed},
         {"awaiting_pong", k.awaiting_pong},
         {"last_rtts_seconds", std::move(rtts)},
+        {"wire", keepalive_wire_json(k)},
     };
 }
 

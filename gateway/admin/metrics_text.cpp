@@ -119,6 +119,16 @@ void write_keepalive(Writer& w, const Snapshot& s) {
              sum(s, [](const C& c) { return c.pongs_received; }));
     w.family("lwgate_pongs_missed_total", "counter", "Pings without an answer in time.");
     w.sample("lwgate_pongs_missed_total", "", sum(s, [](const C& c) { return c.missed_pongs; }));
+    w.family("lwgate_keepalive_frame_bytes_total", "counter",
+             "Bytes of CoAP Ping and Pong frames exchanged with devices, as encoded.");
+    w.sample("lwgate_keepalive_frame_bytes_total", "direction=\"in\"",
+             sum(s, [](const C& c) { return c.keepalive_bytes_in; }));
+    w.sample("lwgate_keepalive_frame_bytes_total", "direction=\"out\"",
+             sum(s, [](const C& c) { return c.keepalive_bytes_out; }));
+    w.family("lwgate_keepalive_wire_bytes_estimated_total", "counter",
+             "The same frames with their TCP/IP headers, TLS records and ACKs, estimated.");
+    w.sample("lwgate_keepalive_wire_bytes_estimated_total", "",
+             sum(s, [](const C& c) { return c.keepalive_wire_bytes; }));
     w.family("lwgate_half_open_detected_total", "counter",
              "Connections closed as half-open by the keepalive.");
     w.sample("lwgate_half_open_detected_total", "", sum(s, [](const C& c) {

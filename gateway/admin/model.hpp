@@ -89,6 +89,9 @@ struct ShardCounters {
     std::uint64_t messages_in = 0;
     std::uint64_t messages_out = 0;
     std::uint64_t too_large_for_device = 0;  // not sent: over the device's Max-Message-Size
+    std::uint64_t keepalive_bytes_in = 0;    // Ping/Pong frames, as encoded
+    std::uint64_t keepalive_bytes_out = 0;
+    std::uint64_t keepalive_wire_bytes = 0;  // estimated with TCP/IP and TLS overhead
     std::vector<std::pair<double, std::uint64_t>> rtt_buckets;  // (upper bound s, cumulative)
     std::uint64_t rtt_count = 0;
     double rtt_sum_seconds = 0;

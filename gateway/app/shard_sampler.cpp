@@ -19,6 +19,9 @@ void add_session_counters(const session::ShardMetrics& m, admin::ShardCounters& 
     c.messages_in = m.messages_in.get();
     c.messages_out = m.messages_out.get();
     c.too_large_for_device = m.too_large_for_peer.get();
+    c.keepalive_bytes_in = m.keepalive_bytes_in.get();
+    c.keepalive_bytes_out = m.keepalive_bytes_out.get();
+    c.keepalive_wire_bytes = m.keepalive_wire_bytes.get();
     for (std::size_t i = 0; i < m.rtt_buckets_us.size(); ++i) {
         c.rtt_buckets.emplace_back(static_cast<double>(m.rtt_buckets_us[i]) / 1e6,
                                    m.rtt_bucket[i].get());

@@ -241,6 +241,7 @@ void DownstreamSession<Stream>::on_handshake(const std::error_code& ec) {
         info_.psk_identity = net::psk_identity_of(ssl);
         info_.peer_certificate = certificate_common_name(ssl);
         info_.peer_certificate_names = certificate_alt_names(ssl);
+        info_.tls_record_overhead = net::tls_record_overhead(ssl);
         spdlog::debug("conn={} tls established version={} cipher={} psk_identity='{}' cert_cn='{}'",
                       info_.id, SSL_get_version(ssl), SSL_get_cipher_name(ssl), info_.psk_identity,
                       info_.peer_certificate);
@@ -499,6 +500,11 @@ void DownstreamSession<Stream>::sync_stats() {
     m.missed_pongs.add(s.missed_pongs - reported_.missed_pongs);
     m.error_responses.add(s.error_responses - reported_.error_responses);
     m.too_large_for_peer.add(s.too_large_for_peer - reported_.too_large_for_peer);
+    m.keepalive_bytes_in.add(s.keepalive.bytes_in - reported_.keepalive.bytes_in);
+    m.keepalive_bytes_out.add(s.keepalive.bytes_out - reported_.keepalive.bytes_out);
+    m.keepalive_wire_bytes.add(
+        session::estimate_wire_bytes(s.keepalive, info_.tls_record_overhead) -
+        session::estimate_wire_bytes(reported_.keepalive, info_.tls_record_overhead));
     reported_ = s;
 }
 
@@ -717,6 +723,8 @@ SessionSnapshot DownstreamSession<Stream>::snapshot() const {
     out.keepalive.pongs_received = stats.pongs_received;
     out.keepalive.missed_total = stats.missed_pongs;
     out.keepalive.recent_rtts = protocol_.recent_rtts();
+    out.keepalive.traffic = stats.keepalive;
+    out.keepalive.tls_record_overhead = info_.tls_record_overhead;
     out.bytes_in = bytes_in_;
     out.bytes_out = bytes_out_;
     out.messages_in = stats.messages_in;

@@ -45,7 +45,10 @@ struct ShardMetrics {
     Counter messages_in;
     Counter messages_out;
     Counter error_responses;
-    Counter too_large_for_peer;  // messages for a device over its Max-Message-Size, not sent
+    Counter too_large_for_peer;    // messages for a device over its Max-Message-Size, not sent
+    Counter keepalive_bytes_in;    // Ping/Pong frames from devices, as encoded
+    Counter keepalive_bytes_out;   // ... to devices
+    Counter keepalive_wire_bytes;  // both, estimated with TCP/IP (and TLS) overhead: wire_cost.hpp
     // Round trips of our Pings (lwgate_rtt_seconds): cumulative buckets, upper bounds in
     // rtt_buckets_us.
     static constexpr auto rtt_buckets_us = rtt_bucket_bounds_us;

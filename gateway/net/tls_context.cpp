@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 
 namespace lwgate::net {
@@ -78,8 +79,7 @@ int psk_find_session(SSL* ssl, const unsigned char* identity, size_t identity_le
     static const unsigned char aes128gcmsha256[] = {0x13, 0x01};
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, aes128gcmsha256);
     SSL_SESSION* s = SSL_SESSION_new();
-    if (!cipher || !s ||
-        SSL_SESSION_set1_master_key(s, key.data(), key.size()) != 1 ||
+    if (!cipher || !s || SSL_SESSION_set1_master_key(s, key.data(), key.size()) != 1 ||
         SSL_SESSION_set_cipher(s, cipher) != 1 ||
         SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION) != 1) {
         SSL_SESSION_free(s);
@@ -129,6 +129,23 @@ std::string psk_identity_of(SSL* ssl) {
         return *identity;
     }
     return {};
+}
+
+std::uint32_t tls_record_overhead(SSL* ssl) {
+    constexpr std::uint32_t header = 5;
+    if (SSL_version(ssl) >= TLS1_3_VERSION) return header + 1 + 16;
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+    if (!cipher) return header;
+    const int nid = SSL_CIPHER_get_cipher_nid(cipher);
+    if (nid == NID_chacha20_poly1305) return header + 16;
+    if (nid == NID_aes_128_ccm || nid == NID_aes_256_ccm) {
+        const std::string_view name = SSL_CIPHER_get_name(cipher);
+        return header + 8 + (name.ends_with("CCM8") ? 8 : 16);
+    }
+    if (SSL_CIPHER_is_aead(cipher)) return header + 8 + 16;
+    const int digest = SSL_CIPHER_get_digest_nid(cipher);
+    const std::uint32_t mac = digest == NID_sha384 ? 48 : digest == NID_sha256 ? 32 : 20;
+    return header + 16 + mac + 8;
 }
 
 PskLookup PskTable::from(const std::vector<config::Credential>& creds) {

@@ -31,8 +31,7 @@ namespace lwgate::net {
 
 // The key of a PSK identity, copied into `key`; false when the identity is unknown. Called by
 // handshakes on every shard at once.
-using PskLookup =
-    std::function<bool(std::string_view identity, std::vector<std::uint8_t>& key)>;
+using PskLookup = std::function<bool(std::string_view identity, std::vector<std::uint8_t>& key)>;
 
 // A fixed identity -> key table as a PskLookup (tests).
 struct PskTable {
@@ -42,6 +41,12 @@ struct PskTable {
 
 // The PSK identity the peer authenticated with (TLS 1.2 or 1.3), or empty.
 std::string psk_identity_of(SSL* ssl);
+
+// The bytes TLS adds to one record of the negotiated connection: the record header (5), and for
+// TLS 1.3 the inner content type (1) and the AEAD tag (16); for TLS 1.2 AEAD suites the explicit
+// nonce (8, none for ChaCha20-Poly1305) and the tag (16, or 8 for CCM_8); for CBC suites the IV,
+// the MAC and half a block of padding. What one keepalive frame costs beyond its CoAP bytes.
+std::uint32_t tls_record_overhead(SSL* ssl);
 
 struct SslCtxFree {
     void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }

@@ -9,6 +9,16 @@ using coap::CodecError;
 using coap::Message;
 namespace code = coap::code;
 
+namespace {
+// A received frame's size as its canonical encoding: what a device sends for a Ping or Pong
+// (no options, or a Custody option) has one encoding but for an over-long length field, which no
+// known stack sends.
+void count_keepalive_in(KeepaliveTraffic& traffic, const Message& ping_or_pong) {
+    ++traffic.frames_in;
+    traffic.bytes_in += coap::encoded_size(ping_or_pong);
+}
+}  // namespace
+
 DownstreamProtocol::DownstreamProtocol(const ProtocolParams& params, TimePoint now)
     : params_(params), decoder_(params.max_message_size), keepalive_(params.keepalive, now) {}
 
@@ -123,9 +133,11 @@ void DownstreamProtocol::handle_signal(const Message& message, TimePoint now) {
         }
     } else if (std::holds_alternative<coap::Ping>(signal)) {
         ++stats_.pings_received;
-        queue(coap::make_pong(message));
+        count_keepalive_in(stats_.keepalive, message);
+        queue_keepalive(coap::make_pong(message));
     } else if (std::holds_alternative<coap::Pong>(signal)) {
         ++stats_.pongs_received;
+        count_keepalive_in(stats_.keepalive, message);
         // Any Pong is life (on_bytes already said so); only ours yields an RTT sample.
         if (message.token() == outstanding_ping_) {
             if (auto rtt = keepalive_.on_pong(now)) {
@@ -156,7 +168,7 @@ void DownstreamProtocol::on_tick(TimePoint now) {
                 stats_.missed_pongs += keepalive_.missed() - missed_before;
                 outstanding_ping_ = coap::Token::from_u64(next_ping_token_++);
                 ++stats_.pings_sent;
-                queue(coap::make_ping(outstanding_ping_));
+                queue_keepalive(coap::make_ping(outstanding_ping_));
                 return;
             }
             case KeepaliveAction::csm_defaulted:
@@ -199,7 +211,7 @@ void DownstreamProtocol::send_ping(TimePoint now) {
     outstanding_ping_ = coap::Token::from_u64(next_ping_token_++);
     keepalive_.on_ping_sent(now);
     ++stats_.pings_sent;
-    queue(coap::make_ping(outstanding_ping_));
+    queue_keepalive(coap::make_ping(outstanding_ping_));
 }
 
 std::uint64_t DownstreamProtocol::start_admin_ping(TimePoint now, Duration timeout) {
@@ -270,6 +282,12 @@ std::vector<Message> DownstreamProtocol::take_inbound() {
 void DownstreamProtocol::queue(const Message& message) {
     ++stats_.messages_out;
     coap::encode_into(message, output_);
+}
+
+void DownstreamProtocol::queue_keepalive(const Message& ping_or_pong) {
+    ++stats_.keepalive.frames_out;
+    stats_.keepalive.bytes_out += coap::encoded_size(ping_or_pong);
+    queue(ping_or_pong);
 }
 
 void DownstreamProtocol::error_response(const coap::Token& token, std::uint8_t response_code,

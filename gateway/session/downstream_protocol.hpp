@@ -31,6 +31,7 @@
 #include "session/admin_pings.hpp"
 #include "session/close_reason.hpp"
 #include "session/keepalive_fsm.hpp"
+#include "session/wire_cost.hpp"
 
 namespace lwgate::session {
 
@@ -71,6 +72,7 @@ struct ProtocolStats {
     std::uint64_t too_large_for_peer = 0;
     std::optional<Rtt> last_rtt;
     std::uint64_t rtt_samples = 0;  // Pongs that answered our outstanding Ping (with an RTT)
+    KeepaliveTraffic keepalive;     // Ping and Pong frames both ways, for the wire cost
 };
 
 class DownstreamProtocol {
@@ -155,6 +157,7 @@ class DownstreamProtocol {
     void handle_signal(const coap::Message& message, TimePoint now);
     void handle_failure(const coap::DecodeFailure& failure);
     void queue(const coap::Message& message);
+    void queue_keepalive(const coap::Message& ping_or_pong);
     void error_response(const coap::Token& token, std::uint8_t code, std::string_view diagnostic,
                         std::optional<std::uint32_t> size1 = std::nullopt);
     void decide_close(CloseReason reason, CloseMode mode, std::string detail);

@@ -10,6 +10,7 @@
 #include "session/admin_pings.hpp"
 #include "session/close_reason.hpp"
 #include "session/keepalive_fsm.hpp"
+#include "session/wire_cost.hpp"
 #include "util/clock.hpp"
 
 namespace lwgate::session {
@@ -29,7 +30,8 @@ struct ConnectionInfo {
     std::string psk_identity;                         // TLS-PSK identity, if any
     std::string peer_certificate;                     // client certificate subject CN, if any
     std::vector<std::string> peer_certificate_names;  // its DNS and URI subjectAltNames
-    bool allow_plain_registration = true;  // the listener's setting (plain TCP has no identity)
+    bool allow_plain_registration = true;   // the listener's setting (plain TCP has no identity)
+    std::uint32_t tls_record_overhead = 0;  // bytes TLS adds to a record, once negotiated
 };
 
 struct KeepaliveSnapshot {
@@ -41,7 +43,9 @@ struct KeepaliveSnapshot {
     std::uint64_t pings_sent = 0;
     std::uint64_t pongs_received = 0;
     std::uint64_t missed_total = 0;
-    std::vector<Rtt> recent_rtts;  // oldest first
+    std::vector<Rtt> recent_rtts;           // oldest first
+    KeepaliveTraffic traffic;               // Ping/Pong frames both ways
+    std::uint32_t tls_record_overhead = 0;  // what TLS adds to each of them (0 on plain TCP)
 };
 
 struct SessionSnapshot {

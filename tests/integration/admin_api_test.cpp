@@ -327,7 +327,21 @@ TEST_F(AdminApiTest, SilentDeviceGoesIdlePingingHalfOpenAndIsCounted) {
     while (metric("lwgate_rtt_seconds_count") < 1 && SteadyClock::now() < deadline)
         std::this_thread::sleep_for(50ms);
     EXPECT_GE(metric("lwgate_rtt_seconds_count"), 1);
-    EXPECT_FALSE(get_json("/v1/connections/dev-talker")["keepalive"]["last_rtts_seconds"].empty());
+    const auto talker_detail = get_json("/v1/connections/dev-talker");
+    EXPECT_FALSE(talker_detail["keepalive"]["last_rtts_seconds"].empty());
+    // What those Pings cost: at least one exchange in both directions, counted per device and in
+    // /metrics, with the estimate above the bare frames (headers, ACKs).
+    const auto& wire = talker_detail["keepalive"]["wire"];
+    EXPECT_GE(wire["frames_out"].get<int>(), 1) << wire.dump();
+    EXPECT_GE(wire["frames_in"].get<int>(), 1) << wire.dump();
+    EXPECT_GT(wire["wire_bytes_estimated"].get<double>(),
+              wire["frame_bytes_in"].get<double>() + wire["frame_bytes_out"].get<double>());
+    // keepalive.idle 1 s: 86,400 exchanges of at least 3 segments a day.
+    EXPECT_GT(wire["idle_wire_bytes_per_day_estimated"].get<double>(), 86'400.0 * 3 * 52);
+    EXPECT_GE(metric("lwgate_keepalive_frame_bytes_total{direction=\"out\"}"), 3 * 2);
+    EXPECT_GE(metric("lwgate_keepalive_frame_bytes_total{direction=\"in\"}"), 2);
+    EXPECT_GT(metric("lwgate_keepalive_wire_bytes_estimated_total"),
+              metric("lwgate_keepalive_frame_bytes_total{direction=\"out\"}"));
 }
 
 TEST_F(AdminApiTest, PingMeasuresARealRoundTrip) {

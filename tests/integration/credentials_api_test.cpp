@@ -107,6 +107,13 @@ TEST_F(CredentialsApiTest, ARotationAcceptsBothKeysUntilTheOlderIsRetired) {
     EXPECT_EQ(retired.json()["closed"], 1);
     EXPECT_TRUE(old_device->wait_closed(3s)) << "the retired key's connection stays open";
     EXPECT_TRUE(gateway.wait_for_log("reason=credentials_revoked", 3s)) << gateway.log();
+    // Who did it: each change is an operator action with the admin client's address.
+    for (const char* action : {"operator action: credentials.add",
+                               "operator action: "
+                               "credentials.rotate",
+                               "operator action: credentials.retire"})
+        EXPECT_TRUE(gateway.wait_for_log(action, 3s)) << action << "\n" << gateway.log();
+    EXPECT_TRUE(gateway.wait_for_log("client=127.0.0.1:", 3s)) << gateway.log();
     EXPECT_FALSE(handshakes("id-1", key_1)) << "the retired key still gets in";
     EXPECT_TRUE(handshakes("id-2", key_2));
 }

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
         "instances\n"
         "  credentials  lwgate with N imported credentials: import rate, memory per entry, "
         "TLS-PSK handshakes/s with 1 entry vs N (ratio), restart time\n"
+        "  wirecost  the IP bytes per day of keeping one device reachable, captured on loopback "
+        "with tshark: CoAP over TCP and TLS-PSK through lwgate at --ping-interval (keepalive.idle) "
+        "vs CoAP over UDP, DTLS-PSK with a full handshake and DTLS-PSK resuming, refreshing every "
+        "--refresh-interval (ratios), and lwgate's own estimate next to the capture\n"
         "  all     every scenario but cluster in turn (with --smoke: exit 1 if one does not "
         "work)\n"
         "The floor forwarder is the least a TCP<->UDP CoAP gateway must do (framing translation, "
@@ -62,10 +66,10 @@ int main(int argc, char** argv) {
         "--gateway-threads threads.\n",
         "lwgate-bench"};
     cli.add_option("scenario", scenario,
-                   "hold | relay | uplink | storm | tls | cluster | credentials | all")
+                   "hold | relay | uplink | storm | tls | cluster | credentials | wirecost | all")
         ->required()
-        ->check(CLI::IsMember(
-            {"hold", "relay", "uplink", "storm", "tls", "cluster", "credentials", "all"}));
+        ->check(CLI::IsMember({"hold", "relay", "uplink", "storm", "tls", "cluster", "credentials",
+                               "wirecost", "all"}));
     cli.add_option("--lwgate", o.lwgate, "lwgate binary")->capture_default_str();
     cli.add_option("--lwgatectl", o.lwgatectl, "lwgatectl binary (credentials)")
         ->capture_default_str();
@@ -86,6 +90,10 @@ int main(int argc, char** argv) {
     cli.add_option("--accept-rate", o.accept_rate, "lwgate connections.accept_rate")
         ->capture_default_str();
     cli.add_option("--ping-interval", o.ping_interval, "lwgate keepalive.idle")
+        ->capture_default_str();
+    cli.add_option("--refresh-interval", o.refresh_interval,
+                   "wirecost: seconds between the Updates that keep a UDP or DTLS device's NAT "
+                   "binding open")
         ->capture_default_str();
     cli.add_option("--piggyback-window", o.piggyback_window,
                    "lwgate upstream.piggyback_window (default: lwgate's, 500ms; 0s: empty ACK at "
@@ -131,7 +139,9 @@ int main(int argc, char** argv) {
     const std::size_t fds = raise_fd_limit();
     // lwgate holds two descriptors per registered device (its TCP connection and its UDP
     // socket toward the core); the bench holds one per device.
-    if (o.devices * 2 + 100 > fds && scenario != "cluster" && scenario != "credentials") {
+    const bool own_fleet =
+        scenario == "cluster" || scenario == "credentials" || scenario == "wirecost";
+    if (o.devices * 2 + 100 > fds && !own_fleet) {
         std::printf(
             "warning: RLIMIT_NOFILE is %zu (and cannot be raised here): lwgate needs two "
             "descriptors per registered device, so at most ~%zu devices can register\n",
@@ -142,6 +152,11 @@ int main(int argc, char** argv) {
         if (scenario == "credentials") {
             const bool r = run_credentials(o);
             if (!r) std::printf("SCENARIO credentials: did not complete\n");
+            return o.smoke && !r ? 1 : 0;
+        }
+        if (scenario == "wirecost") {
+            const bool r = run_wirecost(o);
+            if (!r) std::printf("SCENARIO wirecost: did not complete\n");
             return o.smoke && !r ? 1 : 0;
         }
         if (scenario == "cluster") {

@@ -142,6 +142,11 @@ TEST(AdminMetrics, TextExposition) {
     c1.too_large_for_device = 1;
     s.store.puts = 11;
     s.store.batches = 4;
+    c0.keepalive_bytes_in = 4;
+    c1.keepalive_bytes_in = 2;
+    c0.keepalive_bytes_out = 9;
+    c0.keepalive_wire_bytes = 500;
+    c1.keepalive_wire_bytes = 161;
     const auto text = metrics_text(s);
     EXPECT_THAT(text, HasSubstr("# TYPE lwgate_connections gauge\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_connections{state=\"pinging\",transport=\"tcp\"} 1\n"));
@@ -156,6 +161,9 @@ TEST(AdminMetrics, TextExposition) {
     EXPECT_THAT(text, HasSubstr("lwgate_closes_total{reason=\"half_open\"} 3\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_closes_total{reason=\"admin\"} 4\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_half_open_detected_total 3\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_keepalive_frame_bytes_total{direction=\"in\"} 6\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_keepalive_frame_bytes_total{direction=\"out\"} 9\n"));
+    EXPECT_THAT(text, HasSubstr("lwgate_keepalive_wire_bytes_estimated_total 661\n"));
     EXPECT_THAT(text, HasSubstr("# TYPE lwgate_rtt_seconds histogram\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_rtt_seconds_bucket{le=\"0.001\"} 1\n"));
     EXPECT_THAT(text, HasSubstr("lwgate_rtt_seconds_bucket{le=\"0.01\"} 3\n"));

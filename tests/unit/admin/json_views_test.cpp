@@ -116,6 +116,30 @@ TEST(AdminViews, DetailOfAConnectedDevice) {
     EXPECT_EQ((*by_id)["endpoint"], "dev-active");
 }
 
+// What keeping one device reachable cost: its Ping/Pong frames and the estimate with TCP/IP and
+// TLS overhead (session/wire_cost.hpp), and the day at its keepalive.idle (60 s: 1,440 a day).
+TEST(AdminViews, DetailShowsTheKeepaliveWireCost) {
+    auto s = fleet();
+    auto& k = s.shards[1].connections[0].session.keepalive;
+    k.traffic = {2, 2, 4, 6};  // two exchanges: Pings of 3 bytes, token-less Pongs of 2
+    k.tls_record_overhead = 22;
+    auto j = connection_detail_json(s, "dev-ping");
+    ASSERT_TRUE(j);
+    const auto& wire = (*j)["keepalive"]["wire"];
+    EXPECT_EQ(wire["frames_in"], 2);
+    EXPECT_EQ(wire["frames_out"], 2);
+    EXPECT_EQ(wire["frame_bytes_in"], 4);
+    EXPECT_EQ(wire["frame_bytes_out"], 6);
+    EXPECT_EQ(wire["wire_bytes_estimated"], 10 + 4 * (52 + 22) + 2 * 52);
+    // Mean frame 2.5 bytes rounds to 3: (3 + 3 + 3 * 52 + 2 * 22) per exchange.
+    EXPECT_EQ(wire["idle_wire_bytes_per_day_estimated"], (6 + 3 * 52 + 2 * 22) * 1440);
+    // A device that exchanged nothing yet: the projection from lwgate's own 3-byte frames.
+    j = connection_detail_json(s, "dev-active");
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["keepalive"]["wire"]["wire_bytes_estimated"], 0);
+    EXPECT_EQ((*j)["keepalive"]["wire"]["idle_wire_bytes_per_day_estimated"], (6 + 3 * 52) * 1440);
+}
+
 TEST(AdminViews, DetailOfASleepingDeviceAndUnknowns) {
     const auto s = fleet();
     auto j = connection_detail_json(s, "dev-sleep");

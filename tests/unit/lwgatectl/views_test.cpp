@@ -110,7 +110,9 @@ TEST(RenderDevice, EverythingKnownAboutOneDevice) {
                     "connected_seconds":65,"psk_identity":"dev1","certificate_cn":null,
                     "bytes_in":2048,"bytes_out":100,"messages_in":12,"messages_out":11},
       "keepalive":{"idle_timeout_seconds":60,"pong_timeout_seconds":10,"pings_sent":3,
-                   "pongs_received":3,"missed":0,"last_rtts_seconds":[0.0004,0.00052]},
+                   "pongs_received":3,"missed":0,"last_rtts_seconds":[0.0004,0.00052],
+                   "wire":{"frames_in":3,"frames_out":3,"frame_bytes_in":6,"frame_bytes_out":9,
+                           "wire_bytes_estimated":771,"idle_wire_bytes_per_day_estimated":295200}},
       "registration":{"location":"/rd/5","lifetime_seconds":300,"expires_in_seconds":280.2,
                       "binding":"T","lwm2m_version":"1.1","queue_mode":false,
                       "upstream_local_port":40100},
@@ -127,6 +129,8 @@ TEST(RenderDevice, EverythingKnownAboutOneDevice) {
     EXPECT_THAT(text, HasSubstr("received      2.0 KiB in 12 message(s)"));
     EXPECT_THAT(text, HasSubstr("idle 1m00s, pong timeout 10s; pings 3, pongs 3, missed 0"));
     EXPECT_THAT(text, HasSubstr("last rtts     0.40ms 0.52ms"));
+    EXPECT_THAT(text, HasSubstr("wire cost     771 B on the wire so far (3 frame(s) out, 3 in); "
+                                "idle: 288.3 KiB/day (estimated)"));
     EXPECT_THAT(text, HasSubstr("/rd/5, lifetime 5m00s, expires in 4m40s"));
     EXPECT_THAT(text, HasSubstr("T, LwM2M 1.1, queue mode no, upstream port 40100"));
     EXPECT_THAT(text, HasSubstr("0 queued, 1 in flight"));

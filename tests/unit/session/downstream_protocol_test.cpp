@@ -195,6 +195,28 @@ TEST_F(Protocol, PongWithOurTokenGivesRtt) {
     EXPECT_FALSE(p.close_decision());
 }
 
+// The wire cost of keeping a device reachable counts every Ping and Pong both ways, exactly as
+// framed: a 1-byte-token Ping is 3 bytes, libcoap's token-less Pong 2; a device's Ping with a
+// Custody option and its echo are 5 each. Nothing else (CSM, requests) is keepalive traffic.
+TEST_F(Protocol, KeepaliveTrafficCountsEveryPingAndPongBothWays) {
+    const Message device_ping = coap::make_ping(Token::from_u64(0xab), true);
+    const Bytes input = concat({coap::make_csm(1152, false), request(code::get, 7, "3"),
+                                device_ping, Message(code::pong, Token{})});
+    for (std::size_t split = 0; split <= input.size(); ++split) {
+        auto p = started();
+        p.on_tick(t0 + 60s);  // our Ping, token 0x01
+        const auto ping = decode_all(p.take_output()).at(0);
+        ASSERT_EQ(coap::encoded_size(ping), 3u);
+        p.on_bytes(coap::ByteView(input).first(split), t0 + 61s);
+        p.on_bytes(coap::ByteView(input).subspan(split), t0 + 61s);
+        const auto& k = p.stats().keepalive;
+        EXPECT_EQ(k.frames_out, 2u) << "split " << split;  // our Ping, the Pong to theirs
+        EXPECT_EQ(k.frames_in, 2u) << "split " << split;
+        EXPECT_EQ(k.bytes_out, 3u + coap::encoded_size(coap::make_pong(device_ping)));
+        EXPECT_EQ(k.bytes_in, coap::encoded_size(device_ping) + 2u);
+    }
+}
+
 TEST_F(Protocol, PongWithWrongTokenStillCountsAsLife) {
     // libcoap 4.3.1 answers with a Pong that does not echo the token.
     auto p = started();

@@ -19,6 +19,7 @@
 #include "lwgate/harness/process.hpp"
 #include "lwgate/harness/temp_dir.hpp"
 #include "proc_stats.hpp"
+#include "psk_client.hpp"
 #include "scenarios.hpp"
 
 namespace lwgate::bench {
@@ -38,23 +39,10 @@ std::string key_hex_of(std::size_t i) {
     return buf;
 }
 
-thread_local std::string client_identity;
-thread_local std::string client_key_hex;
-
-unsigned int client_psk(SSL*, const char*, char* identity, unsigned int max_identity,
-                        unsigned char* psk, unsigned int max_psk) {
-    if (client_identity.size() + 1 > max_identity || client_key_hex.size() / 2 > max_psk) return 0;
-    std::snprintf(identity, max_identity, "%s", client_identity.c_str());
-    for (std::size_t i = 0; i < client_key_hex.size() / 2; ++i)
-        psk[i] =
-            static_cast<unsigned char>(std::stoi(client_key_hex.substr(2 * i, 2), nullptr, 16));
-    return static_cast<unsigned int>(client_key_hex.size() / 2);
-}
-
 // One TLS 1.2 PSK handshake on a new TCP connection; false when it fails.
 bool handshake(SSL_CTX* ctx, std::uint16_t port, std::size_t index) {
-    client_identity = identity_of(index);
-    client_key_hex = key_hex_of(index);
+    const PeerPsk psk{identity_of(index), key_hex_of(index)};
+    offer_psk(&psk);
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -64,6 +52,7 @@ bool handshake(SSL_CTX* ctx, std::uint16_t port, std::size_t index) {
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     ok = ok && SSL_connect(ssl) == 1;
+    offer_psk(nullptr);
     SSL_shutdown(ssl);
     SSL_free(ssl);
     ::close(fd);
@@ -72,10 +61,7 @@ bool handshake(SSL_CTX* ctx, std::uint16_t port, std::size_t index) {
 
 // Handshakes per second over `seconds`, each with an identity drawn from [0, entries).
 double handshake_rate(std::uint16_t port, std::size_t entries, double seconds, bool& ok) {
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_cipher_list(ctx, "PSK-AES128-GCM-SHA256");
-    SSL_CTX_set_psk_client_callback(ctx, client_psk);
+    SSL_CTX* ctx = new_psk_client_context("PSK-AES128-GCM-SHA256");
     std::mt19937_64 random(42);
     std::size_t done = 0;
     const auto start = Clock::now();

@@ -22,6 +22,7 @@ struct BenchOptions {
     double connect_rate = 5000;  // device connections per second while registering
     std::string accept_rate = "20000/s";
     std::string ping_interval = "60s";  // keepalive.idle of lwgate
+    double refresh_interval = 120;      // wirecost: seconds between a UDP device's Updates
     std::string piggyback_window;       // upstream.piggyback_window of lwgate (empty: default)
     unsigned gateway_threads = 2;
     unsigned device_threads = 1;
@@ -50,6 +51,8 @@ bool run_storm(const BenchOptions& o);
 bool run_cluster(const BenchOptions& o);
 // credentials_scenario.cpp
 bool run_credentials(const BenchOptions& o);
+// wirecost_scenario.cpp
+bool run_wirecost(const BenchOptions& o);
 
 // Raises RLIMIT_NOFILE as far as the kernel allows (children inherit it); returns the limit.
 std::size_t raise_fd_limit();

@@ -206,6 +206,13 @@ std::string render_device(const json& d) {
             rtts += format_ms(r.get<double>() * 1000);
         }
         t.add_row({"last rtts", rtts.empty() ? "-" : rtts});
+        const auto& w = object_or_null(k, "wire");
+        if (w.is_object())
+            t.add_row({"wire cost",
+                       bytes(w, "wire_bytes_estimated") + " on the wire so far (" +
+                           count(w, "frames_out") + " frame(s) out, " + count(w, "frames_in") +
+                           " in); idle: " + bytes(w, "idle_wire_bytes_per_day_estimated") +
+                           "/day (estimated)"});
     }
     const auto& r = object_or_null(d, "registration");
     if (r.is_object()) {
