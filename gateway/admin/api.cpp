@@ -223,6 +223,15 @@ std::optional<Reply> Api::refuse(std::string_view authorization) const {
     return reply;
 }
 
+void Api::log_unauthorized(std::string_view client, std::string_view method,
+                           std::string_view path, std::string_view why, TimePoint now) {
+    const std::string detail = std::string(why) + " (" + std::string(method) + " " +
+                               std::string(path.substr(0, 200)) + ")";
+    std::lock_guard lock(unauthorized_mutex_);
+    unauthorized_log_.refused({.reason = "admin_unauthorized", .remote = client, .detail = detail},
+                              now);
+}
+
 std::optional<std::uint64_t> Api::body_limit(std::string_view method, std::string_view path) {
     if (route(method, path).op == Op::credential_import) return max_import_body_bytes;
     return std::nullopt;

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/backend.hpp"
+#include "log/security_log.hpp"
 #include "admin/router.hpp"
 
 namespace lwgate::admin {
@@ -51,6 +53,11 @@ class Api {
     // The 401 for a request whose Authorization header does not carry the token; nullopt when
     // it does or no token is configured. Cheap: checked before the body is read.
     std::optional<Reply> refuse(std::string_view authorization) const;
+    // A refused request in the security log: who (`client`, "ADDRESS:PORT"), what and why, as a
+    // refused device identity is, within the same kind of budget (someone guessing the token
+    // must not fill the disk). Called by the server, whose threads share the budget.
+    void log_unauthorized(std::string_view client, std::string_view method,
+                          std::string_view path, std::string_view why, TimePoint now);
 
     // Health and metrics: what monitoring polls, answered apart from operators' requests.
     static bool is_probe(std::string_view method, std::string_view path);
@@ -70,6 +77,8 @@ class Api {
 
     std::string token_;
     Backend& backend_;
+    std::mutex unauthorized_mutex_;
+    logging::SecurityLog unauthorized_log_;
 };
 
 // JSON text for an answer. Invalid UTF-8 in a string (an endpoint name restored from an old

@@ -180,7 +180,11 @@ void HttpConnection<Stream>::on_header(ErrorCode ec) {
                        ? context_.api.refuse(view(req[http::field::authorization]))
                        : std::nullopt;
     if (refused) {
-        spdlog::debug("admin {} {}: {}", client_, view(req.method_string()), refused->body);
+        context_.api.log_unauthorized(client_, view(req.method_string()), path,
+                                      view(req[http::field::authorization]).empty()
+                                          ? "missing bearer token"
+                                          : "wrong bearer token",
+                                      Clock::now());
         return answer(*refused, true);  // the body, if any, is never read
     }
     if (parser_->is_done()) return dispatch();

@@ -107,6 +107,7 @@ bool DeviceRelay::refused_locally(const Uplink_& uplink, const Message& request)
     if (registered_ && authenticated_ && !uplink.authenticated) {
         answer_device(uplink.conn, request.token(), code::forbidden,
                       "this endpoint authenticates: connect over TLS");
+        if (counters_) ++counters_->unauthenticated_refused;
         return true;
     }
     if (uplink.kind == Uplink::register_ || uplink.kind == Uplink::update) {

@@ -85,6 +85,10 @@ struct RelayParams {
 struct RelayCounters {
     std::uint64_t uplinks_refused_busy = 0;     // 5.03: the device's uplink bound was reached
     std::uint64_t notifications_coalesced = 0;  // replaced by a newer one before they went out
+    // 4.03: a request on a connection not authenticated as the endpoint, for a registration
+    // that was made over one that is (a refused identity: lwgate_refused_total's
+    // credentials_required, as the Router's own refusals of that kind)
+    std::uint64_t unauthenticated_refused = 0;
 };
 
 // ---- actions -------------------------------------------------------------------------------

@@ -526,6 +526,14 @@ TEST_F(AdminApiTest, BearerTokenIsRequiredWhenConfigured) {
     }
     EXPECT_EQ(admin->request("POST", "/v1/drain", {}, std::string()).status, 401);
     EXPECT_EQ(gateway.wait_exit(200ms), std::nullopt) << "an unauthorised drain did nothing";
+    // Each refusal is a security event naming the client, never the token it sent.
+    EXPECT_TRUE(gateway.wait_for_log("refused: wrong bearer token (GET /metrics)", 3s))
+        << gateway.log();
+    EXPECT_TRUE(gateway.wait_for_log("refused: missing bearer token (POST /v1/drain)", 3s));
+    EXPECT_TRUE(gateway.wait_for_log("reason=admin_unauthorized", 3s));
+    EXPECT_TRUE(gateway.wait_for_log("remote=127.0.0.1:", 3s));
+    EXPECT_EQ(gateway.log().find("Bearer wrong"), std::string::npos);
+    EXPECT_EQ(gateway.log().find("s3cret-token"), std::string::npos);
 }
 
 TEST_F(AdminApiTest, UnknownPathsAndMethods) {

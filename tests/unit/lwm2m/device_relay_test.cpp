@@ -1326,6 +1326,8 @@ TEST_F(DeviceRelayTest, AnUpdateOfAReplacedRegistrationIsNotAccepted) {
 // A registration made over a connection authenticated as the endpoint takes nothing from one
 // that is not (plain TCP): neither requests nor a continuation.
 TEST_F(DeviceRelayTest, AnAuthenticatedRegistrationRefusesUnauthenticatedConnections) {
+    RelayCounters counters;
+    relay_ = std::make_unique<DeviceRelay>("urn:imei:123", RelayParams{}, 1000, &counters);
     register_device(conn1, t0, {"ep=urn:imei:123", "lt=3600", "b=T"}, true);
     EXPECT_TRUE(relay().authenticated());
     relay().on_device_request(conn2, make_request(code::post, dev_tok2, {"rd", "5a3f"}), t0 + 1s);
@@ -1336,6 +1338,7 @@ TEST_F(DeviceRelayTest, AnAuthenticatedRegistrationRefusesUnauthenticatedConnect
     actions = take();
     EXPECT_TRUE(only<ToCore>(actions).empty()) << describe(actions);
     EXPECT_EQ(single_to_device(actions, conn2).code(), code::forbidden);
+    EXPECT_EQ(counters.unauthenticated_refused, 2u) << "a refused identity is not counted";
     // An authenticated connection continues it.
     resume(conn3, t0 + 2s, dev_tok2, true);
     EXPECT_EQ(relay().connection(), conn3);
