@@ -65,7 +65,9 @@ void check_probe(const Snapshot& s, const ShardTotals& t, const std::string& upl
                           ago(s, p.last_answer) + uri);
         return;
     }
-    h.core_reachable = p.state == ProbeState::ok;
+    // Before the first Ping's verdict, an answered uplink says as much as an answered Ping.
+    h.core_reachable = p.state == ProbeState::ok ||
+                       (p.state == ProbeState::unknown && t.last_response.has_value());
     if (uplink.empty()) return;
     const bool answered_since = p.last_answer && *p.last_answer > *t.last_failure;
     if (answered_since) {

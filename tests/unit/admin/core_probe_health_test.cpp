@@ -67,9 +67,14 @@ TEST(AdminCoreProbe, AnsweredPingsMakeTheCoreReachable) {
 TEST(AdminCoreProbe, BeforeTheFirstVerdictNotReachableButNotFailing) {
     auto s = snapshot();
     s.shards[0].counters.core_probe = probe(ProbeState::unknown);
-    const auto h = evaluate_health(s);
+    auto h = evaluate_health(s);
     EXPECT_EQ(h.status, "ok");
     EXPECT_FALSE(h.core_reachable);
+    // An uplink the core answered before the first Ping's verdict: reachable already.
+    s.shards[0].counters.last_core_response = t0 - 1s;
+    h = evaluate_health(s);
+    EXPECT_EQ(h.status, "ok");
+    EXPECT_TRUE(h.core_reachable);
 }
 
 TEST(AdminCoreProbe, AFailedUplinkWithPingsAnsweredSinceIsDegraded) {

@@ -14,23 +14,32 @@
 namespace lwgate::bench {
 
 struct CapturedPacket {
-    double seconds = 0;  // since the first packet
+    double seconds = 0;  // since tshark's first packet
     std::uint32_t ip_bytes = 0;
+    bool dtls_alert_only = false;  // a datagram of DTLS alerts only (a close_notify)
 };
 
 class PacketCapture {
   public:
-    // Starts `tshark -i lo -f FILTER -w DIR/NAME.pcapng` and waits until it captures. Throws
-    // std::runtime_error (with tshark's output) when it cannot.
+    // Starts `tshark -i lo -f FILTER`, printing each packet's time and IP length into
+    // DIR/NAME.tshark.log, and waits until it captures. Throws std::runtime_error (with tshark's
+    // output) when it cannot.
+    // `dtls_port`: UDP to or from this port is decoded as DTLS (for dtls_alert_only).
     PacketCapture(const std::filesystem::path& dir, const std::string& name,
-                  const std::string& filter);
+                  const std::string& filter, std::uint16_t dtls_port = 0);
+    ~PacketCapture();
+    PacketCapture(const PacketCapture&) = delete;
+    PacketCapture& operator=(const PacketCapture&) = delete;
 
     // Stops the capture (SIGINT: tshark writes what it holds) and reads the packets back.
     std::vector<CapturedPacket> stop();
 
   private:
-    std::filesystem::path file_;
-    BackgroundProcess tshark_;
+    void send_marker(std::size_t size);
+
+    std::uint16_t marker_port_ = 0;  // before marker_fd_: its initialiser sets the port
+    int marker_fd_ = -1;
+    BackgroundProcess tshark_;  // its log holds the packets, one line each
 };
 
 // Whether tshark is installed.

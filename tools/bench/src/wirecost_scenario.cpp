@@ -103,7 +103,7 @@ TcpMeasurement measure_keepalive(const harness::TempDir& dir, harness::GatewayPr
     KeepalivePeer peer(port, psk);
     if (!peer.ok() || !wait_for_pongs(peer, 2, 10s))
         throw std::runtime_error("the keepalive device did not connect or saw no Ping");
-    PacketCapture capture(dir, psk ? "tls" : "tcp", "tcp port " + std::to_string(port));
+    PacketCapture capture(dir.path(), psk ? "tls" : "tcp", "tcp port " + std::to_string(port));
     const auto from = peer.pongs_sent();
     if (!wait_for_pongs(peer, from + kExchanges + 2, 60s))
         throw std::runtime_error("the keepalive device stopped answering");
@@ -161,6 +161,16 @@ bool run_wirecost(const BenchOptions& o) {
         "  lwgate's own estimate per exchange: TCP %.0f B (captured %.0f), TLS %.0f B "
         "(captured %.0f)\n",
         tcp.estimated, tcp.measured, tls.estimated, tls.measured);
+    // The keepalive.idle from which a TCP (TLS) device costs less than the UDP (DTLS) refresh:
+    // NAT bindings of TCP last hours (RFC 5382: at least 2 h 4 min), so that idle is allowed.
+    const auto even = [&](double keepalive, double per_refresh) {
+        return per_refresh > 0 ? keepalive / per_refresh * refresh : 0.0;
+    };
+    std::printf(
+        "  break-even keepalive.idle: TCP vs UDP Update %.0f s; TLS vs DTLS resumption "
+        "%.0f s, vs DTLS full handshake %.0f s\n",
+        even(tcp.measured, udp.udp), even(tls.measured, udp.dtls_resumption),
+        even(tls.measured, udp.dtls_full));
     const auto close = [](double a, double b) { return b > 0 && std::abs(a - b) <= b / 4; };
     // A full DTLS handshake that cost less than two Updates did not happen (coap-client exits 0
     // whatever the answer).
