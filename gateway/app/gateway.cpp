@@ -138,6 +138,7 @@ Result<void, Error> Gateway::start() {
     if (auto opened = open_listeners(); !opened) return opened;
     for (auto& shard : shards_)
         shard->start_thread();
+    start_credential_watcher();
     if (instance_link_) instance_link_->start();
     for (auto& l : listeners_) {
         l->start();
@@ -337,6 +338,7 @@ void Gateway::finish() {
     if (finished_) return;
     finished_ = true;
     drain_timer_.cancel();
+    credential_watcher_.reset();
     if (instance_link_) instance_link_->stop();
     for (auto& shard : shards_)
         shard->stop_and_join();

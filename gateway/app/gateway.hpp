@@ -25,6 +25,7 @@
 #include "admin_http/admin_server.hpp"
 #include "app/admin_backend.hpp"
 #include "app/close_recorder.hpp"
+#include "app/credential_watcher.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/heap_trimmer.hpp"
 #include "app/service_notify.hpp"
@@ -117,6 +118,10 @@ class Gateway {
     // Closes, on every shard, the connections authenticated with one of `identities`.
     void close_identities(std::vector<std::string> identities);
     std::unique_ptr<credentials::CredentialService> credential_service_;  // after store_
+    // With a store shared by several instances: their credential changes, applied here. Started
+    // once the shards run (it closes connections on them), stopped before they stop.
+    void start_credential_watcher();
+    CredentialWatcherPtr credential_watcher_;
     // ---- end of persistence ----------------------------------------------------------------
     std::vector<ShardPtr> shards_;
     // One per shard, subscribed before the shard threads start: the admin API's close history.

@@ -59,6 +59,16 @@ void Gateway::reseed_credentials() {
     close_identities(std::move(seeded->retired));
 }
 
+void Gateway::start_credential_watcher() {
+    if (!credential_service_ || !store_->shares_credentials()) return;
+    // A second: how long a credential another instance changed takes to apply here.
+    credential_watcher_ = std::make_unique<CredentialWatcher>(
+        *store_, *credential_service_,
+        [this](std::vector<std::string> identities) { close_identities(std::move(identities)); },
+        std::chrono::milliseconds(1000));
+    credential_watcher_->start();
+}
+
 void Gateway::close_identities(std::vector<std::string> identities) {
     if (identities.empty()) return;
     auto set = std::make_shared<const std::unordered_set<std::string>>(identities.begin(),

@@ -1,6 +1,7 @@
 #include "credentials/credential_service.hpp"
 
 #include <algorithm>
+#include <set>
 #include <unordered_set>
 
 #include "credentials/credential_error.hpp"
@@ -74,8 +75,13 @@ Result<void, Error> CredentialService::commit(const std::vector<store::Credentia
             return error(CredentialErrc::unsupported,
                          "the store (store.uri) does not keep credentials: change them in the "
                          "YAML and reload");
-        if (auto written = store_.write_credentials(changes); !written)
+        if (auto written = store_.write_credentials(changes); !written) {
+            // Another instance sharing the store was first (its change reaches this table
+            // through the store's change feed): the same answer as from this table's check.
+            if (written.error().code == store::StoreErrc::name_taken)
+                return error(CredentialErrc::identity_taken, written.error().detail);
             return error(CredentialErrc::store_failed, written.error().message());
+        }
     }
     table_.apply(changes);
     return {};
@@ -184,6 +190,39 @@ Result<ImportOutcome, Error> CredentialService::import(
     }
     if (auto done = commit(batch); !done) return fail(std::move(done).error());
     return out;
+}
+
+std::vector<std::string> CredentialService::apply_shared(
+    const std::vector<store::CredentialChange>& changes) {
+    std::lock_guard lock(writer_);
+    std::vector<std::string> retired;
+    for (const auto& change : changes) {
+        const auto before = table_.get(change.endpoint);
+        if (!before) continue;
+        auto gone = retired_identities(*before, change.record ? &*change.record : nullptr);
+        retired.insert(retired.end(), gone.begin(), gone.end());
+    }
+    table_.apply(changes);
+    return retired;
+}
+
+std::vector<std::string> CredentialService::replace_all(
+    std::vector<store::CredentialRecord> records) {
+    std::vector<store::CredentialChange> changes;
+    std::set<std::string> kept;
+    for (auto& record : records) {
+        kept.insert(record.endpoint);
+        auto endpoint = record.endpoint;
+        changes.push_back({std::move(endpoint), std::move(record)});
+    }
+    for (std::string after;;) {  // what the store no longer has
+        const auto page = table_.page(after, 1000);
+        for (const auto& r : page)
+            if (!kept.count(r.endpoint)) changes.push_back({r.endpoint, std::nullopt});
+        if (page.size() < 1000) break;
+        after = page.back().endpoint;
+    }
+    return apply_shared(changes);
 }
 
 }  // namespace lwgate::credentials

@@ -74,6 +74,14 @@ class CredentialService {
     Result<SeedOutcome, Error> seed(const std::vector<config::Credential>& yaml,
                                     store::UnixMillis now);
 
+    // A store shared by several instances (store::Store::credential_changes): what any of them
+    // wrote, into this table (already stored, so not written again). Returns the identities no
+    // longer accepted, whose connections the caller closes.
+    std::vector<std::string> apply_shared(const std::vector<store::CredentialChange>& changes);
+    // The shared store's change log was trimmed past what this instance read: every entry again,
+    // the table made equal to `records`.
+    std::vector<std::string> replace_all(std::vector<store::CredentialRecord> records);
+
   private:
     Result<void, Error> check_free(const store::CredentialRecord& record,
                                    const std::vector<store::CredentialChange>& batch) const;

@@ -29,6 +29,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "redis/redis_blocking.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_uri.hpp"
 #include "store/store.hpp"
@@ -42,6 +43,9 @@ struct RedisStoreOptions {
     std::chrono::milliseconds retry_delay{500};        // after a failed batch
     std::chrono::milliseconds shutdown_timeout{3000};  // destructor: writing what is pending
     std::size_t max_batch_records = 1000;  // 4 commands each, well under the connection's bound
+    // Credential changes the shared log keeps (exactly): an instance away for longer than this
+    // many changes loads every entry again.
+    std::size_t credential_log_cap = 100'000;
 };
 
 class RedisStore final : public store::Store {
@@ -63,6 +67,14 @@ class RedisStore final : public store::Store {
     }
     void flush() override;
     store::StoreStats stats() const override;
+
+    // Credentials, shared by every instance on this Redis (redis_credentials.cpp).
+    Result<std::vector<store::CredentialRecord>, Error> load_credentials() override;
+    Result<void, Error> write_credentials(
+        const std::vector<store::CredentialChange>& changes) override;
+    bool keeps_credentials() const override { return true; }
+    bool shares_credentials() const override { return true; }
+    Result<store::CredentialFeed, Error> credential_changes(const std::string& cursor) override;
 
   private:
     // The newest wanted state of one endpoint: its record, or nullopt to erase it; under the
@@ -88,6 +100,14 @@ class RedisStore final : public store::Store {
 
     RedisAddress address_;
     RedisStoreOptions options_;
+    // Credentials: their own blocking connection, one caller at a time.
+    Result<BlockingRedis*, Error> credential_connection();
+    Result<RedisReply, Error> credential_command(const std::vector<std::string>& argv);
+    Result<std::string, Error> change_log_end();
+    Result<bool, Error> change_log_lost(const std::string& cursor);
+    std::mutex credential_mutex_;
+    std::unique_ptr<BlockingRedis> credential_redis_;
+    std::string loaded_cursor_ = "0-0";  // the change log's end when the credentials were loaded
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::unique_ptr<RedisConnection> conn_;  // the store thread only

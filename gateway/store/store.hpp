@@ -97,6 +97,14 @@ struct CredentialChange {
     std::optional<CredentialRecord> record;
 };
 
+// What other instances sharing the store changed since a cursor (Store::credential_changes).
+struct CredentialFeed {
+    std::vector<CredentialChange> changes;  // each endpoint as it is now
+    // Changes were lost (the shared log was trimmed past the cursor): load every entry again.
+    bool reload = false;
+    std::string cursor;  // where the next call goes on
+};
+
 struct StoreStats {
     std::uint64_t puts = 0;          // put() calls
     std::uint64_t erases = 0;        // erase() calls
@@ -143,6 +151,13 @@ class Store {
         return fail(Error{StoreErrc::unsupported, "this store does not keep credentials"});
     }
     virtual bool keeps_credentials() const { return false; }
+    // A store shared by several instances (Redis): what was written since `cursor` (empty: since
+    // load_credentials()), by any instance, this one included (applying one's own change again
+    // changes nothing). Other stores have nothing to tell.
+    virtual bool shares_credentials() const { return false; }
+    virtual Result<CredentialFeed, Error> credential_changes(const std::string& cursor) {
+        return CredentialFeed{{}, false, cursor};
+    }
 };
 
 // "memory:" or "sqlite:///absolute/path.db". On failure a StoreErrc, and in detail the problem in

@@ -20,7 +20,8 @@ enum class StoreErrc {
     schema,             // schema newer than this lwgate, or reading / upgrading it failed
     io,                 // reading the stored records failed
     write_failed,       // a synchronous write (credentials) failed and was rolled back
-    unsupported,        // the store cannot do this (credentials in a shared Redis store)
+    unsupported,        // the store cannot do this (credentials in a store without them)
+    name_taken,         // a shared store: another instance gave the identity to another endpoint
 };
 
 class StoreCategory final : public std::error_category {
@@ -46,6 +47,8 @@ class StoreCategory final : public std::error_category {
                 return "store write error";
             case StoreErrc::unsupported:
                 return "not supported by this store";
+            case StoreErrc::name_taken:
+                return "held by another endpoint in the shared store";
         }
         return "unknown lwgate.store error " + std::to_string(value);
     }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "credentials/credential_error.hpp"
 #include "store/memory_store.hpp"
 
@@ -28,7 +30,7 @@ class FailingStore final : public CredentialsOnlyStore {
     bool keeps_credentials() const override { return true; }
 };
 
-// A store that keeps no credentials (the shared Redis store today): Store's defaults.
+// A store that keeps no credentials: Store's defaults.
 class NoCredentialsStore final : public CredentialsOnlyStore {};
 
 store::CredentialRecord record(std::string endpoint, std::string identity, std::uint8_t key) {
@@ -155,6 +157,50 @@ TEST_F(CredentialServiceTest, AFailedWriteChangesNothing) {
     ASSERT_FALSE(out);
     EXPECT_EQ(out.error().code, CredentialErrc::store_failed);
     EXPECT_FALSE(other.has_credentials("ep"));
+}
+
+// A shared store refuses an identity another instance gave away first: the same 409 as the
+// table's own check, not a failed write.
+class TakenStore final : public CredentialsOnlyStore {
+  public:
+    Result<void, Error> write_credentials(const std::vector<store::CredentialChange>&) override {
+        return fail(Error{store::StoreErrc::name_taken, "psk:id belongs to endpoint 'other'"});
+    }
+    bool keeps_credentials() const override { return true; }
+};
+
+TEST_F(CredentialServiceTest, AnIdentityTakenInTheSharedStoreIsAConflict) {
+    TakenStore taken;
+    CredentialTable other;
+    CredentialService shared(other, taken);
+    auto out = shared.put({"ep", "id", "00", {}}, 0);
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().code, CredentialErrc::identity_taken);
+    EXPECT_NE(out.error().message().find("other"), std::string::npos);
+    EXPECT_FALSE(other.has_credentials("ep"));
+}
+
+// Another instance's changes (read from the shared store): into the table as they are, the
+// identities they end returned for closing; a full reload removes what the store lost.
+TEST_F(CredentialServiceTest, SharedChangesApplyAndNameTheIdentitiesTheyEnd) {
+    add("a", "id-a");
+    add("b", "id-b");
+    auto moved = record("a", "id-a2", 7);
+    auto retired = service.apply_shared({{"a", moved}, {"b", std::nullopt}});
+    std::sort(retired.begin(), retired.end());
+    EXPECT_EQ(retired, (std::vector<std::string>{"id-a", "id-b"}));
+    EXPECT_EQ(table.endpoint_of_psk("id-a2"), "a");
+    EXPECT_FALSE(table.endpoint_of_psk("id-a"));
+    EXPECT_FALSE(table.has_credentials("b"));
+    // Applying the same change again (an instance reads its own writes back) ends nothing.
+    EXPECT_TRUE(service.apply_shared({{"a", moved}}).empty());
+
+    add("c", "id-c");
+    retired = service.replace_all({record("a", "id-a2", 7), record("d", "id-d", 1)});
+    EXPECT_EQ(retired, (std::vector<std::string>{"id-c"}));
+    EXPECT_FALSE(table.has_credentials("c"));
+    EXPECT_EQ(table.endpoint_of_psk("id-d"), "d");
+    EXPECT_EQ(table.size(), 2u);
 }
 
 TEST_F(CredentialServiceTest, LoadRestoresWhatTheStoreKept) {
