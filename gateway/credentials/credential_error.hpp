@@ -16,7 +16,7 @@ enum class CredentialErrc {
     same_identity,      // a rotation to the identity already in use (see rotate())
     nothing_to_retire,  // retire without an older key, or of the only key
     store_failed,       // the store refused the write: nothing changed
-    unsupported,        // the store cannot keep credentials (shared Redis store)
+    unsupported,        // the store cannot keep credentials (a Store without them)
 };
 
 class CredentialCategory final : public std::error_category {

@@ -2,6 +2,7 @@
 // the layout, credential_script.hpp the write). Synchronous, on a blocking connection of their
 // own (the caller is an operator's request, the start or the change feed's thread, never a
 // shard), opened at first use and again after a failure.
+#include <optional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -22,14 +23,26 @@ Error shape_error(const std::string& what, const RedisReply& r) {
                  what + ": unexpected reply" + (r.is_error() ? ": " + r.str : std::string())};
 }
 
-// "1700000000000-3" -> {ms, seq}; ids compare as that pair.
-std::pair<unsigned long long, unsigned long long> id_of(const std::string& id) {
-    const auto dash = id.find('-');
+// Where a reader is in the change log: the id of the last entry it read, and how many entries
+// the log had had added by then. Redis 7.0 trims a capped stream without telling which entries
+// went (XINFO's max-deleted-entry-id moves for XDEL only), but it counts what was ever added:
+// more entries added since the cursor than the log holds now means some were trimmed unread.
+struct LogPosition {
+    std::string id = "0-0";
+    unsigned long long added = 0;
+};
+
+std::string to_cursor(const LogPosition& p) {
+    return p.id + " " + std::to_string(p.added);
+}
+
+std::optional<LogPosition> parse_cursor(const std::string& cursor) {
+    const auto space = cursor.find(' ');
+    if (space == std::string::npos) return std::nullopt;
     try {
-        return {std::stoull(id.substr(0, dash)),
-                dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1))};
+        return LogPosition{cursor.substr(0, space), std::stoull(cursor.substr(space + 1))};
     } catch (...) {
-        return {0, 0};
+        return std::nullopt;
     }
 }
 
@@ -54,22 +67,28 @@ Result<RedisReply, Error> RedisStore::credential_command(const std::vector<std::
     return r;
 }
 
-Result<std::string, Error> RedisStore::change_log_end() {
-    auto r = credential_command(
-        {"XREVRANGE", std::string(credential_changes_key), "+", "-", "COUNT", "1"});
+// The log's end as a cursor, and how many entries it holds now.
+Result<std::pair<std::string, unsigned long long>, Error> RedisStore::change_log_state() {
+    auto r = credential_command({"XINFO", "STREAM", std::string(credential_changes_key)});
     if (!r) return fail(std::move(r).error());
-    if (r->type != RedisReply::Type::array) return fail(shape_error("XREVRANGE", *r));
-    if (r->elements.empty()) return std::string("0-0");
-    const auto& entry = r->elements[0];
-    if (entry.type != RedisReply::Type::array || entry.elements.empty())
-        return fail(shape_error("XREVRANGE", *r));
-    return entry.elements[0].str;
+    LogPosition end;
+    unsigned long long length = 0;
+    if (r->is_error()) return std::pair{to_cursor(end), length};  // nothing written yet
+    if (r->type != RedisReply::Type::array) return fail(shape_error("XINFO STREAM", *r));
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+        const auto& name = r->elements[i].str;
+        const auto& value = r->elements[i + 1];
+        if (name == "last-generated-id") end.id = value.str;
+        if (name == "entries-added") end.added = static_cast<unsigned long long>(value.integer);
+        if (name == "length") length = static_cast<unsigned long long>(value.integer);
+    }
+    return std::pair{to_cursor(end), length};
 }
 
 Result<std::vector<store::CredentialRecord>, Error> RedisStore::load_credentials() {
     std::lock_guard lock(credential_mutex_);
     // The log's end first: what changes while the entries are read comes again through the feed.
-    auto end = change_log_end();
+    auto end = change_log_state();
     if (!end) return fail(std::move(end).error());
     std::vector<store::CredentialRecord> records;
     std::string cursor = "0";
@@ -92,7 +111,7 @@ Result<std::vector<store::CredentialRecord>, Error> RedisStore::load_credentials
             records.push_back(std::move(*record));
         }
     } while (cursor != "0");
-    loaded_cursor_ = std::move(*end);
+    loaded_cursor_ = std::move(end->first);
     return records;
 }
 
@@ -126,30 +145,18 @@ Result<void, Error> RedisStore::write_credentials(
     return {};
 }
 
-// Whether entries after `cursor` were trimmed away: Redis 7 keeps the highest id it trimmed.
-Result<bool, Error> RedisStore::change_log_lost(const std::string& cursor) {
-    auto r = credential_command({"XINFO", "STREAM", std::string(credential_changes_key)});
-    if (!r) return fail(std::move(r).error());
-    if (r->is_error()) return false;  // no stream yet: nothing was ever written, nothing lost
-    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
-        if (r->elements[i].str == "max-deleted-entry-id")
-            return id_of(r->elements[i + 1].str) > id_of(cursor);
-    }
-    return false;
-}
-
 Result<store::CredentialFeed, Error> RedisStore::credential_changes(const std::string& from) {
     std::lock_guard lock(credential_mutex_);
     store::CredentialFeed feed{{}, false, from.empty() ? loaded_cursor_ : from};
-    auto lost = change_log_lost(feed.cursor);
-    if (!lost) return fail(std::move(lost).error());
-    if (*lost) {
-        auto end = change_log_end();
-        if (!end) return fail(std::move(end).error());
-        return store::CredentialFeed{{}, true, std::move(*end)};
-    }
+    auto state = change_log_state();
+    if (!state) return fail(std::move(state).error());
+    const auto end = parse_cursor(state->first);
+    auto at = parse_cursor(feed.cursor);
+    // Entries trimmed unread, a damaged cursor, or a log that was deleted and begun again.
+    if (!at || !end || end->added < at->added || end->added - at->added > state->second)
+        return store::CredentialFeed{{}, true, std::move(state->first)};
     auto r = credential_command({"XREAD", "COUNT", std::to_string(changes_per_read), "STREAMS",
-                                 std::string(credential_changes_key), feed.cursor});
+                                 std::string(credential_changes_key), at->id});
     if (!r) return fail(std::move(r).error());
     if (r->type == RedisReply::Type::nil) return feed;
     if (r->type != RedisReply::Type::array || r->elements.empty() ||
@@ -159,7 +166,9 @@ Result<store::CredentialFeed, Error> RedisStore::credential_changes(const std::s
     std::set<std::string> seen;
     for (const auto& entry : r->elements[0].elements[1].elements) {
         if (entry.elements.size() != 2) continue;
-        feed.cursor = entry.elements[0].str;
+        at->id = entry.elements[0].str;
+        ++at->added;
+        feed.cursor = to_cursor(*at);
         const auto& fields = entry.elements[1].elements;
         if (fields.size() == 2 && seen.insert(fields[1].str).second)
             endpoints.push_back(fields[1].str);

@@ -103,11 +103,10 @@ class RedisStore final : public store::Store {
     // Credentials: their own blocking connection, one caller at a time.
     Result<BlockingRedis*, Error> credential_connection();
     Result<RedisReply, Error> credential_command(const std::vector<std::string>& argv);
-    Result<std::string, Error> change_log_end();
-    Result<bool, Error> change_log_lost(const std::string& cursor);
+    Result<std::pair<std::string, unsigned long long>, Error> change_log_state();
     std::mutex credential_mutex_;
     std::unique_ptr<BlockingRedis> credential_redis_;
-    std::string loaded_cursor_ = "0-0";  // the change log's end when the credentials were loaded
+    std::string loaded_cursor_ = "0-0 0";  // the change log's end when credentials were loaded
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     std::unique_ptr<RedisConnection> conn_;  // the store thread only

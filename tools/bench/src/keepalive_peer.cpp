@@ -10,6 +10,7 @@
 
 #include <variant>
 
+#include "loopback_address.hpp"
 #include "lwgate/coap/signaling.hpp"
 #include "lwgate/coap/tcp_codec.hpp"
 
@@ -18,10 +19,7 @@ namespace {
 
 int connect_loopback(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto addr = loopback_address(port);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(fd);
         return -1;

@@ -10,23 +10,16 @@
 #include <stdexcept>
 #include <thread>
 
+#include "loopback_address.hpp"
 #include "lwgate/harness/process.hpp"
 
 namespace lwgate::bench {
 namespace {
 
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return addr;
-}
-
 // A bound UDP socket for the end-of-capture marker (bound, so the marker meets no ICMP answer).
 int bind_marker_socket(std::uint16_t& port) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    auto addr = loopback(0);
+    auto addr = loopback_address(0);
     socklen_t len = sizeof addr;
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
@@ -69,7 +62,7 @@ PacketCapture::PacketCapture(const std::filesystem::path& dir, const std::string
 // A datagram of `size` bytes to the marker port, sent until tshark printed it (IP length
 // 28 + size): the first may go out before the capture runs.
 void PacketCapture::send_marker(std::size_t size) {
-    const auto marker = loopback(marker_port_);
+    const auto marker = loopback_address(marker_port_);
     const char bytes[2] = {};
     const std::string printed =
         "\t" + std::to_string(28 + size) + "\t" + std::to_string(marker_port_) + "\t";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "background_process.hpp"
+#include "loopback_address.hpp"
 #include "lwgate/harness/process.hpp"
 #include "packet_capture.hpp"
 
@@ -28,10 +29,7 @@ constexpr double kDtlsRecordOverhead = 13 + 8 + 8;
 
 bool udp_port_free(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto addr = loopback_address(port);
     const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
     return ok;
@@ -42,9 +40,7 @@ bool udp_port_free(std::uint16_t port) {
 std::uint16_t free_port_pair() {
     for (int attempt = 0; attempt < 50; ++attempt) {
         const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        auto addr = loopback_address(0);
         ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
         socklen_t len = sizeof addr;
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
