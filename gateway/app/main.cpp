@@ -1,6 +1,7 @@
 // lwgate: RFC 8323 CoAP-over-TCP/TLS edge gateway for LwM2M devices.
 #include <sys/resource.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -92,6 +93,10 @@ std::optional<int> parse_command_line(CLI::App& cli, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // hiredis writes to Redis with write(2): a Redis that restarts would end lwgate with SIGPIPE
+    // at the next command (the device sockets use MSG_NOSIGNAL, Redis's cannot). A write into a
+    // closed socket is an EPIPE error here, handled where it happens.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App cli{"lwgate: CoAP over TCP/TLS (RFC 8323) gateway and connection manager for LwM2M"};
     std::string config_path;
     std::string check_path;

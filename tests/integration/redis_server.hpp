@@ -2,6 +2,9 @@
 // hiredis connection of its own, for tests that send Lua scripts and binary values.
 #pragma once
 
+#include <csignal>
+#include <utility>
+
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -14,7 +17,12 @@ namespace lwgate::integration {
 
 class RedisServer : public harness::RedisServer {
   public:
-    using harness::RedisServer::RedisServer;
+    // The Redis clients under test run in the test's process: as in lwgate, whose main ignores
+    // SIGPIPE, a write into the socket of a Redis that went is an error and not the process's end.
+    template <class... Args>
+    explicit RedisServer(Args&&... args) : harness::RedisServer(std::forward<Args>(args)...) {
+        std::signal(SIGPIPE, SIG_IGN);
+    }
 
     // One command on a connection of its own; the reply as text (status, string or integer), or
     // "ERR: ..." / "" when it failed.

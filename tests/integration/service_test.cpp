@@ -81,6 +81,19 @@ TEST_F(ServiceTest, ReadyAfterListenersAndStoppingOnSigterm) {
     EXPECT_EQ(gateway.wait_exit(10s), 0);
 }
 
+// SIGPIPE is ignored: a write into a socket whose peer went (Redis restarting under hiredis,
+// which writes without MSG_NOSIGNAL) must be an error, not the end of the process.
+TEST_F(ServiceTest, SigpipeIsIgnored) {
+    gateway.start(LWGATE_BINARY, config.yaml());
+    std::ifstream status("/proc/" + std::to_string(gateway.pid()) + "/status");
+    std::string line;
+    std::uint64_t ignored = 0;
+    while (std::getline(status, line))
+        if (line.rfind("SigIgn:", 0) == 0) ignored = std::stoull(line.substr(7), nullptr, 16);
+    EXPECT_NE(ignored & (std::uint64_t{1} << (SIGPIPE - 1)), 0u)
+        << "SigIgn: " << std::hex << ignored;
+}
+
 TEST_F(ServiceTest, WatchdogPetsAtHalfThePeriod) {
     start_with_notify({"WATCHDOG_USEC=400000"});  // 400 ms: pet every 200 ms
     ASSERT_TRUE(notify.wait_for("READY=1", 5s));
