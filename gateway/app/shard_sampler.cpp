@@ -49,8 +49,6 @@ void add_bridge_counters(const lwm2m::Bridge& bridge, admin::ShardCounters& c) {
     for (std::size_t r = 0; r < c.refused.size(); ++r)
         c.refused[r] = bridge.metrics().refused[r].get();
     c.device_limits = bridge.relay_counters();
-    c.refused[static_cast<std::size_t>(lwm2m::Refusal::credentials_required)] +=
-        c.device_limits.unauthenticated_refused;
 }
 
 admin::ProbeState probe_state(upstream::CoreProbeState state) {

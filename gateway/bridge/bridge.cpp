@@ -106,20 +106,23 @@ std::optional<upstream::UpstreamPsk> Bridge::psk_of(const std::string& endpoint)
 
 // ---- connection side -----------------------------------------------------------------------
 
-void Bridge::refuse(session::SessionBase& session, const Message& message, const Refused& refusal) {
+void Bridge::note_refusal(const session::SessionBase* session, const Refused& refusal) {
     metrics_.refused[static_cast<std::size_t>(refusal.reason)].add();
-    if (refusal.reason != Refusal::unroutable_response && security_log_) {
-        const auto& info = session.info();
-        security_log_->refused({.reason = to_string(refusal.reason),
-                                .level = refusal_level(refusal.reason),
-                                .conn = info.id,
-                                .endpoint = refusal.endpoint,
-                                .psk_identity = info.psk_identity,
-                                .certificate = info.peer_certificate,
-                                .remote = info.remote,
-                                .detail = refusal.diagnostic},
-                               time_.now());
-    }
+    if (refusal.reason == Refusal::unroutable_response || !security_log_ || !session) return;
+    const auto& info = session->info();
+    security_log_->refused({.reason = to_string(refusal.reason),
+                            .level = refusal_level(refusal.reason),
+                            .conn = info.id,
+                            .endpoint = refusal.endpoint,
+                            .psk_identity = info.psk_identity,
+                            .certificate = info.peer_certificate,
+                            .remote = info.remote,
+                            .detail = refusal.diagnostic},
+                           time_.now());
+}
+
+void Bridge::refuse(session::SessionBase& session, const Message& message, const Refused& refusal) {
+    note_refusal(&session, refusal);
     if (refusal.code == 0 || !coap::is_request(message.code())) return;
     Message answer(refusal.code, message.token());
     if (refusal.max_age) answer.add_uint_option(coap::option::max_age, *refusal.max_age);
@@ -212,6 +215,18 @@ void Bridge::on_event(ConnectionClosedEvent&& e) {
 
 void Bridge::on_event(SendEvent&& e) {
     if (auto* s = find_session_(e.conn)) s->send(e.message);
+}
+
+void Bridge::on_event(RefuseEvent&& e) {
+    // Counted even when the connection is gone: the device did try.
+    auto* session = find_session_(e.conn);
+    const auto& payload = e.answer.payload();
+    note_refusal(session, Refused{.reason = e.reason,
+                                  .code = e.answer.code(),
+                                  .diagnostic = {reinterpret_cast<const char*>(payload.data()),
+                                                 payload.size()},
+                                  .endpoint = std::move(e.endpoint)});
+    if (session) session->send(e.answer);
 }
 
 void Bridge::on_event(RegisteredEvent&& e) {

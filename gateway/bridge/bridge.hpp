@@ -193,6 +193,8 @@ class Bridge final : public upstream::CoreLinkHandler {
 
     void refuse(session::SessionBase& session, const coap::Message& message,
                 const Refused& refusal);
+    // Counts a refusal and logs it as a security event (`session`: null when it is gone).
+    void note_refusal(const session::SessionBase* session, const Refused& refusal);
 
     // Owner side.
     void handle(unsigned conn_shard, ConnectionId conn, const std::string& endpoint,
@@ -269,6 +271,7 @@ class Bridge final : public upstream::CoreLinkHandler {
     void on_event(DeviceMessageEvent&& event);
     void on_event(ConnectionClosedEvent&& event);
     void on_event(SendEvent&& event);
+    void on_event(RefuseEvent&& event);
     void on_event(RegisteredEvent&& event);
     void on_event(CloseConnectionEvent&& event);
     void on_event(ClusterNoticeEvent&& event);

@@ -6,6 +6,11 @@ void Bridge::Hosted::send(ConnectionId conn, coap::Message&& message) {
     to_connection(conn, SendEvent{conn, std::move(message)});
 }
 
+void Bridge::Hosted::refuse(ConnectionId conn, coap::Message&& answer, Refusal reason,
+                            const std::string& endpoint) {
+    to_connection(conn, RefuseEvent{conn, reason, endpoint, std::move(answer)});
+}
+
 void Bridge::Hosted::registered(const Registered& registered) {
     to_connection(registered.conn, RegisteredEvent{registered});
 }

@@ -29,6 +29,8 @@ class Bridge::Hosted final : public DevicePort, public CorePort {
 
     // DevicePort
     void send(ConnectionId conn, coap::Message&& message) override;
+    void refuse(ConnectionId conn, coap::Message&& answer, Refusal reason,
+                const std::string& endpoint) override;
     void registered(const Registered& registered) override;
     void close_expired(ConnectionId conn) override;
     // CorePort

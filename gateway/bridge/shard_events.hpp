@@ -43,6 +43,15 @@ struct SendEvent {
     coap::Message message;
 };
 
+// An answer that refuses the connection's identity: counted and logged here, where the
+// connection's remote address and TLS identity are known, then sent.
+struct RefuseEvent {
+    ConnectionId conn;
+    Refusal reason;
+    std::string endpoint;
+    coap::Message answer;
+};
+
 // The connection now carries (or no longer carries) the endpoint's registration.
 struct RegisteredEvent {
     Registered registered;
@@ -66,7 +75,7 @@ struct ClusterNoticeEvent {
 struct LeaseLapsedEvent {};
 
 using ShardEvent =
-    std::variant<DeviceMessageEvent, ConnectionClosedEvent, SendEvent, RegisteredEvent,
+    std::variant<DeviceMessageEvent, ConnectionClosedEvent, SendEvent, RefuseEvent, RegisteredEvent,
                  CloseConnectionEvent, ClusterNoticeEvent, LeaseLapsedEvent>;
 
 // Whether T is one of the events above: Bridge::post() takes nothing else. The events travel as

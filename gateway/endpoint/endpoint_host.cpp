@@ -94,6 +94,8 @@ void EndpointHost::run(TimePoint now) {
 }
 
 void EndpointHost::execute(ToDevice& a, TimePoint) {
+    if (a.refusal)
+        return ports_.device.refuse(a.conn, std::move(a.message), *a.refusal, endpoint());
     ports_.device.send(a.conn, std::move(a.message));
 }
 

@@ -20,6 +20,10 @@ class DevicePort {
     virtual ~DevicePort() = default;
     // To connection `conn` (dropped when the device no longer has it).
     virtual void send(ConnectionId conn, coap::Message&& message) = 0;
+    // The same, for an answer that refuses the connection's identity: the connection's side
+    // counts and logs it (`endpoint`: the endpoint it tried to act for).
+    virtual void refuse(ConnectionId conn, coap::Message&& answer, Refusal reason,
+                        const std::string& endpoint) = 0;
     // `conn` now carries (or no longer carries) the endpoint's registration.
     virtual void registered(const Registered& registered) = 0;
     // The registration expired: close `conn`.

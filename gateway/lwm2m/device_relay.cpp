@@ -105,9 +105,9 @@ void DeviceRelay::on_device_request(ConnectionId conn, Message&& request, TimePo
 
 bool DeviceRelay::refused_locally(const Uplink_& uplink, const Message& request) {
     if (registered_ && authenticated_ && !uplink.authenticated) {
-        answer_device(uplink.conn, request.token(), code::forbidden,
-                      "this endpoint authenticates: connect over TLS");
-        if (counters_) ++counters_->unauthenticated_refused;
+        Message answer(code::forbidden, request.token());
+        answer.set_payload("this endpoint authenticates: connect over TLS");
+        actions_.push_back(ToDevice{uplink.conn, std::move(answer), Refusal::credentials_required});
         return true;
     }
     if (uplink.kind == Uplink::register_ || uplink.kind == Uplink::update) {

@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "lwgate/coap/message.hpp"
+#include "lwm2m/admission.hpp"
 #include "lwm2m/registration.hpp"
 #include "util/clock.hpp"
 #include "util/token_bucket.hpp"
@@ -85,16 +86,16 @@ struct RelayParams {
 struct RelayCounters {
     std::uint64_t uplinks_refused_busy = 0;     // 5.03: the device's uplink bound was reached
     std::uint64_t notifications_coalesced = 0;  // replaced by a newer one before they went out
-    // 4.03: a request on a connection not authenticated as the endpoint, for a registration
-    // that was made over one that is (a refused identity: lwgate_refused_total's
-    // credentials_required, as the Router's own refusals of that kind)
-    std::uint64_t unauthenticated_refused = 0;
 };
 
 // ---- actions -------------------------------------------------------------------------------
 struct ToDevice {  // send on the device's connection `conn` (dropped if it is gone)
     ConnectionId conn;
     coap::Message message;
+    // Set when the message refuses an identity (a 4.03 to a connection not authenticated as
+    // the endpoint): a security event, which only the connection's shard can log in full
+    // (remote address, TLS identity) and counts as the Router's refusals of that reason.
+    std::optional<Refusal> refusal = std::nullopt;
 };
 struct ToCore {  // send a request upstream (token already set by the relay)
     coap::Message request;

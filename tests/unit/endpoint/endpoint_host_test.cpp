@@ -28,6 +28,16 @@ constexpr ConnectionId conn = 5;
 class FakeDevice final : public DevicePort {
   public:
     void send(ConnectionId c, Message&& m) override { sent.push_back({c, std::move(m)}); }
+    void refuse(ConnectionId c, Message&& m, Refusal reason, const std::string& ep) override {
+        refused.push_back({c, std::move(m), reason, ep});
+    }
+    struct RefusalSent {
+        ConnectionId conn;
+        Message answer;
+        Refusal reason;
+        std::string endpoint;
+    };
+    std::vector<RefusalSent> refused;
     void registered(const Registered& r) override { registrations.push_back(r); }
     void close_expired(ConnectionId c) override { closed.push_back(c); }
     std::vector<std::pair<ConnectionId, Message>> sent;
@@ -86,8 +96,8 @@ class HostTest : public ::testing::Test {
   protected:
     EndpointHost::Ports ports() { return {device, core, observer}; }
     // Register on `conn`, accepted by the core with rd/5.
-    void register_device(EndpointHost& host) {
-        host.on_device_request(conn, register_message(), t0, false);
+    void register_device(EndpointHost& host, bool authenticated = false) {
+        host.on_device_request(conn, register_message(), t0, authenticated);
         ASSERT_EQ(core.requests.size(), 1u);
         Message created(code::created, core.requests.back().token());
         created.add_option(opt::location_path, "rd");
@@ -160,6 +170,25 @@ TEST_F(HostTest, ALargeUplinkGoesBlockWiseAndTheDeviceSeesOneAnswer) {
     ASSERT_EQ(device.sent.size(), 2u) << "one answer for the whole upload";
     EXPECT_EQ(device.sent[1].second.code(), code::changed);
     EXPECT_EQ(device.sent[1].second.token(), Token::from_u64(0xD1));
+}
+
+// A refusal of the connection's identity goes out through the port that counts and logs it,
+// with the endpoint it tried to act for, not as a plain answer.
+TEST_F(HostTest, ARefusedIdentityIsHandedToTheDevicePortAsARefusal) {
+    RegistrationHost host("urn:imei:1", params, 1000, nullptr, ports());
+    register_device(host, true);
+    const std::size_t sent = device.sent.size();
+    constexpr ConnectionId plain = conn + 1;
+    host.on_device_request(plain, make_request(code::post, Token::from_u64(0xD2), {"rd", "5"}), t0,
+                           false);
+    EXPECT_EQ(device.sent.size(), sent) << "sent as a plain answer";
+    ASSERT_EQ(device.refused.size(), 1u);
+    EXPECT_EQ(device.refused[0].conn, plain);
+    EXPECT_EQ(device.refused[0].answer.code(), code::forbidden);
+    EXPECT_EQ(device.refused[0].answer.token(), Token::from_u64(0xD2));
+    EXPECT_EQ(device.refused[0].reason, Refusal::credentials_required);
+    EXPECT_EQ(device.refused[0].endpoint, "urn:imei:1");
+    EXPECT_EQ(core.requests.size(), 1u) << "only the Register reached the core";
 }
 
 TEST_F(HostTest, ACoreRequestForAnAbsentDeviceIsAcknowledgedAndWaits) {
