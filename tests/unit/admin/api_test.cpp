@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 
 #include "snapshot_builder.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -12,18 +13,15 @@ using namespace test;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-class FakeBackend final : public Backend {
+class FakeBackend final : public NoBackend {
   public:
-    Snapshot collect(const CollectScope&) override { return snapshot; }
+    FakeBackend() {
+        snapshot = test::snapshot();
+        actions_succeed = true;
+    }
     void start_ping(unsigned shard, std::uint64_t id, Duration timeout, PingDone done) override {
         pings.push_back({shard, id, timeout, std::move(done)});
     }
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return true;
-    }
-    bool close(unsigned, std::uint64_t) override { return true; }
-    void drain() override { ++drains; }
 
     struct Ping {
         unsigned shard;
@@ -31,9 +29,7 @@ class FakeBackend final : public Backend {
         Duration timeout;
         PingDone done;
     };
-    Snapshot snapshot = test::snapshot();
     std::vector<Ping> pings;
-    int drains = 0;
 };
 
 ApiRequest request(std::string method, std::string path, std::string body = {}) {

@@ -7,24 +7,15 @@
 
 #include "admin/api.hpp"
 #include "store/memory_store.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
 
 using nlohmann::json;
 
-class CredentialBackend final : public Backend {
+class CredentialBackend final : public NoBackend {
   public:
-    Snapshot collect(const CollectScope&) override { return {}; }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone done) override {
-        done(std::nullopt);
-    }
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return false;
-    }
-    bool close(unsigned, std::uint64_t) override { return false; }
-    void drain() override {}
     credentials::CredentialService* credential_service() override { return &service; }
     const credentials::CredentialTable* credential_table() override { return &table; }
     std::size_t close_identities(const std::vector<std::string>& identities) override {

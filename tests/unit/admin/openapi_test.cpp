@@ -12,6 +12,7 @@
 #include "admin/json_views.hpp"
 #include "admin/router.hpp"
 #include "snapshot_builder.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -218,18 +219,6 @@ TEST(AdminOpenApi, DocumentedListParametersAreAccepted) {
     EXPECT_EQ(at(at(*limit, "schema"), "maximum"), max_page_limit);
     EXPECT_EQ(at(at(*limit, "schema"), "default"), default_page_limit);
 }
-
-class NoBackend final : public Backend {
-  public:
-    Snapshot collect(const CollectScope&) override { return test::snapshot(); }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone) override {}
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return false;
-    }
-    bool close(unsigned, std::uint64_t) override { return false; }
-    void drain() override {}
-};
 
 TEST(AdminOpenApi, ServedAtV1OpenApiJson) {
     NoBackend backend;

@@ -10,6 +10,7 @@
 #include "admin/api.hpp"
 #include "admin/json_views.hpp"
 #include "snapshot_builder.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -247,22 +248,9 @@ TEST(AdminPagination, BadLimitOrAfterIsA400NamingTheParameter) {
     EXPECT_THAT(state.error().detail, HasSubstr("zombie"));
 }
 
-class CountingBackend final : public Backend {
+class CountingBackend final : public NoBackend {
   public:
-    Snapshot collect(const CollectScope&) override {
-        ++collections;
-        return snapshot;
-    }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone) override {}
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return true;
-    }
-    bool close(unsigned, std::uint64_t) override { return true; }
-    void drain() override {}
-
-    Snapshot snapshot = fleet();
-    int collections = 0;
+    CountingBackend() { snapshot = fleet(); }
 };
 
 Reply get(Api& api, Query query) {

@@ -6,6 +6,7 @@
 
 #include "admin/api.hpp"
 #include "snapshot_builder.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -14,16 +15,8 @@ using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class ReloadBackend final : public Backend {
+class ReloadBackend final : public NoBackend {
   public:
-    Snapshot collect(const CollectScope&) override { return test::snapshot(); }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone) override {}
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return false;
-    }
-    bool close(unsigned, std::uint64_t) override { return false; }
-    void drain() override {}
     ReloadResult reload(bool apply) override {
         calls.push_back(apply);
         return result;
@@ -132,17 +125,7 @@ TEST(AdminReload, EveryRefusalHasItsStatusAndWords) {
 
 // A backend that knows nothing of reloads (as every fake before this route) says so.
 TEST(AdminReload, ABackendWithoutReloadIsUnsupported) {
-    class Plain final : public Backend {
-      public:
-        Snapshot collect(const CollectScope&) override { return test::snapshot(); }
-        void start_ping(unsigned, std::uint64_t, Duration, PingDone) override {}
-        bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                     std::optional<std::uint32_t>) override {
-            return false;
-        }
-        bool close(unsigned, std::uint64_t) override { return false; }
-        void drain() override {}
-    } backend;
+    NoBackend backend;
     Api api("", backend);
     EXPECT_EQ(post(api, "").status, 501);
 }

@@ -13,28 +13,13 @@
 #include "admin/api.hpp"
 #include "admin/router.hpp"
 #include "snapshot_builder.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-class NoBackend final : public Backend {
-  public:
-    Snapshot collect(const CollectScope&) override {
-        ++collections;
-        return test::snapshot();
-    }
-    void start_ping(unsigned, std::uint64_t, Duration, PingDone) override {}
-    bool release(unsigned, std::uint64_t, std::optional<std::string>,
-                 std::optional<std::uint32_t>) override {
-        return false;
-    }
-    bool close(unsigned, std::uint64_t) override { return false; }
-    void drain() override {}
-    int collections = 0;
-};
 
 Reply get(Api& api, const std::string& method, const std::string& path) {
     ApiRequest request{method, path, {}, {}, "127.0.0.1:50000"};

@@ -1,6 +1,6 @@
 // AdminServer::start() failing with a typed code: a port another server holds. Loopback only.
 #include "admin_http/admin_server.hpp"
-#include "no_backend.hpp"
+#include "unit/admin/no_backend.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "admin_http/admin_server.hpp"
-#include "no_backend.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "admin/status_page.hpp"
 #include "admin_http/admin_server.hpp"
-#include "no_backend.hpp"
+#include "unit/admin/no_backend.hpp"
 
 namespace lwgate::admin {
 namespace {
