@@ -8,41 +8,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bridge_fixture.hpp"
+#include "cluster_fixture.hpp"
 #include "lwgate/harness/admin_client.hpp"
-#include "redis_server.hpp"
-
-#ifndef LWGATECTL_BINARY
-#error "LWGATECTL_BINARY must be defined to the path of the lwgatectl executable"
-#endif
+#include "run_lwgatectl.hpp"
 
 namespace lwgate::integration {
 namespace {
 
 using ::testing::HasSubstr;
 
-class ClusterAdminTest : public ::testing::Test {
+class ClusterAdminTest : public ClusterFixture {
   protected:
-    void SetUp() override {
-        if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
-        ASSERT_TRUE(redis.start());
-        core.start();
-    }
-
     // An instance named `name` on the shared Redis (empty: a single instance, memory store).
-    harness::GatewayProcess& start(const std::string& name) {
-        harness::GatewayConfig config;
-        config.log_level = "debug";
-        config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\n";
-        if (!name.empty()) {
-            config.store_uri = redis.uri();
-            config.extra_yaml += "cluster:\n  instance: " + name + "\n  lease: 2s\n";
-        }
-        auto g = std::make_unique<harness::GatewayProcess>();
-        g->start(LWGATE_BINARY, config.yaml());
-        instances.push_back(std::move(g));
-        return *instances.back();
-    }
+    harness::GatewayProcess& start(const std::string& name) { return launch(cluster_config(name)); }
 
     static nlohmann::json get_json(harness::GatewayProcess& g, const std::string& path) {
         harness::AdminClient admin(g.admin_url());
@@ -65,22 +43,9 @@ class ClusterAdminTest : public ::testing::Test {
         }
     }
 
-    harness::ProcessResult ctl(harness::GatewayProcess& g, std::vector<std::string> args) {
-        args.insert(args.begin(), {LWGATECTL_BINARY, "--admin", g.admin_url()});
-        auto r = harness::run_process(args, 20s);
-        EXPECT_FALSE(r.timed_out) << "lwgatectl hung";
-        return r;
+    static harness::ProcessResult ctl(harness::GatewayProcess& g, std::vector<std::string> args) {
+        return run_lwgatectl(g.admin_url(), std::move(args));
     }
-
-    void TearDown() override {
-        for (auto& g : instances) {
-            if (g->running()) g->stop(10s);
-        }
-    }
-
-    RedisServer redis;
-    CoreSimulator core;
-    std::vector<std::unique_ptr<harness::GatewayProcess>> instances;
 };
 
 TEST_F(ClusterAdminTest, ClusterViewMetricsAndLwgatectl) {

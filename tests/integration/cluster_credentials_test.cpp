@@ -8,9 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bridge_fixture.hpp"
+#include "cluster_fixture.hpp"
 #include "lwgate/harness/admin_client.hpp"
-#include "redis_server.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -20,25 +19,13 @@ const coap::Bytes key{0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8};
 const std::string key_2_hex = "d1d2d3d4d5d6d7d8";
 const coap::Bytes key_2{0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
 
-class ClusterCredentialsTest : public ::testing::Test {
+class ClusterCredentialsTest : public ClusterFixture {
   protected:
-    void SetUp() override {
-        if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
-        ASSERT_TRUE(redis.start());
-        core.start();
-    }
-
+    // An instance named `name` with one TLS-PSK listener.
     harness::GatewayProcess& start(const std::string& name) {
-        harness::GatewayConfig config;
-        config.log_level = "debug";
+        auto config = cluster_config(name);
         config.listener_uris = {"coaps+tcp://127.0.0.1:0\n    tls: { psk: true }"};
-        config.store_uri = redis.uri();
-        config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\n" +
-                            "cluster:\n  instance: " + name + "\n  lease: 2s\n";
-        auto g = std::make_unique<harness::GatewayProcess>();
-        g->start(LWGATE_BINARY, config.yaml());
-        instances.push_back(std::move(g));
-        return *instances.back();
+        return launch(config);
     }
 
     static harness::HttpReply post(harness::GatewayProcess& g, const std::string& path,
@@ -72,15 +59,6 @@ class ClusterCredentialsTest : public ::testing::Test {
             std::this_thread::sleep_for(200ms);
         }
     }
-
-    void TearDown() override {
-        for (auto& g : instances)
-            if (g->running()) g->stop(10s);
-    }
-
-    RedisServer redis{true};
-    CoreSimulator core;
-    std::vector<std::unique_ptr<harness::GatewayProcess>> instances;
 };
 
 TEST_F(ClusterCredentialsTest, AChangeOnOneInstanceReachesTheOther) {

@@ -8,40 +8,25 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bridge_fixture.hpp"
+#include "cluster_fixture.hpp"
 #include "haproxy_front.hpp"
 #include "lwgate/harness/admin_client.hpp"
-#include "redis_server.hpp"
 
 namespace lwgate::integration {
 namespace {
 
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public ClusterFixture {
   protected:
-    void SetUp() override {
-        if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
-        ASSERT_TRUE(redis.start());
-        core.start();
-    }
-
-    // An instance named `name` on the shared Redis, with a short lease so that takeovers after
-    // a crash happen within a test's patience.
+    // An instance named `name` on the shared Redis.
     // `behind_proxy`: its listener reads HAProxy's PROXY header.
     // `connections`: further connections.* keys ("key: value").
     harness::GatewayProcess& start(const std::string& name, bool behind_proxy = false,
                                    std::vector<std::string> connections = {}) {
-        harness::GatewayConfig config;
+        auto config = cluster_config(name);
         if (behind_proxy)
             config.listener_uris = {"coap+tcp://127.0.0.1:0\n    proxy_protocol: true"};
-        config.log_level = "debug";
-        config.store_uri = redis.uri();
-        config.extra_yaml = "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: " + name +
-                            "\n  lease: 2s\n";
         config.connections_extra = std::move(connections);
-        auto g = std::make_unique<harness::GatewayProcess>();
-        g->start(LWGATE_BINARY, config.yaml());
-        instances.push_back(std::move(g));
-        return *instances.back();
+        return launch(config);
     }
 
     DeviceOptions options(const std::string& endpoint, std::uint16_t port) {
@@ -150,16 +135,7 @@ class ClusterTest : public ::testing::Test {
         EXPECT_EQ(update.code(), code::changed) << to.log();
     }
 
-    void TearDown() override {
-        for (auto& g : instances) {
-            if (g->running()) g->stop(10s);
-        }
-    }
-
-    RedisServer redis;
-    CoreSimulator core;
     harness::TempDir dir{"lwgate-cluster-"};
-    std::vector<std::unique_ptr<harness::GatewayProcess>> instances;
 };
 
 TEST_F(ClusterTest, ADeviceMovesToAnotherInstanceWhileTheFirstIsAlive) {
@@ -361,10 +337,7 @@ TEST_F(ClusterTest, AnUnknownLocationIsLookedUpOncePerConnection) {
 // (its predecessor's lease is not renewed).
 TEST_F(ClusterTest, ASecondRunningInstanceUnderTheSameNameDoesNotStart) {
     auto& a = start("gw-a");
-    harness::GatewayConfig config;
-    config.store_uri = redis.uri();
-    config.extra_yaml =
-        "upstream:\n  uri: " + core.uri() + "\ncluster:\n  instance: gw-a\n  lease: 2s\n";
+    const auto config = cluster_config("gw-a");
     harness::GatewayProcess twin;
     harness::GatewayOptions options;
     options.ready_timeout = Millis{8000};

@@ -12,6 +12,7 @@
 #include "lwgate/harness/process.hpp"
 #include "lwgate/harness/temp_dir.hpp"
 #include "raw_client.hpp"
+#include "run_lwgatectl.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -49,9 +50,7 @@ class CredentialsApiTest : public BridgeTest {
     }
 
     harness::ProcessResult ctl(std::vector<std::string> args) {
-        std::vector<std::string> argv{LWGATECTL_BINARY, "--admin", gateway.admin_url()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return harness::run_process(argv, 30s);
+        return run_lwgatectl(gateway.admin_url(), std::move(args));
     }
 
     harness::TempDir state_{"lwgate-credentials-"};

@@ -9,10 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway_fixture.hpp"
-
-#ifndef LWGATECTL_BINARY
-#error "LWGATECTL_BINARY must be defined to the path of the lwgatectl executable"
-#endif
+#include "run_lwgatectl.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -23,10 +20,7 @@ using ::testing::Not;
 class LwgatectlReloadTest : public GatewayTest {
   protected:
     harness::ProcessResult ctl(std::vector<std::string> args) {
-        args.insert(args.begin(), {LWGATECTL_BINARY, "--admin", gateway.admin_url()});
-        auto r = harness::run_process(args, 20s);
-        EXPECT_FALSE(r.timed_out) << "lwgatectl hung";
-        return r;
+        return run_lwgatectl(gateway.admin_url(), std::move(args));
     }
     void rewrite(const std::string& yaml) { std::ofstream(gateway.config_path()) << yaml; }
 };

@@ -8,10 +8,7 @@
 #include "gateway_fixture.hpp"
 #include "lwgate/coresim/core_simulator.hpp"
 #include "lwgate/devsim/device_simulator.hpp"
-
-#ifndef LWGATECTL_BINARY
-#error "LWGATECTL_BINARY must be defined to the path of the lwgatectl executable"
-#endif
+#include "run_lwgatectl.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -29,10 +26,7 @@ class LwgatectlTest : public GatewayTest {
     }
 
     harness::ProcessResult ctl(std::vector<std::string> args) {
-        args.insert(args.begin(), {LWGATECTL_BINARY, "--admin", admin});
-        auto r = harness::run_process(args, 20s);
-        EXPECT_FALSE(r.timed_out) << "lwgatectl hung";
-        return r;
+        return run_lwgatectl(admin, std::move(args));
     }
 
     std::unique_ptr<devsim::DeviceSimulator> device(const std::string& endpoint) {
