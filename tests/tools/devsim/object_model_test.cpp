@@ -56,6 +56,10 @@ TEST(DevsimObjectModelTest, SenmlJsonIsDeterministic) {
     EXPECT_EQ(m.senml_json(Path(3, 0)),
               R"([{"n":"/3/0/0","vs":"a"},{"n":"/3/0/1","vs":"b\"q"},{"n":"/3/0/5","vd":"-_8"}])");
     EXPECT_EQ(m.senml_json(Path(3, 0, 1)), R"([{"n":"/3/0/1","vs":"b\"q"}])");
+    m.set_text(Path(3, 0, 2), "a\nb\x01\xff");
+    EXPECT_EQ(m.senml_json(Path(3, 0, 2)), R"([{"n":"/3/0/2","vs":"a\nb\u0001)"
+                                           "\xef\xbf\xbd\"}]")
+        << "control characters escaped, invalid UTF-8 replaced";
     EXPECT_EQ(m.senml_json(std::vector<Path>{Path(3, 0, 5), Path(3, 0, 0)}),
               R"([{"n":"/3/0/5","vd":"-_8"},{"n":"/3/0/0","vs":"a"}])");
     m.add_instance(4, 0);
@@ -96,6 +100,10 @@ TEST(DevsimObjectModelTest, SenmlNamesFromReadCompositeBodies) {
     EXPECT_EQ(senml_names(R"([{"bn":"/3/0/","n":"0"},{"n":"1"}])"),
               (std::vector<std::string>{"/3/0/0", "/3/0/1"}));
     EXPECT_TRUE(senml_names("garbage \"n\":").empty());
+    EXPECT_TRUE(senml_names(R"({"n":"/3/0/0"})").empty()) << "SenML is an array";
+    EXPECT_EQ(senml_names(R"([{"n":"/3/0/0"},7,{"n":1},{"n":"/3/0/\"1"}])"),
+              (std::vector<std::string>{"/3/0/0", "/3/0/\"1"}))
+        << "what is not a record with a string name is skipped";
 }
 
 TEST(DevsimBase64UrlTest, NoPadding) {
@@ -103,7 +111,6 @@ TEST(DevsimBase64UrlTest, NoPadding) {
     EXPECT_EQ(base64url(coap::ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())),
               "aGVsbG8");
     EXPECT_EQ(base64url({}), "");
-    EXPECT_EQ(json_quote("a\nb\x01"), "\"a\\nb\\u0001\"");
 }
 
 TEST(DevsimBlockOptionTest, EncodeDecode) {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace lwgate::devsim {
 
 namespace {
@@ -295,25 +297,22 @@ std::string ObjectModel::discover_links(const Path& path) const {
 }
 
 std::string ObjectModel::senml_json(const std::vector<Path>& paths) const {
-    std::string out = "[";
-    bool first = true;
+    auto records = nlohmann::json::array();
     for (const auto& requested : paths) {
         for (const auto& p : resources_under(requested)) {
             const Resource* r = find(p);
             if (!r || r->executable) continue;
-            if (!first) out += ',';
-            first = false;
-            out += "{\"n\":\"" + p.to_string() + "\",";
+            nlohmann::json record{{"n", p.to_string()}};
             if (r->content_format == content_format::text_plain) {
-                out += "\"vs\":" + json_quote(r->text());
+                record["vs"] = r->text();
             } else {
-                out += "\"vd\":\"" + base64url(r->bytes()) + "\"";
+                record["vd"] = base64url(r->bytes());
             }
-            out += '}';
+            records.push_back(std::move(record));
         }
     }
-    out += ']';
-    return out;
+    // A resource's text may be any bytes: invalid UTF-8 is replaced, not thrown on.
+    return records.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string base64url(coap::ByteView bytes) {
@@ -343,82 +342,18 @@ std::string base64url(coap::ByteView bytes) {
     return out;
 }
 
-std::string json_quote(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += '"';
-    return out;
-}
-
 std::vector<std::string> senml_names(std::string_view json) {
-    // A tolerant scanner: finds "bn" and "n" keys with string values in order. Enough for the
-    // Read-Composite bodies LwM2M servers send; not a JSON parser.
+    // A "bn" applies to its record and those after it, until the next "bn" (RFC 8428 §4.1).
     std::vector<std::string> out;
+    const auto records = nlohmann::json::parse(json, nullptr, false);
+    if (!records.is_array()) return out;
     std::string base;
-    std::size_t pos = 0;
-    auto read_string = [&](std::size_t at, std::string& value) -> std::size_t {
-        // `at` points at the opening quote.
-        value.clear();
-        for (std::size_t i = at + 1; i < json.size(); ++i) {
-            if (json[i] == '\\' && i + 1 < json.size()) {
-                value += json[++i];
-            } else if (json[i] == '"') {
-                return i + 1;
-            } else {
-                value += json[i];
-            }
-        }
-        return std::string_view::npos;
-    };
-    while (pos < json.size()) {
-        const auto quote = json.find('"', pos);
-        if (quote == std::string_view::npos) break;
-        std::string key;
-        const auto after_key = read_string(quote, key);
-        if (after_key == std::string_view::npos) break;
-        auto colon = json.find_first_not_of(" \t\r\n", after_key);
-        if (colon == std::string_view::npos || json[colon] != ':') {
-            pos = after_key;
-            continue;
-        }
-        auto value_start = json.find_first_not_of(" \t\r\n", colon + 1);
-        if (value_start == std::string_view::npos) break;
-        if (json[value_start] != '"') {
-            pos = value_start;
-            continue;
-        }
-        std::string value;
-        const auto after_value = read_string(value_start, value);
-        if (after_value == std::string_view::npos) break;
-        if (key == "bn") base = value;
-        if (key == "n") out.push_back(base + value);
-        pos = after_value;
+    for (const auto& record : records) {
+        if (!record.is_object()) continue;
+        if (const auto bn = record.find("bn"); bn != record.end() && bn->is_string())
+            base = bn->get<std::string>();
+        if (const auto n = record.find("n"); n != record.end() && n->is_string())
+            out.push_back(base + n->get<std::string>());
     }
     return out;
 }

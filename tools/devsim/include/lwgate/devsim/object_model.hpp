@@ -146,10 +146,8 @@ class ObjectModel {
 
 // base64url without padding (RFC 4648 §5), as SenML "vd" requires.
 std::string base64url(coap::ByteView bytes);
-// JSON string literal with quotes, escaping '"', '\\' and control characters.
-std::string json_quote(std::string_view text);
 // The names ("n" values, with any "bn" prefix applied) of a SenML JSON request payload such as
-// a Read-Composite body [{"n":"/3/0/0"},{"n":"/1/0"}]. Tolerant: returns what it can find.
+// a Read-Composite body [{"n":"/3/0/0"},{"n":"/1/0"}]; none for a body that is not a JSON array.
 std::vector<std::string> senml_names(std::string_view json);
 
 }  // namespace lwgate::devsim
