@@ -27,30 +27,30 @@ std::optional<std::string> CredentialTable::endpoint_of_certificate(const std::s
 
 bool CredentialTable::has_credentials(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    return entries_.find(endpoint) != entries_.end();
+    return entries_.find(std::string_view(endpoint)) != entries_.end();
 }
 
 std::optional<PskKeyRecord> CredentialTable::current_psk(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    const auto it = entries_.find(endpoint);
-    if (it == entries_.end() || it->second.keys.empty()) return std::nullopt;
-    return it->second.keys.back();
+    const auto it = entries_.find(std::string_view(endpoint));
+    if (it == entries_.end() || it->keys.empty()) return std::nullopt;
+    return it->keys.back();
 }
 
 std::optional<CredentialRecord> CredentialTable::get(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    const auto it = entries_.find(endpoint);
+    const auto it = entries_.find(std::string_view(endpoint));
     if (it == entries_.end()) return std::nullopt;
-    return it->second;
+    return *it;
 }
 
 std::vector<CredentialRecord> CredentialTable::page(const std::string& after,
                                                     std::size_t limit) const {
     std::shared_lock lock(mutex_);
     std::vector<CredentialRecord> out;
-    auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
+    auto it = after.empty() ? entries_.begin() : entries_.upper_bound(std::string_view(after));
     for (; it != entries_.end() && out.size() < limit; ++it)
-        out.push_back(it->second);
+        out.push_back(*it);
     return out;
 }
 
@@ -91,21 +91,24 @@ void CredentialTable::index(const CredentialRecord& record) {
 }
 
 void CredentialTable::apply_one(const store::CredentialChange& change) {
-    const auto it = entries_.find(change.endpoint);
+    auto it = entries_.find(std::string_view(change.endpoint));
     if (it != entries_.end()) {
-        unindex(it->second);
+        unindex(*it);
         if (!change.record) {
             entries_.erase(it);
             return;
         }
-        it->second = *change.record;
-        index(it->second);
+        // The node is reused: its address, which the index holds, stays the same.
+        auto node = entries_.extract(it);
+        node.value() = *change.record;
+        node.value().endpoint = change.endpoint;  // the set's key, whatever the record says
+        index(*entries_.insert(std::move(node)).position);
         return;
     }
     if (!change.record) return;
-    const auto [inserted, ok] = entries_.emplace(change.endpoint, *change.record);
-    (void)ok;
-    index(inserted->second);
+    auto record = *change.record;
+    record.endpoint = change.endpoint;
+    index(*entries_.insert(std::move(record)).first);
 }
 
 // Removals first: an identity that moves between two endpoints in one batch must not be
@@ -113,8 +116,8 @@ void CredentialTable::apply_one(const store::CredentialChange& change) {
 void CredentialTable::apply(const std::vector<store::CredentialChange>& changes) {
     std::unique_lock lock(mutex_);
     for (const auto& change : changes) {
-        const auto it = entries_.find(change.endpoint);
-        if (it != entries_.end()) unindex(it->second);
+        const auto it = entries_.find(std::string_view(change.endpoint));
+        if (it != entries_.end()) unindex(*it);
     }
     for (const auto& change : changes)
         apply_one(change);

@@ -8,14 +8,15 @@
 // of times. Lookups take the lock shared (handshakes on all shards proceed together); a change
 // holds it exclusively for one map update, microseconds.
 //
-// Memory: entries by endpoint in an ordered map (listing pages in endpoint order, a cursor is
-// an endpoint name), plus a hash index from PSK identity (and certificate name) to the entry,
-// whose keys view the entry's own strings: about 0.4 KiB per entry (docs/performance.md).
+// Memory: entries ordered by endpoint (listing pages in endpoint order, a cursor is an endpoint
+// name) in a set keyed by the record's own endpoint, not a map that would hold the name twice,
+// plus a hash index from PSK identity (and certificate name) to the entry, whose keys view the
+// entry's own strings: about 380 bytes per entry (docs/performance.md).
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -58,14 +59,20 @@ class CredentialTable final : public lwm2m::IdentityLookup {
     void apply(const std::vector<store::CredentialChange>& changes);
 
   private:
-    using Entries = std::map<std::string, CredentialRecord, std::less<>>;
+    struct ByEndpoint {
+        using is_transparent = void;
+        static std::string_view key(const CredentialRecord& r) { return r.endpoint; }
+        static std::string_view key(std::string_view endpoint) { return endpoint; }
+        bool operator()(const auto& a, const auto& b) const { return key(a) < key(b); }
+    };
+    using Entries = std::set<CredentialRecord, ByEndpoint>;
     void unindex(const CredentialRecord& record);
     void index(const CredentialRecord& record);
     void apply_one(const store::CredentialChange& change);
 
     mutable std::shared_mutex mutex_;
     Entries entries_;
-    // Views into entries_'s strings: a map node never moves, and an entry is unindexed before
+    // Views into entries_'s strings: a set node never moves, and an entry is unindexed before
     // it changes and indexed again after.
     std::unordered_map<std::string_view, const CredentialRecord*> by_identity_;
     std::unordered_map<std::string_view, const CredentialRecord*> by_certificate_;
