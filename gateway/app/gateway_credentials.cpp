@@ -59,13 +59,17 @@ void Gateway::reseed_credentials() {
     close_identities(std::move(seeded->retired));
 }
 
+// How long a credential another instance changed (a key retired, an identity removed) may still
+// work here. Not a key: a read of an unchanged stream costs Redis microseconds, so there is no
+// load to trade against a longer window in which a revoked key still opens connections.
+constexpr std::chrono::milliseconds credential_feed_interval{1000};
+
 void Gateway::start_credential_watcher() {
     if (!credential_service_ || !store_->shares_credentials()) return;
-    // A second: how long a credential another instance changed takes to apply here.
     credential_watcher_ = std::make_unique<CredentialWatcher>(
         *store_, *credential_service_,
         [this](std::vector<std::string> identities) { close_identities(std::move(identities)); },
-        std::chrono::milliseconds(1000));
+        credential_feed_interval);
     credential_watcher_->start();
 }
 
