@@ -15,7 +15,19 @@ include(GNUInstallDirs)
 # (the package test runs cpack from CTest after the build).
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
-install(FILES README.md conf/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Who answers for the package: the Maintainer field, the changelog's trailer and the copyright
+# file's contact, all from this one setting (a packager sets it: cmake -DLWGATE_PACKAGE_CONTACT=).
+set(LWGATE_PACKAGE_CONTACT "lwgate maintainers <lwgate@example.org>"
+    CACHE STRING "The package's maintainer, as \"Name <address>\"")
+if(NOT LWGATE_PACKAGE_CONTACT MATCHES "^[^<>]+ <[^<>@ ]+@[^<> ]+>$")
+  message(FATAL_ERROR "LWGATE_PACKAGE_CONTACT must be \"Name <address>\": ${LWGATE_PACKAGE_CONTACT}")
+endif()
+string(REGEX REPLACE "^.*<([^>]+)>$" "\\1" LWGATE_PACKAGE_ADDRESS "${LWGATE_PACKAGE_CONTACT}")
+foreach(file copyright changelog)
+  configure_file(${PROJECT_SOURCE_DIR}/conf/debian/${file}.in ${PROJECT_BINARY_DIR}/debian/${file}
+                 @ONLY)
+endforeach()
+install(FILES README.md ${PROJECT_BINARY_DIR}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # The monitoring kit (Prometheus alert rules, Grafana dashboard): data a Prometheus may load in
 # place, so under share/ rather than the documentation, which may be left out.
 install(FILES conf/monitoring/lwgate-alerts.yml conf/monitoring/lwgate-dashboard.json
@@ -56,7 +68,7 @@ foreach(page lwgate.8 lwgatectl.1 lwgate.yaml.5)
   file(INSTALL "${LWGATE_BUILD_DIR}/install/${page}.gz"
        DESTINATION "${CMAKE_INSTALL_PREFIX}/${LWGATE_MANDIR_REL}/man${section}")
 endforeach()
-execute_process(COMMAND gzip -9n -c "${LWGATE_SOURCE_DIR}/conf/debian/changelog"
+execute_process(COMMAND gzip -9n -c "${LWGATE_BUILD_DIR}/debian/changelog"
                 OUTPUT_FILE "${LWGATE_BUILD_DIR}/install/changelog.Debian.gz"
                 COMMAND_ERROR_IS_FATAL ANY)
 file(INSTALL "${LWGATE_BUILD_DIR}/install/changelog.Debian.gz"
@@ -67,7 +79,7 @@ file(INSTALL "${LWGATE_BUILD_DIR}/install/changelog.Debian.gz"
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME lwgate)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "lwgate maintainers <lwgate@example.org>")
+set(CPACK_PACKAGE_CONTACT "${LWGATE_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "CoAP over TCP/TLS (RFC 8323) gateway for LwM2M devices")
 set(CPACK_PACKAGE_DESCRIPTION
     "lwgate holds LwM2M device connections over CoAP-over-TCP/TLS, keeps them alive with CoAP \
@@ -78,7 +90,7 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
-# The Debian revision: lwgate_0.1.0-1_amd64.deb. conf/debian/changelog's first entry names the
+# The Debian revision: lwgate_0.1.0-1_amd64.deb. conf/debian/changelog.in's first entry names the
 # same version (the package test checks it).
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The install rules and the Debian package: `cmake --install` into a scratch prefix, then cpack
 # into a scratch directory (the build directory is only read), and check what each one holds.
-# Usage: package_test.sh BUILD_DIR CPACK CMAKE
+# Usage: package_test.sh BUILD_DIR CPACK CMAKE CONTACT (CONTACT: LWGATE_PACKAGE_CONTACT)
 set -euo pipefail
-build=$1 cpack=$2 cmake=$3
+build=$1 cpack=$2 cmake=$3 contact=$4
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -29,7 +29,7 @@ check_modes() {
 # copyright file.
 check_metadata() {
     local deb=$1 docs=$scratch/docs version
-    [[ $(dpkg-deb -f "$deb" Maintainer) == "lwgate maintainers <lwgate@example.org>" ]] ||
+    [[ $(dpkg-deb -f "$deb" Maintainer) == "$contact" ]] ||
         fail "Maintainer: $(dpkg-deb -f "$deb" Maintainer)"
     version=$(dpkg-deb -f "$deb" Version)
     mkdir -p "$docs"
@@ -38,8 +38,10 @@ check_metadata() {
     zcat "$docs/usr/share/doc/lwgate/changelog.Debian.gz" >"$docs/changelog"
     [[ $(dpkg-parsechangelog -l "$docs/changelog" -S Version) == "$version" ]] ||
         fail "the changelog's first entry is not version $version: $(head -1 "$docs/changelog")"
-    [[ $(dpkg-parsechangelog -l "$docs/changelog" -S Maintainer) == \
-        "lwgate maintainers <lwgate@example.org>" ]] || fail "changelog maintainer"
+    [[ $(dpkg-parsechangelog -l "$docs/changelog" -S Maintainer) == "$contact" ]] ||
+        fail "changelog maintainer"
+    grep -qxF "Upstream-Contact: $contact" "$docs/usr/share/doc/lwgate/copyright" ||
+        fail "copyright: Upstream-Contact is not $contact"
     check_dep5 "$docs/usr/share/doc/lwgate/copyright"
 }
 
