@@ -1,6 +1,7 @@
 // AdminServer::start() failing with a typed code: a port another server holds. Loopback only.
 #include "admin_http/admin_server.hpp"
 #include "unit/admin/no_backend.hpp"
+#include "unit/admin_http/loopback_http.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,7 +34,7 @@ TEST(AdminServer, PortInUseIsCannotBind) {
     AdminServer first(on_loopback(0), backend);
     ASSERT_TRUE(first.start());
     const std::string url = first.url();
-    const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const auto port = loopback::port_of(url);
 
     AdminServer second(on_loopback(port), backend);
     auto started = second.start();

@@ -16,6 +16,7 @@
 
 #include "admin_http/admin_server.hpp"
 #include "unit/admin/no_backend.hpp"
+#include "unit/admin_http/loopback_http.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -49,22 +50,6 @@ std::shared_ptr<SSL_CTX> self_signed_context() {
     return ctx;
 }
 
-std::uint16_t port_of(const std::string& url) {
-    return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
-
-int connect_to(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const timeval timeout{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
-    return fd;
-}
-
 const std::string kRequest = "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
 // The answer to one request over TLS (no verification: the test only checks the transport), or
@@ -73,7 +58,7 @@ std::string https_get(std::uint16_t port) {
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                           SSL_CTX_free);
     std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
-    const int fd = connect_to(port);
+    const int fd = loopback::connect(port);
     SSL_set_fd(ssl.get(), fd);
     std::string reply;
     if (SSL_connect(ssl.get()) == 1) {
@@ -88,14 +73,7 @@ std::string https_get(std::uint16_t port) {
 }
 
 std::string plain_get(std::uint16_t port) {
-    const int fd = connect_to(port);
-    ::send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL);
-    std::string reply;
-    char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
-        reply.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
-    return reply;
+    return loopback::exchange(port, kRequest);
 }
 
 TEST(AdminTlsServer, AnswersOverTlsOnly) {
@@ -104,7 +82,7 @@ TEST(AdminTlsServer, AnswersOverTlsOnly) {
     auto started = server.start();
     ASSERT_TRUE(started) << started.error().message();
     EXPECT_EQ(server.url().rfind("https://127.0.0.1:", 0), 0u) << server.url();
-    const auto port = port_of(server.url());
+    const auto port = loopback::port_of(server.url());
     EXPECT_EQ(https_get(port).rfind("HTTP/1.1 ", 0), 0u);
     EXPECT_EQ(plain_get(port).find("HTTP/1."), std::string::npos) << "an answer in clear";
 }
@@ -115,7 +93,7 @@ TEST(AdminTlsServer, StopAndStartAgainKeepsTheContext) {
     ASSERT_TRUE(server.start());
     server.stop();
     ASSERT_TRUE(server.start());
-    EXPECT_EQ(https_get(port_of(server.url())).rfind("HTTP/1.1 ", 0), 0u);
+    EXPECT_EQ(https_get(loopback::port_of(server.url())).rfind("HTTP/1.1 ", 0), 0u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "admin/status_page.hpp"
 #include "admin_http/admin_server.hpp"
 #include "unit/admin/no_backend.hpp"
+#include "unit/admin_http/loopback_http.hpp"
 
 namespace lwgate::admin {
 namespace {
@@ -22,23 +23,8 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string http_get(const std::string& url, const std::string& path) {
-    const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const timeval timeout{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string reply;
-    char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
-        reply.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
-    return reply;
+    return loopback::exchange(loopback::port_of(url),
+                              "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 }
 
 // CSP's form of a hash: "sha256-" and the base64 of the digest.
