@@ -1,5 +1,7 @@
 #include "admin/reload_result.hpp"
 
+#include "config/config_error_json.hpp"
+
 namespace lwgate::admin {
 
 using nlohmann::json;
@@ -10,18 +12,6 @@ json changes_json(const std::vector<config::ReloadChange>& changes) {
     json out = json::array();
     for (const auto& c : changes)
         out.push_back(json{{"key", c.key}, {"from", c.from}, {"to", c.to}});
-    return out;
-}
-
-json errors_json(const std::vector<config::ConfigError>& errors) {
-    json out = json::array();
-    for (const auto& e : errors) {
-        json one{{"key", e.key}, {"line", e.line}, {"message", e.message}};
-        // The config file itself goes without saying; an included file (credentials_file) is
-        // named.
-        if (!e.file.empty()) one["file"] = e.file;
-        out.push_back(std::move(one));
-    }
     return out;
 }
 
@@ -98,7 +88,7 @@ json reload_json(const ReloadResult& r) {
         return out;
     }
     out["error"] = refusal(r);
-    if (r.outcome == ReloadOutcome::config_errors) out["errors"] = errors_json(r.errors);
+    if (r.outcome == ReloadOutcome::config_errors) out["errors"] = json(r.errors);
     return out;
 }
 

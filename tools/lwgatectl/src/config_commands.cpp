@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config_error_json.hpp"
 #include "config/config_loader.hpp"
 #include "format.hpp"
 
@@ -51,16 +52,6 @@ std::string error_line(const std::string& config_path, const config::ConfigError
     return (e.file.empty() ? config_path + ": " : std::string()) + e.to_string();
 }
 
-json errors_json(const std::vector<config::ConfigError>& errors) {
-    json out = json::array();
-    for (const auto& e : errors) {
-        json one{{"key", e.key}, {"line", e.line}, {"message", e.message}};
-        if (!e.file.empty()) one["file"] = e.file;
-        out.push_back(std::move(one));
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string render_reload(const json& body) {
@@ -101,7 +92,7 @@ int check_config_file(const std::string& path, bool as_json, std::ostream& out, 
         json body{{"config", path}, {"outcome", errors ? "config_errors" : "checked"}};
         if (errors) {
             body["error"] = path + " has " + std::to_string(errors->size()) + " error(s)";
-            body["errors"] = errors_json(*errors);
+            body["errors"] = json(*errors);
         }
         out << body.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
         return errors ? exit_refused : exit_ok;
