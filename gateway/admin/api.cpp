@@ -119,27 +119,27 @@ Reply ping_reply(const std::string& target, const ConnectionRef& ref, Duration t
 // The arguments and the connection of a per-connection operation, or the error answer.
 using Located = std::variant<std::pair<DeviceArgs, ConnectionRef>, Reply>;
 
-Located locate(Backend& backend, const Route& r, const std::string& body) {
-    auto checked = device_args(r.op, body);
+Located locate(Backend& backend, const ConnectionTarget& target, Op op, const std::string& body) {
+    auto checked = device_args(op, body);
     if (auto* reply = std::get_if<Reply>(&checked)) return *reply;
     auto snapshot = backend.collect({true, true, false, std::nullopt});
-    auto found = find_connection(snapshot, r.target);
+    auto found = find_connection(snapshot, target);
     if (auto* lookup = std::get_if<LookupError>(&found)) {
         if (*lookup == LookupError::no_connection)
-            return error_reply(409, r.target + " has no connection");
-        return error_reply(404, "no connection or registration for " + r.target);
+            return error_reply(409, target.text + " has no connection");
+        return error_reply(404, "no connection or registration for " + target.text);
     }
     return std::pair{std::get<DeviceArgs>(checked), std::get<ConnectionRef>(found)};
 }
 
 // POST /v1/connections/{target}/ping answers later: no thread waits for the device.
-std::variant<Reply, Deferred> ping(Backend& backend, const Route& r, const std::string& body,
-                                   std::function<void(Reply)> later) {
-    auto located = locate(backend, r, body);
+std::variant<Reply, Deferred> ping(Backend& backend, const ConnectionTarget& target,
+                                   const std::string& body, std::function<void(Reply)> later) {
+    auto located = locate(backend, target, Op::ping, body);
     if (auto* reply = std::get_if<Reply>(&located)) return *reply;
     const auto [args, ref] = std::get<std::pair<DeviceArgs, ConnectionRef>>(located);
     backend.start_ping(ref.shard, ref.id, args.timeout,
-                       [later = std::move(later), target = r.target, ref = ref,
+                       [later = std::move(later), target = target.text, ref = ref,
                         timeout = args.timeout](std::optional<session::AdminPingResult> result) {
                            later(ping_reply(target, ref, timeout, result));
                        });
@@ -155,35 +155,48 @@ std::string action_detail(const DeviceArgs& args, const ConnectionRef& ref) {
 }
 
 // POST /v1/connections/{target}/release or /close.
-Reply release_or_close(Backend& backend, const Route& r, const ApiRequest& request) {
-    auto located = locate(backend, r, request.body);
+Reply release_or_close(Backend& backend, const ConnectionTarget& target, Op op,
+                       const ApiRequest& request) {
+    auto located = locate(backend, target, op, request.body);
     if (auto* reply = std::get_if<Reply>(&located)) return *reply;
     const auto& [args, ref] = std::get<std::pair<DeviceArgs, ConnectionRef>>(located);
-    const bool release = r.op == Op::release;
+    const bool release = op == Op::release;
     const bool acted = release ? backend.release(ref.shard, ref.id, args.alternative, args.hold_off)
                                : backend.close(ref.shard, ref.id);
-    if (!acted) return error_reply(409, r.target + " has no connection");
-    logging::log_operator_action(request.client, release ? "release" : "close", r.target,
+    if (!acted) return error_reply(409, target.text + " has no connection");
+    logging::log_operator_action(request.client, release ? "release" : "close", target.text,
                                  action_detail(args, ref));
     return json_reply(202, json{{release ? "released" : "closed", true}, {"id", ref.id}});
 }
 
-// GET /v1/connections/{target}: an endpoint name, or id:N.
-Reply connection_detail(Backend& backend, const std::string& target) {
+// GET /v1/connections/{target}.
+Reply connection_detail(Backend& backend, const ConnectionTarget& target) {
     std::optional<std::string> endpoint;
-    if (target.rfind("id:", 0) == 0) {
+    if (target.id) {
         // The endpoint of a connection is known only after a first look.
         auto first = backend.collect({true, false, false, std::nullopt});
         for (const auto& shard : first.shards)
             for (const auto& c : shard.connections)
-                if ("id:" + std::to_string(c.session.info.id) == target) endpoint = c.endpoint;
+                if (c.session.info.id == *target.id) endpoint = c.endpoint;
     } else {
-        endpoint = target;
+        endpoint = target.text;
     }
     auto snapshot = backend.collect({true, true, endpoint.has_value(), endpoint});
     auto detail = connection_detail_json(snapshot, target);
-    if (!detail) return error_reply(404, "no connection or registration for " + target);
+    if (!detail) return error_reply(404, "no connection or registration for " + target.text);
     return json_reply(200, *detail);
+}
+
+// The {target} of /v1/connections/{target}[/verb] with its ?by=, or the 400 answer.
+std::variant<ConnectionTarget, Reply> connection_target_of(const Route& r,
+                                                           const ApiRequest& request) {
+    const auto by = request.query.find("by");
+    if (by == request.query.end()) return ConnectionTarget(r.target);
+    if (by->second != "endpoint")
+        return error_reply(400,
+                           "by must be endpoint (the target is an endpoint name, even one "
+                           "that reads id:N)");
+    return ConnectionTarget(r.target, true);
 }
 
 // POST /v1/reload: the SIGHUP reload, or with {"dry_run": true} only what it would do.
@@ -223,8 +236,8 @@ std::optional<Reply> Api::refuse(std::string_view authorization) const {
     return reply;
 }
 
-void Api::log_unauthorized(std::string_view client, std::string_view method,
-                           std::string_view path, std::string_view why, TimePoint now) {
+void Api::log_unauthorized(std::string_view client, std::string_view method, std::string_view path,
+                           std::string_view why, TimePoint now) {
     const std::string detail = std::string(why) + " (" + std::string(method) + " " +
                                std::string(path.substr(0, 200)) + ")";
     std::lock_guard lock(unauthorized_mutex_);
@@ -250,7 +263,12 @@ std::variant<Reply, Deferred> Api::handle(const ApiRequest& request,
                                           std::function<void(Reply)> later) {
     try {
         const Route r = route(request.method, request.path);
-        if (r.op == Op::ping) return ping(backend_, r, request.body, std::move(later));
+        if (r.op == Op::ping) {
+            auto target = connection_target_of(r, request);
+            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
+            return ping(backend_, std::get<ConnectionTarget>(target), request.body,
+                        std::move(later));
+        }
         return operation(request, r);
     } catch (const std::exception& e) {
         spdlog::error("admin {} {}: {}", request.method, request.path, e.what());
@@ -289,8 +307,11 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
             return json_reply(200, connections_json(snapshot, list->filter, list->page));
         }
-        case Op::connection:
-            return connection_detail(backend_, r.target);
+        case Op::connection: {
+            auto target = connection_target_of(r, request);
+            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
+            return connection_detail(backend_, std::get<ConnectionTarget>(target));
+        }
         case Op::cluster: {
             // Counts only, and the instance leases in Redis when clustered.
             auto snapshot = backend_.collect({false, false, false, std::nullopt});
@@ -310,8 +331,11 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
         case Op::reload:
             return reload(backend_, request);
         case Op::release:
-        case Op::close:
-            return release_or_close(backend_, r, request);
+        case Op::close: {
+            auto target = connection_target_of(r, request);
+            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
+            return release_or_close(backend_, std::get<ConnectionTarget>(target), r.op, request);
+        }
         case Op::credentials:  // answered above (credentials_operation)
         case Op::credential:
         case Op::credential_put:

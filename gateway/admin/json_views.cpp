@@ -59,9 +59,9 @@ bool registered_on(const ConnectionSample& c, const DeviceSample* d) {
     return c.session.registered || (d && d->registered && d->connection == c.session.info.id);
 }
 
-std::optional<std::uint64_t> parse_id(const std::string& target) {
+std::optional<std::uint64_t> parse_id(std::string_view target) {
     constexpr std::string_view prefix = "id:";
-    if (target.rfind(prefix, 0) != 0) return std::nullopt;
+    if (!target.starts_with(prefix)) return std::nullopt;
     std::uint64_t id = 0;
     const char* first = target.data() + prefix.size();
     const char* last = target.data() + target.size();
@@ -384,10 +384,11 @@ struct DetailTarget {
     std::optional<std::string> endpoint;
 };
 
-std::optional<DetailTarget> resolve_detail_target(const Snapshot& s, const std::string& target) {
+std::optional<DetailTarget> resolve_detail_target(const Snapshot& s,
+                                                  const ConnectionTarget& target) {
     const auto devices = devices_by_endpoint(s);
     DetailTarget t;
-    if (auto id = parse_id(target)) {
+    if (const auto id = target.id) {
         t.connection = connection_by_id(s, *id);
         if (!t.connection) return std::nullopt;
         t.endpoint = t.connection->endpoint;
@@ -396,9 +397,9 @@ std::optional<DetailTarget> resolve_detail_target(const Snapshot& s, const std::
         }
         return t;
     }
-    t.endpoint = target;
-    if (auto it = devices.find(target); it != devices.end()) t.device = it->second;
-    t.connection = connection_of(s, target, t.device);
+    t.endpoint = target.text;
+    if (auto it = devices.find(target.text); it != devices.end()) t.device = it->second;
+    t.connection = connection_of(s, target.text, t.device);
     if (!t.connection && !(t.device && t.device->registered)) return std::nullopt;
     return t;
 }
@@ -534,7 +535,7 @@ json owner_json(const Snapshot& s) {
 
 }  // namespace
 
-std::optional<json> connection_detail_json(const Snapshot& s, const std::string& target) {
+std::optional<json> connection_detail_json(const Snapshot& s, const ConnectionTarget& target) {
     const auto t = resolve_detail_target(s, target);
     if (!t) return std::nullopt;
     const ConnectionSample* c = t->connection;
@@ -556,16 +557,19 @@ std::optional<json> connection_detail_json(const Snapshot& s, const std::string&
     return j;
 }
 
+ConnectionTarget::ConnectionTarget(std::string segment, bool by_endpoint)
+    : text(std::move(segment)), id(by_endpoint ? std::nullopt : parse_id(text)) {}
+
 std::variant<ConnectionRef, LookupError> find_connection(const Snapshot& s,
-                                                         const std::string& target) {
-    if (auto id = parse_id(target)) {
+                                                         const ConnectionTarget& target) {
+    if (const auto id = target.id) {
         if (const auto* c = connection_by_id(s, *id)) return ConnectionRef{c->shard, *id};
         return LookupError::unknown;
     }
     const auto devices = devices_by_endpoint(s);
     const DeviceSample* d = nullptr;
-    if (auto it = devices.find(target); it != devices.end()) d = it->second;
-    if (const auto* c = connection_of(s, target, d))
+    if (auto it = devices.find(target.text); it != devices.end()) d = it->second;
+    if (const auto* c = connection_of(s, target.text, d))
         return ConnectionRef{c->shard, c->session.info.id};
     return d ? LookupError::no_connection : LookupError::unknown;
 }

@@ -95,9 +95,18 @@ nlohmann::json connections_json(const Snapshot& snapshot, const Filter& filter);
 // page.
 nlohmann::json connections_json(const Snapshot& snapshot, const Filter& filter, const Page& page);
 
-// GET /v1/connections/{target}: target is an endpoint name or "id:<connection id>".
+// What the {target} segment of /v1/connections/{target}[/verb] names: connection `id` when it
+// reads "id:<n>", else an endpoint. An endpoint may itself be called "id:7" (LwM2M allows any
+// name): `by_endpoint` (the query ?by=endpoint) takes the segment as a name, whatever it reads.
+struct ConnectionTarget {
+    explicit ConnectionTarget(std::string segment, bool by_endpoint = false);
+    std::string text;                 // as given: for answers and the operator log
+    std::optional<std::uint64_t> id;  // set: a connection id
+};
+
+// GET /v1/connections/{target}.
 std::optional<nlohmann::json> connection_detail_json(const Snapshot& snapshot,
-                                                     const std::string& target);
+                                                     const ConnectionTarget& target);
 
 // Where a per-connection operation (ping, release, close) goes.
 struct ConnectionRef {
@@ -106,7 +115,7 @@ struct ConnectionRef {
 };
 enum class LookupError { unknown, no_connection };
 std::variant<ConnectionRef, LookupError> find_connection(const Snapshot& snapshot,
-                                                         const std::string& target);
+                                                         const ConnectionTarget& target);
 
 // "2026-11-22T05:10:00Z"
 std::string iso8601(WallClock::time_point at);

@@ -62,19 +62,20 @@ constexpr std::string_view document_text = R"json({
       }
     },
     "/v1/connections/{target}": {
-      "parameters": [{"$ref": "#/components/parameters/Target"}],
+      "parameters": [{"$ref": "#/components/parameters/Target"}, {"$ref": "#/components/parameters/By"}],
       "get": {
         "operationId": "getConnection",
         "summary": "Everything known about one device or connection",
         "responses": {
           "200": {"description": "the device", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectionDetail"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "404": {"$ref": "#/components/responses/NotFound"}
         }
       }
     },
     "/v1/connections/{target}/ping": {
-      "parameters": [{"$ref": "#/components/parameters/Target"}],
+      "parameters": [{"$ref": "#/components/parameters/Target"}, {"$ref": "#/components/parameters/By"}],
       "post": {
         "operationId": "pingConnection",
         "summary": "Send a CoAP Ping now and measure the round trip",
@@ -99,7 +100,7 @@ constexpr std::string_view document_text = R"json({
       }
     },
     "/v1/connections/{target}/release": {
-      "parameters": [{"$ref": "#/components/parameters/Target"}],
+      "parameters": [{"$ref": "#/components/parameters/Target"}, {"$ref": "#/components/parameters/By"}],
       "post": {
         "operationId": "releaseConnection",
         "summary": "Send 7.04 Release, then close the connection",
@@ -123,7 +124,7 @@ constexpr std::string_view document_text = R"json({
       }
     },
     "/v1/connections/{target}/close": {
-      "parameters": [{"$ref": "#/components/parameters/Target"}],
+      "parameters": [{"$ref": "#/components/parameters/Target"}, {"$ref": "#/components/parameters/By"}],
       "post": {
         "operationId": "closeConnection",
         "summary": "Send 7.05 Abort, then close the connection",
@@ -330,6 +331,7 @@ constexpr std::string_view document_text = R"json({
     },
     "parameters": {
       "Target": {"name": "target", "in": "path", "required": true, "description": "the endpoint name, percent-encoded (a%2Fb for a/b), or id:N for connection N", "schema": {"type": "string", "minLength": 1}},
+      "By": {"name": "by", "in": "query", "description": "endpoint: the target is an endpoint name even when it reads id:N (an endpoint may be called so); any other value is a 400", "schema": {"type": "string", "enum": ["endpoint"]}},
       "Endpoint": {"name": "target", "in": "path", "required": true, "description": "the endpoint name, percent-encoded (a%2Fb for a/b)", "schema": {"type": "string", "minLength": 1}}
     },
     "responses": {

@@ -143,6 +143,27 @@ TEST_F(StatusPageTest, FiltersAndDetailsFromTheFragment) {
     EXPECT_THAT(details, HasSubstr("<td>transport</td><td>tcp</td>")) << dom;
 }
 
+// A device may call itself "id:1", which as a path segment is connection 1: #device= opens the
+// endpoint of that name (the page asks with ?by=endpoint), #conn= a connection by its id.
+TEST_F(StatusPageTest, ADeviceNamedLikeAConnectionIdOpensItself) {
+    start_all();
+    harness::AdminClient admin(gateway.admin_url());
+    auto alpha = registered_device("urn:dev:alpha");
+    auto named = registered_device("id:1");
+    const auto own = admin.get("/v1/connections/id%3A1?by=endpoint");
+    ASSERT_EQ(own.status, 200) << own.body;
+    const auto own_id = own.json()["connection"]["id"].get<std::uint64_t>();
+    const auto first = admin.get("/v1/connections/id:1");
+    ASSERT_EQ(first.status, 200) << "connection 1 (urn:dev:alpha's) is gone: " << first.body;
+    ASSERT_NE(own_id, 1u);
+
+    const auto by_name = section(render("#device=id:1"), "details-body", "</main>");
+    EXPECT_THAT(by_name, HasSubstr("<td>id</td><td>" + std::to_string(own_id) + "</td>"))
+        << by_name;
+    const auto by_id = section(render("#conn=1"), "details-body", "</main>");
+    EXPECT_THAT(by_id, HasSubstr("<td>id</td><td>1</td>")) << by_id;
+}
+
 // With admin.token set the page loads without it but shows nothing of lwgate: it asks for the
 // token, and the API still refuses a request without it.
 TEST_F(StatusPageTest, AsksForTheTokenAndShowsNoData) {

@@ -80,8 +80,9 @@ _lwgatectl() {
                 *) options="" ;;
             esac ;;
         connections | conns) options="--state --endpoint --transport --remote --limit --after" ;;
-        ping) options="--timeout" ;;
-        release) options="--alt --hold-off" ;;
+        show | close) options="--by-endpoint" ;;
+        ping) options="--timeout --by-endpoint" ;;
+        release) options="--alt --hold-off --by-endpoint" ;;
         watch) options="--interval --count" ;;
     esac
     if [[ $cur == -* ]]; then

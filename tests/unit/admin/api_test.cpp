@@ -100,6 +100,34 @@ TEST(AdminApi, PingAnswersLaterFromTheCompletion) {
     EXPECT_EQ(json::parse(later[0].body)["rtt_seconds"], 0.001234);
 }
 
+// ?by=endpoint on every route of one device: the segment is the endpoint's name even when it
+// reads id:N; any other value of `by` is refused before anything is looked up or done.
+TEST(AdminApi, ByEndpointNamesAnEndpointThatReadsLikeAConnectionId) {
+    FakeBackend backend;
+    backend.snapshot.shards[0].connections = {connection(7, "id:3"), connection(3, "other")};
+    backend.snapshot.shards[0].devices = {device("id:3", 7), device("other", 3)};
+    Api api("", backend);
+    auto with_by = [](std::string method, std::string path, std::string by) {
+        auto r = request(std::move(method), std::move(path));
+        r.query = {{"by", std::move(by)}};
+        return r;
+    };
+    auto shown = now(api, with_by("GET", "/v1/connections/id:3", "endpoint"));
+    ASSERT_EQ(shown.status, 200) << shown.body;
+    EXPECT_EQ(json::parse(shown.body)["connection"]["id"], 7);
+    EXPECT_EQ(json::parse(now(api, request("GET", "/v1/connections/id:3")).body)["endpoint"],
+              "other")
+        << "without by, id:3 is connection 3";
+    auto closed = now(api, with_by("POST", "/v1/connections/id:3/close", "endpoint"));
+    EXPECT_EQ(closed.status, 202) << closed.body;
+    EXPECT_EQ(json::parse(closed.body)["id"], 7);
+    api.handle(with_by("POST", "/v1/connections/id%3A3/ping", "endpoint"), [](Reply) {});
+    ASSERT_EQ(backend.pings.size(), 1u);
+    EXPECT_EQ(backend.pings[0].id, 7u);
+    EXPECT_EQ(now(api, with_by("GET", "/v1/connections/id:3", "name")).status, 400);
+    EXPECT_EQ(now(api, with_by("POST", "/v1/connections/id:3/release", "")).status, 400);
+}
+
 TEST(AdminApi, PingOutcomes) {
     FakeBackend backend;
     backend.snapshot.shards[0].connections = {connection(7, "dev")};

@@ -171,15 +171,15 @@ TEST(AdminCluster, DeviceDetailNamesTheOwnerWhenClustered) {
     auto s = clustered(2);
     s.shards[1].devices = {device("ep-1", std::nullopt, false, 1)};
     s.shards[1].owner_epoch = 17;
-    auto j = connection_detail_json(s, "ep-1");
+    auto j = connection_detail_json(s, ConnectionTarget("ep-1"));
     ASSERT_TRUE(j);
     EXPECT_EQ((*j)["owner"], nlohmann::json({{"instance", "gw-a"}, {"epoch", 17}, {"self", true}}));
     s.shards[1].owner_epoch.reset();
-    j = connection_detail_json(s, "ep-1");
+    j = connection_detail_json(s, ConnectionTarget("ep-1"));
     ASSERT_TRUE(j);
     EXPECT_TRUE((*j)["owner"]["instance"].is_null());
     s.cluster = {};
-    j = connection_detail_json(s, "ep-1");
+    j = connection_detail_json(s, ConnectionTarget("ep-1"));
     ASSERT_TRUE(j);
     EXPECT_FALSE(j->contains("owner")) << "not clustered: no owner";
 }

@@ -94,7 +94,7 @@ TEST(AdminViews, DetailOfAConnectedDevice) {
     s.shards[0].closes["dev-active"] = {
         {WallClock::time_point{} + std::chrono::seconds(1'795'000'000), t0 - 5min,
          session::CloseReason::half_open, "1 Ping(s) unanswered"}};
-    auto j = connection_detail_json(s, "dev-active");
+    auto j = connection_detail_json(s, ConnectionTarget("dev-active"));
     ASSERT_TRUE(j);
     EXPECT_EQ((*j)["state"], "active");
     EXPECT_EQ((*j)["connection"]["id"], 1);
@@ -111,7 +111,7 @@ TEST(AdminViews, DetailOfAConnectedDevice) {
     EXPECT_EQ((*j)["observations"][0]["core_token"], "a1b2");
     EXPECT_EQ((*j)["recent_closes"][0]["reason"], "half_open");
     EXPECT_EQ((*j)["recent_closes"][0]["at"], "2026-11-18T11:06:40Z");
-    auto by_id = connection_detail_json(s, "id:1");
+    auto by_id = connection_detail_json(s, ConnectionTarget("id:1"));
     ASSERT_TRUE(by_id);
     EXPECT_EQ((*by_id)["endpoint"], "dev-active");
 }
@@ -123,7 +123,7 @@ TEST(AdminViews, DetailShowsTheKeepaliveWireCost) {
     auto& k = s.shards[1].connections[0].session.keepalive;
     k.traffic = {2, 2, 4, 6};  // two exchanges: Pings of 3 bytes, token-less Pongs of 2
     k.tls_record_overhead = 22;
-    auto j = connection_detail_json(s, "dev-ping");
+    auto j = connection_detail_json(s, ConnectionTarget("dev-ping"));
     ASSERT_TRUE(j);
     const auto& wire = (*j)["keepalive"]["wire"];
     EXPECT_EQ(wire["frames_in"], 2);
@@ -134,7 +134,7 @@ TEST(AdminViews, DetailShowsTheKeepaliveWireCost) {
     // Mean frame 2.5 bytes rounds to 3: (3 + 3 + 3 * 52 + 2 * 22) per exchange.
     EXPECT_EQ(wire["idle_wire_bytes_per_day_estimated"], (6 + 3 * 52 + 2 * 22) * 1440);
     // A device that exchanged nothing yet: the projection from lwgate's own 3-byte frames.
-    j = connection_detail_json(s, "dev-active");
+    j = connection_detail_json(s, ConnectionTarget("dev-active"));
     ASSERT_TRUE(j);
     EXPECT_EQ((*j)["keepalive"]["wire"]["wire_bytes_estimated"], 0);
     EXPECT_EQ((*j)["keepalive"]["wire"]["idle_wire_bytes_per_day_estimated"], (6 + 3 * 52) * 1440);
@@ -142,28 +142,50 @@ TEST(AdminViews, DetailShowsTheKeepaliveWireCost) {
 
 TEST(AdminViews, DetailOfASleepingDeviceAndUnknowns) {
     const auto s = fleet();
-    auto j = connection_detail_json(s, "dev-sleep");
+    auto j = connection_detail_json(s, ConnectionTarget("dev-sleep"));
     ASSERT_TRUE(j);
     EXPECT_EQ((*j)["state"], "sleeping");
     EXPECT_TRUE((*j)["connection"].is_null());
     EXPECT_TRUE((*j)["keepalive"].is_null());
     EXPECT_EQ((*j)["registration"]["queue_mode"], true);
-    EXPECT_FALSE(connection_detail_json(s, "nobody"));
-    EXPECT_FALSE(connection_detail_json(s, "id:404"));
-    EXPECT_FALSE(connection_detail_json(s, "id:"));
-    EXPECT_FALSE(connection_detail_json(s, "id:1x"));
+    EXPECT_FALSE(connection_detail_json(s, ConnectionTarget("nobody")));
+    EXPECT_FALSE(connection_detail_json(s, ConnectionTarget("id:404")));
+    EXPECT_FALSE(connection_detail_json(s, ConnectionTarget("id:")));
+    EXPECT_FALSE(connection_detail_json(s, ConnectionTarget("id:1x")));
 }
 
 TEST(AdminViews, FindConnectionForActions) {
     const auto s = fleet();
-    auto ref = find_connection(s, "dev-ping");
+    auto ref = find_connection(s, ConnectionTarget("dev-ping"));
     ASSERT_TRUE(std::holds_alternative<ConnectionRef>(ref));
     EXPECT_EQ(std::get<ConnectionRef>(ref).shard, 1u);
     EXPECT_EQ(std::get<ConnectionRef>(ref).id, 2u);
-    EXPECT_EQ(std::get<ConnectionRef>(find_connection(s, "id:3")).id, 3u);
-    EXPECT_EQ(std::get<LookupError>(find_connection(s, "dev-sleep")), LookupError::no_connection);
-    EXPECT_EQ(std::get<LookupError>(find_connection(s, "nobody")), LookupError::unknown);
-    EXPECT_EQ(std::get<LookupError>(find_connection(s, "id:77")), LookupError::unknown);
+    EXPECT_EQ(std::get<ConnectionRef>(find_connection(s, ConnectionTarget("id:3"))).id, 3u);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, ConnectionTarget("dev-sleep"))),
+              LookupError::no_connection);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, ConnectionTarget("nobody"))),
+              LookupError::unknown);
+    EXPECT_EQ(std::get<LookupError>(find_connection(s, ConnectionTarget("id:77"))),
+              LookupError::unknown);
+}
+
+// LwM2M allows any endpoint name, "id:1" too: read as a path segment it is connection 1, and
+// ?by=endpoint (by_endpoint) takes it as the name it is.
+TEST(AdminViews, AnEndpointNamedLikeAConnectionIdIsReachedByEndpoint) {
+    auto s = fleet();
+    s.shards[0].connections.push_back(connection(9, "id:1"));
+    s.shards[0].devices.push_back(device("id:1", 9));
+    const auto as_id = connection_detail_json(s, ConnectionTarget("id:1"));
+    ASSERT_TRUE(as_id);
+    EXPECT_EQ((*as_id)["endpoint"], "dev-active");
+    const auto as_name = connection_detail_json(s, ConnectionTarget("id:1", true));
+    ASSERT_TRUE(as_name);
+    EXPECT_EQ((*as_name)["endpoint"], "id:1");
+    EXPECT_EQ((*as_name)["connection"]["id"], 9);
+    EXPECT_EQ(std::get<ConnectionRef>(find_connection(s, ConnectionTarget("id:1"))).id, 1u);
+    EXPECT_EQ(std::get<ConnectionRef>(find_connection(s, ConnectionTarget("id:1", true))).id, 9u);
+    EXPECT_FALSE(connection_detail_json(s, ConnectionTarget("id:9", true)))
+        << "by endpoint never reads a connection id";
 }
 
 }  // namespace

@@ -269,6 +269,28 @@ TEST_F(CliTest, ShowEncodesTheEndpointAndReports404) {
     EXPECT_EQ(missing.err, "lwgatectl: dev 9: not found (HTTP 404)\n");
 }
 
+// An endpoint may be called "id:7": --by-endpoint asks for it by name (?by=endpoint) on every
+// command of one device; without the flag nothing is added, and id:7 stays connection 7.
+TEST_F(CliTest, ByEndpointNamesAnEndpointThatReadsLikeAConnectionId) {
+    admin.set("GET /v1/connections/id:7", 200,
+              R"({"endpoint":"id:7","state":"active","connection":null})");
+    admin.set("POST /v1/connections/id:7/ping", 200, R"({"rtt_seconds":0.001})");
+    admin.set("POST /v1/connections/id:7/release", 202, R"({"released":true})");
+    admin.set("POST /v1/connections/id:7/close", 202, R"({"closed":true})");
+    const std::multimap<std::string, std::string> by{{"by", "endpoint"}};
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"show", "id:7", "--by-endpoint"},
+          {"ping", "--by-endpoint", "id:7"},
+          {"release", "id:7", "--by-endpoint"},
+          {"close", "id:7", "--by-endpoint"}}) {
+        const auto r = ctl(args);
+        EXPECT_EQ(r.code, 0) << args[0] << ": " << r.err;
+        EXPECT_EQ(admin.requests().back().params, by) << args[0];
+    }
+    EXPECT_EQ(ctl({"show", "id:7"}).code, 0);
+    EXPECT_TRUE(admin.requests().back().params.empty());
+}
+
 TEST_F(CliTest, PingSendsTheTimeoutAndPrintsTheRtt) {
     admin.set("POST /v1/connections/dev-1/ping", 200, R"({"rtt_seconds":0.00038})");
     auto r = ctl({"ping", "dev-1", "--timeout", "2s"});

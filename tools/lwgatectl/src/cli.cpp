@@ -79,6 +79,18 @@ const json& rows_of(const json& page) {
     return it != page.end() && it->is_array() ? *it : none;
 }
 
+// The device of show, ping, release and close: an endpoint name, or id:N for a connection, unless
+// --by-endpoint says the name only reads like one (LwM2M allows any endpoint name).
+struct DeviceTarget {
+    std::string name;
+    bool by_endpoint = false;
+    std::string path(std::string_view verb = {}) const {
+        std::string out = "/v1/connections/" + percent_encode(name);
+        if (!verb.empty()) out += "/" + std::string(verb);
+        return by_endpoint ? out + "?by=endpoint" : out;
+    }
+};
+
 class Runner {
   public:
     Runner(const Common& common, std::ostream& out, std::ostream& err, bool terminal)
@@ -138,10 +150,10 @@ class Runner {
         return exit_ok;
     }
 
-    int show(const std::string& endpoint) {
-        auto r = client_->get("/v1/connections/" + percent_encode(endpoint));
+    int show(const DeviceTarget& device) {
+        auto r = client_->get(device.path());
         if (!r.reached()) return unreachable(r);
-        if (!r.success()) return refused(endpoint, r);
+        if (!r.success()) return refused(device.name, r);
         if (common_.json)
             print_raw(r);
         else
@@ -161,33 +173,33 @@ class Runner {
         return exit_ok;
     }
 
-    int ping(const std::string& endpoint, std::chrono::milliseconds timeout) {
+    int ping(const DeviceTarget& device, std::chrono::milliseconds timeout) {
         const double timeout_seconds = static_cast<double>(timeout.count()) / 1000.0;
-        auto r = client_->post(device_path(endpoint, "ping"),
-                               {{"timeout_seconds", timeout_seconds}}, timeout);
+        auto r =
+            client_->post(device.path("ping"), {{"timeout_seconds", timeout_seconds}}, timeout);
         if (!r.reached()) return unreachable(r);
-        if (!r.success()) return refused("ping " + endpoint, r);
+        if (!r.success()) return refused("ping " + device.name, r);
         if (common_.json)
             print_raw(r);
         else
-            out_ << render_ping(endpoint, r.body) << "\n";
+            out_ << render_ping(device.name, r.body) << "\n";
         return exit_ok;
     }
 
-    int release(const std::string& endpoint, const std::string& alt,
+    int release(const DeviceTarget& device, const std::string& alt,
                 std::optional<std::chrono::milliseconds> hold_off) {
         json body = json::object();
         if (!alt.empty()) body["alternative_address"] = alt;
         if (hold_off)
             body["hold_off_seconds"] =
                 std::chrono::duration_cast<std::chrono::seconds>(*hold_off).count();
-        return action("release " + endpoint, device_path(endpoint, "release"), body,
-                      "released " + endpoint);
+        return action("release " + device.name, device.path("release"), body,
+                      "released " + device.name);
     }
 
-    int close(const std::string& endpoint) {
-        return action("close " + endpoint, device_path(endpoint, "close"), json::object(),
-                      "closed " + endpoint);
+    int close(const DeviceTarget& device) {
+        return action("close " + device.name, device.path("close"), json::object(),
+                      "closed " + device.name);
     }
 
     int drain() { return action("drain", "/v1/drain", json::object(), "draining"); }
@@ -332,10 +344,6 @@ class Runner {
                           until - std::chrono::steady_clock::now())));
     }
 
-    static std::string device_path(const std::string& endpoint, const char* verb) {
-        return "/v1/connections/" + percent_encode(endpoint) + "/" + verb;
-    }
-
     int action(const std::string& what, const std::string& path, const json& body,
                const std::string& done) {
         auto r = client_->post(path, body);
@@ -426,7 +434,7 @@ class CommandLine {
     Common common_;
     const DurationValidator duration_;
     ListOptions list_;
-    std::string endpoint_;
+    DeviceTarget device_;
     std::string ping_timeout_ = "5s";
     std::string alt_, hold_off_;
     std::string interval_ = "2s";
@@ -494,9 +502,11 @@ CLI::App* CommandLine::add_command(const char* name, const char* description) {
 
 void CommandLine::add_endpoint(CLI::App* command) {
     command
-        ->add_option("endpoint", endpoint_,
+        ->add_option("endpoint", device_.name,
                      "the device's endpoint name (or id:N for a connection id)")
         ->required();
+    command->add_flag("--by-endpoint", device_.by_endpoint,
+                      "ENDPOINT is an endpoint name even if it reads id:N");
 }
 
 void CommandLine::add_listings() {
@@ -603,12 +613,12 @@ std::string CommandLine::command_names() const {
 int CommandLine::dispatch(Runner& runner) const {
     if (status_->parsed()) return runner.status();
     if (connections_->parsed()) return runner.connections(list_);
-    if (show_->parsed()) return runner.show(endpoint_);
-    if (ping_->parsed()) return runner.ping(endpoint_, *parse_cli_duration(ping_timeout_));
+    if (show_->parsed()) return runner.show(device_);
+    if (ping_->parsed()) return runner.ping(device_, *parse_cli_duration(ping_timeout_));
     if (release_->parsed())
-        return runner.release(endpoint_, alt_,
+        return runner.release(device_, alt_,
                               hold_off_.empty() ? std::nullopt : parse_cli_duration(hold_off_));
-    if (close_->parsed()) return runner.close(endpoint_);
+    if (close_->parsed()) return runner.close(device_);
     if (drain_->parsed()) return runner.drain();
     if (cluster_->parsed()) return runner.cluster();
     if (credentials_.parsed()) return runner.credentials(credentials_);
