@@ -17,6 +17,7 @@
 #include "lwgate/devsim/device_simulator.hpp"
 #include "lwgate/harness/admin_client.hpp"
 #include "raw_client.hpp"
+#include "support/loopback_http.hpp"
 
 namespace lwgate::integration {
 namespace {
@@ -38,19 +39,8 @@ struct RawHttp {
 
 RawHttp raw_post_without_length(std::uint16_t port, const std::string& path) {
     RawHttp result;
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    EXPECT_GE(fd, 0);
-    const timeval timeout{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-        ADD_FAILURE() << "connect to the admin port failed";
-        ::close(fd);
-        return result;
-    }
+    const int fd = loopback::connect(port);
+    if (fd < 0) return result;
     sockaddr_in local{};
     socklen_t length = sizeof local;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
@@ -60,10 +50,7 @@ RawHttp raw_post_without_length(std::uint16_t port, const std::string& path) {
                                 "Accept: */*\r\nConnection: close\r\n\r\n";
     EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(request.size()));
-    char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
-        result.reply.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
+    result.reply = loopback::read_until_closed(fd);
     return result;
 }
 

@@ -1,7 +1,7 @@
 // AdminServer::start() failing with a typed code: a port another server holds. Loopback only.
 #include "admin_http/admin_server.hpp"
+#include "support/loopback_http.hpp"
 #include "unit/admin/no_backend.hpp"
-#include "unit/admin_http/loopback_http.hpp"
 
 #include <gtest/gtest.h>
 

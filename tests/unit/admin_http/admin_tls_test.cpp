@@ -15,8 +15,8 @@
 #include <string>
 
 #include "admin_http/admin_server.hpp"
+#include "support/loopback_http.hpp"
 #include "unit/admin/no_backend.hpp"
-#include "unit/admin_http/loopback_http.hpp"
 
 namespace lwgate::admin {
 namespace {

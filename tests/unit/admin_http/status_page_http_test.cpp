@@ -14,8 +14,8 @@
 
 #include "admin/status_page.hpp"
 #include "admin_http/admin_server.hpp"
+#include "support/loopback_http.hpp"
 #include "unit/admin/no_backend.hpp"
-#include "unit/admin_http/loopback_http.hpp"
 
 namespace lwgate::admin {
 namespace {
