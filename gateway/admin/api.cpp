@@ -187,16 +187,18 @@ Reply connection_detail(Backend& backend, const ConnectionTarget& target) {
     return json_reply(200, *detail);
 }
 
-// The {target} of /v1/connections/{target}[/verb] with its ?by=, or the 400 answer.
-std::variant<ConnectionTarget, Reply> connection_target_of(const Route& r,
-                                                           const ApiRequest& request) {
+// `answer` of the {target} of /v1/connections/{target}[/verb] read with its ?by=, or the 400
+// answer to a bad ?by=.
+template <class Answer>
+auto with_connection_target(const Route& r, const ApiRequest& request, Answer&& answer)
+    -> decltype(answer(std::declval<const ConnectionTarget&>())) {
     const auto by = request.query.find("by");
-    if (by == request.query.end()) return ConnectionTarget(r.target);
+    if (by == request.query.end()) return answer(ConnectionTarget(r.target));
     if (by->second != "endpoint")
         return error_reply(400,
                            "by must be endpoint (the target is an endpoint name, even one "
                            "that reads id:N)");
-    return ConnectionTarget(r.target, true);
+    return answer(ConnectionTarget(r.target, true));
 }
 
 // POST /v1/reload: the SIGHUP reload, or with {"dry_run": true} only what it would do.
@@ -264,10 +266,9 @@ std::variant<Reply, Deferred> Api::handle(const ApiRequest& request,
     try {
         const Route r = route(request.method, request.path);
         if (r.op == Op::ping) {
-            auto target = connection_target_of(r, request);
-            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
-            return ping(backend_, std::get<ConnectionTarget>(target), request.body,
-                        std::move(later));
+            return with_connection_target(r, request, [&](const ConnectionTarget& target) {
+                return ping(backend_, target, request.body, std::move(later));
+            });
         }
         return operation(request, r);
     } catch (const std::exception& e) {
@@ -307,11 +308,10 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
             auto snapshot = backend_.collect({true, true, false, std::nullopt});
             return json_reply(200, connections_json(snapshot, list->filter, list->page));
         }
-        case Op::connection: {
-            auto target = connection_target_of(r, request);
-            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
-            return connection_detail(backend_, std::get<ConnectionTarget>(target));
-        }
+        case Op::connection:
+            return with_connection_target(r, request, [&](const ConnectionTarget& target) {
+                return connection_detail(backend_, target);
+            });
         case Op::cluster: {
             // Counts only, and the instance leases in Redis when clustered.
             auto snapshot = backend_.collect({false, false, false, std::nullopt});
@@ -331,11 +331,10 @@ Reply Api::operation(const ApiRequest& request, const Route& r) {
         case Op::reload:
             return reload(backend_, request);
         case Op::release:
-        case Op::close: {
-            auto target = connection_target_of(r, request);
-            if (auto* reply = std::get_if<Reply>(&target)) return *reply;
-            return release_or_close(backend_, std::get<ConnectionTarget>(target), r.op, request);
-        }
+        case Op::close:
+            return with_connection_target(r, request, [&](const ConnectionTarget& target) {
+                return release_or_close(backend_, target, r.op, request);
+            });
         case Op::credentials:  // answered above (credentials_operation)
         case Op::credential:
         case Op::credential_put:

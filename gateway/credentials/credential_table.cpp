@@ -27,19 +27,19 @@ std::optional<std::string> CredentialTable::endpoint_of_certificate(const std::s
 
 bool CredentialTable::has_credentials(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    return entries_.find(std::string_view(endpoint)) != entries_.end();
+    return entries_.find(endpoint) != entries_.end();
 }
 
 std::optional<PskKeyRecord> CredentialTable::current_psk(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    const auto it = entries_.find(std::string_view(endpoint));
+    const auto it = entries_.find(endpoint);
     if (it == entries_.end() || it->keys.empty()) return std::nullopt;
     return it->keys.back();
 }
 
 std::optional<CredentialRecord> CredentialTable::get(const std::string& endpoint) const {
     std::shared_lock lock(mutex_);
-    const auto it = entries_.find(std::string_view(endpoint));
+    const auto it = entries_.find(endpoint);
     if (it == entries_.end()) return std::nullopt;
     return *it;
 }
@@ -48,7 +48,7 @@ std::vector<CredentialRecord> CredentialTable::page(const std::string& after,
                                                     std::size_t limit) const {
     std::shared_lock lock(mutex_);
     std::vector<CredentialRecord> out;
-    auto it = after.empty() ? entries_.begin() : entries_.upper_bound(std::string_view(after));
+    auto it = after.empty() ? entries_.begin() : entries_.upper_bound(after);
     for (; it != entries_.end() && out.size() < limit; ++it)
         out.push_back(*it);
     return out;
@@ -91,14 +91,15 @@ void CredentialTable::index(const CredentialRecord& record) {
 }
 
 void CredentialTable::apply_one(const store::CredentialChange& change) {
-    auto it = entries_.find(std::string_view(change.endpoint));
+    auto it = entries_.find(change.endpoint);
     if (it != entries_.end()) {
         unindex(*it);
         if (!change.record) {
             entries_.erase(it);
             return;
         }
-        // The node is reused: its address, which the index holds, stays the same.
+        // A set's elements are const: the node is taken out, changed and put back (no
+        // allocation; the index points at it again below).
         auto node = entries_.extract(it);
         node.value() = *change.record;
         node.value().endpoint = change.endpoint;  // the set's key, whatever the record says
@@ -116,7 +117,7 @@ void CredentialTable::apply_one(const store::CredentialChange& change) {
 void CredentialTable::apply(const std::vector<store::CredentialChange>& changes) {
     std::unique_lock lock(mutex_);
     for (const auto& change : changes) {
-        const auto it = entries_.find(std::string_view(change.endpoint));
+        const auto it = entries_.find(change.endpoint);
         if (it != entries_.end()) unindex(*it);
     }
     for (const auto& change : changes)
